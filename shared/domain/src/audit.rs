@@ -1,0 +1,72 @@
+//! The audit log: who changed what, when, with the state before and after.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::access::Principal;
+use crate::directory::Role;
+use crate::ids::{AuditId, OrgId};
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// An organisation was created.
+    OrganizationCreated,
+    /// A pool's purchased seats were set (purchase, increment, downgrade).
+    PoolResized,
+    /// A team was created.
+    TeamCreated,
+    /// A user was created (possibly with a seat).
+    UserCreated,
+    /// A team's allocation of a product was set.
+    AllocationSet,
+    /// Seats of a product were moved from one team's allocation to another's.
+    AllocationMoved,
+    /// A seat was assigned to a user.
+    SeatAssigned,
+    /// A seat was taken from a user (with their add-ons, for a base seat).
+    SeatUnassigned,
+    /// A seat moved from one user to another.
+    SeatTransferred,
+    /// An API key was created.
+    ApiKeyCreated,
+    /// An API key was revoked.
+    ApiKeyRevoked,
+}
+
+/// Who made a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditActor {
+    /// The principal.
+    #[serde(flatten)]
+    pub principal: Principal,
+    /// Their role at the time.
+    pub role: Role,
+}
+
+/// One recorded change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// Time-ordered id.
+    pub id: AuditId,
+    /// Organisation the change belongs to.
+    pub org: OrgId,
+    /// Who.
+    pub actor: AuditActor,
+    /// When (from the injected clock).
+    pub at: DateTime<Utc>,
+    /// What.
+    pub action: AuditAction,
+    /// What it was done to (`product/professional/user/usr_…`).
+    pub target: String,
+    /// State before (null when created).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub before: serde_json::Value,
+    /// State after (null when removed).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub after: serde_json::Value,
+}

@@ -1,0 +1,198 @@
+//! Who exists in an organisation: the organisation itself, its teams and users.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::ids::{OrgId, TeamId, UserId};
+
+/// A user's role in their organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything in the organisation.
+    Admin,
+    /// Their own teams' allocations and members.
+    TeamManager,
+    /// Their own seats.
+    Member,
+}
+
+/// An email address, trimmed and lower-cased so that uniqueness is by address.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// Parses an address: one `@`, a non-empty local part, a dotted domain, no
+    /// spaces, at most 254 characters. Deliverability is not checked here.
+    ///
+    /// # Errors
+    /// [`ValidationError`] on field `email`.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let text = text.trim().to_lowercase();
+        let ok = text.len() <= 254
+            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+            && match text.split_once('@') {
+                Some((local, domain)) => {
+                    !local.is_empty()
+                        && !domain.contains('@')
+                        && domain.contains('.')
+                        && !domain.starts_with('.')
+                        && !domain.ends_with('.')
+                }
+                None => false,
+            };
+        if ok {
+            Ok(Self(text))
+        } else {
+            Err(ValidationError::new("email", "is not a valid email address"))
+        }
+    }
+
+    /// The address.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = ValidationError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
+
+/// A display name: trimmed, 1 to 200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "String", into = "String")]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Parses a name.
+    ///
+    /// # Errors
+    /// [`ValidationError`] on field `name`.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > 200 || text.chars().any(char::is_control) {
+            Err(ValidationError::new("name", "must be 1 to 200 characters without control characters"))
+        } else {
+            Ok(Self(text.to_owned()))
+        }
+    }
+
+    /// The name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DisplayName {
+    type Error = ValidationError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text)
+    }
+}
+
+impl From<DisplayName> for String {
+    fn from(n: DisplayName) -> String {
+        n.0
+    }
+}
+
+/// A customer organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Organization {
+    /// Its id.
+    pub id: OrgId,
+    /// Its name.
+    pub name: DisplayName,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Optimistic-concurrency version.
+    pub version: u64,
+}
+
+/// A team inside an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Team {
+    /// Owning organisation.
+    pub org: OrgId,
+    /// Its id.
+    pub id: TeamId,
+    /// Its name.
+    pub name: DisplayName,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Optimistic-concurrency version.
+    pub version: u64,
+}
+
+/// A person with an account in an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    /// Owning organisation.
+    pub org: OrgId,
+    /// Its id.
+    pub id: UserId,
+    /// Display name.
+    pub name: DisplayName,
+    /// Email, unique in the organisation.
+    pub email: Email,
+    /// Role.
+    pub role: Role,
+    /// The team they belong to, if any.
+    pub team: Option<TeamId>,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// Optimistic-concurrency version.
+    pub version: u64,
+}
+
+/// What it takes to create a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Display name.
+    pub name: DisplayName,
+    /// Email.
+    pub email: Email,
+    /// Role.
+    pub role: Role,
+    /// Team, if any.
+    pub team: Option<TeamId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(Email::parse("  Ada@Example.COM ").expect("valid").as_str(), "ada@example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "a@b@c.d"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(DisplayName::parse(" Ada ").expect("valid").as_str(), "Ada");
+        assert!(DisplayName::parse("   ").is_err());
+        assert!(DisplayName::parse(&"x".repeat(201)).is_err());
+    }
+}

@@ -1,0 +1,38 @@
+//! seatflow's domain: the catalog and quotes, who holds which seat, and the
+//! rules that keep seat pools, team allocations and add-ons consistent. Pure:
+//! no AWS, HTTP or Stripe types. Persistence and time are ports
+//! ([`EntitlementStore`], [`Clock`]) that adapters implement.
+
+pub mod access;
+pub mod api_key;
+pub mod assignment;
+pub mod audit;
+pub mod catalog;
+pub mod clock;
+pub mod directory;
+mod draft;
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod pool;
+pub mod quote;
+pub mod seats;
+pub mod store;
+
+pub use access::{Actor, Principal};
+pub use api_key::ApiKey;
+pub use assignment::Assignment;
+pub use audit::{AuditAction, AuditActor, AuditEntry};
+pub use catalog::{Catalog, CatalogError, Product, ProductKind, Term};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User};
+pub use error::{ErrorKind, SeatError, ValidationError};
+pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, TeamId, UserId};
+pub use money::{Currency, Money};
+pub use pool::{SeatPool, TeamSeats};
+pub use quote::{AddOnRequest, ProrationPreview, Quantity, Quote, QuoteRequest};
+pub use seats::{
+    AssignmentRow, AuditPage, LicenseSummary, Mode, Outcome, Seats, Transfer, TeamUsage, Usage, UsageTotals,
+    UserSeats,
+};
+pub use store::{Change, EntitlementStore, Put, StoreError, Write};

@@ -1,0 +1,276 @@
+//! Seat pools (per product per organisation) and team allocations, and the
+//! counter arithmetic that keeps them honest. Counters are kept in the same
+//! change as the assignments they count, so reading usage never counts items.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SeatError;
+use crate::ids::{OrgId, ProductId, TeamId};
+
+/// The seats of one product an organisation holds.
+///
+/// `assigned_in_allocations` counts the assigned seats that draw on a team
+/// allocation; the rest draw on the unallocated part of the pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SeatPool {
+    /// Owning organisation.
+    pub org: OrgId,
+    /// The product.
+    pub product: ProductId,
+    /// Seats bought.
+    pub purchased: u32,
+    /// Sum of the team allocations of this product.
+    pub allocated: u32,
+    /// Seats held by users.
+    pub assigned: u32,
+    /// Of `assigned`, the seats that draw on a team allocation.
+    pub assigned_in_allocations: u32,
+    /// Optimistic-concurrency version.
+    pub version: u64,
+}
+
+impl SeatPool {
+    /// An empty pool of `purchased` seats.
+    #[must_use]
+    pub fn new(org: OrgId, product: ProductId, purchased: u32) -> Self {
+        Self {
+            org,
+            product,
+            purchased,
+            allocated: 0,
+            assigned: 0,
+            assigned_in_allocations: 0,
+            version: 0,
+        }
+    }
+
+    /// Seats not held by anyone (0 when over-limit).
+    #[must_use]
+    pub fn available(&self) -> u32 {
+        self.purchased.saturating_sub(self.assigned)
+    }
+
+    /// More seats held than bought (after a shrink): current holders keep
+    /// access, new assignments are refused until there is room.
+    #[must_use]
+    pub fn over_limit(&self) -> bool {
+        self.assigned > self.purchased
+    }
+
+    /// Seats held outside any team allocation.
+    #[must_use]
+    pub fn unallocated_assigned(&self) -> u32 {
+        self.assigned - self.assigned_in_allocations
+    }
+
+    /// Seats promised: allocations plus seats held outside allocations.
+    #[must_use]
+    pub fn committed(&self) -> u32 {
+        self.allocated + self.unallocated_assigned()
+    }
+
+    /// Seats still free outside every team allocation.
+    #[must_use]
+    pub fn unallocated_free(&self) -> u32 {
+        self.purchased.saturating_sub(self.committed())
+    }
+
+    fn no_seats(&self) -> SeatError {
+        SeatError::NoSeatsAvailable {
+            product: self.product.to_string(),
+            purchased: self.purchased,
+            assigned: self.assigned,
+        }
+    }
+
+    /// Takes one seat for a user, from their team's allocation when the team
+    /// has one for this product, else from the unallocated part of the pool.
+    ///
+    /// # Errors
+    /// [`SeatError::NoSeatsAvailable`] when the pool (or its unallocated part)
+    /// is full or over-limit; [`SeatError::TeamAllocationExhausted`] when the
+    /// team's allocation is used up.
+    pub fn take(&mut self, team: Option<&mut TeamSeats>) -> Result<(), SeatError> {
+        if self.assigned >= self.purchased {
+            return Err(self.no_seats());
+        }
+        match team {
+            Some(team) if team.allocated.is_some() => {
+                let allocated = team.allocated.unwrap_or(0);
+                if team.assigned >= allocated {
+                    return Err(SeatError::TeamAllocationExhausted {
+                        team: team.team.to_string(),
+                        product: self.product.to_string(),
+                        allocated,
+                    });
+                }
+                team.assigned += 1;
+                self.assigned_in_allocations += 1;
+            }
+            team => {
+                if self.unallocated_free() == 0 {
+                    return Err(self.no_seats());
+                }
+                if let Some(team) = team {
+                    team.assigned += 1;
+                }
+            }
+        }
+        self.assigned += 1;
+        Ok(())
+    }
+
+    /// Gives back one seat taken with [`SeatPool::take`] with the same team.
+    pub fn release(&mut self, team: Option<&mut TeamSeats>) {
+        if let Some(team) = team {
+            if team.allocated.is_some() {
+                self.assigned_in_allocations = self.assigned_in_allocations.saturating_sub(1);
+            }
+            team.assigned = team.assigned.saturating_sub(1);
+        }
+        self.assigned = self.assigned.saturating_sub(1);
+    }
+
+    /// Sets a team's allocation of this product (`None`: the team draws on the
+    /// unallocated part of the pool). Callers check the pool afterwards with
+    /// [`SeatPool::check_commitment`], so that a move can be applied as a whole.
+    ///
+    /// # Errors
+    /// [`SeatError::AllocationBelowUsage`] when the team already uses more.
+    pub fn reallocate(&mut self, team: &mut TeamSeats, allocation: Option<u32>) -> Result<(), SeatError> {
+        if let Some(n) = allocation
+            && n < team.assigned
+        {
+            return Err(SeatError::AllocationBelowUsage {
+                team: team.team.to_string(),
+                product: self.product.to_string(),
+                assigned: team.assigned,
+                requested: n,
+            });
+        }
+        if let Some(old) = team.allocated {
+            self.allocated -= old;
+            self.assigned_in_allocations -= team.assigned;
+        }
+        if let Some(new) = allocation {
+            self.allocated += new;
+            self.assigned_in_allocations += team.assigned;
+        }
+        team.allocated = allocation;
+        Ok(())
+    }
+
+    /// Refuses a change that raised the seats promised above the seats bought.
+    /// A change that lowers them is always accepted, so an over-limit pool can
+    /// be brought back under its limit step by step.
+    ///
+    /// # Errors
+    /// [`SeatError::AllocationExceedsPool`].
+    pub fn check_commitment(&self, before: &SeatPool, requested: u32) -> Result<(), SeatError> {
+        if self.committed() > before.committed() && self.committed() > self.purchased {
+            return Err(SeatError::AllocationExceedsPool {
+                product: self.product.to_string(),
+                requested,
+                purchased: self.purchased,
+                committed: before.committed(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A team's use of one product: its allocation (if it has one) and how many
+/// of its members hold a seat of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TeamSeats {
+    /// Owning organisation.
+    pub org: OrgId,
+    /// The team.
+    pub team: TeamId,
+    /// The product.
+    pub product: ProductId,
+    /// Seats set aside for the team; `None`: members draw on the unallocated pool.
+    pub allocated: Option<u32>,
+    /// Seats held by members of the team.
+    pub assigned: u32,
+    /// Optimistic-concurrency version.
+    pub version: u64,
+}
+
+impl TeamSeats {
+    /// A team with no allocation and no seats of `product`.
+    #[must_use]
+    pub fn new(org: OrgId, team: TeamId, product: ProductId) -> Self {
+        Self {
+            org,
+            team,
+            product,
+            allocated: None,
+            assigned: 0,
+            version: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(purchased: u32) -> SeatPool {
+        SeatPool::new(
+            OrgId::parse("org").expect("id"),
+            ProductId::parse("essential").expect("id"),
+            purchased,
+        )
+    }
+
+    fn team(name: &str) -> TeamSeats {
+        TeamSeats::new(
+            OrgId::parse("org").expect("id"),
+            TeamId::parse(name).expect("id"),
+            ProductId::parse("essential").expect("id"),
+        )
+    }
+
+    #[test]
+    fn unallocated_seats_cannot_take_from_team_allocations() {
+        let mut pool = pool(3);
+        let mut a = team("a");
+        pool.reallocate(&mut a, Some(2)).expect("fits");
+        pool.take(None).expect("one unallocated seat");
+        assert_eq!(pool.take(None).expect_err("only allocations left").code(), "no_seats_available");
+        pool.take(Some(&mut a)).expect("from allocation");
+        assert_eq!(pool.assigned, 2);
+        assert_eq!(pool.available(), 1);
+    }
+
+    #[test]
+    fn a_team_allocation_caps_its_members() {
+        let mut pool = pool(10);
+        let mut a = team("a");
+        pool.reallocate(&mut a, Some(1)).expect("fits");
+        pool.take(Some(&mut a)).expect("first");
+        assert_eq!(
+            pool.take(Some(&mut a)).expect_err("cap").code(),
+            "team_allocation_exhausted"
+        );
+    }
+
+    #[test]
+    fn allocating_a_team_that_already_uses_seats_moves_its_usage_into_the_allocation() {
+        let mut pool = pool(4);
+        let mut a = team("a");
+        pool.take(Some(&mut a)).expect("unallocated");
+        let before = pool.clone();
+        pool.reallocate(&mut a, Some(3)).expect("at least usage");
+        pool.check_commitment(&before, 3).expect("3 of 4");
+        assert_eq!(pool.committed(), 3);
+        assert_eq!(pool.unallocated_free(), 1);
+        assert_eq!(
+            pool.clone().reallocate(&mut a.clone(), Some(0)).expect_err("below usage").code(),
+            "allocation_below_usage"
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! `MemoryEntitlementStore`: one lock over every organisation's records, so a
+//! commit checks every version and applies every write as one step — the
+//! semantics of a transactional store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use seatflow_domain::{
+    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
+    ProductId, Put, SeatPool, StoreError, Team, TeamId, TeamSeats, User, UserId, Write,
+};
+
+#[derive(Debug, Default)]
+struct OrgRecords {
+    organization: Option<Organization>,
+    pools: BTreeMap<ProductId, SeatPool>,
+    teams: BTreeMap<TeamId, Team>,
+    team_seats: BTreeMap<(TeamId, ProductId), TeamSeats>,
+    users: BTreeMap<UserId, User>,
+    emails: HashMap<Email, UserId>,
+    assignments: BTreeMap<(UserId, ProductId), Assignment>,
+    api_keys: BTreeMap<ApiKeyId, ApiKey>,
+    audit: BTreeMap<AuditId, AuditEntry>,
+}
+
+#[derive(Debug, Default)]
+struct Records {
+    orgs: HashMap<OrgId, OrgRecords>,
+    /// Secret hash → (organisation, key): the one lookup not scoped to an org.
+    api_key_hashes: HashMap<String, (OrgId, ApiKeyId)>,
+}
+
+/// The in-memory entitlement store.
+#[derive(Debug, Default)]
+pub struct MemoryEntitlementStore {
+    records: Mutex<Records>,
+}
+
+impl MemoryEntitlementStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Records> {
+        // A panic while holding the lock cannot leave a half-applied commit
+        // (commits check everything before writing), so the data stays usable.
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read<T>(&self, org: &OrgId, f: impl FnOnce(&OrgRecords) -> T) -> T
+    where
+        T: Default,
+    {
+        self.lock().orgs.get(org).map(f).unwrap_or_default()
+    }
+}
+
+fn version_matches<K: Ord, V>(map: &BTreeMap<K, V>, key: &K, expected: Option<u64>, version: impl Fn(&V) -> u64) -> bool {
+    map.get(key).map(version) == expected
+}
+
+fn check(records: &OrgRecords, write: &Write) -> bool {
+    match write {
+        Write::Organization(Put { expected, .. }) => records.organization.as_ref().map(|o| o.version) == *expected,
+        Write::Team(Put { expected, value }) => version_matches(&records.teams, &value.id, *expected, |t| t.version),
+        Write::User(Put { expected, value }) => {
+            let email_free = records.emails.get(&value.email).is_none_or(|id| *id == value.id);
+            email_free && version_matches(&records.users, &value.id, *expected, |u| u.version)
+        }
+        Write::Pool(Put { expected, value }) => {
+            version_matches(&records.pools, &value.product, *expected, |p| p.version)
+        }
+        Write::TeamSeats(Put { expected, value }) => version_matches(
+            &records.team_seats,
+            &(value.team.clone(), value.product.clone()),
+            *expected,
+            |t| t.version,
+        ),
+        Write::Assignment(Put { expected, value }) => version_matches(
+            &records.assignments,
+            &(value.user.clone(), value.product.clone()),
+            *expected,
+            |a| a.version,
+        ),
+        Write::DeleteAssignment { user, product, expected } => {
+            version_matches(&records.assignments, &(user.clone(), product.clone()), Some(*expected), |a| a.version)
+        }
+        Write::ApiKey(Put { expected, value }) => {
+            version_matches(&records.api_keys, &value.id, *expected, |k| k.version)
+        }
+    }
+}
+
+fn apply(records: &mut OrgRecords, hashes: &mut HashMap<String, (OrgId, ApiKeyId)>, write: Write) {
+    match write {
+        Write::Organization(put) => records.organization = Some(put.value),
+        Write::Team(put) => {
+            records.teams.insert(put.value.id.clone(), put.value);
+        }
+        Write::User(put) => {
+            let user = put.value;
+            if let Some(old) = records.users.get(&user.id)
+                && old.email != user.email
+            {
+                records.emails.remove(&old.email);
+            }
+            records.emails.insert(user.email.clone(), user.id.clone());
+            records.users.insert(user.id.clone(), user);
+        }
+        Write::Pool(put) => {
+            records.pools.insert(put.value.product.clone(), put.value);
+        }
+        Write::TeamSeats(put) => {
+            let key = (put.value.team.clone(), put.value.product.clone());
+            records.team_seats.insert(key, put.value);
+        }
+        Write::Assignment(put) => {
+            let key = (put.value.user.clone(), put.value.product.clone());
+            records.assignments.insert(key, put.value);
+        }
+        Write::DeleteAssignment { user, product, .. } => {
+            records.assignments.remove(&(user, product));
+        }
+        Write::ApiKey(put) => {
+            let key = put.value;
+            hashes.insert(key.secret_hash.clone(), (key.org.clone(), key.id.clone()));
+            records.api_keys.insert(key.id.clone(), key);
+        }
+    }
+}
+
+#[async_trait]
+impl EntitlementStore for MemoryEntitlementStore {
+    async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
+        Ok(self.read(org, |r| r.organization.clone()))
+    }
+
+    async fn pool(&self, org: &OrgId, product: &ProductId) -> Result<Option<SeatPool>, StoreError> {
+        Ok(self.read(org, |r| r.pools.get(product).cloned()))
+    }
+
+    async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
+        Ok(self.read(org, |r| r.pools.values().cloned().collect()))
+    }
+
+    async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError> {
+        Ok(self.read(org, |r| r.teams.get(team).cloned()))
+    }
+
+    async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError> {
+        Ok(self.read(org, |r| r.teams.values().cloned().collect()))
+    }
+
+    async fn team_seats(
+        &self,
+        org: &OrgId,
+        team: &TeamId,
+        product: &ProductId,
+    ) -> Result<Option<TeamSeats>, StoreError> {
+        Ok(self.read(org, |r| r.team_seats.get(&(team.clone(), product.clone())).cloned()))
+    }
+
+    async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
+        Ok(self.read(org, |r| r.team_seats.values().cloned().collect()))
+    }
+
+    async fn user(&self, org: &OrgId, user: &UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.read(org, |r| r.users.get(user).cloned()))
+    }
+
+    async fn user_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<User>, StoreError> {
+        Ok(self.read(org, |r| r.emails.get(email).and_then(|id| r.users.get(id)).cloned()))
+    }
+
+    async fn users(
+        &self,
+        org: &OrgId,
+        team: Option<&TeamId>,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let start = after.map_or(Unbounded, |a| Excluded(a.clone()));
+        Ok(self.read(org, |r| {
+            r.users
+                .range((start, Unbounded))
+                .map(|(_, u)| u)
+                .filter(|u| team.is_none() || u.team.as_ref() == team)
+                .take(limit)
+                .cloned()
+                .collect()
+        }))
+    }
+
+    async fn user_assignments(&self, org: &OrgId, user: &UserId) -> Result<Vec<Assignment>, StoreError> {
+        Ok(self.read(org, |r| {
+            r.assignments
+                .range((user.clone(), ProductId::parse("-").expect("the smallest id"))..)
+                .take_while(|((u, _), _)| u == user)
+                .map(|(_, a)| a.clone())
+                .collect()
+        }))
+    }
+
+    async fn assignments(
+        &self,
+        org: &OrgId,
+        after: Option<&(UserId, ProductId)>,
+        limit: usize,
+    ) -> Result<Vec<Assignment>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let start = after.map_or(Unbounded, |a| Excluded(a.clone()));
+        Ok(self.read(org, |r| {
+            r.assignments.range((start, Unbounded)).take(limit).map(|(_, a)| a.clone()).collect()
+        }))
+    }
+
+    async fn audit(
+        &self,
+        org: &OrgId,
+        before: Option<&AuditId>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self.read(org, |r| {
+            let older = match before {
+                Some(cursor) => r.audit.range(..cursor.clone()),
+                None => r.audit.range(..),
+            };
+            older.rev().take(limit).map(|(_, e)| e.clone()).collect()
+        }))
+    }
+
+    async fn api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.read(org, |r| r.api_keys.get(id).cloned()))
+    }
+
+    async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError> {
+        Ok(self.read(org, |r| r.api_keys.values().cloned().collect()))
+    }
+
+    async fn api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let records = self.lock();
+        Ok(records
+            .api_key_hashes
+            .get(secret_hash)
+            .and_then(|(org, id)| records.orgs.get(org)?.api_keys.get(id))
+            .cloned())
+    }
+
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        let mut guard = self.lock();
+        let Records { orgs, api_key_hashes } = &mut *guard;
+        let records = orgs.entry(change.org.clone()).or_default();
+        // Two new users with one email in the same change would both pass the
+        // per-write check; refuse that too.
+        let mut new_emails = std::collections::HashSet::new();
+        let all_fresh = change.writes.iter().all(|w| match w {
+            Write::User(Put { value, .. }) => new_emails.insert(value.email.clone()) && check(records, w),
+            _ => check(records, w),
+        });
+        if !all_fresh || records.audit.contains_key(&change.audit.id) {
+            return Err(StoreError::Conflict);
+        }
+        for write in change.writes {
+            apply(records, api_key_hashes, write);
+        }
+        records.audit.insert(change.audit.id.clone(), change.audit);
+        Ok(())
+    }
+}

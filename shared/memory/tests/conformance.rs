@@ -1,0 +1,12 @@
+//! The in-memory store passes the conformance suite every store adapter must pass.
+
+use std::sync::Arc;
+
+use seatflow_domain::EntitlementStore;
+use seatflow_memory::MemoryEntitlementStore;
+
+async fn memory_store() -> Arc<dyn EntitlementStore> {
+    Arc::new(MemoryEntitlementStore::new())
+}
+
+seatflow_testkit::entitlement_store_conformance!(memory_store);

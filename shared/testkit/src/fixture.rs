@@ -1,0 +1,141 @@
+//! A seeded organisation over any store: catalog, clock, pools, teams, users.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use seatflow_domain::{
+    Actor, Catalog, DisplayName, Email, EntitlementStore, ManualClock, Mode, NewUser, OrgId, Principal,
+    ProductId, Role, Seats, TeamId, User, UserId,
+};
+
+/// The instant every fixture clock starts at.
+#[must_use]
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_790_000_000, 0).expect("valid timestamp")
+}
+
+/// An organisation id from a literal.
+#[must_use]
+pub fn org(id: &str) -> OrgId {
+    OrgId::parse(id).expect("valid org id")
+}
+
+/// A product id from a literal.
+#[must_use]
+pub fn product(id: &str) -> ProductId {
+    ProductId::parse(id).expect("valid product id")
+}
+
+/// A service over a store with a manual clock, and an admin of one organisation.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// The service.
+    pub seats: Seats,
+    /// The store underneath.
+    pub store: Arc<dyn EntitlementStore>,
+    /// The clock, movable.
+    pub clock: Arc<ManualClock>,
+    /// An admin of `org`.
+    pub admin: Actor,
+}
+
+impl Fixture {
+    /// A fixture for organisation `org_id` (created) on `store`.
+    pub async fn new(store: Arc<dyn EntitlementStore>, org_id: &str) -> Self {
+        let clock = Arc::new(ManualClock::at(start_time()));
+        let catalog = Arc::new(Catalog::default_catalog().expect("shipped catalog"));
+        let seats = Seats::new(store.clone(), clock.clone(), catalog);
+        let admin = Actor {
+            org: org(org_id),
+            principal: Principal::User(UserId::parse("usr_admin").expect("id")),
+            role: Role::Admin,
+            teams: Vec::new(),
+        };
+        let fixture = Self { seats, store, clock, admin };
+        fixture
+            .seats
+            .create_organization(&Actor::system(org(org_id), "fixture"), "Fixture Org", Mode::Apply)
+            .await
+            .expect("organisation created");
+        fixture
+    }
+
+    /// Sets the purchased seats of `product_id`.
+    pub async fn buy(&self, product_id: &str, seats: u32) {
+        self.seats
+            .set_purchased(&self.admin, &product(product_id), seats, Mode::Apply)
+            .await
+            .expect("pool resized");
+    }
+
+    /// Creates a team.
+    pub async fn team(&self, name: &str) -> TeamId {
+        self.seats.create_team(&self.admin, name, Mode::Apply).await.expect("team created").value.id
+    }
+
+    /// Creates a member (optionally in a team) with no seat.
+    pub async fn user(&self, name: &str, team: Option<&TeamId>) -> User {
+        let new = NewUser {
+            name: DisplayName::parse(name).expect("valid name"),
+            email: Email::parse(&format!("{}@example.com", name.to_lowercase().replace(' ', "."))).expect("email"),
+            role: Role::Member,
+            team: team.cloned(),
+        };
+        self.seats.create_user(&self.admin, new, None, Mode::Apply).await.expect("user created").value.user
+    }
+
+    /// A team manager of `teams` in the fixture's organisation.
+    #[must_use]
+    pub fn manager(&self, teams: &[TeamId]) -> Actor {
+        Actor {
+            org: self.admin.org.clone(),
+            principal: Principal::User(UserId::parse("usr_manager").expect("id")),
+            role: Role::TeamManager,
+            teams: teams.to_vec(),
+        }
+    }
+
+    /// The caller `user` acting as a member.
+    #[must_use]
+    pub fn member(&self, user: &UserId) -> Actor {
+        Actor {
+            org: self.admin.org.clone(),
+            principal: Principal::User(user.clone()),
+            role: Role::Member,
+            teams: Vec::new(),
+        }
+    }
+
+    /// Checks that every pool's and team's counters equal a recount of the
+    /// assignments, and that no add-on is held without a base seat.
+    pub async fn assert_counters_match_assignments(&self) {
+        let org = &self.admin.org;
+        let rows = self.seats.assignment_rows(&self.admin).await.expect("export");
+        for pool in self.store.pools(org).await.expect("pools") {
+            let held = rows.iter().filter(|r| r.assignment.product == pool.product).count();
+            assert_eq!(pool.assigned as usize, held, "pool {} counter vs assignments", pool.product);
+            assert!(pool.assigned_in_allocations <= pool.assigned);
+        }
+        for seats in self.store.all_team_seats(org).await.expect("team seats") {
+            let held = rows
+                .iter()
+                .filter(|r| r.assignment.product == seats.product && r.assignment.team.as_ref() == Some(&seats.team))
+                .count();
+            assert_eq!(seats.assigned as usize, held, "team {} {} counter", seats.team, seats.product);
+            if let Some(allocated) = seats.allocated {
+                assert!(seats.assigned <= allocated, "team usage within allocation");
+            }
+        }
+        let catalog = self.seats.catalog();
+        for row in &rows {
+            if !catalog.is_plan(&row.assignment.product) {
+                assert!(
+                    rows.iter().any(|r| r.user.id == row.user.id && catalog.is_plan(&r.assignment.product)),
+                    "add-on {} of {} without a base seat",
+                    row.assignment.product,
+                    row.user.id
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Test support shared by every adapter and function: a seeded [`Fixture`],
+//! and the conformance suite every `EntitlementStore` adapter must pass
+//! ([`entitlement_store_conformance!`]), including concurrency.
+
+pub mod cases;
+mod fixture;
+
+pub use fixture::{Fixture, org, product, start_time};
+
+/// Generates one `#[tokio::test]` per conformance case, each on a fresh store
+/// from `$make` (an `async fn() -> Arc<dyn EntitlementStore>`).
+#[macro_export]
+macro_rules! entitlement_store_conformance {
+    ($make:path) => {
+        $crate::entitlement_store_conformance!(@cases $make;
+            commit_refuses_a_stale_version,
+            commit_is_all_or_nothing,
+            a_second_user_with_the_same_email_conflicts,
+            organisations_never_see_each_other,
+            counters_match_assignments_after_assign_and_unassign,
+            an_add_on_needs_a_base_seat_and_leaves_with_it,
+            a_team_allocation_caps_its_members,
+            shrinking_a_pool_keeps_holders_and_refuses_new_assignments,
+            a_transfer_moves_the_seat_in_one_change,
+            the_audit_log_pages_newest_first,
+            a_dry_run_writes_nothing,
+            api_keys_are_found_by_hash_until_revoked,
+            users_page_by_id_and_filter_by_team,
+            concurrent_assigns_never_oversell_a_pool,
+            concurrent_allocation_moves_never_over_allocate,
+            concurrent_transfers_keep_counts_consistent,
+        );
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let store = $make().await;
+                $crate::cases::$case(store).await;
+            }
+        )*
+    };
+}
