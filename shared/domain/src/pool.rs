@@ -274,3 +274,48 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever takes and releases happen, the pool never hands out more
+        /// seats than it holds, nor a team more than its allocation.
+        #[test]
+        fn takes_never_exceed_the_pool_or_the_allocation(
+            purchased in 0..20u32,
+            allocation in proptest::option::of(0..20u32),
+            steps in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..60),
+        ) {
+            let org = OrgId::parse("org").expect("id");
+            let product = ProductId::parse("p").expect("id");
+            let mut pool = SeatPool::new(org.clone(), product.clone(), purchased);
+            let mut team = TeamSeats::new(org, TeamId::parse("t").expect("id"), product);
+            let before = pool.clone();
+            if pool.reallocate(&mut team, allocation).is_err()
+                || pool.check_commitment(&before, allocation.unwrap_or(0)).is_err()
+            {
+                pool = before;
+                team.allocated = None;
+            }
+            let (mut in_team, mut outside) = (0u32, 0u32);
+            for (take, via_team) in steps {
+                match (take, via_team) {
+                    (true, true) => if pool.take(Some(&mut team)).is_ok() { in_team += 1 },
+                    (true, false) => if pool.take(None).is_ok() { outside += 1 },
+                    (false, true) if in_team > 0 => { pool.release(Some(&mut team)); in_team -= 1 },
+                    (false, false) if outside > 0 => { pool.release(None); outside -= 1 },
+                    _ => {}
+                }
+                prop_assert_eq!(pool.assigned, in_team + outside);
+                prop_assert!(pool.assigned <= pool.purchased);
+                prop_assert!(pool.committed() <= pool.purchased);
+                if let Some(a) = team.allocated {
+                    prop_assert!(team.assigned <= a);
+                }
+            }
+        }
+    }
+}
