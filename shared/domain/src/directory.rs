@@ -167,6 +167,9 @@ pub struct User {
 /// What it takes to create a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
+    /// The id to give the user (for example the vendor's own user id); a
+    /// fresh one when `None`.
+    pub id: Option<UserId>,
     /// Display name.
     pub name: DisplayName,
     /// Email.

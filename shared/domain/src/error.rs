@@ -19,7 +19,7 @@ pub enum ErrorKind {
 }
 
 /// One invalid field: which, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{field} {message}")]
 pub struct ValidationError {
@@ -168,6 +168,14 @@ pub enum SeatError {
         /// Allocation asked for.
         requested: u32,
     },
+    /// A record with the id the caller chose already exists.
+    #[error("{what} '{id}' already exists")]
+    AlreadyExists {
+        /// Kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
     /// Another user already has this email in the organisation.
     #[error("a user with email '{0}' already exists")]
     EmailTaken(String),
@@ -200,6 +208,7 @@ impl SeatError {
             Self::BaseSeatRequired { .. } => "base_seat_required",
             Self::AllocationExceedsPool { .. } => "allocation_exceeds_pool",
             Self::AllocationBelowUsage { .. } => "allocation_below_usage",
+            Self::AlreadyExists { .. } => "already_exists",
             Self::EmailTaken(_) => "email_taken",
             Self::ConcurrentModification(_) => "concurrent_modification",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -226,6 +235,7 @@ impl SeatError {
             | Self::BaseSeatRequired { .. }
             | Self::AllocationExceedsPool { .. }
             | Self::AllocationBelowUsage { .. }
+            | Self::AlreadyExists { .. }
             | Self::EmailTaken(_)
             | Self::ConcurrentModification(_) => ErrorKind::Conflict,
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,

@@ -366,16 +366,30 @@ impl Seats {
 
     // ----- teams and users -----
 
-    /// Creates a team.
+    /// Creates a team, with the id given or a fresh one.
     ///
     /// # Errors
-    /// [`SeatError::Forbidden`] for non-admins; validation of the name.
-    pub async fn create_team(&self, actor: &Actor, name: &str, mode: Mode) -> Result<Outcome<Team>, SeatError> {
+    /// [`SeatError::Forbidden`] for non-admins; validation of the name;
+    /// [`SeatError::AlreadyExists`] for a taken id.
+    pub async fn create_team(
+        &self,
+        actor: &Actor,
+        id: Option<&TeamId>,
+        name: &str,
+        mode: Mode,
+    ) -> Result<Outcome<Team>, SeatError> {
         actor.require_admin("create teams")?;
         let name = DisplayName::parse(name)?;
         decide_and_commit!(self, "team", mode, {
             let now = self.clock.now();
-            let team = Team { org: actor.org.clone(), id: TeamId::generate(), name: name.clone(), created_at: now, version: 0 };
+            let id = match id {
+                Some(id) if self.store.team(&actor.org, id).await?.is_some() => {
+                    return Err(SeatError::AlreadyExists { what: "team", id: id.to_string() });
+                }
+                Some(id) => id.clone(),
+                None => TeamId::generate(),
+            };
+            let team = Team { org: actor.org.clone(), id, name: name.clone(), created_at: now, version: 0 };
             let mut draft = Draft::new(&actor.org);
             draft.put(None, team.clone());
             let audit = self.entry(actor, now, AuditAction::TeamCreated,
@@ -388,7 +402,8 @@ impl Seats {
     /// Team managers create members of their own teams only.
     ///
     /// # Errors
-    /// [`SeatError::EmailTaken`], not found for an unknown team or product,
+    /// [`SeatError::EmailTaken`], [`SeatError::AlreadyExists`] for a taken id,
+    /// not found for an unknown team or product,
     /// [`SeatError::Forbidden`], and every error of [`Seats::assign`].
     pub async fn create_user(
         &self,
@@ -420,9 +435,16 @@ impl Seats {
             if self.store.user_by_email(&actor.org, &new.email).await?.is_some() {
                 return Err(SeatError::EmailTaken(new.email.as_str().to_owned()));
             }
+            let id = match &new.id {
+                Some(id) if self.store.user(&actor.org, id).await?.is_some() => {
+                    return Err(SeatError::AlreadyExists { what: "user", id: id.to_string() });
+                }
+                Some(id) => id.clone(),
+                None => UserId::generate(),
+            };
             let user = User {
                 org: actor.org.clone(),
-                id: UserId::generate(),
+                id,
                 name: new.name.clone(),
                 email: new.email.clone(),
                 role: new.role,

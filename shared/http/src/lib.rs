@@ -1,1 +1,14 @@
-//! placeholder
+//! What every seatflow HTTP function shares: errors rendered as
+//! `application/problem+json` with stable codes, extractors that name the
+//! offending field, bearer authentication (JWT or API key) that yields an
+//! organisation-scoped caller, and tracing setup.
+
+pub mod auth;
+pub mod extract;
+pub mod problem;
+mod telemetry;
+
+pub use auth::{ApiKeySecret, Authenticator, Caller, Claims, HasAuthenticator, JwtConfig};
+pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use problem::{ApiError, Problem};
+pub use telemetry::init_tracing;

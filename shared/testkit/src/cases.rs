@@ -77,6 +77,7 @@ pub async fn a_second_user_with_the_same_email_conflicts(store: Arc<dyn Entitlem
     let f = Fixture::new(store, "org_email").await;
     f.user("Ada", None).await;
     let again = seatflow_domain::NewUser {
+        id: None,
         name: seatflow_domain::DisplayName::parse("Ada Again").expect("name"),
         email: seatflow_domain::Email::parse("ADA@example.com").expect("email"),
         role: seatflow_domain::Role::Member,

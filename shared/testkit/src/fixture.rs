@@ -70,12 +70,13 @@ impl Fixture {
 
     /// Creates a team.
     pub async fn team(&self, name: &str) -> TeamId {
-        self.seats.create_team(&self.admin, name, Mode::Apply).await.expect("team created").value.id
+        self.seats.create_team(&self.admin, None, name, Mode::Apply).await.expect("team created").value.id
     }
 
     /// Creates a member (optionally in a team) with no seat.
     pub async fn user(&self, name: &str, team: Option<&TeamId>) -> User {
         let new = NewUser {
+            id: None,
             name: DisplayName::parse(name).expect("valid name"),
             email: Email::parse(&format!("{}@example.com", name.to_lowercase().replace(' ', "."))).expect("email"),
             role: Role::Member,

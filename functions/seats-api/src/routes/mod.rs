@@ -1,0 +1,96 @@
+//! The routes. Each is registered with `utoipa-axum`, so the OpenAPI document
+//! is generated from the same registrations as the router and cannot drift.
+
+mod allocations;
+mod api_keys;
+mod assignments;
+mod audit;
+mod catalog;
+mod teams;
+mod usage;
+mod users;
+mod views;
+
+use axum::Json;
+use axum::http::{StatusCode, Uri};
+use axum::routing::get;
+use seatflow_http::ApiError;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "seatflow seats API", description = "Seat licenses, teams, users, allocations, assignments, usage and audit. Errors are application/problem+json with a stable `code`."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(seatflow_http::Problem)),
+    tags(
+        (name = "licenses", description = "Seat pools per product"),
+        (name = "teams", description = "Teams and their allocations"),
+        (name = "users", description = "Users and their seats"),
+        (name = "assignments", description = "Assigning, revoking and transferring seats"),
+        (name = "usage", description = "Usage and exports"),
+        (name = "audit", description = "The audit log"),
+        (name = "api-keys", description = "Machine client keys"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.description = Some("A JWT (people) or an `sfk_…` API key (machine clients).".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(catalog::get_catalog))
+        .routes(routes!(catalog::list_licenses))
+        .routes(routes!(catalog::list_add_ons))
+        .routes(routes!(teams::list_teams, teams::create_team))
+        .routes(routes!(teams::get_team))
+        .routes(routes!(allocations::set_allocation))
+        .routes(routes!(allocations::list_allocations))
+        .routes(routes!(allocations::move_allocation))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user))
+        .routes(routes!(users::get_me))
+        .routes(routes!(assignments::list_assignments, assignments::assign_seat))
+        .routes(routes!(assignments::unassign_seat))
+        .routes(routes!(assignments::transfer_seat))
+        .routes(routes!(assignments::assign_add_on))
+        .routes(routes!(assignments::unassign_add_on))
+        .routes(routes!(usage::get_usage))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
+        .routes(routes!(api_keys::revoke_api_key))
+}
+
+/// The OpenAPI 3.1 document of every `/v1` route.
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The seats API router (`/healthz`, `/v1/openapi.json` and every `/v1` route).
+pub fn router(state: AppState) -> axum::Router {
+    let (router, doc) = api().split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    router
+        .route("/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
+        .fallback(|uri: Uri| async move { ApiError::not_found(format!("no route for {}", uri.path())) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        })
+        .with_state(state)
+}

@@ -1,0 +1,57 @@
+//! Teams.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use seatflow_domain::{Team, TeamId};
+use seatflow_http::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::views::{DryRun, Mutation};
+use crate::state::AppState;
+
+/// A new team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeam {
+    /// The id to give the team; a fresh one when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub id: Option<TeamId>,
+    /// Team name.
+    pub name: String,
+}
+
+/// Teams the caller manages (every team, for admins).
+#[utoipa::path(get, path = "/v1/teams", tag = "teams",
+    responses((status = 200, body = [Team]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_teams(Caller(caller): Caller, State(app): State<AppState>) -> Result<Json<Vec<Team>>, ApiError> {
+    Ok(Json(app.seats.teams(&caller).await?))
+}
+
+/// Creates a team (admins).
+#[utoipa::path(post, path = "/v1/teams", tag = "teams", params(DryRun), request_body = NewTeam,
+    responses((status = 201, body = Mutation<Team>), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn create_team(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+    ApiQuery(dry): ApiQuery<DryRun>,
+    ApiJson(body): ApiJson<NewTeam>,
+) -> Result<Response, ApiError> {
+    let outcome = app.seats.create_team(&caller, body.id.as_ref(), &body.name, dry.mode()).await?;
+    Ok(Mutation::respond(outcome, true))
+}
+
+/// One team the caller manages.
+#[utoipa::path(get, path = "/v1/teams/{team_id}", tag = "teams",
+    params(("team_id" = String, Path, description = "Team id")),
+    responses((status = 200, body = Team), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_team(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+    ApiPath(team): ApiPath<TeamId>,
+) -> Result<Json<Team>, ApiError> {
+    Ok(Json(app.seats.team(&caller, &team).await?))
+}

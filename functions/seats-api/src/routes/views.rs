@@ -1,0 +1,87 @@
+//! Request bodies, query parameters and response envelopes of the API.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use seatflow_domain::{AuditEntry, Outcome};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// `?dry_run=true` on any mutation evaluates it without writing.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DryRun {
+    /// Evaluate without writing; the response shows the result and the audit
+    /// entry the change would write.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl DryRun {
+    pub fn mode(self) -> seatflow_domain::Mode {
+        seatflow_domain::Mode::from_dry_run(self.dry_run)
+    }
+}
+
+/// The response of every mutation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Mutation<T> {
+    /// True when nothing was written.
+    pub dry_run: bool,
+    /// The resulting state.
+    pub result: T,
+    /// The audit entry written (or that would be written).
+    pub audit: AuditEntry,
+}
+
+impl<T: Serialize> Mutation<T> {
+    /// A mutation response: `created` answers 201 unless it was a dry run.
+    pub fn respond(outcome: Outcome<T>, created: bool) -> Response {
+        let status = if created && !outcome.dry_run { StatusCode::CREATED } else { StatusCode::OK };
+        let body = Mutation { dry_run: outcome.dry_run, result: outcome.value, audit: outcome.audit };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// `?format=csv` selects the CSV export.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// JSON (default).
+    #[default]
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// Export format.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FormatQuery {
+    /// `json` (default) or `csv`.
+    #[serde(default)]
+    pub format: Format,
+}
+
+/// A CSV attachment.
+pub fn csv_response(filename: &str, body: Vec<u8>) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Writes CSV rows; infallible into memory.
+pub fn to_csv<R: Serialize>(rows: impl IntoIterator<Item = R>) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row).expect("serialising into memory cannot fail");
+    }
+    writer.into_inner().expect("flushing into memory cannot fail")
+}

@@ -1,0 +1,63 @@
+//! What every handler shares: the entitlement service and the authenticator.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use seatflow_domain::{Catalog, Clock, EntitlementStore, Seats, SystemClock};
+use seatflow_http::{Authenticator, HasAuthenticator, JwtConfig};
+
+/// Handler state: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The entitlement service.
+    pub seats: Seats,
+    /// Bearer authentication.
+    pub auth: Arc<Authenticator>,
+}
+
+impl AppState {
+    /// State over `store`, with `clock`, `catalog` and JWT configuration.
+    #[must_use]
+    pub fn new(store: Arc<dyn EntitlementStore>, clock: Arc<dyn Clock>, catalog: Arc<Catalog>, jwt: JwtConfig) -> Self {
+        let seats = Seats::new(store, clock, catalog);
+        let auth = Arc::new(Authenticator::new(jwt, seats.clone()));
+        Self { seats, auth }
+    }
+
+    /// State from the environment, failing fast at cold start on bad
+    /// configuration: `SEATFLOW_JWT_SECRET` (required), `SEATFLOW_CATALOG`
+    /// (optional path), `SEATFLOW_STORE` (`memory`, the default; the DynamoDB
+    /// store arrives with its adapter).
+    ///
+    /// # Errors
+    /// Missing or invalid configuration.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let catalog = Arc::new(catalog_from_env()?);
+        let jwt = JwtConfig::from_env().context("JWT configuration")?;
+        let store: Arc<dyn EntitlementStore> = match std::env::var("SEATFLOW_STORE").as_deref() {
+            Ok("memory") | Err(_) => Arc::new(seatflow_memory::MemoryEntitlementStore::new()),
+            Ok(other) => anyhow::bail!("SEATFLOW_STORE={other} is not supported; use 'memory'"),
+        };
+        Ok(Self::new(store, Arc::new(SystemClock), catalog, jwt))
+    }
+}
+
+/// The catalog at `SEATFLOW_CATALOG`, or the one shipped in the repository.
+///
+/// # Errors
+/// An unreadable or invalid catalog file.
+pub fn catalog_from_env() -> anyhow::Result<Catalog> {
+    match std::env::var("SEATFLOW_CATALOG") {
+        Ok(path) => {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading catalog {path}"))?;
+            Catalog::from_toml(&text).with_context(|| format!("loading catalog {path}"))
+        }
+        Err(_) => Catalog::default_catalog().context("loading the shipped catalog"),
+    }
+}
+
+impl HasAuthenticator for AppState {
+    fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
+}

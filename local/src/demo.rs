@@ -1,0 +1,56 @@
+//! The demo organisation `seatflow-local` starts with, so the API has
+//! something to show. Its ids are fixed so the README walkthrough works as written.
+
+use seatflow_domain::{
+    Actor, DisplayName, Email, Mode, NewUser, OrgId, ProductId, Role, SeatError, Seats, TeamId, UserId,
+};
+
+pub const ORG: &str = "org_demo";
+pub const ADMIN: &str = "usr_alice";
+pub const MANAGER: &str = "usr_bob";
+pub const MEMBER: &str = "usr_carol";
+pub const ENGINEERING: &str = "team_engineering";
+pub const DESIGN: &str = "team_design";
+
+pub fn org() -> OrgId {
+    OrgId::parse(ORG).expect("valid demo id")
+}
+
+fn id<T: std::str::FromStr>(text: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    text.parse().expect("valid demo id")
+}
+
+/// Creates the demo organisation: 25 Professional seats, 10 SSO, 5 Advanced
+/// Analytics; an Engineering team allocated 10 Professional seats and a Design
+/// team; four people, two of them holding seats.
+pub async fn seed(seats: &Seats) -> Result<(), SeatError> {
+    let system = Actor::system(org(), "demo-seed");
+    seats.create_organization(&system, "Demo Co", Mode::Apply).await?;
+    for (product, quantity) in [("professional", 25), ("sso", 10), ("analytics", 5)] {
+        seats.set_purchased(&system, &id::<ProductId>(product), quantity, Mode::Apply).await?;
+    }
+    seats.create_team(&system, Some(&id(ENGINEERING)), "Engineering", Mode::Apply).await?;
+    seats.create_team(&system, Some(&id(DESIGN)), "Design", Mode::Apply).await?;
+    let professional: ProductId = id("professional");
+    seats.set_allocation(&system, &id(ENGINEERING), &professional, Some(10), Mode::Apply).await?;
+    let people = [
+        (ADMIN, "Alice Admin", Role::Admin, None, true),
+        (MANAGER, "Bob Manager", Role::TeamManager, Some(ENGINEERING), true),
+        (MEMBER, "Carol Member", Role::Member, Some(ENGINEERING), true),
+        ("usr_dave", "Dave Designer", Role::Member, Some(DESIGN), false),
+    ];
+    for (user, name, role, team, seat) in people {
+        let new = NewUser {
+            id: Some(id::<UserId>(user)),
+            name: DisplayName::parse(name)?,
+            email: Email::parse(&format!("{}@demo.example", user.trim_start_matches("usr_")))?,
+            role,
+            team: team.map(id::<TeamId>),
+        };
+        seats.create_user(&system, new, seat.then_some(&professional), Mode::Apply).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! Bearer authentication. A request carries either a JWT (people: HS256 with
+//! a secret from the environment, claims naming organisation, role and, for
+//! team managers, teams) or an API key (machine clients: `sfk_…`, looked up by
+//! its SHA-256 hash). Either way the handler gets a [`Caller`] scoped to one
+//! organisation.
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore as _;
+use secrecy::{ExposeSecret, SecretString};
+use seatflow_domain::{Actor, OrgId, Principal, Role, Seats, TeamId, UserId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::problem::ApiError;
+
+/// Shortest accepted HS256 secret, in bytes (RFC 7518 §3.2: at least the hash size).
+pub const MIN_SECRET_LEN: usize = 32;
+/// Prefix of every API key secret.
+pub const API_KEY_PREFIX: &str = "sfk_";
+
+/// How JWTs are checked.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    secret: SecretString,
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Expected `aud`.
+    pub audience: String,
+}
+
+/// Why the JWT configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthConfigError {
+    /// No secret configured.
+    #[error("SEATFLOW_JWT_SECRET is not set")]
+    MissingSecret,
+    /// The secret is too short to be safe for HS256.
+    #[error("SEATFLOW_JWT_SECRET must be at least {MIN_SECRET_LEN} bytes")]
+    ShortSecret,
+}
+
+impl JwtConfig {
+    /// A configuration with `secret` and the default issuer and audience.
+    ///
+    /// # Errors
+    /// [`AuthConfigError::ShortSecret`].
+    pub fn new(secret: SecretString) -> Result<Self, AuthConfigError> {
+        if secret.expose_secret().len() < MIN_SECRET_LEN {
+            return Err(AuthConfigError::ShortSecret);
+        }
+        Ok(Self { secret, issuer: "seatflow".into(), audience: "seatflow-api".into() })
+    }
+
+    /// From `SEATFLOW_JWT_SECRET`, and optionally `SEATFLOW_JWT_ISSUER` and
+    /// `SEATFLOW_JWT_AUDIENCE`.
+    ///
+    /// # Errors
+    /// [`AuthConfigError`] when the secret is missing or short.
+    pub fn from_env() -> Result<Self, AuthConfigError> {
+        let secret = std::env::var("SEATFLOW_JWT_SECRET").map_err(|_| AuthConfigError::MissingSecret)?;
+        let mut config = Self::new(SecretString::from(secret))?;
+        if let Ok(issuer) = std::env::var("SEATFLOW_JWT_ISSUER") {
+            config.issuer = issuer;
+        }
+        if let Ok(audience) = std::env::var("SEATFLOW_JWT_AUDIENCE") {
+            config.audience = audience;
+        }
+        Ok(config)
+    }
+}
+
+/// The claims of a seatflow access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// The organisation id.
+    pub org: String,
+    /// `admin`, `team_manager` or `member`.
+    pub role: Role,
+    /// For team managers: the teams they manage.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Issued at (Unix seconds).
+    pub iat: u64,
+    /// Expiry (Unix seconds).
+    pub exp: u64,
+}
+
+/// A freshly generated API key secret: shown once, stored only as its hash.
+#[derive(Debug, Clone)]
+pub struct ApiKeySecret {
+    /// The secret to hand to the client.
+    pub secret: SecretString,
+    /// Its first characters, stored to recognise it by.
+    pub prefix: String,
+    /// Hex SHA-256 of the secret: what the store keeps.
+    pub hash: String,
+}
+
+impl ApiKeySecret {
+    /// A new random key (256 bits).
+    #[must_use]
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let secret = format!("{API_KEY_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+        Self { prefix: secret[..12].to_owned(), hash: Self::hash(&secret), secret: SecretString::from(secret) }
+    }
+
+    /// Hex SHA-256 of a secret.
+    #[must_use]
+    pub fn hash(secret: &str) -> String {
+        Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Verifies bearer credentials.
+pub struct Authenticator {
+    decoding: DecodingKey,
+    encoding: EncodingKey,
+    validation: Validation,
+    config: JwtConfig,
+    seats: Seats,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator").field("issuer", &self.config.issuer).finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// An authenticator checking JWTs with `config` and API keys through `seats`.
+    #[must_use]
+    pub fn new(config: JwtConfig, seats: Seats) -> Self {
+        let secret = config.secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        Self {
+            decoding: DecodingKey::from_secret(secret),
+            encoding: EncodingKey::from_secret(secret),
+            validation,
+            config,
+            seats,
+        }
+    }
+
+    /// Signs a token for `user` of `org` valid for `ttl_seconds` (local tokens and tests).
+    ///
+    /// # Errors
+    /// Only if signing fails, which HS256 with a valid key does not.
+    pub fn mint(
+        &self,
+        user: &UserId,
+        org: &OrgId,
+        role: Role,
+        teams: &[TeamId],
+        ttl_seconds: u64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: user.to_string(),
+            org: org.to_string(),
+            role,
+            teams: teams.iter().map(ToString::to_string).collect(),
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            iat: now,
+            exp: now + ttl_seconds,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    /// The caller behind an `Authorization` header value.
+    ///
+    /// # Errors
+    /// 401 `unauthenticated` for a missing, malformed, expired, forged or
+    /// revoked credential; 503 if the key store is unavailable.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Actor, ApiError> {
+        let header = authorization.ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer credential"))?;
+        let token = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
+        if token.starts_with(API_KEY_PREFIX) {
+            return self
+                .seats
+                .authenticate_api_key(&ApiKeySecret::hash(token))
+                .await?
+                .ok_or_else(|| ApiError::unauthenticated("unknown or revoked API key"));
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
+        let claims = data.claims;
+        let bad = |what: &str| ApiError::unauthenticated(format!("invalid token: {what}"));
+        let org = OrgId::parse(&claims.org).map_err(|_| bad("org claim"))?;
+        let user = UserId::parse(&claims.sub).map_err(|_| bad("sub claim"))?;
+        let teams = claims
+            .teams
+            .iter()
+            .map(TeamId::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| bad("teams claim"))?;
+        Ok(Actor { org, principal: Principal::User(user), role: claims.role, teams })
+    }
+}
+
+/// State that can authenticate requests.
+pub trait HasAuthenticator {
+    /// The authenticator.
+    fn authenticator(&self) -> &Authenticator;
+}
+
+/// The authenticated, organisation-scoped caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Actor);
+
+impl<S> FromRequestParts<S> for Caller
+where
+    S: HasAuthenticator + Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        state.authenticator().authenticate(authorization).await.map(Caller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(JwtConfig::new(SecretString::from("short")).is_err());
+        assert!(JwtConfig::new(SecretString::from("x".repeat(MIN_SECRET_LEN))).is_ok());
+    }
+
+    #[test]
+    fn api_keys_are_random_and_hash_stably() {
+        let a = ApiKeySecret::generate();
+        let b = ApiKeySecret::generate();
+        assert_ne!(a.secret.expose_secret(), b.secret.expose_secret());
+        assert!(a.secret.expose_secret().starts_with(API_KEY_PREFIX));
+        assert_eq!(a.hash, ApiKeySecret::hash(a.secret.expose_secret()));
+        assert_eq!(a.hash.len(), 64);
+    }
+}
