@@ -30,12 +30,20 @@ pub async fn seed(seats: &Seats) -> Result<(), SeatError> {
     let system = Actor::system(org(), "demo-seed");
     seats.create_organization(&system, "Demo Co", Mode::Apply).await?;
     for (product, quantity) in [("professional", 25), ("sso", 10), ("analytics", 5)] {
-        seats.set_purchased(&system, &id::<ProductId>(product), quantity, Mode::Apply).await?;
+        seats
+            .set_purchased(&system, &id::<ProductId>(product), quantity, Mode::Apply)
+            .await?;
     }
-    seats.create_team(&system, Some(&id(ENGINEERING)), "Engineering", Mode::Apply).await?;
-    seats.create_team(&system, Some(&id(DESIGN)), "Design", Mode::Apply).await?;
+    seats
+        .create_team(&system, Some(&id(ENGINEERING)), "Engineering", Mode::Apply)
+        .await?;
+    seats
+        .create_team(&system, Some(&id(DESIGN)), "Design", Mode::Apply)
+        .await?;
     let professional: ProductId = id("professional");
-    seats.set_allocation(&system, &id(ENGINEERING), &professional, Some(10), Mode::Apply).await?;
+    seats
+        .set_allocation(&system, &id(ENGINEERING), &professional, Some(10), Mode::Apply)
+        .await?;
     let people = [
         (ADMIN, "Alice Admin", Role::Admin, None, true),
         (MANAGER, "Bob Manager", Role::TeamManager, Some(ENGINEERING), true),
@@ -50,7 +58,9 @@ pub async fn seed(seats: &Seats) -> Result<(), SeatError> {
             role,
             team: team.map(id::<TeamId>),
         };
-        seats.create_user(&system, new, seat.then_some(&professional), Mode::Apply).await?;
+        seats
+            .create_user(&system, new, seat.then_some(&professional), Mode::Apply)
+            .await?;
     }
     Ok(())
 }

@@ -15,7 +15,11 @@ use seatflow_memory::MemoryEntitlementStore;
 use seatflow_seats_api::AppState;
 
 #[derive(Debug, Parser)]
-#[command(name = "seatflow-local", about = "Run seatflow locally on in-memory adapters", version)]
+#[command(
+    name = "seatflow-local",
+    about = "Run seatflow locally on in-memory adapters",
+    version
+)]
 struct Cli {
     /// Address to listen on.
     #[arg(long, env = "SEATFLOW_ADDR", default_value = "127.0.0.1:3000", global = true)]
@@ -62,16 +66,31 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState::new(store, Arc::new(SystemClock), catalog, jwt);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(state, cli.addr).await,
-        Command::Token { role, user, teams, ttl_hours } => {
+        Command::Token {
+            role,
+            user,
+            teams,
+            ttl_hours,
+        } => {
             let (role, default_user, default_teams) = match role {
                 RoleArg::Admin => (Role::Admin, demo::ADMIN, vec![]),
-                RoleArg::TeamManager => (Role::TeamManager, demo::MANAGER, vec![demo::ENGINEERING.to_owned()]),
+                RoleArg::TeamManager => (
+                    Role::TeamManager,
+                    demo::MANAGER,
+                    vec![demo::ENGINEERING.to_owned()],
+                ),
                 RoleArg::Member => (Role::Member, demo::MEMBER, vec![]),
             };
             let user = UserId::parse(user.as_deref().unwrap_or(default_user)).context("--user")?;
             let teams = if teams.is_empty() { default_teams } else { teams };
-            let teams = teams.iter().map(TeamId::parse).collect::<Result<Vec<_>, _>>().context("--team")?;
-            let token = state.auth.mint(&user, &demo::org(), role, &teams, ttl_hours * 3600)?;
+            let teams = teams
+                .iter()
+                .map(TeamId::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .context("--team")?;
+            let token = state
+                .auth
+                .mint(&user, &demo::org(), role, &teams, ttl_hours * 3600)?;
             #[allow(clippy::print_stdout)] // the token is the command's output
             {
                 println!("{token}");
@@ -82,18 +101,27 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
-    demo::seed(&state.seats).await.context("seeding the demo organisation")?;
+    demo::seed(&state.seats)
+        .await
+        .context("seeding the demo organisation")?;
     let app = seatflow_seats_api::router(state);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
     #[allow(clippy::print_stdout)] // the greeting is the point
     {
-        println!("seatflow-local listening on http://{addr} (demo organisation '{}')", demo::ORG);
+        println!(
+            "seatflow-local listening on http://{addr} (demo organisation '{}')",
+            demo::ORG
+        );
         println!("try:");
         println!("  TOKEN=$(cargo run -q -p seatflow-local -- token --role admin)");
         println!("  curl -s http://{addr}/v1/licenses -H \"Authorization: Bearer $TOKEN\"");
     }
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use rand::RngCore as _;
-use secrecy::SecretString;
 use seatflow_http::JwtConfig;
+use secrecy::SecretString;
 
 fn state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("SEATFLOW_STATE_DIR") {
@@ -48,7 +48,11 @@ pub fn jwt_config() -> anyhow::Result<JwtConfig> {
 fn write_private(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(secret.as_bytes())
 }
 

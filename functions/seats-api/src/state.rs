@@ -18,7 +18,12 @@ pub struct AppState {
 impl AppState {
     /// State over `store`, with `clock`, `catalog` and JWT configuration.
     #[must_use]
-    pub fn new(store: Arc<dyn EntitlementStore>, clock: Arc<dyn Clock>, catalog: Arc<Catalog>, jwt: JwtConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn EntitlementStore>,
+        clock: Arc<dyn Clock>,
+        catalog: Arc<Catalog>,
+        jwt: JwtConfig,
+    ) -> Self {
         let seats = Seats::new(store, clock, catalog);
         let auth = Arc::new(Authenticator::new(jwt, seats.clone()));
         Self { seats, auth }

@@ -83,7 +83,9 @@ impl Actor {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(SeatError::Forbidden(format!("only an organisation admin may {what}")))
+            Err(SeatError::Forbidden(format!(
+                "only an organisation admin may {what}"
+            )))
         }
     }
 
@@ -95,7 +97,9 @@ impl Actor {
         if self.is_admin() || self.role == Role::TeamManager {
             Ok(())
         } else {
-            Err(SeatError::Forbidden(format!("only an admin or team manager may {what}")))
+            Err(SeatError::Forbidden(format!(
+                "only an admin or team manager may {what}"
+            )))
         }
     }
 
@@ -107,7 +111,9 @@ impl Actor {
         if self.is_admin() && !matches!(self.principal, Principal::ApiKey(_)) {
             Ok(())
         } else {
-            Err(SeatError::Forbidden(format!("only a person with the admin role may {what}")))
+            Err(SeatError::Forbidden(format!(
+                "only a person with the admin role may {what}"
+            )))
         }
     }
 }

@@ -153,8 +153,7 @@ impl Catalog {
     /// a product without both terms, a non-positive price, a duplicate lookup
     /// key, no plan, or unordered discount tiers.
     pub fn from_toml(text: &str) -> Result<Self, CatalogError> {
-        let file: CatalogFile =
-            toml::from_str(text).map_err(|e| CatalogError::Syntax(e.to_string()))?;
+        let file: CatalogFile = toml::from_str(text).map_err(|e| CatalogError::Syntax(e.to_string()))?;
         let bad = |m: String| Err(CatalogError::Inconsistent(m));
         let currency =
             Currency::parse(&file.currency).map_err(|e| CatalogError::Inconsistent(e.to_string()))?;
@@ -191,7 +190,15 @@ impl Catalog {
                     },
                 );
             }
-            products.insert(id.clone(), Product { id, name: p.name, kind: p.kind, prices });
+            products.insert(
+                id.clone(),
+                Product {
+                    id,
+                    name: p.name,
+                    kind: p.kind,
+                    prices,
+                },
+            );
         }
         if !products.values().any(|p| p.kind == ProductKind::Plan) {
             return bad("the catalog lists no plan".into());
@@ -225,7 +232,10 @@ impl Catalog {
     /// The discount tier that applies to `quantity` base seats, if any.
     #[must_use]
     pub fn discount_for(&self, quantity: u32) -> Option<&VolumeDiscount> {
-        self.volume_discounts.iter().rev().find(|t| quantity >= t.min_quantity)
+        self.volume_discounts
+            .iter()
+            .rev()
+            .find(|t| quantity >= t.min_quantity)
     }
 }
 
@@ -236,7 +246,14 @@ mod tests {
     #[test]
     fn the_shipped_catalog_loads() {
         let catalog = Catalog::default_catalog().expect("shipped catalog is valid");
-        assert!(catalog.products.values().filter(|p| p.kind == ProductKind::Plan).count() >= 3);
+        assert!(
+            catalog
+                .products
+                .values()
+                .filter(|p| p.kind == ProductKind::Plan)
+                .count()
+                >= 3
+        );
         assert!(catalog.products.values().any(|p| p.kind == ProductKind::AddOn));
     }
 
@@ -270,7 +287,10 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_bad_syntax_are_refused() {
-        assert!(matches!(Catalog::from_toml("currency = "), Err(CatalogError::Syntax(_))));
+        assert!(matches!(
+            Catalog::from_toml("currency = "),
+            Err(CatalogError::Syntax(_))
+        ));
         assert!(matches!(
             Catalog::from_toml("currency = \"usd\"\nmax_quantity = 1\nsurprise = 1\n[products]"),
             Err(CatalogError::Syntax(_))

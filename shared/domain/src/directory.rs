@@ -86,7 +86,10 @@ impl DisplayName {
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
         let text = text.trim();
         if text.is_empty() || text.chars().count() > 200 || text.chars().any(char::is_control) {
-            Err(ValidationError::new("name", "must be 1 to 200 characters without control characters"))
+            Err(ValidationError::new(
+                "name",
+                "must be 1 to 200 characters without control characters",
+            ))
         } else {
             Ok(Self(text.to_owned()))
         }
@@ -186,8 +189,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").expect("valid").as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "a@b@c.d"] {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").expect("valid").as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "a@b@c.d",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -47,14 +47,20 @@ pub(crate) struct Draft {
 
 impl Draft {
     pub(crate) fn new(org: &OrgId) -> Self {
-        Self { org: org.clone(), writes: Vec::new() }
+        Self {
+            org: org.clone(),
+            writes: Vec::new(),
+        }
     }
 
     /// Writes `after` over `before` (`None`: a new record).
     pub(crate) fn put<T: Versioned>(&mut self, before: Option<&T>, mut after: T) {
         let expected = before.map(Versioned::version);
         after.set_version(expected.map_or(1, |v| v + 1));
-        self.writes.push(T::into_write(Put { expected, value: after }));
+        self.writes.push(T::into_write(Put {
+            expected,
+            value: after,
+        }));
     }
 
     pub(crate) fn delete_assignment(&mut self, assignment: &Assignment) {
@@ -66,7 +72,11 @@ impl Draft {
     }
 
     pub(crate) fn finish(self, audit: AuditEntry) -> Change {
-        Change { org: self.org, writes: self.writes, audit }
+        Change {
+            org: self.org,
+            writes: self.writes,
+            audit,
+        }
     }
 }
 
@@ -86,7 +96,11 @@ pub(crate) struct SeatBook {
 
 impl SeatBook {
     pub(crate) fn new(org: &OrgId) -> Self {
-        Self { org: org.clone(), pools: BTreeMap::new(), teams: BTreeMap::new() }
+        Self {
+            org: org.clone(),
+            pools: BTreeMap::new(),
+            teams: BTreeMap::new(),
+        }
     }
 
     /// Reads a pool once; a product the organisation holds none of reads as an
@@ -101,7 +115,14 @@ impl SeatBook {
             let after = before
                 .clone()
                 .unwrap_or_else(|| SeatPool::new(self.org.clone(), product.clone(), 0));
-            self.pools.insert(product.clone(), Tracked { before, after, touched: false });
+            self.pools.insert(
+                product.clone(),
+                Tracked {
+                    before,
+                    after,
+                    touched: false,
+                },
+            );
         }
         Ok(())
     }
@@ -118,7 +139,14 @@ impl SeatBook {
             let after = before
                 .clone()
                 .unwrap_or_else(|| TeamSeats::new(self.org.clone(), team.clone(), product.clone()));
-            self.teams.insert(key, Tracked { before, after, touched: false });
+            self.teams.insert(
+                key,
+                Tracked {
+                    before,
+                    after,
+                    touched: false,
+                },
+            );
         }
         Ok(())
     }
@@ -137,7 +165,11 @@ impl SeatBook {
         Ok(())
     }
 
-    fn parts(&mut self, product: &ProductId, team: Option<&TeamId>) -> (&mut SeatPool, Option<&mut TeamSeats>) {
+    fn parts(
+        &mut self,
+        product: &ProductId,
+        team: Option<&TeamId>,
+    ) -> (&mut SeatPool, Option<&mut TeamSeats>) {
         let pool = self.pools.get_mut(product).expect("pool loaded before use");
         pool.touched = true;
         let team = team.map(|t| {
@@ -157,7 +189,9 @@ impl SeatBook {
 
     pub(crate) fn pool_before(&self, product: &ProductId) -> SeatPool {
         let t = &self.pools[product];
-        t.before.clone().unwrap_or_else(|| SeatPool::new(self.org.clone(), product.clone(), 0))
+        t.before
+            .clone()
+            .unwrap_or_else(|| SeatPool::new(self.org.clone(), product.clone(), 0))
     }
 
     pub(crate) fn team(&self, team: &TeamId, product: &ProductId) -> &TeamSeats {

@@ -145,7 +145,9 @@ pub enum SeatError {
         user: String,
     },
     /// Allocations would exceed the seats the organisation bought.
-    #[error("allocating {requested} {product} seats exceeds the pool: {purchased} purchased, {committed} already allocated or assigned outside teams")]
+    #[error(
+        "allocating {requested} {product} seats exceeds the pool: {purchased} purchased, {committed} already allocated or assigned outside teams"
+    )]
     AllocationExceedsPool {
         /// The product.
         product: String,

@@ -121,7 +121,8 @@ impl AuditId {
     #[must_use]
     pub fn new(at: chrono::DateTime<chrono::Utc>) -> Self {
         let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-        let ts = uuid::Timestamp::from_unix(uuid::NoContext, millis / 1000, (millis % 1000) as u32 * 1_000_000);
+        let ts =
+            uuid::Timestamp::from_unix(uuid::NoContext, millis / 1000, (millis % 1000) as u32 * 1_000_000);
         Self(uuid::Uuid::new_v7(ts).simple().to_string())
     }
 
@@ -134,7 +135,10 @@ impl AuditId {
         if text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(Self(text.to_ascii_lowercase()))
         } else {
-            Err(ValidationError::new("cursor", "is not a cursor this API handed out"))
+            Err(ValidationError::new(
+                "cursor",
+                "is not a cursor this API handed out",
+            ))
         }
     }
 

@@ -32,7 +32,7 @@ pub use money::{Currency, Money};
 pub use pool::{SeatPool, TeamSeats};
 pub use quote::{AddOnRequest, ProrationPreview, Quantity, Quote, QuoteRequest};
 pub use seats::{
-    AssignmentRow, AuditPage, LicenseSummary, Mode, Outcome, Seats, Transfer, TeamUsage, Usage, UsageTotals,
+    AssignmentRow, AuditPage, LicenseSummary, Mode, Outcome, Seats, TeamUsage, Transfer, Usage, UsageTotals,
     UserSeats,
 };
 pub use store::{Change, EntitlementStore, Put, StoreError, Write};

@@ -20,7 +20,10 @@ impl Currency {
         if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
             Ok(Self(code.to_ascii_uppercase()))
         } else {
-            Err(ValidationError::new("currency", "must be a three-letter ISO 4217 code"))
+            Err(ValidationError::new(
+                "currency",
+                "must be a three-letter ISO 4217 code",
+            ))
         }
     }
 
@@ -66,7 +69,13 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.minor < 0 { "-" } else { "" };
         let abs = self.minor.unsigned_abs();
-        write!(f, "{sign}{}.{:02} {}", abs / 100, abs % 100, self.currency.as_str())
+        write!(
+            f,
+            "{sign}{}.{:02} {}",
+            abs / 100,
+            abs % 100,
+            self.currency.as_str()
+        )
     }
 }
 

@@ -240,7 +240,10 @@ mod tests {
         let mut a = team("a");
         pool.reallocate(&mut a, Some(2)).expect("fits");
         pool.take(None).expect("one unallocated seat");
-        assert_eq!(pool.take(None).expect_err("only allocations left").code(), "no_seats_available");
+        assert_eq!(
+            pool.take(None).expect_err("only allocations left").code(),
+            "no_seats_available"
+        );
         pool.take(Some(&mut a)).expect("from allocation");
         assert_eq!(pool.assigned, 2);
         assert_eq!(pool.available(), 1);
@@ -269,7 +272,10 @@ mod tests {
         assert_eq!(pool.committed(), 3);
         assert_eq!(pool.unallocated_free(), 1);
         assert_eq!(
-            pool.clone().reallocate(&mut a.clone(), Some(0)).expect_err("below usage").code(),
+            pool.clone()
+                .reallocate(&mut a.clone(), Some(0))
+                .expect_err("below usage")
+                .code(),
             "allocation_below_usage"
         );
     }
@@ -303,8 +309,8 @@ mod properties {
             let (mut in_team, mut outside) = (0u32, 0u32);
             for (take, via_team) in steps {
                 match (take, via_team) {
-                    (true, true) => if pool.take(Some(&mut team)).is_ok() { in_team += 1 },
-                    (true, false) => if pool.take(None).is_ok() { outside += 1 },
+                    (true, true) => in_team += u32::from(pool.take(Some(&mut team)).is_ok()),
+                    (true, false) => outside += u32::from(pool.take(None).is_ok()),
                     (false, true) if in_team > 0 => { pool.release(Some(&mut team)); in_team -= 1 },
                     (false, false) if outside > 0 => { pool.release(None); outside -= 1 },
                     _ => {}

@@ -262,7 +262,10 @@ mod tests {
             quantity,
             add_ons: add_ons
                 .iter()
-                .map(|(p, q)| AddOnRequest { product: (*p).into(), quantity: *q })
+                .map(|(p, q)| AddOnRequest {
+                    product: (*p).into(),
+                    quantity: *q,
+                })
                 .collect(),
         }
     }
@@ -270,11 +273,17 @@ mod tests {
     #[test]
     fn a_quote_adds_plan_and_add_ons_and_applies_the_volume_discount() {
         let catalog = catalog();
-        let quote = catalog.quote(&request("professional", 50, &[("sso", 10)])).expect("valid");
-        let plan = catalog.product(&ProductId::parse("professional").expect("id")).expect("plan");
-        let sso = catalog.product(&ProductId::parse("sso").expect("id")).expect("add-on");
-        let subtotal = 50 * plan.price(Term::Annual).unit_amount.minor
-            + 10 * sso.price(Term::Annual).unit_amount.minor;
+        let quote = catalog
+            .quote(&request("professional", 50, &[("sso", 10)]))
+            .expect("valid");
+        let plan = catalog
+            .product(&ProductId::parse("professional").expect("id"))
+            .expect("plan");
+        let sso = catalog
+            .product(&ProductId::parse("sso").expect("id"))
+            .expect("add-on");
+        let subtotal =
+            50 * plan.price(Term::Annual).unit_amount.minor + 10 * sso.price(Term::Annual).unit_amount.minor;
         assert_eq!(quote.subtotal.minor, subtotal);
         assert_eq!(quote.discount_percent, 5);
         assert_eq!(quote.discount.minor, subtotal * 5 / 100);
@@ -287,7 +296,9 @@ mod tests {
     fn quantities_zero_negative_and_absurd_are_refused() {
         let catalog = catalog();
         for q in [0, -3, i64::from(catalog.max_quantity) + 1, i64::MAX] {
-            let err = catalog.quote(&request("essential", q, &[])).expect_err("out of range");
+            let err = catalog
+                .quote(&request("essential", q, &[]))
+                .expect_err("out of range");
             assert_eq!(err.code(), "invalid_quantity", "{q}");
         }
     }
@@ -295,18 +306,29 @@ mod tests {
     #[test]
     fn unknown_plans_and_add_ons_are_named() {
         let catalog = catalog();
-        assert_eq!(catalog.quote(&request("platinum", 1, &[])).expect_err("").code(), "unknown_plan");
-        // An add-on is not a plan, and a plan is not an add-on.
-        assert_eq!(catalog.quote(&request("sso", 1, &[])).expect_err("").code(), "unknown_plan");
         assert_eq!(
-            catalog.quote(&request("essential", 1, &[("enterprise", 1)])).expect_err("").code(),
+            catalog.quote(&request("platinum", 1, &[])).expect_err("").code(),
+            "unknown_plan"
+        );
+        // An add-on is not a plan, and a plan is not an add-on.
+        assert_eq!(
+            catalog.quote(&request("sso", 1, &[])).expect_err("").code(),
+            "unknown_plan"
+        );
+        assert_eq!(
+            catalog
+                .quote(&request("essential", 1, &[("enterprise", 1)]))
+                .expect_err("")
+                .code(),
             "unknown_add_on"
         );
     }
 
     #[test]
     fn an_add_on_above_the_base_seats_is_refused() {
-        let err = catalog().quote(&request("essential", 5, &[("sso", 6)])).expect_err("too many");
+        let err = catalog()
+            .quote(&request("essential", 5, &[("sso", 6)]))
+            .expect_err("too many");
         assert_eq!(err.code(), "add_on_exceeds_base_seats");
     }
 
@@ -317,11 +339,15 @@ mod tests {
         let end = DateTime::from_timestamp(300, 0).expect("time");
         let at = DateTime::from_timestamp(200, 0).expect("time");
         let product = ProductId::parse("essential").expect("id");
-        let preview = catalog.prorate(&product, Term::Monthly, 1, start, end, at).expect("inside");
+        let preview = catalog
+            .prorate(&product, Term::Monthly, 1, start, end, at)
+            .expect("inside");
         // One third of 1200 is 400.
         assert_eq!(preview.amount_due.minor, 400);
         let at = DateTime::from_timestamp(100, 0).expect("time");
-        let preview = catalog.prorate(&product, Term::Monthly, 1, start, end, at).expect("inside");
+        let preview = catalog
+            .prorate(&product, Term::Monthly, 1, start, end, at)
+            .expect("inside");
         assert_eq!(preview.amount_due.minor, 800);
         let outside = catalog.prorate(&product, Term::Monthly, 1, start, end, end);
         assert_eq!(outside.expect_err("at end").code(), "outside_billing_period");

@@ -200,7 +200,11 @@ impl Seats {
     /// A service over `store`, telling time by `clock`, selling `catalog`.
     #[must_use]
     pub fn new(store: Arc<dyn EntitlementStore>, clock: Arc<dyn Clock>, catalog: Arc<Catalog>) -> Self {
-        Self { store, clock, catalog }
+        Self {
+            store,
+            clock,
+            catalog,
+        }
     }
 
     /// The catalog.
@@ -220,7 +224,9 @@ impl Seats {
     }
 
     fn product(&self, id: &ProductId) -> Result<&Product, SeatError> {
-        self.catalog.product(id).ok_or_else(|| SeatError::not_found("product", id))
+        self.catalog
+            .product(id)
+            .ok_or_else(|| SeatError::not_found("product", id))
     }
 
     fn entry(
@@ -235,7 +241,10 @@ impl Seats {
         AuditEntry {
             id: AuditId::new(at),
             org: actor.org.clone(),
-            actor: AuditActor { principal: actor.principal.clone(), role: actor.role },
+            actor: AuditActor {
+                principal: actor.principal.clone(),
+                role: actor.role,
+            },
             at,
             action,
             target,
@@ -246,13 +255,25 @@ impl Seats {
 
     /// Commits a decision (unless a dry run). `None`: the store saw a conflict
     /// and the decision must be made again on fresh state.
-    async fn commit_decided<T>(&self, mode: Mode, (change, value): (Change, T)) -> Result<Option<Outcome<T>>, SeatError> {
+    async fn commit_decided<T>(
+        &self,
+        mode: Mode,
+        (change, value): (Change, T),
+    ) -> Result<Option<Outcome<T>>, SeatError> {
         let audit = change.audit.clone();
         if mode == Mode::DryRun {
-            return Ok(Some(Outcome { value, audit, dry_run: true }));
+            return Ok(Some(Outcome {
+                value,
+                audit,
+                dry_run: true,
+            }));
         }
         match self.store.commit(change).await {
-            Ok(()) => Ok(Some(Outcome { value, audit, dry_run: false })),
+            Ok(()) => Ok(Some(Outcome {
+                value,
+                audit,
+                dry_run: false,
+            })),
             Err(StoreError::Conflict) => Ok(None),
             Err(StoreError::Unavailable(e)) => Err(SeatError::StoreUnavailable(e)),
         }
@@ -274,7 +295,9 @@ impl Seats {
         if actor.is_admin() || user.team.as_ref().is_some_and(|t| actor.manages(t)) {
             Ok(user)
         } else {
-            Err(SeatError::Forbidden(format!("user '{id}' is not in a team you manage")))
+            Err(SeatError::Forbidden(format!(
+                "user '{id}' is not in a team you manage"
+            )))
         }
     }
 
@@ -325,11 +348,22 @@ impl Seats {
                     format!("organisation '{}' already exists", existing.id),
                 )));
             }
-            let org = Organization { id: actor.org.clone(), name: name.clone(), created_at: now, version: 0 };
+            let org = Organization {
+                id: actor.org.clone(),
+                name: name.clone(),
+                created_at: now,
+                version: 0,
+            };
             let mut draft = Draft::new(&actor.org);
             draft.put(None, org.clone());
-            let audit = self.entry(actor, now, AuditAction::OrganizationCreated,
-                format!("organization/{}", org.id), Value::Null, to_json(&org));
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::OrganizationCreated,
+                format!("organization/{}", org.id),
+                Value::Null,
+                to_json(&org),
+            );
             Ok((draft.finish(audit), org))
         })
     }
@@ -358,8 +392,14 @@ impl Seats {
             let after = book.pool(product).clone();
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
-            let audit = self.entry(actor, now, AuditAction::PoolResized,
-                format!("product/{product}"), to_json(&before), to_json(&after));
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::PoolResized,
+                format!("product/{product}"),
+                to_json(&before),
+                to_json(&after),
+            );
             Ok((draft.finish(audit), after))
         })
     }
@@ -384,16 +424,31 @@ impl Seats {
             let now = self.clock.now();
             let id = match id {
                 Some(id) if self.store.team(&actor.org, id).await?.is_some() => {
-                    return Err(SeatError::AlreadyExists { what: "team", id: id.to_string() });
+                    return Err(SeatError::AlreadyExists {
+                        what: "team",
+                        id: id.to_string(),
+                    });
                 }
                 Some(id) => id.clone(),
                 None => TeamId::generate(),
             };
-            let team = Team { org: actor.org.clone(), id, name: name.clone(), created_at: now, version: 0 };
+            let team = Team {
+                org: actor.org.clone(),
+                id,
+                name: name.clone(),
+                created_at: now,
+                version: 0,
+            };
             let mut draft = Draft::new(&actor.org);
             draft.put(None, team.clone());
-            let audit = self.entry(actor, now, AuditAction::TeamCreated,
-                format!("team/{}", team.id), Value::Null, to_json(&team));
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::TeamCreated,
+                format!("team/{}", team.id),
+                Value::Null,
+                to_json(&team),
+            );
             Ok((draft.finish(audit), team))
         })
     }
@@ -425,7 +480,10 @@ impl Seats {
             && !self.catalog.is_plan(seat)
         {
             self.product(seat)?;
-            return Err(SeatError::BaseSeatRequired { add_on: seat.to_string(), user: "(new user)".into() });
+            return Err(SeatError::BaseSeatRequired {
+                add_on: seat.to_string(),
+                user: "(new user)".into(),
+            });
         }
         decide_and_commit!(self, "user", mode, {
             let now = self.clock.now();
@@ -437,7 +495,10 @@ impl Seats {
             }
             let id = match &new.id {
                 Some(id) if self.store.user(&actor.org, id).await?.is_some() => {
-                    return Err(SeatError::AlreadyExists { what: "user", id: id.to_string() });
+                    return Err(SeatError::AlreadyExists {
+                        what: "user",
+                        id: id.to_string(),
+                    });
                 }
                 Some(id) => id.clone(),
                 None => UserId::generate(),
@@ -473,8 +534,14 @@ impl Seats {
             }
             draft.put(None, user.clone());
             let value = UserSeats { user, seats };
-            let audit = self.entry(actor, now, AuditAction::UserCreated,
-                format!("user/{}", value.user.id), Value::Null, to_json(&value));
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::UserCreated,
+                format!("user/{}", value.user.id),
+                Value::Null,
+                to_json(&value),
+            );
             Ok((draft.finish(audit), value))
         })
     }
@@ -505,12 +572,19 @@ impl Seats {
             let before = book.team(team, product).clone();
             let pool_before = book.pool_before(product);
             book.reallocate(product, team, seats)?;
-            book.pool(product).check_commitment(&pool_before, seats.unwrap_or(0))?;
+            book.pool(product)
+                .check_commitment(&pool_before, seats.unwrap_or(0))?;
             let after = book.team(team, product).clone();
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
-            let audit = self.entry(actor, now, AuditAction::AllocationSet,
-                format!("team/{team}/product/{product}"), to_json(&before), to_json(&after));
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::AllocationSet,
+                format!("team/{team}/product/{product}"),
+                to_json(&before),
+                to_json(&after),
+            );
             Ok((draft.finish(audit), after))
         })
     }
@@ -562,8 +636,14 @@ impl Seats {
             let after = vec![book.team(from, product).clone(), book.team(to, product).clone()];
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
-            let audit = self.entry(actor, now, AuditAction::AllocationMoved,
-                format!("product/{product}/team/{from}/to/{to}"), to_json(&before), to_json(&after));
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::AllocationMoved,
+                format!("product/{product}/team/{from}/to/{to}"),
+                to_json(&before),
+                to_json(&after),
+            );
             Ok((draft.finish(audit), after))
         })
     }
@@ -592,10 +672,16 @@ impl Seats {
             let user = self.managed_user(actor, user).await?;
             let held = self.store.user_assignments(&actor.org, &user.id).await?;
             if held.iter().any(|a| &a.product == product) {
-                return Err(SeatError::AlreadyAssigned { user: user.id.to_string(), product: product.to_string() });
+                return Err(SeatError::AlreadyAssigned {
+                    user: user.id.to_string(),
+                    product: product.to_string(),
+                });
             }
             if kind == ProductKind::AddOn && !held.iter().any(|a| self.catalog.is_plan(&a.product)) {
-                return Err(SeatError::BaseSeatRequired { add_on: product.to_string(), user: user.id.to_string() });
+                return Err(SeatError::BaseSeatRequired {
+                    add_on: product.to_string(),
+                    user: user.id.to_string(),
+                });
             }
             let mut book = SeatBook::new(&actor.org);
             book.load_seat(self.store(), product, user.team.as_ref()).await?;
@@ -612,8 +698,14 @@ impl Seats {
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             draft.put(None, assignment.clone());
-            let audit = self.entry(actor, now, AuditAction::SeatAssigned,
-                format!("product/{product}/user/{}", user.id), Value::Null, to_json(&assignment));
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::SeatAssigned,
+                format!("product/{product}/user/{}", user.id),
+                Value::Null,
+                to_json(&assignment),
+            );
             Ok((draft.finish(audit), assignment))
         })
     }
@@ -622,20 +714,27 @@ impl Seats {
     /// seat, and every add-on if it was their last base seat.
     fn seats_removed_with(&self, held: &[Assignment], product: &ProductId) -> Vec<Assignment> {
         let is_plan = self.catalog.is_plan(product);
-        let keeps_a_base = held.iter().any(|a| &a.product != product && self.catalog.is_plan(&a.product));
+        let keeps_a_base = held
+            .iter()
+            .any(|a| &a.product != product && self.catalog.is_plan(&a.product));
         held.iter()
             .filter(|a| {
-                &a.product == product
-                    || (is_plan && !keeps_a_base && !self.catalog.is_plan(&a.product))
+                &a.product == product || (is_plan && !keeps_a_base && !self.catalog.is_plan(&a.product))
             })
             .cloned()
             .collect()
     }
 
     /// Writes the release of `removed` into `book` and `draft`.
-    async fn release_all(&self, book: &mut SeatBook, draft: &mut Draft, removed: &[Assignment]) -> Result<(), SeatError> {
+    async fn release_all(
+        &self,
+        book: &mut SeatBook,
+        draft: &mut Draft,
+        removed: &[Assignment],
+    ) -> Result<(), SeatError> {
         for seat in removed {
-            book.load_seat(self.store(), &seat.product, seat.team.as_ref()).await?;
+            book.load_seat(self.store(), &seat.product, seat.team.as_ref())
+                .await?;
             book.release(&seat.product, seat.team.as_ref());
             draft.delete_assignment(seat);
         }
@@ -662,15 +761,24 @@ impl Seats {
             let user = self.managed_user(actor, user).await?;
             let held = self.store.user_assignments(&actor.org, &user.id).await?;
             if !held.iter().any(|a| &a.product == product) {
-                return Err(SeatError::NotAssigned { user: user.id.to_string(), product: product.to_string() });
+                return Err(SeatError::NotAssigned {
+                    user: user.id.to_string(),
+                    product: product.to_string(),
+                });
             }
             let removed = self.seats_removed_with(&held, product);
             let mut book = SeatBook::new(&actor.org);
             let mut draft = Draft::new(&actor.org);
             self.release_all(&mut book, &mut draft, &removed).await?;
             book.write_into(&mut draft);
-            let audit = self.entry(actor, now, AuditAction::SeatUnassigned,
-                format!("product/{product}/user/{}", user.id), to_json(&removed), Value::Null);
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::SeatUnassigned,
+                format!("product/{product}/user/{}", user.id),
+                to_json(&removed),
+                Value::Null,
+            );
             Ok((draft.finish(audit), removed))
         })
     }
@@ -700,19 +808,29 @@ impl Seats {
             let given = self.store.user_assignments(&actor.org, &giver.id).await?;
             let held = self.store.user_assignments(&actor.org, &receiver.id).await?;
             if !given.iter().any(|a| &a.product == product) {
-                return Err(SeatError::NotAssigned { user: giver.id.to_string(), product: product.to_string() });
+                return Err(SeatError::NotAssigned {
+                    user: giver.id.to_string(),
+                    product: product.to_string(),
+                });
             }
             if held.iter().any(|a| &a.product == product) {
-                return Err(SeatError::AlreadyAssigned { user: receiver.id.to_string(), product: product.to_string() });
+                return Err(SeatError::AlreadyAssigned {
+                    user: receiver.id.to_string(),
+                    product: product.to_string(),
+                });
             }
             if kind == ProductKind::AddOn && !held.iter().any(|a| self.catalog.is_plan(&a.product)) {
-                return Err(SeatError::BaseSeatRequired { add_on: product.to_string(), user: receiver.id.to_string() });
+                return Err(SeatError::BaseSeatRequired {
+                    add_on: product.to_string(),
+                    user: receiver.id.to_string(),
+                });
             }
             let removed = self.seats_removed_with(&given, product);
             let mut book = SeatBook::new(&actor.org);
             let mut draft = Draft::new(&actor.org);
             self.release_all(&mut book, &mut draft, &removed).await?;
-            book.load_seat(self.store(), product, receiver.team.as_ref()).await?;
+            book.load_seat(self.store(), product, receiver.team.as_ref())
+                .await?;
             Self::check_manager_draws_on_allocation(actor, &book, product, receiver.team.as_ref())?;
             book.take(product, receiver.team.as_ref())?;
             let assigned = Assignment {
@@ -726,9 +844,14 @@ impl Seats {
             book.write_into(&mut draft);
             draft.put(None, assigned.clone());
             let value = Transfer { removed, assigned };
-            let audit = self.entry(actor, now, AuditAction::SeatTransferred,
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::SeatTransferred,
                 format!("product/{product}/user/{}/to/{}", giver.id, receiver.id),
-                to_json(&value.removed), to_json(&value.assigned));
+                to_json(&value.removed),
+                to_json(&value.assigned),
+            );
             Ok((draft.finish(audit), value))
         })
     }
@@ -764,8 +887,14 @@ impl Seats {
             };
             let mut draft = Draft::new(&actor.org);
             draft.put(None, key.clone());
-            let audit = self.entry(actor, now, AuditAction::ApiKeyCreated,
-                format!("api_key/{}", key.id), Value::Null, to_json(&key));
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::ApiKeyCreated,
+                format!("api_key/{}", key.id),
+                Value::Null,
+                to_json(&key),
+            );
             Ok((draft.finish(audit), key))
         })
     }
@@ -774,17 +903,32 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless a person admin; not found.
-    pub async fn revoke_api_key(&self, actor: &Actor, id: &ApiKeyId, mode: Mode) -> Result<Outcome<ApiKey>, SeatError> {
+    pub async fn revoke_api_key(
+        &self,
+        actor: &Actor,
+        id: &ApiKeyId,
+        mode: Mode,
+    ) -> Result<Outcome<ApiKey>, SeatError> {
         actor.require_person_admin("revoke API keys")?;
         decide_and_commit!(self, "API key", mode, {
             let now = self.clock.now();
-            let before = self.store.api_key(&actor.org, id).await?.ok_or_else(|| SeatError::not_found("API key", id))?;
+            let before = self
+                .store
+                .api_key(&actor.org, id)
+                .await?
+                .ok_or_else(|| SeatError::not_found("API key", id))?;
             let mut after = before.clone();
             after.revoked_at.get_or_insert(now);
             let mut draft = Draft::new(&actor.org);
             draft.put(Some(&before), after.clone());
-            let audit = self.entry(actor, now, AuditAction::ApiKeyRevoked,
-                format!("api_key/{id}"), to_json(&before), to_json(&after));
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::ApiKeyRevoked,
+                format!("api_key/{id}"),
+                to_json(&before),
+                to_json(&after),
+            );
             Ok((draft.finish(audit), after))
         })
     }
@@ -816,10 +960,10 @@ impl Seats {
     // ----- reads -----
 
     fn summary(&self, pool: &SeatPool) -> LicenseSummary {
-        let (name, kind) = self
-            .catalog
-            .product(&pool.product)
-            .map_or_else(|| (pool.product.to_string(), ProductKind::Plan), |p| (p.name.clone(), p.kind));
+        let (name, kind) = self.catalog.product(&pool.product).map_or_else(
+            || (pool.product.to_string(), ProductKind::Plan),
+            |p| (p.name.clone(), p.kind),
+        );
         LicenseSummary {
             product: pool.product.clone(),
             name,
@@ -907,7 +1051,9 @@ impl Seats {
     /// # Errors
     /// Not found for machine clients or a token naming no user.
     pub async fn me(&self, actor: &Actor) -> Result<UserSeats, SeatError> {
-        let id = actor.user_id().ok_or_else(|| SeatError::not_found("user", "(machine client)"))?;
+        let id = actor
+            .user_id()
+            .ok_or_else(|| SeatError::not_found("user", "(machine client)"))?;
         self.user(actor, id).await
     }
 
@@ -943,11 +1089,20 @@ impl Seats {
             })
             .collect();
         if !actor.is_admin() {
-            return Ok(Usage { organization: None, products: Vec::new(), teams: team_usage });
+            return Ok(Usage {
+                organization: None,
+                products: Vec::new(),
+                teams: team_usage,
+            });
         }
         let products = self.licenses(actor).await?;
         let totals = products.iter().fold(
-            UsageTotals { purchased: 0, allocated: 0, assigned: 0, available: 0 },
+            UsageTotals {
+                purchased: 0,
+                allocated: 0,
+                assigned: 0,
+                available: 0,
+            },
             |t, p| UsageTotals {
                 purchased: t.purchased + p.purchased,
                 allocated: t.allocated + p.allocated,
@@ -955,7 +1110,11 @@ impl Seats {
                 available: t.available + p.available,
             },
         );
-        Ok(Usage { organization: Some(totals), products, teams: team_usage })
+        Ok(Usage {
+            organization: Some(totals),
+            products,
+            teams: team_usage,
+        })
     }
 
     /// Every seat with its holder, for billing and compliance exports.
@@ -967,12 +1126,18 @@ impl Seats {
         let mut rows = Vec::new();
         let mut after: Option<UserId> = None;
         loop {
-            let users = self.store.users(&actor.org, None, after.as_ref(), MAX_PAGE).await?;
+            let users = self
+                .store
+                .users(&actor.org, None, after.as_ref(), MAX_PAGE)
+                .await?;
             let Some(last) = users.last() else { break };
             after = Some(last.id.clone());
             for user in users {
                 for assignment in self.store.user_assignments(&actor.org, &user.id).await? {
-                    rows.push(AssignmentRow { user: user.clone(), assignment });
+                    rows.push(AssignmentRow {
+                        user: user.clone(),
+                        assignment,
+                    });
                 }
             }
         }
@@ -983,7 +1148,12 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins.
-    pub async fn audit(&self, actor: &Actor, cursor: Option<&AuditId>, limit: usize) -> Result<AuditPage, SeatError> {
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        cursor: Option<&AuditId>,
+        limit: usize,
+    ) -> Result<AuditPage, SeatError> {
         actor.require_admin("read the audit log")?;
         let limit = limit.clamp(1, MAX_PAGE);
         let mut entries = self.store.audit(&actor.org, cursor, limit + 1).await?;

@@ -9,8 +9,8 @@ use axum::http::{header, request::Parts};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
-use secrecy::{ExposeSecret, SecretString};
 use seatflow_domain::{Actor, OrgId, Principal, Role, Seats, TeamId, UserId};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -51,7 +51,11 @@ impl JwtConfig {
         if secret.expose_secret().len() < MIN_SECRET_LEN {
             return Err(AuthConfigError::ShortSecret);
         }
-        Ok(Self { secret, issuer: "seatflow".into(), audience: "seatflow-api".into() })
+        Ok(Self {
+            secret,
+            issuer: "seatflow".into(),
+            audience: "seatflow-api".into(),
+        })
     }
 
     /// From `SEATFLOW_JWT_SECRET`, and optionally `SEATFLOW_JWT_ISSUER` and
@@ -111,14 +115,24 @@ impl ApiKeySecret {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        let secret = format!("{API_KEY_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
-        Self { prefix: secret[..12].to_owned(), hash: Self::hash(&secret), secret: SecretString::from(secret) }
+        let secret = format!(
+            "{API_KEY_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        );
+        Self {
+            prefix: secret[..12].to_owned(),
+            hash: Self::hash(&secret),
+            secret: SecretString::from(secret),
+        }
     }
 
     /// Hex SHA-256 of a secret.
     #[must_use]
     pub fn hash(secret: &str) -> String {
-        Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        Sha256::digest(secret.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
@@ -133,7 +147,9 @@ pub struct Authenticator {
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticator").field("issuer", &self.config.issuer).finish_non_exhaustive()
+        f.debug_struct("Authenticator")
+            .field("issuer", &self.config.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -188,7 +204,8 @@ impl Authenticator {
     /// 401 `unauthenticated` for a missing, malformed, expired, forged or
     /// revoked credential; 503 if the key store is unavailable.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Actor, ApiError> {
-        let header = authorization.ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer credential"))?;
+        let header = authorization
+            .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer credential"))?;
         let token = header
             .split_once(' ')
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
@@ -214,7 +231,12 @@ impl Authenticator {
             .map(TeamId::parse)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| bad("teams claim"))?;
-        Ok(Actor { org, principal: Principal::User(user), role: claims.role, teams })
+        Ok(Actor {
+            org,
+            principal: Principal::User(user),
+            role: claims.role,
+            teams,
+        })
     }
 }
 
@@ -235,8 +257,15 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        state.authenticator().authenticate(authorization).await.map(Caller)
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        state
+            .authenticator()
+            .authenticate(authorization)
+            .await
+            .map(Caller)
     }
 }
 

@@ -37,7 +37,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with an explicit status and code (edge errors only).
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), errors: Vec::new() }
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
     }
 
     /// 401 `unauthenticated`.
@@ -130,7 +135,12 @@ impl From<SeatError> for ApiError {
             (_, Some(field)) => vec![ValidationError::new(field, error.to_string())],
             _ => Vec::new(),
         };
-        Self { status: status_of(error.kind()), code: error.code(), detail: error.to_string(), errors }
+        Self {
+            status: status_of(error.kind()),
+            code: error.code(),
+            detail: error.to_string(),
+            errors,
+        }
     }
 }
 
@@ -148,9 +158,10 @@ impl IntoResponse for ApiError {
             tracing::debug!(code = self.code, detail = %self.detail, "request refused");
         }
         let mut response = (self.status, axum::Json(self.problem())).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         response
     }
 }

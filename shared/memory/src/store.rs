@@ -58,14 +58,23 @@ impl MemoryEntitlementStore {
     }
 }
 
-fn version_matches<K: Ord, V>(map: &BTreeMap<K, V>, key: &K, expected: Option<u64>, version: impl Fn(&V) -> u64) -> bool {
+fn version_matches<K: Ord, V>(
+    map: &BTreeMap<K, V>,
+    key: &K,
+    expected: Option<u64>,
+    version: impl Fn(&V) -> u64,
+) -> bool {
     map.get(key).map(version) == expected
 }
 
 fn check(records: &OrgRecords, write: &Write) -> bool {
     match write {
-        Write::Organization(Put { expected, .. }) => records.organization.as_ref().map(|o| o.version) == *expected,
-        Write::Team(Put { expected, value }) => version_matches(&records.teams, &value.id, *expected, |t| t.version),
+        Write::Organization(Put { expected, .. }) => {
+            records.organization.as_ref().map(|o| o.version) == *expected
+        }
+        Write::Team(Put { expected, value }) => {
+            version_matches(&records.teams, &value.id, *expected, |t| t.version)
+        }
         Write::User(Put { expected, value }) => {
             let email_free = records.emails.get(&value.email).is_none_or(|id| *id == value.id);
             email_free && version_matches(&records.users, &value.id, *expected, |u| u.version)
@@ -85,9 +94,16 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
             *expected,
             |a| a.version,
         ),
-        Write::DeleteAssignment { user, product, expected } => {
-            version_matches(&records.assignments, &(user.clone(), product.clone()), Some(*expected), |a| a.version)
-        }
+        Write::DeleteAssignment {
+            user,
+            product,
+            expected,
+        } => version_matches(
+            &records.assignments,
+            &(user.clone(), product.clone()),
+            Some(*expected),
+            |a| a.version,
+        ),
         Write::ApiKey(Put { expected, value }) => {
             version_matches(&records.api_keys, &value.id, *expected, |k| k.version)
         }
@@ -160,7 +176,9 @@ impl EntitlementStore for MemoryEntitlementStore {
         team: &TeamId,
         product: &ProductId,
     ) -> Result<Option<TeamSeats>, StoreError> {
-        Ok(self.read(org, |r| r.team_seats.get(&(team.clone(), product.clone())).cloned()))
+        Ok(self.read(org, |r| {
+            r.team_seats.get(&(team.clone(), product.clone())).cloned()
+        }))
     }
 
     async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
@@ -172,7 +190,9 @@ impl EntitlementStore for MemoryEntitlementStore {
     }
 
     async fn user_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<User>, StoreError> {
-        Ok(self.read(org, |r| r.emails.get(email).and_then(|id| r.users.get(id)).cloned()))
+        Ok(self.read(org, |r| {
+            r.emails.get(email).and_then(|id| r.users.get(id)).cloned()
+        }))
     }
 
     async fn users(
@@ -214,7 +234,11 @@ impl EntitlementStore for MemoryEntitlementStore {
         use std::ops::Bound::{Excluded, Unbounded};
         let start = after.map_or(Unbounded, |a| Excluded(a.clone()));
         Ok(self.read(org, |r| {
-            r.assignments.range((start, Unbounded)).take(limit).map(|(_, a)| a.clone()).collect()
+            r.assignments
+                .range((start, Unbounded))
+                .take(limit)
+                .map(|(_, a)| a.clone())
+                .collect()
         }))
     }
 

@@ -20,12 +20,34 @@ const PRODUCTS: [&str; 3] = ["essential", "professional", "sso"];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Assign { user: usize, product: usize },
-    Unassign { user: usize, product: usize },
-    Transfer { product: usize, from: usize, to: usize },
-    Allocate { team: usize, product: usize, seats: Option<u32> },
-    Move { product: usize, from: usize, to: usize, seats: u32 },
-    Resize { product: usize, seats: u32 },
+    Assign {
+        user: usize,
+        product: usize,
+    },
+    Unassign {
+        user: usize,
+        product: usize,
+    },
+    Transfer {
+        product: usize,
+        from: usize,
+        to: usize,
+    },
+    Allocate {
+        team: usize,
+        product: usize,
+        seats: Option<u32>,
+    },
+    Move {
+        product: usize,
+        from: usize,
+        to: usize,
+        seats: u32,
+    },
+    Resize {
+        product: usize,
+        seats: u32,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -67,27 +89,58 @@ impl World {
         let (s, a) = (&self.f.seats, &self.f.admin);
         let p = |i: usize| -> ProductId { product(PRODUCTS[i]) };
         match *op {
-            Op::Assign { user, product } => s.assign(a, &p(product), &self.users[user].id, Mode::Apply).await.map(drop),
-            Op::Unassign { user, product } => {
-                s.unassign(a, &p(product), &self.users[user].id, Mode::Apply).await.map(drop)
-            }
+            Op::Assign { user, product } => s
+                .assign(a, &p(product), &self.users[user].id, Mode::Apply)
+                .await
+                .map(drop),
+            Op::Unassign { user, product } => s
+                .unassign(a, &p(product), &self.users[user].id, Mode::Apply)
+                .await
+                .map(drop),
             Op::Transfer { product, from, to } => s
-                .transfer(a, &p(product), &self.users[from].id, &self.users[to].id, Mode::Apply)
+                .transfer(
+                    a,
+                    &p(product),
+                    &self.users[from].id,
+                    &self.users[to].id,
+                    Mode::Apply,
+                )
                 .await
                 .map(drop),
-            Op::Allocate { team, product, seats } => {
-                s.set_allocation(a, &self.teams[team], &p(product), seats, Mode::Apply).await.map(drop)
-            }
-            Op::Move { product, from, to, seats } => s
-                .move_allocation(a, &p(product), &self.teams[from], &self.teams[to], seats, Mode::Apply)
+            Op::Allocate { team, product, seats } => s
+                .set_allocation(a, &self.teams[team], &p(product), seats, Mode::Apply)
                 .await
                 .map(drop),
-            Op::Resize { product, seats } => s.set_purchased(a, &p(product), seats, Mode::Apply).await.map(drop),
+            Op::Move {
+                product,
+                from,
+                to,
+                seats,
+            } => s
+                .move_allocation(
+                    a,
+                    &p(product),
+                    &self.teams[from],
+                    &self.teams[to],
+                    seats,
+                    Mode::Apply,
+                )
+                .await
+                .map(drop),
+            Op::Resize { product, seats } => s
+                .set_purchased(a, &p(product), seats, Mode::Apply)
+                .await
+                .map(drop),
         }
     }
 
     async fn audit_len(&self) -> usize {
-        self.f.store.audit(&self.f.admin.org, None, 10_000).await.expect("audit").len()
+        self.f
+            .store
+            .audit(&self.f.admin.org, None, 10_000)
+            .await
+            .expect("audit")
+            .len()
     }
 }
 

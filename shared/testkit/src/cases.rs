@@ -13,22 +13,36 @@ use crate::fixture::{Fixture, product};
 /// A store refuses a change decided on a version that is no longer current.
 pub async fn commit_refuses_a_stale_version(store: Arc<dyn EntitlementStore>) {
     let f = Fixture::new(store.clone(), "org_stale").await;
-    let before = store.organization(&f.admin.org).await.expect("read").expect("exists");
+    let before = store
+        .organization(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("exists");
     let renamed = |name: &str, expected: u64| {
         let mut value = before.clone();
         value.name = seatflow_domain::DisplayName::parse(name).expect("name");
         value.version = expected + 1;
         Change {
             org: f.admin.org.clone(),
-            writes: vec![Write::Organization(Put { expected: Some(expected), value })],
+            writes: vec![Write::Organization(Put {
+                expected: Some(expected),
+                value,
+            })],
             audit: audit_for(&f.admin, f.clock.now()),
         }
     };
-    store.commit(renamed("First", before.version)).await.expect("fresh version commits");
+    store
+        .commit(renamed("First", before.version))
+        .await
+        .expect("fresh version commits");
     f.clock.advance(Duration::seconds(1));
     let stale = store.commit(renamed("Second", before.version)).await;
     assert_eq!(stale, Err(StoreError::Conflict));
-    let now: Organization = store.organization(&f.admin.org).await.expect("read").expect("exists");
+    let now: Organization = store
+        .organization(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("exists");
     assert_eq!(now.name.as_str(), "First");
 }
 
@@ -36,7 +50,10 @@ fn audit_for(actor: &Actor, at: chrono::DateTime<chrono::Utc>) -> seatflow_domai
     seatflow_domain::AuditEntry {
         id: seatflow_domain::AuditId::new(at),
         org: actor.org.clone(),
-        actor: seatflow_domain::AuditActor { principal: actor.principal.clone(), role: actor.role },
+        actor: seatflow_domain::AuditActor {
+            principal: actor.principal.clone(),
+            role: actor.role,
+        },
         at,
         action: AuditAction::OrganizationCreated,
         target: "test".into(),
@@ -50,26 +67,47 @@ fn audit_for(actor: &Actor, at: chrono::DateTime<chrono::Utc>) -> seatflow_domai
 pub async fn commit_is_all_or_nothing(store: Arc<dyn EntitlementStore>) {
     let f = Fixture::new(store.clone(), "org_atomic").await;
     f.buy("essential", 5).await;
-    let pool = store.pool(&f.admin.org, &product("essential")).await.expect("read").expect("pool");
+    let pool = store
+        .pool(&f.admin.org, &product("essential"))
+        .await
+        .expect("read")
+        .expect("pool");
     let audit_before = store.audit(&f.admin.org, None, 100).await.expect("audit").len();
     let mut bigger = pool.clone();
     bigger.purchased = 50;
     bigger.version = pool.version + 1;
-    let org_record = store.organization(&f.admin.org).await.expect("read").expect("org");
+    let org_record = store
+        .organization(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("org");
     let mut stale_org = org_record.clone();
     stale_org.version = org_record.version + 100;
     let change = Change {
         org: f.admin.org.clone(),
         writes: vec![
-            Write::Pool(Put { expected: Some(pool.version), value: bigger }),
-            Write::Organization(Put { expected: Some(org_record.version + 99), value: stale_org }),
+            Write::Pool(Put {
+                expected: Some(pool.version),
+                value: bigger,
+            }),
+            Write::Organization(Put {
+                expected: Some(org_record.version + 99),
+                value: stale_org,
+            }),
         ],
         audit: audit_for(&f.admin, f.clock.now()),
     };
     assert_eq!(store.commit(change).await, Err(StoreError::Conflict));
-    let after = store.pool(&f.admin.org, &product("essential")).await.expect("read").expect("pool");
+    let after = store
+        .pool(&f.admin.org, &product("essential"))
+        .await
+        .expect("read")
+        .expect("pool");
     assert_eq!(after, pool, "the fresh write was not applied");
-    assert_eq!(store.audit(&f.admin.org, None, 100).await.expect("audit").len(), audit_before);
+    assert_eq!(
+        store.audit(&f.admin.org, None, 100).await.expect("audit").len(),
+        audit_before
+    );
 }
 
 /// Email is unique per organisation, and the second creation is refused.
@@ -83,7 +121,11 @@ pub async fn a_second_user_with_the_same_email_conflicts(store: Arc<dyn Entitlem
         role: seatflow_domain::Role::Member,
         team: None,
     };
-    let err = f.seats.create_user(&f.admin, again, None, Mode::Apply).await.expect_err("duplicate");
+    let err = f
+        .seats
+        .create_user(&f.admin, again, None, Mode::Apply)
+        .await
+        .expect_err("duplicate");
     assert_eq!(err.code(), "email_taken");
     // Another organisation may use the same address.
     let other = Fixture::new(f.store.clone(), "org_email_other").await;
@@ -97,13 +139,31 @@ pub async fn organisations_never_see_each_other(store: Arc<dyn EntitlementStore>
     a.buy("essential", 3).await;
     let team = a.team("Red").await;
     let ada = a.user("Ada", Some(&team)).await;
-    a.seats.assign(&a.admin, &product("essential"), &ada.id, Mode::Apply).await.expect("assigned");
+    a.seats
+        .assign(&a.admin, &product("essential"), &ada.id, Mode::Apply)
+        .await
+        .expect("assigned");
     assert!(b.seats.licenses(&b.admin).await.expect("licenses").is_empty());
     assert!(b.seats.teams(&b.admin).await.expect("teams").is_empty());
-    assert!(b.seats.users(&b.admin, None, None, 100).await.expect("users").is_empty());
-    assert_eq!(b.seats.user(&b.admin, &ada.id).await.expect_err("hidden").code(), "not_found");
-    assert_eq!(b.seats.team(&b.admin, &team).await.expect_err("hidden").code(), "not_found");
-    let err = b.seats.assign(&b.admin, &product("essential"), &ada.id, Mode::Apply).await;
+    assert!(
+        b.seats
+            .users(&b.admin, None, None, 100)
+            .await
+            .expect("users")
+            .is_empty()
+    );
+    assert_eq!(
+        b.seats.user(&b.admin, &ada.id).await.expect_err("hidden").code(),
+        "not_found"
+    );
+    assert_eq!(
+        b.seats.team(&b.admin, &team).await.expect_err("hidden").code(),
+        "not_found"
+    );
+    let err = b
+        .seats
+        .assign(&b.admin, &product("essential"), &ada.id, Mode::Apply)
+        .await;
     assert_eq!(err.expect_err("hidden").code(), "not_found");
     assert!(b.seats.assignment_rows(&b.admin).await.expect("rows").is_empty());
     let b_audit = b.seats.audit(&b.admin, None, 100).await.expect("audit");
@@ -115,16 +175,34 @@ pub async fn counters_match_assignments_after_assign_and_unassign(store: Arc<dyn
     let f = Fixture::new(store, "org_counters").await;
     f.buy("professional", 4).await;
     let team = f.team("Blue").await;
-    let users = [f.user("U1", Some(&team)).await, f.user("U2", None).await, f.user("U3", Some(&team)).await];
+    let users = [
+        f.user("U1", Some(&team)).await,
+        f.user("U2", None).await,
+        f.user("U3", Some(&team)).await,
+    ];
     let p = product("professional");
     for u in &users {
-        f.seats.assign(&f.admin, &p, &u.id, Mode::Apply).await.expect("assigned");
+        f.seats
+            .assign(&f.admin, &p, &u.id, Mode::Apply)
+            .await
+            .expect("assigned");
     }
     f.assert_counters_match_assignments().await;
-    let err = f.seats.assign(&f.admin, &p, &users[0].id, Mode::Apply).await.expect_err("twice");
+    let err = f
+        .seats
+        .assign(&f.admin, &p, &users[0].id, Mode::Apply)
+        .await
+        .expect_err("twice");
     assert_eq!(err.code(), "already_assigned");
-    f.seats.unassign(&f.admin, &p, &users[1].id, Mode::Apply).await.expect("unassigned");
-    let err = f.seats.unassign(&f.admin, &p, &users[1].id, Mode::Apply).await.expect_err("gone");
+    f.seats
+        .unassign(&f.admin, &p, &users[1].id, Mode::Apply)
+        .await
+        .expect("unassigned");
+    let err = f
+        .seats
+        .unassign(&f.admin, &p, &users[1].id, Mode::Apply)
+        .await
+        .expect_err("gone");
     assert_eq!(err.code(), "not_assigned");
     f.assert_counters_match_assignments().await;
     let summary = f.seats.licenses(&f.admin).await.expect("licenses");
@@ -141,22 +219,61 @@ pub async fn an_add_on_needs_a_base_seat_and_leaves_with_it(store: Arc<dyn Entit
     f.buy("sso", 2).await;
     f.buy("analytics", 2).await;
     let ada = f.user("Ada", None).await;
-    let err = f.seats.assign(&f.admin, &product("sso"), &ada.id, Mode::Apply).await.expect_err("no base");
+    let err = f
+        .seats
+        .assign(&f.admin, &product("sso"), &ada.id, Mode::Apply)
+        .await
+        .expect_err("no base");
     assert_eq!(err.code(), "base_seat_required");
-    f.seats.assign(&f.admin, &product("essential"), &ada.id, Mode::Apply).await.expect("base");
-    f.seats.assign(&f.admin, &product("sso"), &ada.id, Mode::Apply).await.expect("add-on");
-    f.seats.assign(&f.admin, &product("analytics"), &ada.id, Mode::Apply).await.expect("add-on");
+    f.seats
+        .assign(&f.admin, &product("essential"), &ada.id, Mode::Apply)
+        .await
+        .expect("base");
+    f.seats
+        .assign(&f.admin, &product("sso"), &ada.id, Mode::Apply)
+        .await
+        .expect("add-on");
+    f.seats
+        .assign(&f.admin, &product("analytics"), &ada.id, Mode::Apply)
+        .await
+        .expect("add-on");
     let entries_before = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
-    let removed = f.seats.unassign(&f.admin, &product("essential"), &ada.id, Mode::Apply).await.expect("removed");
+    let removed = f
+        .seats
+        .unassign(&f.admin, &product("essential"), &ada.id, Mode::Apply)
+        .await
+        .expect("removed");
     assert_eq!(removed.value.len(), 3, "base seat and both add-ons");
-    assert_eq!(store.audit(&f.admin.org, None, 500).await.expect("audit").len(), entries_before + 1);
-    assert!(f.seats.user(&f.admin, &ada.id).await.expect("user").seats.is_empty());
+    assert_eq!(
+        store.audit(&f.admin.org, None, 500).await.expect("audit").len(),
+        entries_before + 1
+    );
+    assert!(
+        f.seats
+            .user(&f.admin, &ada.id)
+            .await
+            .expect("user")
+            .seats
+            .is_empty()
+    );
     f.assert_counters_match_assignments().await;
     // Removing only an add-on leaves the base seat.
-    f.seats.assign(&f.admin, &product("essential"), &ada.id, Mode::Apply).await.expect("base");
-    f.seats.assign(&f.admin, &product("sso"), &ada.id, Mode::Apply).await.expect("add-on");
-    f.seats.unassign(&f.admin, &product("sso"), &ada.id, Mode::Apply).await.expect("add-on removed");
-    assert_eq!(f.seats.user(&f.admin, &ada.id).await.expect("user").seats.len(), 1);
+    f.seats
+        .assign(&f.admin, &product("essential"), &ada.id, Mode::Apply)
+        .await
+        .expect("base");
+    f.seats
+        .assign(&f.admin, &product("sso"), &ada.id, Mode::Apply)
+        .await
+        .expect("add-on");
+    f.seats
+        .unassign(&f.admin, &product("sso"), &ada.id, Mode::Apply)
+        .await
+        .expect("add-on removed");
+    assert_eq!(
+        f.seats.user(&f.admin, &ada.id).await.expect("user").seats.len(),
+        1
+    );
 }
 
 /// A team allocation caps its members and reserves seats from everyone else.
@@ -165,22 +282,50 @@ pub async fn a_team_allocation_caps_its_members(store: Arc<dyn EntitlementStore>
     f.buy("essential", 3).await;
     let p = product("essential");
     let red = f.team("Red").await;
-    f.seats.set_allocation(&f.admin, &red, &p, Some(2), Mode::Apply).await.expect("allocated");
-    let err = f.seats.set_allocation(&f.admin, &red, &p, Some(4), Mode::Apply).await.expect_err("too many");
+    f.seats
+        .set_allocation(&f.admin, &red, &p, Some(2), Mode::Apply)
+        .await
+        .expect("allocated");
+    let err = f
+        .seats
+        .set_allocation(&f.admin, &red, &p, Some(4), Mode::Apply)
+        .await
+        .expect_err("too many");
     assert_eq!(err.code(), "allocation_exceeds_pool");
     let r1 = f.user("R1", Some(&red)).await;
     let r2 = f.user("R2", Some(&red)).await;
     let r3 = f.user("R3", Some(&red)).await;
     let loner = f.user("Loner", None).await;
     let other = f.user("Other", None).await;
-    f.seats.assign(&f.admin, &p, &r1.id, Mode::Apply).await.expect("in allocation");
-    f.seats.assign(&f.admin, &p, &r2.id, Mode::Apply).await.expect("in allocation");
-    let err = f.seats.assign(&f.admin, &p, &r3.id, Mode::Apply).await.expect_err("team full");
+    f.seats
+        .assign(&f.admin, &p, &r1.id, Mode::Apply)
+        .await
+        .expect("in allocation");
+    f.seats
+        .assign(&f.admin, &p, &r2.id, Mode::Apply)
+        .await
+        .expect("in allocation");
+    let err = f
+        .seats
+        .assign(&f.admin, &p, &r3.id, Mode::Apply)
+        .await
+        .expect_err("team full");
     assert_eq!(err.code(), "team_allocation_exhausted");
-    f.seats.assign(&f.admin, &p, &loner.id, Mode::Apply).await.expect("unallocated seat");
-    let err = f.seats.assign(&f.admin, &p, &other.id, Mode::Apply).await.expect_err("pool full");
+    f.seats
+        .assign(&f.admin, &p, &loner.id, Mode::Apply)
+        .await
+        .expect("unallocated seat");
+    let err = f
+        .seats
+        .assign(&f.admin, &p, &other.id, Mode::Apply)
+        .await
+        .expect_err("pool full");
     assert_eq!(err.code(), "no_seats_available");
-    let err = f.seats.set_allocation(&f.admin, &red, &p, Some(1), Mode::Apply).await.expect_err("below usage");
+    let err = f
+        .seats
+        .set_allocation(&f.admin, &red, &p, Some(1), Mode::Apply)
+        .await
+        .expect_err("below usage");
     assert_eq!(err.code(), "allocation_below_usage");
     f.assert_counters_match_assignments().await;
 }
@@ -191,25 +336,57 @@ pub async fn shrinking_a_pool_keeps_holders_and_refuses_new_assignments(store: A
     let f = Fixture::new(store, "org_shrink").await;
     let p = product("enterprise");
     f.buy("enterprise", 3).await;
-    let users = [f.user("A", None).await, f.user("B", None).await, f.user("C", None).await, f.user("D", None).await];
+    let users = [
+        f.user("A", None).await,
+        f.user("B", None).await,
+        f.user("C", None).await,
+        f.user("D", None).await,
+    ];
     for u in &users[..3] {
-        f.seats.assign(&f.admin, &p, &u.id, Mode::Apply).await.expect("assigned");
+        f.seats
+            .assign(&f.admin, &p, &u.id, Mode::Apply)
+            .await
+            .expect("assigned");
     }
     f.buy("enterprise", 1).await;
     let summary = &f.seats.licenses(&f.admin).await.expect("licenses")[0];
     assert!(summary.over_limit);
     assert_eq!((summary.assigned, summary.available), (3, 0));
     for u in &users[..3] {
-        assert_eq!(f.seats.user(&f.admin, &u.id).await.expect("user").seats.len(), 1, "kept access");
+        assert_eq!(
+            f.seats.user(&f.admin, &u.id).await.expect("user").seats.len(),
+            1,
+            "kept access"
+        );
     }
-    let err = f.seats.assign(&f.admin, &p, &users[3].id, Mode::Apply).await.expect_err("over limit");
+    let err = f
+        .seats
+        .assign(&f.admin, &p, &users[3].id, Mode::Apply)
+        .await
+        .expect_err("over limit");
     assert_eq!(err.code(), "no_seats_available");
-    f.seats.unassign(&f.admin, &p, &users[0].id, Mode::Apply).await.expect("freed");
-    f.seats.unassign(&f.admin, &p, &users[1].id, Mode::Apply).await.expect("freed");
-    let err = f.seats.assign(&f.admin, &p, &users[3].id, Mode::Apply).await.expect_err("at limit");
+    f.seats
+        .unassign(&f.admin, &p, &users[0].id, Mode::Apply)
+        .await
+        .expect("freed");
+    f.seats
+        .unassign(&f.admin, &p, &users[1].id, Mode::Apply)
+        .await
+        .expect("freed");
+    let err = f
+        .seats
+        .assign(&f.admin, &p, &users[3].id, Mode::Apply)
+        .await
+        .expect_err("at limit");
     assert_eq!(err.code(), "no_seats_available");
-    f.seats.unassign(&f.admin, &p, &users[2].id, Mode::Apply).await.expect("freed");
-    f.seats.assign(&f.admin, &p, &users[3].id, Mode::Apply).await.expect("room again");
+    f.seats
+        .unassign(&f.admin, &p, &users[2].id, Mode::Apply)
+        .await
+        .expect("freed");
+    f.seats
+        .assign(&f.admin, &p, &users[3].id, Mode::Apply)
+        .await
+        .expect("room again");
     assert!(!f.seats.licenses(&f.admin).await.expect("licenses")[0].over_limit);
 }
 
@@ -223,16 +400,37 @@ pub async fn a_transfer_moves_the_seat_in_one_change(store: Arc<dyn EntitlementS
     let blue = f.team("Blue").await;
     let giver = f.user("Giver", Some(&red)).await;
     let taker = f.user("Taker", Some(&blue)).await;
-    f.seats.assign(&f.admin, &p, &giver.id, Mode::Apply).await.expect("assigned");
-    f.seats.assign(&f.admin, &product("sso"), &giver.id, Mode::Apply).await.expect("add-on");
+    f.seats
+        .assign(&f.admin, &p, &giver.id, Mode::Apply)
+        .await
+        .expect("assigned");
+    f.seats
+        .assign(&f.admin, &product("sso"), &giver.id, Mode::Apply)
+        .await
+        .expect("add-on");
     // The pool is full, yet the transfer succeeds: the seat is freed in the same change.
-    let moved = f.seats.transfer(&f.admin, &p, &giver.id, &taker.id, Mode::Apply).await.expect("moved");
+    let moved = f
+        .seats
+        .transfer(&f.admin, &p, &giver.id, &taker.id, Mode::Apply)
+        .await
+        .expect("moved");
     assert_eq!(moved.value.removed.len(), 2, "base seat and its add-on");
     assert_eq!(moved.value.assigned.user, taker.id);
     assert_eq!(moved.value.assigned.team, Some(blue.clone()));
-    assert!(f.seats.user(&f.admin, &giver.id).await.expect("giver").seats.is_empty());
+    assert!(
+        f.seats
+            .user(&f.admin, &giver.id)
+            .await
+            .expect("giver")
+            .seats
+            .is_empty()
+    );
     f.assert_counters_match_assignments().await;
-    let err = f.seats.transfer(&f.admin, &p, &giver.id, &taker.id, Mode::Apply).await.expect_err("gone");
+    let err = f
+        .seats
+        .transfer(&f.admin, &p, &giver.id, &taker.id, Mode::Apply)
+        .await
+        .expect_err("gone");
     assert_eq!(err.code(), "not_assigned");
 }
 
@@ -250,7 +448,11 @@ pub async fn the_audit_log_pages_newest_first(store: Arc<dyn EntitlementStore>) 
     let cursor = first.next_cursor.expect("more pages");
     let second = f.seats.audit(&f.admin, Some(&cursor), 2).await.expect("page");
     assert_eq!(second.entries[0].after["name"], "Team 2");
-    let third = f.seats.audit(&f.admin, second.next_cursor.as_ref(), 10).await.expect("page");
+    let third = f
+        .seats
+        .audit(&f.admin, second.next_cursor.as_ref(), 10)
+        .await
+        .expect("page");
     // Team 0, then the organisation's creation.
     assert_eq!(third.entries.len(), 2);
     assert!(third.next_cursor.is_none());
@@ -265,27 +467,65 @@ pub async fn a_dry_run_writes_nothing(store: Arc<dyn EntitlementStore>) {
     f.buy("essential", 1).await;
     let ada = f.user("Ada", None).await;
     let audit_before = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
-    let preview = f.seats.assign(&f.admin, &p, &ada.id, Mode::DryRun).await.expect("would assign");
+    let preview = f
+        .seats
+        .assign(&f.admin, &p, &ada.id, Mode::DryRun)
+        .await
+        .expect("would assign");
     assert!(preview.dry_run);
     assert_eq!(preview.audit.action, AuditAction::SeatAssigned);
     assert_eq!(f.seats.licenses(&f.admin).await.expect("licenses")[0].assigned, 0);
-    assert_eq!(store.audit(&f.admin.org, None, 500).await.expect("audit").len(), audit_before);
+    assert_eq!(
+        store.audit(&f.admin.org, None, 500).await.expect("audit").len(),
+        audit_before
+    );
     // A dry run refuses what the real call would refuse.
-    f.seats.assign(&f.admin, &p, &ada.id, Mode::Apply).await.expect("assigned");
+    f.seats
+        .assign(&f.admin, &p, &ada.id, Mode::Apply)
+        .await
+        .expect("assigned");
     let other = f.user("Bob", None).await;
-    let err = f.seats.assign(&f.admin, &p, &other.id, Mode::DryRun).await.expect_err("full");
+    let err = f
+        .seats
+        .assign(&f.admin, &p, &other.id, Mode::DryRun)
+        .await
+        .expect_err("full");
     assert_eq!(err.code(), "no_seats_available");
 }
 
 /// API keys resolve by hash to their organisation until revoked.
 pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn EntitlementStore>) {
     let f = Fixture::new(store, "org_keys").await;
-    let key = f.seats.create_api_key(&f.admin, "shop", "sfk_abcd", "hash-1", Mode::Apply).await.expect("key");
-    let actor = f.seats.authenticate_api_key("hash-1").await.expect("lookup").expect("known key");
+    let key = f
+        .seats
+        .create_api_key(&f.admin, "shop", "sfk_abcd", "hash-1", Mode::Apply)
+        .await
+        .expect("key");
+    let actor = f
+        .seats
+        .authenticate_api_key("hash-1")
+        .await
+        .expect("lookup")
+        .expect("known key");
     assert_eq!(actor.org, f.admin.org);
-    assert!(f.seats.authenticate_api_key("hash-2").await.expect("lookup").is_none());
-    f.seats.revoke_api_key(&f.admin, &key.value.id, Mode::Apply).await.expect("revoked");
-    assert!(f.seats.authenticate_api_key("hash-1").await.expect("lookup").is_none());
+    assert!(
+        f.seats
+            .authenticate_api_key("hash-2")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    f.seats
+        .revoke_api_key(&f.admin, &key.value.id, Mode::Apply)
+        .await
+        .expect("revoked");
+    assert!(
+        f.seats
+            .authenticate_api_key("hash-1")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
     // A machine client cannot manage keys.
     let err = f.seats.api_keys(&actor).await.expect_err("machine");
     assert_eq!(err.code(), "forbidden");
@@ -302,17 +542,32 @@ pub async fn users_page_by_id_and_filter_by_team(store: Arc<dyn EntitlementStore
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = f.seats.users(&f.admin, None, after.as_ref(), 3).await.expect("page");
+        let page = f
+            .seats
+            .users(&f.admin, None, after.as_ref(), 3)
+            .await
+            .expect("page");
         let Some(last) = page.last() else { break };
         after = Some(last.id.clone());
         seen.extend(page.into_iter().map(|u| u.id));
     }
     assert_eq!(seen.len(), 10);
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "id order, no repeats");
-    let reds = f.seats.users(&f.admin, Some(&red), None, 100).await.expect("team");
+    let reds = f
+        .seats
+        .users(&f.admin, Some(&red), None, 100)
+        .await
+        .expect("team");
     assert_eq!(reds.len(), 5);
     let manager = f.manager(std::slice::from_ref(&red));
-    assert_eq!(f.seats.users(&manager, None, None, 100).await.expect("own teams").len(), 5);
+    assert_eq!(
+        f.seats
+            .users(&manager, None, None, 100)
+            .await
+            .expect("own teams")
+            .len(),
+        5
+    );
 }
 
 /// 64 concurrent assigns of distinct users against a pool of 10: exactly 10
@@ -348,7 +603,11 @@ pub async fn concurrent_assigns_never_oversell_a_pool(store: Arc<dyn Entitlement
     assert_eq!(pool.assigned, 10);
     f.assert_counters_match_assignments().await;
     let audit_after = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
-    assert_eq!(audit_after - audit_before, 10, "one audit entry per successful change, none for refusals");
+    assert_eq!(
+        audit_after - audit_before,
+        10,
+        "one audit entry per successful change, none for refusals"
+    );
 }
 
 /// Concurrent allocation changes and moves never promise more than the pool.
@@ -356,7 +615,12 @@ pub async fn concurrent_allocation_moves_never_over_allocate(store: Arc<dyn Enti
     let f = Fixture::new(store.clone(), "org_alloc_race").await;
     let p = product("essential");
     f.buy("essential", 10).await;
-    let teams = [f.team("T0").await, f.team("T1").await, f.team("T2").await, f.team("T3").await];
+    let teams = [
+        f.team("T0").await,
+        f.team("T1").await,
+        f.team("T2").await,
+        f.team("T3").await,
+    ];
     let mut tasks = Vec::new();
     for i in 0..32usize {
         let (seats, admin, p, teams) = (f.seats.clone(), f.admin.clone(), p.clone(), teams.clone());
@@ -366,7 +630,9 @@ pub async fn concurrent_allocation_moves_never_over_allocate(store: Arc<dyn Enti
                 let to = &teams[(i + 1) % 4];
                 let _ = seats.move_allocation(&admin, &p, team, to, 1, Mode::Apply).await;
             } else {
-                let _ = seats.set_allocation(&admin, team, &p, Some((i % 5) as u32 + 1), Mode::Apply).await;
+                let _ = seats
+                    .set_allocation(&admin, team, &p, Some((i % 5) as u32 + 1), Mode::Apply)
+                    .await;
             }
         }));
     }
@@ -388,15 +654,24 @@ pub async fn concurrent_transfers_keep_counts_consistent(store: Arc<dyn Entitlem
     f.buy("essential", 4).await;
     let red = f.team("Red").await;
     let blue = f.team("Blue").await;
-    f.seats.set_allocation(&f.admin, &red, &p, Some(2), Mode::Apply).await.expect("allocated");
-    f.seats.set_allocation(&f.admin, &blue, &p, Some(2), Mode::Apply).await.expect("allocated");
+    f.seats
+        .set_allocation(&f.admin, &red, &p, Some(2), Mode::Apply)
+        .await
+        .expect("allocated");
+    f.seats
+        .set_allocation(&f.admin, &blue, &p, Some(2), Mode::Apply)
+        .await
+        .expect("allocated");
     let mut users = Vec::new();
     for i in 0..8 {
         let team = if i % 2 == 0 { &red } else { &blue };
         users.push(f.user(&format!("Member {i}"), Some(team)).await);
     }
     for u in &users[..4] {
-        f.seats.assign(&f.admin, &p, &u.id, Mode::Apply).await.expect("assigned");
+        f.seats
+            .assign(&f.admin, &p, &u.id, Mode::Apply)
+            .await
+            .expect("assigned");
     }
     let mut tasks = Vec::new();
     for i in 0..24usize {

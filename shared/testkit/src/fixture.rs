@@ -51,7 +51,12 @@ impl Fixture {
             role: Role::Admin,
             teams: Vec::new(),
         };
-        let fixture = Self { seats, store, clock, admin };
+        let fixture = Self {
+            seats,
+            store,
+            clock,
+            admin,
+        };
         fixture
             .seats
             .create_organization(&Actor::system(org(org_id), "fixture"), "Fixture Org", Mode::Apply)
@@ -70,7 +75,12 @@ impl Fixture {
 
     /// Creates a team.
     pub async fn team(&self, name: &str) -> TeamId {
-        self.seats.create_team(&self.admin, None, name, Mode::Apply).await.expect("team created").value.id
+        self.seats
+            .create_team(&self.admin, None, name, Mode::Apply)
+            .await
+            .expect("team created")
+            .value
+            .id
     }
 
     /// Creates a member (optionally in a team) with no seat.
@@ -78,11 +88,17 @@ impl Fixture {
         let new = NewUser {
             id: None,
             name: DisplayName::parse(name).expect("valid name"),
-            email: Email::parse(&format!("{}@example.com", name.to_lowercase().replace(' ', "."))).expect("email"),
+            email: Email::parse(&format!("{}@example.com", name.to_lowercase().replace(' ', ".")))
+                .expect("email"),
             role: Role::Member,
             team: team.cloned(),
         };
-        self.seats.create_user(&self.admin, new, None, Mode::Apply).await.expect("user created").value.user
+        self.seats
+            .create_user(&self.admin, new, None, Mode::Apply)
+            .await
+            .expect("user created")
+            .value
+            .user
     }
 
     /// A team manager of `teams` in the fixture's organisation.
@@ -113,16 +129,29 @@ impl Fixture {
         let org = &self.admin.org;
         let rows = self.seats.assignment_rows(&self.admin).await.expect("export");
         for pool in self.store.pools(org).await.expect("pools") {
-            let held = rows.iter().filter(|r| r.assignment.product == pool.product).count();
-            assert_eq!(pool.assigned as usize, held, "pool {} counter vs assignments", pool.product);
+            let held = rows
+                .iter()
+                .filter(|r| r.assignment.product == pool.product)
+                .count();
+            assert_eq!(
+                pool.assigned as usize, held,
+                "pool {} counter vs assignments",
+                pool.product
+            );
             assert!(pool.assigned_in_allocations <= pool.assigned);
         }
         for seats in self.store.all_team_seats(org).await.expect("team seats") {
             let held = rows
                 .iter()
-                .filter(|r| r.assignment.product == seats.product && r.assignment.team.as_ref() == Some(&seats.team))
+                .filter(|r| {
+                    r.assignment.product == seats.product && r.assignment.team.as_ref() == Some(&seats.team)
+                })
                 .count();
-            assert_eq!(seats.assigned as usize, held, "team {} {} counter", seats.team, seats.product);
+            assert_eq!(
+                seats.assigned as usize, held,
+                "team {} {} counter",
+                seats.team, seats.product
+            );
             if let Some(allocated) = seats.allocated {
                 assert!(seats.assigned <= allocated, "team usage within allocation");
             }
@@ -131,7 +160,8 @@ impl Fixture {
         for row in &rows {
             if !catalog.is_plan(&row.assignment.product) {
                 assert!(
-                    rows.iter().any(|r| r.user.id == row.user.id && catalog.is_plan(&r.assignment.product)),
+                    rows.iter()
+                        .any(|r| r.user.id == row.user.id && catalog.is_plan(&r.assignment.product)),
                     "add-on {} of {} without a base seat",
                     row.assignment.product,
                     row.user.id

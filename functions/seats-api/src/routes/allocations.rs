@@ -50,7 +50,10 @@ pub async fn set_allocation(
     ApiQuery(dry): ApiQuery<DryRun>,
     ApiJson(body): ApiJson<AllocationRequest>,
 ) -> Result<Response, ApiError> {
-    let outcome = app.seats.set_allocation(&caller, &team, &product, body.seats, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .set_allocation(&caller, &team, &product, body.seats, dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, false))
 }
 
@@ -76,7 +79,14 @@ pub async fn move_allocation(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .seats
-        .move_allocation(&caller, &body.product, &body.from_team, &body.to_team, body.seats, dry.mode())
+        .move_allocation(
+            &caller,
+            &body.product,
+            &body.from_team,
+            &body.to_team,
+            body.seats,
+            dry.mode(),
+        )
         .await?;
     Ok(Mutation::respond(outcome, false))
 }

@@ -3,9 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use secrecy::ExposeSecret as _;
 use seatflow_domain::{ApiKey, ApiKeyId, Outcome};
 use seatflow_http::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem, auth::ApiKeySecret};
+use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,7 +32,10 @@ pub struct CreatedApiKey {
 /// The organisation's API keys (never their secrets).
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys",
     responses((status = 200, body = [ApiKey]), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list_api_keys(Caller(caller): Caller, State(app): State<AppState>) -> Result<Json<Vec<ApiKey>>, ApiError> {
+pub async fn list_api_keys(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+) -> Result<Json<Vec<ApiKey>>, ApiError> {
     Ok(Json(app.seats.api_keys(&caller).await?))
 }
 
@@ -47,10 +50,16 @@ pub async fn create_api_key(
     ApiJson(body): ApiJson<NewApiKey>,
 ) -> Result<Response, ApiError> {
     let secret = ApiKeySecret::generate();
-    let outcome = app.seats.create_api_key(&caller, &body.name, &secret.prefix, &secret.hash, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .create_api_key(&caller, &body.name, &secret.prefix, &secret.hash, dry.mode())
+        .await?;
     let shown = (!outcome.dry_run).then(|| secret.secret.expose_secret().to_owned());
     let outcome = Outcome {
-        value: CreatedApiKey { key: outcome.value, secret: shown },
+        value: CreatedApiKey {
+            key: outcome.value,
+            secret: shown,
+        },
         audit: outcome.audit,
         dry_run: outcome.dry_run,
     };

@@ -104,7 +104,10 @@ pub async fn assign_seat(
     ApiQuery(dry): ApiQuery<DryRun>,
     ApiJson(body): ApiJson<AssignRequest>,
 ) -> Result<Response, ApiError> {
-    let outcome = app.seats.assign(&caller, &body.product, &body.user, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .assign(&caller, &body.product, &body.user, dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, true))
 }
 
@@ -133,14 +136,19 @@ pub async fn transfer_seat(
     ApiQuery(dry): ApiQuery<DryRun>,
     ApiJson(body): ApiJson<TransferRequest>,
 ) -> Result<Response, ApiError> {
-    let outcome = app.seats.transfer(&caller, &body.product, &body.from_user, &body.to_user, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .transfer(&caller, &body.product, &body.from_user, &body.to_user, dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, false))
 }
 
 fn require_add_on(app: &AppState, product: &ProductId) -> Result<(), ApiError> {
     match app.seats.catalog().product(product) {
         Some(p) if p.kind == seatflow_domain::ProductKind::AddOn => Ok(()),
-        Some(_) => Err(ValidationError::new("product", format!("'{product}' is a plan, not an add-on")).into()),
+        Some(_) => {
+            Err(ValidationError::new("product", format!("'{product}' is a plan, not an add-on")).into())
+        }
         None => Err(SeatError::UnknownAddOn(product.to_string()).into()),
     }
 }
@@ -158,7 +166,10 @@ pub async fn assign_add_on(
     ApiJson(body): ApiJson<AddOnRequest>,
 ) -> Result<Response, ApiError> {
     require_add_on(&app, &body.product)?;
-    let outcome = app.seats.assign(&caller, &body.product, &user, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .assign(&caller, &body.product, &user, dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, true))
 }
 

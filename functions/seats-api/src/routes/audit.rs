@@ -30,5 +30,9 @@ pub async fn list_audit(
     State(app): State<AppState>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    Ok(Json(app.seats.audit(&caller, query.cursor.as_ref(), query.limit.unwrap_or(50)).await?))
+    Ok(Json(
+        app.seats
+            .audit(&caller, query.cursor.as_ref(), query.limit.unwrap_or(50))
+            .await?,
+    ))
 }

@@ -38,7 +38,10 @@ pub struct AddOnView {
 /// Add-ons: each one in the catalog, with the organisation's seats of it.
 #[utoipa::path(get, path = "/v1/add-ons", tag = "licenses",
     responses((status = 200, body = [AddOnView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list_add_ons(Caller(caller): Caller, State(app): State<AppState>) -> Result<Json<Vec<AddOnView>>, ApiError> {
+pub async fn list_add_ons(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+) -> Result<Json<Vec<AddOnView>>, ApiError> {
     let held = app.seats.licenses(&caller).await?;
     let views = app
         .seats
@@ -47,16 +50,20 @@ pub async fn list_add_ons(Caller(caller): Caller, State(app): State<AppState>) -
         .values()
         .filter(|p| p.kind == ProductKind::AddOn)
         .map(|p| AddOnView {
-            seats: held.iter().find(|s| s.product == p.id).cloned().unwrap_or(LicenseSummary {
-                product: p.id.clone(),
-                name: p.name.clone(),
-                kind: p.kind,
-                purchased: 0,
-                allocated: 0,
-                assigned: 0,
-                available: 0,
-                over_limit: false,
-            }),
+            seats: held
+                .iter()
+                .find(|s| s.product == p.id)
+                .cloned()
+                .unwrap_or(LicenseSummary {
+                    product: p.id.clone(),
+                    name: p.name.clone(),
+                    kind: p.kind,
+                    purchased: 0,
+                    allocated: 0,
+                    assigned: 0,
+                    available: 0,
+                    over_limit: false,
+                }),
             product: p.clone(),
         })
         .collect();

@@ -86,11 +86,21 @@ pub fn router(state: AppState) -> axum::Router {
     let (router, doc) = api().split_for_parts();
     let doc = std::sync::Arc::new(doc);
     router
-        .route("/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
-        .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
+        .route(
+            "/v1/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
+        )
         .fallback(|uri: Uri| async move { ApiError::not_found(format!("no route for {}", uri.path())) })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
         })
         .with_state(state)
 }

@@ -26,7 +26,10 @@ pub struct NewTeam {
 /// Teams the caller manages (every team, for admins).
 #[utoipa::path(get, path = "/v1/teams", tag = "teams",
     responses((status = 200, body = [Team]), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list_teams(Caller(caller): Caller, State(app): State<AppState>) -> Result<Json<Vec<Team>>, ApiError> {
+pub async fn list_teams(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+) -> Result<Json<Vec<Team>>, ApiError> {
     Ok(Json(app.seats.teams(&caller).await?))
 }
 
@@ -40,7 +43,10 @@ pub async fn create_team(
     ApiQuery(dry): ApiQuery<DryRun>,
     ApiJson(body): ApiJson<NewTeam>,
 ) -> Result<Response, ApiError> {
-    let outcome = app.seats.create_team(&caller, body.id.as_ref(), &body.name, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .create_team(&caller, body.id.as_ref(), &body.name, dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, true))
 }
 

@@ -72,7 +72,10 @@ pub async fn list_users(
     ApiQuery(query): ApiQuery<UserQuery>,
 ) -> Result<Json<UserPage>, ApiError> {
     let limit = query.limit.unwrap_or(100);
-    let users = app.seats.users(&caller, query.team.as_ref(), query.after.as_ref(), limit).await?;
+    let users = app
+        .seats
+        .users(&caller, query.team.as_ref(), query.after.as_ref(), limit)
+        .await?;
     let next_after = if users.len() == limit.clamp(1, seatflow_domain::seats::MAX_PAGE) {
         users.last().map(|u| u.id.clone())
     } else {
@@ -91,8 +94,17 @@ pub async fn create_user(
     ApiQuery(dry): ApiQuery<DryRun>,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<Response, ApiError> {
-    let new = NewUser { id: body.id, name: body.name, email: body.email, role: body.role, team: body.team };
-    let outcome = app.seats.create_user(&caller, new, body.seat.as_ref(), dry.mode()).await?;
+    let new = NewUser {
+        id: body.id,
+        name: body.name,
+        email: body.email,
+        role: body.role,
+        team: body.team,
+    };
+    let outcome = app
+        .seats
+        .create_user(&caller, new, body.seat.as_ref(), dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, true))
 }
 
@@ -111,6 +123,9 @@ pub async fn get_user(
 /// The caller's own account and seats.
 #[utoipa::path(get, path = "/v1/me", tag = "users",
     responses((status = 200, body = UserSeats), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_me(Caller(caller): Caller, State(app): State<AppState>) -> Result<Json<UserSeats>, ApiError> {
+pub async fn get_me(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+) -> Result<Json<UserSeats>, ApiError> {
     Ok(Json(app.seats.me(&caller).await?))
 }

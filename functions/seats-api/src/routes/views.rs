@@ -38,8 +38,16 @@ pub struct Mutation<T> {
 impl<T: Serialize> Mutation<T> {
     /// A mutation response: `created` answers 201 unless it was a dry run.
     pub fn respond(outcome: Outcome<T>, created: bool) -> Response {
-        let status = if created && !outcome.dry_run { StatusCode::CREATED } else { StatusCode::OK };
-        let body = Mutation { dry_run: outcome.dry_run, result: outcome.value, audit: outcome.audit };
+        let status = if created && !outcome.dry_run {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        let body = Mutation {
+            dry_run: outcome.dry_run,
+            result: outcome.value,
+            audit: outcome.audit,
+        };
         (status, Json(body)).into_response()
     }
 }
@@ -69,8 +77,14 @@ pub struct FormatQuery {
 pub fn csv_response(filename: &str, body: Vec<u8>) -> Response {
     (
         [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
         ],
         body,
     )
@@ -81,7 +95,9 @@ pub fn csv_response(filename: &str, body: Vec<u8>) -> Response {
 pub fn to_csv<R: Serialize>(rows: impl IntoIterator<Item = R>) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
-        writer.serialize(row).expect("serialising into memory cannot fail");
+        writer
+            .serialize(row)
+            .expect("serialising into memory cannot fail");
     }
     writer.into_inner().expect("flushing into memory cannot fail")
 }
