@@ -1,0 +1,25 @@
+# seatflow developer commands. `make help` lists them.
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+LAMBDA_FEATURES := --features seatflow-seats-api/lambda
+
+.PHONY: help fmt lint test run-local bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+lint: ## check formatting, and clippy with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets $(LAMBDA_FEATURES) -- -D warnings
+
+test: ## run every test (what CI runs)
+	$(CARGO) test --workspace $(LAMBDA_FEATURES) --no-fail-fast
+
+run-local: ## run every function locally on in-memory adapters
+	$(CARGO) run -p seatflow-local
+
+bench: ## run the benchmarks (figures go to BENCHMARKS.md by hand)
+	$(CARGO) bench -p seatflow-memory --bench seats

@@ -1,0 +1,172 @@
+//! The README's walkthrough, run as written against a freshly started
+//! `seatflow-local`: the only substitutions are the port (a free one instead
+//! of 3000) and the built binary for `cargo run -q -p seatflow-local --`.
+
+use std::io::Read as _;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn wait_for(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "seatflow-local did not listen on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn walkthrough() -> String {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("<!-- walkthrough:start -->")
+        .expect("walkthrough start marker");
+    let end = readme
+        .find("<!-- walkthrough:end -->")
+        .expect("walkthrough end marker");
+    readme[start..end]
+        .split("```sh")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_readme_walkthrough_works_as_written() {
+    let state = std::env::temp_dir().join(format!("seatflow-walkthrough-{}", std::process::id()));
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let _server = Server(
+        Command::new(BIN)
+            .env("SEATFLOW_ADDR", addr.to_string())
+            .env("SEATFLOW_STATE_DIR", &state)
+            .env_remove("SEATFLOW_JWT_SECRET")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("seatflow-local starts"),
+    );
+    wait_for(addr);
+
+    let script = walkthrough()
+        .replace("127.0.0.1:3000", &addr.to_string())
+        .replace("cargo run -q -p seatflow-local --", BIN);
+    let workdir = state.join("work");
+    std::fs::create_dir_all(&workdir).expect("workdir");
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .env("SEATFLOW_STATE_DIR", &state)
+        .env_remove("SEATFLOW_JWT_SECRET")
+        .current_dir(&workdir)
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "walkthrough failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+
+    for expected in [
+        r#""product":"professional""#,
+        r#""id":"usr_erin""#,
+        r#""dry_run":true"#,
+        r#""action":"seat_transferred""#,
+        "scope,team_id,team_name,product,purchased,allocated,assigned,available",
+        "team,team_engineering,Engineering,professional,,12,",
+        r#""id":"usr_dave""#,
+        r#""code":"forbidden""#,
+        r#""secret":"sfk_"#,
+        "saved openapi.json",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "walkthrough output lacks {expected}\n{stdout}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn the_server_greets_with_its_address_and_stops_cleanly_on_a_signal() {
+    let state = std::env::temp_dir().join(format!("seatflow-greeting-{}", std::process::id()));
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let mut server = Server(
+        Command::new(BIN)
+            .args(["--addr", &addr.to_string()])
+            .env("SEATFLOW_STATE_DIR", &state)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts"),
+    );
+    wait_for(addr);
+    // SIGTERM takes the same graceful path as Ctrl-C.
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs")
+            .success()
+    );
+    let exit = server.0.wait().expect("exits");
+    assert!(exit.success(), "clean shutdown, got {exit}");
+    let mut greeting = String::new();
+    server
+        .0
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut greeting)
+        .expect("read");
+    assert!(
+        greeting.contains(&format!("listening on http://{addr}")),
+        "{greeting}"
+    );
+    assert!(greeting.contains("token --role admin"), "{greeting}");
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn a_bad_catalog_stops_the_process_at_start_with_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("seatflow-bad-catalog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("catalog.toml");
+    std::fs::write(
+        &bad,
+        "currency = \"usd\"\nmax_quantity = 10\n[products.basic]\nname = \"Basic\"\nkind = \"plan\"\n",
+    )
+    .expect("write");
+    let output = Command::new(BIN)
+        .args(["--addr", &format!("127.0.0.1:{}", free_port())])
+        .env("SEATFLOW_CATALOG", &bad)
+        .env("SEATFLOW_STATE_DIR", &dir)
+        .output()
+        .expect("runs");
+    assert!(!output.status.success(), "refused to start");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("catalog") && stderr.contains("basic"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
