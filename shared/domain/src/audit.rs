@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::access::Principal;
 use crate::directory::Role;
@@ -48,7 +49,7 @@ pub struct AuditActor {
 }
 
 /// One recorded change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Time-ordered id.
@@ -63,10 +64,38 @@ pub struct AuditEntry {
     pub action: AuditAction,
     /// What it was done to (`product/professional/user/usr_…`).
     pub target: String,
-    /// State before (null when created).
+    /// State before (null when created), as JSON. Serialised once when the
+    /// change is decided: entries are written far more than they are read.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub before: serde_json::Value,
-    /// State after (null when removed).
+    pub before: Box<RawValue>,
+    /// State after (null when removed), as JSON.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub after: serde_json::Value,
+    pub after: Box<RawValue>,
+}
+
+impl PartialEq for AuditEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.org == other.org
+            && self.actor == other.actor
+            && self.at == other.at
+            && self.action == other.action
+            && self.target == other.target
+            && self.before.get() == other.before.get()
+            && self.after.get() == other.after.get()
+    }
+}
+
+impl Eq for AuditEntry {}
+
+/// JSON `null`, for the side of a change where nothing exists.
+#[must_use]
+pub fn nothing() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("null is JSON")
+}
+
+/// `value` as JSON (`null` if it cannot be serialised, which domain types always can).
+#[must_use]
+pub fn snapshot<T: Serialize>(value: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| nothing())
 }

@@ -110,20 +110,22 @@ string_id!(
 );
 
 /// An audit entry's id. Time-ordered (UUID v7 from the injected clock), so that
-/// ordering by id is ordering by time and serves as a pagination cursor.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// ordering by id is ordering by time (to the millisecond; entries of the same
+/// millisecond in random order) and serves as a pagination cursor. Written as
+/// 32 lower-case hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 #[serde(try_from = "String", into = "String")]
-pub struct AuditId(String);
+pub struct AuditId(uuid::Uuid);
 
 impl AuditId {
     /// A new id for an entry made at `at`.
     #[must_use]
     pub fn new(at: chrono::DateTime<chrono::Utc>) -> Self {
         let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-        let ts =
-            uuid::Timestamp::from_unix(uuid::NoContext, millis / 1000, (millis % 1000) as u32 * 1_000_000);
-        Self(uuid::Uuid::new_v7(ts).simple().to_string())
+        let nanos = u32::try_from(millis % 1000).unwrap_or(0) * 1_000_000;
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, millis / 1000, nanos);
+        Self(uuid::Uuid::new_v7(ts))
     }
 
     /// Parses a cursor previously handed out.
@@ -132,20 +134,11 @@ impl AuditId {
     /// [`ValidationError`] when the text is not a 32-digit hex id.
     pub fn parse(text: impl Into<String>) -> Result<Self, ValidationError> {
         let text = text.into();
-        if text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(Self(text.to_ascii_lowercase()))
-        } else {
-            Err(ValidationError::new(
-                "cursor",
-                "is not a cursor this API handed out",
-            ))
+        let invalid = || ValidationError::new("cursor", "is not a cursor this API handed out");
+        if text.len() != 32 {
+            return Err(invalid());
         }
-    }
-
-    /// The id as text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
+        uuid::Uuid::try_parse(&text).map(Self).map_err(|_| invalid())
     }
 }
 
@@ -158,13 +151,13 @@ impl TryFrom<String> for AuditId {
 
 impl From<AuditId> for String {
     fn from(id: AuditId) -> String {
-        id.0
+        id.to_string()
     }
 }
 
 impl fmt::Display for AuditId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "{}", self.0.simple())
     }
 }
 
@@ -178,6 +171,14 @@ mod tests {
         assert!(UserId::parse("a".repeat(65)).is_err());
         assert!(UserId::parse("a/b").is_err());
         assert!(UserId::parse("usr_alice-1").is_ok());
+    }
+
+    #[test]
+    fn audit_ids_round_trip_as_hex_cursors() {
+        let id = AuditId::new(chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("valid time"));
+        assert_eq!(AuditId::parse(id.to_string()).expect("round trip"), id);
+        assert!(AuditId::parse("nope").is_err());
+        assert!(AuditId::parse("z".repeat(32)).is_err());
     }
 
     #[test]

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::access::{Actor, Principal};
 use crate::api_key::ApiKey;
 use crate::assignment::Assignment;
-use crate::audit::{AuditAction, AuditActor, AuditEntry};
+use crate::audit::{AuditAction, AuditActor, AuditEntry, nothing, snapshot};
 use crate::catalog::{Catalog, Product, ProductKind};
 use crate::clock::Clock;
 use crate::directory::{DisplayName, NewUser, Organization, Role, Team, User};
@@ -192,10 +192,6 @@ impl From<StoreError> for SeatError {
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 impl Seats {
     /// A service over `store`, telling time by `clock`, selling `catalog`.
     #[must_use]
@@ -235,8 +231,8 @@ impl Seats {
         at: DateTime<Utc>,
         action: AuditAction,
         target: String,
-        before: Value,
-        after: Value,
+        before: Box<RawValue>,
+        after: Box<RawValue>,
     ) -> AuditEntry {
         AuditEntry {
             id: AuditId::new(at),
@@ -361,8 +357,8 @@ impl Seats {
                 now,
                 AuditAction::OrganizationCreated,
                 format!("organization/{}", org.id),
-                Value::Null,
-                to_json(&org),
+                nothing(),
+                snapshot(&org),
             );
             Ok((draft.finish(audit), org))
         })
@@ -397,8 +393,8 @@ impl Seats {
                 now,
                 AuditAction::PoolResized,
                 format!("product/{product}"),
-                to_json(&before),
-                to_json(&after),
+                snapshot(&before),
+                snapshot(&after),
             );
             Ok((draft.finish(audit), after))
         })
@@ -446,8 +442,8 @@ impl Seats {
                 now,
                 AuditAction::TeamCreated,
                 format!("team/{}", team.id),
-                Value::Null,
-                to_json(&team),
+                nothing(),
+                snapshot(&team),
             );
             Ok((draft.finish(audit), team))
         })
@@ -539,8 +535,8 @@ impl Seats {
                 now,
                 AuditAction::UserCreated,
                 format!("user/{}", value.user.id),
-                Value::Null,
-                to_json(&value),
+                nothing(),
+                snapshot(&value),
             );
             Ok((draft.finish(audit), value))
         })
@@ -582,8 +578,8 @@ impl Seats {
                 now,
                 AuditAction::AllocationSet,
                 format!("team/{team}/product/{product}"),
-                to_json(&before),
-                to_json(&after),
+                snapshot(&before),
+                snapshot(&after),
             );
             Ok((draft.finish(audit), after))
         })
@@ -641,8 +637,8 @@ impl Seats {
                 now,
                 AuditAction::AllocationMoved,
                 format!("product/{product}/team/{from}/to/{to}"),
-                to_json(&before),
-                to_json(&after),
+                snapshot(&before),
+                snapshot(&after),
             );
             Ok((draft.finish(audit), after))
         })
@@ -703,8 +699,8 @@ impl Seats {
                 now,
                 AuditAction::SeatAssigned,
                 format!("product/{product}/user/{}", user.id),
-                Value::Null,
-                to_json(&assignment),
+                nothing(),
+                snapshot(&assignment),
             );
             Ok((draft.finish(audit), assignment))
         })
@@ -776,8 +772,8 @@ impl Seats {
                 now,
                 AuditAction::SeatUnassigned,
                 format!("product/{product}/user/{}", user.id),
-                to_json(&removed),
-                Value::Null,
+                snapshot(&removed),
+                nothing(),
             );
             Ok((draft.finish(audit), removed))
         })
@@ -849,8 +845,8 @@ impl Seats {
                 now,
                 AuditAction::SeatTransferred,
                 format!("product/{product}/user/{}/to/{}", giver.id, receiver.id),
-                to_json(&value.removed),
-                to_json(&value.assigned),
+                snapshot(&value.removed),
+                snapshot(&value.assigned),
             );
             Ok((draft.finish(audit), value))
         })
@@ -892,8 +888,8 @@ impl Seats {
                 now,
                 AuditAction::ApiKeyCreated,
                 format!("api_key/{}", key.id),
-                Value::Null,
-                to_json(&key),
+                nothing(),
+                snapshot(&key),
             );
             Ok((draft.finish(audit), key))
         })
@@ -926,8 +922,8 @@ impl Seats {
                 now,
                 AuditAction::ApiKeyRevoked,
                 format!("api_key/{id}"),
-                to_json(&before),
-                to_json(&after),
+                snapshot(&before),
+                snapshot(&after),
             );
             Ok((draft.finish(audit), after))
         })
