@@ -1155,7 +1155,7 @@ impl Seats {
         let mut entries = self.store.audit(&actor.org, cursor, limit + 1).await?;
         let next_cursor = if entries.len() > limit {
             entries.truncate(limit);
-            entries.last().map(|e| e.id.clone())
+            entries.last().map(|e| e.id)
         } else {
             None
         };
