@@ -15,8 +15,8 @@ lint: ## check formatting, and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets $(LAMBDA_FEATURES) -- -D warnings
 
-test: ## run every test (what CI runs)
-	$(CARGO) test --workspace $(LAMBDA_FEATURES) --no-fail-fast
+test: ## run every test (what CI runs): starts moto server for the AWS tests, installing it on first use
+	scripts/with-moto.sh $(CARGO) test --workspace $(LAMBDA_FEATURES) --no-fail-fast
 
 run-local: ## run every function locally on in-memory adapters
 	$(CARGO) run -p seatflow-local

@@ -103,20 +103,32 @@ impl SeatBook {
         }
     }
 
-    /// Reads a pool once; a product the organisation holds none of reads as an
+    /// Reads, in one consistent snapshot, the pool and team counters of every
+    /// `(product, team)` the operation will take or release a seat for. Call
+    /// once per decision. A product the organisation holds none of reads as an
     /// empty pool, so every seat request against it is refused as full.
-    pub(crate) async fn load_pool(
+    pub(crate) async fn load(
         &mut self,
         store: &dyn EntitlementStore,
-        product: &ProductId,
+        needs: &[(ProductId, Option<TeamId>)],
     ) -> Result<(), SeatError> {
-        if !self.pools.contains_key(product) {
-            let before = store.pool(&self.org, product).await?;
+        let mut products: Vec<ProductId> = needs.iter().map(|(p, _)| p.clone()).collect();
+        products.sort();
+        products.dedup();
+        let mut teams: Vec<(TeamId, ProductId)> = needs
+            .iter()
+            .filter_map(|(p, t)| t.clone().map(|t| (t, p.clone())))
+            .collect();
+        teams.sort();
+        teams.dedup();
+        let (pools, seats) = store.seat_counters(&self.org, &products, &teams).await?;
+        for product in products {
+            let before = pools.iter().find(|p| p.product == product).cloned();
             let after = before
                 .clone()
                 .unwrap_or_else(|| SeatPool::new(self.org.clone(), product.clone(), 0));
             self.pools.insert(
-                product.clone(),
+                product,
                 Tracked {
                     before,
                     after,
@@ -124,43 +136,22 @@ impl SeatBook {
                 },
             );
         }
-        Ok(())
-    }
-
-    pub(crate) async fn load_team(
-        &mut self,
-        store: &dyn EntitlementStore,
-        team: &TeamId,
-        product: &ProductId,
-    ) -> Result<(), SeatError> {
-        let key = (team.clone(), product.clone());
-        if !self.teams.contains_key(&key) {
-            let before = store.team_seats(&self.org, team, product).await?;
+        for (team, product) in teams {
+            let before = seats
+                .iter()
+                .find(|s| s.team == team && s.product == product)
+                .cloned();
             let after = before
                 .clone()
                 .unwrap_or_else(|| TeamSeats::new(self.org.clone(), team.clone(), product.clone()));
             self.teams.insert(
-                key,
+                (team, product),
                 Tracked {
                     before,
                     after,
                     touched: false,
                 },
             );
-        }
-        Ok(())
-    }
-
-    /// Loads what taking or releasing a seat of `product` for a member of `team` touches.
-    pub(crate) async fn load_seat(
-        &mut self,
-        store: &dyn EntitlementStore,
-        product: &ProductId,
-        team: Option<&TeamId>,
-    ) -> Result<(), SeatError> {
-        self.load_pool(store, product).await?;
-        if let Some(team) = team {
-            self.load_team(store, team, product).await?;
         }
         Ok(())
     }

@@ -61,13 +61,13 @@ impl SeatPool {
     /// Seats held outside any team allocation.
     #[must_use]
     pub fn unallocated_assigned(&self) -> u32 {
-        self.assigned - self.assigned_in_allocations
+        self.assigned.saturating_sub(self.assigned_in_allocations)
     }
 
     /// Seats promised: allocations plus seats held outside allocations.
     #[must_use]
     pub fn committed(&self) -> u32 {
-        self.allocated + self.unallocated_assigned()
+        self.allocated.saturating_add(self.unallocated_assigned())
     }
 
     /// Seats still free outside every team allocation.
@@ -105,19 +105,19 @@ impl SeatPool {
                         allocated,
                     });
                 }
-                team.assigned += 1;
-                self.assigned_in_allocations += 1;
+                team.assigned = team.assigned.saturating_add(1);
+                self.assigned_in_allocations = self.assigned_in_allocations.saturating_add(1);
             }
             team => {
                 if self.unallocated_free() == 0 {
                     return Err(self.no_seats());
                 }
                 if let Some(team) = team {
-                    team.assigned += 1;
+                    team.assigned = team.assigned.saturating_add(1);
                 }
             }
         }
-        self.assigned += 1;
+        self.assigned = self.assigned.saturating_add(1);
         Ok(())
     }
 
@@ -149,13 +149,16 @@ impl SeatPool {
                 requested: n,
             });
         }
+        // Saturating: counters read on either side of a concurrent change may
+        // disagree; such a decision is refused at commit (stale version), but
+        // computing it must not panic.
         if let Some(old) = team.allocated {
-            self.allocated -= old;
-            self.assigned_in_allocations -= team.assigned;
+            self.allocated = self.allocated.saturating_sub(old);
+            self.assigned_in_allocations = self.assigned_in_allocations.saturating_sub(team.assigned);
         }
         if let Some(new) = allocation {
-            self.allocated += new;
-            self.assigned_in_allocations += team.assigned;
+            self.allocated = self.allocated.saturating_add(new);
+            self.assigned_in_allocations = self.assigned_in_allocations.saturating_add(team.assigned);
         }
         team.allocated = allocation;
         Ok(())

@@ -33,12 +33,13 @@ pub const MAX_PAGE: usize = 500;
 macro_rules! decide_and_commit {
     ($self:ident, $what:literal, $mode:expr, $body:block) => {{
         let mut outcome = None;
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
             let decided: Result<(Change, _), SeatError> = async $body.await;
             if let Some(done) = $self.commit_decided($mode, decided?).await? {
                 outcome = Some(done);
                 break;
             }
+            $self.store.pause_before_retry(u32::try_from(attempt).unwrap_or(u32::MAX)).await;
         }
         outcome.ok_or(SeatError::ConcurrentModification($what))
     }};
@@ -382,7 +383,7 @@ impl Seats {
         decide_and_commit!(self, "seat pool", mode, {
             let now = self.clock.now();
             let mut book = SeatBook::new(&actor.org);
-            book.load_pool(self.store(), product).await?;
+            book.load(self.store(), &[(product.clone(), None)]).await?;
             let before = book.pool_before(product);
             book.set_purchased(product, purchased);
             let after = book.pool(product).clone();
@@ -513,7 +514,8 @@ impl Seats {
             let mut seats = Vec::new();
             if let Some(product) = seat {
                 let mut book = SeatBook::new(&actor.org);
-                book.load_seat(self.store(), product, user.team.as_ref()).await?;
+                book.load(self.store(), &[(product.clone(), user.team.clone())])
+                    .await?;
                 Self::check_manager_draws_on_allocation(actor, &book, product, user.team.as_ref())?;
                 book.take(product, user.team.as_ref())?;
                 book.write_into(&mut draft);
@@ -564,7 +566,8 @@ impl Seats {
             let now = self.clock.now();
             self.visible_team(actor, team).await?;
             let mut book = SeatBook::new(&actor.org);
-            book.load_seat(self.store(), product, Some(team)).await?;
+            book.load(self.store(), &[(product.clone(), Some(team.clone()))])
+                .await?;
             let before = book.team(team, product).clone();
             let pool_before = book.pool_before(product);
             book.reallocate(product, team, seats)?;
@@ -613,8 +616,11 @@ impl Seats {
             self.visible_team(actor, from).await?;
             self.visible_team(actor, to).await?;
             let mut book = SeatBook::new(&actor.org);
-            book.load_seat(self.store(), product, Some(from)).await?;
-            book.load_team(self.store(), to, product).await?;
+            let needs = [
+                (product.clone(), Some(from.clone())),
+                (product.clone(), Some(to.clone())),
+            ];
+            book.load(self.store(), &needs).await?;
             let before = vec![book.team(from, product).clone(), book.team(to, product).clone()];
             let from_allocated = before[0].allocated.unwrap_or(0);
             if seats > from_allocated {
@@ -626,7 +632,7 @@ impl Seats {
             }
             let pool_before = book.pool_before(product);
             book.reallocate(product, from, Some(from_allocated - seats))?;
-            let to_allocated = before[1].allocated.unwrap_or(0) + seats;
+            let to_allocated = before[1].allocated.unwrap_or(0).saturating_add(seats);
             book.reallocate(product, to, Some(to_allocated))?;
             book.pool(product).check_commitment(&pool_before, seats)?;
             let after = vec![book.team(from, product).clone(), book.team(to, product).clone()];
@@ -680,7 +686,8 @@ impl Seats {
                 });
             }
             let mut book = SeatBook::new(&actor.org);
-            book.load_seat(self.store(), product, user.team.as_ref()).await?;
+            book.load(self.store(), &[(product.clone(), user.team.clone())])
+                .await?;
             Self::check_manager_draws_on_allocation(actor, &book, product, user.team.as_ref())?;
             book.take(product, user.team.as_ref())?;
             let assignment = Assignment {
@@ -721,20 +728,20 @@ impl Seats {
             .collect()
     }
 
-    /// Writes the release of `removed` into `book` and `draft`.
-    async fn release_all(
-        &self,
-        book: &mut SeatBook,
-        draft: &mut Draft,
-        removed: &[Assignment],
-    ) -> Result<(), SeatError> {
+    /// What releasing `removed` touches.
+    fn needs_of(removed: &[Assignment]) -> Vec<(ProductId, Option<TeamId>)> {
+        removed
+            .iter()
+            .map(|a| (a.product.clone(), a.team.clone()))
+            .collect()
+    }
+
+    /// Writes the release of `removed` (already loaded) into `book` and `draft`.
+    fn release_all(book: &mut SeatBook, draft: &mut Draft, removed: &[Assignment]) {
         for seat in removed {
-            book.load_seat(self.store(), &seat.product, seat.team.as_ref())
-                .await?;
             book.release(&seat.product, seat.team.as_ref());
             draft.delete_assignment(seat);
         }
-        Ok(())
     }
 
     /// Takes `user`'s seat of `product` (revoke). The user keeps their account
@@ -765,7 +772,8 @@ impl Seats {
             let removed = self.seats_removed_with(&held, product);
             let mut book = SeatBook::new(&actor.org);
             let mut draft = Draft::new(&actor.org);
-            self.release_all(&mut book, &mut draft, &removed).await?;
+            book.load(self.store(), &Self::needs_of(&removed)).await?;
+            Self::release_all(&mut book, &mut draft, &removed);
             book.write_into(&mut draft);
             let audit = self.entry(
                 actor,
@@ -824,9 +832,10 @@ impl Seats {
             let removed = self.seats_removed_with(&given, product);
             let mut book = SeatBook::new(&actor.org);
             let mut draft = Draft::new(&actor.org);
-            self.release_all(&mut book, &mut draft, &removed).await?;
-            book.load_seat(self.store(), product, receiver.team.as_ref())
-                .await?;
+            let mut needs = Self::needs_of(&removed);
+            needs.push((product.clone(), receiver.team.clone()));
+            book.load(self.store(), &needs).await?;
+            Self::release_all(&mut book, &mut draft, &removed);
             Self::check_manager_draws_on_allocation(actor, &book, product, receiver.team.as_ref())?;
             book.take(product, receiver.team.as_ref())?;
             let assigned = Assignment {

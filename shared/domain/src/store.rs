@@ -97,6 +97,16 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
         team: &TeamId,
         product: &ProductId,
     ) -> Result<Option<TeamSeats>, StoreError>;
+    /// The pools of `products` and the team seats `teams`, read as one
+    /// consistent snapshot (records that do not exist are left out). A seat
+    /// decision reads its counters through this, so that it never combines a
+    /// pool and a team counter from either side of another change.
+    async fn seat_counters(
+        &self,
+        org: &OrgId,
+        products: &[ProductId],
+        teams: &[(TeamId, ProductId)],
+    ) -> Result<(Vec<SeatPool>, Vec<TeamSeats>), StoreError>;
     /// Every team's seats of every product.
     async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError>;
     /// One user.
@@ -139,4 +149,11 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     /// [`StoreError::Conflict`] if any record's version is not the expected
     /// one, or a new user's email is taken; then nothing is written.
     async fn commit(&self, change: Change) -> Result<(), StoreError>;
+
+    /// Called before a decision is remade after a conflict (`attempt` from 0),
+    /// so that a store shared by many processes can spread retries out. The
+    /// default does not wait.
+    async fn pause_before_retry(&self, attempt: u32) {
+        let _ = attempt;
+    }
 }

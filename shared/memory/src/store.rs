@@ -183,6 +183,23 @@ impl EntitlementStore for MemoryEntitlementStore {
         }))
     }
 
+    async fn seat_counters(
+        &self,
+        org: &OrgId,
+        products: &[ProductId],
+        teams: &[(TeamId, ProductId)],
+    ) -> Result<(Vec<SeatPool>, Vec<TeamSeats>), StoreError> {
+        // One lock: a consistent snapshot.
+        Ok(self.read(org, |r| {
+            let pools = products.iter().filter_map(|p| r.pools.get(p).cloned()).collect();
+            let seats = teams
+                .iter()
+                .filter_map(|k| r.team_seats.get(k).cloned())
+                .collect();
+            (pools, seats)
+        }))
+    }
+
     async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
         Ok(self.read(org, |r| r.team_seats.values().cloned().collect()))
     }

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs a command with a single-threaded moto server (DynamoDB, SQS, SES
+# emulation) on a free loopback port, with the AWS SDK pointed at it.
+# Installs moto into .venv on first use. Usage: scripts/with-moto.sh CMD [ARGS...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MOTO_VERSION=5.2.5
+VENV=.venv
+if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    echo "installing moto[server]==$MOTO_VERSION into $VENV" >&2
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+LOG=$(mktemp -t moto.XXXXXX.log)
+"$VENV/bin/python" scripts/moto_server.py "$PORT" >"$LOG" 2>&1 &
+MOTO_PID=$!
+trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; rm -f "$LOG"' EXIT
+
+for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$PORT/moto-api/" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$MOTO_PID" 2>/dev/null; then echo "moto failed to start:" >&2; cat "$LOG" >&2; exit 1; fi
+    sleep 0.1
+done
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+echo "moto on $AWS_ENDPOINT_URL" >&2
+"$@"

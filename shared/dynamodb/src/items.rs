@@ -1,0 +1,154 @@
+//! Records ↔ DynamoDB items. Records become attribute maps through
+//! `serde_dynamo`, plus their keys; the audit entry keeps its before/after
+//! JSON as strings.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use seatflow_domain::{
+    ApiKey, Assignment, AuditAction, AuditActor, AuditEntry, AuditId, OrgId, Organization, SeatPool,
+    StoreError, Team, TeamSeats, User,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::keys;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("stored {what} is not readable: {e}"))
+}
+
+/// A record as an item under `pk`/`sk`.
+pub fn to_item<T: Serialize>(record: &T, pk: String, sk: String) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(record).map_err(|e| corrupt("record", e))?;
+    item.insert(keys::PK.into(), AttributeValue::S(pk));
+    item.insert(keys::SK.into(), AttributeValue::S(sk));
+    Ok(item)
+}
+
+/// An item as a record (key attributes are ignored).
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| corrupt(std::any::type_name::<T>(), e))
+}
+
+/// The key and item of each record type.
+pub trait Stored: Serialize + DeserializeOwned {
+    fn sort_key(&self) -> String;
+    fn org(&self) -> &OrgId;
+    fn item(&self) -> Result<Item, StoreError> {
+        to_item(self, keys::org(self.org()), self.sort_key())
+    }
+}
+
+impl Stored for Organization {
+    fn sort_key(&self) -> String {
+        keys::ORG_SK.into()
+    }
+    fn org(&self) -> &OrgId {
+        &self.id
+    }
+}
+impl Stored for SeatPool {
+    fn sort_key(&self) -> String {
+        keys::pool(&self.product)
+    }
+    fn org(&self) -> &OrgId {
+        &self.org
+    }
+}
+impl Stored for Team {
+    fn sort_key(&self) -> String {
+        keys::team(&self.id)
+    }
+    fn org(&self) -> &OrgId {
+        &self.org
+    }
+}
+impl Stored for TeamSeats {
+    fn sort_key(&self) -> String {
+        keys::team_seats(&self.team, &self.product)
+    }
+    fn org(&self) -> &OrgId {
+        &self.org
+    }
+}
+impl Stored for Assignment {
+    fn sort_key(&self) -> String {
+        keys::seat(&self.user, &self.product)
+    }
+    fn org(&self) -> &OrgId {
+        &self.org
+    }
+}
+impl Stored for User {
+    fn sort_key(&self) -> String {
+        keys::user(&self.id)
+    }
+    fn org(&self) -> &OrgId {
+        &self.org
+    }
+    fn item(&self) -> Result<Item, StoreError> {
+        let mut item = to_item(self, keys::org(&self.org), self.sort_key())?;
+        if let Some(team) = &self.team {
+            item.insert(
+                keys::GSI1PK.into(),
+                AttributeValue::S(keys::team_members(&self.org, team)),
+            );
+            item.insert(keys::GSI1SK.into(), AttributeValue::S(self.sort_key()));
+        }
+        Ok(item)
+    }
+}
+
+/// `ApiKey` does not serialise its hash (it must never reach an API
+/// response), so the item carries it as an extra attribute.
+pub fn api_key_item(key: &ApiKey) -> Result<Item, StoreError> {
+    let mut item = to_item(key, keys::org(&key.org), keys::api_key(&key.id))?;
+    item.insert("secret_hash".into(), AttributeValue::S(key.secret_hash.clone()));
+    Ok(item)
+}
+
+/// The audit entry as stored: before/after as JSON text.
+#[derive(Serialize, Deserialize)]
+struct AuditItem {
+    id: AuditId,
+    org: OrgId,
+    actor: AuditActor,
+    at: DateTime<Utc>,
+    action: AuditAction,
+    target: String,
+    before: String,
+    after: String,
+}
+
+pub fn audit_item(entry: &AuditEntry) -> Result<Item, StoreError> {
+    let stored = AuditItem {
+        id: entry.id,
+        org: entry.org.clone(),
+        actor: entry.actor.clone(),
+        at: entry.at,
+        action: entry.action,
+        target: entry.target.clone(),
+        before: entry.before.get().to_owned(),
+        after: entry.after.get().to_owned(),
+    };
+    to_item(&stored, keys::org(&entry.org), keys::audit(&entry.id))
+}
+
+pub fn audit_from_item(item: Item) -> Result<AuditEntry, StoreError> {
+    let stored: AuditItem = from_item(item)?;
+    let raw =
+        |text: String| serde_json::value::RawValue::from_string(text).map_err(|e| corrupt("audit entry", e));
+    Ok(AuditEntry {
+        id: stored.id,
+        org: stored.org,
+        actor: stored.actor,
+        at: stored.at,
+        action: stored.action,
+        target: stored.target,
+        before: raw(stored.before)?,
+        after: raw(stored.after)?,
+    })
+}

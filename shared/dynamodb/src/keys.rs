@@ -1,0 +1,49 @@
+//! Key construction for the single-table design (see the crate docs).
+
+use seatflow_domain::{ApiKeyId, AuditId, Email, OrgId, ProductId, TeamId, UserId};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const VERSION: &str = "version";
+
+pub fn org(org: &OrgId) -> String {
+    format!("ORG#{org}")
+}
+pub const ORG_SK: &str = "ORG";
+pub fn pool(product: &ProductId) -> String {
+    format!("POOL#{product}")
+}
+pub fn team(team: &TeamId) -> String {
+    format!("TEAM#{team}")
+}
+pub fn team_seats(team: &TeamId, product: &ProductId) -> String {
+    format!("TSEATS#{team}#{product}")
+}
+pub fn user(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+pub fn email(email: &Email) -> String {
+    format!("EMAIL#{}", email.as_str())
+}
+pub fn seat(user: &UserId, product: &ProductId) -> String {
+    format!("SEAT#{user}#{product}")
+}
+pub fn user_seats_prefix(user: &UserId) -> String {
+    format!("SEAT#{user}#")
+}
+pub fn api_key(id: &ApiKeyId) -> String {
+    format!("KEY#{id}")
+}
+pub fn api_key_hash(hash: &str) -> String {
+    format!("APIKEY#{hash}")
+}
+pub const API_KEY_HASH_SK: &str = "APIKEY";
+pub fn audit(id: &AuditId) -> String {
+    format!("AUDIT#{id}")
+}
+pub fn team_members(org: &OrgId, team: &TeamId) -> String {
+    format!("ORG#{org}#TEAM#{team}")
+}

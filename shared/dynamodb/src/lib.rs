@@ -1,0 +1,55 @@
+//! DynamoDB adapters. [`DynamoEntitlementStore`] keeps every organisation's
+//! entitlements in one table and makes each domain decision atomic with a
+//! `TransactWriteItems` whose every item carries a version condition, so
+//! concurrent Lambda instances can never assign more seats than a pool holds.
+//!
+//! # Single-table design
+//!
+//! Table key: `PK` (partition, string) and `SK` (sort, string). Ids contain
+//! only letters, digits, `_` and `-`, so `#` separates key parts unambiguously.
+//!
+//! | item | PK | SK | extra keys |
+//! | --- | --- | --- | --- |
+//! | organisation | `ORG#{org}` | `ORG` | |
+//! | seat pool (counters) | `ORG#{org}` | `POOL#{product}` | |
+//! | team | `ORG#{org}` | `TEAM#{team}` | |
+//! | team seats (allocation, counter) | `ORG#{org}` | `TSEATS#{team}#{product}` | |
+//! | user | `ORG#{org}` | `USER#{user}` | `GSI1PK = ORG#{org}#TEAM#{team}`, `GSI1SK = USER#{user}` when in a team |
+//! | email claim (uniqueness) | `ORG#{org}` | `EMAIL#{email}` | |
+//! | seat assignment | `ORG#{org}` | `SEAT#{user}#{product}` | |
+//! | API key | `ORG#{org}` | `KEY#{key}` | |
+//! | API key by secret hash | `APIKEY#{sha256}` | `APIKEY` | |
+//! | audit entry | `ORG#{org}` | `AUDIT#{uuid v7}` | |
+//!
+//! One global secondary index, `GSI1` (`GSI1PK`, `GSI1SK`, all attributes
+//! projected): a team's members.
+//!
+//! Access patterns, none of them a `Scan`:
+//!
+//! | operation | request |
+//! | --- | --- |
+//! | organisation, pool, team, team seats, user, API key | `GetItem` (consistent) |
+//! | pools / teams / team seats / API keys of an org | `Query PK = ORG#o AND begins_with(SK, 'POOL#' / 'TEAM#' / 'TSEATS#' / 'KEY#')` |
+//! | user by email | `GetItem EMAIL#…`, then `GetItem USER#…` |
+//! | users, a page | `Query PK = ORG#o AND SK BETWEEN 'USER#{after}' AND 'USER$'` |
+//! | a team's users, a page | `Query GSI1 GSI1PK = ORG#o#TEAM#t AND GSI1SK BETWEEN …` |
+//! | a user's seats | `Query PK = ORG#o AND begins_with(SK, 'SEAT#{user}#')` |
+//! | all seats, a page (exports) | `Query PK = ORG#o AND SK BETWEEN 'SEAT#{after}' AND 'SEAT$'` |
+//! | audit log, newest first | `Query PK = ORG#o AND SK BETWEEN 'AUDIT#' AND 'AUDIT#{before}'`, descending |
+//! | API key by secret | `GetItem APIKEY#{hash}`, then `GetItem KEY#…` |
+//!
+//! Usage and the licenses summary read the pool and team-seats counters,
+//! which every seat change updates in the same transaction as the assignment
+//! it counts; nothing ever counts assignment items.
+//!
+//! Every write of a change is a `Put`/`Delete` conditioned on the version the
+//! decision read (`attribute_not_exists(PK)` for a new item); the audit entry
+//! is a `Put` in the same transaction; a new user also puts their email claim,
+//! and a new API key its hash item, both conditioned on not existing.
+
+mod items;
+mod keys;
+mod store;
+mod table;
+
+pub use store::{DynamoEntitlementStore, StoreConfigError};

@@ -1,0 +1,558 @@
+//! `DynamoEntitlementStore`: the `EntitlementStore` port on one DynamoDB table.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Get, Put, TransactGetItem, TransactWriteItem};
+use rand::Rng as _;
+use seatflow_domain::{
+    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
+    ProductId, SeatPool, StoreError, Team, TeamId, TeamSeats, User, UserId, Write,
+};
+use serde::de::DeserializeOwned;
+
+use crate::items::{self, Item, Stored};
+use crate::keys;
+
+/// Transient failures (throttling, a transaction colliding with another in
+/// flight) are retried this many times with jittered exponential backoff.
+const TRANSIENT_ATTEMPTS: u32 = 6;
+
+/// The DynamoDB entitlement store.
+#[derive(Debug, Clone)]
+pub struct DynamoEntitlementStore {
+    client: Client,
+    table: String,
+}
+
+/// Why the store could not be configured.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreConfigError {
+    /// `TABLE_NAME` is not set.
+    #[error("TABLE_NAME is not set")]
+    MissingTable,
+}
+
+pub(crate) fn unavailable<E>(error: E) -> StoreError
+where
+    E: std::error::Error + 'static,
+{
+    StoreError::Unavailable(DisplayErrorContext(error).to_string())
+}
+
+fn s(text: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+fn n(number: u64) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+/// What a failed transaction means for the caller.
+enum Failure {
+    /// A condition failed: the decision was made on stale state.
+    Stale,
+    /// Throttled, or collided with another transaction in flight: try again.
+    Transient(String),
+    /// Anything else.
+    Fatal(String),
+}
+
+fn classify(error: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>) -> Failure {
+    let text = DisplayErrorContext(&error).to_string();
+    match error.into_service_error() {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+            let codes: Vec<&str> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .collect();
+            if codes.contains(&"ConditionalCheckFailed") {
+                Failure::Stale
+            } else if codes.iter().any(|c| {
+                matches!(
+                    *c,
+                    "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+                )
+            }) {
+                Failure::Transient(text)
+            } else {
+                Failure::Fatal(text)
+            }
+        }
+        TransactWriteItemsError::TransactionInProgressException(_)
+        | TransactWriteItemsError::ProvisionedThroughputExceededException(_)
+        | TransactWriteItemsError::RequestLimitExceeded(_)
+        | TransactWriteItemsError::ThrottlingException(_) => Failure::Transient(text),
+        other if other.code() == Some("ThrottlingException") => Failure::Transient(text),
+        _ => Failure::Fatal(text),
+    }
+}
+
+fn is_transient_read(error: &aws_sdk_dynamodb::error::SdkError<TransactGetItemsError>) -> bool {
+    matches!(
+        error.as_service_error(),
+        Some(
+            TransactGetItemsError::TransactionCanceledException(_)
+                | TransactGetItemsError::ProvisionedThroughputExceededException(_)
+                | TransactGetItemsError::RequestLimitExceeded(_)
+                | TransactGetItemsError::ThrottlingException(_)
+        )
+    )
+}
+
+async fn backoff(attempt: u32) {
+    let cap_ms = 10u64 << attempt.min(6);
+    let ms = rand::rng().random_range(0..=cap_ms);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+impl DynamoEntitlementStore {
+    /// A store over `table`, reached through `client`.
+    #[must_use]
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A store from the environment: the table from `TABLE_NAME`; region,
+    /// credentials and endpoint (`AWS_ENDPOINT_URL`, for moto) the SDK's way.
+    ///
+    /// # Errors
+    /// [`StoreConfigError::MissingTable`].
+    pub async fn from_env() -> Result<Self, StoreConfigError> {
+        let table = std::env::var("TABLE_NAME").map_err(|_| StoreConfigError::MissingTable)?;
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(Client::new(&config), table))
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
+    }
+
+    async fn get_record<T: DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, StoreError> {
+        self.get(pk, sk).await?.map(items::from_item).transpose()
+    }
+
+    /// Items of `pk` whose sort key starts with `prefix`, every page.
+    async fn query_prefix(&self, pk: String, prefix: String) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            found.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// Up to `limit` items with `low < sort key ≤ high` (on `GSI1` when
+    /// `index`), ascending or descending. `low` itself is skipped.
+    async fn query_range(
+        &self,
+        index: bool,
+        pk: String,
+        low: String,
+        high: String,
+        descending_from_high: bool,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let (pk_name, sk_name) = if index {
+            (keys::GSI1PK, keys::GSI1SK)
+        } else {
+            (keys::PK, keys::SK)
+        };
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":low", s(low.clone()))
+                .expression_attribute_values(":high", s(high.clone()))
+                .scan_index_forward(!descending_from_high)
+                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start);
+            if index {
+                query = query.index_name(keys::GSI1);
+            } else {
+                query = query.consistent_read(true);
+            }
+            let output = query.send().await.map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                let sort = item
+                    .get(sk_name)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                let excluded = if descending_from_high {
+                    sort == high
+                } else {
+                    sort == low
+                };
+                if !excluded && found.len() < limit {
+                    found.push(item);
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() && found.len() < limit => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    fn put(item: Item, expected: Option<u64>, table: &str) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder().table_name(table).set_item(Some(item));
+        put = match expected {
+            None => put
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", keys::PK),
+            Some(v) => put
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", keys::VERSION)
+                .expression_attribute_values(":v", n(v)),
+        };
+        let put = put.build().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn put_record<T: Stored>(
+        &self,
+        record: &T,
+        expected: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        Self::put(record.item()?, expected, &self.table)
+    }
+
+    /// The transaction items of a change.
+    fn transaction(&self, change: &Change) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = Vec::with_capacity(change.writes.len() + 2);
+        for write in &change.writes {
+            match write {
+                Write::Organization(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::Team(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::Pool(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::TeamSeats(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::Assignment(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::User(put) => {
+                    items.push(self.put_record(&put.value, put.expected)?);
+                    if put.expected.is_none() {
+                        let mut claim = Item::new();
+                        claim.insert(keys::PK.into(), s(keys::org(&put.value.org)));
+                        claim.insert(keys::SK.into(), s(keys::email(&put.value.email)));
+                        claim.insert("user".into(), s(put.value.id.to_string()));
+                        items.push(Self::put(claim, None, &self.table)?);
+                    }
+                }
+                Write::ApiKey(put) => {
+                    items.push(Self::put(
+                        items::api_key_item(&put.value)?,
+                        put.expected,
+                        &self.table,
+                    )?);
+                    if put.expected.is_none() {
+                        let mut by_hash = Item::new();
+                        by_hash.insert(keys::PK.into(), s(keys::api_key_hash(&put.value.secret_hash)));
+                        by_hash.insert(keys::SK.into(), s(keys::API_KEY_HASH_SK));
+                        by_hash.insert("org".into(), s(put.value.org.to_string()));
+                        by_hash.insert("key".into(), s(put.value.id.to_string()));
+                        items.push(Self::put(by_hash, None, &self.table)?);
+                    }
+                }
+                Write::DeleteAssignment {
+                    user,
+                    product,
+                    expected,
+                } => {
+                    let delete = Delete::builder()
+                        .table_name(&self.table)
+                        .key(keys::PK, s(keys::org(&change.org)))
+                        .key(keys::SK, s(keys::seat(user, product)))
+                        .condition_expression("#v = :v")
+                        .expression_attribute_names("#v", keys::VERSION)
+                        .expression_attribute_values(":v", n(*expected))
+                        .build()
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    items.push(TransactWriteItem::builder().delete(delete).build());
+                }
+            }
+        }
+        items.push(Self::put(items::audit_item(&change.audit)?, None, &self.table)?);
+        Ok(items)
+    }
+}
+
+#[async_trait]
+impl EntitlementStore for DynamoEntitlementStore {
+    async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
+        self.get_record(keys::org(org), keys::ORG_SK.into()).await
+    }
+
+    async fn pool(&self, org: &OrgId, product: &ProductId) -> Result<Option<SeatPool>, StoreError> {
+        self.get_record(keys::org(org), keys::pool(product)).await
+    }
+
+    async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "POOL#".into()).await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError> {
+        self.get_record(keys::org(org), keys::team(team)).await
+    }
+
+    async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "TEAM#".into()).await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn team_seats(
+        &self,
+        org: &OrgId,
+        team: &TeamId,
+        product: &ProductId,
+    ) -> Result<Option<TeamSeats>, StoreError> {
+        self.get_record(keys::org(org), keys::team_seats(team, product))
+            .await
+    }
+
+    async fn seat_counters(
+        &self,
+        org: &OrgId,
+        products: &[ProductId],
+        teams: &[(TeamId, ProductId)],
+    ) -> Result<(Vec<SeatPool>, Vec<TeamSeats>), StoreError> {
+        let pk = keys::org(org);
+        let sort_keys = products
+            .iter()
+            .map(keys::pool)
+            .chain(teams.iter().map(|(t, p)| keys::team_seats(t, p)));
+        let mut gets = Vec::new();
+        for sk in sort_keys {
+            let get = Get::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(pk.clone()))
+                .key(keys::SK, s(sk))
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            gets.push(TransactGetItem::builder().get(get).build());
+        }
+        if gets.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        // TransactGetItems: one serialisable snapshot (retried while a write
+        // transaction on the same items is in flight).
+        let mut attempt = 0;
+        let output = loop {
+            match self
+                .client
+                .transact_get_items()
+                .set_transact_items(Some(gets.clone()))
+                .send()
+                .await
+            {
+                Ok(output) => break output,
+                Err(e) if attempt + 1 < TRANSIENT_ATTEMPTS && is_transient_read(&e) => {
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
+        };
+        let mut pools = Vec::new();
+        let mut seats = Vec::new();
+        for response in output.responses.unwrap_or_default() {
+            let Some(item) = response.item else { continue };
+            let is_pool = item
+                .get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|sk| sk.starts_with("POOL#"));
+            if is_pool {
+                pools.push(items::from_item(item)?);
+            } else {
+                seats.push(items::from_item(item)?);
+            }
+        }
+        Ok((pools, seats))
+    }
+
+    async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "TSEATS#".into()).await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn user(&self, org: &OrgId, user: &UserId) -> Result<Option<User>, StoreError> {
+        self.get_record(keys::org(org), keys::user(user)).await
+    }
+
+    async fn user_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<User>, StoreError> {
+        let Some(claim) = self.get(keys::org(org), keys::email(email)).await? else {
+            return Ok(None);
+        };
+        let Some(id) = claim.get("user").and_then(|v| v.as_s().ok()) else {
+            return Ok(None);
+        };
+        self.get_record(keys::org(org), format!("USER#{id}")).await
+    }
+
+    async fn users(
+        &self,
+        org: &OrgId,
+        team: Option<&TeamId>,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        let low = after.map_or_else(|| "USER#".to_owned(), keys::user);
+        let items = match team {
+            Some(team) => {
+                self.query_range(
+                    true,
+                    keys::team_members(org, team),
+                    low,
+                    "USER$".into(),
+                    false,
+                    limit,
+                )
+                .await?
+            }
+            None => {
+                self.query_range(false, keys::org(org), low, "USER$".into(), false, limit)
+                    .await?
+            }
+        };
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn user_assignments(&self, org: &OrgId, user: &UserId) -> Result<Vec<Assignment>, StoreError> {
+        let items = self
+            .query_prefix(keys::org(org), keys::user_seats_prefix(user))
+            .await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn assignments(
+        &self,
+        org: &OrgId,
+        after: Option<&(UserId, ProductId)>,
+        limit: usize,
+    ) -> Result<Vec<Assignment>, StoreError> {
+        let low = after.map_or_else(|| "SEAT#".to_owned(), |(u, p)| keys::seat(u, p));
+        let items = self
+            .query_range(false, keys::org(org), low, "SEAT$".into(), false, limit)
+            .await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn audit(
+        &self,
+        org: &OrgId,
+        before: Option<&AuditId>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let high = before.map_or_else(|| "AUDIT$".to_owned(), keys::audit);
+        let items = self
+            .query_range(false, keys::org(org), "AUDIT#".into(), high, true, limit)
+            .await?;
+        items.into_iter().map(items::audit_from_item).collect()
+    }
+
+    async fn api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
+        self.get_record(keys::org(org), keys::api_key(id)).await
+    }
+
+    async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "KEY#".into()).await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let Some(found) = self
+            .get(keys::api_key_hash(secret_hash), keys::API_KEY_HASH_SK.into())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let text = |name: &str| found.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let (Some(org), Some(key)) = (text("org"), text("key")) else {
+            return Ok(None);
+        };
+        self.get_record(format!("ORG#{org}"), format!("KEY#{key}")).await
+    }
+
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        let items = self.transaction(&change)?;
+        let mut last = String::new();
+        for attempt in 0..TRANSIENT_ATTEMPTS {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match sent.map_err(classify) {
+                Ok(_) => return Ok(()),
+                Err(Failure::Stale) => return Err(StoreError::Conflict),
+                Err(Failure::Fatal(text)) => return Err(StoreError::Unavailable(text)),
+                Err(Failure::Transient(text)) => {
+                    tracing::debug!(attempt, error = %text, "transient DynamoDB failure; retrying");
+                    last = text;
+                    backoff(attempt).await;
+                }
+            }
+        }
+        // Still colliding: let the domain decide again on fresh state.
+        if last.contains("TransactionConflict") {
+            Err(StoreError::Conflict)
+        } else {
+            Err(StoreError::Unavailable(last))
+        }
+    }
+
+    async fn pause_before_retry(&self, attempt: u32) {
+        backoff(attempt.min(4)).await;
+    }
+}
