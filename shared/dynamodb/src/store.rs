@@ -136,7 +136,9 @@ impl DynamoEntitlementStore {
         &self.client
     }
 
-    pub(crate) fn table(&self) -> &str {
+    /// The table this store uses.
+    #[must_use]
+    pub fn table(&self) -> &str {
         &self.table
     }
 

@@ -54,3 +54,64 @@ async fn the_table_is_created_once_per_test() {
         "a second create of the same table is refused"
     );
 }
+
+/// Each task has its own SDK client and store, as separate Lambda instances
+/// would: exactly the pool's seats are assigned, and the counter equals the
+/// assignment items.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_independent_clients_never_oversell_a_pool_of_ten() {
+    use seatflow_domain::{Catalog, Mode, Seats};
+    use seatflow_testkit::{Fixture, product};
+
+    let store = support::fresh_store().await;
+    let table = store.table().to_owned();
+    let f = Fixture::new(Arc::new(store), "org_clients").await;
+    f.buy("professional", 10).await;
+    let mut users = Vec::new();
+    for i in 0..64 {
+        users.push(f.user(&format!("Client {i}"), None).await.id);
+    }
+    let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
+    let tasks: Vec<_> = users
+        .into_iter()
+        .map(|user| {
+            let (table, clock, catalog, admin) =
+                (table.clone(), f.clock.clone(), catalog.clone(), f.admin.clone());
+            tokio::spawn(async move {
+                let own = DynamoEntitlementStore::new(support::client().await, table);
+                let seats = Seats::new(Arc::new(own), clock, catalog);
+                seats
+                    .assign(&admin, &product("professional"), &user, Mode::Apply)
+                    .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.expect("task finished") {
+            Ok(_) => won += 1,
+            Err(e) => assert!(
+                matches!(e.code(), "no_seats_available" | "concurrent_modification"),
+                "unexpected refusal: {e}"
+            ),
+        }
+    }
+    assert_eq!(won, 10);
+    let pool = f
+        .store
+        .pool(&f.admin.org, &product("professional"))
+        .await
+        .expect("read")
+        .expect("pool");
+    let items = f
+        .store
+        .assignments(&f.admin.org, None, 1000)
+        .await
+        .expect("assignments");
+    assert_eq!(
+        (pool.assigned, items.len()),
+        (10, 10),
+        "counter and assignment items agree"
+    );
+    f.assert_counters_match_assignments().await;
+}

@@ -4,8 +4,10 @@
 
 pub mod cases;
 mod fixture;
+mod naive;
 
 pub use fixture::{Fixture, org, product, start_time};
+pub use naive::NaiveStore;
 
 /// Generates one `#[tokio::test]` per conformance case, each on a fresh store
 /// from `$make` (an `async fn() -> Arc<dyn EntitlementStore>`).
@@ -32,6 +34,17 @@ macro_rules! entitlement_store_conformance {
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
+        /// The concurrency cases catch a store that lets stale decisions through.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn the_concurrency_cases_catch_a_naive_read_then_write_store() {
+            let naive = ::std::sync::Arc::new($crate::NaiveStore::new($make().await));
+            let outcome = tokio::spawn($crate::cases::concurrent_assigns_never_oversell_a_pool(naive)).await;
+            assert!(
+                outcome.is_err_and(|e| e.is_panic()),
+                "the oversell case passed against a store that ignores stale reads"
+            );
+        }
+
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {

@@ -1,0 +1,154 @@
+//! A deliberately broken store, to prove that the concurrency cases can fail.
+//!
+//! [`NaiveStore`] wraps a real store but, at commit, replaces every expected
+//! version with the version it reads right then: the classic read-then-write
+//! race. A decision made on stale state (say, "the pool has room") therefore
+//! goes through, and concurrent assigns oversell. The concurrency cases must
+//! catch it; a test per adapter checks that they do.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use seatflow_domain::{
+    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
+    ProductId, Put, SeatPool, StoreError, Team, TeamId, TeamSeats, User, UserId, Write,
+};
+
+/// A store that refreshes expected versions at commit (never use for real).
+/// Its commits run one at a time, so a refreshed version is always current
+/// and every stale decision lands, whatever the timing.
+#[derive(Debug)]
+pub struct NaiveStore {
+    inner: Arc<dyn EntitlementStore>,
+    commits: tokio::sync::Mutex<()>,
+}
+
+impl NaiveStore {
+    /// Wraps `inner`.
+    #[must_use]
+    pub fn new(inner: Arc<dyn EntitlementStore>) -> Self {
+        Self {
+            inner,
+            commits: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+fn restamp<T>(put: &mut Put<T>, current: Option<u64>, set_version: impl FnOnce(&mut T, u64)) {
+    put.expected = current;
+    set_version(&mut put.value, current.map_or(1, |v| v + 1));
+}
+
+#[async_trait]
+impl EntitlementStore for NaiveStore {
+    async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
+        self.inner.organization(org).await
+    }
+    async fn pool(&self, org: &OrgId, product: &ProductId) -> Result<Option<SeatPool>, StoreError> {
+        self.inner.pool(org, product).await
+    }
+    async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
+        self.inner.pools(org).await
+    }
+    async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError> {
+        self.inner.team(org, team).await
+    }
+    async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError> {
+        self.inner.teams(org).await
+    }
+    async fn team_seats(
+        &self,
+        org: &OrgId,
+        team: &TeamId,
+        product: &ProductId,
+    ) -> Result<Option<TeamSeats>, StoreError> {
+        self.inner.team_seats(org, team, product).await
+    }
+    async fn seat_counters(
+        &self,
+        org: &OrgId,
+        products: &[ProductId],
+        teams: &[(TeamId, ProductId)],
+    ) -> Result<(Vec<SeatPool>, Vec<TeamSeats>), StoreError> {
+        let counters = self.inner.seat_counters(org, products, teams).await;
+        // Time between read and write, as a networked store has; without it an
+        // in-memory store rarely interleaves (tokio runs a freshly spawned task
+        // to completion first) and the race would hide.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        counters
+    }
+    async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
+        self.inner.all_team_seats(org).await
+    }
+    async fn user(&self, org: &OrgId, user: &UserId) -> Result<Option<User>, StoreError> {
+        self.inner.user(org, user).await
+    }
+    async fn user_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<User>, StoreError> {
+        self.inner.user_by_email(org, email).await
+    }
+    async fn users(
+        &self,
+        org: &OrgId,
+        team: Option<&TeamId>,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        self.inner.users(org, team, after, limit).await
+    }
+    async fn user_assignments(&self, org: &OrgId, user: &UserId) -> Result<Vec<Assignment>, StoreError> {
+        self.inner.user_assignments(org, user).await
+    }
+    async fn assignments(
+        &self,
+        org: &OrgId,
+        after: Option<&(UserId, ProductId)>,
+        limit: usize,
+    ) -> Result<Vec<Assignment>, StoreError> {
+        self.inner.assignments(org, after, limit).await
+    }
+    async fn audit(
+        &self,
+        org: &OrgId,
+        before: Option<&AuditId>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit(org, before, limit).await
+    }
+    async fn api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
+        self.inner.api_key(org, id).await
+    }
+    async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError> {
+        self.inner.api_keys(org).await
+    }
+    async fn api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.inner.api_key_by_hash(secret_hash).await
+    }
+
+    async fn commit(&self, mut change: Change) -> Result<(), StoreError> {
+        let _one_at_a_time = self.commits.lock().await;
+        let org = change.org.clone();
+        for write in &mut change.writes {
+            match write {
+                Write::Pool(put) => {
+                    let now = self
+                        .inner
+                        .pool(&org, &put.value.product)
+                        .await?
+                        .map(|p| p.version);
+                    restamp(put, now, |v, n| v.version = n);
+                }
+                Write::TeamSeats(put) => {
+                    let now = self
+                        .inner
+                        .team_seats(&org, &put.value.team, &put.value.product)
+                        .await?
+                        .map(|t| t.version);
+                    restamp(put, now, |v, n| v.version = n);
+                }
+                // Other records are left as decided.
+                _ => {}
+            }
+        }
+        self.inner.commit(change).await
+    }
+}
