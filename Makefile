@@ -1,9 +1,9 @@
 # seatflow developer commands. `make help` lists them.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-LAMBDA_FEATURES := --features seatflow-seats-api/lambda
+LAMBDA_FEATURES := --features seatflow-seats-api/lambda,seatflow-local/dynamodb
 
-.PHONY: help fmt lint test run-local bench
+.PHONY: help fmt lint test run-local bench cfn-lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,3 +23,8 @@ run-local: ## run every function locally on in-memory adapters
 
 bench: ## run the benchmarks (figures go to BENCHMARKS.md by hand)
 	$(CARGO) bench -p seatflow-memory --bench seats
+
+CFN_LINT_VERSION := 1.58.0
+cfn-lint: ## lint the SAM template with cfn-lint (installed into .venv on first use)
+	@test -x .venv/bin/cfn-lint || { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check "cfn-lint==$(CFN_LINT_VERSION)"; }
+	.venv/bin/cfn-lint infra/template.yaml

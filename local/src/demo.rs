@@ -26,7 +26,12 @@ where
 /// Creates the demo organisation: 25 Professional seats, 10 SSO, 5 Advanced
 /// Analytics; an Engineering team allocated 10 Professional seats and a Design
 /// team; four people, two of them holding seats.
+///
+/// Does nothing if the organisation exists (a persistent store seeded before).
 pub async fn seed(seats: &Seats) -> Result<(), SeatError> {
+    if seats.organization(&org()).await?.is_some() {
+        return Ok(());
+    }
     let system = Actor::system(org(), "demo-seed");
     seats.create_organization(&system, "Demo Co", Mode::Apply).await?;
     for (product, quantity) in [("professional", 25), ("sso", 10), ("analytics", 5)] {

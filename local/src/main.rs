@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use seatflow_domain::{Role, SystemClock, TeamId, UserId};
+use seatflow_domain::{EntitlementStore, Role, SystemClock, TeamId, UserId};
 use seatflow_memory::MemoryEntitlementStore;
 use seatflow_seats_api::AppState;
 
@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
     seatflow_http::init_tracing();
     let cli = Cli::parse();
     let jwt = secret::jwt_config()?;
-    let store = Arc::new(MemoryEntitlementStore::new());
+    let store = local_store().await?;
     let catalog = Arc::new(seatflow_seats_api::catalog_from_env()?);
     let state = AppState::new(store, Arc::new(SystemClock), catalog, jwt);
     match cli.command.unwrap_or(Command::Serve) {
@@ -98,6 +98,26 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The store: in-memory unless `SEATFLOW_STORE` says otherwise. On DynamoDB
+/// the table is created if it does not exist (local use against moto).
+async fn local_store() -> anyhow::Result<Arc<dyn EntitlementStore>> {
+    #[cfg(feature = "dynamodb")]
+    if std::env::var("SEATFLOW_STORE").as_deref() == Ok("dynamodb") {
+        let store = seatflow_dynamodb::DynamoEntitlementStore::from_env()
+            .await
+            .context("DynamoDB store")?;
+        store
+            .ensure_table()
+            .await
+            .context("creating the DynamoDB table")?;
+        return Ok(Arc::new(store));
+    }
+    if std::env::var("SEATFLOW_STORE").is_err() {
+        return Ok(Arc::new(MemoryEntitlementStore::new()));
+    }
+    seatflow_seats_api::store_from_env().await
 }
 
 async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {

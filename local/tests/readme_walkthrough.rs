@@ -55,18 +55,37 @@ fn walkthrough() -> String {
 
 #[test]
 fn the_readme_walkthrough_works_as_written() {
-    let state = std::env::temp_dir().join(format!("seatflow-walkthrough-{}", std::process::id()));
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let _server = Server(
-        Command::new(BIN)
-            .env("SEATFLOW_ADDR", addr.to_string())
-            .env("SEATFLOW_STATE_DIR", &state)
-            .env_remove("SEATFLOW_JWT_SECRET")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("seatflow-local starts"),
+    run_walkthrough("memory", &[]);
+}
+
+/// The same walkthrough with the DynamoDB store, on moto (`make test` starts it).
+#[cfg(feature = "dynamodb")]
+#[test]
+fn the_readme_walkthrough_works_on_dynamodb() {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "AWS_ENDPOINT_URL is not set: this test needs moto server; run it with `make test`"
     );
+    let table = format!("seatflow-walkthrough-{}", std::process::id());
+    run_walkthrough(
+        "dynamodb",
+        &[("SEATFLOW_STORE", "dynamodb"), ("TABLE_NAME", &table)],
+    );
+}
+
+fn run_walkthrough(name: &str, env: &[(&str, &str)]) {
+    let state = std::env::temp_dir().join(format!("seatflow-walkthrough-{name}-{}", std::process::id()));
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let mut command = Command::new(BIN);
+    command
+        .env("SEATFLOW_ADDR", addr.to_string())
+        .env("SEATFLOW_STATE_DIR", &state)
+        .env_remove("SEATFLOW_JWT_SECRET")
+        .env_remove("SEATFLOW_STORE")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _server = Server(command.spawn().expect("seatflow-local starts"));
     wait_for(addr);
 
     let script = walkthrough()

@@ -31,19 +31,37 @@ impl AppState {
 
     /// State from the environment, failing fast at cold start on bad
     /// configuration: `SEATFLOW_JWT_SECRET` (required), `SEATFLOW_CATALOG`
-    /// (optional path), `SEATFLOW_STORE` (`memory`, the default; the DynamoDB
-    /// store arrives with its adapter).
+    /// (optional path), and the store (see [`store_from_env`]).
     ///
     /// # Errors
     /// Missing or invalid configuration.
-    pub fn from_env() -> anyhow::Result<Self> {
+    pub async fn from_env() -> anyhow::Result<Self> {
         let catalog = Arc::new(catalog_from_env()?);
         let jwt = JwtConfig::from_env().context("JWT configuration")?;
-        let store: Arc<dyn EntitlementStore> = match std::env::var("SEATFLOW_STORE").as_deref() {
-            Ok("memory") | Err(_) => Arc::new(seatflow_memory::MemoryEntitlementStore::new()),
-            Ok(other) => anyhow::bail!("SEATFLOW_STORE={other} is not supported; use 'memory'"),
-        };
+        let store = store_from_env().await?;
         Ok(Self::new(store, Arc::new(SystemClock), catalog, jwt))
+    }
+}
+
+/// The entitlement store `SEATFLOW_STORE` names: `memory` (the default) or
+/// `dynamodb` (table from `TABLE_NAME`, endpoint from the SDK's usual
+/// configuration, `AWS_ENDPOINT_URL` for moto; needs the `dynamodb` feature).
+///
+/// # Errors
+/// An unknown store, a store this build does not include, or missing settings.
+pub async fn store_from_env() -> anyhow::Result<Arc<dyn EntitlementStore>> {
+    match std::env::var("SEATFLOW_STORE").as_deref() {
+        Ok("memory") | Err(_) => Ok(Arc::new(seatflow_memory::MemoryEntitlementStore::new())),
+        #[cfg(feature = "dynamodb")]
+        Ok("dynamodb") => {
+            let store = seatflow_dynamodb::DynamoEntitlementStore::from_env()
+                .await
+                .context("DynamoDB store")?;
+            Ok(Arc::new(store))
+        }
+        #[cfg(not(feature = "dynamodb"))]
+        Ok("dynamodb") => anyhow::bail!("SEATFLOW_STORE=dynamodb needs a build with the `dynamodb` feature"),
+        Ok(other) => anyhow::bail!("SEATFLOW_STORE={other} is not a store; use 'memory' or 'dynamodb'"),
     }
 }
 

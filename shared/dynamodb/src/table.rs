@@ -28,6 +28,29 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
 }
 
 impl DynamoEntitlementStore {
+    /// Creates the table unless it exists.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when DynamoDB cannot be reached.
+    pub async fn ensure_table(&self) -> Result<(), StoreError> {
+        match self
+            .client()
+            .describe_table()
+            .table_name(self.table())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                self.create_table().await
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// Creates the table (on-demand billing, with `GSI1`).
     ///
     /// # Errors
