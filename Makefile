@@ -3,7 +3,7 @@
 CARGO ?= cargo
 LAMBDA_FEATURES := --features seatflow-seats-api/lambda,seatflow-local/dynamodb
 
-.PHONY: help fmt lint test run-local bench cfn-lint
+.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,12 @@ run-local: ## run every function locally on in-memory adapters
 
 bench: ## run the benchmarks (figures go to BENCHMARKS.md by hand)
 	$(CARGO) bench -p seatflow-memory --bench seats
+	$(MAKE) bench-dynamodb
+
+# Latency against moto is milliseconds of Python: LTO buys nothing, and costs minutes.
+bench-dynamodb: ## latency and capacity per operation on the DynamoDB store, against moto
+	CARGO_PROFILE_BENCH_LTO=false CARGO_PROFILE_BENCH_CODEGEN_UNITS=16 \
+	  scripts/with-moto.sh $(CARGO) bench -p seatflow-dynamodb --bench capacity
 
 CFN_LINT_VERSION := 1.58.0
 cfn-lint: ## lint the SAM template with cfn-lint (installed into .venv on first use)

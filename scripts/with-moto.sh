@@ -17,7 +17,18 @@ PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0
 LOG=$(mktemp -t moto.XXXXXX.log)
 "$VENV/bin/python" scripts/moto_server.py "$PORT" >"$LOG" 2>&1 &
 MOTO_PID=$!
-trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; rm -f "$LOG"' EXIT
+stop_moto() {
+    kill "$MOTO_PID" 2>/dev/null || true
+    # moto may be deep in a request; give it a moment, then make sure.
+    for _ in $(seq 1 30); do
+        kill -0 "$MOTO_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+    rm -f "$LOG"
+}
+trap stop_moto EXIT
 
 for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$PORT/moto-api/" >/dev/null 2>&1; then break; fi

@@ -50,6 +50,7 @@ enum Command {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
 enum RoleArg {
     Admin,
     TeamManager,

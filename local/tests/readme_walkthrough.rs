@@ -189,3 +189,41 @@ fn a_bad_catalog_stops_the_process_at_start_with_a_clear_error() {
     assert!(stderr.contains("catalog") && stderr.contains("basic"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_token_command_takes_each_role_as_documented() {
+    let state = std::env::temp_dir().join(format!("seatflow-tokens-{}", std::process::id()));
+    for args in [
+        vec!["token", "--role", "admin"],
+        vec![
+            "token",
+            "--role",
+            "team_manager",
+            "--team",
+            "team_engineering",
+            "--team",
+            "team_design",
+        ],
+        vec!["token", "--role", "member", "--user", "usr_dave"],
+    ] {
+        let output = Command::new(BIN)
+            .args(&args)
+            .env("SEATFLOW_STATE_DIR", &state)
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let token = String::from_utf8(output.stdout).expect("utf-8");
+        assert_eq!(token.trim().split('.').count(), 3, "{args:?} prints a JWT");
+    }
+    let refused = Command::new(BIN)
+        .args(["token", "--role", "owner"])
+        .env("SEATFLOW_STATE_DIR", &state)
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success(), "an unknown role is refused");
+    let _ = std::fs::remove_dir_all(&state);
+}

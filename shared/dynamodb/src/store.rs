@@ -1,5 +1,6 @@
 //! `DynamoEntitlementStore`: the `EntitlementStore` port on one DynamoDB table.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -7,7 +8,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Get, Put, TransactGetItem, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Get, Put, ReturnConsumedCapacity, TransactGetItem, TransactWriteItem,
+};
 use rand::Rng as _;
 use seatflow_domain::{
     ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
@@ -15,6 +18,7 @@ use seatflow_domain::{
 };
 use serde::de::DeserializeOwned;
 
+use crate::capacity::{self, CapacityMeter};
 use crate::items::{self, Item, Stored};
 use crate::keys;
 
@@ -27,6 +31,7 @@ const TRANSIENT_ATTEMPTS: u32 = 6;
 pub struct DynamoEntitlementStore {
     client: Client,
     table: String,
+    meter: Option<Arc<CapacityMeter>>,
 }
 
 /// Why the store could not be configured.
@@ -118,7 +123,19 @@ impl DynamoEntitlementStore {
         Self {
             client,
             table: table.into(),
+            meter: None,
         }
+    }
+
+    /// Records the capacity of every request in `meter` (benchmarks, metrics).
+    #[must_use]
+    pub fn with_meter(mut self, meter: Arc<CapacityMeter>) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
+    fn capacity_mode(&self) -> Option<ReturnConsumedCapacity> {
+        self.meter.as_ref().map(|_| ReturnConsumedCapacity::Total)
     }
 
     /// A store from the environment: the table from `TABLE_NAME`; region,
@@ -150,9 +167,14 @@ impl DynamoEntitlementStore {
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
             .consistent_read(true)
+            .set_return_consumed_capacity(self.capacity_mode())
             .send()
             .await
             .map_err(unavailable)?;
+        if let Some(meter) = &self.meter {
+            meter.reported(output.consumed_capacity.iter());
+            meter.consistent_read(output.item.iter(), true);
+        }
         Ok(output.item)
     }
 
@@ -175,10 +197,15 @@ impl DynamoEntitlementStore {
                 .expression_attribute_values(":pk", s(pk.clone()))
                 .expression_attribute_values(":prefix", s(prefix.clone()))
                 .consistent_read(true)
+                .set_return_consumed_capacity(self.capacity_mode())
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(unavailable)?;
+            if let Some(meter) = &self.meter {
+                meter.reported(output.consumed_capacity.iter());
+                meter.consistent_read(output.items.iter().flatten(), true);
+            }
             found.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -218,6 +245,7 @@ impl DynamoEntitlementStore {
                 .expression_attribute_values(":high", s(high.clone()))
                 .scan_index_forward(!descending_from_high)
                 .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+                .set_return_consumed_capacity(self.capacity_mode())
                 .set_exclusive_start_key(start);
             if index {
                 query = query.index_name(keys::GSI1);
@@ -225,6 +253,10 @@ impl DynamoEntitlementStore {
                 query = query.consistent_read(true);
             }
             let output = query.send().await.map_err(unavailable)?;
+            if let Some(meter) = &self.meter {
+                meter.reported(output.consumed_capacity.iter());
+                meter.consistent_read(output.items.iter().flatten(), !index);
+            }
             for item in output.items.unwrap_or_default() {
                 let sort = item
                     .get(sk_name)
@@ -405,6 +437,10 @@ impl EntitlementStore for DynamoEntitlementStore {
                 Err(e) => return Err(unavailable(e)),
             }
         };
+        if let Some(meter) = &self.meter {
+            meter.reported(output.consumed_capacity.iter().flatten());
+            meter.transactional_read(output.responses.iter().flatten().filter_map(|r| r.item.as_ref()));
+        }
         let mut pools = Vec::new();
         let mut seats = Vec::new();
         for response in output.responses.unwrap_or_default() {
@@ -527,14 +563,27 @@ impl EntitlementStore for DynamoEntitlementStore {
 
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         let items = self.transaction(&change)?;
+        // A delete is billed by the deleted item's size; assignments are under 1 KB.
+        let sizes: Vec<usize> = items
+            .iter()
+            .map(|i| i.put().map_or(1, |p| capacity::item_size(p.item())))
+            .collect();
         let mut last = String::new();
         for attempt in 0..TRANSIENT_ATTEMPTS {
             let sent = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .set_return_consumed_capacity(self.capacity_mode())
                 .send()
                 .await;
+            if let Some(meter) = &self.meter {
+                // Refused transactions are billed too.
+                meter.transactional_write(sizes.iter().copied());
+                if let Ok(output) = &sent {
+                    meter.reported(output.consumed_capacity.iter().flatten());
+                }
+            }
             match sent.map_err(classify) {
                 Ok(_) => return Ok(()),
                 Err(Failure::Stale) => return Err(StoreError::Conflict),
