@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::directory::User;
 use crate::ids::{OrgId, ProductId, TeamId, UserId};
 
 /// A user's seat of a product.
@@ -21,4 +22,19 @@ pub struct Assignment {
     pub assigned_at: DateTime<Utc>,
     /// Optimistic-concurrency version.
     pub version: u64,
+}
+
+impl Assignment {
+    /// A new seat of `product` for `user`, counted against their current team.
+    #[must_use]
+    pub fn of(user: &User, product: &ProductId, at: DateTime<Utc>) -> Self {
+        Self {
+            org: user.org.clone(),
+            user: user.id.clone(),
+            product: product.clone(),
+            team: user.team.clone(),
+            assigned_at: at,
+            version: 0,
+        }
+    }
 }

@@ -15,7 +15,7 @@ use crate::audit::{AuditAction, AuditActor, AuditEntry, nothing, snapshot};
 use crate::catalog::{Catalog, Product, ProductKind};
 use crate::clock::Clock;
 use crate::directory::{DisplayName, NewUser, Organization, Role, Team, User};
-use crate::draft::{Draft, SeatBook};
+use crate::draft::{Draft, SeatBook, Versioned};
 use crate::error::{SeatError, ValidationError};
 use crate::ids::{ApiKeyId, AuditId, OrgId, ProductId, TeamId, UserId};
 use crate::pool::{SeatPool, TeamSeats};
@@ -250,6 +250,21 @@ impl Seats {
         }
     }
 
+    /// A change creating one record, audited as `action` on `target`.
+    fn create_one<T: Versioned + Serialize + Clone>(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        action: AuditAction,
+        target: String,
+        record: T,
+    ) -> (Change, T) {
+        let mut draft = Draft::new(&actor.org);
+        draft.put(None, record.clone());
+        let audit = self.entry(actor, now, action, target, nothing(), snapshot(&record));
+        (draft.finish(audit), record)
+    }
+
     /// Commits a decision (unless a dry run). `None`: the store saw a conflict
     /// and the decision must be made again on fresh state.
     async fn commit_decided<T>(
@@ -351,17 +366,13 @@ impl Seats {
                 created_at: now,
                 version: 0,
             };
-            let mut draft = Draft::new(&actor.org);
-            draft.put(None, org.clone());
-            let audit = self.entry(
+            Ok(self.create_one(
                 actor,
                 now,
                 AuditAction::OrganizationCreated,
                 format!("organization/{}", org.id),
-                nothing(),
-                snapshot(&org),
-            );
-            Ok((draft.finish(audit), org))
+                org,
+            ))
         })
     }
 
@@ -436,17 +447,13 @@ impl Seats {
                 created_at: now,
                 version: 0,
             };
-            let mut draft = Draft::new(&actor.org);
-            draft.put(None, team.clone());
-            let audit = self.entry(
+            Ok(self.create_one(
                 actor,
                 now,
                 AuditAction::TeamCreated,
                 format!("team/{}", team.id),
-                nothing(),
-                snapshot(&team),
-            );
-            Ok((draft.finish(audit), team))
+                team,
+            ))
         })
     }
 
@@ -519,14 +526,7 @@ impl Seats {
                 Self::check_manager_draws_on_allocation(actor, &book, product, user.team.as_ref())?;
                 book.take(product, user.team.as_ref())?;
                 book.write_into(&mut draft);
-                let assignment = Assignment {
-                    org: actor.org.clone(),
-                    user: user.id.clone(),
-                    product: product.clone(),
-                    team: user.team.clone(),
-                    assigned_at: now,
-                    version: 0,
-                };
+                let assignment = Assignment::of(&user, product, now);
                 draft.put(None, assignment.clone());
                 seats.push(assignment);
             }
@@ -690,14 +690,7 @@ impl Seats {
                 .await?;
             Self::check_manager_draws_on_allocation(actor, &book, product, user.team.as_ref())?;
             book.take(product, user.team.as_ref())?;
-            let assignment = Assignment {
-                org: actor.org.clone(),
-                user: user.id.clone(),
-                product: product.clone(),
-                team: user.team.clone(),
-                assigned_at: now,
-                version: 0,
-            };
+            let assignment = Assignment::of(&user, product, now);
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             draft.put(None, assignment.clone());
@@ -838,14 +831,7 @@ impl Seats {
             Self::release_all(&mut book, &mut draft, &removed);
             Self::check_manager_draws_on_allocation(actor, &book, product, receiver.team.as_ref())?;
             book.take(product, receiver.team.as_ref())?;
-            let assigned = Assignment {
-                org: actor.org.clone(),
-                user: receiver.id.clone(),
-                product: product.clone(),
-                team: receiver.team.clone(),
-                assigned_at: now,
-                version: 0,
-            };
+            let assigned = Assignment::of(&receiver, product, now);
             book.write_into(&mut draft);
             draft.put(None, assigned.clone());
             let value = Transfer { removed, assigned };
@@ -890,17 +876,13 @@ impl Seats {
                 revoked_at: None,
                 version: 0,
             };
-            let mut draft = Draft::new(&actor.org);
-            draft.put(None, key.clone());
-            let audit = self.entry(
+            Ok(self.create_one(
                 actor,
                 now,
                 AuditAction::ApiKeyCreated,
                 format!("api_key/{}", key.id),
-                nothing(),
-                snapshot(&key),
-            );
-            Ok((draft.finish(audit), key))
+                key,
+            ))
         })
     }
 
