@@ -11,8 +11,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use seatflow_domain::{EntitlementStore, Role, SystemClock, TeamId, UserId};
-use seatflow_memory::MemoryEntitlementStore;
+use seatflow_memory::{MemoryEntitlementStore, MemoryJobQueue};
 use seatflow_seats_api::AppState;
+use seatflow_stripe_webhook::WebhookState;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,7 +126,14 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
     demo::seed(&state.seats)
         .await
         .context("seeding the demo organisation")?;
-    let app = seatflow_seats_api::router(state);
+    // Jobs wait here until the provisioner (the next piece of the pipeline) consumes them.
+    let jobs = Arc::new(MemoryJobQueue::new());
+    let webhook = WebhookState {
+        secret: Arc::new(secret::webhook_secret()?),
+        queue: jobs,
+        clock: Arc::new(SystemClock),
+    };
+    let app = seatflow_seats_api::router(state).merge(seatflow_stripe_webhook::router(webhook));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

@@ -28,20 +28,41 @@ pub fn jwt_config() -> anyhow::Result<JwtConfig> {
     if std::env::var_os("SEATFLOW_JWT_SECRET").is_some() {
         return JwtConfig::from_env().context("SEATFLOW_JWT_SECRET");
     }
+    let secret = stored_secret("jwt-secret", "")?;
+    JwtConfig::new(SecretString::from(secret)).context("the local JWT secret")
+}
+
+/// The Stripe webhook signing secret: `STRIPE_WEBHOOK_SECRET`, else a local one.
+///
+/// # Errors
+/// A state directory that cannot be written.
+pub fn webhook_secret() -> anyhow::Result<SecretString> {
+    if let Ok(secret) = std::env::var("STRIPE_WEBHOOK_SECRET") {
+        return Ok(SecretString::from(secret));
+    }
+    Ok(SecretString::from(stored_secret(
+        "stripe-webhook-secret",
+        "whsec_local_",
+    )?))
+}
+
+/// A random secret kept in the state directory, created on first use.
+fn stored_secret(file: &str, prefix: &str) -> anyhow::Result<String> {
     let dir = state_dir();
-    let path = dir.join("jwt-secret");
+    let path = dir.join(file);
     let secret = match std::fs::read_to_string(&path) {
         Ok(secret) => secret.trim().to_owned(),
         Err(_) => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let mut bytes = [0u8; 32];
             rand::rng().fill_bytes(&mut bytes);
-            let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let secret = format!("{prefix}{hex}");
             write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
             secret
         }
     };
-    JwtConfig::new(SecretString::from(secret)).with_context(|| format!("secret in {}", path.display()))
+    Ok(secret)
 }
 
 #[cfg(unix)]

@@ -227,3 +227,65 @@ fn the_token_command_takes_each_role_as_documented() {
     assert!(!refused.status.success(), "an unknown role is refused");
     let _ = std::fs::remove_dir_all(&state);
 }
+
+#[test]
+fn the_local_server_takes_signed_stripe_webhooks_and_refuses_unsigned_ones() {
+    let state = std::env::temp_dir().join(format!("seatflow-webhook-{}", std::process::id()));
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let secret = "whsec_local_test_secret";
+    let _server = Server(
+        Command::new(BIN)
+            .args(["--addr", &addr.to_string()])
+            .env("SEATFLOW_STATE_DIR", &state)
+            .env("STRIPE_WEBHOOK_SECRET", secret)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts"),
+    );
+    wait_for(addr);
+    let body = r#"{"id":"evt_local_1","object":"event","type":"customer.subscription.created","created":1790000000,"data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1"}}}"#;
+    #[allow(clippy::disallowed_methods)] // a real Stripe signature is stamped with real time
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    let signature = format!(
+        "t={t},v1={}",
+        seatflow_stripe_webhook::signature::sign(secret.as_bytes(), t, body.as_bytes())
+    );
+    let post = |signature: Option<&str>| {
+        let mut command = Command::new("curl");
+        command.args([
+            "-sS",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+        ]);
+        if let Some(signature) = signature {
+            command.args(["-H", &format!("Stripe-Signature: {signature}")]);
+        }
+        let url = format!("http://{addr}/v1/stripe/webhook");
+        let output = command
+            .args(["--data-binary", body, &url])
+            .output()
+            .expect("curl runs");
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
+    let accepted = post(Some(&signature));
+    assert!(
+        accepted.ends_with("200") && accepted.contains(r#""queued":true"#),
+        "{accepted}"
+    );
+    let refused = post(None);
+    assert!(
+        refused.ends_with("400") && refused.contains("invalid_signature"),
+        "{refused}"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+}

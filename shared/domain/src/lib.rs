@@ -15,6 +15,7 @@ pub mod error;
 pub mod ids;
 pub mod money;
 pub mod pool;
+pub mod provisioning;
 pub mod quote;
 pub mod seats;
 pub mod store;
@@ -30,6 +31,7 @@ pub use error::{ErrorKind, SeatError, ValidationError};
 pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, TeamId, UserId};
 pub use money::{Currency, Money};
 pub use pool::{SeatPool, TeamSeats};
+pub use provisioning::{JobQueue, ProvisioningJob, QueueError};
 pub use quote::{AddOnRequest, ProrationPreview, Quantity, Quote, QuoteRequest};
 pub use seats::{
     AssignmentRow, AuditPage, LicenseSummary, Mode, Outcome, Seats, TeamUsage, Transfer, Usage, UsageTotals,

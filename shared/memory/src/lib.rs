@@ -1,7 +1,9 @@
 //! In-memory adapters: the embedded default that `seatflow-local` runs on.
 //! They are product features, not test doubles, and pass the same conformance
-//! suite as the DynamoDB adapters.
+//! suites as the AWS adapters.
 
+mod queue;
 mod store;
 
+pub use queue::MemoryJobQueue;
 pub use store::MemoryEntitlementStore;

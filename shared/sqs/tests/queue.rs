@@ -1,0 +1,92 @@
+//! The SQS job queue over the wire against moto (started by `make test`).
+
+use aws_sdk_sqs::config::{Credentials, Region};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use seatflow_domain::{JobQueue, ProvisioningJob};
+use seatflow_sqs::SqsJobQueue;
+
+async fn client() -> aws_sdk_sqs::Client {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: these tests need moto server; run them with `make test`")
+    });
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    aws_sdk_sqs::Client::new(&config)
+}
+
+async fn fifo_queue(client: &aws_sdk_sqs::Client) -> String {
+    let name = format!("seatflow-test-{}.fifo", uuid::Uuid::new_v4().simple());
+    client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("moto creates the queue")
+        .queue_url
+        .expect("queue url")
+}
+
+fn job(event: &str, group: &str) -> ProvisioningJob {
+    ProvisioningJob {
+        event_id: event.into(),
+        event_type: "customer.subscription.updated".into(),
+        occurred_at: chrono::DateTime::from_timestamp(1_790_000_000, 0).expect("time"),
+        group: group.into(),
+        object: serde_json::value::RawValue::from_string(r#"{"id":"sub_1"}"#.into()).expect("json"),
+    }
+}
+
+#[tokio::test]
+async fn a_job_is_sent_once_per_event_in_its_subscription_group() {
+    let client = client().await;
+    let url = fifo_queue(&client).await;
+    let queue = SqsJobQueue::new(client.clone(), url.clone());
+    queue.enqueue(&job("evt_1", "sub_1")).await.expect("sent");
+    queue
+        .enqueue(&job("evt_1", "sub_1"))
+        .await
+        .expect("duplicate accepted");
+    queue.enqueue(&job("evt_2", "sub_2")).await.expect("sent");
+
+    let received = client
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("received");
+    let messages = received.messages.unwrap_or_default();
+    assert_eq!(messages.len(), 2, "the duplicate event was dropped");
+    let first: ProvisioningJob =
+        serde_json::from_str(messages[0].body().expect("body")).expect("a job round-trips");
+    assert_eq!(first, job("evt_1", "sub_1"));
+    let attributes = messages[0].attributes().expect("attributes");
+    assert_eq!(
+        attributes
+            .get(&MessageSystemAttributeName::MessageGroupId)
+            .map(String::as_str),
+        Some("sub_1")
+    );
+    assert_eq!(
+        attributes
+            .get(&MessageSystemAttributeName::MessageDeduplicationId)
+            .map(String::as_str),
+        Some("evt_1")
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_queue_is_reported_not_swallowed() {
+    let queue = SqsJobQueue::new(client().await, "http://127.0.0.1:9/000000000000/missing.fifo");
+    let err = queue
+        .enqueue(&job("evt_x", "sub_x"))
+        .await
+        .expect_err("no such queue");
+    assert!(err.to_string().contains("unavailable"), "{err}");
+}
