@@ -133,7 +133,9 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
         queue: jobs,
         clock: Arc::new(SystemClock),
     };
-    let app = seatflow_seats_api::router(state).merge(seatflow_stripe_webhook::router(webhook));
+    let app = seatflow_seats_api::router(state.clone())
+        .merge(seatflow_checkout::router(state))
+        .merge(seatflow_stripe_webhook::router(webhook));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

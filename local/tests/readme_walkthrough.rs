@@ -108,6 +108,7 @@ fn run_walkthrough(name: &str, env: &[(&str, &str)]) {
     );
 
     for expected in [
+        r#""cadence":"billed annually""#,
         r#""product":"professional""#,
         r#""id":"usr_erin""#,
         r#""dry_run":true"#,
