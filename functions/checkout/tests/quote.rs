@@ -17,6 +17,7 @@ struct App {
     router: axum::Router,
     token: String,
     catalog: Catalog,
+    state: AppState,
 }
 
 fn app() -> App {
@@ -40,9 +41,10 @@ fn app() -> App {
         )
         .expect("token");
     App {
-        router: seatflow_checkout::router(state),
+        router: seatflow_checkout::router(state.clone()),
         token,
         catalog,
+        state,
     }
 }
 
@@ -177,4 +179,43 @@ async fn bad_quotes_get_specific_problems() {
 fn the_checkout_document_lists_the_quote_route() {
     let doc = serde_json::to_value(seatflow_checkout::openapi()).expect("serialises");
     assert!(doc["paths"]["/v1/checkout/quote"]["post"].is_object());
+}
+
+/// `events/checkout/quote.json` runs through `lambda_http`'s adapter (the path
+/// `lambda_http::run` takes on Lambda) into the router.
+#[tokio::test]
+async fn the_sample_event_is_handled_through_the_lambda_adapter() {
+    use lambda_http::lambda_runtime::{Context, LambdaEvent};
+    use lambda_http::{Adapter, Service as _};
+
+    let app = app();
+    let key = "sfk_sample_events_only_not_a_secret";
+    let admin = seatflow_domain::Actor {
+        org: OrgId::parse("org_victim").expect("id"),
+        principal: seatflow_domain::Principal::User(UserId::parse("usr_root").expect("id")),
+        role: Role::Admin,
+        teams: vec![],
+    };
+    let hash = seatflow_http::auth::ApiKeySecret::hash(key);
+    app.state
+        .seats
+        .create_api_key(&admin, "samples", &key[..12], &hash, seatflow_domain::Mode::Apply)
+        .await
+        .expect("key");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/checkout/quote.json"
+    ))
+    .expect("sample");
+    let request: lambda_http::request::LambdaRequest =
+        serde_json::from_str(&text).expect("an API Gateway v2 event");
+    let mut adapter = Adapter::from(app.router.clone());
+    let response = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await
+        .expect("handled");
+    let response = serde_json::to_value(&response).expect("response");
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let quote: Value = serde_json::from_str(response["body"].as_str().expect("body")).expect("JSON");
+    assert_eq!(quote["cadence"], "billed annually");
 }

@@ -97,6 +97,14 @@ impl TestApp {
     /// An API key of organisation `org` (created by its admin).
     pub async fn api_key_for(&self, org: &str) -> String {
         let secret = seatflow_http::auth::ApiKeySecret::generate();
+        let plain = secrecy::ExposeSecret::expose_secret(&secret.secret).to_owned();
+        self.seed_api_key(org, &plain).await;
+        plain
+    }
+
+    /// Records `secret` as an API key of organisation `org`.
+    pub async fn seed_api_key(&self, org: &str, secret: &str) {
+        let hash = seatflow_http::auth::ApiKeySecret::hash(secret);
         let admin = Actor {
             org: OrgId::parse(org).expect("id"),
             principal: seatflow_domain::Principal::User(UserId::parse("usr_root").expect("id")),
@@ -105,10 +113,9 @@ impl TestApp {
         };
         self.state
             .seats
-            .create_api_key(&admin, "machine", &secret.prefix, &secret.hash, Mode::Apply)
+            .create_api_key(&admin, "machine", &secret[..12], &hash, Mode::Apply)
             .await
             .expect("key created");
-        secrecy::ExposeSecret::expose_secret(&secret.secret).to_owned()
     }
 
     pub async fn call_raw(

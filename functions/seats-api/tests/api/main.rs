@@ -2,6 +2,7 @@
 //! code, authentication, organisation scoping and role limits, and dry runs.
 //! One test binary (link time); each test builds its own app.
 
+mod events;
 mod harness;
 
 use axum::http::{Method, StatusCode};
