@@ -119,7 +119,7 @@ async fn local_store() -> anyhow::Result<Arc<dyn EntitlementStore>> {
     if std::env::var("SEATFLOW_STORE").is_err() {
         return Ok(Arc::new(MemoryEntitlementStore::new()));
     }
-    seatflow_seats_api::store_from_env().await
+    seatflow_seats_api::store_from_env("memory").await
 }
 
 async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {

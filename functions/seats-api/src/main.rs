@@ -5,6 +5,7 @@ use seatflow_seats_api::{AppState, router};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_http::init_tracing();
-    let state = AppState::from_env().await?;
+    // On Lambda the store is DynamoDB unless SEATFLOW_STORE says otherwise.
+    let state = AppState::from_env("dynamodb").await?;
     lambda_http::run(router(state)).await
 }

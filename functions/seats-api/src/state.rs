@@ -31,37 +31,41 @@ impl AppState {
 
     /// State from the environment, failing fast at cold start on bad
     /// configuration: `SEATFLOW_JWT_SECRET` (required), `SEATFLOW_CATALOG`
-    /// (optional path), and the store (see [`store_from_env`]).
+    /// (optional path), and the store (see [`store_from_env`]; `default_store`
+    /// when `SEATFLOW_STORE` is unset: Lambda entry points pass `dynamodb`,
+    /// since an in-memory store there would forget everything between
+    /// invocations).
     ///
     /// # Errors
     /// Missing or invalid configuration.
-    pub async fn from_env() -> anyhow::Result<Self> {
+    pub async fn from_env(default_store: &str) -> anyhow::Result<Self> {
         let catalog = Arc::new(catalog_from_env()?);
         let jwt = JwtConfig::from_env().context("JWT configuration")?;
-        let store = store_from_env().await?;
+        let store = store_from_env(default_store).await?;
         Ok(Self::new(store, Arc::new(SystemClock), catalog, jwt))
     }
 }
 
-/// The entitlement store `SEATFLOW_STORE` names: `memory` (the default) or
+/// The entitlement store `SEATFLOW_STORE` names (else `default`): `memory` or
 /// `dynamodb` (table from `TABLE_NAME`, endpoint from the SDK's usual
 /// configuration, `AWS_ENDPOINT_URL` for moto; needs the `dynamodb` feature).
 ///
 /// # Errors
 /// An unknown store, a store this build does not include, or missing settings.
-pub async fn store_from_env() -> anyhow::Result<Arc<dyn EntitlementStore>> {
-    match std::env::var("SEATFLOW_STORE").as_deref() {
-        Ok("memory") | Err(_) => Ok(Arc::new(seatflow_memory::MemoryEntitlementStore::new())),
+pub async fn store_from_env(default: &str) -> anyhow::Result<Arc<dyn EntitlementStore>> {
+    let chosen = std::env::var("SEATFLOW_STORE").unwrap_or_else(|_| default.to_owned());
+    match chosen.as_str() {
+        "memory" => Ok(Arc::new(seatflow_memory::MemoryEntitlementStore::new())),
         #[cfg(feature = "dynamodb")]
-        Ok("dynamodb") => {
+        "dynamodb" => {
             let store = seatflow_dynamodb::DynamoEntitlementStore::from_env()
                 .await
                 .context("DynamoDB store")?;
             Ok(Arc::new(store))
         }
         #[cfg(not(feature = "dynamodb"))]
-        Ok("dynamodb") => anyhow::bail!("SEATFLOW_STORE=dynamodb needs a build with the `dynamodb` feature"),
-        Ok(other) => anyhow::bail!("SEATFLOW_STORE={other} is not a store; use 'memory' or 'dynamodb'"),
+        "dynamodb" => anyhow::bail!("SEATFLOW_STORE=dynamodb needs a build with the `dynamodb` feature"),
+        other => anyhow::bail!("SEATFLOW_STORE={other} is not a store; use 'memory' or 'dynamodb'"),
     }
 }
 
