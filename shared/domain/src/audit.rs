@@ -35,6 +35,8 @@ pub enum AuditAction {
     ApiKeyCreated,
     /// An API key was revoked.
     ApiKeyRevoked,
+    /// A payment event changed a subscription and the pools it sizes.
+    SubscriptionApplied,
 }
 
 /// Who made a change.

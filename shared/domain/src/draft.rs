@@ -11,6 +11,7 @@ use crate::error::SeatError;
 use crate::ids::{OrgId, ProductId, TeamId};
 use crate::pool::{SeatPool, TeamSeats};
 use crate::store::{Change, EntitlementStore, Put, Write};
+use crate::subscription::Subscription;
 
 /// A stored record with an optimistic-concurrency version.
 pub(crate) trait Versioned: Sized {
@@ -37,6 +38,7 @@ versioned!(
     TeamSeats => TeamSeats,
     Assignment => Assignment,
     ApiKey => ApiKey,
+    Subscription => Subscription,
 );
 
 /// The writes of a change being decided.
@@ -69,6 +71,10 @@ impl Draft {
             product: assignment.product.clone(),
             expected: assignment.version,
         });
+    }
+
+    pub(crate) fn record_event(&mut self, event: crate::subscription::ProcessedEvent) {
+        self.writes.push(Write::ProcessedEvent(event));
     }
 
     pub(crate) fn finish(self, audit: AuditEntry) -> Change {

@@ -108,6 +108,11 @@ string_id!(
     ApiKeyId,
     "key"
 );
+string_id!(
+    /// A payment provider's subscription (`sub_…`).
+    SubscriptionId,
+    "sub"
+);
 
 /// An audit entry's id. Time-ordered (UUID v7 from the injected clock), so that
 /// ordering by id is ordering by time (to the millisecond; entries of the same

@@ -19,6 +19,7 @@ pub mod provisioning;
 pub mod quote;
 pub mod seats;
 pub mod store;
+pub mod subscription;
 
 pub use access::{Actor, Principal};
 pub use api_key::ApiKey;
@@ -28,7 +29,7 @@ pub use catalog::{Catalog, CatalogError, Product, ProductKind, Term};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User};
 pub use error::{ErrorKind, SeatError, ValidationError};
-pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, TeamId, UserId};
+pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 pub use money::{Currency, Money};
 pub use pool::{SeatPool, TeamSeats};
 pub use provisioning::{JobQueue, ProvisioningJob, QueueError};
@@ -38,3 +39,6 @@ pub use seats::{
     UserSeats,
 };
 pub use store::{Change, EntitlementStore, Put, StoreError, Write};
+pub use subscription::{
+    Applied, ProcessedEvent, REMEMBER_EVENTS_DAYS, Subscription, SubscriptionSnapshot, SubscriptionStatus,
+};

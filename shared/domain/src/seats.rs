@@ -17,9 +17,12 @@ use crate::clock::Clock;
 use crate::directory::{DisplayName, NewUser, Organization, Role, Team, User};
 use crate::draft::{Draft, SeatBook, Versioned};
 use crate::error::{SeatError, ValidationError};
-use crate::ids::{ApiKeyId, AuditId, OrgId, ProductId, TeamId, UserId};
+use crate::ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 use crate::pool::{SeatPool, TeamSeats};
 use crate::store::{Change, EntitlementStore, StoreError};
+use crate::subscription::{
+    Applied, ProcessedEvent, REMEMBER_EVENTS_DAYS, Subscription, SubscriptionSnapshot,
+};
 
 /// How many times a decision is remade after losing a race before giving up.
 const MAX_ATTEMPTS: usize = 16;
@@ -410,6 +413,112 @@ impl Seats {
             );
             Ok((draft.finish(audit), after))
         })
+    }
+
+    /// Applies what a payment event says a subscription is now: exactly once
+    /// per event id (recorded in the same change as its effect), and only if
+    /// the event is not older than the stored state, so duplicated and
+    /// reordered deliveries converge to the newest state. Each product's pool
+    /// is resized to the sum of the organisation's entitling subscriptions; a
+    /// decrease never unassigns anyone (the pool goes over-limit).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found for a product outside
+    /// the catalog; [`SeatError::ConcurrentModification`] after too many races.
+    pub async fn apply_subscription(
+        &self,
+        actor: &Actor,
+        snapshot: &SubscriptionSnapshot,
+        event_id: &str,
+        event_at: DateTime<Utc>,
+        mode: Mode,
+    ) -> Result<Applied, SeatError> {
+        actor.require_admin("apply subscriptions")?;
+        if actor.org != snapshot.org {
+            return Err(SeatError::Forbidden(
+                "a subscription of another organisation".into(),
+            ));
+        }
+        for product in snapshot.items.keys() {
+            self.product(product)?;
+        }
+        let org = &snapshot.org;
+        for attempt in 0..MAX_ATTEMPTS {
+            // Checked on every attempt: a concurrent delivery of the same event
+            // makes our commit conflict, and the retry must see it as a duplicate.
+            if self.store.event_processed(event_id).await? {
+                return Ok(Applied::Duplicate);
+            }
+            let stored = self.store.subscription(org, &snapshot.id).await?;
+            if stored.as_ref().is_some_and(|s| s.state_at > event_at) {
+                return Ok(Applied::Stale);
+            }
+            let now = self.clock.now();
+            let updated = Subscription {
+                org: org.clone(),
+                id: snapshot.id.clone(),
+                customer: snapshot.customer.clone(),
+                status: snapshot.status,
+                items: snapshot.items.clone(),
+                current_period_end: snapshot.current_period_end,
+                cancel_at_period_end: snapshot.cancel_at_period_end,
+                state_at: event_at,
+                version: stored.as_ref().map_or(0, |s| s.version),
+            };
+            let mut others = self.store.subscriptions(org).await?;
+            others.retain(|s| s.id != snapshot.id);
+            let mut products: Vec<ProductId> = snapshot.items.keys().cloned().collect();
+            products.extend(stored.iter().flat_map(|s| s.items.keys().cloned()));
+            products.sort();
+            products.dedup();
+            let mut book = SeatBook::new(org);
+            let needs: Vec<(ProductId, Option<TeamId>)> =
+                products.iter().map(|p| (p.clone(), None)).collect();
+            book.load(self.store(), &needs).await?;
+            for product in &products {
+                let bought: u32 = others
+                    .iter()
+                    .chain(std::iter::once(&updated))
+                    .map(|s| s.entitled(product))
+                    .fold(0u32, u32::saturating_add);
+                book.set_purchased(product, bought);
+            }
+            let mut draft = Draft::new(org);
+            book.write_into(&mut draft);
+            draft.put(stored.as_ref(), updated.clone());
+            draft.record_event(ProcessedEvent {
+                id: event_id.to_owned(),
+                processed_at: now,
+                expires_at: now + chrono::Duration::days(REMEMBER_EVENTS_DAYS),
+            });
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::SubscriptionApplied,
+                format!("subscription/{}", snapshot.id),
+                stored.as_ref().map_or_else(nothing, crate::audit::snapshot),
+                crate::audit::snapshot(&updated),
+            );
+            if let Some(outcome) = self.commit_decided(mode, (draft.finish(audit), updated)).await? {
+                return Ok(Applied::Changed(Box::new(outcome)));
+            }
+            self.store
+                .pause_before_retry(u32::try_from(attempt).unwrap_or(u32::MAX))
+                .await;
+        }
+        Err(SeatError::ConcurrentModification("subscription"))
+    }
+
+    /// A subscription of the organisation.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found.
+    pub async fn subscription(&self, actor: &Actor, id: &SubscriptionId) -> Result<Subscription, SeatError> {
+        actor.require_admin("see subscriptions")?;
+        self.store
+            .subscription(&actor.org, id)
+            .await?
+            .ok_or_else(|| SeatError::not_found("subscription", id))
     }
 
     // ----- teams and users -----

@@ -7,8 +7,9 @@ use crate::api_key::ApiKey;
 use crate::assignment::Assignment;
 use crate::audit::AuditEntry;
 use crate::directory::{Email, Organization, Team, User};
-use crate::ids::{ApiKeyId, AuditId, OrgId, ProductId, TeamId, UserId};
+use crate::ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 use crate::pool::{SeatPool, TeamSeats};
+use crate::subscription::{ProcessedEvent, Subscription};
 
 /// Why a store call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +60,10 @@ pub enum Write {
     },
     /// Create or update an API key.
     ApiKey(Put<ApiKey>),
+    /// Create or update a subscription.
+    Subscription(Put<Subscription>),
+    /// Record an event as applied; a conflict if it already is.
+    ProcessedEvent(ProcessedEvent),
 }
 
 /// A decision to persist: every write, and the audit entry that records it,
@@ -143,6 +148,16 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError>;
     /// The API key whose secret hashes to `secret_hash`, in any organisation.
     async fn api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError>;
+    /// One subscription of the organisation.
+    async fn subscription(
+        &self,
+        org: &OrgId,
+        id: &SubscriptionId,
+    ) -> Result<Option<Subscription>, StoreError>;
+    /// Every subscription of the organisation.
+    async fn subscriptions(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError>;
+    /// Whether the event was applied before.
+    async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
     /// Applies a change atomically.
     ///
     /// # Errors

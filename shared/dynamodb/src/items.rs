@@ -82,6 +82,32 @@ impl Stored for Assignment {
         &self.org
     }
 }
+impl Stored for seatflow_domain::Subscription {
+    fn sort_key(&self) -> String {
+        keys::subscription(&self.id)
+    }
+    fn org(&self) -> &OrgId {
+        &self.org
+    }
+}
+
+/// A processed event: its own partition (events are looked up by id alone),
+/// forgotten by DynamoDB's TTL after `expires_at`.
+pub fn event_item(event: &seatflow_domain::ProcessedEvent) -> Item {
+    let mut item = Item::new();
+    item.insert(keys::PK.into(), AttributeValue::S(keys::event(&event.id)));
+    item.insert(keys::SK.into(), AttributeValue::S(keys::EVENT_SK.into()));
+    item.insert(
+        "processed_at".into(),
+        AttributeValue::S(event.processed_at.to_rfc3339()),
+    );
+    item.insert(
+        keys::EXPIRES_AT.into(),
+        AttributeValue::N(event.expires_at.timestamp().to_string()),
+    );
+    item
+}
+
 impl Stored for User {
     fn sort_key(&self) -> String {
         keys::user(&self.id)

@@ -47,3 +47,12 @@ pub fn audit(id: &AuditId) -> String {
 pub fn team_members(org: &OrgId, team: &TeamId) -> String {
     format!("ORG#{org}#TEAM#{team}")
 }
+pub fn subscription(id: &seatflow_domain::SubscriptionId) -> String {
+    format!("SUB#{id}")
+}
+pub fn event(id: &str) -> String {
+    format!("EVENT#{id}")
+}
+pub const EVENT_SK: &str = "EVENT";
+/// The table's TTL attribute (Unix seconds).
+pub const EXPIRES_AT: &str = "expires_at";

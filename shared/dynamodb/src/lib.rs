@@ -19,6 +19,8 @@
 //! | seat assignment | `ORG#{org}` | `SEAT#{user}#{product}` | |
 //! | API key | `ORG#{org}` | `KEY#{key}` | |
 //! | API key by secret hash | `APIKEY#{sha256}` | `APIKEY` | |
+//! | subscription | `ORG#{org}` | `SUB#{subscription}` | |
+//! | processed payment event | `EVENT#{event}` | `EVENT` | `expires_at` (TTL, Unix seconds) |
 //! | audit entry | `ORG#{org}` | `AUDIT#{uuid v7}` | |
 //!
 //! One global secondary index, `GSI1` (`GSI1PK`, `GSI1SK`, all attributes
@@ -37,6 +39,8 @@
 //! | all seats, a page (exports) | `Query PK = ORG#o AND SK BETWEEN 'SEAT#{after}' AND 'SEAT$'` |
 //! | audit log, newest first | `Query PK = ORG#o AND SK BETWEEN 'AUDIT#' AND 'AUDIT#{before}'`, descending |
 //! | API key by secret | `GetItem APIKEY#{hash}`, then `GetItem KEY#…` |
+//! | subscription / an org's subscriptions | `GetItem SUB#…` / `Query begins_with(SK, 'SUB#')` |
+//! | was an event applied? | `GetItem EVENT#{id}` |
 //!
 //! Usage and the licenses summary read the pool and team-seats counters,
 //! which every seat change updates in the same transaction as the assignment
@@ -45,7 +49,9 @@
 //! Every write of a change is a `Put`/`Delete` conditioned on the version the
 //! decision read (`attribute_not_exists(PK)` for a new item); the audit entry
 //! is a `Put` in the same transaction; a new user also puts their email claim,
-//! and a new API key its hash item, both conditioned on not existing.
+//! and a new API key its hash item, both conditioned on not existing. Applying
+//! a payment event puts its `EVENT#` item (conditioned on not existing) in the
+//! same transaction as the subscription and pools it changes.
 
 //! # Transaction sizes
 //!

@@ -14,7 +14,8 @@ use aws_sdk_dynamodb::types::{
 use rand::Rng as _;
 use seatflow_domain::{
     ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
-    ProductId, SeatPool, StoreError, Team, TeamId, TeamSeats, User, UserId, Write,
+    ProductId, SeatPool, StoreError, Subscription, SubscriptionId, Team, TeamId, TeamSeats, User, UserId,
+    Write,
 };
 use serde::de::DeserializeOwned;
 
@@ -312,6 +313,10 @@ impl DynamoEntitlementStore {
                 Write::Pool(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::TeamSeats(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Assignment(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::Subscription(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::ProcessedEvent(event) => {
+                    items.push(Self::put(items::event_item(event), None, &self.table)?)
+                }
                 Write::User(put) => {
                     items.push(self.put_record(&put.value, put.expected)?);
                     if put.expected.is_none() {
@@ -559,6 +564,26 @@ impl EntitlementStore for DynamoEntitlementStore {
             return Ok(None);
         };
         self.get_record(format!("ORG#{org}"), format!("KEY#{key}")).await
+    }
+
+    async fn subscription(
+        &self,
+        org: &OrgId,
+        id: &SubscriptionId,
+    ) -> Result<Option<Subscription>, StoreError> {
+        self.get_record(keys::org(org), keys::subscription(id)).await
+    }
+
+    async fn subscriptions(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "SUB#".into()).await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .get(keys::event(event_id), keys::EVENT_SK.into())
+            .await?
+            .is_some())
     }
 
     async fn commit(&self, change: Change) -> Result<(), StoreError> {

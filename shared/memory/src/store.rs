@@ -8,7 +8,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use seatflow_domain::{
     ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
-    ProductId, Put, SeatPool, StoreError, Team, TeamId, TeamSeats, User, UserId, Write,
+    ProcessedEvent, ProductId, Put, SeatPool, StoreError, Subscription, SubscriptionId, Team, TeamId,
+    TeamSeats, User, UserId, Write,
 };
 
 #[derive(Debug, Default)]
@@ -24,13 +25,16 @@ struct OrgRecords {
     assignments: BTreeMap<(UserId, ProductId), Box<Assignment>>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     audit: BTreeMap<AuditId, Box<AuditEntry>>,
+    subscriptions: BTreeMap<SubscriptionId, Subscription>,
 }
 
 #[derive(Debug, Default)]
 struct Records {
     orgs: HashMap<OrgId, OrgRecords>,
-    /// Secret hash → (organisation, key): the one lookup not scoped to an org.
+    /// Secret hash → (organisation, key): a lookup not scoped to an org.
     api_key_hashes: HashMap<String, (OrgId, ApiKeyId)>,
+    /// Applied payment events, by event id (never expired here).
+    processed_events: HashMap<String, ProcessedEvent>,
 }
 
 /// The in-memory entitlement store.
@@ -109,10 +113,20 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
         Write::ApiKey(Put { expected, value }) => {
             version_matches(&records.api_keys, &value.id, *expected, |k| k.version)
         }
+        Write::Subscription(Put { expected, value }) => {
+            version_matches(&records.subscriptions, &value.id, *expected, |s| s.version)
+        }
+        // Checked against the global map by the caller.
+        Write::ProcessedEvent(_) => true,
     }
 }
 
-fn apply(records: &mut OrgRecords, hashes: &mut HashMap<String, (OrgId, ApiKeyId)>, write: Write) {
+fn apply(
+    records: &mut OrgRecords,
+    hashes: &mut HashMap<String, (OrgId, ApiKeyId)>,
+    events: &mut HashMap<String, ProcessedEvent>,
+    write: Write,
+) {
     match write {
         Write::Organization(put) => records.organization = Some(put.value),
         Write::Team(put) => {
@@ -146,6 +160,12 @@ fn apply(records: &mut OrgRecords, hashes: &mut HashMap<String, (OrgId, ApiKeyId
             let key = put.value;
             hashes.insert(key.secret_hash.clone(), (key.org.clone(), key.id.clone()));
             records.api_keys.insert(key.id.clone(), key);
+        }
+        Write::Subscription(put) => {
+            records.subscriptions.insert(put.value.id.clone(), put.value);
+        }
+        Write::ProcessedEvent(event) => {
+            events.insert(event.id.clone(), event);
         }
     }
 }
@@ -297,15 +317,36 @@ impl EntitlementStore for MemoryEntitlementStore {
             .cloned())
     }
 
+    async fn subscription(
+        &self,
+        org: &OrgId,
+        id: &SubscriptionId,
+    ) -> Result<Option<Subscription>, StoreError> {
+        Ok(self.read(org, |r| r.subscriptions.get(id).cloned()))
+    }
+
+    async fn subscriptions(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError> {
+        Ok(self.read(org, |r| r.subscriptions.values().cloned().collect()))
+    }
+
+    async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().processed_events.contains_key(event_id))
+    }
+
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         let mut guard = self.lock();
-        let Records { orgs, api_key_hashes } = &mut *guard;
+        let Records {
+            orgs,
+            api_key_hashes,
+            processed_events,
+        } = &mut *guard;
         let records = orgs.entry(change.org.clone()).or_default();
         // Two new users with one email in the same change would both pass the
         // per-write check; refuse that too.
         let mut new_emails = std::collections::HashSet::new();
         let all_fresh = change.writes.iter().all(|w| match w {
             Write::User(Put { value, .. }) => new_emails.insert(value.email.clone()) && check(records, w),
+            Write::ProcessedEvent(event) => !processed_events.contains_key(&event.id),
             _ => check(records, w),
         });
         // Audit ids are UUID v7 (74 random bits): no need to check them for collisions.
@@ -313,7 +354,7 @@ impl EntitlementStore for MemoryEntitlementStore {
             return Err(StoreError::Conflict);
         }
         for write in change.writes {
-            apply(records, api_key_hashes, write);
+            apply(records, api_key_hashes, processed_events, write);
         }
         records.audit.insert(change.audit.id, Box::new(change.audit));
         Ok(())

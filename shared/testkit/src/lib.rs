@@ -31,6 +31,11 @@ macro_rules! entitlement_store_conformance {
             concurrent_assigns_never_oversell_a_pool,
             concurrent_allocation_moves_never_over_allocate,
             concurrent_transfers_keep_counts_consistent,
+            a_subscription_event_sizes_its_pools_exactly_once,
+            an_older_event_never_overwrites_a_newer_state,
+            a_decrease_or_cancellation_keeps_holders_and_marks_the_pool_over_limit,
+            an_organisations_subscriptions_add_up,
+            concurrent_deliveries_of_one_event_apply_once,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use seatflow_domain::{
     ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
-    ProductId, Put, SeatPool, StoreError, Team, TeamId, TeamSeats, User, UserId, Write,
+    ProductId, Put, SeatPool, StoreError, Subscription, SubscriptionId, Team, TeamId, TeamSeats, User,
+    UserId, Write,
 };
 
 /// A store that refreshes expected versions at commit (never use for real).
@@ -122,6 +123,20 @@ impl EntitlementStore for NaiveStore {
     }
     async fn api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         self.inner.api_key_by_hash(secret_hash).await
+    }
+
+    async fn subscription(
+        &self,
+        org: &OrgId,
+        id: &SubscriptionId,
+    ) -> Result<Option<Subscription>, StoreError> {
+        self.inner.subscription(org, id).await
+    }
+    async fn subscriptions(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError> {
+        self.inner.subscriptions(org).await
+    }
+    async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        self.inner.event_processed(event_id).await
     }
 
     async fn commit(&self, mut change: Change) -> Result<(), StoreError> {
