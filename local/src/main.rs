@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use seatflow_domain::{EntitlementStore, Role, SystemClock, TeamId, UserId};
 use seatflow_memory::{MemoryEntitlementStore, MemoryJobQueue};
+use seatflow_provisioner::Provisioner;
 use seatflow_seats_api::AppState;
 use seatflow_stripe_webhook::WebhookState;
 
@@ -126,8 +127,9 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
     demo::seed(&state.seats)
         .await
         .context("seeding the demo organisation")?;
-    // Jobs wait here until the provisioner (the next piece of the pipeline) consumes them.
+    // The webhook queues jobs in memory; the provisioner applies them in this process.
     let jobs = Arc::new(MemoryJobQueue::new());
+    tokio::spawn(provision(jobs.clone(), Provisioner::new(state.seats.clone())));
     let webhook = WebhookState {
         secret: Arc::new(secret::webhook_secret()?),
         queue: jobs,
@@ -155,6 +157,22 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
         .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Applies queued jobs as they arrive. A job that fails is logged with its
+/// event id and parked (kept in memory, not retried): the local stand-in for
+/// SQS's retries and dead-letter queue.
+async fn provision(jobs: Arc<MemoryJobQueue>, provisioner: Provisioner) {
+    let mut parked = Vec::new();
+    loop {
+        while let Some(job) = jobs.pop() {
+            if let Err(error) = provisioner.apply(&job).await {
+                tracing::error!(event = %job.event_id, error = %error, parked = parked.len() + 1, "job parked");
+                parked.push(job);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 async fn shutdown_signal() {

@@ -290,3 +290,82 @@ fn the_local_server_takes_signed_stripe_webhooks_and_refuses_unsigned_ones() {
     );
     let _ = std::fs::remove_dir_all(&state);
 }
+
+/// The offline purchase path: a signed `customer.subscription.created` for the
+/// demo organisation goes through the webhook, the in-memory queue and the
+/// provisioner, and the seats appear in the licenses summary.
+#[test]
+fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
+    let state = std::env::temp_dir().join(format!("seatflow-provision-{}", std::process::id()));
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let secret = "whsec_local_provision_secret";
+    let _server = Server(
+        Command::new(BIN)
+            .args(["--addr", &addr.to_string()])
+            .env("SEATFLOW_STATE_DIR", &state)
+            .env("STRIPE_WEBHOOK_SECRET", secret)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts"),
+    );
+    wait_for(addr);
+    let body = r#"{"id":"evt_local_sub","object":"event","type":"customer.subscription.created","created":1790000000,"data":{"object":{"id":"sub_local","object":"subscription","status":"active","customer":"cus_local","cancel_at_period_end":false,"metadata":{"org":"org_demo"},"items":{"object":"list","data":[{"quantity":7,"current_period_end":1795000000,"price":{"id":"price_x","lookup_key":"seatflow_enterprise_annual"}}]}}}}"#;
+    #[allow(clippy::disallowed_methods)] // a real Stripe signature is stamped with real time
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    let signature = format!(
+        "t={t},v1={}",
+        seatflow_stripe_webhook::signature::sign(secret.as_bytes(), t, body.as_bytes())
+    );
+    let posted = Command::new("curl")
+        .args([
+            "-sS",
+            "--fail-with-body",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+        ])
+        .args([
+            "-H",
+            &format!("Stripe-Signature: {signature}"),
+            "--data-binary",
+            body,
+        ])
+        .arg(format!("http://{addr}/v1/stripe/webhook"))
+        .output()
+        .expect("curl runs");
+    assert!(
+        posted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&posted.stdout)
+    );
+    let token = Command::new(BIN)
+        .args(["token", "--role", "admin"])
+        .env("SEATFLOW_STATE_DIR", &state)
+        .output()
+        .expect("token");
+    let token = String::from_utf8(token.stdout).expect("utf-8");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let licenses = Command::new("curl")
+            .args(["-sS", "-H", &format!("Authorization: Bearer {}", token.trim())])
+            .arg(format!("http://{addr}/v1/licenses"))
+            .output()
+            .expect("curl runs");
+        let text = String::from_utf8_lossy(&licenses.stdout).into_owned();
+        if text.contains(r#""product":"enterprise""#) {
+            assert!(
+                text.contains(r#""product":"enterprise","name":"Enterprise","kind":"plan","purchased":7"#),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "seats never appeared: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_dir_all(&state);
+}

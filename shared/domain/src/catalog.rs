@@ -229,6 +229,17 @@ impl Catalog {
         self.product(id).is_some_and(|p| p.kind == ProductKind::Plan)
     }
 
+    /// The product and term a Stripe price `lookup_key` stands for.
+    #[must_use]
+    pub fn by_lookup_key(&self, lookup_key: &str) -> Option<(&Product, Term)> {
+        self.products.values().find_map(|p| {
+            p.prices
+                .iter()
+                .find(|(_, price)| price.lookup_key == lookup_key)
+                .map(|(term, _)| (p, *term))
+        })
+    }
+
     /// The discount tier that applies to `quantity` base seats, if any.
     #[must_use]
     pub fn discount_for(&self, quantity: u32) -> Option<&VolumeDiscount> {
@@ -255,6 +266,18 @@ mod tests {
                 >= 3
         );
         assert!(catalog.products.values().any(|p| p.kind == ProductKind::AddOn));
+    }
+
+    #[test]
+    fn lookup_keys_lead_back_to_their_product_and_term() {
+        let catalog = Catalog::default_catalog().expect("shipped catalog");
+        for product in catalog.products.values() {
+            for (term, price) in &product.prices {
+                let (found, found_term) = catalog.by_lookup_key(&price.lookup_key).expect("known key");
+                assert_eq!((&found.id, found_term), (&product.id, *term));
+            }
+        }
+        assert!(catalog.by_lookup_key("nope").is_none());
     }
 
     #[test]

@@ -154,6 +154,7 @@ proptest! {
             let world = World::new().await;
             for op in &ops {
                 let pools_before = world.f.seats.licenses(&world.f.admin).await.expect("licenses");
+                let records_before = world.f.store.pools(&world.f.admin.org).await.expect("pools");
                 let audit_before = world.audit_len().await;
                 let result = world.apply(op).await;
                 let audit_after = world.audit_len().await;
@@ -180,9 +181,18 @@ proptest! {
                         assert!(shrunk || was_over, "{} over limit without a shrink", pool.product);
                         assert!(was.is_none_or(|w| pool.assigned <= w.assigned));
                     }
+                    // Allocations beyond the seats bought only after a shrink left the
+                    // pool over-committed: then an allocation may cover seats already
+                    // held (it promises nothing new), but never add promises.
                     if pool.allocated > pool.purchased {
-                        let was_over = was.is_some_and(|w| w.allocated > pool.purchased);
+                        let record = records_before.iter().find(|r| r.product == pool.product);
+                        let was_over = record.is_some_and(|r| r.committed() > pool.purchased);
                         assert!(matches!(op, Op::Resize { .. }) || was_over, "{} over-allocated", pool.product);
+                        if let Some(before) = record.filter(|_| !matches!(op, Op::Resize { .. })) {
+                            let now = world.f.store.pool(&world.f.admin.org, &pool.product).await.expect("read");
+                            let now = now.expect("pool");
+                            assert!(now.committed() <= before.committed(), "{} promised more", pool.product);
+                        }
                     }
                 }
                 world.f.assert_counters_match_assignments().await;
