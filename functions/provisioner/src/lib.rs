@@ -10,8 +10,10 @@
 //! they are acknowledged with a log line saying so (`Outcome::Deferred`), and
 //! the subscription events Stripe sends alongside them carry the state.
 //!
-//! Not yet here: the SQS batch entry point (`batchItemFailures`, stopping at a
-//! group's first failure), grace periods and suspension.
+//! Batches (`batch`): failures are reported per message, and a FIFO group
+//! stops at its first failure. Not yet here: grace periods and suspension.
+
+pub mod batch;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,25 @@
+//! Lambda entry point of the provisioner: SQS batches in, partial batch
+//! failures out (the event source mapping sets `ReportBatchItemFailures`).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use seatflow_domain::{Seats, SystemClock};
+use seatflow_provisioner::{Provisioner, batch};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    seatflow_http::init_tracing();
+    let catalog = Arc::new(seatflow_seats_api::catalog_from_env()?);
+    let store = seatflow_seats_api::store_from_env("dynamodb").await?;
+    let provisioner = Provisioner::new(Seats::new(store, Arc::new(SystemClock), catalog));
+    let provisioner = &provisioner;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let failures = provisioner
+            .apply_batch(&batch::sqs::messages(event.payload))
+            .await;
+        Ok::<SqsBatchResponse, Error>(batch::sqs::response(failures))
+    }))
+    .await
+}
