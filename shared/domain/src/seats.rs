@@ -172,6 +172,29 @@ pub struct Transfer {
     pub assigned: Assignment,
 }
 
+/// A product a user may use right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Entitlement {
+    /// The product.
+    pub product: ProductId,
+    /// Until when it is paid for (the latest billing period end); absent for
+    /// seats not bought through a subscription.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// What a user may use right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserEntitlements {
+    /// The user.
+    pub user: UserId,
+    /// Their email.
+    pub email: crate::directory::Email,
+    /// The products they may use.
+    pub products: Vec<Entitlement>,
+}
+
 /// One page of the audit log, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -507,6 +530,54 @@ impl Seats {
                 .await;
         }
         Err(SeatError::ConcurrentModification("subscription"))
+    }
+
+    /// What `who` (a user id, or an email) may use right now: every product
+    /// they hold a seat of, unless the subscriptions that sell it have all
+    /// lapsed (canceled, unpaid, paused…): then access is off, and the seat
+    /// stays assigned for when the subscription comes back.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found; validation of `who`.
+    pub async fn entitlements(&self, actor: &Actor, who: &str) -> Result<UserEntitlements, SeatError> {
+        actor.require_admin("check entitlements")?;
+        let user = if who.contains('@') {
+            let email = crate::directory::Email::parse(who).map_err(|e| e.for_field("user"))?;
+            self.store.user_by_email(&actor.org, &email).await?
+        } else {
+            let id = UserId::parse(who).map_err(|e| e.for_field("user"))?;
+            self.store.user(&actor.org, &id).await?
+        }
+        .ok_or_else(|| SeatError::not_found("user", who))?;
+        let held = self.store.user_assignments(&actor.org, &user.id).await?;
+        let subscriptions = self.store.subscriptions(&actor.org).await?;
+        let mut products = Vec::new();
+        for seat in held {
+            let selling: Vec<&Subscription> = subscriptions
+                .iter()
+                .filter(|s| s.items.contains_key(&seat.product))
+                .collect();
+            if selling.is_empty() {
+                products.push(Entitlement {
+                    product: seat.product,
+                    until: None,
+                });
+                continue;
+            }
+            let live: Vec<&&Subscription> = selling.iter().filter(|s| s.status.entitles()).collect();
+            if !live.is_empty() {
+                let until = live.iter().filter_map(|s| s.current_period_end).max();
+                products.push(Entitlement {
+                    product: seat.product,
+                    until,
+                });
+            }
+        }
+        Ok(UserEntitlements {
+            user: user.id,
+            email: user.email,
+            products,
+        })
     }
 
     /// A subscription of the organisation.

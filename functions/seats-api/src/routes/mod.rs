@@ -6,6 +6,7 @@ mod api_keys;
 mod assignments;
 mod audit;
 mod catalog;
+mod entitlements;
 mod teams;
 mod usage;
 mod users;
@@ -64,6 +65,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user))
         .routes(routes!(users::get_me))
+        .routes(routes!(entitlements::get_entitlements))
         .routes(routes!(assignments::list_assignments, assignments::assign_seat))
         .routes(routes!(assignments::unassign_seat))
         .routes(routes!(assignments::transfer_seat))
