@@ -970,7 +970,10 @@ async fn the_entitlement_check_follows_seats_and_subscriptions() {
             None,
         )
         .await;
-    assert_eq!((status, by_email["user"].as_str()), (StatusCode::OK, Some("usr_ann")));
+    assert_eq!(
+        (status, by_email["user"].as_str()),
+        (StatusCode::OK, Some("usr_ann"))
+    );
     let (_, _, by_email) = app
         .call(
             Method::GET,
