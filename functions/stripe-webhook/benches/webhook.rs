@@ -1,0 +1,88 @@
+//! Webhook acknowledgement latency, and time from webhook received to usable
+//! seats, in-process on the in-memory adapters: a signed
+//! `customer.subscription.updated` goes through the real router (signature
+//! check, event reading, queueing), then the provisioner applies it and the
+//! pool shows the new quantity. p50/p99 over `ROUNDS` events.
+//!
+//! Run: `cargo bench -p seatflow-stripe-webhook --bench webhook` (figures in BENCHMARKS.md).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use seatflow_domain::Clock;
+use seatflow_memory::{MemoryEntitlementStore, MemoryJobQueue};
+use seatflow_provisioner::{Outcome, Provisioner};
+use seatflow_stripe_webhook::{WebhookState, router, signature};
+use seatflow_testkit::{Fixture, product};
+use secrecy::SecretString;
+use tower::ServiceExt as _;
+
+const ROUNDS: usize = 2_000;
+const SECRET: &str = "whsec_bench_secret_0123456789";
+
+fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    (
+        us(samples[samples.len() / 2]),
+        us(samples[(samples.len() * 99 / 100).min(samples.len() - 1)]),
+    )
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_bench").await;
+    let queue = Arc::new(MemoryJobQueue::new());
+    let app = router(WebhookState {
+        secret: Arc::new(SecretString::from(SECRET)),
+        queue: queue.clone(),
+        clock: f.clock.clone(),
+    });
+    let provisioner = Provisioner::new(f.seats.clone());
+    let (mut acks, mut usable) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    for round in 0..ROUNDS {
+        let quantity = 10 + round % 50;
+        let created = 1_790_000_000 + round;
+        let body = format!(
+            r#"{{"id":"evt_bench_{round}","object":"event","type":"customer.subscription.updated","created":{created},"data":{{"object":{{"id":"sub_bench","object":"subscription","status":"active","customer":"cus_bench","cancel_at_period_end":false,"metadata":{{"org":"org_bench"}},"items":{{"object":"list","data":[{{"quantity":{quantity},"current_period_end":1795000000,"price":{{"id":"price_b","lookup_key":"seatflow_professional_annual"}}}}]}}}}}}}}"#
+        );
+        let t = f.clock.now().timestamp();
+        let header = format!(
+            "t={t},v1={}",
+            signature::sign(SECRET.as_bytes(), t, body.as_bytes())
+        );
+        let request = Request::post("/v1/stripe/webhook")
+            .header("content-type", "application/json")
+            .header("stripe-signature", header)
+            .body(Body::from(body))
+            .expect("request");
+        let start = Instant::now();
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        let acked = start.elapsed();
+        assert_eq!(response.status(), StatusCode::OK);
+        let job = queue.pop().expect("queued");
+        assert_eq!(provisioner.apply(&job).await.expect("applied"), Outcome::Applied);
+        let pool = f
+            .store
+            .pool(&f.admin.org, &product("professional"))
+            .await
+            .expect("read")
+            .expect("pool");
+        let done = start.elapsed();
+        assert_eq!(pool.purchased as usize, quantity, "seats usable");
+        acks.push(acked);
+        usable.push(done);
+    }
+    let (ack50, ack99) = percentiles(acks);
+    let (use50, use99) = percentiles(usable);
+    #[allow(clippy::print_stdout)] // the report is the output
+    {
+        println!("{ROUNDS} signed subscription events, in-process, in-memory adapters");
+        println!("| measure | p50 µs | p99 µs |");
+        println!("| --- | ---: | ---: |");
+        println!("| webhook acknowledged (verify, read, queue) | {ack50:.1} | {ack99:.1} |");
+        println!("| webhook received to seats usable (+ provision, read pool) | {use50:.1} | {use99:.1} |");
+    }
+}
