@@ -37,6 +37,23 @@ fn wait_for(addr: SocketAddr) {
     }
 }
 
+/// A quiet `seatflow-local` on a free port with a known webhook secret.
+fn start_with_webhook_secret(state: &std::path::Path, secret: &str) -> (Server, SocketAddr) {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let server = Server(
+        Command::new(BIN)
+            .args(["--addr", &addr.to_string()])
+            .env("SEATFLOW_STATE_DIR", state)
+            .env("STRIPE_WEBHOOK_SECRET", secret)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("seatflow-local starts"),
+    );
+    wait_for(addr);
+    (server, addr)
+}
+
 fn walkthrough() -> String {
     let readme = include_str!("../../README.md");
     let start = readme
@@ -232,19 +249,8 @@ fn the_token_command_takes_each_role_as_documented() {
 #[test]
 fn the_local_server_takes_signed_stripe_webhooks_and_refuses_unsigned_ones() {
     let state = std::env::temp_dir().join(format!("seatflow-webhook-{}", std::process::id()));
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let secret = "whsec_local_test_secret";
-    let _server = Server(
-        Command::new(BIN)
-            .args(["--addr", &addr.to_string()])
-            .env("SEATFLOW_STATE_DIR", &state)
-            .env("STRIPE_WEBHOOK_SECRET", secret)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starts"),
-    );
-    wait_for(addr);
+    let (_server, addr) = start_with_webhook_secret(&state, secret);
     let body = r#"{"id":"evt_local_1","object":"event","type":"customer.subscription.created","created":1790000000,"data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1"}}}"#;
     #[allow(clippy::disallowed_methods)] // a real Stripe signature is stamped with real time
     let t = std::time::SystemTime::now()
@@ -297,19 +303,8 @@ fn the_local_server_takes_signed_stripe_webhooks_and_refuses_unsigned_ones() {
 #[test]
 fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
     let state = std::env::temp_dir().join(format!("seatflow-provision-{}", std::process::id()));
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let secret = "whsec_local_provision_secret";
-    let _server = Server(
-        Command::new(BIN)
-            .args(["--addr", &addr.to_string()])
-            .env("SEATFLOW_STATE_DIR", &state)
-            .env("STRIPE_WEBHOOK_SECRET", secret)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starts"),
-    );
-    wait_for(addr);
+    let (_server, addr) = start_with_webhook_secret(&state, secret);
     let body = r#"{"id":"evt_local_sub","object":"event","type":"customer.subscription.created","created":1790000000,"data":{"object":{"id":"sub_local","object":"subscription","status":"active","customer":"cus_local","cancel_at_period_end":false,"metadata":{"org":"org_demo"},"items":{"object":"list","data":[{"quantity":7,"current_period_end":1795000000,"price":{"id":"price_x","lookup_key":"seatflow_enterprise_annual"}}]}}}}"#;
     #[allow(clippy::disallowed_methods)] // a real Stripe signature is stamped with real time
     let t = std::time::SystemTime::now()

@@ -49,12 +49,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The checkout router (its OpenAPI document at `/v1/checkout/openapi.json`).
 pub fn router(state: AppState) -> axum::Router {
-    let (router, doc) = api().split_for_parts();
-    let doc = std::sync::Arc::new(doc);
-    router
-        .route(
-            "/v1/checkout/openapi.json",
-            axum::routing::get(move || async move { Json(doc.as_ref().clone()) }),
-        )
-        .with_state(state)
+    seatflow_http::openapi::with_document(api(), "/v1/checkout/openapi.json").with_state(state)
 }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod extract;
+pub mod openapi;
 pub mod problem;
 mod telemetry;
 

@@ -85,13 +85,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The seats API router (`/healthz`, `/v1/openapi.json` and every `/v1` route).
 pub fn router(state: AppState) -> axum::Router {
-    let (router, doc) = api().split_for_parts();
-    let doc = std::sync::Arc::new(doc);
-    router
-        .route(
-            "/v1/openapi.json",
-            get(move || async move { Json(doc.as_ref().clone()) }),
-        )
+    seatflow_http::openapi::with_document(api(), "/v1/openapi.json")
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
