@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use seatflow_domain::{EntitlementStore, Role, SystemClock, TeamId, UserId};
-use seatflow_memory::{MemoryEntitlementStore, MemoryJobQueue};
+use seatflow_memory::MemoryJobQueue;
 use seatflow_provisioner::Provisioner;
 use seatflow_seats_api::AppState;
 use seatflow_stripe_webhook::WebhookState;
@@ -116,9 +116,6 @@ async fn local_store() -> anyhow::Result<Arc<dyn EntitlementStore>> {
             .await
             .context("creating the DynamoDB table")?;
         return Ok(Arc::new(store));
-    }
-    if std::env::var("SEATFLOW_STORE").is_err() {
-        return Ok(Arc::new(MemoryEntitlementStore::new()));
     }
     seatflow_seats_api::store_from_env("memory").await
 }

@@ -30,14 +30,19 @@ pub enum SignatureError {
     },
 }
 
-/// The hex `v1` signature of `payload` signed at `timestamp` with `secret`.
-#[must_use]
-pub fn sign(secret: &[u8], timestamp: i64, payload: &[u8]) -> String {
+/// The HMAC of `"{timestamp}.{payload}"` keyed with `secret`.
+fn mac(secret: &[u8], timestamp: i64, payload: &[u8]) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(payload);
-    hex::encode(mac.finalize().into_bytes())
+    mac
+}
+
+/// The hex `v1` signature of `payload` signed at `timestamp` with `secret`.
+#[must_use]
+pub fn sign(secret: &[u8], timestamp: i64, payload: &[u8]) -> String {
+    hex::encode(mac(secret, timestamp, payload).finalize().into_bytes())
 }
 
 /// Checks `header` against `payload` at `now` (Unix seconds).
@@ -59,10 +64,7 @@ pub fn verify(header: Option<&str>, payload: &[u8], secret: &[u8], now: i64) -> 
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(payload);
+    let mac = mac(secret, timestamp, payload);
     // `verify_slice` compares in constant time.
     if !signatures
         .iter()

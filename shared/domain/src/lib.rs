@@ -35,8 +35,8 @@ pub use pool::{SeatPool, TeamSeats};
 pub use provisioning::{JobQueue, ProvisioningJob, QueueError};
 pub use quote::{AddOnRequest, ProrationPreview, Quantity, Quote, QuoteRequest};
 pub use seats::{
-    AssignmentRow, AuditPage, Entitlement, LicenseSummary, Mode, Outcome, Seats, TeamUsage, Transfer, Usage,
-    UsageTotals, UserEntitlements, UserSeats,
+    AddOnSeats, AssignmentRow, AuditPage, Entitlement, LicenseSummary, Mode, Outcome, Seats, TeamUsage,
+    Transfer, Usage, UsageTotals, UserEntitlements, UserSeats,
 };
 pub use store::{Change, EntitlementStore, Put, StoreError, Write};
 pub use subscription::{

@@ -100,6 +100,16 @@ pub struct LicenseSummary {
     pub over_limit: bool,
 }
 
+/// An add-on of the catalog with the organisation's seats of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddOnSeats {
+    /// The add-on.
+    pub product: Product,
+    /// The organisation's seats of it (zeros when none bought).
+    pub seats: LicenseSummary,
+}
+
 /// A team's use of one product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -472,7 +482,12 @@ impl Seats {
             if self.store.event_processed(event_id).await? {
                 return Ok(Applied::Duplicate);
             }
-            let stored = self.store.subscription(org, &snapshot.id).await?;
+            // One read: the stored state of this subscription is among the organisation's.
+            let mut others = self.store.subscriptions(org).await?;
+            let stored = others
+                .iter()
+                .position(|s| s.id == snapshot.id)
+                .map(|i| others.swap_remove(i));
             if stored.as_ref().is_some_and(|s| s.state_at > event_at) {
                 return Ok(Applied::Stale);
             }
@@ -488,8 +503,6 @@ impl Seats {
                 state_at: event_at,
                 version: stored.as_ref().map_or(0, |s| s.version),
             };
-            let mut others = self.store.subscriptions(org).await?;
-            others.retain(|s| s.id != snapshot.id);
             let mut products: Vec<ProductId> = snapshot.items.keys().cloned().collect();
             products.extend(stored.iter().flat_map(|s| s.items.keys().cloned()));
             products.sort();
@@ -1152,6 +1165,29 @@ impl Seats {
         actor.require_admin("see the organisation's licenses")?;
         let pools = self.store.pools(&actor.org).await?;
         Ok(pools.iter().map(|p| self.summary(p)).collect())
+    }
+
+    /// Every add-on of the catalog with the organisation's seats of it.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins.
+    pub async fn add_ons(&self, actor: &Actor) -> Result<Vec<AddOnSeats>, SeatError> {
+        actor.require_admin("see the organisation's add-ons")?;
+        let pools = self.store.pools(&actor.org).await?;
+        Ok(self
+            .catalog
+            .products
+            .values()
+            .filter(|p| p.kind == ProductKind::AddOn)
+            .map(|p| {
+                let pool = pools.iter().find(|pool| pool.product == p.id).cloned();
+                let pool = pool.unwrap_or_else(|| SeatPool::new(actor.org.clone(), p.id.clone(), 0));
+                AddOnSeats {
+                    product: p.clone(),
+                    seats: self.summary(&pool),
+                }
+            })
+            .collect())
     }
 
     /// Teams the caller manages (all, for admins).

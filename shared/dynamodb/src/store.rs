@@ -479,7 +479,10 @@ impl EntitlementStore for DynamoEntitlementStore {
         let Some(id) = claim.get("user").and_then(|v| v.as_s().ok()) else {
             return Ok(None);
         };
-        self.get_record(keys::org(org), format!("USER#{id}")).await
+        let Ok(id) = UserId::parse(id.as_str()) else {
+            return Ok(None);
+        };
+        self.get_record(keys::org(org), keys::user(&id)).await
     }
 
     async fn users(
@@ -563,7 +566,10 @@ impl EntitlementStore for DynamoEntitlementStore {
         let (Some(org), Some(key)) = (text("org"), text("key")) else {
             return Ok(None);
         };
-        self.get_record(format!("ORG#{org}"), format!("KEY#{key}")).await
+        let (Ok(org), Ok(key)) = (OrgId::parse(org), ApiKeyId::parse(key)) else {
+            return Ok(None);
+        };
+        self.get_record(keys::org(&org), keys::api_key(&key)).await
     }
 
     async fn subscription(

@@ -55,26 +55,42 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "malformed_json", detail)
     }
 
-    /// 422 `validation_failed` naming the field.
-    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+    fn field_error(
+        status: StatusCode,
+        code: &'static str,
+        what: &str,
+        field: String,
+        message: String,
+    ) -> Self {
         let error = ValidationError::new(field, message);
         Self {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
-            detail: format!("invalid field '{}': {}", error.field, error.message),
+            status,
+            code,
+            detail: format!("invalid {what} '{}': {}", error.field, error.message),
             errors: vec![error],
         }
     }
 
+    /// 422 `validation_failed` naming the field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::field_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "field",
+            field.into(),
+            message.into(),
+        )
+    }
+
     /// 400 `invalid_query` naming the parameter.
     pub fn invalid_query(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let error = ValidationError::new(field, message);
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_query",
-            detail: format!("invalid query parameter '{}': {}", error.field, error.message),
-            errors: vec![error],
-        }
+        Self::field_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "query parameter",
+            field.into(),
+            message.into(),
+        )
     }
 
     /// 404 `not_found` for a path that names nothing.
