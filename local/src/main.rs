@@ -3,6 +3,7 @@
 //! prints a bearer token for that organisation.
 
 mod demo;
+mod offline;
 mod secret;
 
 use std::net::SocketAddr;
@@ -10,8 +11,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use seatflow_domain::{EntitlementStore, Role, SystemClock, TeamId, UserId};
-use seatflow_memory::MemoryJobQueue;
+use seatflow_checkout::{CheckoutConfig, CheckoutState};
+use seatflow_domain::{
+    Clock, EntitlementStore, PaymentGateway, ProrationBehavior, Role, SystemClock, TeamId, UserId,
+};
+use seatflow_memory::{MemoryJobQueue, OfflinePaymentGateway};
 use seatflow_provisioner::Provisioner;
 use seatflow_seats_api::AppState;
 use seatflow_stripe_webhook::WebhookState;
@@ -66,7 +70,10 @@ async fn main() -> anyhow::Result<()> {
     let jwt = secret::jwt_config()?;
     let store = local_store().await?;
     let catalog = Arc::new(seatflow_seats_api::catalog_from_env()?);
-    let state = AppState::new(store, Arc::new(SystemClock), catalog, jwt);
+    let mut state = AppState::new(store, Arc::new(SystemClock), catalog, jwt);
+    state.seats = state
+        .seats
+        .with_payment_grace_days(seatflow_seats_api::payment_grace_days_from_env()?);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(state, cli.addr).await,
         Command::Token {
@@ -124,30 +131,66 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
     demo::seed(&state.seats)
         .await
         .context("seeding the demo organisation")?;
-    // The webhook queues jobs in memory; the provisioner applies them in this process.
-    let jobs = Arc::new(MemoryJobQueue::new());
-    tokio::spawn(provision(jobs.clone(), Provisioner::new(state.seats.clone())));
-    let webhook = WebhookState {
-        secret: Arc::new(secret::webhook_secret()?),
-        queue: jobs,
-        clock: Arc::new(SystemClock),
-    };
-    let app = seatflow_seats_api::router(state.clone())
-        .merge(seatflow_checkout::router(state))
-        .merge(seatflow_stripe_webhook::router(webhook));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // The webhook queues jobs in memory; the provisioner applies them in this process.
+    let jobs = Arc::new(MemoryJobQueue::new());
+    let secret = Arc::new(secret::webhook_secret()?);
+    let webhook = seatflow_stripe_webhook::router(WebhookState {
+        secret: secret.clone(),
+        queue: jobs.clone(),
+        clock: clock.clone(),
+    });
+    let config = CheckoutConfig::new(
+        &std::env::var("CHECKOUT_SUCCESS_URL")
+            .unwrap_or_else(|_| format!("{base}/checkout/done?session={{CHECKOUT_SESSION_ID}}")),
+        &std::env::var("CHECKOUT_CANCEL_URL").unwrap_or_else(|_| format!("{base}/checkout/cancelled")),
+        match std::env::var("PRORATION_BEHAVIOR") {
+            Ok(text) => text.parse().context("PRORATION_BEHAVIOR")?,
+            Err(_) => ProrationBehavior::default(),
+        },
+    )?;
+    let mut app = seatflow_seats_api::router(state.clone()).merge(webhook.clone());
+    // With a Stripe key, real Stripe (test mode); without, the offline provider and its page.
+    let payments: Arc<dyn PaymentGateway> = if std::env::var("STRIPE_SECRET_KEY").is_ok_and(|k| !k.is_empty())
+    {
+        tracing::info!("payments: Stripe (STRIPE_SECRET_KEY is set)");
+        Arc::new(seatflow_stripe::StripeGateway::from_env()?)
+    } else {
+        let events = offline::EventSender::new(webhook, secret, clock.clone());
+        let gateway = OfflinePaymentGateway::new(
+            Arc::new(state.seats.catalog().clone()),
+            clock.clone(),
+            format!("{base}/checkout/"),
+        )
+        .on_change(events.announce_updates());
+        let currency = state.seats.catalog().currency.as_str().to_owned();
+        app = app.merge(offline::router(gateway.clone(), events, currency));
+        tracing::info!("payments: offline checkout at {base}/checkout/… (no STRIPE_SECRET_KEY)");
+        Arc::new(gateway)
+    };
+    tokio::spawn(provision(
+        jobs,
+        Provisioner::new(state.seats.clone(), payments.clone()),
+    ));
+    let app = app.merge(seatflow_checkout::router(CheckoutState {
+        app: state,
+        payments,
+        config: Arc::new(config),
+    }));
     #[allow(clippy::print_stdout)] // the greeting is the point
     {
         println!(
-            "seatflow-local listening on http://{addr} (demo organisation '{}')",
+            "seatflow-local listening on {base} (demo organisation '{}')",
             demo::ORG
         );
         println!("try:");
         println!("  TOKEN=$(cargo run -q -p seatflow-local -- token --role admin)");
-        println!("  curl -s http://{addr}/v1/licenses -H \"Authorization: Bearer $TOKEN\"");
+        println!("  curl -s {base}/v1/licenses -H \"Authorization: Bearer $TOKEN\"");
     }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -126,6 +126,11 @@ fn run_walkthrough(name: &str, env: &[(&str, &str)]) {
 
     for expected in [
         r#""cadence":"billed annually""#,
+        r#""url":"http://"#,
+        r#""status":"provisioned""#,
+        r#""product":"analytics","#,
+        r#""id":"usr_frank""#,
+        r#""product":"enterprise","until":"#,
         r#""product":"professional""#,
         r#""id":"usr_erin""#,
         r#""dry_run":true"#,

@@ -1,30 +1,91 @@
-//! The checkout function. Today: `POST /v1/checkout/quote`, the breakdown a
-//! buyer sees before paying (plan, term, price per seat, quantity, add-ons,
-//! volume discount, total due, cadence), with no side effects. Creating Stripe
-//! Checkout Sessions, confirmations and seat increments come with the purchase
-//! pipeline.
+//! The checkout function: buying seats.
+//! - `POST /v1/checkout/quote`: the breakdown a buyer sees before paying; no
+//!   side effects; any authenticated caller.
+//! - `POST /v1/checkout/sessions`: a payment-provider checkout session for
+//!   that quote (admins); the browser is sent to its URL.
+//! - `GET /v1/checkout/sessions/{id}/confirmation`: pending until the payment
+//!   events have provisioned the seats, then what was bought (admins).
+//! - `POST /v1/subscriptions/{id}/seats`: more seats or add-ons on a running
+//!   subscription, prorated (admins). The pools grow when the provider's
+//!   `customer.subscription.updated` event is provisioned, like any change.
 //!
-//! It shares the seats API's state (entitlement service and authenticator):
-//! any authenticated caller may ask for a quote.
+//! Handlers parse, authorise, call the domain and the payment gateway, map.
+
+mod config;
+
+use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
-use seatflow_domain::{Quote, QuoteRequest};
-use seatflow_http::{ApiError, ApiJson, Caller, Problem};
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use seatflow_domain::{
+    NewCheckout, PaymentError, PaymentGateway, ProrationBehavior, PurchaseConfirmation, Quote, QuoteRequest,
+    SeatIncrease,
+};
+use seatflow_http::{ApiError, ApiJson, ApiPath, Authenticator, Caller, HasAuthenticator, Problem};
 use seatflow_seats_api::AppState;
-use utoipa::OpenApi;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+pub use config::CheckoutConfig;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "seatflow checkout API",
-        description = "Quotes before purchase. Errors are application/problem+json with a stable `code`."
+        description = "Quotes, checkout sessions, purchase confirmations and seat increases. Errors are application/problem+json with a stable `code`."
     ),
     components(schemas(Problem))
 )]
 struct ApiDoc;
+
+/// Handler state: the seats API's state, the payment gateway, configuration.
+#[derive(Debug, Clone)]
+pub struct CheckoutState {
+    /// Entitlements and authentication.
+    pub app: AppState,
+    /// The payment provider.
+    pub payments: Arc<dyn PaymentGateway>,
+    /// URLs and proration.
+    pub config: Arc<CheckoutConfig>,
+}
+
+impl FromRef<CheckoutState> for AppState {
+    fn from_ref(state: &CheckoutState) -> Self {
+        state.app.clone()
+    }
+}
+
+impl HasAuthenticator for CheckoutState {
+    fn authenticator(&self) -> &Authenticator {
+        &self.app.auth
+    }
+}
+
+/// The payment provider's failure as a problem: the provider refusing (a
+/// misconfigured price, say) is a bad gateway; unreachable, unavailable.
+fn payment_problem(error: PaymentError) -> ApiError {
+    tracing::error!(%error, "payment provider");
+    match error {
+        PaymentError::Rejected { .. } => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "payment_provider_refused",
+            error.to_string(),
+        ),
+        PaymentError::MissingPrice(_) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "payment_price_missing",
+            error.to_string(),
+        ),
+        PaymentError::Unavailable(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "payment_provider_unavailable",
+            "the payment provider could not be reached; try again shortly",
+        ),
+    }
+}
 
 /// Prices a purchase: plan, term, quantity and add-ons.
 #[utoipa::path(post, path = "/v1/checkout/quote", tag = "checkout", request_body = QuoteRequest,
@@ -37,8 +98,149 @@ pub async fn quote(
     Ok(Json(app.seats.catalog().quote(&request)?))
 }
 
-fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(quote))
+/// A checkout session created for a quote.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedSession {
+    /// The provider's session id.
+    pub id: String,
+    /// Where to send the buyer's browser.
+    pub url: Option<String>,
+    /// What the buyer will pay.
+    pub quote: Quote,
+}
+
+/// Starts a checkout: the quote's plan and add-ons as a subscription, for the
+/// caller's organisation.
+#[utoipa::path(post, path = "/v1/checkout/sessions", tag = "checkout", request_body = QuoteRequest,
+    responses((status = 201, body = CreatedSession), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem), (status = 502, body = Problem), (status = 503, body = Problem)))]
+pub async fn create_session(
+    Caller(caller): Caller,
+    State(state): State<CheckoutState>,
+    ApiJson(request): ApiJson<QuoteRequest>,
+) -> Result<(StatusCode, Json<CreatedSession>), ApiError> {
+    caller.require_admin("buy seats")?;
+    let quote = state.app.seats.catalog().quote(&request)?;
+    let checkout = NewCheckout::of_quote(
+        caller.org.clone(),
+        &quote,
+        state.config.success_url.clone(),
+        state.config.cancel_url.clone(),
+    );
+    let session = state
+        .payments
+        .create_checkout(&checkout)
+        .await
+        .map_err(payment_problem)?;
+    tracing::info!(org = %caller.org, session = %session.id, "checkout session created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedSession {
+            id: session.id,
+            url: session.url,
+            quote,
+        }),
+    ))
+}
+
+/// The confirmation of a checkout: pending until provisioned, then licenses,
+/// users created since, billing summary.
+#[utoipa::path(get, path = "/v1/checkout/sessions/{id}/confirmation", tag = "checkout",
+    params(("id" = String, Path, description = "Checkout session id")),
+    responses((status = 200, body = PurchaseConfirmation), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 503, body = Problem)))]
+pub async fn confirmation(
+    Caller(caller): Caller,
+    State(state): State<CheckoutState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<PurchaseConfirmation>, ApiError> {
+    caller.require_admin("see purchases")?;
+    let not_found = || ApiError::not_found(format!("checkout session '{id}' not found"));
+    if !is_provider_id(&id) {
+        return Err(not_found());
+    }
+    let session = state
+        .payments
+        .checkout_session(&id)
+        .await
+        .map_err(payment_problem)?
+        .ok_or_else(not_found)?;
+    Ok(Json(
+        state.app.seats.purchase_confirmation(&caller, &session).await?,
+    ))
+}
+
+/// Seats or add-on seats to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddSeats {
+    /// The subscription's plan, or an add-on.
+    pub product: String,
+    /// Seats to add (1 or more).
+    pub quantity: i64,
+    /// How the provider bills the change; the configured default if absent.
+    #[serde(default)]
+    pub proration_behavior: Option<ProrationBehavior>,
+}
+
+/// Adds seats (or add-on seats) to a subscription of the caller's
+/// organisation, and returns the proration preview.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/seats", tag = "checkout", request_body = AddSeats,
+    params(("id" = String, Path, description = "Subscription id")),
+    responses((status = 200, body = SeatIncrease), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem),
+        (status = 503, body = Problem)))]
+pub async fn add_seats(
+    Caller(caller): Caller,
+    State(state): State<CheckoutState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<AddSeats>,
+) -> Result<Json<SeatIncrease>, ApiError> {
+    caller.require_admin("change subscriptions")?;
+    let seats = &state.app.seats;
+    let subscription_id = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("subscription '{id}' not found")))?;
+    // Ours first: a subscription of another organisation is not found.
+    seats.subscription(&caller, &subscription_id).await?;
+    let current = state
+        .payments
+        .subscription(&id)
+        .await
+        .map_err(payment_problem)?
+        .filter(|s| s.org() == Some(caller.org.as_str()))
+        .ok_or_else(|| ApiError::not_found(format!("subscription '{id}' not found")))?;
+    let behavior = request.proration_behavior.unwrap_or(state.config.proration);
+    let increase = seats.catalog().plan_seat_increase(
+        &current,
+        &request.product,
+        request.quantity,
+        behavior,
+        seats.clock().now(),
+    )?;
+    if let Some(change) = increase.change() {
+        state
+            .payments
+            .set_quantity(&id, change, behavior)
+            .await
+            .map_err(payment_problem)?;
+    }
+    tracing::info!(org = %caller.org, subscription = %id, product = %increase.product,
+        from = increase.quantity_before, to = increase.quantity_after, "seats added");
+    Ok(Json(increase))
+}
+
+/// Ids the provider issues: letters, digits and `_` only, bounded.
+fn is_provider_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn api() -> OpenApiRouter<CheckoutState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(quote))
+        .routes(routes!(create_session))
+        .routes(routes!(confirmation))
+        .routes(routes!(add_seats))
 }
 
 /// The OpenAPI document of the checkout routes.
@@ -48,6 +250,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The checkout router (its OpenAPI document at `/v1/checkout/openapi.json`).
-pub fn router(state: AppState) -> axum::Router {
+pub fn router(state: CheckoutState) -> axum::Router {
     seatflow_http::openapi::with_document(api(), "/v1/checkout/openapi.json").with_state(state)
 }

@@ -1,12 +1,19 @@
 //! Lambda entry point of the checkout function: wiring only.
 
-use seatflow_checkout::router;
+use std::sync::Arc;
+
+use seatflow_checkout::{CheckoutConfig, CheckoutState, router};
 use seatflow_seats_api::AppState;
+use seatflow_stripe::StripeGateway;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_http::init_tracing();
     // On Lambda the store is DynamoDB unless SEATFLOW_STORE says otherwise.
-    let state = AppState::from_env("dynamodb").await?;
+    let state = CheckoutState {
+        app: AppState::from_env("dynamodb").await?,
+        payments: Arc::new(StripeGateway::from_env()?),
+        config: Arc::new(CheckoutConfig::from_env()?),
+    };
     lambda_http::run(router(state)).await
 }

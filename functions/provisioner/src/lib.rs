@@ -1,28 +1,30 @@
 //! The provisioner: applies one provisioning job (a verified Stripe event,
-//! queued by the webhook) to the entitlements. Subscription events carry the
-//! whole subscription, which becomes a [`SubscriptionSnapshot`] applied once
-//! per event id, newest state winning (see `Seats::apply_subscription`).
+//! queued by the webhook) to the entitlements. Every job comes down to the
+//! subscription it is about, applied once per event id with the newest state
+//! winning (see `Seats::apply_subscription`):
+//! - `customer.subscription.*` events carry the whole subscription;
+//! - checkout-session and invoice events only name it, and their payload says
+//!   nothing reliable about seats, so the subscription is re-fetched through
+//!   the payment gateway (Stripe's advice for out-of-order delivery).
 //!
-//! Reads only the fields it needs from the raw JSON (current API: the billing
-//! period is on the subscription items; a price names its plan and term by
-//! `lookup_key`). Checkout-session and invoice events need the subscription
-//! re-fetched from Stripe through the payment gateway, which is not built yet:
-//! they are acknowledged with a log line saying so (`Outcome::Deferred`), and
-//! the subscription events Stripe sends alongside them carry the state.
+//! Applying a state rather than a delta is what makes fulfilment safe to run
+//! several times, even concurrently, for one checkout: `checkout.session.completed`,
+//! `customer.subscription.created` and `invoice.paid` of one purchase all
+//! size the pools to the same quantities.
 //!
+//! Only the few fields needed are read from the raw JSON (`seatflow_stripe::wire`).
 //! Batches (`batch`): failures are reported per message, and a FIFO group
-//! stops at its first failure. Not yet here: grace periods and suspension.
+//! stops at its first failure.
 
 pub mod batch;
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    Actor, Applied, Mode, OrgId, ProvisioningJob, SeatError, Seats, SubscriptionId, SubscriptionSnapshot,
-    SubscriptionStatus,
+    Actor, Applied, Mode, PaymentError, PaymentGateway, ProviderSubscription, ProvisioningJob, SeatError,
+    Seats, SnapshotError,
 };
-use serde::Deserialize;
+use seatflow_stripe::wire::{self, SubscriptionRef};
 
 /// What applying a job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +35,8 @@ pub enum Outcome {
     Duplicate,
     /// A newer state is stored already.
     Stale,
-    /// Needs the payment gateway (not built yet); acknowledged, with the reason.
-    Deferred(&'static str),
+    /// The event belongs to no subscription (a one-off payment): nothing to do.
+    NoSubscription,
 }
 
 /// Why a job could not be applied. Every one is logged with the event id and
@@ -68,6 +70,22 @@ pub enum ProvisionError {
         /// The lookup key (or none).
         lookup_key: Option<String>,
     },
+    /// The payment provider does not know the subscription the event names.
+    #[error("event {event}: the payment provider has no subscription '{subscription}'")]
+    SubscriptionMissing {
+        /// The event id.
+        event: String,
+        /// The subscription named.
+        subscription: String,
+    },
+    /// Re-fetching the subscription failed.
+    #[error("event {event}: {source}")]
+    Payment {
+        /// The event id.
+        event: String,
+        /// The gateway's error.
+        source: PaymentError,
+    },
     /// The entitlement store refused or failed.
     #[error("event {event}: {source}")]
     Seats {
@@ -78,64 +96,19 @@ pub enum ProvisionError {
     },
 }
 
-#[derive(Deserialize)]
-struct StripeSubscription {
-    id: String,
-    status: String,
-    customer: serde_json::Value,
-    #[serde(default)]
-    cancel_at_period_end: bool,
-    #[serde(default)]
-    metadata: BTreeMap<String, String>,
-    items: StripeList<StripeItem>,
-}
-
-#[derive(Deserialize)]
-struct StripeList<T> {
-    data: Vec<T>,
-}
-
-#[derive(Deserialize)]
-struct StripeItem {
-    price: StripePrice,
-    #[serde(default)]
-    quantity: Option<u32>,
-    #[serde(default)]
-    current_period_end: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct StripePrice {
-    #[serde(default)]
-    lookup_key: Option<String>,
-}
-
-fn status(text: &str) -> Option<SubscriptionStatus> {
-    use SubscriptionStatus as S;
-    Some(match text {
-        "active" => S::Active,
-        "trialing" => S::Trialing,
-        "past_due" => S::PastDue,
-        "unpaid" => S::Unpaid,
-        "canceled" => S::Canceled,
-        "paused" => S::Paused,
-        "incomplete" => S::Incomplete,
-        "incomplete_expired" => S::IncompleteExpired,
-        _ => return None,
-    })
-}
-
-/// Applies provisioning jobs through the entitlement service.
+/// Applies provisioning jobs through the entitlement service, re-fetching
+/// subscriptions through the payment gateway where an event only names one.
 #[derive(Debug, Clone)]
 pub struct Provisioner {
     seats: Seats,
+    payments: Arc<dyn PaymentGateway>,
 }
 
 impl Provisioner {
-    /// A provisioner over `seats`.
+    /// A provisioner over `seats`, fetching from `payments`.
     #[must_use]
-    pub fn new(seats: Seats) -> Self {
-        Self { seats }
+    pub fn new(seats: Seats, payments: Arc<dyn PaymentGateway>) -> Self {
+        Self { seats, payments }
     }
 
     /// Applies one job.
@@ -143,19 +116,41 @@ impl Provisioner {
     /// # Errors
     /// [`ProvisionError`]; the job should be retried (and parked if it keeps failing).
     pub async fn apply(&self, job: &ProvisioningJob) -> Result<Outcome, ProvisionError> {
-        if !job.event_type.starts_with("customer.subscription.") {
-            let reason = "needs the subscription re-fetched through the payment gateway (not built yet)";
-            tracing::info!(event = %job.event_id, kind = %job.event_type, reason, "deferred");
-            return Ok(Outcome::Deferred(reason));
-        }
-        let snapshot = self.snapshot(job).await?;
+        let event = || job.event_id.clone();
+        let subscription = match wire::subscription_of(&job.event_type, job.object.get()) {
+            Err(e) => {
+                return Err(ProvisionError::Malformed {
+                    event: event(),
+                    what: e.what,
+                    detail: e.detail,
+                });
+            }
+            Ok(SubscriptionRef::Embedded(sub)) => *sub,
+            Ok(SubscriptionRef::Named(id)) => self
+                .payments
+                .subscription(&id)
+                .await
+                .map_err(|source| ProvisionError::Payment {
+                    event: event(),
+                    source,
+                })?
+                .ok_or_else(|| ProvisionError::SubscriptionMissing {
+                    event: event(),
+                    subscription: id.clone(),
+                })?,
+            Ok(SubscriptionRef::None) => {
+                tracing::info!(event = %job.event_id, kind = %job.event_type, "belongs to no subscription");
+                return Ok(Outcome::NoSubscription);
+            }
+        };
+        let snapshot = self.snapshot(job, &subscription).await?;
         let actor = Actor::system(snapshot.org.clone(), "provisioner");
         let applied = self
             .seats
             .apply_subscription(&actor, &snapshot, &job.event_id, job.occurred_at, Mode::Apply)
             .await
             .map_err(|source| ProvisionError::Seats {
-                event: job.event_id.clone(),
+                event: event(),
                 source,
             })?;
         let outcome = match applied {
@@ -167,27 +162,31 @@ impl Provisioner {
         Ok(outcome)
     }
 
-    async fn snapshot(&self, job: &ProvisioningJob) -> Result<SubscriptionSnapshot, ProvisionError> {
+    async fn snapshot(
+        &self,
+        job: &ProvisioningJob,
+        sub: &ProviderSubscription,
+    ) -> Result<seatflow_domain::SubscriptionSnapshot, ProvisionError> {
         let event = || job.event_id.clone();
-        let malformed = |what, detail: String| ProvisionError::Malformed {
-            event: event(),
-            what,
-            detail,
-        };
-        let sub: StripeSubscription =
-            serde_json::from_str(job.object.get()).map_err(|e| malformed("subscription", e.to_string()))?;
-        let org_text = sub.metadata.get("org").cloned();
         let unknown_org = || ProvisionError::UnknownOrganization {
             event: event(),
-            org: org_text.clone(),
+            org: sub.org().map(str::to_owned),
         };
-        let org = org_text
-            .as_deref()
-            .and_then(|o| OrgId::parse(o).ok())
-            .ok_or_else(unknown_org)?;
+        let snapshot = sub.snapshot(self.seats.catalog()).map_err(|e| match e {
+            SnapshotError::NoOrganization(_) => unknown_org(),
+            SnapshotError::UnknownPrice(lookup_key) => ProvisionError::UnknownPrice {
+                event: event(),
+                lookup_key,
+            },
+            SnapshotError::Malformed { field, detail } => ProvisionError::Malformed {
+                event: event(),
+                what: field,
+                detail,
+            },
+        })?;
         let known = self
             .seats
-            .organization(&org)
+            .organization(&snapshot.org)
             .await
             .map_err(|source| ProvisionError::Seats {
                 event: event(),
@@ -196,40 +195,6 @@ impl Provisioner {
         if known.is_none() {
             return Err(unknown_org());
         }
-        let catalog = self.seats.catalog();
-        let mut items = BTreeMap::new();
-        let mut period_end: Option<DateTime<Utc>> = None;
-        for item in &sub.items.data {
-            let key = item.price.lookup_key.clone();
-            let (product, _term) =
-                key.as_deref()
-                    .and_then(|k| catalog.by_lookup_key(k))
-                    .ok_or_else(|| ProvisionError::UnknownPrice {
-                        event: event(),
-                        lookup_key: key.clone(),
-                    })?;
-            *items.entry(product.id.clone()).or_insert(0u32) += item.quantity.unwrap_or(1);
-            let end = item
-                .current_period_end
-                .and_then(|t| DateTime::from_timestamp(t, 0));
-            period_end = period_end.max(end);
-        }
-        let customer = match &sub.customer {
-            serde_json::Value::String(id) => id.clone(),
-            other => other
-                .get("id")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned(),
-        };
-        Ok(SubscriptionSnapshot {
-            org,
-            id: SubscriptionId::parse(&sub.id).map_err(|e| malformed("subscription id", e.to_string()))?,
-            customer,
-            status: status(&sub.status).ok_or_else(|| malformed("status", sub.status.clone()))?,
-            items,
-            current_period_end: period_end,
-            cancel_at_period_end: sub.cancel_at_period_end,
-        })
+        Ok(snapshot)
     }
 }

@@ -31,7 +31,7 @@ fn message(id: &str, group: &str, event: &str, org: &str, quantity: u32) -> Queu
 #[tokio::test]
 async fn a_failure_holds_back_the_rest_of_its_group_and_only_that() {
     let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_batch").await;
-    let provisioner = Provisioner::new(f.seats.clone());
+    let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
     let batch = [
         message("m1", "sub_a", "evt_a1", "org_batch", 2),
         message("m2", "sub_a", "evt_a2", "org_unknown", 3),
@@ -89,7 +89,7 @@ async fn the_sample_sqs_event_is_read_and_applied_in_order() {
         ("msg-1", "sub_sample")
     );
     let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_sample").await;
-    let provisioner = Provisioner::new(f.seats.clone());
+    let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
     let failures = provisioner.apply_batch(&messages).await;
     let response = serde_json::to_value(seatflow_provisioner::batch::sqs::response(failures)).expect("JSON");
     assert_eq!(response, json!({ "batchItemFailures": [] }));
@@ -105,4 +105,14 @@ async fn the_sample_sqs_event_is_read_and_applied_in_order() {
         serde_json::to_value(failed).expect("JSON"),
         json!({ "batchItemFailures": [{ "itemIdentifier": "msg-2" }] })
     );
+}
+
+/// The offline payment gateway on the fixture's clock.
+fn offline(f: &Fixture) -> std::sync::Arc<seatflow_memory::OfflinePaymentGateway> {
+    let catalog = std::sync::Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
+    std::sync::Arc::new(seatflow_memory::OfflinePaymentGateway::new(
+        catalog,
+        f.clock.clone(),
+        "http://local/checkout/",
+    ))
 }

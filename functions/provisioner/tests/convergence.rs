@@ -69,7 +69,7 @@ async fn converges(make: impl AsyncFn() -> Arc<dyn EntitlementStore>) {
     // In order, each event once.
     let ordered = make().await;
     let f1 = Fixture::new(ordered.clone(), "org_converge").await;
-    let p1 = Provisioner::new(f1.seats.clone());
+    let p1 = Provisioner::new(f1.seats.clone(), offline(&f1));
     for n in 0..10 {
         for s in 0..5 {
             assert_eq!(p1.apply(&event(s, n)).await.expect("applied"), Outcome::Applied);
@@ -81,7 +81,7 @@ async fn converges(make: impl AsyncFn() -> Arc<dyn EntitlementStore>) {
     // Shuffled, with every fifth event delivered again, and one event five times.
     let shuffled = make().await;
     let f2 = Fixture::new(shuffled.clone(), "org_converge").await;
-    let p2 = Provisioner::new(f2.seats.clone());
+    let p2 = Provisioner::new(f2.seats.clone(), offline(&f2));
     let mut deliveries: Vec<ProvisioningJob> =
         (0..5).flat_map(|s| (0..10).map(move |n| event(s, n))).collect();
     let again: Vec<_> = deliveries.iter().step_by(5).cloned().collect();
@@ -135,4 +135,14 @@ async fn shuffled_and_duplicated_events_converge_on_dynamodb() {
         Arc::new(store) as Arc<dyn EntitlementStore>
     })
     .await;
+}
+
+/// The offline payment gateway on the fixture's clock.
+fn offline(f: &Fixture) -> std::sync::Arc<seatflow_memory::OfflinePaymentGateway> {
+    let catalog = std::sync::Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
+    std::sync::Arc::new(seatflow_memory::OfflinePaymentGateway::new(
+        catalog,
+        f.clock.clone(),
+        "http://local/checkout/",
+    ))
 }

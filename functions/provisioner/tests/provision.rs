@@ -4,20 +4,24 @@
 use std::sync::Arc;
 
 use chrono::DateTime;
-use seatflow_domain::ProvisioningJob;
-use seatflow_memory::MemoryEntitlementStore;
+use seatflow_domain::{
+    AddOnRequest, CheckoutSession, Clock as _, Mode, NewCheckout, PaymentGateway as _, ProviderSubscription,
+    ProvisioningJob, QuoteRequest, Seats, Term,
+};
+use seatflow_memory::{MemoryEntitlementStore, OfflinePaymentGateway};
 use seatflow_provisioner::{Outcome, ProvisionError, Provisioner};
+use seatflow_stripe::wire;
 use seatflow_testkit::{Fixture, product};
 use serde_json::{Value, json};
 
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/../../fixtures/stripe/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
+}
+
 /// Stripe's subscription fixture with our org, prices and quantities.
 fn subscription(id: &str, org: Option<&str>, status: &str, items: &[(&str, u32)]) -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../stripe-webhook/tests/fixtures/subscription.json"
-    );
-    let mut sub: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+    let mut sub = fixture("subscription");
     let template = sub["items"]["data"][0].clone();
     sub["id"] = json!(id);
     sub["status"] = json!(status);
@@ -47,7 +51,7 @@ fn job(event: &str, kind: &str, at: i64, object: &Value) -> ProvisioningJob {
 
 async fn setup() -> (Fixture, Provisioner) {
     let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_customer").await;
-    let provisioner = Provisioner::new(f.seats.clone());
+    let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
     (f, provisioner)
 }
 
@@ -170,18 +174,219 @@ async fn events_naming_no_known_organisation_or_price_are_refused_not_dropped() 
     assert!(matches!(err, Err(ProvisionError::Malformed { .. })), "{err:?}");
 }
 
+/// An organisation's purchase paid through the offline gateway: the gateway
+/// holds the subscription the events name.
+async fn paid_checkout(
+    f: &Fixture,
+    gateway: &OfflinePaymentGateway,
+) -> (CheckoutSession, ProviderSubscription) {
+    let quote = f
+        .seats
+        .catalog()
+        .quote(&QuoteRequest {
+            plan: "professional".into(),
+            term: Term::Annual,
+            quantity: 12,
+            add_ons: vec![AddOnRequest {
+                product: "sso".into(),
+                quantity: 4,
+            }],
+        })
+        .expect("quote");
+    let checkout = NewCheckout::of_quote(
+        f.admin.org.clone(),
+        &quote,
+        "https://x/ok".into(),
+        "https://x/no".into(),
+    );
+    let session = gateway.create_checkout(&checkout).await.expect("session");
+    gateway.pay(&session.id, "cus_buyer").expect("paid")
+}
+
+fn raw(value: &Value) -> Value {
+    value.clone()
+}
+
 #[tokio::test]
-async fn checkout_and_invoice_events_are_deferred_with_a_reason() {
-    let (_f, provisioner) = setup().await;
-    for kind in [
-        "checkout.session.completed",
-        "invoice.paid",
-        "invoice.payment_failed",
-    ] {
-        let outcome = provisioner
-            .apply(&job("evt_d", kind, 1, &json!({ "id": "cs_1" })))
-            .await
-            .expect("ok");
-        assert!(matches!(outcome, Outcome::Deferred(_)), "{kind}");
+async fn checkout_and_invoice_events_re_fetch_the_subscription_and_take_effect_once() {
+    let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_customer").await;
+    let gateway = offline(&f);
+    let provisioner = Provisioner::new(f.seats.clone(), gateway.clone());
+    let (session, sub) = paid_checkout(&f, &gateway).await;
+    let at = f.clock.now();
+    let events = [
+        job(
+            "evt_cs",
+            "checkout.session.completed",
+            at.timestamp(),
+            &raw(&wire::checkout_session_object(&session, "cus_buyer")),
+        ),
+        job(
+            "evt_sub",
+            "customer.subscription.created",
+            at.timestamp(),
+            &raw(&wire::subscription_object(&sub, at)),
+        ),
+        job(
+            "evt_inv",
+            "invoice.paid",
+            at.timestamp(),
+            &raw(&wire::invoice_object("in_1", &sub, 100, "usd")),
+        ),
+    ];
+    // Fulfilment runs several times, concurrently: every delivery of each of
+    // the three events of one purchase at once.
+    let runs = events
+        .iter()
+        .cycle()
+        .take(9)
+        .map(|job| {
+            let provisioner = provisioner.clone();
+            let job = job.clone();
+            tokio::spawn(async move { provisioner.apply(&job).await })
+        })
+        .collect::<Vec<_>>();
+    let mut applied = 0;
+    for run in runs {
+        match run.await.expect("joined").expect("applied") {
+            Outcome::Applied => applied += 1,
+            Outcome::Duplicate | Outcome::Stale => {}
+            other => panic!("unexpected {other:?}"),
+        }
     }
+    assert!(
+        (1..=3).contains(&applied),
+        "each event applies at most once: {applied}"
+    );
+    assert_eq!(
+        (purchased(&f, "professional").await, purchased(&f, "sso").await),
+        (12, 4),
+        "seats bought once, whatever the number of deliveries"
+    );
+    for job in &events {
+        assert_eq!(provisioner.apply(job).await.expect("again"), Outcome::Duplicate);
+    }
+}
+
+#[tokio::test]
+async fn an_event_naming_a_subscription_the_provider_lacks_is_kept_for_retry() {
+    let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_customer").await;
+    let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
+    let mut invoice = fixture("invoice");
+    invoice["parent"]["subscription_details"]["subscription"] = json!("sub_nowhere");
+    let err = provisioner
+        .apply(&job("evt_ghost", "invoice.paid", 1, &invoice))
+        .await;
+    assert!(
+        matches!(&err, Err(ProvisionError::SubscriptionMissing { subscription, .. }) if subscription == "sub_nowhere"),
+        "{err:?}"
+    );
+    let mut one_off = fixture("checkout_session");
+    one_off["mode"] = json!("payment");
+    one_off["subscription"] = Value::Null;
+    assert_eq!(
+        provisioner
+            .apply(&job("evt_once", "checkout.session.completed", 1, &one_off))
+            .await
+            .expect("ok"),
+        Outcome::NoSubscription
+    );
+}
+
+#[tokio::test]
+async fn a_failed_payment_keeps_seats_usable_for_the_grace_period_only() {
+    let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_customer").await;
+    let seats = f.seats.clone().with_payment_grace_days(3);
+    let provisioner = Provisioner::new(seats.clone(), offline(&f));
+    let mut sub = subscription(
+        "sub_g",
+        Some("org_customer"),
+        "active",
+        &[("seatflow_essential_monthly", 2)],
+    );
+    let now = f.clock.now().timestamp();
+    sub["items"]["data"][0]["current_period_start"] = json!(now);
+    sub["items"]["data"][0]["current_period_end"] = json!(now + 30 * 86_400);
+    provisioner
+        .apply(&job("evt_g1", "customer.subscription.created", now, &sub))
+        .await
+        .expect("applied");
+    let user = f.user("Grace Hopper", None).await;
+    seats
+        .assign(&f.admin, &product("essential"), &user.id, Mode::Apply)
+        .await
+        .expect("assigned");
+    let usable = |seats: Seats| {
+        let admin = f.admin.clone();
+        let id = user.id.to_string();
+        async move {
+            seats
+                .entitlements(&admin, &id)
+                .await
+                .expect("entitlements")
+                .products
+                .len()
+        }
+    };
+    sub["status"] = json!("past_due");
+    provisioner
+        .apply(&job("evt_g2", "customer.subscription.updated", now + 60, &sub))
+        .await
+        .expect("applied");
+    f.clock.advance(chrono::Duration::days(2));
+    assert_eq!(usable(seats.clone()).await, 1, "inside the grace period");
+    let until = seats
+        .entitlements(&f.admin, user.id.as_str())
+        .await
+        .expect("entitlements")
+        .products[0]
+        .until
+        .expect("until");
+    assert_eq!(
+        until.timestamp(),
+        now + 3 * 86_400,
+        "access ends when the grace ends, counted from the period's start"
+    );
+    // A second failure notice does not restart the grace period.
+    provisioner
+        .apply(&job(
+            "evt_g3",
+            "customer.subscription.updated",
+            now + 86_400,
+            &sub,
+        ))
+        .await
+        .expect("applied");
+    f.clock.advance(chrono::Duration::days(2));
+    assert_eq!(
+        usable(seats.clone()).await,
+        0,
+        "past the grace period: access off"
+    );
+    assert_eq!(
+        purchased(&f, "essential").await,
+        2,
+        "the pool and its assignment are kept"
+    );
+    sub["status"] = json!("active");
+    provisioner
+        .apply(&job(
+            "evt_g4",
+            "customer.subscription.updated",
+            now + 5 * 86_400,
+            &sub,
+        ))
+        .await
+        .expect("applied");
+    assert_eq!(usable(seats).await, 1, "paid again: access restored");
+}
+
+/// The offline payment gateway on the fixture's clock.
+fn offline(f: &Fixture) -> std::sync::Arc<seatflow_memory::OfflinePaymentGateway> {
+    let catalog = std::sync::Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
+    std::sync::Arc::new(seatflow_memory::OfflinePaymentGateway::new(
+        catalog,
+        f.clock.clone(),
+        "http://local/checkout/",
+    ))
 }

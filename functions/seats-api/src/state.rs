@@ -31,7 +31,8 @@ impl AppState {
 
     /// State from the environment, failing fast at cold start on bad
     /// configuration: `SEATFLOW_JWT_SECRET` (required), `SEATFLOW_CATALOG`
-    /// (optional path), and the store (see [`store_from_env`]; `default_store`
+    /// (optional path), `PAYMENT_GRACE_DAYS`
+    /// (optional, see [`payment_grace_days_from_env`]), and the store (see [`store_from_env`]; `default_store`
     /// when `SEATFLOW_STORE` is unset: Lambda entry points pass `dynamodb`,
     /// since an in-memory store there would forget everything between
     /// invocations).
@@ -42,7 +43,11 @@ impl AppState {
         let catalog = Arc::new(catalog_from_env()?);
         let jwt = JwtConfig::from_env().context("JWT configuration")?;
         let store = store_from_env(default_store).await?;
-        Ok(Self::new(store, Arc::new(SystemClock), catalog, jwt))
+        let mut state = Self::new(store, Arc::new(SystemClock), catalog, jwt);
+        state.seats = state
+            .seats
+            .with_payment_grace_days(payment_grace_days_from_env()?);
+        Ok(state)
     }
 }
 
@@ -80,6 +85,23 @@ pub fn catalog_from_env() -> anyhow::Result<Catalog> {
             Catalog::from_toml(&text).with_context(|| format!("loading catalog {path}"))
         }
         Err(_) => Catalog::default_catalog().context("loading the shipped catalog"),
+    }
+}
+
+/// Days seats stay usable after a payment fails: `PAYMENT_GRACE_DAYS`, else
+/// the domain's default.
+///
+/// # Errors
+/// A value that is not a whole number of days up to 365.
+pub fn payment_grace_days_from_env() -> anyhow::Result<u32> {
+    match std::env::var("PAYMENT_GRACE_DAYS") {
+        Ok(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|days| *days <= 365)
+            .with_context(|| format!("PAYMENT_GRACE_DAYS must be 0 to 365 days, got {text:?}")),
+        Err(_) => Ok(u32::try_from(seatflow_domain::DEFAULT_PAYMENT_GRACE_DAYS).unwrap_or(7)),
     }
 }
 

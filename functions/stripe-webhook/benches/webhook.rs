@@ -40,7 +40,7 @@ async fn main() {
         queue: queue.clone(),
         clock: f.clock.clone(),
     });
-    let provisioner = Provisioner::new(f.seats.clone());
+    let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
     let (mut acks, mut usable) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
     for round in 0..ROUNDS {
         let quantity = 10 + round % 50;
@@ -85,4 +85,14 @@ async fn main() {
         println!("| webhook acknowledged (verify, read, queue) | {ack50:.1} | {ack99:.1} |");
         println!("| webhook received to seats usable (+ provision, read pool) | {use50:.1} | {use99:.1} |");
     }
+}
+
+/// The offline payment gateway on the fixture's clock.
+fn offline(f: &Fixture) -> std::sync::Arc<seatflow_memory::OfflinePaymentGateway> {
+    let catalog = std::sync::Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
+    std::sync::Arc::new(seatflow_memory::OfflinePaymentGateway::new(
+        catalog,
+        f.clock.clone(),
+        "http://local/checkout/",
+    ))
 }

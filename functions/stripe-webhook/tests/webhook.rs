@@ -16,7 +16,7 @@ use tower::ServiceExt as _;
 const SECRET: &str = "whsec_test_0123456789abcdef";
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../../fixtures/stripe/{name}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
 }
 

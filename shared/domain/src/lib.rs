@@ -9,11 +9,13 @@ pub mod assignment;
 pub mod audit;
 pub mod catalog;
 pub mod clock;
+pub mod confirmation;
 pub mod directory;
 mod draft;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod payment;
 pub mod pool;
 pub mod provisioning;
 pub mod quote;
@@ -27,16 +29,21 @@ pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
 pub use catalog::{Catalog, CatalogError, Product, ProductKind, Term};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use confirmation::{BillingLine, BillingSummary, PurchaseConfirmation, PurchaseStatus};
 pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User};
 pub use error::{ErrorKind, SeatError, ValidationError};
 pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 pub use money::{Currency, Money};
+pub use payment::{
+    CheckoutLine, CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY, PaymentError,
+    PaymentGateway, ProrationBehavior, ProviderItem, ProviderSubscription, SeatIncrease, SnapshotError,
+};
 pub use pool::{SeatPool, TeamSeats};
 pub use provisioning::{JobQueue, ProvisioningJob, QueueError};
 pub use quote::{AddOnRequest, ProrationPreview, Quantity, Quote, QuoteRequest};
 pub use seats::{
-    AddOnSeats, AssignmentRow, AuditPage, Entitlement, LicenseSummary, Mode, Outcome, Seats, TeamUsage,
-    Transfer, Usage, UsageTotals, UserEntitlements, UserSeats,
+    AddOnSeats, AssignmentRow, AuditPage, DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, LicenseSummary, Mode,
+    Outcome, Seats, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements, UserSeats,
 };
 pub use store::{Change, EntitlementStore, Put, StoreError, Write};
 pub use subscription::{

@@ -221,7 +221,11 @@ pub struct Seats {
     store: Arc<dyn EntitlementStore>,
     clock: Arc<dyn Clock>,
     catalog: Arc<Catalog>,
+    payment_grace: chrono::Duration,
 }
+
+/// How long seats stay usable after a payment fails, unless configured.
+pub const DEFAULT_PAYMENT_GRACE_DAYS: i64 = 7;
 
 impl From<StoreError> for SeatError {
     fn from(e: StoreError) -> Self {
@@ -237,7 +241,16 @@ impl Seats {
             store,
             clock,
             catalog,
+            payment_grace: chrono::Duration::days(DEFAULT_PAYMENT_GRACE_DAYS),
         }
+    }
+
+    /// The same service with seats usable for `days` after a payment fails
+    /// (then access is off until it is paid; assignments are kept).
+    #[must_use]
+    pub fn with_payment_grace_days(mut self, days: u32) -> Self {
+        self.payment_grace = chrono::Duration::days(i64::from(days));
+        self
     }
 
     /// The catalog.
@@ -498,8 +511,10 @@ impl Seats {
                 customer: snapshot.customer.clone(),
                 status: snapshot.status,
                 items: snapshot.items.clone(),
+                term: snapshot.term,
                 current_period_end: snapshot.current_period_end,
                 cancel_at_period_end: snapshot.cancel_at_period_end,
+                current_period_start: snapshot.current_period_start,
                 state_at: event_at,
                 version: stored.as_ref().map_or(0, |s| s.version),
             };
@@ -577,9 +592,21 @@ impl Seats {
                 });
                 continue;
             }
-            let live: Vec<&&Subscription> = selling.iter().filter(|s| s.status.entitles()).collect();
+            let now = self.clock.now();
+            let live: Vec<&&Subscription> = selling
+                .iter()
+                .filter(|s| s.usable_at(now, self.payment_grace))
+                .collect();
             if !live.is_empty() {
-                let until = live.iter().filter_map(|s| s.current_period_end).max();
+                let until = live
+                    .iter()
+                    .filter_map(
+                        |s| match (s.current_period_end, s.grace_ends(self.payment_grace)) {
+                            (Some(end), Some(grace)) => Some(end.min(grace)),
+                            (end, grace) => end.or(grace),
+                        },
+                    )
+                    .max();
                 products.push(Entitlement {
                     product: seat.product,
                     until,

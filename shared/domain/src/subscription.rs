@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Term;
 use crate::ids::{OrgId, ProductId, SubscriptionId};
 
 /// A subscription's state as the provider reports it.
@@ -54,6 +55,10 @@ pub struct SubscriptionSnapshot {
     pub status: SubscriptionStatus,
     /// Seats per product (base plan and add-ons).
     pub items: BTreeMap<ProductId, u32>,
+    /// The billing term of its prices, if known.
+    pub term: Option<Term>,
+    /// Start of the current billing period.
+    pub current_period_start: Option<DateTime<Utc>>,
     /// End of the current billing period.
     pub current_period_end: Option<DateTime<Utc>>,
     /// Whether it ends at the period's end.
@@ -74,10 +79,16 @@ pub struct Subscription {
     pub status: SubscriptionStatus,
     /// Seats per product.
     pub items: BTreeMap<ProductId, u32>,
+    /// The billing term of its prices, if known.
+    #[serde(default)]
+    pub term: Option<Term>,
     /// End of the current billing period.
     pub current_period_end: Option<DateTime<Utc>>,
     /// Whether it ends at the period's end.
     pub cancel_at_period_end: bool,
+    /// Start of the current billing period: when the renewal invoice fell due.
+    #[serde(default)]
+    pub current_period_start: Option<DateTime<Utc>>,
     /// Creation time of the event this state came from: an older event never
     /// overwrites it.
     pub state_at: DateTime<Utc>,
@@ -86,6 +97,29 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// Whether its seats may be used at `now`: an entitling status, and when
+    /// payment is failing, only within `grace` of the period's start.
+    #[must_use]
+    pub fn usable_at(&self, now: DateTime<Utc>, grace: chrono::Duration) -> bool {
+        self.status.entitles() && self.grace_ends(grace).is_none_or(|end| now < end)
+    }
+
+    /// When the grace period of a failing payment ends, if payment is failing.
+    ///
+    /// It runs from the start of the current period, when the renewal invoice
+    /// fell due: a value of the provider's state, so it is the same whatever
+    /// order the events arrive in (a time taken from the events would move
+    /// with their delivery order). A mid-period invoice that fails (an
+    /// immediately invoiced seat increase) therefore gets what is left of
+    /// that window, at least none; the provider's own retries then decide.
+    #[must_use]
+    pub fn grace_ends(&self, grace: chrono::Duration) -> Option<DateTime<Utc>> {
+        match self.status {
+            SubscriptionStatus::PastDue => self.current_period_start.map(|start| start + grace),
+            _ => None,
+        }
+    }
+
     /// This subscription's seats of `product` that count as bought.
     #[must_use]
     pub fn entitled(&self, product: &ProductId) -> u32 {

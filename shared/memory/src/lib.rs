@@ -2,8 +2,10 @@
 //! They are product features, not test doubles, and pass the same conformance
 //! suites as the AWS adapters.
 
+mod payment;
 mod queue;
 mod store;
 
+pub use payment::{ChangeListener, OfflinePaymentGateway};
 pub use queue::MemoryJobQueue;
 pub use store::MemoryEntitlementStore;

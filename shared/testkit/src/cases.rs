@@ -706,6 +706,8 @@ fn subscription_state(
         customer: "cus_fixture".into(),
         status,
         items: items.iter().map(|(p, q)| (product(p), *q)).collect(),
+        term: None,
+        current_period_start: None,
         current_period_end: None,
         cancel_at_period_end: false,
     }

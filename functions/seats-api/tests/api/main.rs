@@ -993,6 +993,8 @@ async fn the_entitlement_check_follows_seats_and_subscriptions() {
         customer: "cus_v".into(),
         status: SubscriptionStatus::Active,
         items: [("professional".parse().expect("id"), 10)].into_iter().collect(),
+        term: None,
+        current_period_start: None,
         current_period_end: chrono::DateTime::from_timestamp(1_800_000_000, 0),
         cancel_at_period_end: false,
     };

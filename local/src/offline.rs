@@ -1,0 +1,246 @@
+//! Checkout with no Stripe account: a local checkout page stands in for
+//! Stripe's. Its Pay button completes the session in the offline payment
+//! gateway, then signs the events Stripe would send
+//! (`checkout.session.completed`, `customer.subscription.created`,
+//! `invoice.paid`) with the webhook secret and posts them to the webhook
+//! endpoint, so the path from payment to seats is the real one: signature
+//! check, queue, provisioner. Seat increases made through the gateway are
+//! announced the same way (`customer.subscription.updated`).
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use seatflow_domain::{Clock, ProviderSubscription};
+use seatflow_memory::OfflinePaymentGateway;
+use seatflow_stripe::wire;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+use tower::ServiceExt as _;
+
+/// Signs events and posts them to the webhook router in this process.
+#[derive(Clone)]
+pub struct EventSender {
+    webhook: axum::Router,
+    secret: Arc<SecretString>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for EventSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSender").finish_non_exhaustive()
+    }
+}
+
+impl EventSender {
+    /// A sender to `webhook`, signing with `secret`.
+    pub fn new(webhook: axum::Router, secret: Arc<SecretString>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            webhook,
+            secret,
+            clock,
+        }
+    }
+
+    /// Signs and posts one event as Stripe would.
+    ///
+    /// # Errors
+    /// The webhook refusing it.
+    pub async fn send(&self, event_type: &str, object: serde_json::Value) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let id = format!("evt_offline_{}", uuid::Uuid::new_v4().simple());
+        let payload = wire::event(&id, event_type, now, object).to_string();
+        let signature = seatflow_stripe_webhook::signature::sign(
+            self.secret.expose_secret().as_bytes(),
+            now.timestamp(),
+            payload.as_bytes(),
+        );
+        let request = Request::post("/v1/stripe/webhook")
+            .header("content-type", "application/json")
+            .header(
+                "stripe-signature",
+                format!("t={},v1={signature}", now.timestamp()),
+            )
+            .body(Body::from(payload))
+            .context("building the webhook request")?;
+        let response = self.webhook.clone().oneshot(request).await?;
+        anyhow::ensure!(
+            response.status() == StatusCode::OK,
+            "the webhook refused {event_type} {id}: {}",
+            response.status()
+        );
+        tracing::info!(event = %id, kind = %event_type, "offline event delivered");
+        Ok(())
+    }
+
+    /// What the offline gateway calls on a quantity change.
+    pub fn announce_updates(&self) -> seatflow_memory::ChangeListener {
+        let sender = self.clone();
+        Arc::new(move |sub: &ProviderSubscription| {
+            let sender = sender.clone();
+            let object = wire::subscription_object(sub, sender.clock.now());
+            tokio::spawn(async move {
+                if let Err(error) = sender.send("customer.subscription.updated", object).await {
+                    tracing::error!(%error, "announcing a subscription change");
+                }
+            });
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Pages {
+    gateway: OfflinePaymentGateway,
+    events: EventSender,
+    currency: String,
+}
+
+/// The local checkout pages: `/checkout/{id}` (the session, with a Pay
+/// button), `/checkout/{id}/pay`, `/checkout/done` and `/checkout/cancelled`.
+pub fn router(gateway: OfflinePaymentGateway, events: EventSender, currency: String) -> axum::Router {
+    axum::Router::new()
+        .route("/checkout/done", get(done))
+        .route("/checkout/cancelled", get(cancelled))
+        .route("/checkout/{id}", get(page))
+        .route("/checkout/{id}/pay", post(pay))
+        .with_state(Pages {
+            gateway,
+            events,
+            currency,
+        })
+}
+
+/// Escapes text for HTML (ids here are ours, but never trust a path).
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn html(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto}}\
+         td,th{{padding:.3rem .8rem;text-align:left}}button{{font-size:1.1rem;padding:.5rem 1.5rem}}</style>\
+         </head><body>{body}</body></html>",
+        title = escape(title)
+    ))
+}
+
+async fn page(State(pages): State<Pages>, Path(id): Path<String>) -> Response {
+    let Some(checkout) = pages.gateway.open_checkout(&id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            html("Not found", "<h1>No open checkout with this id</h1>"),
+        )
+            .into_response();
+    };
+    let rows: String = checkout
+        .lines
+        .iter()
+        .map(|line| {
+            format!(
+                "<tr><td>{}</td><td>{}</td></tr>",
+                escape(&line.lookup_key),
+                line.quantity
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>seatflow offline checkout</h1>\
+         <p>No Stripe account is configured, so this page stands in for Stripe Checkout. \
+         Paying sends the signed events Stripe would send to the local webhook.</p>\
+         <p>Organisation: <b>{org}</b> · prices in {currency}</p>\
+         <table><tr><th>Price</th><th>Seats</th></tr>{rows}</table>\
+         <form method=\"post\" action=\"/checkout/{id}/pay\"><button type=\"submit\">Pay</button></form>\
+         <p><a href=\"{cancel}\">Cancel</a></p>",
+        org = escape(checkout.org.as_str()),
+        currency = escape(&pages.currency),
+        id = escape(&id),
+        cancel = escape(&checkout.cancel_url),
+    );
+    html("seatflow offline checkout", &body).into_response()
+}
+
+async fn pay(State(pages): State<Pages>, Path(id): Path<String>) -> Response {
+    let Some(checkout) = pages.gateway.open_checkout(&id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            html("Not found", "<h1>No open checkout with this id</h1>"),
+        )
+            .into_response();
+    };
+    match pay_and_announce(&pages, &id).await {
+        Ok(()) => Redirect::to(&checkout.success_url.replace("{CHECKOUT_SESSION_ID}", &id)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, session = %id, "offline payment");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                html(
+                    "Payment failed",
+                    &format!("<h1>Payment failed</h1><p>{}</p>", escape(&error.to_string())),
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn pay_and_announce(pages: &Pages, id: &str) -> anyhow::Result<()> {
+    let customer = format!("cus_offline_{}", uuid::Uuid::new_v4().simple());
+    let (session, sub) = pages.gateway.pay(id, &customer)?;
+    let now = pages.events.clock.now();
+    let amount = 0; // the offline provider charges nothing
+    pages
+        .events
+        .send(
+            "checkout.session.completed",
+            wire::checkout_session_object(&session, &customer),
+        )
+        .await?;
+    pages
+        .events
+        .send(
+            "customer.subscription.created",
+            wire::subscription_object(&sub, now),
+        )
+        .await?;
+    let invoice = format!("in_offline_{}", uuid::Uuid::new_v4().simple());
+    pages
+        .events
+        .send(
+            "invoice.paid",
+            wire::invoice_object(&invoice, &sub, amount, &pages.currency),
+        )
+        .await
+}
+
+#[derive(Deserialize)]
+struct Done {
+    session: Option<String>,
+}
+
+async fn done(Query(done): Query<Done>) -> Html<String> {
+    let session = escape(done.session.as_deref().unwrap_or(""));
+    html(
+        "Paid",
+        &format!(
+            "<h1>Thank you</h1><p>Checkout session <code>{session}</code> is paid. \
+             The seats are provisioned in a moment: \
+             <code>GET /v1/checkout/sessions/{session}/confirmation</code> shows them.</p>"
+        ),
+    )
+}
+
+async fn cancelled() -> Html<String> {
+    html(
+        "Cancelled",
+        "<h1>Checkout cancelled</h1><p>Nothing was charged.</p>",
+    )
+}

@@ -1,0 +1,183 @@
+//! The purchase confirmation a buyer lands on after checkout: pending until
+//! the payment events have provisioned the seats, then what was bought, the
+//! users created since, and the billing summary.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::access::Actor;
+use crate::catalog::Term;
+use crate::directory::User;
+use crate::error::SeatError;
+use crate::ids::{ProductId, SubscriptionId};
+use crate::money::Money;
+use crate::payment::{CheckoutSession, CheckoutStatus};
+use crate::seats::{LicenseSummary, Seats};
+use crate::subscription::{Subscription, SubscriptionStatus};
+
+/// Most users listed in a confirmation (the count covers all).
+pub const MAX_USERS_LISTED: usize = 50;
+
+/// Where a purchase stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PurchaseStatus {
+    /// The buyer has not paid yet.
+    AwaitingPayment,
+    /// Paid; the seats are being provisioned (retry shortly).
+    Provisioning,
+    /// The seats exist.
+    Provisioned,
+    /// The checkout expired unpaid.
+    Expired,
+}
+
+/// One product on the bill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BillingLine {
+    /// The product.
+    pub product: ProductId,
+    /// Seats.
+    pub quantity: u32,
+    /// Price per seat per period.
+    pub unit_amount: Money,
+    /// Quantity × unit amount, before discounts.
+    pub amount: Money,
+}
+
+/// What the organisation is billed, per period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BillingSummary {
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// Its status.
+    pub status: SubscriptionStatus,
+    /// Monthly or annual.
+    pub term: Option<Term>,
+    /// The lines.
+    pub lines: Vec<BillingLine>,
+    /// Sum of the lines, before discounts and tax.
+    pub subtotal: Money,
+    /// When the current period ends (and the next invoice is due).
+    pub renews_at: Option<DateTime<Utc>>,
+    /// Whether it ends then instead.
+    pub cancel_at_period_end: bool,
+}
+
+/// The confirmation of a checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PurchaseConfirmation {
+    /// The checkout session.
+    pub session: String,
+    /// Where the purchase stands.
+    pub status: PurchaseStatus,
+    /// The organisation's licenses (once provisioned).
+    pub licenses: Vec<LicenseSummary>,
+    /// How many users were created since the checkout started.
+    pub users_created_since: usize,
+    /// The first of them (at most [`MAX_USERS_LISTED`]).
+    pub users: Vec<User>,
+    /// The billing summary (once provisioned).
+    pub billing: Option<BillingSummary>,
+}
+
+impl Seats {
+    /// The confirmation of `session`, which the caller's organisation must
+    /// have started.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found for a session of
+    /// another organisation.
+    pub async fn purchase_confirmation(
+        &self,
+        actor: &Actor,
+        session: &CheckoutSession,
+    ) -> Result<PurchaseConfirmation, SeatError> {
+        actor.require_admin("see purchases")?;
+        if session.org.as_deref() != Some(actor.org.as_str()) {
+            return Err(SeatError::not_found("checkout session", &session.id));
+        }
+        let pending = |status| PurchaseConfirmation {
+            session: session.id.clone(),
+            status,
+            licenses: Vec::new(),
+            users_created_since: 0,
+            users: Vec::new(),
+            billing: None,
+        };
+        let stored = match (session.status, &session.subscription) {
+            (CheckoutStatus::Expired, _) => return Ok(pending(PurchaseStatus::Expired)),
+            (CheckoutStatus::Open, _) | (_, None) => return Ok(pending(PurchaseStatus::AwaitingPayment)),
+            (CheckoutStatus::Complete, Some(id)) => match SubscriptionId::parse(id) {
+                Ok(id) => self.subscription(actor, &id).await.ok(),
+                Err(_) => None,
+            },
+        };
+        let Some(subscription) = stored else {
+            return Ok(pending(PurchaseStatus::Provisioning));
+        };
+        let users = self.users_created_since(actor, session.created_at).await?;
+        Ok(PurchaseConfirmation {
+            session: session.id.clone(),
+            status: PurchaseStatus::Provisioned,
+            licenses: self.licenses(actor).await?,
+            users_created_since: users.len(),
+            users: users.into_iter().take(MAX_USERS_LISTED).collect(),
+            billing: Some(self.billing_summary(&subscription)),
+        })
+    }
+
+    async fn users_created_since(&self, actor: &Actor, since: DateTime<Utc>) -> Result<Vec<User>, SeatError> {
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .users(actor, None, after.as_ref(), crate::seats::MAX_PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            let full = page.len() == crate::seats::MAX_PAGE;
+            found.extend(page.into_iter().filter(|u| u.created_at >= since));
+            if !full {
+                break;
+            }
+        }
+        found.sort_by_key(|u| u.created_at);
+        Ok(found)
+    }
+
+    fn billing_summary(&self, subscription: &Subscription) -> BillingSummary {
+        let catalog = self.catalog();
+        // The term is the plan's; a subscription sells one term.
+        let term = subscription.term;
+        let lines: Vec<BillingLine> = subscription
+            .items
+            .iter()
+            .filter_map(|(product, quantity)| {
+                let unit = catalog.product(product)?.price(term?).unit_amount.clone();
+                Some(BillingLine {
+                    product: product.clone(),
+                    quantity: *quantity,
+                    amount: Money::new(unit.minor * i64::from(*quantity), unit.currency.clone()),
+                    unit_amount: unit,
+                })
+            })
+            .collect();
+        BillingSummary {
+            subscription: subscription.id.clone(),
+            status: subscription.status,
+            term,
+            subtotal: Money::new(
+                lines.iter().map(|l| l.amount.minor).sum(),
+                catalog.currency.clone(),
+            ),
+            lines,
+            renews_at: subscription.current_period_end,
+            cancel_at_period_end: subscription.cancel_at_period_end,
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! `OfflinePaymentGateway`: a payment provider that lives in the process, for
+//! running seatflow with no Stripe account. Sessions are paid by calling
+//! [`OfflinePaymentGateway::pay`] (the local checkout page's Pay button),
+//! which creates the subscription Stripe would create; quantity changes apply
+//! at once. Ids look like Stripe's (`cs_offline_…`, `sub_offline_…`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Months, Utc};
+use seatflow_domain::{
+    Catalog, CheckoutSession, CheckoutStatus, Clock, ItemQuantity, NewCheckout, ORG_METADATA_KEY,
+    PaymentError, PaymentGateway, ProrationBehavior, ProviderItem, ProviderSubscription, Term,
+};
+
+#[derive(Debug, Default)]
+struct Ledger {
+    sessions: HashMap<String, (CheckoutSession, NewCheckout)>,
+    subscriptions: HashMap<String, ProviderSubscription>,
+}
+
+/// Told of every subscription change made through the gateway, as Stripe
+/// would announce it with a `customer.subscription.updated` event.
+pub type ChangeListener = Arc<dyn Fn(&ProviderSubscription) + Send + Sync>;
+
+/// The offline payment provider.
+#[derive(Clone)]
+pub struct OfflinePaymentGateway {
+    ledger: Arc<Mutex<Ledger>>,
+    catalog: Arc<Catalog>,
+    clock: Arc<dyn Clock>,
+    checkout_page: String,
+    on_change: Option<ChangeListener>,
+}
+
+impl std::fmt::Debug for OfflinePaymentGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfflinePaymentGateway")
+            .field("checkout_page", &self.checkout_page)
+            .finish_non_exhaustive()
+    }
+}
+
+fn fresh_id(prefix: &str) -> String {
+    format!("{prefix}_offline_{}", uuid::Uuid::new_v4().simple())
+}
+
+impl OfflinePaymentGateway {
+    /// A provider selling `catalog`, whose checkout page for session `id` is
+    /// `checkout_page` followed by the id.
+    #[must_use]
+    pub fn new(catalog: Arc<Catalog>, clock: Arc<dyn Clock>, checkout_page: impl Into<String>) -> Self {
+        Self {
+            ledger: Arc::default(),
+            catalog,
+            clock,
+            checkout_page: checkout_page.into(),
+            on_change: None,
+        }
+    }
+
+    /// The same provider, telling `listener` of each quantity change.
+    #[must_use]
+    pub fn on_change(mut self, listener: ChangeListener) -> Self {
+        self.on_change = Some(listener);
+        self
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What session `id` sells, while it is open: its lines and organisation.
+    #[must_use]
+    pub fn open_checkout(&self, id: &str) -> Option<NewCheckout> {
+        self.ledger()
+            .sessions
+            .get(id)
+            .filter(|(session, _)| session.status == CheckoutStatus::Open)
+            .map(|(_, checkout)| checkout.clone())
+    }
+
+    /// Pays session `id`: completes it and creates its subscription (one
+    /// period of the price's term from now), as Stripe does when a buyer pays.
+    ///
+    /// # Errors
+    /// [`PaymentError::Rejected`] for an unknown or no longer open session, or
+    /// a price outside the catalog.
+    pub fn pay(
+        &self,
+        id: &str,
+        customer: &str,
+    ) -> Result<(CheckoutSession, ProviderSubscription), PaymentError> {
+        let now = self.clock.now();
+        let mut ledger = self.ledger();
+        let (session, checkout) = ledger
+            .sessions
+            .get_mut(id)
+            .filter(|(session, _)| session.status == CheckoutStatus::Open)
+            .ok_or_else(|| PaymentError::Rejected {
+                code: "checkout_session_not_open".into(),
+                message: format!("no open checkout session '{id}'"),
+            })?;
+        let mut items = Vec::new();
+        for line in &checkout.lines {
+            items.push(ProviderItem {
+                id: fresh_id("si"),
+                lookup_key: Some(line.lookup_key.clone()),
+                quantity: line.quantity,
+                current_period_start: Some(now),
+                current_period_end: Some(period_end(&self.catalog, &line.lookup_key, now)?),
+            });
+        }
+        let subscription = ProviderSubscription {
+            id: fresh_id("sub"),
+            customer: customer.to_owned(),
+            status: "active".into(),
+            metadata: BTreeMap::from([(ORG_METADATA_KEY.to_owned(), checkout.org.to_string())]),
+            cancel_at_period_end: false,
+            items,
+        };
+        session.status = CheckoutStatus::Complete;
+        session.subscription = Some(subscription.id.clone());
+        session.url = None;
+        let session = session.clone();
+        ledger
+            .subscriptions
+            .insert(subscription.id.clone(), subscription.clone());
+        Ok((session, subscription))
+    }
+}
+
+fn period_end(
+    catalog: &Catalog,
+    lookup_key: &str,
+    from: DateTime<Utc>,
+) -> Result<DateTime<Utc>, PaymentError> {
+    let (_, term) = catalog
+        .by_lookup_key(lookup_key)
+        .ok_or_else(|| PaymentError::MissingPrice(lookup_key.to_owned()))?;
+    let months = match term {
+        Term::Monthly => Months::new(1),
+        Term::Annual => Months::new(12),
+    };
+    Ok(from.checked_add_months(months).unwrap_or(from))
+}
+
+#[async_trait]
+impl PaymentGateway for OfflinePaymentGateway {
+    async fn create_checkout(&self, checkout: &NewCheckout) -> Result<CheckoutSession, PaymentError> {
+        let now = self.clock.now();
+        for line in &checkout.lines {
+            period_end(&self.catalog, &line.lookup_key, now)?;
+        }
+        let id = fresh_id("cs");
+        let session = CheckoutSession {
+            url: Some(format!("{}{id}", self.checkout_page)),
+            id: id.clone(),
+            org: Some(checkout.org.to_string()),
+            status: CheckoutStatus::Open,
+            subscription: None,
+            created_at: now,
+        };
+        self.ledger()
+            .sessions
+            .insert(id, (session.clone(), checkout.clone()));
+        Ok(session)
+    }
+
+    async fn checkout_session(&self, id: &str) -> Result<Option<CheckoutSession>, PaymentError> {
+        Ok(self.ledger().sessions.get(id).map(|(session, _)| session.clone()))
+    }
+
+    async fn subscription(&self, id: &str) -> Result<Option<ProviderSubscription>, PaymentError> {
+        Ok(self.ledger().subscriptions.get(id).cloned())
+    }
+
+    async fn set_quantity(
+        &self,
+        subscription: &str,
+        change: &ItemQuantity,
+        _proration: ProrationBehavior,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        let now = self.clock.now();
+        let changed = self.change_quantity(subscription, change, now)?;
+        if let Some(listener) = &self.on_change {
+            listener(&changed);
+        }
+        Ok(changed)
+    }
+}
+
+impl OfflinePaymentGateway {
+    fn change_quantity(
+        &self,
+        subscription: &str,
+        change: &ItemQuantity,
+        now: DateTime<Utc>,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        let mut ledger = self.ledger();
+        let sub = ledger
+            .subscriptions
+            .get_mut(subscription)
+            .ok_or_else(|| PaymentError::Rejected {
+                code: "resource_missing".into(),
+                message: format!("no such subscription: '{subscription}'"),
+            })?;
+        match change
+            .item
+            .as_ref()
+            .and_then(|id| sub.items.iter_mut().find(|item| &item.id == id))
+        {
+            Some(item) => item.quantity = change.quantity,
+            None => {
+                // A new item joins the subscription's current period.
+                let (start, end) = sub.items.first().map_or((Some(now), None), |first| {
+                    (first.current_period_start, first.current_period_end)
+                });
+                sub.items.push(ProviderItem {
+                    id: fresh_id("si"),
+                    lookup_key: Some(change.lookup_key.clone()),
+                    quantity: change.quantity,
+                    current_period_start: start,
+                    current_period_end: end,
+                });
+            }
+        }
+        Ok(sub.clone())
+    }
+}
