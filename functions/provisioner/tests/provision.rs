@@ -390,3 +390,48 @@ fn offline(f: &Fixture) -> std::sync::Arc<seatflow_memory::OfflinePaymentGateway
         "http://local/checkout/",
     ))
 }
+
+#[tokio::test]
+async fn a_paused_subscription_turns_access_off_and_resuming_restores_it() {
+    let (f, provisioner) = setup().await;
+    let mut sub = subscription(
+        "sub_p",
+        Some("org_customer"),
+        "active",
+        &[("seatflow_essential_monthly", 1)],
+    );
+    let now = f.clock.now().timestamp();
+    sub["items"]["data"][0]["current_period_end"] = json!(now + 30 * 86_400);
+    provisioner
+        .apply(&job("evt_p1", "customer.subscription.created", now, &sub))
+        .await
+        .expect("applied");
+    let user = f.user("Paula Pause", None).await;
+    f.seats
+        .assign(&f.admin, &product("essential"), &user.id, Mode::Apply)
+        .await
+        .expect("assigned");
+    let products = async |f: &Fixture| {
+        f.seats
+            .entitlements(&f.admin, user.id.as_str())
+            .await
+            .expect("entitlements")
+            .products
+            .len()
+    };
+    assert_eq!(products(&f).await, 1);
+    sub["status"] = json!("paused");
+    provisioner
+        .apply(&job("evt_p2", "customer.subscription.paused", now + 10, &sub))
+        .await
+        .expect("applied");
+    assert_eq!(products(&f).await, 0, "paused: access off");
+    let kept = f.seats.user(&f.admin, &user.id).await.expect("user");
+    assert_eq!(kept.seats.len(), 1, "the seat stays assigned: {kept:?}");
+    sub["status"] = json!("active");
+    provisioner
+        .apply(&job("evt_p3", "customer.subscription.resumed", now + 20, &sub))
+        .await
+        .expect("applied");
+    assert_eq!(products(&f).await, 1, "resumed: access back");
+}

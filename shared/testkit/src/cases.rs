@@ -790,6 +790,50 @@ pub async fn an_older_event_never_overwrites_a_newer_state(store: Arc<dyn Entitl
     assert_eq!((sub.items[&product("essential")], sub.state_at), (7, at(200)));
 }
 
+/// A stored subscription keeps every field the provider reported: term,
+/// billing period, cancellation at period end, status.
+pub async fn a_subscription_is_stored_whole(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::SubscriptionStatus::PastDue;
+    let f = Fixture::new(store, "org_sub_whole").await;
+    let mut state = subscription_state(
+        &f.admin.org,
+        "sub_whole",
+        PastDue,
+        &[("enterprise", 4), ("analytics", 2)],
+    );
+    state.term = Some(seatflow_domain::Term::Annual);
+    state.current_period_start = Some(at(10));
+    state.current_period_end = Some(at(10 + 365 * 86_400));
+    state.cancel_at_period_end = true;
+    f.seats
+        .apply_subscription(&f.admin, &state, "evt_whole", at(50), Mode::Apply)
+        .await
+        .expect("applied");
+    let sub = f.seats.subscription(&f.admin, &state.id).await.expect("stored");
+    assert_eq!(
+        (
+            sub.status,
+            sub.items.clone(),
+            sub.term,
+            sub.current_period_start,
+            sub.current_period_end,
+            sub.cancel_at_period_end,
+            sub.customer.as_str(),
+            sub.state_at,
+        ),
+        (
+            PastDue,
+            state.items.clone(),
+            state.term,
+            state.current_period_start,
+            state.current_period_end,
+            true,
+            "cus_fixture",
+            at(50),
+        )
+    );
+}
+
 /// A decrease, then a cancellation, leave every holder their seat and mark
 /// the pool over-limit.
 pub async fn a_decrease_or_cancellation_keeps_holders_and_marks_the_pool_over_limit(

@@ -33,6 +33,7 @@ macro_rules! entitlement_store_conformance {
             concurrent_transfers_keep_counts_consistent,
             a_subscription_event_sizes_its_pools_exactly_once,
             an_older_event_never_overwrites_a_newer_state,
+            a_subscription_is_stored_whole,
             a_decrease_or_cancellation_keeps_holders_and_marks_the_pool_over_limit,
             an_organisations_subscriptions_add_up,
             concurrent_deliveries_of_one_event_apply_once,

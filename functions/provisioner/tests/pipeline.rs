@@ -1,0 +1,477 @@
+//! The purchase pipeline across functions, over the wire on moto: quote →
+//! checkout session → payment → Stripe-signed events → webhook → SQS FIFO →
+//! provisioner (as Lambda runs it: receive, apply the batch, delete what
+//! succeeded) → DynamoDB → a user assigned → the entitlement check says yes.
+//! And the queue's failure paths: a poison message reaches the dead-letter
+//! queue after `maxReceiveCount`; a batch failing midway loses nothing.
+
+use std::sync::Arc;
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use seatflow_checkout::{CheckoutConfig, CheckoutState};
+use seatflow_domain::{
+    Actor, Clock, DisplayName, Email, EntitlementStore, Mode, NewUser, OrgId, ProrationBehavior, Role,
+    SystemClock, UserId,
+};
+use seatflow_http::JwtConfig;
+use seatflow_memory::OfflinePaymentGateway;
+use seatflow_provisioner::Provisioner;
+use seatflow_provisioner::batch::QueuedMessage;
+use seatflow_seats_api::AppState;
+use seatflow_sqs::SqsJobQueue;
+use seatflow_stripe::wire;
+use seatflow_stripe_webhook::WebhookState;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+const WEBHOOK_SECRET: &str = "whsec_pipeline_test";
+
+async fn aws() -> aws_config::SdkConfig {
+    use aws_sdk_sqs::config::{Credentials, Region};
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: this test needs moto server; run it with `make test`")
+    });
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+async fn dynamodb_store(config: &aws_config::SdkConfig) -> Arc<dyn EntitlementStore> {
+    let table = format!("seatflow-pipeline-{}", uuid::Uuid::new_v4().simple());
+    let store = seatflow_dynamodb::DynamoEntitlementStore::new(aws_sdk_dynamodb::Client::new(config), table);
+    store.create_table().await.expect("table on moto");
+    Arc::new(store)
+}
+
+/// A FIFO queue, with a FIFO dead-letter queue taking what was received
+/// `max_receives` times; messages come back at once when not deleted.
+async fn fifo_with_dlq(sqs: &aws_sdk_sqs::Client, max_receives: u32) -> (String, String) {
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    let dlq = sqs
+        .create_queue()
+        .queue_name(format!("dlq-{name}.fifo"))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("dlq")
+        .queue_url
+        .expect("url");
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("arn");
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives.to_string()});
+    let queue = sqs
+        .create_queue()
+        .queue_name(format!("jobs-{name}.fifo"))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::VisibilityTimeout, "0")
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    (queue, dlq)
+}
+
+/// One poll as the Lambda event source mapping does it: receive a batch,
+/// apply it, delete the messages that did not fail. Returns how many were
+/// received and the failures.
+async fn poll_once(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    provisioner: &Provisioner,
+) -> (usize, Vec<String>) {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default();
+    let batch: Vec<QueuedMessage> = received
+        .iter()
+        .map(|m| QueuedMessage {
+            id: m.message_id.clone().unwrap_or_default(),
+            group: m
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId).cloned())
+                .unwrap_or_default(),
+            body: m.body.clone().unwrap_or_default(),
+        })
+        .collect();
+    let failures = provisioner.apply_batch(&batch).await;
+    for message in &received {
+        if !failures.contains(message.message_id.as_ref().expect("id")) {
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle.clone().expect("handle"))
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+    (received.len(), failures)
+}
+
+async fn call(
+    router: &axum::Router,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = router
+        .clone()
+        .oneshot(
+            request
+                .body(body.map_or_else(Body::empty, Body::from))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Posts `object` as a Stripe-signed event of `kind` to the webhook.
+async fn deliver(webhook: &axum::Router, id: &str, kind: &str, object: Value) {
+    let now = SystemClock.now();
+    let payload = wire::event(id, kind, now, object).to_string();
+    let signature = seatflow_stripe_webhook::signature::sign(
+        WEBHOOK_SECRET.as_bytes(),
+        now.timestamp(),
+        payload.as_bytes(),
+    );
+    let header = format!("t={},v1={signature}", now.timestamp());
+    let (status, ack) = call(
+        webhook,
+        Method::POST,
+        "/v1/stripe/webhook",
+        &[
+            ("stripe-signature", &header),
+            ("content-type", "application/json"),
+        ],
+        Some(payload),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{kind}: {ack}");
+}
+
+#[tokio::test]
+async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
+    let config = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (queue, _dlq) = fifo_with_dlq(&sqs, 5).await;
+    let store = dynamodb_store(&config).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let catalog = Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
+    let jwt = JwtConfig::new(SecretString::from("pipeline-test-secret-at-least-32-bytes")).expect("jwt");
+    let state = AppState::new(store, clock.clone(), catalog.clone(), jwt);
+    let org = OrgId::parse("org_pipeline").expect("id");
+    state
+        .seats
+        .create_organization(&Actor::system(org.clone(), "test"), "Pipeline Inc", Mode::Apply)
+        .await
+        .expect("org");
+    let token = state
+        .auth
+        .mint(
+            &UserId::parse("usr_owner").expect("id"),
+            &org,
+            Role::Admin,
+            &[],
+            600,
+        )
+        .expect("token");
+    let bearer = format!("Bearer {token}");
+    let auth = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
+
+    let gateway = OfflinePaymentGateway::new(catalog, clock.clone(), "http://pay.local/checkout/");
+    let checkout = seatflow_checkout::router(CheckoutState {
+        app: state.clone(),
+        payments: Arc::new(gateway.clone()),
+        config: Arc::new(
+            CheckoutConfig::new(
+                "https://app.example/ok?s={CHECKOUT_SESSION_ID}",
+                "https://app.example/no",
+                ProrationBehavior::default(),
+            )
+            .expect("config"),
+        ),
+    });
+    let webhook = seatflow_stripe_webhook::router(WebhookState {
+        secret: Arc::new(SecretString::from(WEBHOOK_SECRET)),
+        queue: Arc::new(SqsJobQueue::new(sqs.clone(), queue.clone())),
+        clock: clock.clone(),
+    });
+    let provisioner = Provisioner::new(state.seats.clone(), Arc::new(gateway.clone()));
+    let seats_api = seatflow_seats_api::router(state.clone());
+
+    // Quote, then session.
+    let purchase = json!({"plan": "enterprise", "term": "monthly", "quantity": 3, "add_ons": [{"product": "analytics", "quantity": 2}]});
+    let (status, quote) = call(
+        &checkout,
+        Method::POST,
+        "/v1/checkout/quote",
+        &auth,
+        Some(purchase.to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{quote}");
+    let (status, session) = call(
+        &checkout,
+        Method::POST,
+        "/v1/checkout/sessions",
+        &auth,
+        Some(purchase.to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let session_id = session["id"].as_str().expect("id").to_owned();
+
+    // The buyer pays; Stripe sends its events, out of order and one twice.
+    let (paid, sub) = gateway.pay(&session_id, "cus_pipeline").expect("paid");
+    let now = clock.now();
+    deliver(
+        &webhook,
+        "evt_inv",
+        "invoice.paid",
+        wire::invoice_object("in_1", &sub, 0, "usd"),
+    )
+    .await;
+    deliver(
+        &webhook,
+        "evt_cs",
+        "checkout.session.completed",
+        wire::checkout_session_object(&paid, "cus_pipeline"),
+    )
+    .await;
+    deliver(
+        &webhook,
+        "evt_sub",
+        "customer.subscription.created",
+        wire::subscription_object(&sub, now),
+    )
+    .await;
+    deliver(
+        &webhook,
+        "evt_cs",
+        "checkout.session.completed",
+        wire::checkout_session_object(&paid, "cus_pipeline"),
+    )
+    .await;
+    deliver(
+        &webhook,
+        "evt_unneeded",
+        "customer.created",
+        json!({"id": "cus_pipeline", "object": "customer"}),
+    )
+    .await;
+
+    let (received, failures) = poll_once(&sqs, &queue, &provisioner).await;
+    assert_eq!(
+        received, 3,
+        "three jobs: one per needed event id, none for unneeded types"
+    );
+    assert!(failures.is_empty(), "{failures:?}");
+    let (left, _) = poll_once(&sqs, &queue, &provisioner).await;
+    assert_eq!(left, 0, "everything applied was deleted");
+
+    let confirmation_uri = format!("/v1/checkout/sessions/{session_id}/confirmation");
+    let (status, confirmation) = call(&checkout, Method::GET, &confirmation_uri, &auth, None).await;
+    assert_eq!(
+        (status, confirmation["status"].as_str()),
+        (StatusCode::OK, Some("provisioned")),
+        "{confirmation}"
+    );
+
+    // Seats available; a user gets one; the entitlement check says yes.
+    let licenses = state
+        .seats
+        .licenses(&Actor::system(org.clone(), "test"))
+        .await
+        .expect("licenses");
+    let bought: Vec<(String, u32)> = licenses
+        .iter()
+        .map(|l| (l.product.to_string(), l.purchased))
+        .collect();
+    assert!(
+        bought.contains(&("enterprise".into(), 3)) && bought.contains(&("analytics".into(), 2)),
+        "{bought:?}"
+    );
+    let admin = Actor {
+        org: org.clone(),
+        principal: seatflow_domain::Principal::User(UserId::parse("usr_owner").expect("id")),
+        role: Role::Admin,
+        teams: vec![],
+    };
+    state
+        .seats
+        .create_user(
+            &admin,
+            NewUser {
+                id: Some(UserId::parse("usr_user").expect("id")),
+                name: DisplayName::parse("Una User").expect("name"),
+                email: Email::parse("una@pipeline.example").expect("email"),
+                role: Role::Member,
+                team: None,
+            },
+            Some(&seatflow_domain::ProductId::parse("enterprise").expect("id")),
+            Mode::Apply,
+        )
+        .await
+        .expect("user with a seat");
+    let (status, entitled) = call(
+        &seats_api,
+        Method::GET,
+        "/v1/entitlements?user=una@pipeline.example",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{entitled}");
+    assert_eq!(entitled["products"][0]["product"], "enterprise", "{entitled}");
+    assert!(entitled["products"][0]["until"].is_string(), "{entitled}");
+}
+
+#[tokio::test]
+async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses_nothing() {
+    let config = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (queue, dlq) = fifo_with_dlq(&sqs, 2).await;
+    let store = dynamodb_store(&config).await;
+    let f = seatflow_testkit::Fixture::new(store, "org_poison").await;
+    let catalog = Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
+    let gateway = OfflinePaymentGateway::new(catalog, f.clock.clone(), "http://pay.local/checkout/");
+    let provisioner = Provisioner::new(f.seats.clone(), Arc::new(gateway));
+    let jobs = SqsJobQueue::new(sqs.clone(), queue.clone());
+
+    let subscription = |id: &str, org: &str, quantity: u32| {
+        json!({
+            "id": id, "object": "subscription", "status": "active", "customer": "cus_1",
+            "metadata": {"org": org},
+            "items": {"data": [{"id": "si_1", "quantity": quantity, "price": {"lookup_key": "seatflow_essential_monthly"}}]}
+        })
+    };
+    let job = |event: &str, at: i64, object: Value| seatflow_domain::ProvisioningJob {
+        event_id: event.into(),
+        event_type: "customer.subscription.updated".into(),
+        occurred_at: chrono::DateTime::from_timestamp(at, 0).expect("time"),
+        group: object["id"].as_str().unwrap_or_default().into(),
+        object: serde_json::value::RawValue::from_string(object.to_string()).expect("JSON"),
+    };
+    use seatflow_domain::JobQueue as _;
+    // sub_late names an organisation that does not exist yet: it fails, and
+    // the job behind it in its group must wait, not overtake it.
+    jobs.enqueue(&job("evt_ok", 100, subscription("sub_ok", "org_poison", 2)))
+        .await
+        .expect("sent");
+    jobs.enqueue(&job("evt_late1", 100, subscription("sub_late", "org_later", 3)))
+        .await
+        .expect("sent");
+    jobs.enqueue(&job("evt_late2", 200, subscription("sub_late", "org_later", 4)))
+        .await
+        .expect("sent");
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body("{\"this is\": \"not a provisioning job\"")
+        .message_group_id("poison")
+        .message_deduplication_id("poison-1")
+        .send()
+        .await
+        .expect("sent");
+
+    let (received, failures) = poll_once(&sqs, &queue, &provisioner).await;
+    assert_eq!(received, 4);
+    assert_eq!(
+        failures.len(),
+        3,
+        "the unknown organisation, the job held behind it, the poison"
+    );
+    let essential = seatflow_testkit::product("essential");
+    let purchased = |f: &seatflow_testkit::Fixture| {
+        let store = f.store.clone();
+        let org = f.admin.org.clone();
+        let essential = essential.clone();
+        async move {
+            store
+                .pool(&org, &essential)
+                .await
+                .expect("read")
+                .map_or(0, |p| p.purchased)
+        }
+    };
+    assert_eq!(purchased(&f).await, 2);
+
+    // The organisation appears; redelivery applies the held jobs in order.
+    f.seats
+        .create_organization(
+            &Actor::system(OrgId::parse("org_later").expect("id"), "test"),
+            "Later",
+            Mode::Apply,
+        )
+        .await
+        .expect("org");
+    let mut rounds = 0;
+    loop {
+        let (received, _) = poll_once(&sqs, &queue, &provisioner).await;
+        rounds += 1;
+        if received == 0 || rounds > 10 {
+            break;
+        }
+    }
+    let later = f
+        .store
+        .pool(&OrgId::parse("org_later").expect("id"), &essential)
+        .await
+        .expect("read");
+    assert_eq!(
+        later.map(|p| p.purchased),
+        Some(4),
+        "both held jobs applied, newest state last"
+    );
+
+    // The poison was received maxReceiveCount times, then moved to the DLQ.
+    let parked = sqs
+        .receive_message()
+        .queue_url(&dlq)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default();
+    let bodies: Vec<String> = parked.iter().filter_map(|m| m.body.clone()).collect();
+    assert_eq!(
+        bodies,
+        vec!["{\"this is\": \"not a provisioning job\"".to_owned()],
+        "only the poison is parked"
+    );
+}
