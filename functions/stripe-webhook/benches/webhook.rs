@@ -1,17 +1,20 @@
 //! Webhook acknowledgement latency, and time from webhook received to usable
-//! seats, in-process on the in-memory adapters: a signed
-//! `customer.subscription.updated` goes through the real router (signature
-//! check, event reading, queueing), then the provisioner applies it and the
-//! pool shows the new quantity. p50/p99 over `ROUNDS` events.
+//! seats: a signed `customer.subscription.updated` goes through the real
+//! router (signature check, event reading, queueing), then the provisioner
+//! takes the job, applies it, and the pool shows the new quantity. p50/p99.
+//! In-process on the in-memory adapters; and, when `AWS_ENDPOINT_URL` is set,
+//! on moto: SQS FIFO queue (send, receive, delete) and DynamoDB store.
 //!
-//! Run: `cargo bench -p seatflow-stripe-webhook --bench webhook` (figures in BENCHMARKS.md).
+//! Run: `cargo bench -p seatflow-stripe-webhook --bench webhook`, and on moto
+//! `scripts/with-moto.sh cargo bench -p seatflow-stripe-webhook --bench webhook`
+//! (figures in BENCHMARKS.md).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use seatflow_domain::Clock;
+use seatflow_domain::{Clock, JobQueue, ProvisioningJob};
 use seatflow_memory::{MemoryEntitlementStore, MemoryJobQueue};
 use seatflow_provisioner::{Outcome, Provisioner};
 use seatflow_stripe_webhook::{WebhookState, router, signature};
@@ -20,6 +23,7 @@ use secrecy::SecretString;
 use tower::ServiceExt as _;
 
 const ROUNDS: usize = 2_000;
+const ROUNDS_ON_MOTO: usize = 200;
 const SECRET: &str = "whsec_bench_secret_0123456789";
 
 fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
@@ -31,18 +35,50 @@ fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
     )
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_bench").await;
-    let queue = Arc::new(MemoryJobQueue::new());
+/// Where the provisioner takes jobs from.
+enum Source {
+    Memory(Arc<MemoryJobQueue>),
+    Sqs(aws_sdk_sqs::Client, String),
+}
+
+impl Source {
+    async fn take(&self) -> ProvisioningJob {
+        match self {
+            Self::Memory(queue) => queue.pop().expect("queued"),
+            Self::Sqs(client, url) => loop {
+                let received = client
+                    .receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(1)
+                    .send()
+                    .await
+                    .expect("receive")
+                    .messages
+                    .unwrap_or_default();
+                if let Some(message) = received.into_iter().next() {
+                    client
+                        .delete_message()
+                        .queue_url(url)
+                        .receipt_handle(message.receipt_handle.expect("handle"))
+                        .send()
+                        .await
+                        .expect("delete");
+                    break serde_json::from_str(&message.body.expect("body")).expect("a job");
+                }
+            },
+        }
+    }
+}
+
+async fn measure(label: &str, rounds: usize, f: &Fixture, queue: Arc<dyn JobQueue>, source: Source) {
     let app = router(WebhookState {
         secret: Arc::new(SecretString::from(SECRET)),
-        queue: queue.clone(),
+        queue,
         clock: f.clock.clone(),
     });
-    let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
-    let (mut acks, mut usable) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
-    for round in 0..ROUNDS {
+    let provisioner = Provisioner::new(f.seats.clone(), offline(f));
+    let (mut acks, mut usable) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for round in 0..rounds {
         let quantity = 10 + round % 50;
         let created = 1_790_000_000 + round;
         let body = format!(
@@ -62,7 +98,7 @@ async fn main() {
         let response = app.clone().oneshot(request).await.expect("infallible");
         let acked = start.elapsed();
         assert_eq!(response.status(), StatusCode::OK);
-        let job = queue.pop().expect("queued");
+        let job = source.take().await;
         assert_eq!(provisioner.apply(&job).await.expect("applied"), Outcome::Applied);
         let pool = f
             .store
@@ -79,12 +115,64 @@ async fn main() {
     let (use50, use99) = percentiles(usable);
     #[allow(clippy::print_stdout)] // the report is the output
     {
-        println!("{ROUNDS} signed subscription events, in-process, in-memory adapters");
+        println!("{rounds} signed subscription events, {label}");
         println!("| measure | p50 µs | p99 µs |");
         println!("| --- | ---: | ---: |");
         println!("| webhook acknowledged (verify, read, queue) | {ack50:.1} | {ack99:.1} |");
-        println!("| webhook received to seats usable (+ provision, read pool) | {use50:.1} | {use99:.1} |");
+        println!(
+            "| webhook received to seats usable (+ take job, provision, read pool) | {use50:.1} | {use99:.1} |"
+        );
+        println!();
     }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_bench").await;
+    let queue = Arc::new(MemoryJobQueue::new());
+    measure(
+        "in-process, in-memory adapters",
+        ROUNDS,
+        &f,
+        queue.clone(),
+        Source::Memory(queue),
+    )
+    .await;
+
+    if std::env::var("AWS_ENDPOINT_URL").is_err() {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("(AWS_ENDPOINT_URL unset: run under scripts/with-moto.sh for the moto figures)");
+        }
+        return;
+    }
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    let table = format!("seatflow-bench-{}", uuid::Uuid::new_v4().simple());
+    let store = seatflow_dynamodb::DynamoEntitlementStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+    store.create_table().await.expect("table on moto");
+    let f = Fixture::new(Arc::new(store), "org_bench").await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("seatflow-bench-{}.fifo", uuid::Uuid::new_v4().simple()))
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("queue on moto")
+        .queue_url
+        .expect("url");
+    let queue = Arc::new(seatflow_sqs::SqsJobQueue::new(sqs.clone(), url.clone()));
+    measure(
+        "on moto: SQS FIFO and DynamoDB over loopback HTTP",
+        ROUNDS_ON_MOTO,
+        &f,
+        queue,
+        Source::Sqs(sqs, url),
+    )
+    .await;
 }
 
 /// The offline payment gateway on the fixture's clock.
