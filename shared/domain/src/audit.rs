@@ -37,6 +37,8 @@ pub enum AuditAction {
     ApiKeyRevoked,
     /// A payment event changed a subscription and the pools it sizes.
     SubscriptionApplied,
+    /// The organisation's notification preferences were set.
+    NotificationPreferencesSet,
 }
 
 /// Who made a change.

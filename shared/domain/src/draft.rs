@@ -39,6 +39,7 @@ versioned!(
     Assignment => Assignment,
     ApiKey => ApiKey,
     Subscription => Subscription,
+    crate::notification::NotificationPreferences => NotificationPreferences,
 );
 
 /// The writes of a change being decided.

@@ -15,10 +15,12 @@ mod draft;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod notification;
 pub mod payment;
 pub mod pool;
 pub mod provisioning;
 pub mod quote;
+mod reminders;
 pub mod seats;
 pub mod store;
 pub mod subscription;
@@ -34,6 +36,10 @@ pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User}
 pub use error::{ErrorKind, SeatError, ValidationError};
 pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 pub use money::{Currency, Money};
+pub use notification::{
+    Claim, DueNotice, LedgerError, MailError, Mailer, NoticeKey, NoticeKind, NoticeLedger, NoticeSubject,
+    NotificationPreferences, OutgoingEmail, ReminderWindows,
+};
 pub use payment::{
     CheckoutLine, CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY, PaymentError,
     PaymentGateway, ProrationBehavior, ProviderItem, ProviderSubscription, SeatIncrease, SnapshotError,

@@ -2,6 +2,7 @@
 //! in memory, and commits the decision with the versions it read; a decision
 //! made on a stale read is refused by the store and made again on fresh state.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -14,10 +15,11 @@ use crate::assignment::Assignment;
 use crate::audit::{AuditAction, AuditActor, AuditEntry, nothing, snapshot};
 use crate::catalog::{Catalog, Product, ProductKind};
 use crate::clock::Clock;
-use crate::directory::{DisplayName, NewUser, Organization, Role, Team, User};
+use crate::directory::{DisplayName, Email, NewUser, Organization, Role, Team, User};
 use crate::draft::{Draft, SeatBook, Versioned};
 use crate::error::{SeatError, ValidationError};
 use crate::ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
+use crate::notification::{NoticeKind, NotificationPreferences};
 use crate::pool::{SeatPool, TeamSeats};
 use crate::store::{Change, EntitlementStore, StoreError};
 use crate::subscription::{
@@ -218,10 +220,10 @@ pub struct AuditPage {
 /// The entitlement service.
 #[derive(Debug, Clone)]
 pub struct Seats {
-    store: Arc<dyn EntitlementStore>,
-    clock: Arc<dyn Clock>,
-    catalog: Arc<Catalog>,
-    payment_grace: chrono::Duration,
+    pub(crate) store: Arc<dyn EntitlementStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) payment_grace: chrono::Duration,
 }
 
 /// How long seats stay usable after a payment fails, unless configured.
@@ -1147,6 +1149,61 @@ impl Seats {
     pub async fn api_keys(&self, actor: &Actor) -> Result<Vec<ApiKey>, SeatError> {
         actor.require_person_admin("list API keys")?;
         Ok(self.store.api_keys(&actor.org).await?)
+    }
+
+    /// The organisation's notification preferences (the defaults if it set
+    /// none).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] unless an admin.
+    pub async fn notification_preferences(
+        &self,
+        actor: &Actor,
+    ) -> Result<NotificationPreferences, SeatError> {
+        actor.require_admin("see notification preferences")?;
+        Ok(self
+            .store
+            .notification_preferences(&actor.org)
+            .await?
+            .unwrap_or_else(|| NotificationPreferences::defaults(actor.org.clone())))
+    }
+
+    /// Sets who receives billing notices and which kinds the organisation
+    /// does not want.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] unless an admin; [`SeatError::Validation`] for
+    /// contacts given twice or too many.
+    pub async fn set_notification_preferences(
+        &self,
+        actor: &Actor,
+        billing_contacts: Vec<Email>,
+        opted_out: BTreeSet<NoticeKind>,
+        mode: Mode,
+    ) -> Result<Outcome<NotificationPreferences>, SeatError> {
+        actor.require_admin("set notification preferences")?;
+        let wanted = NotificationPreferences::defaults(actor.org.clone()).with_contacts(billing_contacts)?;
+        decide_and_commit!(self, "notification preferences", mode, {
+            let now = self.clock.now();
+            let before = self.store.notification_preferences(&actor.org).await?;
+            let after = NotificationPreferences {
+                opted_out: opted_out.clone(),
+                ..wanted.clone()
+            };
+            let mut draft = Draft::new(&actor.org);
+            draft.put(before.as_ref(), after.clone());
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::NotificationPreferencesSet,
+                "notification_preferences".to_owned(),
+                before.as_ref().map_or_else(nothing, snapshot),
+                snapshot(&after),
+            );
+            let mut stored = after;
+            stored.version = before.map_or(1, |b| b.version + 1);
+            Ok((draft.finish(audit), stored))
+        })
     }
 
     /// The machine-client actor of an unrevoked key whose secret hashes to

@@ -8,6 +8,7 @@ use crate::assignment::Assignment;
 use crate::audit::AuditEntry;
 use crate::directory::{Email, Organization, Team, User};
 use crate::ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
+use crate::notification::NotificationPreferences;
 use crate::pool::{SeatPool, TeamSeats};
 use crate::subscription::{ProcessedEvent, Subscription};
 
@@ -64,6 +65,8 @@ pub enum Write {
     Subscription(Put<Subscription>),
     /// Record an event as applied; a conflict if it already is.
     ProcessedEvent(ProcessedEvent),
+    /// Create or update the organisation's notification preferences.
+    NotificationPreferences(Put<NotificationPreferences>),
 }
 
 /// A decision to persist: every write, and the audit entry that records it,
@@ -158,6 +161,25 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     async fn subscriptions(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError>;
     /// Whether the event was applied before.
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
+    /// The organisation's notification preferences, if it set any.
+    async fn notification_preferences(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<NotificationPreferences>, StoreError>;
+
+    /// Subscriptions of every organisation that renew (see
+    /// [`Subscription::renews`]) at a period end in `[from, to)`, soonest
+    /// first. For the scheduled reminders: read through an index, never a scan.
+    async fn renewing_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Subscription>, StoreError>;
+    /// Subscriptions of every organisation whose payment is failing
+    /// ([`Subscription::payment_failing`]).
+    async fn payment_failing_subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;
+    /// Pools of every organisation that are over their limit.
+    async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError>;
     /// Applies a change atomically.
     ///
     /// # Errors

@@ -120,6 +120,23 @@ impl Subscription {
         }
     }
 
+    /// Whether it renews at the end of its period: paid up (or trialing), not
+    /// set to cancel, with a known period end. What renewal reminders are for.
+    #[must_use]
+    pub fn renews(&self) -> bool {
+        matches!(
+            self.status,
+            SubscriptionStatus::Active | SubscriptionStatus::Trialing
+        ) && !self.cancel_at_period_end
+            && self.current_period_end.is_some()
+    }
+
+    /// Whether a payment is failing (the grace period runs or has run out).
+    #[must_use]
+    pub fn payment_failing(&self) -> bool {
+        self.status == SubscriptionStatus::PastDue
+    }
+
     /// This subscription's seats of `product` that count as bought.
     #[must_use]
     pub fn entitled(&self, product: &ProductId) -> u32 {

@@ -57,6 +57,17 @@ impl Stored for SeatPool {
     fn org(&self) -> &OrgId {
         &self.org
     }
+    fn item(&self) -> Result<Item, StoreError> {
+        let mut item = to_item(self, keys::org(&self.org), self.sort_key())?;
+        if self.over_limit() {
+            index(
+                &mut item,
+                keys::OVER_LIMIT.into(),
+                format!("{}#{}", self.org, self.product),
+            );
+        }
+        Ok(item)
+    }
 }
 impl Stored for Team {
     fn sort_key(&self) -> String {
@@ -85,6 +96,38 @@ impl Stored for Assignment {
 impl Stored for seatflow_domain::Subscription {
     fn sort_key(&self) -> String {
         keys::subscription(&self.id)
+    }
+    fn org(&self) -> &OrgId {
+        &self.org
+    }
+    /// Sparse `GSI1` entries for the scheduled notices: a renewing
+    /// subscription under its period end's month, a failing one under
+    /// `PAYMENT_FAILING`. Every write replaces the whole item, so an entry
+    /// goes away when the state that put it there does.
+    fn item(&self) -> Result<Item, StoreError> {
+        let mut item = to_item(self, keys::org(&self.org), self.sort_key())?;
+        let unique = format!("{}#{}", self.org, self.id);
+        match self.current_period_end {
+            Some(end) if self.renews() => index(
+                &mut item,
+                keys::renewal_month(end),
+                format!("{}#{unique}", keys::renewal_at(end)),
+            ),
+            _ if self.payment_failing() => index(&mut item, keys::PAYMENT_FAILING.into(), unique),
+            _ => {}
+        }
+        Ok(item)
+    }
+}
+
+fn index(item: &mut Item, pk: String, sk: String) {
+    item.insert(keys::GSI1PK.into(), AttributeValue::S(pk));
+    item.insert(keys::GSI1SK.into(), AttributeValue::S(sk));
+}
+
+impl Stored for seatflow_domain::NotificationPreferences {
+    fn sort_key(&self) -> String {
+        keys::NOTIFY_SK.into()
     }
     fn org(&self) -> &OrgId {
         &self.org
@@ -118,11 +161,7 @@ impl Stored for User {
     fn item(&self) -> Result<Item, StoreError> {
         let mut item = to_item(self, keys::org(&self.org), self.sort_key())?;
         if let Some(team) = &self.team {
-            item.insert(
-                keys::GSI1PK.into(),
-                AttributeValue::S(keys::team_members(&self.org, team)),
-            );
-            item.insert(keys::GSI1SK.into(), AttributeValue::S(self.sort_key()));
+            index(&mut item, keys::team_members(&self.org, team), self.sort_key());
         }
         Ok(item)
     }

@@ -56,3 +56,19 @@ pub fn event(id: &str) -> String {
 pub const EVENT_SK: &str = "EVENT";
 /// The table's TTL attribute (Unix seconds).
 pub const EXPIRES_AT: &str = "expires_at";
+pub const NOTIFY_SK: &str = "NOTIFY";
+pub fn notice(key: &seatflow_domain::NoticeKey) -> String {
+    format!("NOTICE#{key}")
+}
+/// GSI1 partition of subscriptions renewing in a month (`RENEWAL#2026-12`):
+/// bounded partitions, and a window query reads one or two of them.
+pub fn renewal_month(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("RENEWAL#{}", at.format("%Y-%m"))
+}
+/// GSI1 sort key of a renewal: the period end first (zero-padded Unix
+/// seconds, so text order is time order), then what makes it unique.
+pub fn renewal_at(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{:012}", at.timestamp().max(0))
+}
+pub const PAYMENT_FAILING: &str = "PAYMENT_FAILING";
+pub const OVER_LIMIT: &str = "OVER_LIMIT";

@@ -11,7 +11,7 @@
 //! | item | PK | SK | extra keys |
 //! | --- | --- | --- | --- |
 //! | organisation | `ORG#{org}` | `ORG` | |
-//! | seat pool (counters) | `ORG#{org}` | `POOL#{product}` | |
+//! | seat pool (counters) | `ORG#{org}` | `POOL#{product}` | `GSI1PK = OVER_LIMIT`, `GSI1SK = {org}#{product}` while over its limit |
 //! | team | `ORG#{org}` | `TEAM#{team}` | |
 //! | team seats (allocation, counter) | `ORG#{org}` | `TSEATS#{team}#{product}` | |
 //! | user | `ORG#{org}` | `USER#{user}` | `GSI1PK = ORG#{org}#TEAM#{team}`, `GSI1SK = USER#{user}` when in a team |
@@ -19,12 +19,20 @@
 //! | seat assignment | `ORG#{org}` | `SEAT#{user}#{product}` | |
 //! | API key | `ORG#{org}` | `KEY#{key}` | |
 //! | API key by secret hash | `APIKEY#{sha256}` | `APIKEY` | |
-//! | subscription | `ORG#{org}` | `SUB#{subscription}` | |
+//! | subscription | `ORG#{org}` | `SUB#{subscription}` | renewing: `GSI1PK = RENEWAL#{yyyy-mm of period end}`, `GSI1SK = {period end, 12-digit Unix s}#{org}#{sub}`; past due: `GSI1PK = PAYMENT_FAILING`, `GSI1SK = {org}#{sub}` |
+//! | notification preferences | `ORG#{org}` | `NOTIFY` | |
+//! | notice sent / claimed (ledger) | `ORG#{org}` | `NOTICE#{kind}#…` | `expires_at` once sent (TTL) |
 //! | processed payment event | `EVENT#{event}` | `EVENT` | `expires_at` (TTL, Unix seconds) |
 //! | audit entry | `ORG#{org}` | `AUDIT#{uuid v7}` | |
 //!
 //! One global secondary index, `GSI1` (`GSI1PK`, `GSI1SK`, all attributes
-//! projected): a team's members.
+//! projected), overloaded and sparse: a team's members; subscriptions renewing
+//! in a month, by period end; subscriptions whose payment fails; pools over
+//! their limit. The last three are what the daily reminders job reads: the
+//! renewal partitions are bounded by month (a 30-day window reads one or two),
+//! and the failing and over-limit partitions hold only the few items in those
+//! states, since every write replaces the whole item and drops the index keys
+//! when the state ends.
 //!
 //! Access patterns, none of them a `Scan`:
 //!
@@ -41,6 +49,10 @@
 //! | API key by secret | `GetItem APIKEY#{hash}`, then `GetItem KEY#…` |
 //! | subscription / an org's subscriptions | `GetItem SUB#…` / `Query begins_with(SK, 'SUB#')` |
 //! | was an event applied? | `GetItem EVENT#{id}` |
+//! | renewals in `[from, to)`, all orgs | `Query GSI1 GSI1PK = RENEWAL#{month} AND GSI1SK BETWEEN …`, per month touched |
+//! | failing payments / over-limit pools, all orgs | `Query GSI1 GSI1PK = PAYMENT_FAILING` / `OVER_LIMIT` |
+//! | notification preferences | `GetItem NOTIFY` |
+//! | claim / complete / release a notice | conditional `PutItem` / `UpdateItem` / `DeleteItem` on `NOTICE#…` |
 //!
 //! Usage and the licenses summary read the pool and team-seats counters,
 //! which every seat change updates in the same transaction as the assignment
@@ -76,8 +88,10 @@
 mod capacity;
 mod items;
 mod keys;
+mod ledger;
 mod store;
 mod table;
 
 pub use capacity::{Capacity, CapacityMeter};
+pub use ledger::DynamoNoticeLedger;
 pub use store::{DynamoEntitlementStore, StoreConfigError};

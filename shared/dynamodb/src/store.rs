@@ -11,17 +11,25 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Get, Put, ReturnConsumedCapacity, TransactGetItem, TransactWriteItem,
 };
+use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
 use rand::Rng as _;
 use seatflow_domain::{
-    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
-    ProductId, SeatPool, StoreError, Subscription, SubscriptionId, Team, TeamId, TeamSeats, User, UserId,
-    Write,
+    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore,
+    NotificationPreferences, OrgId, Organization, ProductId, SeatPool, StoreError, Subscription,
+    SubscriptionId, Team, TeamId, TeamSeats, User, UserId, Write,
 };
 use serde::de::DeserializeOwned;
 
 use crate::capacity::{self, CapacityMeter};
 use crate::items::{self, Item, Stored};
 use crate::keys;
+
+/// Which sort keys a query reads.
+enum SortKeys {
+    Any,
+    Prefix(String),
+    Between(String, String),
+}
 
 /// Transient failures (throttling, a transaction colliding with another in
 /// flight) are retried this many times with jittered exponential backoff.
@@ -185,27 +193,48 @@ impl DynamoEntitlementStore {
 
     /// Items of `pk` whose sort key starts with `prefix`, every page.
     async fn query_prefix(&self, pk: String, prefix: String) -> Result<Vec<Item>, StoreError> {
+        self.query_all(false, pk, SortKeys::Prefix(prefix)).await
+    }
+
+    /// Every item of `pk` (on `GSI1` when `index`) whose sort key matches, every page.
+    async fn query_all(&self, index: bool, pk: String, sort: SortKeys) -> Result<Vec<Item>, StoreError> {
+        let (pk_name, sk_name) = if index {
+            (keys::GSI1PK, keys::GSI1SK)
+        } else {
+            (keys::PK, keys::SK)
+        };
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let output = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_names("#pk", pk_name)
                 .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(prefix.clone()))
-                .consistent_read(true)
                 .set_return_consumed_capacity(self.capacity_mode())
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
+                .set_exclusive_start_key(start);
+            query = match &sort {
+                SortKeys::Any => query.key_condition_expression("#pk = :pk"),
+                SortKeys::Prefix(prefix) => query
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", sk_name)
+                    .expression_attribute_values(":prefix", s(prefix.clone())),
+                SortKeys::Between(low, high) => query
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                    .expression_attribute_names("#sk", sk_name)
+                    .expression_attribute_values(":low", s(low.clone()))
+                    .expression_attribute_values(":high", s(high.clone())),
+            };
+            query = if index {
+                query.index_name(keys::GSI1)
+            } else {
+                query.consistent_read(true)
+            };
+            let output = query.send().await.map_err(unavailable)?;
             if let Some(meter) = &self.meter {
                 meter.reported(output.consumed_capacity.iter());
-                meter.consistent_read(output.items.iter().flatten(), true);
+                meter.consistent_read(output.items.iter().flatten(), !index);
             }
             found.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
@@ -314,6 +343,7 @@ impl DynamoEntitlementStore {
                 Write::TeamSeats(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Assignment(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Subscription(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::ProcessedEvent(event) => {
                     items.push(Self::put(items::event_item(event), None, &self.table)?)
                 }
@@ -363,6 +393,18 @@ impl DynamoEntitlementStore {
         items.push(Self::put(items::audit_item(&change.audit)?, None, &self.table)?);
         Ok(items)
     }
+}
+
+/// The first instant of the month after `at`'s.
+fn next_month(at: DateTime<Utc>) -> DateTime<Utc> {
+    let (year, month) = if at.month() == 12 {
+        (at.year() + 1, 1)
+    } else {
+        (at.year(), at.month() + 1)
+    };
+    Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(at + chrono::Duration::days(31))
 }
 
 #[async_trait]
@@ -590,6 +632,67 @@ impl EntitlementStore for DynamoEntitlementStore {
             .get(keys::event(event_id), keys::EVENT_SK.into())
             .await?
             .is_some())
+    }
+
+    async fn notification_preferences(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<NotificationPreferences>, StoreError> {
+        self.get_record(keys::org(org), keys::NOTIFY_SK.into()).await
+    }
+
+    async fn renewing_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let mut found = Vec::new();
+        let mut month = from;
+        // One query per calendar month the range touches.
+        while keys::renewal_month(month) <= keys::renewal_month(to) {
+            let items = self
+                .query_all(
+                    true,
+                    keys::renewal_month(month),
+                    SortKeys::Between(keys::renewal_at(from), keys::renewal_at(to)),
+                )
+                .await?;
+            for item in items {
+                let subscription: Subscription = items::from_item(item)?;
+                // The index is eventually consistent: keep only what still holds.
+                if subscription.renews()
+                    && subscription
+                        .current_period_end
+                        .is_some_and(|end| from <= end && end < to)
+                {
+                    found.push(subscription);
+                }
+            }
+            month = next_month(month);
+        }
+        Ok(found)
+    }
+
+    async fn payment_failing_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        let items = self
+            .query_all(true, keys::PAYMENT_FAILING.into(), SortKeys::Any)
+            .await?;
+        let found: Vec<Subscription> = items
+            .into_iter()
+            .map(items::from_item)
+            .collect::<Result<_, _>>()?;
+        Ok(found.into_iter().filter(Subscription::payment_failing).collect())
+    }
+
+    async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError> {
+        let items = self
+            .query_all(true, keys::OVER_LIMIT.into(), SortKeys::Any)
+            .await?;
+        let found: Vec<SeatPool> = items
+            .into_iter()
+            .map(items::from_item)
+            .collect::<Result<_, _>>()?;
+        Ok(found.into_iter().filter(SeatPool::over_limit).collect())
     }
 
     async fn commit(&self, change: Change) -> Result<(), StoreError> {

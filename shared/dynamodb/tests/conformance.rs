@@ -46,6 +46,19 @@ mod support {
 
 seatflow_testkit::entitlement_store_conformance!(dynamo_store);
 
+async fn dynamo_ledger() -> Arc<dyn seatflow_domain::NoticeLedger> {
+    let store = support::fresh_store().await;
+    Arc::new(seatflow_dynamodb::DynamoNoticeLedger::new(
+        support::client().await,
+        store.table(),
+    ))
+}
+
+mod ledger {
+    use super::dynamo_ledger;
+    seatflow_testkit::notice_ledger_conformance!(dynamo_ledger);
+}
+
 #[tokio::test]
 async fn the_table_is_created_once_per_test() {
     let store: DynamoEntitlementStore = support::fresh_store().await;

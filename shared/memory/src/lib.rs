@@ -2,10 +2,12 @@
 //! They are product features, not test doubles, and pass the same conformance
 //! suites as the AWS adapters.
 
+mod notice;
 mod payment;
 mod queue;
 mod store;
 
+pub use notice::{MemoryNoticeLedger, MemoryOutbox};
 pub use payment::{ChangeListener, OfflinePaymentGateway};
 pub use queue::MemoryJobQueue;
 pub use store::MemoryEntitlementStore;

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
-    ProcessedEvent, ProductId, Put, SeatPool, StoreError, Subscription, SubscriptionId, Team, TeamId,
-    TeamSeats, User, UserId, Write,
+    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore,
+    NotificationPreferences, OrgId, Organization, ProcessedEvent, ProductId, Put, SeatPool, StoreError,
+    Subscription, SubscriptionId, Team, TeamId, TeamSeats, User, UserId, Write,
 };
 
 #[derive(Debug, Default)]
@@ -26,6 +27,7 @@ struct OrgRecords {
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     audit: BTreeMap<AuditId, Box<AuditEntry>>,
     subscriptions: BTreeMap<SubscriptionId, Subscription>,
+    notification_preferences: Option<NotificationPreferences>,
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +56,16 @@ impl MemoryEntitlementStore {
         // A panic while holding the lock cannot leave a half-applied commit
         // (commits check everything before writing), so the data stays usable.
         self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Subscriptions of every organisation that pass `keep`.
+    fn all_subscriptions(&self, keep: impl Fn(&Subscription) -> bool) -> Vec<Subscription> {
+        let records = self.lock();
+        records
+            .orgs
+            .values()
+            .flat_map(|r| r.subscriptions.values().filter(|s| keep(s)).cloned())
+            .collect()
     }
 
     fn read<T>(&self, org: &OrgId, f: impl FnOnce(&OrgRecords) -> T) -> T
@@ -118,6 +130,9 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
         }
         // Checked against the global map by the caller.
         Write::ProcessedEvent(_) => true,
+        Write::NotificationPreferences(Put { expected, .. }) => {
+            records.notification_preferences.as_ref().map(|p| p.version) == *expected
+        }
     }
 }
 
@@ -167,6 +182,7 @@ fn apply(
         Write::ProcessedEvent(event) => {
             events.insert(event.id.clone(), event);
         }
+        Write::NotificationPreferences(put) => records.notification_preferences = Some(put.value),
     }
 }
 
@@ -331,6 +347,38 @@ impl EntitlementStore for MemoryEntitlementStore {
 
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
         Ok(self.lock().processed_events.contains_key(event_id))
+    }
+
+    async fn notification_preferences(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<NotificationPreferences>, StoreError> {
+        Ok(self.read(org, |r| r.notification_preferences.clone()))
+    }
+
+    async fn renewing_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let mut found: Vec<Subscription> = self.all_subscriptions(|s| {
+            s.renews() && s.current_period_end.is_some_and(|end| from <= end && end < to)
+        });
+        found.sort_by_key(|s| s.current_period_end);
+        Ok(found)
+    }
+
+    async fn payment_failing_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        Ok(self.all_subscriptions(Subscription::payment_failing))
+    }
+
+    async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError> {
+        let records = self.lock();
+        Ok(records
+            .orgs
+            .values()
+            .flat_map(|r| r.pools.values().filter(|p| p.over_limit()).cloned())
+            .collect())
     }
 
     async fn commit(&self, change: Change) -> Result<(), StoreError> {

@@ -10,3 +10,12 @@ async fn memory_store() -> Arc<dyn EntitlementStore> {
 }
 
 seatflow_testkit::entitlement_store_conformance!(memory_store);
+
+async fn memory_ledger() -> Arc<dyn seatflow_domain::NoticeLedger> {
+    Arc::new(seatflow_memory::MemoryNoticeLedger::new())
+}
+
+mod ledger {
+    use super::memory_ledger;
+    seatflow_testkit::notice_ledger_conformance!(memory_ledger);
+}

@@ -959,3 +959,134 @@ pub async fn concurrent_deliveries_of_one_event_apply_once(store: Arc<dyn Entitl
         audit_before + 1
     );
 }
+
+async fn apply(f: &Fixture, state: seatflow_domain::SubscriptionSnapshot, event: &str, t: i64) {
+    f.seats
+        .apply_subscription(&f.admin, &state, event, at(t), Mode::Apply)
+        .await
+        .expect("applied");
+}
+
+/// The scheduled notices find their subscriptions and pools through the
+/// store's indexes, across organisations, and lose them when the state that
+/// put them there changes.
+pub async fn notices_find_renewals_failing_payments_and_over_limit_pools(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::SubscriptionStatus::{Active, PastDue};
+    let f = Fixture::new(store.clone(), "org_notice_a").await;
+    let g = Fixture::new(store.clone(), "org_notice_b").await;
+    let now = f.clock.now();
+    let period = |state: &mut seatflow_domain::SubscriptionSnapshot, days: i64| {
+        state.current_period_start = Some(now + Duration::days(days) - Duration::days(30));
+        state.current_period_end = Some(now + Duration::days(days));
+    };
+    let mut soon = subscription_state(&f.admin.org, "sub_soon", Active, &[("professional", 3)]);
+    period(&mut soon, 10);
+    apply(&f, soon.clone(), "evt_soon", 1).await;
+    let mut later = subscription_state(&g.admin.org, "sub_later", Active, &[("essential", 2)]);
+    period(&mut later, 25);
+    apply(&g, later, "evt_later", 1).await;
+    let mut far = subscription_state(&f.admin.org, "sub_far", Active, &[("essential", 2)]);
+    period(&mut far, 45);
+    apply(&f, far, "evt_far", 1).await;
+    let mut ending = subscription_state(&g.admin.org, "sub_ending", Active, &[("essential", 1)]);
+    period(&mut ending, 5);
+    ending.cancel_at_period_end = true;
+    apply(&g, ending, "evt_ending", 1).await;
+    let mut failing = subscription_state(&g.admin.org, "sub_failing", PastDue, &[("enterprise", 1)]);
+    period(&mut failing, 28);
+    apply(&g, failing, "evt_failing", 1).await;
+
+    let ids = |subs: Vec<seatflow_domain::Subscription>| {
+        subs.into_iter().map(|s| s.id.to_string()).collect::<Vec<_>>()
+    };
+    let renewing = store
+        .renewing_between(now, now + Duration::days(30))
+        .await
+        .expect("renewals");
+    assert_eq!(
+        ids(renewing),
+        ["sub_soon", "sub_later"],
+        "soonest first, within the window only"
+    );
+    assert_eq!(
+        ids(store.payment_failing_subscriptions().await.expect("failing")),
+        ["sub_failing"]
+    );
+    assert!(store.over_limit_pools().await.expect("pools").is_empty());
+
+    // Set to cancel: no longer renewing.
+    soon.cancel_at_period_end = true;
+    apply(&f, soon, "evt_soon_cancel", 2).await;
+    let renewing = store
+        .renewing_between(now, now + Duration::days(30))
+        .await
+        .expect("renewals");
+    assert_eq!(ids(renewing), ["sub_later"]);
+
+    // A pool shrunk below its holders is over its limit until it grows again.
+    f.buy("sso", 2).await;
+    f.buy("enterprise", 2).await;
+    for name in ["A", "B"] {
+        let user = f.user(name, None).await;
+        f.seats
+            .assign(&f.admin, &product("enterprise"), &user.id, Mode::Apply)
+            .await
+            .expect("assigned");
+    }
+    f.buy("enterprise", 1).await;
+    let over = store.over_limit_pools().await.expect("pools");
+    assert_eq!(
+        over.iter()
+            .map(|p| (p.org.to_string(), p.product.to_string(), p.purchased, p.assigned))
+            .collect::<Vec<_>>(),
+        [("org_notice_a".to_owned(), "enterprise".to_owned(), 1, 2)]
+    );
+    f.buy("enterprise", 2).await;
+    assert!(store.over_limit_pools().await.expect("pools").is_empty());
+}
+
+/// Notification preferences are stored per organisation, versioned, audited.
+pub async fn notification_preferences_are_kept_per_organisation(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::{Email, NoticeKind};
+    let f = Fixture::new(store.clone(), "org_prefs_a").await;
+    let g = Fixture::new(store.clone(), "org_prefs_b").await;
+    let defaults = f.seats.notification_preferences(&f.admin).await.expect("read");
+    assert_eq!(
+        (
+            defaults.billing_contacts.len(),
+            defaults.opted_out.len(),
+            defaults.version
+        ),
+        (0, 0, 0)
+    );
+    let billing = Email::parse("billing@a.example").expect("email");
+    let set = f
+        .seats
+        .set_notification_preferences(
+            &f.admin,
+            vec![billing.clone()],
+            [NoticeKind::OverLimit].into(),
+            Mode::Apply,
+        )
+        .await
+        .expect("set");
+    assert_eq!(set.value.version, 1);
+    assert_eq!(set.audit.action, AuditAction::NotificationPreferencesSet);
+    let again = f
+        .seats
+        .set_notification_preferences(&f.admin, vec![], [NoticeKind::Renewal].into(), Mode::Apply)
+        .await
+        .expect("set again");
+    assert_eq!(again.value.version, 2);
+    let stored = store
+        .notification_preferences(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored, again.value);
+    assert!(!stored.wants(NoticeKind::Renewal) && stored.wants(NoticeKind::OverLimit));
+    assert_eq!(
+        store.notification_preferences(&g.admin.org).await.expect("read"),
+        None
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod cases;
 mod fixture;
+pub mod ledger_cases;
 mod naive;
 
 pub use fixture::{Fixture, org, product, start_time};
@@ -37,6 +38,8 @@ macro_rules! entitlement_store_conformance {
             a_decrease_or_cancellation_keeps_holders_and_marks_the_pool_over_limit,
             an_organisations_subscriptions_add_up,
             concurrent_deliveries_of_one_event_apply_once,
+            notices_find_renewals_failing_payments_and_over_limit_pools,
+            notification_preferences_are_kept_per_organisation,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -56,6 +59,28 @@ macro_rules! entitlement_store_conformance {
             async fn $case() {
                 let store = $make().await;
                 $crate::cases::$case(store).await;
+            }
+        )*
+    };
+}
+
+/// Generates one `#[tokio::test]` per `NoticeLedger` conformance case, each
+/// on a fresh ledger from `$make` (an `async fn() -> Arc<dyn NoticeLedger>`).
+#[macro_export]
+macro_rules! notice_ledger_conformance {
+    ($make:path) => {
+        $crate::notice_ledger_conformance!(@cases $make;
+            a_sent_notice_is_never_claimed_again,
+            a_released_notice_is_claimed_again,
+            an_expired_claim_is_taken_over,
+            concurrent_claims_have_one_winner,
+        );
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                $crate::ledger_cases::$case($make().await).await;
             }
         )*
     };

@@ -138,6 +138,25 @@ impl EntitlementStore for NaiveStore {
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
         self.inner.event_processed(event_id).await
     }
+    async fn notification_preferences(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<seatflow_domain::NotificationPreferences>, StoreError> {
+        self.inner.notification_preferences(org).await
+    }
+    async fn renewing_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        self.inner.renewing_between(from, to).await
+    }
+    async fn payment_failing_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        self.inner.payment_failing_subscriptions().await
+    }
+    async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError> {
+        self.inner.over_limit_pools().await
+    }
 
     async fn commit(&self, mut change: Change) -> Result<(), StoreError> {
         let _one_at_a_time = self.commits.lock().await;

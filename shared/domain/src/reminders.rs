@@ -1,0 +1,162 @@
+//! Which notices are due now: renewal reminders by window, payment-failed
+//! notices during the grace period, over-limit notices; each with its
+//! recipients after the organisation's preferences.
+
+use std::collections::BTreeMap;
+
+use crate::directory::{Email, Role};
+use crate::error::SeatError;
+use crate::ids::OrgId;
+use crate::money::Money;
+use crate::notification::{
+    DueNotice, NoticeKey, NoticeKind, NoticeSubject, NotificationPreferences, ReminderWindows,
+};
+use crate::quote::{AddOnRequest, QuoteRequest};
+use crate::seats::Seats;
+use crate::subscription::Subscription;
+
+/// Users read per page when looking for an organisation's admins.
+const ADMIN_PAGE: usize = 100;
+
+impl Seats {
+    /// Every notice due at the clock's now, across organisations: a system
+    /// job's read, not an actor's. Notices an organisation opted out of, and
+    /// notices with nobody to send to, are left out. Whether one was already
+    /// sent is the ledger's business, not this.
+    ///
+    /// # Errors
+    /// [`SeatError::StoreUnavailable`].
+    pub async fn due_notices(&self, windows: &ReminderWindows) -> Result<Vec<DueNotice>, SeatError> {
+        let now = self.clock.now();
+        let mut due: BTreeMap<OrgId, Vec<(NoticeKey, NoticeSubject)>> = BTreeMap::new();
+        for subscription in self.store.renewing_between(now, now + windows.horizon()).await? {
+            let Some(end) = subscription.current_period_end else {
+                continue;
+            };
+            let Some(window_days) = windows.due(end, now) else {
+                continue;
+            };
+            due.entry(subscription.org.clone()).or_default().push((
+                NoticeKey::renewal(&subscription.id, end, window_days),
+                NoticeSubject::Renewal {
+                    amount_due: self.renewal_amount(&subscription),
+                    window_days,
+                    subscription,
+                },
+            ));
+        }
+        for subscription in self.store.payment_failing_subscriptions().await? {
+            let (Some(start), Some(grace_ends)) = (
+                subscription.current_period_start,
+                subscription.grace_ends(self.payment_grace),
+            ) else {
+                continue;
+            };
+            // Past grace the seats are suspended: a reminder to pay would
+            // promise a grace period that is over.
+            if now >= grace_ends {
+                continue;
+            }
+            due.entry(subscription.org.clone()).or_default().push((
+                NoticeKey::payment_failed(&subscription.id, start),
+                NoticeSubject::PaymentFailed {
+                    subscription,
+                    grace_ends,
+                },
+            ));
+        }
+        for pool in self.store.over_limit_pools().await? {
+            due.entry(pool.org.clone()).or_default().push((
+                NoticeKey::over_limit(&pool.product, pool.purchased),
+                NoticeSubject::OverLimit {
+                    product: pool.product,
+                    purchased: pool.purchased,
+                    assigned: pool.assigned,
+                },
+            ));
+        }
+
+        let mut notices = Vec::new();
+        for (org, subjects) in due {
+            let prefs = self
+                .store
+                .notification_preferences(&org)
+                .await?
+                .unwrap_or_else(|| NotificationPreferences::defaults(org.clone()));
+            let wanted: Vec<_> = subjects
+                .into_iter()
+                .filter(|(_, s)| prefs.wants(s.kind()))
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let org_name = self
+                .store
+                .organization(&org)
+                .await?
+                .map_or_else(|| org.to_string(), |o| o.name.as_str().to_owned());
+            let admins = self.admin_emails(&org).await?;
+            for (key, subject) in wanted {
+                let to = match subject.kind() {
+                    NoticeKind::OverLimit => admins.clone(),
+                    NoticeKind::Renewal | NoticeKind::PaymentFailed if prefs.billing_contacts.is_empty() => {
+                        admins.clone()
+                    }
+                    NoticeKind::Renewal | NoticeKind::PaymentFailed => prefs.billing_contacts.clone(),
+                };
+                if !to.is_empty() {
+                    notices.push(DueNotice {
+                        org: org.clone(),
+                        org_name: org_name.clone(),
+                        key,
+                        subject,
+                        to,
+                    });
+                }
+            }
+        }
+        Ok(notices)
+    }
+
+    /// What renewing `subscription` charges at list prices (volume discount
+    /// included): the quote of its plan and add-ons for its term.
+    fn renewal_amount(&self, subscription: &Subscription) -> Option<Money> {
+        let term = subscription.term?;
+        let (plan, quantity) = subscription
+            .items
+            .iter()
+            .find(|(product, _)| self.catalog.is_plan(product))?;
+        let request = QuoteRequest {
+            plan: plan.to_string(),
+            term,
+            quantity: i64::from(*quantity),
+            add_ons: subscription
+                .items
+                .iter()
+                .filter(|(product, _)| !self.catalog.is_plan(product))
+                .map(|(product, quantity)| AddOnRequest {
+                    product: product.to_string(),
+                    quantity: i64::from(*quantity),
+                })
+                .collect(),
+        };
+        self.catalog.quote(&request).ok().map(|quote| quote.total_due)
+    }
+
+    async fn admin_emails(&self, org: &OrgId) -> Result<Vec<Email>, SeatError> {
+        let mut admins = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.users(org, None, after.as_ref(), ADMIN_PAGE).await?;
+            admins.extend(
+                page.iter()
+                    .filter(|u| u.role == Role::Admin)
+                    .map(|u| u.email.clone()),
+            );
+            match page.last() {
+                Some(last) if page.len() == ADMIN_PAGE => after = Some(last.id.clone()),
+                _ => return Ok(admins),
+            }
+        }
+    }
+}
