@@ -1,7 +1,7 @@
 # seatflow developer commands. `make help` lists them.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-LAMBDA_FEATURES := --features seatflow-seats-api/lambda,seatflow-stripe-webhook/lambda,seatflow-checkout/lambda,seatflow-provisioner/lambda,seatflow-local/dynamodb
+LAMBDA_FEATURES := --features seatflow-seats-api/lambda,seatflow-stripe-webhook/lambda,seatflow-checkout/lambda,seatflow-provisioner/lambda,seatflow-local/dynamodb,seatflow-renewal-reminders/lambda
 
 .PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint
 

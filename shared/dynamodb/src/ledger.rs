@@ -42,6 +42,16 @@ impl DynamoNoticeLedger {
             table: table.into(),
         }
     }
+
+    /// On the table named by `TABLE_NAME`.
+    ///
+    /// # Errors
+    /// [`crate::StoreConfigError::MissingTable`].
+    pub async fn from_env() -> Result<Self, crate::StoreConfigError> {
+        let table = std::env::var("TABLE_NAME").map_err(|_| crate::StoreConfigError::MissingTable)?;
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(Client::new(&config), table))
+    }
 }
 
 fn unavailable<E: std::error::Error + 'static>(error: E) -> LedgerError {

@@ -42,6 +42,11 @@ pub struct Fixture {
 impl Fixture {
     /// A fixture for organisation `org_id` (created) on `store`.
     pub async fn new(store: Arc<dyn EntitlementStore>, org_id: &str) -> Self {
+        Self::named(store, org_id, "Fixture Org").await
+    }
+
+    /// A fixture for organisation `org_id` called `name` (created) on `store`.
+    pub async fn named(store: Arc<dyn EntitlementStore>, org_id: &str, name: &str) -> Self {
         let clock = Arc::new(ManualClock::at(start_time()));
         let catalog = Arc::new(Catalog::default_catalog().expect("shipped catalog"));
         let seats = Seats::new(store.clone(), clock.clone(), catalog);
@@ -59,7 +64,7 @@ impl Fixture {
         };
         fixture
             .seats
-            .create_organization(&Actor::system(org(org_id), "fixture"), "Fixture Org", Mode::Apply)
+            .create_organization(&Actor::system(org(org_id), "fixture"), name, Mode::Apply)
             .await
             .expect("organisation created");
         fixture
@@ -85,12 +90,17 @@ impl Fixture {
 
     /// Creates a member (optionally in a team) with no seat.
     pub async fn user(&self, name: &str, team: Option<&TeamId>) -> User {
+        self.user_with_role(name, team, Role::Member).await
+    }
+
+    /// Creates a user with `role` (email `{name}@example.com`, lower case).
+    pub async fn user_with_role(&self, name: &str, team: Option<&TeamId>, role: Role) -> User {
         let new = NewUser {
             id: None,
             name: DisplayName::parse(name).expect("valid name"),
             email: Email::parse(&format!("{}@example.com", name.to_lowercase().replace(' ', ".")))
                 .expect("email"),
-            role: Role::Member,
+            role,
             team: team.cloned(),
         };
         self.seats

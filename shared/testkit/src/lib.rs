@@ -5,6 +5,7 @@
 pub mod cases;
 mod fixture;
 pub mod ledger_cases;
+pub mod moto;
 mod naive;
 
 pub use fixture::{Fixture, org, product, start_time};
