@@ -4,6 +4,7 @@
 
 mod demo;
 mod offline;
+mod outbox;
 mod secret;
 
 use std::net::SocketAddr;
@@ -15,8 +16,9 @@ use seatflow_checkout::{CheckoutConfig, CheckoutState};
 use seatflow_domain::{
     Clock, EntitlementStore, PaymentGateway, ProrationBehavior, Role, SystemClock, TeamId, UserId,
 };
-use seatflow_memory::{MemoryJobQueue, OfflinePaymentGateway};
+use seatflow_memory::{MemoryJobQueue, MemoryNoticeLedger, MemoryOutbox, OfflinePaymentGateway};
 use seatflow_provisioner::Provisioner;
+use seatflow_renewal_reminders::{ReminderConfig, Reminders};
 use seatflow_seats_api::AppState;
 use seatflow_stripe_webhook::WebhookState;
 
@@ -177,11 +179,32 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
         jobs,
         Provisioner::new(state.seats.clone(), payments.clone()),
     ));
-    let app = app.merge(seatflow_checkout::router(CheckoutState {
-        app: state,
-        payments,
-        config: Arc::new(config),
-    }));
+    // Reminders: emails land in the in-memory outbox; the job runs daily and on demand.
+    let outbox = Arc::new(MemoryOutbox::new());
+    let reminder_config = match std::env::var("BILLING_URL") {
+        Ok(_) => ReminderConfig::from_env()?,
+        Err(_) => ReminderConfig::new(format!("{base}/v1/licenses"))?,
+    };
+    let reminders = Arc::new(Reminders::new(
+        Arc::new(state.seats.clone()),
+        Arc::new(state.seats.catalog().clone()),
+        Arc::new(MemoryNoticeLedger::new()),
+        outbox.clone(),
+        clock.clone(),
+        reminder_config,
+    ));
+    tokio::spawn(remind_daily(reminders.clone()));
+    let app = app
+        .merge(outbox::router(outbox::DevState {
+            app: state.clone(),
+            outbox,
+            reminders,
+        }))
+        .merge(seatflow_checkout::router(CheckoutState {
+            app: state,
+            payments,
+            config: Arc::new(config),
+        }));
     #[allow(clippy::print_stdout)] // the greeting is the point
     {
         println!(
@@ -212,6 +235,18 @@ async fn provision(jobs: Arc<MemoryJobQueue>, provisioner: Provisioner) {
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The local stand-in for the daily EventBridge schedule.
+async fn remind_daily(reminders: Arc<Reminders>) {
+    let day = std::time::Duration::from_secs(24 * 3600);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + day, day);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = reminders.run().await {
+            tracing::error!(error = %error, "reminder run failed");
+        }
     }
 }
 

@@ -140,6 +140,8 @@ fn run_walkthrough(name: &str, env: &[(&str, &str)]) {
         r#""id":"usr_dave""#,
         r#""code":"forbidden""#,
         r#""secret":"sfk_"#,
+        r#""billing_contacts":["billing@demo.example"]"#,
+        r#""already_sent":0,"held":0,"failed":[]"#,
         "saved openapi.json",
     ] {
         assert!(
@@ -310,12 +312,18 @@ fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
     let state = std::env::temp_dir().join(format!("seatflow-provision-{}", std::process::id()));
     let secret = "whsec_local_provision_secret";
     let (_server, addr) = start_with_webhook_secret(&state, secret);
-    let body = r#"{"id":"evt_local_sub","object":"event","type":"customer.subscription.created","created":1790000000,"data":{"object":{"id":"sub_local","object":"subscription","status":"active","customer":"cus_local","cancel_at_period_end":false,"metadata":{"org":"org_demo"},"items":{"object":"list","data":[{"quantity":7,"current_period_end":1795000000,"price":{"id":"price_x","lookup_key":"seatflow_enterprise_annual"}}]}}}}"#;
     #[allow(clippy::disallowed_methods)] // a real Stripe signature is stamped with real time
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("time")
         .as_secs() as i64;
+    // The period ends in 5 days: inside the 7-day reminder window.
+    let end = t + 5 * 86_400;
+    let body = format!(
+        r#"{{"id":"evt_local_sub","object":"event","type":"customer.subscription.created","created":1790000000,"data":{{"object":{{"id":"sub_local","object":"subscription","status":"active","customer":"cus_local","cancel_at_period_end":false,"metadata":{{"org":"org_demo"}},"items":{{"object":"list","data":[{{"quantity":7,"current_period_start":{start},"current_period_end":{end},"price":{{"id":"price_x","lookup_key":"seatflow_enterprise_annual"}}}}]}}}}}}}}"#,
+        start = end - 365 * 86_400
+    );
+    let body = body.as_str();
     let signature = format!(
         "t={t},v1={}",
         seatflow_stripe_webhook::signature::sign(secret.as_bytes(), t, body.as_bytes())
@@ -367,5 +375,36 @@ fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
         assert!(Instant::now() < deadline, "seats never appeared: {text}");
         std::thread::sleep(Duration::from_millis(50));
     }
+
+    // The reminders job, on demand: the renewal reminder lands in the outbox, once.
+    let curl = |method: &str, path: &str, auth: bool| {
+        let mut command = Command::new("curl");
+        command.args(["-sS", "-X", method]);
+        if auth {
+            command.args(["-H", &format!("Authorization: Bearer {}", token.trim())]);
+        }
+        let output = command
+            .arg(format!("http://{addr}{path}"))
+            .output()
+            .expect("curl runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let first = curl("POST", "/dev/reminders/run", true);
+    assert!(
+        first.contains(r#""sent":["org_demo/renewal#sub_local#"#),
+        "{first}"
+    );
+    let again = curl("POST", "/dev/reminders/run", true);
+    assert!(again.contains(r#""sent":[],"already_sent":1"#), "{again}");
+    let outbox = curl("GET", "/dev/outbox", true);
+    assert_eq!(
+        outbox
+            .matches(r#""subject":"Demo Co: your seatflow subscription renews on"#)
+            .count(),
+        1,
+        "{outbox}"
+    );
+    assert!(outbox.contains(r#""to":["alice@demo.example"]"#), "{outbox}");
+    assert!(curl("GET", "/dev/outbox", false).contains(r#""code":"unauthenticated""#));
     let _ = std::fs::remove_dir_all(&state);
 }

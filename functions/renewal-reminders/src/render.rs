@@ -88,6 +88,7 @@ pub fn render(notice: &DueNotice, catalog: &Catalog, billing_url: &str) -> Outgo
         encode_text(billing_url),
     );
     OutgoingEmail {
+        org: notice.org.clone(),
         to: notice.to.clone(),
         subject: subject.replace(char::is_control, " "),
         text,

@@ -257,6 +257,8 @@ pub struct DueNotice {
 /// An email ready to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutgoingEmail {
+    /// The organisation it is sent for.
+    pub org: OrgId,
     /// Recipients.
     pub to: Vec<Email>,
     /// Subject line (no line breaks).

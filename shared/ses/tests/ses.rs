@@ -17,6 +17,7 @@ async fn client() -> aws_sdk_sesv2::Client {
 
 fn email(to: &[&str]) -> OutgoingEmail {
     OutgoingEmail {
+        org: seatflow_domain::OrgId::parse("org_mail").expect("org"),
         to: to.iter().map(|a| Email::parse(a).expect("address")).collect(),
         subject: "Your subscription renews in 7 days".into(),
         text: "Plain text".into(),

@@ -7,6 +7,7 @@ mod assignments;
 mod audit;
 mod catalog;
 mod entitlements;
+mod notifications;
 mod teams;
 mod usage;
 mod users;
@@ -37,6 +38,7 @@ use crate::state::AppState;
         (name = "usage", description = "Usage and exports"),
         (name = "audit", description = "The audit log"),
         (name = "api-keys", description = "Machine client keys"),
+        (name = "notifications", description = "Who receives billing notices, and which"),
     )
 )]
 struct ApiDoc;
@@ -75,6 +77,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list_audit))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
         .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(
+            notifications::get_notifications,
+            notifications::set_notifications
+        ))
 }
 
 /// The OpenAPI 3.1 document of every `/v1` route.

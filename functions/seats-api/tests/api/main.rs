@@ -103,6 +103,13 @@ fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Option<Value>
             format!("/v1/api-keys/{key_id}"),
             None,
         ),
+        (M::GET, "/v1/notifications", "/v1/notifications".into(), None),
+        (
+            M::PUT,
+            "/v1/notifications",
+            "/v1/notifications".into(),
+            Some(json!({"billing_contacts": ["billing@intruder.example"], "opted_out": ["over_limit"]})),
+        ),
     ]
 }
 
@@ -230,6 +237,7 @@ async fn another_organisation_sees_and_changes_nothing() {
         "/v1/usage",
         "/v1/audit",
         "/v1/api-keys",
+        "/v1/notifications",
     ];
     let own: Vec<&str> = own.into_iter().chain(["/v1/teams", "/v1/api-keys"]).collect();
     walk_denied(
@@ -341,7 +349,7 @@ async fn every_mutation_can_be_a_dry_run_that_writes_nothing() {
             "{method} {template} shows its audit entry"
         );
     }
-    assert_eq!(mutations, 11);
+    assert_eq!(mutations, 12);
     assert_eq!(
         victim.audit_len(&app).await,
         audit_before,
@@ -1051,4 +1059,68 @@ async fn the_entitlement_check_follows_seats_and_subscriptions() {
         (status, problem["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_query"))
     );
+}
+
+#[tokio::test]
+async fn notification_preferences_are_set_and_read_by_admins_only() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, _, defaults) = app
+        .call(Method::GET, "/v1/notifications", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(defaults["billing_contacts"], json!([]));
+    assert_eq!(defaults["opted_out"], json!([]));
+
+    let body =
+        json!({"billing_contacts": ["Billing@Victim.example"], "opted_out": ["renewal", "over_limit"]});
+    let (status, _, set) = app
+        .call(Method::PUT, "/v1/notifications", Some(&admin), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["audit"]["action"], "notification_preferences_set");
+    let (_, _, read) = app
+        .call(Method::GET, "/v1/notifications", Some(&admin), None)
+        .await;
+    assert_eq!(read["billing_contacts"], json!(["billing@victim.example"]));
+    assert_eq!(read["opted_out"], json!(["renewal", "over_limit"]));
+    assert_eq!(read["version"], 1);
+
+    for (bad, field) in [
+        (
+            json!({"billing_contacts": ["not an address"]}),
+            "billing_contacts[0]",
+        ),
+        (
+            json!({"billing_contacts": ["a@b.example", "A@b.example"]}),
+            "billing_contacts",
+        ),
+        (
+            json!({"billing_contacts": [], "opted_out": ["everything"]}),
+            "opted_out[0]",
+        ),
+    ] {
+        let (status, _, problem) = app
+            .call(Method::PUT, "/v1/notifications", Some(&admin), Some(bad.clone()))
+            .await;
+        assert_eq!(
+            (
+                status,
+                problem["code"].as_str(),
+                problem["errors"][0]["field"].as_str()
+            ),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("validation_failed"),
+                Some(field)
+            ),
+            "{bad}: {problem}"
+        );
+    }
+    let member = app.token("usr_cat", "org_victim", seatflow_domain::Role::Member, &[]);
+    let (status, _, _) = app
+        .call(Method::GET, "/v1/notifications", Some(&member), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
