@@ -3,7 +3,7 @@
 CARGO ?= cargo
 LAMBDA_FEATURES := --features seatflow-seats-api/lambda,seatflow-stripe-webhook/lambda,seatflow-checkout/lambda,seatflow-provisioner/lambda,seatflow-local/dynamodb,seatflow-renewal-reminders/lambda
 
-.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint
+.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint build-lambda invoke bench-lambda
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,3 +35,29 @@ CFN_LINT_VERSION := 1.58.0
 cfn-lint: ## lint the SAM template with cfn-lint (installed into .venv on first use)
 	@test -x .venv/bin/cfn-lint || { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check "cfn-lint==$(CFN_LINT_VERSION)"; }
 	.venv/bin/cfn-lint infra/template.yaml
+
+FUNCTIONS := seats-api checkout stripe-webhook provisioner renewal-reminders
+CARGO_LAMBDA_VERSION := 1.9.2
+CARGO_LAMBDA := .venv/bin/cargo-lambda
+
+$(CARGO_LAMBDA):
+	@test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==$(CARGO_LAMBDA_VERSION)"
+
+build-lambda: $(CARGO_LAMBDA) ## release build of every function for Lambda (arm64) into target/lambda/<fn>/bootstrap
+	rustup target add aarch64-unknown-linux-gnu
+	for fn in $(FUNCTIONS); do \
+	  $(CARGO_LAMBDA) lambda build --release --arm64 --features lambda -p seatflow-$$fn || exit 1; \
+	done
+
+# make invoke FN=renewal-reminders EVENT=events/renewal-reminders/scheduled.json
+# Serves FN with `cargo lambda watch` (environment from the caller: TABLE_NAME,
+# AWS_ENDPOINT_URL, ...) and invokes it once with EVENT. Stripe samples are
+# signed again with the current time first (scripts/sign-webhook-sample.py).
+invoke: $(CARGO_LAMBDA) ## run one sample event through a function locally: make invoke FN=seats-api EVENT=events/seats-api/get-catalog.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<$(FUNCTIONS)> EVENT=events/..."; exit 2; }
+	@event="$(EVENT)"; case "$(FN)" in stripe-webhook) event=$$(mktemp); scripts/sign-webhook-sample.py "$(EVENT)" > "$$event";; esac; \
+	$(CARGO_LAMBDA) lambda watch -P 9000 --features lambda -p seatflow-$(FN) & watch=$$!; \
+	trap 'kill $$watch 2>/dev/null' EXIT; \
+	for _ in $$(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:9000/ 2>/dev/null && break; sleep 1; done; \
+	$(CARGO_LAMBDA) lambda invoke -a 127.0.0.1 -P 9000 seatflow-$(FN) --data-file "$$event"

@@ -262,14 +262,16 @@ fn the_checkout_document_lists_every_route() {
     assert!(doc["paths"]["/v1/subscriptions/{id}/seats"]["post"].is_object());
 }
 
-/// `events/checkout/quote.json` runs through `lambda_http`'s adapter (the path
-/// `lambda_http::run` takes on Lambda) into the router.
+/// Every sample in `events/checkout/` runs through `lambda_http`'s adapter
+/// (the path `lambda_http::run` takes on Lambda) into the router, as the
+/// sample machine client of `org_victim`.
 #[tokio::test]
-async fn the_sample_event_is_handled_through_the_lambda_adapter() {
+async fn every_sample_event_is_handled_through_the_lambda_adapter() {
     use lambda_http::lambda_runtime::{Context, LambdaEvent};
     use lambda_http::{Adapter, Service as _};
 
     let app = app();
+    app.create_org("org_victim").await;
     let key = "sfk_sample_events_only_not_a_secret";
     let admin = seatflow_domain::Actor {
         org: OrgId::parse("org_victim").expect("id"),
@@ -283,22 +285,43 @@ async fn the_sample_event_is_handled_through_the_lambda_adapter() {
         .create_api_key(&admin, "samples", &key[..12], &hash, seatflow_domain::Mode::Apply)
         .await
         .expect("key");
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../events/checkout/quote.json"
-    ))
-    .expect("sample");
-    let request: lambda_http::request::LambdaRequest =
-        serde_json::from_str(&text).expect("an API Gateway v2 event");
-    let mut adapter = Adapter::from(app.router.clone());
-    let response = adapter
-        .call(LambdaEvent::new(request, Context::default()))
-        .await
-        .expect("handled");
-    let response = serde_json::to_value(&response).expect("response");
-    assert_eq!(response["statusCode"], 200, "{response}");
-    let quote: Value = serde_json::from_str(response["body"].as_str().expect("body")).expect("JSON");
-    assert_eq!(quote["cadence"], "billed annually");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/checkout");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("events/checkout") {
+        let path = entry.expect("entry").path();
+        let name = path.file_stem().expect("name").to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).expect("sample");
+        let request: lambda_http::request::LambdaRequest =
+            serde_json::from_str(&text).expect("an API Gateway v2 event");
+        let mut adapter = Adapter::from(app.router.clone());
+        let response = adapter
+            .call(LambdaEvent::new(request, Context::default()))
+            .await
+            .expect("handled");
+        let response = serde_json::to_value(&response).expect("response");
+        let body: Value = serde_json::from_str(response["body"].as_str().expect("body")).expect("JSON");
+        let (status, check) = match name.as_str() {
+            "quote" => (200, body["cadence"] == "billed annually"),
+            "create-session" => (
+                201,
+                body["url"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("http://pay.local/checkout/")),
+            ),
+            // The samples name a session and a subscription that do not exist.
+            "get-confirmation" | "add-seats" => (404, body["code"] == "not_found"),
+            other => panic!("no expectation for sample {other}"),
+        };
+        assert_eq!(response["statusCode"], status, "{name}: {response}");
+        assert!(check, "{name}: {body}");
+        seen.push(name);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["add-seats", "create-session", "get-confirmation", "quote"],
+        "a sample per route"
+    );
 }
 
 fn purchase() -> Value {

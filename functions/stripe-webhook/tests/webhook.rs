@@ -221,3 +221,58 @@ async fn a_verified_body_that_is_not_an_event_is_refused() {
         (StatusCode::BAD_REQUEST, Some("malformed_event"))
     );
 }
+
+/// `events/stripe-webhook/*.json` are API Gateway requests signed (by
+/// `scripts/sign-webhook-sample.py`) with the documented sample secret at the
+/// sample's own time: through `lambda_http`'s adapter, each queues its job;
+/// five minutes and a second later the same request is stale and refused.
+#[tokio::test]
+async fn every_sample_event_is_verified_and_queued_through_the_lambda_adapter() {
+    use lambda_http::lambda_runtime::{Context, LambdaEvent};
+    use lambda_http::{Adapter, Service as _};
+
+    const SAMPLE_SECRET: &str = "whsec_seatflow_sample_events_only_not_a_secret";
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/stripe-webhook");
+    let mut samples = 0;
+    for entry in std::fs::read_dir(dir).expect("events/stripe-webhook") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("sample");
+        let sample: Value = serde_json::from_str(&text).expect("JSON");
+        let t: i64 = sample["headers"]["stripe-signature"]
+            .as_str()
+            .and_then(|h| h.strip_prefix("t="))
+            .and_then(|h| h.split(',').next())
+            .and_then(|t| t.parse().ok())
+            .expect("a signed sample");
+        let event: Value = serde_json::from_str(sample["body"].as_str().expect("body")).expect("an event");
+        for (delay, status) in [(10, 200), (301, 400)] {
+            let queue = Arc::new(MemoryJobQueue::new());
+            let clock = Arc::new(ManualClock::at(
+                chrono::DateTime::from_timestamp(t + delay, 0).expect("time"),
+            ));
+            let app = router(WebhookState {
+                secret: Arc::new(SecretString::from(SAMPLE_SECRET)),
+                queue: queue.clone(),
+                clock,
+            });
+            let request: lambda_http::request::LambdaRequest =
+                serde_json::from_value(sample.clone()).expect("an API Gateway v2 event");
+            let response = Adapter::from(app)
+                .call(LambdaEvent::new(request, Context::default()))
+                .await
+                .expect("handled");
+            let response = serde_json::to_value(&response).expect("response");
+            assert_eq!(response["statusCode"], status, "{delay} s later: {response}");
+            if status == 200 {
+                let job = queue.pop().expect("one job queued");
+                assert_eq!(job.event_id, event["id"].as_str().expect("id"));
+                assert_eq!(
+                    job.group,
+                    event["data"]["object"]["id"].as_str().expect("subscription")
+                );
+            }
+            assert!(queue.is_empty());
+        }
+        samples += 1;
+    }
+    assert!(samples >= 1);
+}
