@@ -59,5 +59,5 @@ invoke: $(CARGO_LAMBDA) ## run one sample event through a function locally: make
 	@event="$(EVENT)"; case "$(FN)" in stripe-webhook) event=$$(mktemp); scripts/sign-webhook-sample.py "$(EVENT)" > "$$event";; esac; \
 	$(CARGO_LAMBDA) lambda watch -P 9000 --features lambda -p seatflow-$(FN) & watch=$$!; \
 	trap 'kill $$watch 2>/dev/null' EXIT; \
-	for _ in $$(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:9000/ 2>/dev/null && break; sleep 1; done; \
-	$(CARGO_LAMBDA) lambda invoke -a 127.0.0.1 -P 9000 seatflow-$(FN) --data-file "$$event"
+	for _ in $$(seq 600); do curl -s -o /dev/null http://127.0.0.1:9000/ && break; sleep 1; done; \
+	$(CARGO_LAMBDA) lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 seatflow-$(FN) --data-file "$$event"
