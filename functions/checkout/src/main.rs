@@ -15,5 +15,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         payments: Arc::new(StripeGateway::from_env()?),
         config: Arc::new(CheckoutConfig::from_env()?),
     };
-    lambda_http::run(router(state)).await
+    lambda_http::run(seatflow_http::lambda::with_gateway_claims(router(state))).await
 }

@@ -31,7 +31,8 @@ impl AppState {
 
     /// State from the environment, failing fast at cold start on bad
     /// configuration: `SEATFLOW_JWT_SECRET` (required), `SEATFLOW_CATALOG`
-    /// (optional path), `PAYMENT_GRACE_DAYS`
+    /// (optional path), `SEATFLOW_GATEWAY_JWT` (optional, trust API Gateway's
+    /// JWT authorizer), `PAYMENT_GRACE_DAYS`
     /// (optional, see [`payment_grace_days_from_env`]), and the store (see [`store_from_env`]; `default_store`
     /// when `SEATFLOW_STORE` is unset: Lambda entry points pass `dynamodb`,
     /// since an in-memory store there would forget everything between
@@ -43,10 +44,15 @@ impl AppState {
         let catalog = Arc::new(catalog_from_env()?);
         let jwt = JwtConfig::from_env().context("JWT configuration")?;
         let store = store_from_env(default_store).await?;
-        let mut state = Self::new(store, Arc::new(SystemClock), catalog, jwt);
+        let mut state = Self::new(store, Arc::new(SystemClock), catalog, jwt.clone());
         state.seats = state
             .seats
             .with_payment_grace_days(payment_grace_days_from_env()?);
+        // Behind API Gateway's JWT authorizer, its verified claims name the caller too.
+        state.auth = Arc::new(
+            Authenticator::new(jwt, state.seats.clone())
+                .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env()),
+        );
         Ok(state)
     }
 }

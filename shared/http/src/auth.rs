@@ -136,6 +136,23 @@ impl ApiKeySecret {
     }
 }
 
+/// The claims of a token that API Gateway's JWT authorizer verified, as the
+/// gateway hands them to the function (every value a string; arrays as
+/// `[a b]`). Only the Lambda entry point puts them on a request, from the
+/// request context API Gateway built: a client cannot send them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayClaims(pub std::collections::HashMap<String, String>);
+
+/// Whether `SEATFLOW_GATEWAY_JWT` asks to trust gateway-verified tokens
+/// (`true`/`1`; anything else, or unset: no).
+#[must_use]
+pub fn trust_gateway_from_env() -> bool {
+    matches!(
+        std::env::var("SEATFLOW_GATEWAY_JWT").as_deref().map(str::trim),
+        Ok("true" | "1")
+    )
+}
+
 /// Verifies bearer credentials.
 pub struct Authenticator {
     decoding: DecodingKey,
@@ -143,6 +160,7 @@ pub struct Authenticator {
     validation: Validation,
     config: JwtConfig,
     seats: Seats,
+    trust_gateway: bool,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -169,7 +187,60 @@ impl Authenticator {
             validation,
             config,
             seats,
+            trust_gateway: false,
         }
+    }
+
+    /// Also accepts callers whose identity provider token API Gateway's JWT
+    /// authorizer verified ([`GatewayClaims`]): the deployment option where an
+    /// external identity provider signs people's tokens. Off unless asked for
+    /// (`SEATFLOW_GATEWAY_JWT=true` in the entry points).
+    #[must_use]
+    pub fn trusting_gateway_claims(mut self, trust: bool) -> Self {
+        self.trust_gateway = trust;
+        self
+    }
+
+    /// The caller a verified gateway token names: claims `org` and `role`
+    /// (`admin`, `team_manager`, `member`), the user in `seatflow_user` or else
+    /// `sub`, and for team managers `teams`.
+    ///
+    /// # Errors
+    /// 401 `unauthenticated` when gateway claims are not trusted here, or a
+    /// claim is missing or malformed.
+    pub fn authenticate_gateway(&self, claims: &GatewayClaims) -> Result<Actor, ApiError> {
+        let bad = |what: &str| ApiError::unauthenticated(format!("identity provider token: {what}"));
+        if !self.trust_gateway {
+            return Err(bad("gateway-verified tokens are not accepted here"));
+        }
+        let claim = |name: &str| claims.0.get(name).map(String::as_str).filter(|v| !v.is_empty());
+        let org = claim("org")
+            .and_then(|o| OrgId::parse(o).ok())
+            .ok_or_else(|| bad("missing or invalid org claim"))?;
+        let user = claim("seatflow_user")
+            .or_else(|| claim("sub"))
+            .and_then(|u| UserId::parse(u).ok())
+            .ok_or_else(|| bad("missing or invalid user (seatflow_user or sub) claim"))?;
+        let role = claim("role")
+            .and_then(|r| serde_json::from_value::<Role>(serde_json::Value::String(r.to_owned())).ok())
+            .ok_or_else(|| bad("missing or invalid role claim"))?;
+        let teams = claim("teams")
+            .map(|t| {
+                t.trim_matches(|c| c == '[' || c == ']')
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|t| !t.is_empty())
+                    .map(|t| TeamId::parse(t.trim_matches('"')))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+            .map_err(|_| bad("invalid teams claim"))?
+            .unwrap_or_default();
+        Ok(Actor {
+            org,
+            principal: Principal::User(user),
+            role,
+            teams,
+        })
     }
 
     /// Signs a token for `user` of `org` valid for `ttl_seconds` (local tokens and tests).
@@ -257,6 +328,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(claims) = parts.extensions.get::<GatewayClaims>() {
+            return state.authenticator().authenticate_gateway(claims).map(Caller);
+        }
         let authorization = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -272,6 +346,61 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn authenticator(trust: bool) -> Authenticator {
+        let store = std::sync::Arc::new(seatflow_memory::MemoryEntitlementStore::new());
+        let seats = Seats::new(
+            store,
+            std::sync::Arc::new(seatflow_domain::SystemClock),
+            std::sync::Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog")),
+        );
+        Authenticator::new(
+            JwtConfig::new(SecretString::from("x".repeat(MIN_SECRET_LEN))).expect("config"),
+            seats,
+        )
+        .trusting_gateway_claims(trust)
+    }
+
+    fn claims(pairs: &[(&str, &str)]) -> GatewayClaims {
+        GatewayClaims(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn gateway_claims_name_the_caller_only_where_trusted() {
+        let manager = claims(&[
+            ("sub", "idp|123"),
+            ("seatflow_user", "usr_bob"),
+            ("org", "org_acme"),
+            ("role", "team_manager"),
+            ("teams", "[team_red team_blue]"),
+        ]);
+        let actor = authenticator(true)
+            .authenticate_gateway(&manager)
+            .expect("trusted");
+        assert_eq!(actor.org.as_str(), "org_acme");
+        assert_eq!(
+            actor.principal,
+            Principal::User(UserId::parse("usr_bob").expect("id"))
+        );
+        assert_eq!((actor.role, actor.teams.len()), (Role::TeamManager, 2));
+        assert!(authenticator(false).authenticate_gateway(&manager).is_err());
+        for missing in [
+            claims(&[("sub", "usr_a"), ("role", "admin")]),
+            claims(&[("sub", "usr_a"), ("org", "org_a")]),
+            claims(&[("sub", "usr_a"), ("org", "org_a"), ("role", "owner")]),
+            claims(&[("sub", "not an id"), ("org", "org_a"), ("role", "admin")]),
+        ] {
+            assert!(
+                authenticator(true).authenticate_gateway(&missing).is_err(),
+                "{missing:?}"
+            );
+        }
+    }
 
     #[test]
     fn short_secrets_are_refused() {

@@ -5,11 +5,13 @@
 
 pub mod auth;
 pub mod extract;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod openapi;
 pub mod problem;
 mod telemetry;
 
-pub use auth::{ApiKeySecret, Authenticator, Caller, Claims, HasAuthenticator, JwtConfig};
+pub use auth::{ApiKeySecret, Authenticator, Caller, Claims, GatewayClaims, HasAuthenticator, JwtConfig};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use problem::{ApiError, Problem};
 pub use telemetry::init_tracing;

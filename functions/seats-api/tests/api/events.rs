@@ -94,3 +94,57 @@ fn every_documented_operation_has_a_sample_event() {
         }
     }
 }
+
+/// Behind API Gateway's JWT authorizer (the template's `JwtIssuerUrl`
+/// option), the claims the gateway verified name the caller: through the
+/// Lambda entry point's layer, with `SEATFLOW_GATEWAY_JWT` on. With it off, or
+/// without the layer, the same request is unauthenticated.
+#[tokio::test]
+async fn gateway_verified_claims_authenticate_only_when_trusted() {
+    let mut event = samples()["get-licenses"].clone();
+    event["headers"].as_object_mut().expect("headers").insert(
+        "authorization".into(),
+        Value::String("Bearer idp-token-checked-by-the-gateway".into()),
+    );
+    event["requestContext"]["authorizer"] = serde_json::json!({
+        "jwt": {
+            "claims": {"sub": "idp|4f2a", "seatflow_user": "usr_admin", "org": "org_victim", "role": "admin",
+                "iss": "https://idp.example/", "aud": "seatflow"},
+            "scopes": null
+        }
+    });
+    for (trust, layer, status) in [(true, true, 200), (false, true, 401), (true, false, 401)] {
+        let mut app = TestApp::new().await;
+        Victim::seed(&app).await;
+        let auth = seatflow_http::Authenticator::new(
+            seatflow_http::JwtConfig::new(secrecy::SecretString::from("x".repeat(32))).expect("config"),
+            app.state.seats.clone(),
+        )
+        .trusting_gateway_claims(trust);
+        app.state.auth = std::sync::Arc::new(auth);
+        let router = seatflow_seats_api::router(app.state.clone());
+        let router = if layer {
+            seatflow_http::lambda::with_gateway_claims(router)
+        } else {
+            router
+        };
+        let request: LambdaRequest = serde_json::from_value(event.clone()).expect("an API Gateway v2 event");
+        let response = Adapter::from(router)
+            .call(LambdaEvent::new(request, Context::default()))
+            .await
+            .expect("handled");
+        let response = serde_json::to_value(&response).expect("response");
+        assert_eq!(
+            response["statusCode"], status,
+            "trust {trust}, layer {layer}: {response}"
+        );
+        if status == 200 {
+            assert!(
+                response["body"]
+                    .as_str()
+                    .expect("body")
+                    .contains("\"product\":\"professional\"")
+            );
+        }
+    }
+}
