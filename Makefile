@@ -38,26 +38,32 @@ cfn-lint: ## lint the SAM template with cfn-lint (installed into .venv on first 
 
 FUNCTIONS := seats-api checkout stripe-webhook provisioner renewal-reminders
 CARGO_LAMBDA_VERSION := 1.9.2
+ZIG_VERSION := 0.13.0
 CARGO_LAMBDA := .venv/bin/cargo-lambda
+# cargo-lambda cross-compiles with the zig from the same .venv.
+LAMBDA_PATH := PATH="$(CURDIR)/.venv/bin:$$PATH"
 
-$(CARGO_LAMBDA):
+LAMBDA_TOOLS := .venv/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
+
+$(LAMBDA_TOOLS):
 	@test -x .venv/bin/python || python3 -m venv .venv
-	.venv/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==$(CARGO_LAMBDA_VERSION)"
+	.venv/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==$(CARGO_LAMBDA_VERSION)" "ziglang==$(ZIG_VERSION)"
+	touch $@
 
-build-lambda: $(CARGO_LAMBDA) ## release build of every function for Lambda (arm64) into target/lambda/<fn>/bootstrap
+build-lambda: $(LAMBDA_TOOLS) ## release build of every function for Lambda (arm64) into target/lambda/<fn>/bootstrap
 	rustup target add aarch64-unknown-linux-gnu
 	for fn in $(FUNCTIONS); do \
-	  $(CARGO_LAMBDA) lambda build --release --arm64 --features lambda -p seatflow-$$fn || exit 1; \
+	  $(LAMBDA_PATH) $(CARGO_LAMBDA) lambda build --release --arm64 --features lambda -p seatflow-$$fn || exit 1; \
 	done
 
 # make invoke FN=renewal-reminders EVENT=events/renewal-reminders/scheduled.json
 # Serves FN with `cargo lambda watch` (environment from the caller: TABLE_NAME,
 # AWS_ENDPOINT_URL, ...) and invokes it once with EVENT. Stripe samples are
 # signed again with the current time first (scripts/sign-webhook-sample.py).
-invoke: $(CARGO_LAMBDA) ## run one sample event through a function locally: make invoke FN=seats-api EVENT=events/seats-api/get-catalog.json
+invoke: $(LAMBDA_TOOLS) ## run one sample event through a function locally: make invoke FN=seats-api EVENT=events/seats-api/get-catalog.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<$(FUNCTIONS)> EVENT=events/..."; exit 2; }
 	@event="$(EVENT)"; case "$(FN)" in stripe-webhook) event=$$(mktemp); scripts/sign-webhook-sample.py "$(EVENT)" > "$$event";; esac; \
-	$(CARGO_LAMBDA) lambda watch -P 9000 --features lambda -p seatflow-$(FN) & watch=$$!; \
+	$(LAMBDA_PATH) $(CARGO_LAMBDA) lambda watch -P 9000 --features lambda -p seatflow-$(FN) & watch=$$!; \
 	trap 'kill $$watch 2>/dev/null' EXIT; \
 	for _ in $$(seq 600); do curl -s -o /dev/null http://127.0.0.1:9000/ && break; sleep 1; done; \
 	$(CARGO_LAMBDA) lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 seatflow-$(FN) --data-file "$$event"
