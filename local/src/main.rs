@@ -187,10 +187,8 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
     };
     let reminders = Arc::new(Reminders::new(
         Arc::new(state.seats.clone()),
-        Arc::new(state.seats.catalog().clone()),
         Arc::new(MemoryNoticeLedger::new()),
         outbox.clone(),
-        clock.clone(),
         reminder_config,
     ));
     tokio::spawn(remind_daily(reminders.clone()));

@@ -54,11 +54,7 @@ async fn run_reminders(
     State(dev): State<DevState>,
 ) -> Result<Json<RunReport>, ApiError> {
     caller.require_admin("run the reminders")?;
-    let mut report = dev
-        .reminders
-        .run()
-        .await
-        .map_err(|e| ApiError::from(seatflow_domain::SeatError::StoreUnavailable(e.to_string())))?;
+    let mut report = dev.reminders.run().await.map_err(|e| ApiError::from(e.0))?;
     // The job runs for every organisation; the caller sees their own notices.
     let own = format!("{}/", caller.org);
     report.sent.retain(|id| id.starts_with(&own));

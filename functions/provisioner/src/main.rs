@@ -5,17 +5,14 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use seatflow_domain::{Seats, SystemClock};
+use seatflow_domain::SystemClock;
 use seatflow_provisioner::{Provisioner, batch};
 use seatflow_stripe::StripeGateway;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     seatflow_http::init_tracing();
-    let catalog = Arc::new(seatflow_seats_api::catalog_from_env()?);
-    let store = seatflow_seats_api::store_from_env("dynamodb").await?;
-    let grace = seatflow_seats_api::payment_grace_days_from_env()?;
-    let seats = Seats::new(store, Arc::new(SystemClock), catalog).with_payment_grace_days(grace);
+    let seats = seatflow_seats_api::seats_from_env("dynamodb", Arc::new(SystemClock)).await?;
     let provisioner = Provisioner::new(seats, Arc::new(StripeGateway::from_env()?));
     let provisioner = &provisioner;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

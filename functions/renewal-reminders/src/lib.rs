@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use seatflow_domain::{
-    Catalog, Claim, Clock, DueNotice, LedgerError, Mailer, NoticeLedger, ReminderWindows, SeatError, Seats,
+    Claim, DueNotice, LedgerError, Mailer, NoticeLedger, ReminderWindows, SeatError, Seats,
 };
 use serde::Serialize;
 
@@ -86,36 +86,31 @@ pub struct RunReport {
 /// Why a run could not even find its notices.
 #[derive(Debug, thiserror::Error)]
 #[error("finding due notices failed: {0}")]
-pub struct RunError(#[from] SeatError);
+pub struct RunError(#[from] pub SeatError);
 
 /// The job.
 #[derive(Debug, Clone)]
 pub struct Reminders {
     seats: Arc<Seats>,
-    catalog: Arc<Catalog>,
     ledger: Arc<dyn NoticeLedger>,
     mailer: Arc<dyn Mailer>,
-    clock: Arc<dyn Clock>,
     config: ReminderConfig,
 }
 
 impl Reminders {
-    /// A job over `seats` (which must tell time by `clock`).
+    /// A job over `seats`, telling time by its clock and naming products from
+    /// its catalog.
     #[must_use]
     pub fn new(
         seats: Arc<Seats>,
-        catalog: Arc<Catalog>,
         ledger: Arc<dyn NoticeLedger>,
         mailer: Arc<dyn Mailer>,
-        clock: Arc<dyn Clock>,
         config: ReminderConfig,
     ) -> Self {
         Self {
             seats,
-            catalog,
             ledger,
             mailer,
-            clock,
             config,
         }
     }
@@ -155,7 +150,7 @@ impl Reminders {
     }
 
     async fn send_once(&self, notice: &DueNotice) -> Result<Sent, SendError> {
-        let now = self.clock.now();
+        let now = self.seats.clock().now();
         let token = match self
             .ledger
             .claim(&notice.org, &notice.key, now, now + self.config.lease)
@@ -165,7 +160,7 @@ impl Reminders {
             Claim::AlreadySent => return Ok(Sent::Before),
             Claim::Held => return Ok(Sent::Elsewhere),
         };
-        let email = render::render(notice, &self.catalog, &self.config.billing_url);
+        let email = render::render(notice, self.seats.catalog(), &self.config.billing_url);
         if let Err(why) = self.mailer.send(&email).await {
             // Give it back so the next run sends it; if even that fails, the
             // lease runs out and the run after that does.
@@ -176,7 +171,7 @@ impl Reminders {
         }
         match self
             .ledger
-            .complete(&notice.org, &notice.key, &token, self.clock.now())
+            .complete(&notice.org, &notice.key, &token, self.seats.clock().now())
             .await
         {
             Ok(()) => Ok(Sent::Now),

@@ -7,27 +7,21 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use seatflow_domain::{Seats, SystemClock};
+use seatflow_domain::SystemClock;
 use seatflow_renewal_reminders::{ReminderConfig, Reminders, RunReport};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     seatflow_http::init_tracing();
-    let catalog = Arc::new(seatflow_seats_api::catalog_from_env()?);
-    let store = seatflow_seats_api::store_from_env("dynamodb").await?;
-    let grace = seatflow_seats_api::payment_grace_days_from_env()?;
-    let clock = Arc::new(SystemClock);
-    let seats = Seats::new(store, clock.clone(), catalog.clone()).with_payment_grace_days(grace);
+    let seats = seatflow_seats_api::seats_from_env("dynamodb", Arc::new(SystemClock)).await?;
     let reminders = Reminders::new(
         Arc::new(seats),
-        catalog,
         Arc::new(
             seatflow_dynamodb::DynamoNoticeLedger::from_env()
                 .await
                 .context("notice ledger")?,
         ),
         Arc::new(seatflow_ses::SesMailer::from_env().await?),
-        clock,
         ReminderConfig::from_env()?,
     );
     let reminders = &reminders;

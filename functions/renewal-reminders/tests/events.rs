@@ -36,11 +36,9 @@ async fn the_scheduled_event_runs_the_reminders() {
     let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
     let outbox = Arc::new(MemoryOutbox::new());
     let reminders = Reminders::new(
-        Arc::new(Seats::new(store, f.clock.clone(), catalog.clone())),
-        catalog,
+        Arc::new(Seats::new(store, f.clock.clone(), catalog)),
         Arc::new(MemoryNoticeLedger::new()),
         outbox.clone(),
-        f.clock.clone(),
         ReminderConfig::new("https://billing.example/seats").expect("config"),
     );
     let text = std::fs::read_to_string(concat!(

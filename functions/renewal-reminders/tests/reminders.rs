@@ -62,10 +62,9 @@ impl World {
     /// The job, on `f`'s clock.
     fn reminders(&self, f: &Fixture) -> Reminders {
         let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
-        let seats = Seats::new(self.store.clone(), f.clock.clone(), catalog.clone());
+        let seats = Seats::new(self.store.clone(), f.clock.clone(), catalog);
         Reminders::new(
             Arc::new(seats),
-            catalog,
             Arc::new(DynamoNoticeLedger::new(
                 aws_sdk_dynamodb::Client::new(&self.sdk),
                 &self.table,
@@ -74,7 +73,6 @@ impl World {
                 aws_sdk_sesv2::Client::new(&self.sdk),
                 &self.sender,
             )),
-            f.clock.clone(),
             ReminderConfig::new(BILLING_URL).expect("config"),
         )
     }

@@ -41,20 +41,29 @@ impl AppState {
     /// # Errors
     /// Missing or invalid configuration.
     pub async fn from_env(default_store: &str) -> anyhow::Result<Self> {
-        let catalog = Arc::new(catalog_from_env()?);
         let jwt = JwtConfig::from_env().context("JWT configuration")?;
-        let store = store_from_env(default_store).await?;
-        let mut state = Self::new(store, Arc::new(SystemClock), catalog, jwt.clone());
-        state.seats = state
-            .seats
-            .with_payment_grace_days(payment_grace_days_from_env()?);
+        let seats = seats_from_env(default_store, Arc::new(SystemClock)).await?;
         // Behind API Gateway's JWT authorizer, its verified claims name the caller too.
-        state.auth = Arc::new(
-            Authenticator::new(jwt, state.seats.clone())
-                .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env()),
-        );
-        Ok(state)
+        let auth = Authenticator::new(jwt, seats.clone())
+            .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env());
+        Ok(Self {
+            seats,
+            auth: Arc::new(auth),
+        })
     }
+}
+
+/// The entitlement service as the environment configures it: the catalog
+/// ([`catalog_from_env`]), the store ([`store_from_env`], `default_store` when
+/// `SEATFLOW_STORE` is unset) and the payment grace period
+/// ([`payment_grace_days_from_env`]), telling time by `clock`.
+///
+/// # Errors
+/// Missing or invalid configuration.
+pub async fn seats_from_env(default_store: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Seats> {
+    let catalog = Arc::new(catalog_from_env()?);
+    let store = store_from_env(default_store).await?;
+    Ok(Seats::new(store, clock, catalog).with_payment_grace_days(payment_grace_days_from_env()?))
 }
 
 /// The entitlement store `SEATFLOW_STORE` names (else `default`): `memory` or

@@ -131,6 +131,12 @@ impl Subscription {
             && self.current_period_end.is_some()
     }
 
+    /// Whether it renews at a period end in `[from, to)`.
+    #[must_use]
+    pub fn renews_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+        self.renews() && self.current_period_end.is_some_and(|end| from <= end && end < to)
+    }
+
     /// Whether a payment is failing (the grace period runs or has run out).
     #[must_use]
     pub fn payment_failing(&self) -> bool {

@@ -73,6 +73,17 @@ fn condition_failed<E: ProvideErrorMetadata>(error: &aws_sdk_dynamodb::error::Sd
         .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
+/// A write conditioned on the claim's token failed: the claim was lost, or the table failed.
+fn claim_write_failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: aws_sdk_dynamodb::error::SdkError<E>,
+) -> LedgerError {
+    if condition_failed(&error) {
+        LedgerError::ClaimLost
+    } else {
+        unavailable(error)
+    }
+}
+
 #[async_trait]
 impl NoticeLedger for DynamoNoticeLedger {
     async fn claim(
@@ -154,13 +165,7 @@ impl NoticeLedger for DynamoNoticeLedger {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                if condition_failed(&e) {
-                    LedgerError::ClaimLost
-                } else {
-                    unavailable(e)
-                }
-            })
+            .map_err(claim_write_failed)
     }
 
     async fn release(&self, org: &OrgId, key: &NoticeKey, token: &str) -> Result<(), LedgerError> {
@@ -175,12 +180,6 @@ impl NoticeLedger for DynamoNoticeLedger {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                if condition_failed(&e) {
-                    LedgerError::ClaimLost
-                } else {
-                    unavailable(e)
-                }
-            })
+            .map_err(claim_write_failed)
     }
 }

@@ -660,11 +660,7 @@ impl EntitlementStore for DynamoEntitlementStore {
             for item in items {
                 let subscription: Subscription = items::from_item(item)?;
                 // The index is eventually consistent: keep only what still holds.
-                if subscription.renews()
-                    && subscription
-                        .current_period_end
-                        .is_some_and(|end| from <= end && end < to)
-                {
+                if subscription.renews_between(from, to) {
                     found.push(subscription);
                 }
             }

@@ -361,9 +361,7 @@ impl EntitlementStore for MemoryEntitlementStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Subscription>, StoreError> {
-        let mut found: Vec<Subscription> = self.all_subscriptions(|s| {
-            s.renews() && s.current_period_end.is_some_and(|end| from <= end && end < to)
-        });
+        let mut found: Vec<Subscription> = self.all_subscriptions(|s| s.renews_between(from, to));
         found.sort_by_key(|s| s.current_period_end);
         Ok(found)
     }
