@@ -1,12 +1,10 @@
-//! The [`PaymentGateway`] on Stripe's API, through `async-stripe`'s client
+//! The [`PaymentGateway`] on Stripe's API, through [`StripeApi`]
 //! (authentication, retries with idempotency keys, API version, errors).
 //!
 //! Requests are built from the few parameters seatflow sends and responses
 //! read for the few fields it needs (the same reader as webhook payloads),
 //! rather than through async-stripe's generated per-API crates: four fewer
-//! large crates to compile, and 0.65 MiB less per binary. Most of what the
-//! client still costs (about 2.7 MiB, BENCHMARKS.md) is the deserializer of
-//! its error type, which embeds Stripe's payment objects.
+//! large crates to compile, and 0.65 MiB less per binary.
 
 use std::collections::HashMap;
 
@@ -18,22 +16,15 @@ use seatflow_domain::{
 };
 use serde::Serialize;
 use serde_json::Value;
-use stripe::{Client, ClientBuilder, RequestStrategy, StripeError};
-use stripe_client_core::{RequestBuilder, StripeMethod};
+use stripe_client_core::{RequestBuilder, RequestStrategy, StripeMethod};
 
 use crate::wire;
+use crate::{StripeApi, StripeError};
 
 /// Stripe, reached with a secret key.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct StripeGateway {
-    client: Client,
-}
-
-impl std::fmt::Debug for StripeGateway {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The client holds the secret key: never print it.
-        f.debug_struct("StripeGateway").finish_non_exhaustive()
-    }
+    client: StripeApi,
 }
 
 impl StripeGateway {
@@ -44,12 +35,8 @@ impl StripeGateway {
     /// # Errors
     /// [`PaymentError::Unavailable`] when the client cannot be built.
     pub fn new(secret_key: &str, base_url: Option<&str>) -> Result<Self, PaymentError> {
-        let mut builder =
-            ClientBuilder::new(secret_key).request_strategy(RequestStrategy::ExponentialBackoff(3));
-        if let Some(url) = base_url {
-            builder = builder.url(url);
-        }
-        let client = builder.build().map_err(unavailable)?;
+        let client = StripeApi::new(secret_key, base_url, RequestStrategy::ExponentialBackoff(3))
+            .map_err(unavailable)?;
         Ok(Self { client })
     }
 
@@ -71,7 +58,7 @@ impl StripeGateway {
     async fn send(&self, request: RequestBuilder) -> Result<Value, StripeError> {
         let raw: miniserde::json::Value = request.customize().send(&self.client).await?;
         serde_json::from_str(&miniserde::json::to_string(&raw))
-            .map_err(|e| StripeError::JSONDeserialize(e.to_string()))
+            .map_err(|e| StripeError::Decode(e.to_string()))
     }
 
     /// The active price ids of `lookup_keys`, in that order.
@@ -121,14 +108,15 @@ fn unavailable(error: StripeError) -> PaymentError {
 
 fn refused(error: StripeError) -> PaymentError {
     match error {
-        StripeError::Stripe(api, status) if (400..500).contains(&status) && status != 429 => {
-            PaymentError::Rejected {
-                code: api
-                    .code
-                    .map_or_else(|| status.to_string(), |code| code.as_str().to_owned()),
-                message: api.message.unwrap_or_default(),
-            }
-        }
+        StripeError::Api {
+            status,
+            code,
+            message,
+            ..
+        } if (400..500).contains(&status) && status != 429 => PaymentError::Rejected {
+            code: code.unwrap_or_else(|| status.to_string()),
+            message: message.unwrap_or_default(),
+        },
         other => unavailable(other),
     }
 }
@@ -137,7 +125,7 @@ fn refused(error: StripeError) -> PaymentError {
 fn absent<T>(result: Result<T, StripeError>) -> Result<Option<T>, PaymentError> {
     match result {
         Ok(found) => Ok(Some(found)),
-        Err(StripeError::Stripe(_, 404)) => Ok(None),
+        Err(StripeError::Api { status: 404, .. }) => Ok(None),
         Err(error) => Err(refused(error)),
     }
 }

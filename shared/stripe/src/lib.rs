@@ -1,12 +1,16 @@
 //! Stripe for seatflow: the [`PaymentGateway`](seatflow_domain::PaymentGateway)
-//! adapter on `async-stripe` ([`StripeGateway`]), and Stripe's JSON read and
-//! written by hand for the few fields the provisioner needs ([`wire`]).
+//! adapter ([`StripeGateway`]) on a Stripe client built on async-stripe's
+//! client core ([`StripeApi`]), and Stripe's JSON read and written by hand
+//! for the few fields the provisioner needs ([`wire`]).
 
+mod client;
 mod gateway;
 pub mod wire;
 
+pub use client::{StripeApi, StripeError};
 pub use gateway::StripeGateway;
 
-/// The Stripe API version the rendered events claim (the one `async-stripe`
-/// rc.10 pins). The reader does not depend on it.
+/// The Stripe API version the rendered events claim (the one
+/// `async-stripe-client-core` rc.10 pins, and so the one requests send). The
+/// reader does not depend on it.
 pub const API_VERSION: &str = "2026-09-30.endive";

@@ -1,4 +1,4 @@
-//! The real `async-stripe` client against a local stand-in of Stripe's API
+//! The real Stripe client ([`seatflow_stripe::StripeApi`]) against a local stand-in of Stripe's API
 //! (wiremock) answering with Stripe's own fixture objects: the form
 //! parameters sent for session creation and quantity updates are asserted,
 //! and Stripe's answers and errors are mapped as the domain expects.
