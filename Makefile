@@ -43,6 +43,9 @@ CARGO_LAMBDA := .venv/bin/cargo-lambda
 # cargo-lambda cross-compiles with the zig from the same .venv.
 LAMBDA_PATH := PATH="$(CURDIR)/.venv/bin:$$PATH"
 
+comma := ,
+space := $(subst ,, )
+
 LAMBDA_TOOLS := .venv/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
 
 $(LAMBDA_TOOLS):
@@ -55,6 +58,10 @@ build-lambda: $(LAMBDA_TOOLS) ## release build of every function for Lambda (arm
 	for fn in $(FUNCTIONS); do \
 	  $(LAMBDA_PATH) $(CARGO_LAMBDA) lambda build --release --arm64 --features lambda -p seatflow-$$fn || exit 1; \
 	done
+
+bench-lambda: ## size and cold start (init) of every function's release binary, as in BENCHMARKS.md
+	$(CARGO) build --release --bins $(foreach fn,$(FUNCTIONS),-p seatflow-$(fn)) --features $(subst $(space),$(comma),$(foreach fn,$(FUNCTIONS),seatflow-$(fn)/lambda))
+	scripts/cold-start.py 30
 
 # make invoke FN=renewal-reminders EVENT=events/renewal-reminders/scheduled.json
 # Serves FN with `cargo lambda watch` (environment from the caller: TABLE_NAME,
