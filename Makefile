@@ -1,7 +1,12 @@
 # seatflow developer commands. `make help` lists them.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-LAMBDA_FEATURES := --features seatflow-seats-api/lambda,seatflow-stripe-webhook/lambda,seatflow-checkout/lambda,seatflow-provisioner/lambda,seatflow-local/dynamodb,seatflow-renewal-reminders/lambda
+FUNCTIONS := seats-api checkout stripe-webhook provisioner renewal-reminders
+comma := ,
+space := $(subst ,, )
+# Each function's `lambda` feature (its Lambda entry point), comma-separated.
+FUNCTION_FEATURES := $(subst $(space),$(comma),$(foreach fn,$(FUNCTIONS),seatflow-$(fn)/lambda))
+LAMBDA_FEATURES := --features $(FUNCTION_FEATURES),seatflow-local/dynamodb
 
 .PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint build-lambda invoke bench-lambda
 
@@ -36,15 +41,11 @@ cfn-lint: ## lint the SAM template with cfn-lint (installed into .venv on first 
 	@test -x .venv/bin/cfn-lint || { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check "cfn-lint==$(CFN_LINT_VERSION)"; }
 	.venv/bin/cfn-lint infra/template.yaml
 
-FUNCTIONS := seats-api checkout stripe-webhook provisioner renewal-reminders
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.13.0
 CARGO_LAMBDA := .venv/bin/cargo-lambda
 # cargo-lambda cross-compiles with the zig from the same .venv.
 LAMBDA_PATH := PATH="$(CURDIR)/.venv/bin:$$PATH"
-
-comma := ,
-space := $(subst ,, )
 
 LAMBDA_TOOLS := .venv/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
 
@@ -60,7 +61,7 @@ build-lambda: $(LAMBDA_TOOLS) ## release build of every function for Lambda (arm
 	done
 
 bench-lambda: ## size and cold start (init) of every function's release binary, as in BENCHMARKS.md
-	$(CARGO) build --release --bins $(foreach fn,$(FUNCTIONS),-p seatflow-$(fn)) --features $(subst $(space),$(comma),$(foreach fn,$(FUNCTIONS),seatflow-$(fn)/lambda))
+	$(CARGO) build --release --bins $(foreach fn,$(FUNCTIONS),-p seatflow-$(fn)) --features $(FUNCTION_FEATURES)
 	scripts/cold-start.py 30
 
 # make invoke FN=renewal-reminders EVENT=events/renewal-reminders/scheduled.json

@@ -1,14 +1,15 @@
-//! A Stripe API client: async-stripe's client core (request builder, retry
-//! strategy with one idempotency key, pinned API version) sent over the HTTP
-//! and TLS stack the AWS SDK already brings (hyper, rustls on aws-lc, the
-//! system's trust roots).
+//! A Stripe API client: requests built with async-stripe's client core
+//! (request builder, retry strategy with one idempotency key, pinned API
+//! version) and sent over the HTTP and TLS stack the AWS SDK already brings
+//! (hyper, rustls on aws-lc, the system's trust roots).
 //!
 //! Why not async-stripe's own client: it parses every error response into
 //! Stripe's full error object, which embeds payment intents, payment methods
 //! and sources, and that deserializer is 2.7 MiB of each binary that links it
 //! (BENCHMARKS.md). Here an error is read for what seatflow acts on: status,
-//! type, code and message. The client-core trait this implements is the one
-//! async-stripe provides for compatible clients.
+//! type, code and message. Nor the client core's `StripeClient` trait: its
+//! `send` reads answers as miniserde values, which seatflow, reading them
+//! with serde, would parse twice.
 
 use std::time::Duration;
 
@@ -21,10 +22,8 @@ use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
-use stripe_client_core::{
-    CustomizedStripeRequest, Outcome, RequestBuilder, RequestStrategy, SharedConfigBuilder, StripeClient,
-    StripeClientErr, StripeMethod,
-};
+use serde::de::DeserializeOwned;
+use stripe_client_core::{Outcome, RequestBuilder, RequestStrategy, SharedConfigBuilder, StripeMethod};
 
 const API_BASE: &str = "https://api.stripe.com/";
 const USER_AGENT_VALUE: &str = concat!("seatflow/", env!("CARGO_PKG_VERSION"));
@@ -64,12 +63,6 @@ pub enum StripeError {
     Config(String),
 }
 
-impl StripeClientErr for StripeError {
-    fn deserialize_err(msg: impl std::fmt::Display) -> Self {
-        Self::Decode(msg.to_string())
-    }
-}
-
 /// A Stripe client for one secret key.
 #[derive(Clone)]
 pub struct StripeApi {
@@ -94,7 +87,7 @@ impl std::fmt::Debug for StripeApi {
 impl StripeApi {
     /// A client with `secret_key`, at Stripe's API or at `base_url` (a
     /// stand-in in tests; plain `http` is accepted only for it), sending
-    /// with `strategy` unless a request says otherwise.
+    /// with `strategy`.
     ///
     /// # Errors
     /// [`StripeError::Config`] for a key or address that cannot be used, or
@@ -143,10 +136,54 @@ impl StripeApi {
         self
     }
 
+    /// Sends `request`, retried as the client's strategy allows, every
+    /// attempt with the same idempotency key; Stripe's answer read as `T`.
+    ///
+    /// # Errors
+    /// Stripe's error object, an unreachable or silent Stripe, or an answer
+    /// that is not a `T`.
+    pub async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, StripeError> {
+        // One key for every attempt: a retried write is applied once.
+        let key = self.strategy.get_key();
+        let request = self.request(request, key.as_ref().map(|k| k.as_str()))?;
+
+        let mut tries = 0;
+        let mut last_status = None;
+        let mut should_retry = None;
+        let mut last_error = StripeError::Config("the request strategy allows no attempt".into());
+        loop {
+            match self.strategy.test(last_status, should_retry, tries) {
+                Outcome::Stop => return Err(last_error),
+                Outcome::Continue(Some(backoff)) => tokio::time::sleep(backoff).await,
+                Outcome::Continue(None) => {}
+            }
+            tries += 1;
+            match tokio::time::timeout(self.attempt_timeout, self.attempt(request.clone())).await {
+                Ok(Ok((status, _, body))) if status.is_success() => {
+                    return serde_json::from_slice(&body).map_err(|e| StripeError::Decode(e.to_string()));
+                }
+                Ok(Ok((status, advice, body))) => {
+                    tracing::warn!(%status, tries, "Stripe answered with an error");
+                    last_error = api_error(status, &body);
+                    last_status = Some(status.as_u16());
+                    should_retry = advice;
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, tries, "Stripe request failed");
+                    last_error = error;
+                }
+                Err(_) => {
+                    let attempt_timeout = self.attempt_timeout;
+                    tracing::warn!(?attempt_timeout, tries, "Stripe request timed out");
+                    last_error = StripeError::Timeout(attempt_timeout);
+                }
+            }
+        }
+    }
+
     fn request(
         &self,
         request: RequestBuilder,
-        account: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Request<Full<Bytes>>, StripeError> {
         let mut uri = format!("{}v1{}", self.api_base, request.path);
@@ -164,9 +201,6 @@ impl StripeApi {
             .header(AUTHORIZATION, self.secret.clone())
             .header(USER_AGENT, USER_AGENT_VALUE)
             .header(HeaderName::from_static("stripe-version"), self.version.clone());
-        if let Some(account) = account {
-            builder = builder.header(HeaderName::from_static("stripe-account"), account);
-        }
         if let Some(key) = idempotency_key {
             builder = builder.header(HeaderName::from_static("idempotency-key"), key);
         }
@@ -205,53 +239,6 @@ impl StripeApi {
             .map_err(|e| StripeError::Transport(e.to_string()))?
             .to_bytes();
         Ok((status, should_retry, body))
-    }
-}
-
-impl StripeClient for StripeApi {
-    type Err = StripeError;
-
-    async fn execute(&self, request: CustomizedStripeRequest) -> Result<Bytes, StripeError> {
-        let (request, config) = request.into_pieces();
-        let strategy = config.request_strategy.unwrap_or_else(|| self.strategy.clone());
-        let attempt_timeout = config.timeout.unwrap_or(self.attempt_timeout);
-        // One key for every attempt: a retried write is applied once.
-        let key = strategy.get_key();
-        let request = self.request(
-            request,
-            config.account_id.as_ref().map(|a| a.as_str()),
-            key.as_ref().map(|k| k.as_str()),
-        )?;
-
-        let mut tries = 0;
-        let mut last_status = None;
-        let mut should_retry = None;
-        let mut last_error = StripeError::Config("the request strategy allows no attempt".into());
-        loop {
-            match strategy.test(last_status, should_retry, tries) {
-                Outcome::Stop => return Err(last_error),
-                Outcome::Continue(Some(backoff)) => tokio::time::sleep(backoff).await,
-                Outcome::Continue(None) => {}
-            }
-            tries += 1;
-            match tokio::time::timeout(attempt_timeout, self.attempt(request.clone())).await {
-                Ok(Ok((status, _, body))) if status.is_success() => return Ok(body),
-                Ok(Ok((status, advice, body))) => {
-                    tracing::warn!(%status, tries, "Stripe answered with an error");
-                    last_error = api_error(status, &body);
-                    last_status = Some(status.as_u16());
-                    should_retry = advice;
-                }
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, tries, "Stripe request failed");
-                    last_error = error;
-                }
-                Err(_) => {
-                    tracing::warn!(?attempt_timeout, tries, "Stripe request timed out");
-                    last_error = StripeError::Timeout(attempt_timeout);
-                }
-            }
-        }
     }
 }
 

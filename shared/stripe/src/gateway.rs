@@ -54,13 +54,6 @@ impl StripeGateway {
         Self::new(key.trim(), base.as_deref())
     }
 
-    /// Sends `request`; the response as JSON.
-    async fn send(&self, request: RequestBuilder) -> Result<Value, StripeError> {
-        let raw: miniserde::json::Value = request.customize().send(&self.client).await?;
-        serde_json::from_str(&miniserde::json::to_string(&raw))
-            .map_err(|e| StripeError::Decode(e.to_string()))
-    }
-
     /// The active price ids of `lookup_keys`, in that order.
     async fn prices(&self, lookup_keys: &[String]) -> Result<Vec<String>, PaymentError> {
         #[derive(Serialize)]
@@ -70,7 +63,8 @@ impl StripeGateway {
             limit: u32,
         }
         let found = self
-            .send(
+            .client
+            .send::<Value>(
                 RequestBuilder::new(StripeMethod::Get, "/prices").query(&ListPrices {
                     active: true,
                     lookup_keys,
@@ -228,7 +222,8 @@ impl PaymentGateway for StripeGateway {
             cancel_url: &checkout.cancel_url,
         };
         let created = self
-            .send(RequestBuilder::new(StripeMethod::Post, "/checkout/sessions").form(&form))
+            .client
+            .send::<Value>(RequestBuilder::new(StripeMethod::Post, "/checkout/sessions").form(&form))
             .await
             .map_err(refused)?;
         session(&created)
@@ -237,11 +232,12 @@ impl PaymentGateway for StripeGateway {
     async fn checkout_session(&self, id: &str) -> Result<Option<CheckoutSession>, PaymentError> {
         let Some(id) = object_id(id) else { return Ok(None) };
         let found = absent(
-            self.send(RequestBuilder::new(
-                StripeMethod::Get,
-                format!("/checkout/sessions/{id}"),
-            ))
-            .await,
+            self.client
+                .send::<Value>(RequestBuilder::new(
+                    StripeMethod::Get,
+                    format!("/checkout/sessions/{id}"),
+                ))
+                .await,
         )?;
         found.as_ref().map(session).transpose()
     }
@@ -249,11 +245,12 @@ impl PaymentGateway for StripeGateway {
     async fn subscription(&self, id: &str) -> Result<Option<ProviderSubscription>, PaymentError> {
         let Some(id) = object_id(id) else { return Ok(None) };
         let found = absent(
-            self.send(RequestBuilder::new(
-                StripeMethod::Get,
-                format!("/subscriptions/{id}"),
-            ))
-            .await,
+            self.client
+                .send::<Value>(RequestBuilder::new(
+                    StripeMethod::Get,
+                    format!("/subscriptions/{id}"),
+                ))
+                .await,
         )?;
         found.as_ref().map(subscription).transpose()
     }
@@ -289,7 +286,10 @@ impl PaymentGateway for StripeGateway {
             },
         };
         let updated = self
-            .send(RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}")).form(&form))
+            .client
+            .send::<Value>(
+                RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}")).form(&form),
+            )
             .await
             .map_err(refused)?;
         subscription(&updated)

@@ -11,8 +11,8 @@ use stripe_client_core::{RequestBuilder, RequestStrategy, StripeMethod};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-async fn send(api: &StripeApi, request: RequestBuilder) -> Result<miniserde::json::Value, StripeError> {
-    request.customize().send(api).await
+async fn send(api: &StripeApi, request: RequestBuilder) -> Result<serde_json::Value, StripeError> {
+    api.send(request).await
 }
 
 fn client(server: &MockServer, strategy: RequestStrategy) -> StripeApi {
