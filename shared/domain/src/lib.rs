@@ -1,57 +1,85 @@
 //! seatflow's domain: the catalog and quotes, who holds which seat, and the
 //! rules that keep seat pools, team allocations and add-ons consistent. Pure:
-//! no AWS, HTTP or Stripe types. Persistence and time are ports
-//! ([`EntitlementStore`], [`Clock`]) that adapters implement.
+//! no AWS, HTTP or Stripe types. Persistence, queues, payments, mail and time
+//! are ports that adapters implement.
+//!
+//! The root is the index; every item has this one path.
+//! - **Model**: identities and records (organisations, teams, users, pools,
+//!   assignments, subscriptions, API keys, audit entries), the catalog,
+//!   quotes and money, and the pure seat rules ([`Holdings`], [`SeatSource`]).
+//! - **Ports**: [`EntitlementStore`] and [`RenewalIndex`] (persistence),
+//!   [`JobQueue`], [`PaymentGateway`], [`Mailer`], [`NoticeLedger`], [`Clock`].
+//! - **Services**: [`Seats`], one module per concept under `service/`:
+//!   organisations and subscriptions, directory, allocations, assignments and
+//!   add-ons, API keys, notifications, read models, purchase confirmation;
+//!   all writes through one commit machinery.
+//! - **Errors**: [`SeatError`] with a stable code and kind, and the errors of
+//!   each port.
 
-pub mod access;
-pub mod api_key;
-pub mod assignment;
-pub mod audit;
-pub mod catalog;
-pub mod clock;
-pub mod confirmation;
-pub mod directory;
+mod access;
+mod api_key;
+mod assignment;
+mod audit;
+mod catalog;
+mod clock;
+mod directory;
 mod draft;
-pub mod error;
-pub mod ids;
-pub mod money;
-pub mod notification;
-pub mod payment;
-pub mod pool;
-pub mod provisioning;
-pub mod quote;
-mod reminders;
-pub mod seats;
-pub mod store;
-pub mod subscription;
+mod error;
+mod ids;
+mod money;
+mod notification;
+mod payment;
+mod pool;
+mod provisioning;
+mod quote;
+mod seat_rules;
+mod service;
+mod store;
+mod subscription;
 
+// ----- model -----
 pub use access::{Actor, Principal};
 pub use api_key::ApiKey;
 pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
-pub use catalog::{Catalog, CatalogError, Product, ProductKind, Term};
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use confirmation::{BillingLine, BillingSummary, PurchaseConfirmation, PurchaseStatus};
+pub use catalog::{Catalog, Product, ProductKind, Term};
 pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User};
-pub use error::{ErrorKind, SeatError, ValidationError};
 pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 pub use money::{Currency, Money};
 pub use notification::{
-    Claim, DueNotice, LedgerError, MailError, Mailer, NoticeKey, NoticeKind, NoticeLedger, NoticeSubject,
-    NotificationPreferences, OutgoingEmail, ReminderWindows,
+    Claim, DueNotice, NoticeKey, NoticeKind, NoticeSubject, NotificationPreferences, OutgoingEmail,
+    ReminderWindows,
 };
 pub use payment::{
-    CheckoutLine, CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY, PaymentError,
-    PaymentGateway, ProrationBehavior, ProviderItem, ProviderSubscription, SeatIncrease, SnapshotError,
+    CheckoutLine, CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY,
+    ProrationBehavior, ProviderItem, ProviderSubscription, SeatIncrease,
 };
 pub use pool::{SeatPool, TeamSeats};
-pub use provisioning::{JobQueue, ProvisioningJob, QueueError};
+pub use provisioning::ProvisioningJob;
 pub use quote::{AddOnRequest, ProrationPreview, Quantity, Quote, QuoteRequest};
-pub use seats::{
-    AddOnSeats, AssignmentRow, AuditPage, DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, LicenseSummary, Mode,
-    Outcome, Seats, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements, UserSeats,
-};
-pub use store::{Change, EntitlementStore, Put, StoreError, Write};
+pub use seat_rules::{Holdings, SeatSource};
 pub use subscription::{
     Applied, ProcessedEvent, REMEMBER_EVENTS_DAYS, Subscription, SubscriptionSnapshot, SubscriptionStatus,
 };
+
+// ----- ports -----
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use notification::{Mailer, NoticeLedger};
+pub use payment::PaymentGateway;
+pub use provisioning::JobQueue;
+pub use store::{Change, EntitlementStore, Put, Write};
+
+// ----- services -----
+pub use service::{
+    AddOnSeats, AssignmentRow, AuditPage, BillingLine, BillingSummary, DEFAULT_PAYMENT_GRACE_DAYS,
+    Entitlement, LicenseSummary, MAX_PAGE, MAX_USERS_LISTED, Mode, Outcome, PurchaseConfirmation,
+    PurchaseStatus, Seats, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements, UserSeats,
+};
+
+// ----- errors -----
+pub use catalog::CatalogError;
+pub use error::{ErrorKind, SeatError, ValidationError};
+pub use notification::{LedgerError, MailError};
+pub use payment::{PaymentError, SnapshotError};
+pub use provisioning::QueueError;
+pub use store::StoreError;

@@ -57,8 +57,8 @@ fn audit_for(actor: &Actor, at: chrono::DateTime<chrono::Utc>) -> seatflow_domai
         at,
         action: AuditAction::OrganizationCreated,
         target: "test".into(),
-        before: seatflow_domain::audit::nothing(),
-        after: seatflow_domain::audit::nothing(),
+        before: serde_json::value::RawValue::from_string("null".to_owned()).expect("null is JSON"),
+        after: serde_json::value::RawValue::from_string("null".to_owned()).expect("null is JSON"),
     }
 }
 

@@ -76,7 +76,7 @@ pub async fn list_users(
         .seats
         .users(&caller, query.team.as_ref(), query.after.as_ref(), limit)
         .await?;
-    let next_after = if users.len() == limit.clamp(1, seatflow_domain::seats::MAX_PAGE) {
+    let next_after = if users.len() == limit.clamp(1, seatflow_domain::MAX_PAGE) {
         users.last().map(|u| u.id.clone())
     } else {
         None

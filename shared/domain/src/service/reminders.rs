@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::Seats;
 use crate::directory::{Email, Role};
 use crate::error::SeatError;
 use crate::ids::OrgId;
@@ -12,7 +13,6 @@ use crate::notification::{
     DueNotice, NoticeKey, NoticeKind, NoticeSubject, NotificationPreferences, ReminderWindows,
 };
 use crate::quote::{AddOnRequest, QuoteRequest};
-use crate::seats::Seats;
 use crate::subscription::Subscription;
 
 /// Users read per page when looking for an organisation's admins.

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::{LicenseSummary, MAX_PAGE, Seats};
 use crate::access::Actor;
 use crate::catalog::Term;
 use crate::directory::User;
@@ -12,7 +13,6 @@ use crate::error::SeatError;
 use crate::ids::{ProductId, SubscriptionId};
 use crate::money::Money;
 use crate::payment::{CheckoutSession, CheckoutStatus};
-use crate::seats::{LicenseSummary, Seats};
 use crate::subscription::{Subscription, SubscriptionStatus};
 
 /// Most users listed in a confirmation (the count covers all).
@@ -135,12 +135,10 @@ impl Seats {
         let mut found = Vec::new();
         let mut after = None;
         loop {
-            let page = self
-                .users(actor, None, after.as_ref(), crate::seats::MAX_PAGE)
-                .await?;
+            let page = self.users(actor, None, after.as_ref(), MAX_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
-            let full = page.len() == crate::seats::MAX_PAGE;
+            let full = page.len() == MAX_PAGE;
             found.extend(page.into_iter().filter(|u| u.created_at >= since));
             if !full {
                 break;

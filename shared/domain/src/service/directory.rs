@@ -1,0 +1,223 @@
+//! The directory: teams and the users in them, with the seats they hold.
+
+use serde::Serialize;
+
+use super::commit::{Mode, Outcome, decide_and_commit};
+use super::{MAX_PAGE, Seats};
+use crate::access::Actor;
+use crate::assignment::Assignment;
+use crate::audit::{AuditAction, nothing, snapshot};
+use crate::directory::{DisplayName, NewUser, Role, Team, User};
+use crate::draft::{Draft, SeatBook};
+use crate::error::SeatError;
+use crate::ids::{ProductId, TeamId, UserId};
+
+/// A user with the seats they hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserSeats {
+    /// The user.
+    pub user: User,
+    /// Their seats.
+    pub seats: Vec<Assignment>,
+}
+
+impl Seats {
+    /// Creates a team, with the id given or a fresh one.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; validation of the name;
+    /// [`SeatError::AlreadyExists`] for a taken id.
+    pub async fn create_team(
+        &self,
+        actor: &Actor,
+        id: Option<&TeamId>,
+        name: &str,
+        mode: Mode,
+    ) -> Result<Outcome<Team>, SeatError> {
+        actor.require_admin("create teams")?;
+        let name = DisplayName::parse(name)?;
+        decide_and_commit!(self, "team", mode, {
+            let now = self.clock.now();
+            let id = match id {
+                Some(id) if self.store.team(&actor.org, id).await?.is_some() => {
+                    return Err(SeatError::AlreadyExists {
+                        what: "team",
+                        id: id.to_string(),
+                    });
+                }
+                Some(id) => id.clone(),
+                None => TeamId::generate(),
+            };
+            let team = Team {
+                org: actor.org.clone(),
+                id,
+                name: name.clone(),
+                created_at: now,
+                version: 0,
+            };
+            Ok(self.create_one(
+                actor,
+                now,
+                AuditAction::TeamCreated,
+                format!("team/{}", team.id),
+                team,
+            ))
+        })
+    }
+
+    /// Creates a user, optionally with a seat of `seat` in the same change.
+    /// Team managers create members of their own teams only.
+    ///
+    /// # Errors
+    /// [`SeatError::EmailTaken`], [`SeatError::AlreadyExists`] for a taken id,
+    /// not found for an unknown team or product,
+    /// [`SeatError::Forbidden`], and every error of [`Seats::assign`].
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        new: NewUser,
+        seat: Option<&ProductId>,
+        mode: Mode,
+    ) -> Result<Outcome<UserSeats>, SeatError> {
+        actor.require_admin_or_manager("create users")?;
+        if !actor.is_admin() {
+            let own_team = new.team.as_ref().is_some_and(|t| actor.manages(t));
+            if !own_team || new.role != Role::Member {
+                return Err(SeatError::Forbidden(
+                    "team managers create only members of a team they manage".into(),
+                ));
+            }
+        }
+        if let Some(seat) = seat
+            && !self.catalog.is_plan(seat)
+        {
+            self.product(seat)?;
+            return Err(SeatError::BaseSeatRequired {
+                add_on: seat.to_string(),
+                user: "(new user)".into(),
+            });
+        }
+        decide_and_commit!(self, "user", mode, {
+            let now = self.clock.now();
+            if let Some(team) = &new.team {
+                self.visible_team(actor, team).await?;
+            }
+            if self.store.user_by_email(&actor.org, &new.email).await?.is_some() {
+                return Err(SeatError::EmailTaken(new.email.as_str().to_owned()));
+            }
+            let id = match &new.id {
+                Some(id) if self.store.user(&actor.org, id).await?.is_some() => {
+                    return Err(SeatError::AlreadyExists {
+                        what: "user",
+                        id: id.to_string(),
+                    });
+                }
+                Some(id) => id.clone(),
+                None => UserId::generate(),
+            };
+            let user = User {
+                org: actor.org.clone(),
+                id,
+                name: new.name.clone(),
+                email: new.email.clone(),
+                role: new.role,
+                team: new.team.clone(),
+                created_at: now,
+                version: 0,
+            };
+            let mut draft = Draft::new(&actor.org);
+            let mut seats = Vec::new();
+            if let Some(product) = seat {
+                let mut book = SeatBook::new(&actor.org);
+                book.load(self.store(), &[(product.clone(), user.team.clone())])
+                    .await?;
+                let assignment = Self::take_seat(actor, &mut book, &user, product, now)?;
+                book.write_into(&mut draft);
+                draft.put(None, assignment.clone());
+                seats.push(assignment);
+            }
+            draft.put(None, user.clone());
+            let value = UserSeats { user, seats };
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::UserCreated,
+                format!("user/{}", value.user.id),
+                nothing(),
+                snapshot(&value),
+            );
+            Ok((draft.finish(audit), value))
+        })
+    }
+
+    /// Teams the caller manages (all, for admins).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for members.
+    pub async fn teams(&self, actor: &Actor) -> Result<Vec<Team>, SeatError> {
+        actor.require_admin_or_manager("list teams")?;
+        let teams = self.store.teams(&actor.org).await?;
+        Ok(teams.into_iter().filter(|t| actor.manages(&t.id)).collect())
+    }
+
+    /// One team the caller manages.
+    ///
+    /// # Errors
+    /// Not found when absent or not managed by the caller.
+    pub async fn team(&self, actor: &Actor, id: &TeamId) -> Result<Team, SeatError> {
+        self.visible_team(actor, id).await
+    }
+
+    /// Users by id, after `after`, at most `limit` (capped at [`MAX_PAGE`]);
+    /// only `team`'s when given. Team managers see their teams' members.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for members; not found for a team not managed.
+    pub async fn users(
+        &self,
+        actor: &Actor,
+        team: Option<&TeamId>,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<User>, SeatError> {
+        actor.require_admin_or_manager("list users")?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        if let Some(team) = team {
+            self.visible_team(actor, team).await?;
+            return Ok(self.store.users(&actor.org, Some(team), after, limit).await?);
+        }
+        if actor.is_admin() {
+            return Ok(self.store.users(&actor.org, None, after, limit).await?);
+        }
+        let mut merged = Vec::new();
+        for team in &actor.teams {
+            merged.extend(self.store.users(&actor.org, Some(team), after, limit).await?);
+        }
+        merged.sort_by(|a, b| a.id.cmp(&b.id));
+        merged.dedup_by(|a, b| a.id == b.id);
+        merged.truncate(limit);
+        Ok(merged)
+    }
+
+    /// A user and their seats, if the caller may see them.
+    ///
+    /// # Errors
+    /// Not found when absent or not visible.
+    pub async fn user(&self, actor: &Actor, id: &UserId) -> Result<UserSeats, SeatError> {
+        let user = self.visible_user(actor, id).await?;
+        let seats = self.store.user_assignments(&actor.org, &user.id).await?;
+        Ok(UserSeats { user, seats })
+    }
+
+    /// The caller's own account and seats.
+    ///
+    /// # Errors
+    /// Not found for machine clients or a token naming no user.
+    pub async fn me(&self, actor: &Actor) -> Result<UserSeats, SeatError> {
+        let id = actor
+            .user_id()
+            .ok_or_else(|| SeatError::not_found("user", "(machine client)"))?;
+        self.user(actor, id).await
+    }
+}

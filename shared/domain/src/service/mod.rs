@@ -1,0 +1,128 @@
+//! The entitlement service, [`Seats`], one module per concept. Every write
+//! goes through the commit machinery in [`commit`]: decide on a snapshot,
+//! commit with the versions read, decide again after a conflict, or only
+//! report in a dry run; each write carries its audit entry.
+
+use std::sync::Arc;
+
+use crate::access::Actor;
+use crate::catalog::{Catalog, Product};
+use crate::clock::Clock;
+use crate::directory::{Team, User};
+use crate::error::SeatError;
+use crate::ids::{ProductId, TeamId, UserId};
+use crate::store::{EntitlementStore, StoreError};
+
+mod allocations;
+mod api_keys;
+mod assignments;
+pub(crate) mod commit;
+mod confirmation;
+mod directory;
+mod notifications;
+mod organizations;
+mod reminders;
+mod views;
+
+pub use assignments::Transfer;
+pub use commit::{Mode, Outcome};
+pub use confirmation::{BillingLine, BillingSummary, MAX_USERS_LISTED, PurchaseConfirmation, PurchaseStatus};
+pub use directory::UserSeats;
+pub use views::{
+    AddOnSeats, AssignmentRow, AuditPage, Entitlement, LicenseSummary, TeamUsage, Usage, UsageTotals,
+    UserEntitlements,
+};
+
+/// Largest page any listing returns.
+pub const MAX_PAGE: usize = 500;
+
+/// How long seats stay usable after a payment fails, unless configured.
+pub const DEFAULT_PAYMENT_GRACE_DAYS: i64 = 7;
+
+/// The entitlement service: every operation on an organisation's seats, each
+/// authorised for its [`Actor`] and scoped to the actor's organisation.
+#[derive(Debug, Clone)]
+pub struct Seats {
+    pub(crate) store: Arc<dyn EntitlementStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) payment_grace: chrono::Duration,
+}
+
+impl From<StoreError> for SeatError {
+    fn from(e: StoreError) -> Self {
+        Self::StoreUnavailable(e.to_string())
+    }
+}
+
+impl Seats {
+    /// A service over `store`, telling time by `clock`, selling `catalog`.
+    #[must_use]
+    pub fn new(store: Arc<dyn EntitlementStore>, clock: Arc<dyn Clock>, catalog: Arc<Catalog>) -> Self {
+        Self {
+            store,
+            clock,
+            catalog,
+            payment_grace: chrono::Duration::days(DEFAULT_PAYMENT_GRACE_DAYS),
+        }
+    }
+
+    /// The same service with seats usable for `days` after a payment fails
+    /// (then access is off until it is paid; assignments are kept).
+    #[must_use]
+    pub fn with_payment_grace_days(mut self, days: u32) -> Self {
+        self.payment_grace = chrono::Duration::days(i64::from(days));
+        self
+    }
+
+    /// The catalog.
+    #[must_use]
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The clock.
+    #[must_use]
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    fn store(&self) -> &dyn EntitlementStore {
+        self.store.as_ref()
+    }
+
+    fn product(&self, id: &ProductId) -> Result<&Product, SeatError> {
+        self.catalog
+            .product(id)
+            .ok_or_else(|| SeatError::not_found("product", id))
+    }
+
+    /// A user the caller may see, else not found (never "forbidden", so that
+    /// existence is not revealed).
+    async fn visible_user(&self, actor: &Actor, id: &UserId) -> Result<User, SeatError> {
+        match self.store.user(&actor.org, id).await? {
+            Some(user) if actor.can_see(&user) => Ok(user),
+            _ => Err(SeatError::not_found("user", id)),
+        }
+    }
+
+    /// A user whose seats the caller may change: admins any, team managers
+    /// members of their teams.
+    async fn managed_user(&self, actor: &Actor, id: &UserId) -> Result<User, SeatError> {
+        let user = self.visible_user(actor, id).await?;
+        if actor.is_admin() || user.team.as_ref().is_some_and(|t| actor.manages(t)) {
+            Ok(user)
+        } else {
+            Err(SeatError::Forbidden(format!(
+                "user '{id}' is not in a team you manage"
+            )))
+        }
+    }
+
+    async fn visible_team(&self, actor: &Actor, id: &TeamId) -> Result<Team, SeatError> {
+        match self.store.team(&actor.org, id).await? {
+            Some(team) if actor.manages(&team.id) => Ok(team),
+            _ => Err(SeatError::not_found("team", id)),
+        }
+    }
+}

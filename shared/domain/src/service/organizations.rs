@@ -1,0 +1,209 @@
+//! Organisations and their subscriptions: creating an organisation, sizing
+//! its pools, and applying what the payment provider says a subscription is
+//! now. Reconciliation with the provider belongs here.
+
+use chrono::{DateTime, Utc};
+
+use super::Seats;
+use super::commit::{Mode, Outcome, Settled, decide_and_commit};
+use crate::access::Actor;
+use crate::audit::{AuditAction, nothing, snapshot};
+use crate::directory::{DisplayName, Organization};
+use crate::draft::{Draft, SeatBook};
+use crate::error::{SeatError, ValidationError};
+use crate::ids::{OrgId, ProductId, SubscriptionId, TeamId};
+use crate::pool::SeatPool;
+use crate::subscription::{
+    Applied, ProcessedEvent, REMEMBER_EVENTS_DAYS, Subscription, SubscriptionSnapshot,
+};
+
+impl Seats {
+    /// Creates an organisation.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; a conflict if it exists.
+    pub async fn create_organization(
+        &self,
+        actor: &Actor,
+        name: &str,
+        mode: Mode,
+    ) -> Result<Outcome<Organization>, SeatError> {
+        actor.require_admin("create an organisation")?;
+        let name = DisplayName::parse(name)?;
+        decide_and_commit!(self, "organisation", mode, {
+            let now = self.clock.now();
+            if let Some(existing) = self.store.organization(&actor.org).await? {
+                return Err(SeatError::Validation(ValidationError::new(
+                    "id",
+                    format!("organisation '{}' already exists", existing.id),
+                )));
+            }
+            let org = Organization {
+                id: actor.org.clone(),
+                name: name.clone(),
+                created_at: now,
+                version: 0,
+            };
+            Ok(self.create_one(
+                actor,
+                now,
+                AuditAction::OrganizationCreated,
+                format!("organization/{}", org.id),
+                org,
+            ))
+        })
+    }
+
+    /// Sets how many seats of `product` the organisation bought. Shrinking below
+    /// what is assigned keeps every holder and marks the pool over-limit.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found for a product outside
+    /// the catalog.
+    pub async fn set_purchased(
+        &self,
+        actor: &Actor,
+        product: &ProductId,
+        purchased: u32,
+        mode: Mode,
+    ) -> Result<Outcome<SeatPool>, SeatError> {
+        actor.require_admin("change purchased seats")?;
+        self.product(product)?;
+        decide_and_commit!(self, "seat pool", mode, {
+            let now = self.clock.now();
+            let mut book = SeatBook::new(&actor.org);
+            book.load(self.store(), &[(product.clone(), None)]).await?;
+            let before = book.pool_before(product);
+            book.set_purchased(product, purchased);
+            let after = book.pool(product).clone();
+            let mut draft = Draft::new(&actor.org);
+            book.write_into(&mut draft);
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::PoolResized,
+                format!("product/{product}"),
+                snapshot(&before),
+                snapshot(&after),
+            );
+            Ok((draft.finish(audit), after))
+        })
+    }
+
+    /// Applies what a payment event says a subscription is now: exactly once
+    /// per event id (recorded in the same change as its effect), and only if
+    /// the event is not older than the stored state, so duplicated and
+    /// reordered deliveries converge to the newest state. Each product's pool
+    /// is resized to the sum of the organisation's entitling subscriptions; a
+    /// decrease never unassigns anyone (the pool goes over-limit).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found for a product outside
+    /// the catalog; [`SeatError::ConcurrentModification`] after too many races.
+    pub async fn apply_subscription(
+        &self,
+        actor: &Actor,
+        snapshot: &SubscriptionSnapshot,
+        event_id: &str,
+        event_at: DateTime<Utc>,
+        mode: Mode,
+    ) -> Result<Applied, SeatError> {
+        actor.require_admin("apply subscriptions")?;
+        if actor.org != snapshot.org {
+            return Err(SeatError::Forbidden(
+                "a subscription of another organisation".into(),
+            ));
+        }
+        for product in snapshot.items.keys() {
+            self.product(product)?;
+        }
+        let org = &snapshot.org;
+        let settled = decide_and_commit!(answer: self, "subscription", mode, {
+            // Checked on every attempt: a concurrent delivery of the same event
+            // makes our commit conflict, and the retry must see it as a duplicate.
+            if self.store.event_processed(event_id).await? {
+                return Ok(Decision::Answer(Applied::Duplicate));
+            }
+            // One read: the stored state of this subscription is among the organisation's.
+            let mut others = self.store.subscriptions(org).await?;
+            let stored = others
+                .iter()
+                .position(|s| s.id == snapshot.id)
+                .map(|i| others.swap_remove(i));
+            if stored.as_ref().is_some_and(|s| s.state_at > event_at) {
+                return Ok(Decision::Answer(Applied::Stale));
+            }
+            let now = self.clock.now();
+            let updated = Subscription {
+                org: org.clone(),
+                id: snapshot.id.clone(),
+                customer: snapshot.customer.clone(),
+                status: snapshot.status,
+                items: snapshot.items.clone(),
+                term: snapshot.term,
+                current_period_end: snapshot.current_period_end,
+                cancel_at_period_end: snapshot.cancel_at_period_end,
+                current_period_start: snapshot.current_period_start,
+                state_at: event_at,
+                version: stored.as_ref().map_or(0, |s| s.version),
+            };
+            let mut products: Vec<ProductId> = snapshot.items.keys().cloned().collect();
+            products.extend(stored.iter().flat_map(|s| s.items.keys().cloned()));
+            products.sort();
+            products.dedup();
+            let mut book = SeatBook::new(org);
+            let needs: Vec<(ProductId, Option<TeamId>)> =
+                products.iter().map(|p| (p.clone(), None)).collect();
+            book.load(self.store(), &needs).await?;
+            for product in &products {
+                let bought: u32 = others
+                    .iter()
+                    .chain(std::iter::once(&updated))
+                    .map(|s| s.entitled(product))
+                    .fold(0u32, u32::saturating_add);
+                book.set_purchased(product, bought);
+            }
+            let mut draft = Draft::new(org);
+            book.write_into(&mut draft);
+            draft.put(stored.as_ref(), updated.clone());
+            draft.record_event(ProcessedEvent {
+                id: event_id.to_owned(),
+                processed_at: now,
+                expires_at: now + chrono::Duration::days(REMEMBER_EVENTS_DAYS),
+            });
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::SubscriptionApplied,
+                format!("subscription/{}", snapshot.id),
+                stored.as_ref().map_or_else(nothing, crate::audit::snapshot),
+                crate::audit::snapshot(&updated),
+            );
+            Ok(Decision::Commit(draft.finish(audit), updated))
+        })?;
+        Ok(match settled {
+            Settled::Committed(outcome) => Applied::Changed(Box::new(outcome)),
+            Settled::Answered(answer) => answer,
+        })
+    }
+
+    /// A subscription of the organisation.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found.
+    pub async fn subscription(&self, actor: &Actor, id: &SubscriptionId) -> Result<Subscription, SeatError> {
+        actor.require_admin("see subscriptions")?;
+        self.store
+            .subscription(&actor.org, id)
+            .await?
+            .ok_or_else(|| SeatError::not_found("subscription", id))
+    }
+
+    /// The organisation, if it exists.
+    ///
+    /// # Errors
+    /// [`SeatError::StoreUnavailable`].
+    pub async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, SeatError> {
+        Ok(self.store.organization(org).await?)
+    }
+}
