@@ -19,8 +19,7 @@ use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use seatflow_domain::{
-    NewCheckout, PaymentError, PaymentGateway, ProrationBehavior, PurchaseConfirmation, Quote, QuoteRequest,
-    SeatIncrease,
+    NewCheckout, PaymentGateway, ProrationBehavior, PurchaseConfirmation, Quote, QuoteRequest, SeatIncrease,
 };
 use seatflow_http::{ApiError, ApiJson, ApiPath, Authenticator, Caller, HasAuthenticator, Problem};
 use seatflow_seats_api::AppState;
@@ -64,29 +63,6 @@ impl HasAuthenticator for CheckoutState {
     }
 }
 
-/// The payment provider's failure as a problem: the provider refusing (a
-/// misconfigured price, say) is a bad gateway; unreachable, unavailable.
-fn payment_problem(error: PaymentError) -> ApiError {
-    tracing::error!(%error, "payment provider");
-    match error {
-        PaymentError::Rejected { .. } => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "payment_provider_refused",
-            error.to_string(),
-        ),
-        PaymentError::MissingPrice(_) => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "payment_price_missing",
-            error.to_string(),
-        ),
-        PaymentError::Unavailable(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "payment_provider_unavailable",
-            "the payment provider could not be reached; try again shortly",
-        ),
-    }
-}
-
 /// Prices a purchase: plan, term, quantity and add-ons.
 #[utoipa::path(post, path = "/v1/checkout/quote", tag = "checkout", request_body = QuoteRequest,
     responses((status = 200, body = Quote), (status = 401, body = Problem), (status = 422, body = Problem)))]
@@ -127,11 +103,7 @@ pub async fn create_session(
         state.config.success_url.clone(),
         state.config.cancel_url.clone(),
     );
-    let session = state
-        .payments
-        .create_checkout(&checkout)
-        .await
-        .map_err(payment_problem)?;
+    let session = state.payments.create_checkout(&checkout).await?;
     tracing::info!(org = %caller.org, session = %session.id, "checkout session created");
     Ok((
         StatusCode::CREATED,
@@ -162,8 +134,7 @@ pub async fn confirmation(
     let session = state
         .payments
         .checkout_session(&id)
-        .await
-        .map_err(payment_problem)?
+        .await?
         .ok_or_else(not_found)?;
     Ok(Json(
         state.app.seats.purchase_confirmation(&caller, &session).await?,
@@ -206,8 +177,7 @@ pub async fn add_seats(
     let current = state
         .payments
         .subscription(&id)
-        .await
-        .map_err(payment_problem)?
+        .await?
         .filter(|s| s.org() == Some(caller.org.as_str()))
         .ok_or_else(|| ApiError::not_found(format!("subscription '{id}' not found")))?;
     let behavior = request.proration_behavior.unwrap_or(state.config.proration);
@@ -219,11 +189,7 @@ pub async fn add_seats(
         seats.clock().now(),
     )?;
     if let Some(change) = increase.change() {
-        state
-            .payments
-            .set_quantity(&id, change, behavior)
-            .await
-            .map_err(payment_problem)?;
+        state.payments.set_quantity(&id, change, behavior).await?;
     }
     tracing::info!(org = %caller.org, subscription = %id, product = %increase.product,
         from = increase.quantity_before, to = increase.quantity_after, "seats added");

@@ -65,14 +65,8 @@ async fn receive(
             queued: false,
         }));
     };
-    state.queue.enqueue(&job).await.map_err(|e| {
-        // Stripe retries a non-2xx, so nothing is lost.
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "queue_unavailable",
-            e.to_string(),
-        )
-    })?;
+    // Stripe retries a non-2xx, so nothing is lost.
+    state.queue.enqueue(&job).await?;
     tracing::info!(event = %job.event_id, kind = %job.event_type, group = %job.group, "queued");
     Ok(Json(Acknowledgement {
         received: true,
