@@ -28,7 +28,7 @@ run-local: ## run every function locally on in-memory adapters
 
 bench: ## run the benchmarks (figures go to BENCHMARKS.md by hand)
 	$(CARGO) bench -p seatflow-memory --bench seats
-	$(CARGO) bench -p seatflow-stripe-webhook --bench webhook
+	$(CARGO) bench -p seatflow-tests --bench webhook
 	$(MAKE) bench-dynamodb
 
 # Latency against moto is milliseconds of Python: LTO buys nothing, and costs minutes.

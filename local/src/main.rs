@@ -13,13 +13,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use seatflow_checkout::{CheckoutConfig, CheckoutState};
-use seatflow_domain::{
-    Clock, EntitlementStore, PaymentGateway, ProrationBehavior, Role, SystemClock, TeamId, UserId,
-};
+use seatflow_config::StoreKind;
+use seatflow_domain::{EntitlementStore, PaymentGateway, ProrationBehavior, Role, TeamId, UserId};
+use seatflow_http::AppState;
 use seatflow_memory::{MemoryJobQueue, MemoryNoticeLedger, MemoryOutbox, OfflinePaymentGateway};
 use seatflow_provisioner::Provisioner;
 use seatflow_renewal_reminders::{ReminderConfig, Reminders};
-use seatflow_seats_api::AppState;
 use seatflow_stripe_webhook::WebhookState;
 
 #[derive(Debug, Parser)]
@@ -67,15 +66,11 @@ enum RoleArg {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    seatflow_http::init_tracing();
+    seatflow_config::init_tracing();
     let cli = Cli::parse();
     let jwt = secret::jwt_config()?;
-    let store = local_store().await?;
-    let catalog = Arc::new(seatflow_seats_api::catalog_from_env()?);
-    let mut state = AppState::new(store, Arc::new(SystemClock), catalog, jwt);
-    state.seats = state
-        .seats
-        .with_payment_grace_days(seatflow_seats_api::payment_grace_days_from_env()?);
+    let seats = seatflow_config::seats_over(local_store().await?, seatflow_config::clock())?;
+    let state = AppState::of(seats, jwt);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(state, cli.addr).await,
         Command::Token {
@@ -126,7 +121,7 @@ async fn local_store() -> anyhow::Result<Arc<dyn EntitlementStore>> {
             .context("creating the DynamoDB table")?;
         return Ok(Arc::new(store));
     }
-    seatflow_seats_api::store_from_env("memory").await
+    seatflow_config::entitlement_store(StoreKind::Memory).await
 }
 
 async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
@@ -138,10 +133,10 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = seatflow_config::clock();
     // The webhook queues jobs in memory; the provisioner applies them in this process.
     let jobs = Arc::new(MemoryJobQueue::new());
-    let secret = Arc::new(secret::webhook_secret()?);
+    let secret = Arc::new(seatflow_config::webhook_secret_checked(secret::webhook_secret()?)?);
     let webhook = seatflow_stripe_webhook::router(WebhookState {
         secret: secret.clone(),
         queue: jobs.clone(),
@@ -161,7 +156,7 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
     let payments: Arc<dyn PaymentGateway> = if std::env::var("STRIPE_SECRET_KEY").is_ok_and(|k| !k.is_empty())
     {
         tracing::info!("payments: Stripe (STRIPE_SECRET_KEY is set)");
-        Arc::new(seatflow_stripe::StripeGateway::from_env()?)
+        seatflow_config::payment_gateway()?
     } else {
         let events = offline::EventSender::new(webhook, secret, clock.clone());
         let gateway = OfflinePaymentGateway::new(

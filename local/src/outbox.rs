@@ -8,11 +8,11 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use seatflow_domain::OutgoingEmail;
+use seatflow_http::AppState;
 use seatflow_http::auth::{Authenticator, HasAuthenticator};
 use seatflow_http::{ApiError, Caller};
 use seatflow_memory::MemoryOutbox;
 use seatflow_renewal_reminders::{Reminders, RunReport};
-use seatflow_seats_api::AppState;
 
 /// What the dev routes need.
 #[derive(Clone)]
@@ -54,7 +54,7 @@ async fn run_reminders(
     State(dev): State<DevState>,
 ) -> Result<Json<RunReport>, ApiError> {
     caller.require_admin("run the reminders")?;
-    let mut report = dev.reminders.run().await.map_err(|e| ApiError::from(e.0))?;
+    let mut report = dev.reminders.run().await?;
     // The job runs for every organisation; the caller sees their own notices.
     let own = format!("{}/", caller.org);
     report.sent.retain(|id| id.starts_with(&own));

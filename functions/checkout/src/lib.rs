@@ -11,8 +11,6 @@
 //!
 //! Handlers parse, authorise, call the domain and the payment gateway, map.
 
-mod config;
-
 use std::sync::Arc;
 
 use axum::Json;
@@ -21,14 +19,14 @@ use axum::http::StatusCode;
 use seatflow_domain::{
     NewCheckout, PaymentGateway, ProrationBehavior, PurchaseConfirmation, Quote, QuoteRequest, SeatIncrease,
 };
+use seatflow_http::AppState;
 use seatflow_http::{ApiError, ApiJson, ApiPath, Authenticator, Caller, HasAuthenticator, Problem};
-use seatflow_seats_api::AppState;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use config::CheckoutConfig;
+pub use seatflow_config::CheckoutConfig;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,7 +38,7 @@ pub use config::CheckoutConfig;
 )]
 struct ApiDoc;
 
-/// Handler state: the seats API's state, the payment gateway, configuration.
+/// Handler state: the shared HTTP state, the payment gateway, configuration.
 #[derive(Debug, Clone)]
 pub struct CheckoutState {
     /// Entitlements and authentication.

@@ -2,17 +2,15 @@
 
 use std::sync::Arc;
 
-use seatflow_checkout::{CheckoutConfig, CheckoutState, router};
-use seatflow_seats_api::AppState;
-use seatflow_stripe::StripeGateway;
+use seatflow_checkout::{CheckoutState, router};
+use seatflow_config::{CheckoutConfig, StoreKind};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    seatflow_http::init_tracing();
-    // On Lambda the store is DynamoDB unless SEATFLOW_STORE says otherwise.
+    seatflow_config::init_tracing();
     let state = CheckoutState {
-        app: AppState::from_env("dynamodb").await?,
-        payments: Arc::new(StripeGateway::from_env()?),
+        app: seatflow_config::app_state(StoreKind::DynamoDb).await?,
+        payments: seatflow_config::payment_gateway()?,
         config: Arc::new(CheckoutConfig::from_env()?),
     };
     lambda_http::run(seatflow_http::lambda::with_gateway_claims(router(state))).await

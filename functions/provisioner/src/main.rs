@@ -1,19 +1,16 @@
 //! Lambda entry point of the provisioner: SQS batches in, partial batch
 //! failures out (the event source mapping sets `ReportBatchItemFailures`).
 
-use std::sync::Arc;
-
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use seatflow_domain::SystemClock;
+use seatflow_config::StoreKind;
 use seatflow_provisioner::{Provisioner, batch};
-use seatflow_stripe::StripeGateway;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    seatflow_http::init_tracing();
-    let seats = seatflow_seats_api::seats_from_env("dynamodb", Arc::new(SystemClock)).await?;
-    let provisioner = Provisioner::new(seats, Arc::new(StripeGateway::from_env()?));
+    seatflow_config::init_tracing();
+    let seats = seatflow_config::seats(StoreKind::DynamoDb).await?;
+    let provisioner = Provisioner::new(seats, seatflow_config::payment_gateway()?);
     let provisioner = &provisioner;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let failures = provisioner

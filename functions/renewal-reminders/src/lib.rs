@@ -7,66 +7,9 @@ pub mod render;
 
 use std::sync::Arc;
 
-use chrono::Duration;
-use seatflow_domain::{
-    Claim, DueNotice, LedgerError, Mailer, NoticeLedger, ReminderWindows, SeatError, Seats,
-};
+pub use seatflow_config::ReminderConfig;
+use seatflow_domain::{Claim, DueNotice, LedgerError, Mailer, NoticeLedger, SeatError, Seats};
 use serde::Serialize;
-
-/// How the job is set up.
-#[derive(Debug, Clone)]
-pub struct ReminderConfig {
-    /// Days before a period's end at which reminders go out.
-    pub windows: ReminderWindows,
-    /// The page where customers change seats or the payment method.
-    pub billing_url: String,
-    /// How long a claim on a notice holds: longer than any run can last (the
-    /// Lambda timeout is at most 15 minutes), so only a dead run's claim expires.
-    pub lease: Duration,
-}
-
-/// Why the configuration is unusable.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// `REMINDER_WINDOWS` is malformed.
-    #[error("REMINDER_WINDOWS: {0}")]
-    Windows(seatflow_domain::ValidationError),
-    /// `BILLING_URL` is missing or not an http(s) URL.
-    #[error(
-        "BILLING_URL must be an http:// or https:// URL (the page where customers change seats), got {0:?}"
-    )]
-    BillingUrl(String),
-}
-
-impl ReminderConfig {
-    /// Windows 30, 7 and 1 days; a 20-minute lease.
-    ///
-    /// # Errors
-    /// [`ConfigError::BillingUrl`] unless `billing_url` is http(s).
-    pub fn new(billing_url: impl Into<String>) -> Result<Self, ConfigError> {
-        let billing_url = billing_url.into();
-        if !(billing_url.starts_with("https://") || billing_url.starts_with("http://")) {
-            return Err(ConfigError::BillingUrl(billing_url));
-        }
-        Ok(Self {
-            windows: ReminderWindows::default(),
-            billing_url,
-            lease: Duration::minutes(20),
-        })
-    }
-
-    /// From `BILLING_URL` and, optionally, `REMINDER_WINDOWS` (`30,7,1`).
-    ///
-    /// # Errors
-    /// [`ConfigError`] for a missing or malformed value.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let mut config = Self::new(std::env::var("BILLING_URL").unwrap_or_default())?;
-        if let Ok(text) = std::env::var("REMINDER_WINDOWS") {
-            config.windows = ReminderWindows::parse(&text).map_err(ConfigError::Windows)?;
-        }
-        Ok(config)
-    }
-}
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -83,10 +26,17 @@ pub struct RunReport {
     pub failed: Vec<String>,
 }
 
-/// Why a run could not even find its notices.
+/// Why a run failed.
 #[derive(Debug, thiserror::Error)]
-#[error("finding due notices failed: {0}")]
-pub struct RunError(#[from] pub SeatError);
+pub enum RunError {
+    /// The due notices could not even be found.
+    #[error("finding due notices failed: {0}")]
+    Notices(#[from] SeatError),
+    /// Some notices could not be sent (they were released, and the next run
+    /// tries them again); the report says which.
+    #[error("{} notices not sent: {}", .0.failed.len(), .0.failed.join(", "))]
+    NotSent(RunReport),
+}
 
 /// The job.
 #[derive(Debug, Clone)]
@@ -119,8 +69,8 @@ impl Reminders {
     /// for the next run and reported; the others still go.
     ///
     /// # Errors
-    /// [`RunError`] when the due notices cannot be read.
-    pub async fn run(&self) -> Result<RunReport, RunError> {
+    /// [`SeatError`] when the due notices cannot be read.
+    pub async fn run(&self) -> Result<RunReport, SeatError> {
         let due = self.seats.due_notices(&self.config.windows).await?;
         let mut report = RunReport {
             due: due.len(),
@@ -189,13 +139,22 @@ impl Reminders {
     ///
     /// # Errors
     /// As [`Reminders::run`].
+    ///
+    /// A run in which any send failed ends in [`RunError::NotSent`], so that
+    /// the function's error alarm sees it; the failed notices were released
+    /// and go out on the next run.
     pub async fn on_schedule(&self, event: &serde_json::Value) -> Result<RunReport, RunError> {
         tracing::info!(
             event = %event["id"].as_str().unwrap_or("-"),
             scheduled_for = %event["time"].as_str().unwrap_or("-"),
             "reminder run starts"
         );
-        self.run().await
+        let report = self.run().await?;
+        if report.failed.is_empty() {
+            Ok(report)
+        } else {
+            Err(RunError::NotSent(report))
+        }
     }
 }
 

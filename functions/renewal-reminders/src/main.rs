@@ -1,43 +1,26 @@
 //! Lambda entry point of the renewal reminders: the daily EventBridge
-//! schedule in, the run report out. A run with failed sends ends in an error,
-//! so the function's error alarm sees it (the failed notices are released
-//! and go out on the next run).
+//! schedule in, the run report out (a run with failed sends is an error; see
+//! [`Reminders::on_schedule`]).
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use seatflow_domain::SystemClock;
-use seatflow_renewal_reminders::{ReminderConfig, Reminders, RunReport};
+use seatflow_config::{ReminderConfig, StoreKind};
+use seatflow_renewal_reminders::{Reminders, RunReport};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    seatflow_http::init_tracing();
-    let seats = seatflow_seats_api::seats_from_env("dynamodb", Arc::new(SystemClock)).await?;
+    seatflow_config::init_tracing();
     let reminders = Reminders::new(
-        Arc::new(seats),
-        Arc::new(
-            seatflow_dynamodb::DynamoNoticeLedger::from_env()
-                .await
-                .context("notice ledger")?,
-        ),
-        Arc::new(seatflow_ses::SesMailer::from_env().await?),
+        Arc::new(seatflow_config::seats(StoreKind::DynamoDb).await?),
+        seatflow_config::notice_ledger().await?,
+        seatflow_config::mailer().await?,
         ReminderConfig::from_env()?,
     );
     let reminders = &reminders;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let report = reminders.on_schedule(&event.payload).await?;
-            if report.failed.is_empty() {
-                Ok::<RunReport, Error>(report)
-            } else {
-                Err(format!(
-                    "{} notices not sent: {}",
-                    report.failed.len(),
-                    report.failed.join(", ")
-                )
-                .into())
-            }
+            Ok::<RunReport, Error>(reminders.on_schedule(&event.payload).await?)
         },
     ))
     .await

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use chrono::{DateTime, Duration, Utc};
 use seatflow_domain::{
     Catalog, Clock as _, Email, Mode, NoticeKind, Role, Seats, SubscriptionId, SubscriptionSnapshot,
@@ -14,18 +13,9 @@ use seatflow_domain::{
 use seatflow_dynamodb::{DynamoEntitlementStore, DynamoNoticeLedger};
 use seatflow_renewal_reminders::{ReminderConfig, Reminders};
 use seatflow_ses::SesMailer;
-use seatflow_testkit::{Fixture, moto, product};
+use seatflow_testkit::{Fixture, aws, moto, product};
 
 const BILLING_URL: &str = "https://billing.example/seats?from=email&x=1";
-
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(moto::endpoint())
-        .load()
-        .await
-}
 
 /// One test's world: its own table, its own sender identity.
 struct World {
@@ -37,10 +27,9 @@ struct World {
 
 impl World {
     async fn new() -> Self {
-        let sdk = sdk().await;
-        let table = format!("seatflow-test-{}", uuid::Uuid::new_v4().simple());
-        let store = DynamoEntitlementStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
-        store.create_table().await.expect("table on moto");
+        let sdk = aws::sdk_config().await;
+        let store = aws::fresh_table(&sdk).await;
+        let table = store.table().to_owned();
         let sender = format!("reminders-{}@seatflow.example", uuid::Uuid::new_v4().simple());
         Self {
             store: Arc::new(store),

@@ -1,21 +1,17 @@
-//! Lambda entry point of the Stripe webhook: wiring only.
+//! Lambda entry point of the Stripe webhook: wiring only. It refuses to start
+//! without a Stripe signing secret (`whsec_…`).
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
-use seatflow_domain::SystemClock;
 use seatflow_stripe_webhook::{WebhookState, router};
-use secrecy::SecretString;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    seatflow_http::init_tracing();
-    let secret = std::env::var("STRIPE_WEBHOOK_SECRET").context("STRIPE_WEBHOOK_SECRET is not set")?;
-    let queue = seatflow_sqs::SqsJobQueue::from_env().await.context("SQS queue")?;
+    seatflow_config::init_tracing();
     let state = WebhookState {
-        secret: Arc::new(SecretString::from(secret)),
-        queue: Arc::new(queue),
-        clock: Arc::new(SystemClock),
+        secret: Arc::new(seatflow_config::webhook_secret()?),
+        queue: seatflow_config::job_queue().await?,
+        clock: seatflow_config::clock(),
     };
     lambda_http::run(router(state)).await
 }

@@ -5,51 +5,19 @@
 use std::sync::Arc;
 
 use seatflow_domain::EntitlementStore;
-use seatflow_dynamodb::DynamoEntitlementStore;
+use seatflow_testkit::aws;
 
 async fn dynamo_store() -> Arc<dyn EntitlementStore> {
-    let store = support::fresh_store().await;
-    Arc::new(store)
-}
-
-mod support {
-    use aws_sdk_dynamodb::config::{Credentials, Region};
-    use seatflow_dynamodb::DynamoEntitlementStore;
-
-    /// An SDK client for moto. Fails, never skips, when moto is not there.
-    pub async fn client() -> aws_sdk_dynamodb::Client {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
-            panic!(
-                "AWS_ENDPOINT_URL is not set: these tests need moto server. Run them with `make test`, \
-                 or `scripts/with-moto.sh cargo test -p seatflow-dynamodb`"
-            )
-        });
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-            .endpoint_url(endpoint)
-            .load()
-            .await;
-        aws_sdk_dynamodb::Client::new(&config)
-    }
-
-    /// A store on a new, uniquely named table.
-    pub async fn fresh_store() -> DynamoEntitlementStore {
-        let table = format!("seatflow-test-{}", uuid::Uuid::new_v4().simple());
-        let store = DynamoEntitlementStore::new(client().await, table);
-        store.create_table().await.unwrap_or_else(|e| {
-            panic!("creating a table on moto failed ({e}); is moto running at AWS_ENDPOINT_URL?")
-        });
-        store
-    }
+    Arc::new(aws::fresh_table(&aws::sdk_config().await).await)
 }
 
 seatflow_testkit::entitlement_store_conformance!(dynamo_store);
 
 async fn dynamo_ledger() -> Arc<dyn seatflow_domain::NoticeLedger> {
-    let store = support::fresh_store().await;
+    let config = aws::sdk_config().await;
+    let store = aws::fresh_table(&config).await;
     Arc::new(seatflow_dynamodb::DynamoNoticeLedger::new(
-        support::client().await,
+        aws_sdk_dynamodb::Client::new(&config),
         store.table(),
     ))
 }
@@ -61,7 +29,7 @@ mod ledger {
 
 #[tokio::test]
 async fn the_table_is_created_once_per_test() {
-    let store: DynamoEntitlementStore = support::fresh_store().await;
+    let store = aws::fresh_table(&aws::sdk_config().await).await;
     assert!(
         store.create_table().await.is_err(),
         "a second create of the same table is refused"
@@ -76,7 +44,7 @@ async fn sixty_four_independent_clients_never_oversell_a_pool_of_ten() {
     use seatflow_domain::{Catalog, Mode, Seats};
     use seatflow_testkit::{Fixture, product};
 
-    let store = support::fresh_store().await;
+    let store = aws::fresh_table(&aws::sdk_config().await).await;
     let table = store.table().to_owned();
     let f = Fixture::new(Arc::new(store), "org_clients").await;
     f.buy("professional", 10).await;
@@ -91,7 +59,10 @@ async fn sixty_four_independent_clients_never_oversell_a_pool_of_ten() {
             let (table, clock, catalog, admin) =
                 (table.clone(), f.clock.clone(), catalog.clone(), f.admin.clone());
             tokio::spawn(async move {
-                let own = DynamoEntitlementStore::new(support::client().await, table);
+                let own = seatflow_dynamodb::DynamoEntitlementStore::new(
+                    aws_sdk_dynamodb::Client::new(&aws::sdk_config().await),
+                    table,
+                );
                 let seats = Seats::new(Arc::new(own), clock, catalog);
                 seats
                     .assign(&admin, &product("professional"), &user, Mode::Apply)

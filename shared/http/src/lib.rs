@@ -1,7 +1,7 @@
 //! What every seatflow HTTP function shares: errors rendered as
 //! `application/problem+json` with stable codes, extractors that name the
 //! offending field, bearer authentication (JWT or API key) that yields an
-//! organisation-scoped caller, and tracing setup.
+//! organisation-scoped caller, and the state every handler shares.
 
 pub mod auth;
 pub mod extract;
@@ -9,9 +9,9 @@ pub mod extract;
 pub mod lambda;
 pub mod openapi;
 pub mod problem;
-mod telemetry;
+mod state;
 
 pub use auth::{ApiKeySecret, Authenticator, Caller, Claims, GatewayClaims, HasAuthenticator, JwtConfig};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use problem::{ApiError, Problem};
-pub use telemetry::init_tracing;
+pub use state::AppState;

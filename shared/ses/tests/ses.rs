@@ -3,16 +3,10 @@
 use aws_sdk_sesv2::config::{Credentials, Region};
 use seatflow_domain::{Email, MailError, Mailer as _, OutgoingEmail};
 use seatflow_ses::SesMailer;
-use seatflow_testkit::moto;
+use seatflow_testkit::{aws, moto};
 
 async fn client() -> aws_sdk_sesv2::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(moto::endpoint())
-        .load()
-        .await;
-    aws_sdk_sesv2::Client::new(&config)
+    aws_sdk_sesv2::Client::new(&aws::sdk_config().await)
 }
 
 fn email(to: &[&str]) -> OutgoingEmail {
@@ -28,13 +22,7 @@ fn email(to: &[&str]) -> OutgoingEmail {
 #[tokio::test]
 async fn a_message_reaches_every_recipient_from_the_verified_sender() {
     let client = client().await;
-    let from = format!("reminders-{}@seatflow.example", uuid::Uuid::new_v4().simple());
-    client
-        .create_email_identity()
-        .email_identity(&from)
-        .send()
-        .await
-        .expect("identity");
+    let from = aws::fresh_sender(&aws::sdk_config().await).await;
     let mailer = SesMailer::new(client, &from);
     mailer
         .send(&email(&["billing@acme.example", "cfo@acme.example"]))

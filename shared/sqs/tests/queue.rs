@@ -1,34 +1,16 @@
 //! The SQS job queue over the wire against moto (started by `make test`).
 
-use aws_sdk_sqs::config::{Credentials, Region};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use seatflow_domain::{JobQueue, ProvisioningJob};
 use seatflow_sqs::SqsJobQueue;
+use seatflow_testkit::aws;
 
 async fn client() -> aws_sdk_sqs::Client {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
-        panic!("AWS_ENDPOINT_URL is not set: these tests need moto server; run them with `make test`")
-    });
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    aws_sdk_sqs::Client::new(&config)
+    aws_sdk_sqs::Client::new(&aws::sdk_config().await)
 }
 
-async fn fifo_queue(client: &aws_sdk_sqs::Client) -> String {
-    let name = format!("seatflow-test-{}.fifo", uuid::Uuid::new_v4().simple());
-    client
-        .create_queue()
-        .queue_name(name)
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .send()
-        .await
-        .expect("moto creates the queue")
-        .queue_url
-        .expect("queue url")
+async fn fifo_queue() -> String {
+    aws::fresh_fifo_queue(&aws::sdk_config().await).await
 }
 
 fn job(event: &str, group: &str) -> ProvisioningJob {
@@ -44,7 +26,7 @@ fn job(event: &str, group: &str) -> ProvisioningJob {
 #[tokio::test]
 async fn a_job_is_sent_once_per_event_in_its_subscription_group() {
     let client = client().await;
-    let url = fifo_queue(&client).await;
+    let url = fifo_queue().await;
     let queue = SqsJobQueue::new(client.clone(), url.clone());
     queue.enqueue(&job("evt_1", "sub_1")).await.expect("sent");
     queue

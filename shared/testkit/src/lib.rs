@@ -1,7 +1,10 @@
 //! Test support shared by every adapter and function: a seeded [`Fixture`],
 //! and the conformance suite every `EntitlementStore` adapter must pass
-//! ([`entitlement_store_conformance!`]), including concurrency.
+//! ([`entitlement_store_conformance!`]), including concurrency; with the
+//! `aws` feature, one harness for tests on moto ([`aws`]).
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cases;
 mod fixture;
 pub mod ledger_cases;

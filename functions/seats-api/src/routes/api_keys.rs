@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::views::{DryRun, Mutation};
-use crate::state::AppState;
+use seatflow_http::AppState;
 
 /// A new API key.
 #[derive(Debug, Deserialize, ToSchema)]

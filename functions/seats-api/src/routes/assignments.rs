@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::views::{DryRun, Format, FormatQuery, Mutation, csv_response, to_csv};
-use crate::state::AppState;
+use seatflow_http::AppState;
 
 /// A seat to assign.
 #[derive(Debug, Deserialize, ToSchema)]

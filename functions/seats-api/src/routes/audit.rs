@@ -7,7 +7,7 @@ use seatflow_http::{ApiError, ApiQuery, Caller, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::state::AppState;
+use seatflow_http::AppState;
 
 /// Which page of the audit log.
 #[derive(Debug, Default, Deserialize, IntoParams)]

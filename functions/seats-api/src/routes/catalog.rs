@@ -5,7 +5,7 @@ use axum::extract::State;
 use seatflow_domain::{AddOnSeats, Catalog, LicenseSummary};
 use seatflow_http::{ApiError, Caller, Problem};
 
-use crate::state::AppState;
+use seatflow_http::AppState;
 
 /// The product catalog: plans, add-ons and prices.
 #[utoipa::path(get, path = "/v1/catalog", tag = "licenses",

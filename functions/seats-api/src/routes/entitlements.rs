@@ -7,7 +7,7 @@ use seatflow_http::{ApiError, ApiQuery, Caller, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::state::AppState;
+use seatflow_http::AppState;
 
 /// Whose entitlements.
 #[derive(Debug, Deserialize, IntoParams)]

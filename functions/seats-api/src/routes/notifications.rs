@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::views::{DryRun, Mutation};
-use crate::state::AppState;
+use seatflow_http::AppState;
 
 /// The preferences to set (the whole of them).
 #[derive(Debug, Deserialize, ToSchema)]

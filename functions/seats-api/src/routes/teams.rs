@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::views::{DryRun, Mutation};
-use crate::state::AppState;
+use seatflow_http::AppState;
 
 /// A new team.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -8,7 +8,7 @@ use seatflow_http::{ApiError, ApiQuery, Caller, Problem};
 use serde::Serialize;
 
 use super::views::{Format, FormatQuery, csv_response, to_csv};
-use crate::state::AppState;
+use seatflow_http::AppState;
 
 /// One CSV row: a scope (organisation, product or team) and its counts.
 #[derive(Debug, Serialize)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::views::{DryRun, Mutation};
-use crate::state::AppState;
+use seatflow_http::AppState;
 
 /// A new user.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -8,9 +8,9 @@ use http_body_util::BodyExt as _;
 use seatflow_domain::{
     Actor, Catalog, DisplayName, Email, Mode, NewUser, OrgId, ProductId, Role, TeamId, UserId,
 };
+use seatflow_http::AppState;
 use seatflow_http::{Authenticator, JwtConfig};
 use seatflow_memory::MemoryEntitlementStore;
-use seatflow_seats_api::AppState;
 use seatflow_testkit::Fixture;
 use secrecy::SecretString;
 use serde_json::Value;

@@ -5,8 +5,8 @@
 //! In-process on the in-memory adapters; and, when `AWS_ENDPOINT_URL` is set,
 //! on moto: SQS FIFO queue (send, receive, delete) and DynamoDB store.
 //!
-//! Run: `cargo bench -p seatflow-stripe-webhook --bench webhook`, and on moto
-//! `scripts/with-moto.sh cargo bench -p seatflow-stripe-webhook --bench webhook`
+//! Run: `cargo bench -p seatflow-tests --bench webhook`, and on moto
+//! `scripts/with-moto.sh cargo bench -p seatflow-tests --bench webhook`
 //! (figures in BENCHMARKS.md).
 
 use std::sync::Arc;
@@ -146,24 +146,11 @@ async fn main() {
         }
         return;
     }
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .load()
-        .await;
-    let table = format!("seatflow-bench-{}", uuid::Uuid::new_v4().simple());
-    let store = seatflow_dynamodb::DynamoEntitlementStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-    store.create_table().await.expect("table on moto");
+    let config = seatflow_testkit::aws::sdk_config().await;
+    let store = seatflow_testkit::aws::fresh_table(&config).await;
     let f = Fixture::new(Arc::new(store), "org_bench").await;
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let url = sqs
-        .create_queue()
-        .queue_name(format!("seatflow-bench-{}.fifo", uuid::Uuid::new_v4().simple()))
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-        .send()
-        .await
-        .expect("queue on moto")
-        .queue_url
-        .expect("url");
+    let url = seatflow_testkit::aws::fresh_fifo_queue(&config).await;
     let queue = Arc::new(seatflow_sqs::SqsJobQueue::new(sqs.clone(), url.clone()));
     measure(
         "on moto: SQS FIFO and DynamoDB over loopback HTTP",

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt as _;
@@ -16,76 +16,23 @@ use seatflow_domain::{
     Actor, Clock, DisplayName, Email, EntitlementStore, Mode, NewUser, OrgId, ProrationBehavior, Role,
     SystemClock, UserId,
 };
+use seatflow_http::AppState;
 use seatflow_http::JwtConfig;
 use seatflow_memory::OfflinePaymentGateway;
 use seatflow_provisioner::Provisioner;
 use seatflow_provisioner::batch::QueuedMessage;
-use seatflow_seats_api::AppState;
 use seatflow_sqs::SqsJobQueue;
 use seatflow_stripe::wire;
 use seatflow_stripe_webhook::WebhookState;
+use seatflow_testkit::aws;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 const WEBHOOK_SECRET: &str = "whsec_pipeline_test";
 
-async fn aws() -> aws_config::SdkConfig {
-    use aws_sdk_sqs::config::{Credentials, Region};
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
-        panic!("AWS_ENDPOINT_URL is not set: this test needs moto server; run it with `make test`")
-    });
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(endpoint)
-        .load()
-        .await
-}
-
 async fn dynamodb_store(config: &aws_config::SdkConfig) -> Arc<dyn EntitlementStore> {
-    let table = format!("seatflow-pipeline-{}", uuid::Uuid::new_v4().simple());
-    let store = seatflow_dynamodb::DynamoEntitlementStore::new(aws_sdk_dynamodb::Client::new(config), table);
-    store.create_table().await.expect("table on moto");
-    Arc::new(store)
-}
-
-/// A FIFO queue, with a FIFO dead-letter queue taking what was received
-/// `max_receives` times; messages come back at once when not deleted.
-async fn fifo_with_dlq(sqs: &aws_sdk_sqs::Client, max_receives: u32) -> (String, String) {
-    let name = uuid::Uuid::new_v4().simple().to_string();
-    let dlq = sqs
-        .create_queue()
-        .queue_name(format!("dlq-{name}.fifo"))
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .send()
-        .await
-        .expect("dlq")
-        .queue_url
-        .expect("url");
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("arn");
-    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives.to_string()});
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("jobs-{name}.fifo"))
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::VisibilityTimeout, "0")
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    (queue, dlq)
+    Arc::new(aws::fresh_table(config).await)
 }
 
 /// One poll as the Lambda event source mapping does it: receive a batch,
@@ -183,9 +130,9 @@ async fn deliver(webhook: &axum::Router, id: &str, kind: &str, object: Value) {
 
 #[tokio::test]
 async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
-    let config = aws().await;
+    let config = aws::sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let (queue, _dlq) = fifo_with_dlq(&sqs, 5).await;
+    let (queue, _dlq) = aws::fresh_fifo_queue_with_dlq(&config, 5).await;
     let store = dynamodb_store(&config).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let catalog = Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
@@ -363,9 +310,9 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
 
 #[tokio::test]
 async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses_nothing() {
-    let config = aws().await;
+    let config = aws::sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let (queue, dlq) = fifo_with_dlq(&sqs, 2).await;
+    let (queue, dlq) = aws::fresh_fifo_queue_with_dlq(&config, 2).await;
     let store = dynamodb_store(&config).await;
     let f = seatflow_testkit::Fixture::new(store, "org_poison").await;
     let catalog = Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));

@@ -10,7 +10,7 @@ use rand::seq::SliceRandom as _;
 use seatflow_domain::{EntitlementStore, ProvisioningJob, SeatPool, Subscription};
 use seatflow_memory::MemoryEntitlementStore;
 use seatflow_provisioner::{Outcome, Provisioner};
-use seatflow_testkit::Fixture;
+use seatflow_testkit::{Fixture, aws};
 use serde_json::json;
 
 const PRICES: [&str; 3] = [
@@ -117,24 +117,8 @@ async fn shuffled_and_duplicated_events_converge_on_the_memory_store() {
 
 #[tokio::test]
 async fn shuffled_and_duplicated_events_converge_on_dynamodb() {
-    use aws_sdk_dynamodb::config::{Credentials, Region};
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
-        panic!("AWS_ENDPOINT_URL is not set: this test needs moto server; run it with `make test`")
-    });
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    converges(async || {
-        let table = format!("seatflow-converge-{}", uuid::Uuid::new_v4().simple());
-        let store =
-            seatflow_dynamodb::DynamoEntitlementStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-        store.create_table().await.expect("table on moto");
-        Arc::new(store) as Arc<dyn EntitlementStore>
-    })
-    .await;
+    let config = aws::sdk_config().await;
+    converges(async || Arc::new(aws::fresh_table(&config).await) as Arc<dyn EntitlementStore>).await;
 }
 
 /// The offline payment gateway on the fixture's clock.

@@ -1,0 +1,239 @@
+//! The composition root: every function's `main.rs` (and `seatflow-local`)
+//! builds its configuration and adapters here, from the environment, and
+//! fails fast at cold start on anything missing or malformed. Functions
+//! depend on this crate, never on each other.
+//!
+//! | setting | what | default |
+//! | --- | --- | --- |
+//! | `SEATFLOW_STORE` | `memory` or `dynamodb` (`TABLE_NAME`) | the caller's [`StoreKind`] |
+//! | `SEATFLOW_CATALOG` | path of a catalog TOML | the shipped `catalog.toml` |
+//! | `PAYMENT_GRACE_DAYS` | days seats stay usable after a failed payment | 7 |
+//! | `SEATFLOW_JWT_SECRET`, `SEATFLOW_GATEWAY_JWT` | bearer authentication | — |
+//! | `STRIPE_SECRET_KEY`, `STRIPE_API_BASE` | the Stripe gateway | — |
+//! | `STRIPE_WEBHOOK_SECRET` | webhook signing secret (`whsec_…`) | — |
+//! | `QUEUE_URL` | the SQS FIFO provisioning queue | — |
+//! | `SENDER_ADDRESS`, `SES_CONFIGURATION_SET` | the SES mailer | — |
+//! | `CHECKOUT_SUCCESS_URL`, `CHECKOUT_CANCEL_URL`, `PRORATION_BEHAVIOR` | [`CheckoutConfig`] | — |
+//! | `BILLING_URL`, `REMINDER_WINDOWS` | [`ReminderConfig`] | windows 30,7,1 |
+//!
+//! AWS clients take region, credentials and endpoint (`AWS_ENDPOINT_URL`,
+//! for moto) the SDK's usual way.
+
+mod checkout;
+mod reminders;
+mod telemetry;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use seatflow_domain::{Catalog, Clock, DEFAULT_PAYMENT_GRACE_DAYS, EntitlementStore, Seats, SystemClock};
+use seatflow_http::{AppState, JwtConfig};
+use secrecy::{ExposeSecret as _, SecretString};
+
+pub use checkout::CheckoutConfig;
+pub use reminders::{ConfigError as ReminderConfigError, ReminderConfig};
+pub use telemetry::init_tracing;
+
+/// Which entitlement store a function uses when `SEATFLOW_STORE` is unset:
+/// Lambda entry points say DynamoDB (an in-memory store there would forget
+/// everything between invocations), the local server says memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The in-memory store (the local default).
+    Memory,
+    /// The DynamoDB store (`TABLE_NAME`; needs the `dynamodb` feature).
+    DynamoDb,
+}
+
+impl StoreKind {
+    /// `SEATFLOW_STORE`, else `default`.
+    ///
+    /// # Errors
+    /// A value that names no store.
+    pub fn from_env_or(default: Self) -> anyhow::Result<Self> {
+        match std::env::var("SEATFLOW_STORE").as_deref() {
+            Err(_) => Ok(default),
+            Ok("memory") => Ok(Self::Memory),
+            Ok("dynamodb") => Ok(Self::DynamoDb),
+            Ok(other) => anyhow::bail!("SEATFLOW_STORE={other} is not a store; use 'memory' or 'dynamodb'"),
+        }
+    }
+}
+
+/// The clock of every deployed function: the system's.
+#[must_use]
+pub fn clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+/// The entitlement store `SEATFLOW_STORE` names, else `default`.
+///
+/// # Errors
+/// A store this build does not include, or its missing settings.
+pub async fn entitlement_store(default: StoreKind) -> anyhow::Result<Arc<dyn EntitlementStore>> {
+    match StoreKind::from_env_or(default)? {
+        StoreKind::Memory => Ok(Arc::new(seatflow_memory::MemoryEntitlementStore::new())),
+        #[cfg(feature = "dynamodb")]
+        StoreKind::DynamoDb => {
+            let store = seatflow_dynamodb::DynamoEntitlementStore::from_env()
+                .await
+                .context("DynamoDB store")?;
+            Ok(Arc::new(store))
+        }
+        #[cfg(not(feature = "dynamodb"))]
+        StoreKind::DynamoDb => {
+            anyhow::bail!("SEATFLOW_STORE=dynamodb needs a build with the `dynamodb` feature")
+        }
+    }
+}
+
+/// The catalog at `SEATFLOW_CATALOG`, or the one shipped in the repository.
+///
+/// # Errors
+/// An unreadable or invalid catalog file.
+pub fn catalog() -> anyhow::Result<Catalog> {
+    match std::env::var("SEATFLOW_CATALOG") {
+        Ok(path) => {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading catalog {path}"))?;
+            Catalog::from_toml(&text).with_context(|| format!("loading catalog {path}"))
+        }
+        Err(_) => Catalog::default_catalog().context("loading the shipped catalog"),
+    }
+}
+
+/// Days seats stay usable after a payment fails: `PAYMENT_GRACE_DAYS`, else
+/// the domain's default.
+///
+/// # Errors
+/// A value that is not a whole number of days up to 365.
+pub fn payment_grace_days() -> anyhow::Result<u32> {
+    match std::env::var("PAYMENT_GRACE_DAYS") {
+        Ok(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|days| *days <= 365)
+            .with_context(|| format!("PAYMENT_GRACE_DAYS must be 0 to 365 days, got {text:?}")),
+        Err(_) => Ok(u32::try_from(DEFAULT_PAYMENT_GRACE_DAYS).unwrap_or(7)),
+    }
+}
+
+/// The entitlement service over `store`: the catalog and grace period from
+/// the environment, time from `clock`.
+///
+/// # Errors
+/// Missing or invalid configuration.
+pub fn seats_over(store: Arc<dyn EntitlementStore>, clock: Arc<dyn Clock>) -> anyhow::Result<Seats> {
+    let catalog = Arc::new(catalog()?);
+    Ok(Seats::new(store, clock, catalog).with_payment_grace_days(payment_grace_days()?))
+}
+
+/// The entitlement service as the environment configures it, on the system
+/// clock.
+///
+/// # Errors
+/// Missing or invalid configuration.
+pub async fn seats(default: StoreKind) -> anyhow::Result<Seats> {
+    seats_over(entitlement_store(default).await?, clock())
+}
+
+/// What an HTTP function's handlers share: the service, and bearer
+/// authentication from `SEATFLOW_JWT_SECRET` (required) and
+/// `SEATFLOW_GATEWAY_JWT` (trust API Gateway's JWT authorizer).
+///
+/// # Errors
+/// Missing or invalid configuration.
+pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
+    let jwt = JwtConfig::from_env().context("JWT configuration")?;
+    let seats = seats(default).await?;
+    let auth = seatflow_http::Authenticator::new(jwt, seats.clone())
+        .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env());
+    Ok(AppState {
+        seats,
+        auth: Arc::new(auth),
+    })
+}
+
+/// Stripe's webhook signing secret, `STRIPE_WEBHOOK_SECRET`.
+///
+/// # Errors
+/// Unset, empty, or not a Stripe signing secret (`whsec_…`): a function that
+/// cannot verify signatures must not start.
+pub fn webhook_secret() -> anyhow::Result<SecretString> {
+    let secret = std::env::var("STRIPE_WEBHOOK_SECRET").context("STRIPE_WEBHOOK_SECRET is not set")?;
+    webhook_secret_checked(SecretString::from(secret.trim().to_owned()))
+}
+
+/// `secret` if it looks like a Stripe webhook signing secret.
+///
+/// # Errors
+/// Empty, or without the `whsec_` prefix.
+pub fn webhook_secret_checked(secret: SecretString) -> anyhow::Result<SecretString> {
+    let text = secret.expose_secret();
+    anyhow::ensure!(
+        text.len() > "whsec_".len() && text.starts_with("whsec_"),
+        "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret, starting with whsec_"
+    );
+    Ok(secret)
+}
+
+/// The Stripe gateway: `STRIPE_SECRET_KEY` (required) and `STRIPE_API_BASE`
+/// (a stand-in's address, for tests).
+///
+/// # Errors
+/// A missing key, or a client that cannot be built.
+#[cfg(feature = "stripe")]
+pub fn payment_gateway() -> anyhow::Result<Arc<dyn seatflow_domain::PaymentGateway>> {
+    Ok(Arc::new(
+        seatflow_stripe::StripeGateway::from_env().context("Stripe gateway")?,
+    ))
+}
+
+/// The SQS FIFO provisioning queue at `QUEUE_URL`.
+///
+/// # Errors
+/// A missing queue URL.
+#[cfg(feature = "sqs")]
+pub async fn job_queue() -> anyhow::Result<Arc<dyn seatflow_domain::JobQueue>> {
+    Ok(Arc::new(
+        seatflow_sqs::SqsJobQueue::from_env().await.context("SQS queue")?,
+    ))
+}
+
+/// The SES mailer sending as `SENDER_ADDRESS`.
+///
+/// # Errors
+/// A missing sender.
+#[cfg(feature = "ses")]
+pub async fn mailer() -> anyhow::Result<Arc<dyn seatflow_domain::Mailer>> {
+    Ok(Arc::new(
+        seatflow_ses::SesMailer::from_env().await.context("SES mailer")?,
+    ))
+}
+
+/// The notice ledger in the entitlement table (`TABLE_NAME`).
+///
+/// # Errors
+/// A missing table name.
+#[cfg(feature = "dynamodb")]
+pub async fn notice_ledger() -> anyhow::Result<Arc<dyn seatflow_domain::NoticeLedger>> {
+    Ok(Arc::new(
+        seatflow_dynamodb::DynamoNoticeLedger::from_env()
+            .await
+            .context("notice ledger")?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_webhook_secret_must_be_a_stripe_signing_secret() {
+        for refused in ["", "whsec_", "sk_test_123", "secret"] {
+            let error = webhook_secret_checked(SecretString::from(refused)).expect_err(refused);
+            assert!(error.to_string().contains("whsec_"), "{error}");
+        }
+        assert!(webhook_secret_checked(SecretString::from("whsec_abc123")).is_ok());
+    }
+}

@@ -1,0 +1,14 @@
+//! Tests across functions, as one binary (one link): each module drives two
+//! or more functions together, the way they meet on AWS.
+//!
+//! - `pipeline`: checkout → signed Stripe events → webhook → SQS FIFO (moto)
+//!   → provisioner → DynamoDB (moto) → assignment → entitlement check; the
+//!   poison message in the dead-letter queue; held FIFO jobs applied in order.
+//! - `convergence`: shuffled and duplicated subscription events reach the
+//!   in-order state, in memory and on DynamoDB (moto).
+//! - `purchase`: the checkout function's routes, with payments provisioned
+//!   by the provisioner: quotes, sessions, confirmations, seat increases.
+
+mod convergence;
+mod pipeline;
+mod purchase;

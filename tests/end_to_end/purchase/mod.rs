@@ -1,0 +1,153 @@
+//! A purchase through the checkout function on the offline payment gateway,
+//! provisioned by the provisioner: quotes and their errors, checkout
+//! sessions, confirmations, seat increases, and the sample event through the
+//! Lambda adapter. (The Stripe adapter's wire format is tested against a
+//! stand-in in `seatflow-stripe`.)
+
+mod quotes;
+mod sessions;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use seatflow_checkout::{CheckoutConfig, CheckoutState};
+use seatflow_domain::{
+    Actor, Catalog, Clock as _, ManualClock, Mode, OrgId, PaymentGateway as _, ProrationBehavior, Role,
+    UserId,
+};
+use seatflow_http::AppState;
+use seatflow_http::JwtConfig;
+use seatflow_memory::{MemoryEntitlementStore, OfflinePaymentGateway};
+use seatflow_provisioner::Provisioner;
+use seatflow_stripe::wire;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+struct App {
+    router: axum::Router,
+    token: String,
+    catalog: Catalog,
+    state: AppState,
+    clock: Arc<ManualClock>,
+    gateway: OfflinePaymentGateway,
+}
+
+fn app() -> App {
+    let catalog = Catalog::default_catalog().expect("catalog");
+    let jwt = JwtConfig::new(SecretString::from("checkout-test-secret-at-least-32-bytes")).expect("secret");
+    let clock = Arc::new(ManualClock::at(chrono_now()));
+    let state = AppState::new(
+        Arc::new(MemoryEntitlementStore::new()),
+        clock.clone(),
+        Arc::new(catalog.clone()),
+        jwt,
+    );
+    let token = mint(&state, "org_buyer", Role::Admin);
+    let gateway = OfflinePaymentGateway::new(
+        Arc::new(catalog.clone()),
+        clock.clone(),
+        "http://pay.local/checkout/",
+    );
+    let checkout = CheckoutState {
+        app: state.clone(),
+        payments: Arc::new(gateway.clone()),
+        config: Arc::new(
+            CheckoutConfig::new(
+                "https://app.example/done?session={CHECKOUT_SESSION_ID}",
+                "https://app.example/pricing",
+                ProrationBehavior::AlwaysInvoice,
+            )
+            .expect("config"),
+        ),
+    };
+    App {
+        router: seatflow_checkout::router(checkout),
+        token,
+        catalog,
+        state,
+        clock,
+        gateway,
+    }
+}
+
+fn mint(state: &AppState, org: &str, role: Role) -> String {
+    state
+        .auth
+        .mint(
+            &UserId::parse("usr_buyer").expect("id"),
+            &OrgId::parse(org).expect("id"),
+            role,
+            &[],
+            600,
+        )
+        .expect("token")
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_790_000_000, 0).expect("time")
+}
+
+impl App {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).expect("request"))
+            .await
+            .expect("ok");
+        let status = response.status();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn quote(&self, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::POST, "/v1/checkout/quote", Some(body), token)
+            .await
+    }
+
+    async fn create_org(&self, org: &str) {
+        self.state
+            .seats
+            .create_organization(
+                &Actor::system(OrgId::parse(org).expect("id"), "test"),
+                "Buyer",
+                Mode::Apply,
+            )
+            .await
+            .expect("org");
+    }
+
+    /// Pays session `id` offline and provisions the events Stripe would send.
+    async fn pay_and_provision(&self, id: &str) -> String {
+        let (session, sub) = self.gateway.pay(id, "cus_buyer").expect("paid");
+        let provisioner = Provisioner::new(self.state.seats.clone(), Arc::new(self.gateway.clone()));
+        let now = self.clock.now();
+        let object = wire::checkout_session_object(&session, "cus_buyer");
+        let job = seatflow_domain::ProvisioningJob {
+            event_id: format!("evt_{id}"),
+            event_type: "checkout.session.completed".into(),
+            occurred_at: now,
+            group: "cus_buyer".into(),
+            object: serde_json::value::RawValue::from_string(object.to_string()).expect("JSON"),
+        };
+        provisioner.apply(&job).await.expect("provisioned");
+        sub.id
+    }
+}
