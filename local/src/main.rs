@@ -13,8 +13,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use seatflow_checkout::{CheckoutConfig, CheckoutState};
-use seatflow_config::StoreKind;
-use seatflow_domain::{EntitlementStore, PaymentGateway, ProrationBehavior, Role, TeamId, UserId};
+use seatflow_config::{StoreKind, Stores};
+use seatflow_domain::{PaymentGateway, ProrationBehavior, RenewalIndex, Role, TeamId, UserId};
 use seatflow_http::AppState;
 use seatflow_memory::{MemoryJobQueue, MemoryNoticeLedger, MemoryOutbox, OfflinePaymentGateway};
 use seatflow_provisioner::Provisioner;
@@ -69,10 +69,11 @@ async fn main() -> anyhow::Result<()> {
     seatflow_config::init_tracing();
     let cli = Cli::parse();
     let jwt = secret::jwt_config()?;
-    let seats = seatflow_config::seats_over(local_store().await?, seatflow_config::clock())?;
+    let stores = local_store().await?;
+    let seats = seatflow_config::seats_over(stores.entitlements.clone(), seatflow_config::clock())?;
     let state = AppState::of(seats, jwt);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(state, cli.addr).await,
+        Command::Serve => serve(state, stores.renewals, cli.addr).await,
         Command::Token {
             role,
             user,
@@ -109,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// The store: in-memory unless `SEATFLOW_STORE` says otherwise. On DynamoDB
 /// the table is created if it does not exist (local use against moto).
-async fn local_store() -> anyhow::Result<Arc<dyn EntitlementStore>> {
+async fn local_store() -> anyhow::Result<Stores> {
     #[cfg(feature = "dynamodb")]
     if std::env::var("SEATFLOW_STORE").as_deref() == Ok("dynamodb") {
         let store = seatflow_dynamodb::DynamoEntitlementStore::from_env()
@@ -119,12 +120,12 @@ async fn local_store() -> anyhow::Result<Arc<dyn EntitlementStore>> {
             .ensure_table()
             .await
             .context("creating the DynamoDB table")?;
-        return Ok(Arc::new(store));
+        return Ok(Stores::of(store));
     }
-    seatflow_config::entitlement_store(StoreKind::Memory).await
+    seatflow_config::stores(StoreKind::Memory).await
 }
 
-async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
+async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAddr) -> anyhow::Result<()> {
     demo::seed(&state.seats)
         .await
         .context("seeding the demo organisation")?;
@@ -182,6 +183,7 @@ async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
     };
     let reminders = Arc::new(Reminders::new(
         Arc::new(state.seats.clone()),
+        renewals,
         Arc::new(MemoryNoticeLedger::new()),
         outbox.clone(),
         reminder_config,

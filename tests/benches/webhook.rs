@@ -18,6 +18,7 @@ use seatflow_domain::{Clock, JobQueue, ProvisioningJob};
 use seatflow_memory::{MemoryEntitlementStore, MemoryJobQueue};
 use seatflow_provisioner::{Outcome, Provisioner};
 use seatflow_stripe_webhook::{WebhookState, router, signature};
+use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::{Fixture, product};
 use secrecy::SecretString;
 use tower::ServiceExt as _;

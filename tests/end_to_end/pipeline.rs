@@ -24,6 +24,7 @@ use seatflow_provisioner::batch::QueuedMessage;
 use seatflow_sqs::SqsJobQueue;
 use seatflow_stripe::wire;
 use seatflow_stripe_webhook::WebhookState;
+use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::aws;
 use secrecy::SecretString;
 use serde_json::{Value, json};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use seatflow_memory::MemoryEntitlementStore;
 use seatflow_provisioner::Provisioner;
 use seatflow_provisioner::batch::QueuedMessage;
+use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::{Fixture, product};
 use serde_json::json;
 

@@ -11,6 +11,7 @@ use seatflow_domain::{
 use seatflow_memory::{MemoryEntitlementStore, OfflinePaymentGateway};
 use seatflow_provisioner::{Outcome, ProvisionError, Provisioner};
 use seatflow_stripe::wire;
+use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::{Fixture, product};
 use serde_json::{Value, json};
 

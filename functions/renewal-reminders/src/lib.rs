@@ -8,7 +8,7 @@ pub mod render;
 use std::sync::Arc;
 
 pub use seatflow_config::ReminderConfig;
-use seatflow_domain::{Claim, DueNotice, LedgerError, Mailer, NoticeLedger, SeatError, Seats};
+use seatflow_domain::{Claim, DueNotice, LedgerError, Mailer, NoticeLedger, RenewalIndex, SeatError, Seats};
 use serde::Serialize;
 
 /// What one run did.
@@ -42,6 +42,7 @@ pub enum RunError {
 #[derive(Debug, Clone)]
 pub struct Reminders {
     seats: Arc<Seats>,
+    index: Arc<dyn RenewalIndex>,
     ledger: Arc<dyn NoticeLedger>,
     mailer: Arc<dyn Mailer>,
     config: ReminderConfig,
@@ -49,16 +50,18 @@ pub struct Reminders {
 
 impl Reminders {
     /// A job over `seats`, telling time by its clock and naming products from
-    /// its catalog.
+    /// its catalog, finding what is due through `index`.
     #[must_use]
     pub fn new(
         seats: Arc<Seats>,
+        index: Arc<dyn RenewalIndex>,
         ledger: Arc<dyn NoticeLedger>,
         mailer: Arc<dyn Mailer>,
         config: ReminderConfig,
     ) -> Self {
         Self {
             seats,
+            index,
             ledger,
             mailer,
             config,
@@ -71,7 +74,10 @@ impl Reminders {
     /// # Errors
     /// [`SeatError`] when the due notices cannot be read.
     pub async fn run(&self) -> Result<RunReport, SeatError> {
-        let due = self.seats.due_notices(&self.config.windows).await?;
+        let due = self
+            .seats
+            .due_notices(self.index.as_ref(), &self.config.windows)
+            .await?;
         let mut report = RunReport {
             due: due.len(),
             ..RunReport::default()

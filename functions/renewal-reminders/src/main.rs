@@ -11,8 +11,13 @@ use seatflow_renewal_reminders::{Reminders, RunReport};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     seatflow_config::init_tracing();
+    let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
     let reminders = Reminders::new(
-        Arc::new(seatflow_config::seats(StoreKind::DynamoDb).await?),
+        Arc::new(seatflow_config::seats_over(
+            stores.entitlements,
+            seatflow_config::clock(),
+        )?),
+        stores.renewals,
         seatflow_config::notice_ledger().await?,
         seatflow_config::mailer().await?,
         ReminderConfig::from_env()?,

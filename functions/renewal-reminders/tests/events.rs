@@ -36,7 +36,8 @@ async fn the_scheduled_event_runs_the_reminders() {
     let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
     let outbox = Arc::new(MemoryOutbox::new());
     let reminders = Reminders::new(
-        Arc::new(Seats::new(store, f.clock.clone(), catalog)),
+        Arc::new(Seats::new(store.clone(), f.clock.clone(), catalog)),
+        store,
         Arc::new(MemoryNoticeLedger::new()),
         outbox.clone(),
         ReminderConfig::new("https://billing.example/seats").expect("config"),

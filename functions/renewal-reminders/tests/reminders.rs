@@ -54,6 +54,7 @@ impl World {
         let seats = Seats::new(self.store.clone(), f.clock.clone(), catalog);
         Reminders::new(
             Arc::new(seats),
+            self.store.clone(),
             Arc::new(DynamoNoticeLedger::new(
                 aws_sdk_dynamodb::Client::new(&self.sdk),
                 &self.table,

@@ -26,7 +26,9 @@ mod telemetry;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use seatflow_domain::{Catalog, Clock, DEFAULT_PAYMENT_GRACE_DAYS, EntitlementStore, Seats, SystemClock};
+use seatflow_domain::{
+    Catalog, Clock, DEFAULT_PAYMENT_GRACE_DAYS, EntitlementStore, RenewalIndex, Seats, SystemClock,
+};
 use seatflow_http::{AppState, JwtConfig};
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -66,19 +68,47 @@ pub fn clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
 
+/// One store adapter seen through its two ports.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    /// Each organisation's entitlements.
+    pub entitlements: Arc<dyn EntitlementStore>,
+    /// The cross-organisation reads of the scheduled notices.
+    pub renewals: Arc<dyn RenewalIndex>,
+}
+
+impl Stores {
+    /// `store` through both its ports.
+    pub fn of<S: EntitlementStore + RenewalIndex + 'static>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self {
+            entitlements: store.clone(),
+            renewals: store,
+        }
+    }
+}
+
 /// The entitlement store `SEATFLOW_STORE` names, else `default`.
 ///
 /// # Errors
 /// A store this build does not include, or its missing settings.
 pub async fn entitlement_store(default: StoreKind) -> anyhow::Result<Arc<dyn EntitlementStore>> {
+    Ok(stores(default).await?.entitlements)
+}
+
+/// The store `SEATFLOW_STORE` names (else `default`), through both its ports.
+///
+/// # Errors
+/// A store this build does not include, or its missing settings.
+pub async fn stores(default: StoreKind) -> anyhow::Result<Stores> {
     match StoreKind::from_env_or(default)? {
-        StoreKind::Memory => Ok(Arc::new(seatflow_memory::MemoryEntitlementStore::new())),
+        StoreKind::Memory => Ok(Stores::of(seatflow_memory::MemoryEntitlementStore::new())),
         #[cfg(feature = "dynamodb")]
         StoreKind::DynamoDb => {
             let store = seatflow_dynamodb::DynamoEntitlementStore::from_env()
                 .await
                 .context("DynamoDB store")?;
-            Ok(Arc::new(store))
+            Ok(Stores::of(store))
         }
         #[cfg(not(feature = "dynamodb"))]
         StoreKind::DynamoDb => {

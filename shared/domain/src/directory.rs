@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::assignment::Assignment;
 use crate::error::ValidationError;
 use crate::ids::{OrgId, TeamId, UserId};
 
@@ -181,6 +182,18 @@ pub struct NewUser {
     pub role: Role,
     /// Team, if any.
     pub team: Option<TeamId>,
+}
+
+/// A user with the seats they hold: stored together, so that one read
+/// gives what a seat decision needs to know about the user, and the write
+/// conditions on it (the user's version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserSeats {
+    /// The user.
+    pub user: User,
+    /// Their seats.
+    pub seats: Vec<Assignment>,
 }
 
 #[cfg(test)]

@@ -1,16 +1,17 @@
 //! Building a [`Change`]: each record written carries the version it was
-//! decided on, and the working set of counters a seat operation touches.
+//! decided on; and the [`SeatBook`], the pools and team counters one seat
+//! operation reads and changes.
 
 use std::collections::BTreeMap;
 
 use crate::api_key::ApiKey;
-use crate::assignment::Assignment;
 use crate::audit::AuditEntry;
-use crate::directory::{Organization, Team, User};
+use crate::directory::{Organization, Team, UserSeats};
 use crate::error::SeatError;
 use crate::ids::{OrgId, ProductId, TeamId};
 use crate::pool::{SeatPool, TeamSeats};
-use crate::store::{Change, EntitlementStore, Put, Write};
+use crate::seat_rules::SeatSource;
+use crate::store::{Change, Put, Snapshot, TeamSeatsCount, Write};
 use crate::subscription::Subscription;
 
 /// A stored record with an optimistic-concurrency version.
@@ -33,14 +34,26 @@ macro_rules! versioned {
 versioned!(
     Organization => Organization,
     Team => Team,
-    User => User,
     SeatPool => Pool,
     TeamSeats => TeamSeats,
-    Assignment => Assignment,
     ApiKey => ApiKey,
     Subscription => Subscription,
     crate::notification::NotificationPreferences => NotificationPreferences,
 );
+
+/// A user is versioned with the seats they hold: a seat change moves the
+/// user's version on, so that two decisions about one user's seats conflict.
+impl Versioned for UserSeats {
+    fn version(&self) -> u64 {
+        self.user.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.user.version = version;
+    }
+    fn into_write(put: Put<Self>) -> Write {
+        Write::Holder(put)
+    }
+}
 
 /// The writes of a change being decided.
 pub(crate) struct Draft {
@@ -66,14 +79,6 @@ impl Draft {
         }));
     }
 
-    pub(crate) fn delete_assignment(&mut self, assignment: &Assignment) {
-        self.writes.push(Write::DeleteAssignment {
-            user: assignment.user.clone(),
-            product: assignment.product.clone(),
-            expected: assignment.version,
-        });
-    }
-
     pub(crate) fn record_event(&mut self, event: crate::subscription::ProcessedEvent) {
         self.writes.push(Write::ProcessedEvent(event));
     }
@@ -94,130 +99,167 @@ struct Tracked<T> {
     touched: bool,
 }
 
-/// The pools and team counters one operation reads and changes.
+impl<T: Clone> Tracked<T> {
+    fn read(before: Option<T>, absent: impl FnOnce() -> T) -> Self {
+        let after = before.clone().unwrap_or_else(absent);
+        Self {
+            before,
+            after,
+            touched: false,
+        }
+    }
+}
+
+/// A team counter the decision did not read: what it adds to it, and
+/// whether the team has an allocation (as the pool says).
+#[derive(Default)]
+struct Count {
+    delta: i64,
+    allocated: bool,
+}
+
+/// The pools and team counters one operation reads and changes. A seat taken
+/// or given back by a member of a team whose counter was not read becomes a
+/// [`TeamSeatsCount`], whose allocation cap the store checks at commit; a
+/// counter that was read (allocations, dry runs) is checked here and written
+/// with its version.
 pub(crate) struct SeatBook {
     org: OrgId,
     pools: BTreeMap<ProductId, Tracked<SeatPool>>,
     teams: BTreeMap<(TeamId, ProductId), Tracked<TeamSeats>>,
+    counts: BTreeMap<(TeamId, ProductId), Count>,
 }
 
 impl SeatBook {
-    pub(crate) fn new(org: &OrgId) -> Self {
-        Self {
+    /// The pools of `products` and the team counters `teams` from `snapshot`
+    /// (one consistent read). A product the organisation holds none of reads
+    /// as an empty pool, so every seat request against it is refused as full.
+    pub(crate) fn from_snapshot(
+        org: &OrgId,
+        snapshot: &Snapshot,
+        products: &[ProductId],
+        teams: &[(TeamId, ProductId)],
+    ) -> Self {
+        let mut book = Self {
             org: org.clone(),
             pools: BTreeMap::new(),
             teams: BTreeMap::new(),
-        }
-    }
-
-    /// Reads, in one consistent snapshot, the pool and team counters of every
-    /// `(product, team)` the operation will take or release a seat for. Call
-    /// once per decision. A product the organisation holds none of reads as an
-    /// empty pool, so every seat request against it is refused as full.
-    pub(crate) async fn load(
-        &mut self,
-        store: &dyn EntitlementStore,
-        needs: &[(ProductId, Option<TeamId>)],
-    ) -> Result<(), SeatError> {
-        let mut products: Vec<ProductId> = needs.iter().map(|(p, _)| p.clone()).collect();
-        products.sort();
-        products.dedup();
-        let mut teams: Vec<(TeamId, ProductId)> = needs
-            .iter()
-            .filter_map(|(p, t)| t.clone().map(|t| (t, p.clone())))
-            .collect();
-        teams.sort();
-        teams.dedup();
-        let (pools, seats) = store.seat_counters(&self.org, &products, &teams).await?;
+            counts: BTreeMap::new(),
+        };
         for product in products {
-            let before = pools.iter().find(|p| p.product == product).cloned();
-            let after = before
-                .clone()
-                .unwrap_or_else(|| SeatPool::new(self.org.clone(), product.clone(), 0));
-            self.pools.insert(
-                product,
-                Tracked {
-                    before,
-                    after,
-                    touched: false,
-                },
-            );
+            let before = snapshot.pools.iter().find(|p| &p.product == product).cloned();
+            let tracked = Tracked::read(before, || SeatPool::new(org.clone(), product.clone(), 0));
+            book.pools.insert(product.clone(), tracked);
         }
         for (team, product) in teams {
-            let before = seats
+            let before = snapshot
+                .team_seats
                 .iter()
-                .find(|s| s.team == team && s.product == product)
+                .find(|s| &s.team == team && &s.product == product)
                 .cloned();
-            let after = before
-                .clone()
-                .unwrap_or_else(|| TeamSeats::new(self.org.clone(), team.clone(), product.clone()));
-            self.teams.insert(
-                (team, product),
-                Tracked {
-                    before,
-                    after,
-                    touched: false,
-                },
-            );
+            let tracked = Tracked::read(before, || {
+                TeamSeats::new(org.clone(), team.clone(), product.clone())
+            });
+            book.teams.insert((team.clone(), product.clone()), tracked);
+        }
+        book
+    }
+
+    fn pool_mut(&mut self, product: &ProductId) -> Result<&mut SeatPool, SeatError> {
+        let pool = self
+            .pools
+            .get_mut(product)
+            .ok_or_else(|| SeatError::not_found("pool (not read)", product))?;
+        pool.touched = true;
+        Ok(&mut pool.after)
+    }
+
+    /// The pool as the decision leaves it (an empty one if never read).
+    pub(crate) fn pool(&self, product: &ProductId) -> SeatPool {
+        self.pools.get(product).map_or_else(
+            || SeatPool::new(self.org.clone(), product.clone(), 0),
+            |t| t.after.clone(),
+        )
+    }
+
+    /// The pool as read.
+    pub(crate) fn pool_before(&self, product: &ProductId) -> SeatPool {
+        self.pools
+            .get(product)
+            .and_then(|t| t.before.clone())
+            .unwrap_or_else(|| SeatPool::new(self.org.clone(), product.clone(), 0))
+    }
+
+    /// A team counter as the decision leaves it (an empty one if never read).
+    pub(crate) fn team(&self, team: &TeamId, product: &ProductId) -> TeamSeats {
+        self.teams.get(&(team.clone(), product.clone())).map_or_else(
+            || TeamSeats::new(self.org.clone(), team.clone(), product.clone()),
+            |t| t.after.clone(),
+        )
+    }
+
+    /// Takes a seat of `product` for a member of `team` (or of no team).
+    pub(crate) fn take(&mut self, product: &ProductId, team: Option<&TeamId>) -> Result<(), SeatError> {
+        self.change(product, team, true)
+    }
+
+    /// Gives back a seat of `product` counted against `team` (or no team).
+    pub(crate) fn release(&mut self, product: &ProductId, team: Option<&TeamId>) -> Result<(), SeatError> {
+        self.change(product, team, false)
+    }
+
+    fn change(&mut self, product: &ProductId, team: Option<&TeamId>, take: bool) -> Result<(), SeatError> {
+        let pool = self
+            .pools
+            .get_mut(product)
+            .ok_or_else(|| SeatError::not_found("pool (not read)", product))?;
+        pool.touched = true;
+        let key = team.map(|t| (t.clone(), product.clone()));
+        if let Some(read) = key.as_ref().and_then(|k| self.teams.get_mut(k)) {
+            read.touched = true;
+            if take {
+                return pool.after.take(Some(&mut read.after));
+            }
+            pool.after.release(Some(&mut read.after));
+            return Ok(());
+        }
+        let source = pool.after.source_for(team);
+        if take {
+            pool.after.take_from(&source)?;
+        } else {
+            pool.after.release_to(&source);
+        }
+        if let Some(key) = key {
+            let count = self.counts.entry(key).or_default();
+            count.delta += if take { 1 } else { -1 };
+            count.allocated = matches!(source, SeatSource::TeamAllocation(_));
         }
         Ok(())
     }
 
-    fn parts(
-        &mut self,
-        product: &ProductId,
-        team: Option<&TeamId>,
-    ) -> (&mut SeatPool, Option<&mut TeamSeats>) {
-        let pool = self.pools.get_mut(product).expect("pool loaded before use");
-        pool.touched = true;
-        let team = team.map(|t| {
-            let seats = self
-                .teams
-                .get_mut(&(t.clone(), product.clone()))
-                .expect("team seats loaded before use");
-            seats.touched = true;
-            &mut seats.after
-        });
-        (&mut pool.after, team)
-    }
-
-    pub(crate) fn pool(&self, product: &ProductId) -> &SeatPool {
-        &self.pools[product].after
-    }
-
-    pub(crate) fn pool_before(&self, product: &ProductId) -> SeatPool {
-        let t = &self.pools[product];
-        t.before
-            .clone()
-            .unwrap_or_else(|| SeatPool::new(self.org.clone(), product.clone(), 0))
-    }
-
-    pub(crate) fn team(&self, team: &TeamId, product: &ProductId) -> &TeamSeats {
-        &self.teams[&(team.clone(), product.clone())].after
-    }
-
-    pub(crate) fn take(&mut self, product: &ProductId, team: Option<&TeamId>) -> Result<(), SeatError> {
-        let (pool, team) = self.parts(product, team);
-        pool.take(team)
-    }
-
-    pub(crate) fn release(&mut self, product: &ProductId, team: Option<&TeamId>) {
-        let (pool, team) = self.parts(product, team);
-        pool.release(team);
-    }
-
+    /// Sets `team`'s allocation of `product` (its counter must have been read).
     pub(crate) fn reallocate(
         &mut self,
         product: &ProductId,
         team: &TeamId,
         allocation: Option<u32>,
     ) -> Result<(), SeatError> {
-        let (pool, seats) = self.parts(product, Some(team));
-        pool.reallocate(seats.expect("team requested"), allocation)
+        let seats = self
+            .teams
+            .get_mut(&(team.clone(), product.clone()))
+            .ok_or_else(|| SeatError::not_found("team seats (not read)", team))?;
+        seats.touched = true;
+        let pool = self
+            .pools
+            .get_mut(product)
+            .ok_or_else(|| SeatError::not_found("pool (not read)", product))?;
+        pool.touched = true;
+        pool.after.reallocate(&mut seats.after, allocation)
     }
 
-    pub(crate) fn set_purchased(&mut self, product: &ProductId, purchased: u32) {
-        self.parts(product, None).0.purchased = purchased;
+    pub(crate) fn set_purchased(&mut self, product: &ProductId, purchased: u32) -> Result<(), SeatError> {
+        self.pool_mut(product)?.purchased = purchased;
+        Ok(())
     }
 
     /// Adds a write for every record the operation changed.
@@ -230,6 +272,16 @@ impl SeatBook {
         for t in self.teams.into_values() {
             if t.touched && t.before.as_ref() != Some(&t.after) {
                 draft.put(t.before.as_ref(), t.after);
+            }
+        }
+        for ((team, product), count) in self.counts {
+            if count.delta != 0 {
+                draft.writes.push(Write::TeamSeatsCount(TeamSeatsCount {
+                    team,
+                    product,
+                    delta: count.delta,
+                    allocated: count.allocated,
+                }));
             }
         }
     }

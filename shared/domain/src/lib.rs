@@ -43,7 +43,7 @@ pub use api_key::ApiKey;
 pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
 pub use catalog::{Catalog, Product, ProductKind, Term};
-pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User};
+pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User, UserSeats};
 pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 pub use money::{Currency, Money};
 pub use notification::{
@@ -67,13 +67,13 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use notification::{Mailer, NoticeLedger};
 pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
-pub use store::{Change, EntitlementStore, Put, Write};
+pub use store::{Change, EntitlementStore, Put, RenewalIndex, Snapshot, SnapshotKeys, TeamSeatsCount, Write};
 
 // ----- services -----
 pub use service::{
-    AddOnSeats, AssignmentRow, AuditPage, BillingLine, BillingSummary, DEFAULT_PAYMENT_GRACE_DAYS,
-    Entitlement, LicenseSummary, MAX_PAGE, MAX_USERS_LISTED, Mode, Outcome, PurchaseConfirmation,
-    PurchaseStatus, Seats, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements, UserSeats,
+    AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine, BillingSummary,
+    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, LicenseSummary, MAX_PAGE, MAX_USERS_LISTED, Mode, Outcome,
+    PurchaseConfirmation, PurchaseStatus, Seats, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements,
 };
 
 // ----- errors -----

@@ -2,10 +2,13 @@
 //! counter arithmetic that keeps them honest. Counters are kept in the same
 //! change as the assignments they count, so reading usage never counts items.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::SeatError;
 use crate::ids::{OrgId, ProductId, TeamId};
+use crate::seat_rules::SeatSource;
 
 /// The seats of one product an organisation holds.
 ///
@@ -26,6 +29,11 @@ pub struct SeatPool {
     pub assigned: u32,
     /// Of `assigned`, the seats that draw on a team allocation.
     pub assigned_in_allocations: u32,
+    /// The teams with an allocation of this product. Kept on the pool so that
+    /// a seat decision knows where a member's seat comes from without reading
+    /// the team's counter (whose cap the store checks at commit).
+    #[serde(default)]
+    pub allocated_teams: BTreeSet<TeamId>,
     /// Optimistic-concurrency version.
     pub version: u64,
 }
@@ -41,8 +49,45 @@ impl SeatPool {
             allocated: 0,
             assigned: 0,
             assigned_in_allocations: 0,
+            allocated_teams: BTreeSet::new(),
             version: 0,
         }
+    }
+
+    /// Where a member of `team` draws a seat of this product from.
+    #[must_use]
+    pub fn source_for(&self, team: Option<&TeamId>) -> SeatSource {
+        SeatSource::for_member(team, team.is_some_and(|t| self.allocated_teams.contains(t)))
+    }
+
+    /// Takes one seat from `source`, on the pool's side only: the team's own
+    /// cap is checked against its counter, by [`SeatPool::take`] or by the
+    /// store at commit.
+    ///
+    /// # Errors
+    /// [`SeatError::NoSeatsAvailable`] when the pool (or, for an unallocated
+    /// seat, its unallocated part) is full or over-limit.
+    pub fn take_from(&mut self, source: &SeatSource) -> Result<(), SeatError> {
+        if self.assigned >= self.purchased {
+            return Err(self.no_seats());
+        }
+        match source {
+            SeatSource::TeamAllocation(_) => {
+                self.assigned_in_allocations = self.assigned_in_allocations.saturating_add(1);
+            }
+            SeatSource::Unallocated if self.unallocated_free() == 0 => return Err(self.no_seats()),
+            SeatSource::Unallocated => {}
+        }
+        self.assigned = self.assigned.saturating_add(1);
+        Ok(())
+    }
+
+    /// Gives back one seat taken from `source`, on the pool's side only.
+    pub fn release_to(&mut self, source: &SeatSource) {
+        if matches!(source, SeatSource::TeamAllocation(_)) {
+            self.assigned_in_allocations = self.assigned_in_allocations.saturating_sub(1);
+        }
+        self.assigned = self.assigned.saturating_sub(1);
     }
 
     /// Seats not held by anyone (0 when over-limit).
@@ -161,6 +206,11 @@ impl SeatPool {
             self.assigned_in_allocations = self.assigned_in_allocations.saturating_add(team.assigned);
         }
         team.allocated = allocation;
+        if allocation.is_some() {
+            self.allocated_teams.insert(team.team.clone());
+        } else {
+            self.allocated_teams.remove(&team.team);
+        }
         Ok(())
     }
 

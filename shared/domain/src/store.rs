@@ -4,9 +4,8 @@
 use async_trait::async_trait;
 
 use crate::api_key::ApiKey;
-use crate::assignment::Assignment;
 use crate::audit::AuditEntry;
-use crate::directory::{Email, Organization, Team, User};
+use crate::directory::{Email, Organization, Team, User, UserSeats};
 use crate::ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 use crate::notification::NotificationPreferences;
 use crate::pool::{SeatPool, TeamSeats};
@@ -19,6 +18,15 @@ pub enum StoreError {
     /// was written. Re-read and decide again.
     #[error("a record changed since it was read")]
     Conflict,
+    /// A team's count of held seats would pass its allocation (see
+    /// [`TeamSeatsCount`]); nothing was written.
+    #[error("team '{team}' has used its allocation of {product}")]
+    AllocationFull {
+        /// The team.
+        team: TeamId,
+        /// The product.
+        product: ProductId,
+    },
     /// The store failed or could not be reached; nothing is known to be written.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -41,24 +49,17 @@ pub enum Write {
     Organization(Put<Organization>),
     /// Create or update a team.
     Team(Put<Team>),
-    /// Create or update a user. A new user also claims their email: a second
+    /// Create or update a user together with every seat they hold (the seats
+    /// replace what was stored). A new user also claims their email: a second
     /// user with the same email in the organisation is a conflict.
-    User(Put<User>),
+    Holder(Put<UserSeats>),
     /// Create or update a seat pool.
     Pool(Put<SeatPool>),
-    /// Create or update a team's seats of a product.
+    /// Create or update a team's seats of a product (allocations).
     TeamSeats(Put<TeamSeats>),
-    /// Create or update an assignment.
-    Assignment(Put<Assignment>),
-    /// Remove an assignment read at version `expected`.
-    DeleteAssignment {
-        /// Holder.
-        user: UserId,
-        /// Product.
-        product: ProductId,
-        /// Version read.
-        expected: u64,
-    },
+    /// Change a team's count of held seats without having read it (seat
+    /// changes); see [`TeamSeatsCount`].
+    TeamSeatsCount(TeamSeatsCount),
     /// Create or update an API key.
     ApiKey(Put<ApiKey>),
     /// Create or update a subscription.
@@ -67,6 +68,25 @@ pub enum Write {
     ProcessedEvent(ProcessedEvent),
     /// Create or update the organisation's notification preferences.
     NotificationPreferences(Put<NotificationPreferences>),
+}
+
+/// Adds `delta` to a team's count of seats of `product` held by its members,
+/// creating the record if the team has none, and moves its version on (so a
+/// decision that read the record is refused). When the team has an
+/// allocation of the product (`allocated`, as the pool read says), the store
+/// refuses the whole change with [`StoreError::AllocationFull`] if a positive
+/// `delta` would pass it: the cap is checked where the count is, so a seat
+/// decision need not read the team's counter first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamSeatsCount {
+    /// The team.
+    pub team: TeamId,
+    /// The product.
+    pub product: ProductId,
+    /// Seats taken (positive) or given back (negative).
+    pub delta: i64,
+    /// The team has an allocation of the product: the count stays within it.
+    pub allocated: bool,
 }
 
 /// A decision to persist: every write, and the audit entry that records it,
@@ -81,8 +101,61 @@ pub struct Change {
     pub audit: AuditEntry,
 }
 
+/// What a decision reads, as one consistent snapshot: users with their seats,
+/// email claims, teams, pools and team counters. Absent records are left out
+/// of the [`Snapshot`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotKeys {
+    /// Users, with their seats.
+    pub holders: Vec<UserId>,
+    /// Emails: who holds each, if anyone.
+    pub emails: Vec<Email>,
+    /// Teams.
+    pub teams: Vec<TeamId>,
+    /// Pools.
+    pub pools: Vec<ProductId>,
+    /// Team counters.
+    pub team_seats: Vec<(TeamId, ProductId)>,
+}
+
+/// Records read as one consistent snapshot (see [`SnapshotKeys`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Users with their seats.
+    pub holders: Vec<UserSeats>,
+    /// Claimed emails and the user holding each.
+    pub emails: Vec<(Email, UserId)>,
+    /// Teams.
+    pub teams: Vec<Team>,
+    /// Pools.
+    pub pools: Vec<SeatPool>,
+    /// Team counters.
+    pub team_seats: Vec<TeamSeats>,
+}
+
+impl Snapshot {
+    /// The user `id` with their seats, if read and present.
+    #[must_use]
+    pub fn holder(&self, id: &UserId) -> Option<&UserSeats> {
+        self.holders.iter().find(|h| &h.user.id == id)
+    }
+
+    /// The team `id`, if read and present.
+    #[must_use]
+    pub fn team(&self, id: &TeamId) -> Option<&Team> {
+        self.teams.iter().find(|t| &t.id == id)
+    }
+
+    /// Whether `email` is claimed by a user.
+    #[must_use]
+    pub fn email_taken(&self, email: &Email) -> bool {
+        self.emails.iter().any(|(e, _)| e == email)
+    }
+}
+
 /// Persistence for entitlements. Every read is scoped to one organisation,
-/// except finding an API key by its hash (the key names its organisation).
+/// except finding an API key by its hash (the key names its organisation)
+/// and whether an event was applied (event ids are global).
 ///
 /// Reads return the latest committed state. [`EntitlementStore::commit`] is
 /// atomic and checks every written record's version.
@@ -90,37 +163,22 @@ pub struct Change {
 pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     /// An organisation.
     async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError>;
-    /// One pool.
-    async fn pool(&self, org: &OrgId, product: &ProductId) -> Result<Option<SeatPool>, StoreError>;
     /// Every pool of the organisation (one per product it holds).
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError>;
     /// One team.
     async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError>;
     /// Every team, by id.
     async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError>;
-    /// A team's seats of one product.
-    async fn team_seats(
-        &self,
-        org: &OrgId,
-        team: &TeamId,
-        product: &ProductId,
-    ) -> Result<Option<TeamSeats>, StoreError>;
-    /// The pools of `products` and the team seats `teams`, read as one
-    /// consistent snapshot (records that do not exist are left out). A seat
-    /// decision reads its counters through this, so that it never combines a
-    /// pool and a team counter from either side of another change.
-    async fn seat_counters(
-        &self,
-        org: &OrgId,
-        products: &[ProductId],
-        teams: &[(TeamId, ProductId)],
-    ) -> Result<(Vec<SeatPool>, Vec<TeamSeats>), StoreError>;
     /// Every team's seats of every product.
     async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError>;
-    /// One user.
-    async fn user(&self, org: &OrgId, user: &UserId) -> Result<Option<User>, StoreError>;
-    /// A user by email.
-    async fn user_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<User>, StoreError>;
+    /// The records `keys` names, as one consistent snapshot: a seat decision
+    /// reads everything it decides on with this one call, so that it never
+    /// combines records from either side of another change.
+    async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError>;
+    /// A user and the seats they hold.
+    async fn holder(&self, org: &OrgId, user: &UserId) -> Result<Option<UserSeats>, StoreError>;
+    /// The user with `email`, and the seats they hold.
+    async fn holder_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<UserSeats>, StoreError>;
     /// Users by id after `after`, at most `limit`, optionally only one team's.
     async fn users(
         &self,
@@ -129,15 +187,14 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
         after: Option<&UserId>,
         limit: usize,
     ) -> Result<Vec<User>, StoreError>;
-    /// Every seat a user holds.
-    async fn user_assignments(&self, org: &OrgId, user: &UserId) -> Result<Vec<Assignment>, StoreError>;
-    /// Assignments by (user, product) after `after`, at most `limit`.
-    async fn assignments(
+    /// Users by id after `after` with the seats they hold, at most `limit`:
+    /// one page of every assignment of the organisation (exports).
+    async fn holders(
         &self,
         org: &OrgId,
-        after: Option<&(UserId, ProductId)>,
+        after: Option<&UserId>,
         limit: usize,
-    ) -> Result<Vec<Assignment>, StoreError>;
+    ) -> Result<Vec<UserSeats>, StoreError>;
     /// Audit entries older than `before`, newest first, at most `limit`.
     async fn audit(
         &self,
@@ -166,10 +223,30 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
         &self,
         org: &OrgId,
     ) -> Result<Option<NotificationPreferences>, StoreError>;
+    /// Applies a change atomically.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] if any record's version is not the expected
+    /// one, or a new user's email is taken; [`StoreError::AllocationFull`] if
+    /// a [`TeamSeatsCount`] would pass its allocation; then nothing is written.
+    async fn commit(&self, change: Change) -> Result<(), StoreError>;
 
+    /// Called before a decision is remade after a conflict (`attempt` from 0),
+    /// so that a store shared by many processes can spread retries out. The
+    /// default does not wait.
+    async fn pause_before_retry(&self, attempt: u32) {
+        let _ = attempt;
+    }
+}
+
+/// The cross-organisation reads of the scheduled notices, each through an
+/// index, never a scan. A store adapter implements it beside
+/// [`EntitlementStore`]; only the reminders job needs it.
+#[async_trait]
+pub trait RenewalIndex: Send + Sync + std::fmt::Debug {
     /// Subscriptions of every organisation that renew (see
     /// [`Subscription::renews`]) at a period end in `[from, to)`, soonest
-    /// first. For the scheduled reminders: read through an index, never a scan.
+    /// first.
     async fn renewing_between(
         &self,
         from: chrono::DateTime<chrono::Utc>,
@@ -180,17 +257,4 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     async fn payment_failing_subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;
     /// Pools of every organisation that are over their limit.
     async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError>;
-    /// Applies a change atomically.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] if any record's version is not the expected
-    /// one, or a new user's email is taken; then nothing is written.
-    async fn commit(&self, change: Change) -> Result<(), StoreError>;
-
-    /// Called before a decision is remade after a conflict (`attempt` from 0),
-    /// so that a store shared by many processes can spread retries out. The
-    /// default does not wait.
-    async fn pause_before_retry(&self, attempt: u32) {
-        let _ = attempt;
-    }
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    ApiKey, Assignment, AuditAction, AuditActor, AuditEntry, AuditId, OrgId, Organization, SeatPool,
-    StoreError, Team, TeamSeats, User,
+    ApiKey, Assignment, AuditAction, AuditActor, AuditEntry, AuditId, OrgId, Organization, ProductId,
+    SeatPool, StoreError, Team, TeamId, TeamSeats, User, UserSeats,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -84,13 +84,16 @@ impl Stored for TeamSeats {
     fn org(&self) -> &OrgId {
         &self.org
     }
-}
-impl Stored for Assignment {
-    fn sort_key(&self) -> String {
-        keys::seat(&self.user, &self.product)
-    }
-    fn org(&self) -> &OrgId {
-        &self.org
+    /// With an allocation, also `headroom` (allocation minus seats held): a
+    /// seat change that did not read the counter updates it blind, on the
+    /// condition `headroom >= delta`, since a condition cannot do arithmetic.
+    fn item(&self) -> Result<Item, StoreError> {
+        let mut item = to_item(self, keys::org(&self.org), self.sort_key())?;
+        if let Some(allocated) = self.allocated {
+            let headroom = i64::from(allocated) - i64::from(self.assigned);
+            item.insert(keys::HEADROOM.into(), AttributeValue::N(headroom.to_string()));
+        }
+        Ok(item)
     }
 }
 impl Stored for seatflow_domain::Subscription {
@@ -151,20 +154,64 @@ pub fn event_item(event: &seatflow_domain::ProcessedEvent) -> Item {
     item
 }
 
-impl Stored for User {
-    fn sort_key(&self) -> String {
-        keys::user(&self.id)
+/// A seat as kept on its holder's item: what the holder's item does not
+/// already say.
+#[derive(Serialize, Deserialize)]
+struct HeldSeat {
+    product: ProductId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    team: Option<TeamId>,
+    assigned_at: DateTime<Utc>,
+    version: u64,
+}
+
+/// A user's item: the user, their seats (`seats`), and the team-members index
+/// entry when they are in a team.
+pub fn holder_item(holder: &UserSeats) -> Result<Item, StoreError> {
+    let user = &holder.user;
+    let mut item = to_item(user, keys::org(&user.org), keys::user(&user.id))?;
+    let seats: Vec<HeldSeat> = holder
+        .seats
+        .iter()
+        .map(|a| HeldSeat {
+            product: a.product.clone(),
+            team: a.team.clone(),
+            assigned_at: a.assigned_at,
+            version: a.version,
+        })
+        .collect();
+    let seats = serde_dynamo::to_attribute_value(seats).map_err(|e| corrupt("seats", e))?;
+    item.insert(keys::SEATS.into(), seats);
+    if let Some(team) = &user.team {
+        index(
+            &mut item,
+            keys::team_members(&user.org, team),
+            keys::user(&user.id),
+        );
     }
-    fn org(&self) -> &OrgId {
-        &self.org
-    }
-    fn item(&self) -> Result<Item, StoreError> {
-        let mut item = to_item(self, keys::org(&self.org), self.sort_key())?;
-        if let Some(team) = &self.team {
-            index(&mut item, keys::team_members(&self.org, team), self.sort_key());
-        }
-        Ok(item)
-    }
+    Ok(item)
+}
+
+/// A user's item as the user and their seats.
+pub fn holder_from_item(mut item: Item) -> Result<UserSeats, StoreError> {
+    let held = item.remove(keys::SEATS);
+    let user: User = from_item(item)?;
+    let held: Vec<HeldSeat> = match held {
+        Some(value) => serde_dynamo::from_attribute_value(value).map_err(|e| corrupt("seats", e))?,
+        None => Vec::new(),
+    };
+    let seats = held
+        .into_iter()
+        .map(|h| Assignment {
+            org: user.org.clone(),
+            user: user.id.clone(),
+            product: h.product,
+            team: h.team,
+            assigned_at: h.assigned_at,
+            version: h.version,
+        })
+        .collect();
+    Ok(UserSeats { user, seats })
 }
 
 /// `ApiKey` does not serialise its hash (it must never reach an API

@@ -8,6 +8,10 @@ pub const GSI1: &str = "GSI1";
 pub const GSI1PK: &str = "GSI1PK";
 pub const GSI1SK: &str = "GSI1SK";
 pub const VERSION: &str = "version";
+/// A user item's seats.
+pub const SEATS: &str = "seats";
+/// A team counter's allocation minus seats held (when it has an allocation).
+pub const HEADROOM: &str = "headroom";
 
 pub fn org(org: &OrgId) -> String {
     format!("ORG#{org}")
@@ -27,12 +31,6 @@ pub fn user(user: &UserId) -> String {
 }
 pub fn email(email: &Email) -> String {
     format!("EMAIL#{}", email.as_str())
-}
-pub fn seat(user: &UserId, product: &ProductId) -> String {
-    format!("SEAT#{user}#{product}")
-}
-pub fn user_seats_prefix(user: &UserId) -> String {
-    format!("SEAT#{user}#")
 }
 pub fn api_key(id: &ApiKeyId) -> String {
     format!("KEY#{id}")

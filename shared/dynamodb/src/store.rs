@@ -9,14 +9,14 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Get, Put, ReturnConsumedCapacity, TransactGetItem, TransactWriteItem,
+    AttributeValue, Get, Put, ReturnConsumedCapacity, TransactGetItem, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
 use rand::Rng as _;
 use seatflow_domain::{
-    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore,
-    NotificationPreferences, OrgId, Organization, ProductId, SeatPool, StoreError, Subscription,
-    SubscriptionId, Team, TeamId, TeamSeats, User, UserId, Write,
+    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Email, EntitlementStore, NotificationPreferences, OrgId,
+    Organization, ProductId, RenewalIndex, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription,
+    SubscriptionId, Team, TeamId, TeamSeats, TeamSeatsCount, User, UserId, UserSeats, Write,
 };
 use serde::de::DeserializeOwned;
 
@@ -70,22 +70,40 @@ fn n(number: u64) -> AttributeValue {
 enum Failure {
     /// A condition failed: the decision was made on stale state.
     Stale,
+    /// Only a team count's cap failed: its allocation is used up.
+    Full(TeamId, ProductId),
     /// Throttled, or collided with another transaction in flight: try again.
     Transient(String),
     /// Anything else.
     Fatal(String),
 }
 
-fn classify(error: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>) -> Failure {
+/// What a failed transaction means, given which of its items are capped team
+/// counts (`capped[i]`: the team and product of item `i`, if it is one).
+fn classify(
+    error: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>,
+    capped: &[Option<(TeamId, ProductId)>],
+) -> Failure {
     let text = DisplayErrorContext(&error).to_string();
     match error.into_service_error() {
         TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-            let codes: Vec<&str> = cancelled
-                .cancellation_reasons()
+            let reasons = cancelled.cancellation_reasons();
+            let failed: Vec<usize> = reasons
                 .iter()
-                .filter_map(|r| r.code())
+                .enumerate()
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .map(|(i, _)| i)
                 .collect();
-            if codes.contains(&"ConditionalCheckFailed") {
+            let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
+            // Only a cap failed: the team's allocation is used up. Any stale
+            // version besides: decide again on fresh state first.
+            let full = failed
+                .iter()
+                .map(|i| capped.get(*i).cloned().flatten())
+                .collect::<Option<Vec<_>>>();
+            if let Some((team, product)) = full.and_then(|f| f.into_iter().next()) {
+                Failure::Full(team, product)
+            } else if !failed.is_empty() {
                 Failure::Stale
             } else if codes.iter().any(|c| {
                 matches!(
@@ -189,6 +207,55 @@ impl DynamoEntitlementStore {
 
     async fn get_record<T: DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, StoreError> {
         self.get(pk, sk).await?.map(items::from_item).transpose()
+    }
+
+    /// The items of `pk` under `sort_keys` (absent ones left out), read with
+    /// `TransactGetItems`: one serialisable snapshot, retried while a write
+    /// transaction on the same items is in flight. At most 100 keys.
+    async fn transact_get(&self, pk: &str, sort_keys: Vec<String>) -> Result<Vec<Item>, StoreError> {
+        if sort_keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let gets = sort_keys
+            .into_iter()
+            .map(|sk| {
+                Get::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(pk))
+                    .key(keys::SK, s(sk))
+                    .build()
+                    .map(|get| TransactGetItem::builder().get(get).build())
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut attempt = 0;
+        let output = loop {
+            match self
+                .client
+                .transact_get_items()
+                .set_transact_items(Some(gets.clone()))
+                .set_return_consumed_capacity(self.capacity_mode())
+                .send()
+                .await
+            {
+                Ok(output) => break output,
+                Err(e) if attempt + 1 < TRANSIENT_ATTEMPTS && is_transient_read(&e) => {
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
+        };
+        if let Some(meter) = &self.meter {
+            meter.reported(output.consumed_capacity.iter().flatten());
+            meter.transactional_read(output.responses.iter().flatten().filter_map(|r| r.item.as_ref()));
+        }
+        Ok(output
+            .responses
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| r.item)
+            .collect())
     }
 
     /// Items of `pk` whose sort key starts with `prefix`, every page.
@@ -332,28 +399,84 @@ impl DynamoEntitlementStore {
         Self::put(record.item()?, expected, &self.table)
     }
 
-    /// The transaction items of a change.
-    fn transaction(&self, change: &Change) -> Result<Vec<TransactWriteItem>, StoreError> {
+    /// A blind change of a team's count (see [`TeamSeatsCount`]): created if
+    /// missing; `headroom` kept and, for a positive delta, conditioned on.
+    fn count_update(&self, org: &OrgId, count: &TeamSeatsCount) -> Result<TransactWriteItem, StoreError> {
+        let mut set = vec![
+            "#assigned = if_not_exists(#assigned, :zero) + :delta",
+            "#v = if_not_exists(#v, :zero) + :one",
+            "#org = if_not_exists(#org, :org)",
+            "#team = if_not_exists(#team, :team)",
+            "#product = if_not_exists(#product, :product)",
+        ];
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::team_seats(&count.team, &count.product)))
+            .expression_attribute_names("#assigned", "assigned")
+            .expression_attribute_names("#v", keys::VERSION)
+            .expression_attribute_names("#org", "org")
+            .expression_attribute_names("#team", "team")
+            .expression_attribute_names("#product", "product")
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":delta", AttributeValue::N(count.delta.to_string()))
+            .expression_attribute_values(":org", s(org.to_string()))
+            .expression_attribute_values(":team", s(count.team.to_string()))
+            .expression_attribute_values(":product", s(count.product.to_string()));
+        if count.allocated {
+            set.push("#headroom = #headroom - :delta");
+            update = update.expression_attribute_names("#headroom", keys::HEADROOM);
+            if count.delta > 0 {
+                update = update.condition_expression("#headroom >= :delta");
+            }
+        }
+        let update = update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The transaction items of a change, and for each, the team and product
+    /// if it is a capped team count.
+    #[allow(clippy::type_complexity)]
+    fn transaction(
+        &self,
+        change: &Change,
+    ) -> Result<(Vec<TransactWriteItem>, Vec<Option<(TeamId, ProductId)>>), StoreError> {
         let mut items = Vec::with_capacity(change.writes.len() + 2);
+        let mut capped = Vec::with_capacity(change.writes.len() + 2);
         for write in &change.writes {
+            capped.resize(items.len(), None);
             match write {
+                Write::TeamSeatsCount(count) => {
+                    items.push(self.count_update(&change.org, count)?);
+                    if count.allocated && count.delta > 0 {
+                        capped.push(Some((count.team.clone(), count.product.clone())));
+                    }
+                }
                 Write::Organization(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Team(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Pool(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::TeamSeats(put) => items.push(self.put_record(&put.value, put.expected)?),
-                Write::Assignment(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Subscription(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::ProcessedEvent(event) => {
                     items.push(Self::put(items::event_item(event), None, &self.table)?)
                 }
-                Write::User(put) => {
-                    items.push(self.put_record(&put.value, put.expected)?);
+                Write::Holder(put) => {
+                    items.push(Self::put(
+                        items::holder_item(&put.value)?,
+                        put.expected,
+                        &self.table,
+                    )?);
                     if put.expected.is_none() {
+                        let user = &put.value.user;
                         let mut claim = Item::new();
-                        claim.insert(keys::PK.into(), s(keys::org(&put.value.org)));
-                        claim.insert(keys::SK.into(), s(keys::email(&put.value.email)));
-                        claim.insert("user".into(), s(put.value.id.to_string()));
+                        claim.insert(keys::PK.into(), s(keys::org(&user.org)));
+                        claim.insert(keys::SK.into(), s(keys::email(&user.email)));
+                        claim.insert("user".into(), s(user.id.to_string()));
                         items.push(Self::put(claim, None, &self.table)?);
                     }
                 }
@@ -372,26 +495,11 @@ impl DynamoEntitlementStore {
                         items.push(Self::put(by_hash, None, &self.table)?);
                     }
                 }
-                Write::DeleteAssignment {
-                    user,
-                    product,
-                    expected,
-                } => {
-                    let delete = Delete::builder()
-                        .table_name(&self.table)
-                        .key(keys::PK, s(keys::org(&change.org)))
-                        .key(keys::SK, s(keys::seat(user, product)))
-                        .condition_expression("#v = :v")
-                        .expression_attribute_names("#v", keys::VERSION)
-                        .expression_attribute_values(":v", n(*expected))
-                        .build()
-                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                    items.push(TransactWriteItem::builder().delete(delete).build());
-                }
             }
         }
         items.push(Self::put(items::audit_item(&change.audit)?, None, &self.table)?);
-        Ok(items)
+        capped.resize(items.len(), None);
+        Ok((items, capped))
     }
 }
 
@@ -413,10 +521,6 @@ impl EntitlementStore for DynamoEntitlementStore {
         self.get_record(keys::org(org), keys::ORG_SK.into()).await
     }
 
-    async fn pool(&self, org: &OrgId, product: &ProductId) -> Result<Option<SeatPool>, StoreError> {
-        self.get_record(keys::org(org), keys::pool(product)).await
-    }
-
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
         let items = self.query_prefix(keys::org(org), "POOL#".into()).await?;
         items.into_iter().map(items::from_item).collect()
@@ -431,78 +535,40 @@ impl EntitlementStore for DynamoEntitlementStore {
         items.into_iter().map(items::from_item).collect()
     }
 
-    async fn team_seats(
-        &self,
-        org: &OrgId,
-        team: &TeamId,
-        product: &ProductId,
-    ) -> Result<Option<TeamSeats>, StoreError> {
-        self.get_record(keys::org(org), keys::team_seats(team, product))
-            .await
-    }
-
-    async fn seat_counters(
-        &self,
-        org: &OrgId,
-        products: &[ProductId],
-        teams: &[(TeamId, ProductId)],
-    ) -> Result<(Vec<SeatPool>, Vec<TeamSeats>), StoreError> {
+    async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
         let pk = keys::org(org);
-        let sort_keys = products
+        let sort_keys: Vec<String> = keys
+            .holders
             .iter()
-            .map(keys::pool)
-            .chain(teams.iter().map(|(t, p)| keys::team_seats(t, p)));
-        let mut gets = Vec::new();
-        for sk in sort_keys {
-            let get = Get::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(pk.clone()))
-                .key(keys::SK, s(sk))
-                .build()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            gets.push(TransactGetItem::builder().get(get).build());
-        }
-        if gets.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        // TransactGetItems: one serialisable snapshot (retried while a write
-        // transaction on the same items is in flight).
-        let mut attempt = 0;
-        let output = loop {
-            match self
-                .client
-                .transact_get_items()
-                .set_transact_items(Some(gets.clone()))
-                .send()
-                .await
-            {
-                Ok(output) => break output,
-                Err(e) if attempt + 1 < TRANSIENT_ATTEMPTS && is_transient_read(&e) => {
-                    backoff(attempt).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(unavailable(e)),
-            }
-        };
-        if let Some(meter) = &self.meter {
-            meter.reported(output.consumed_capacity.iter().flatten());
-            meter.transactional_read(output.responses.iter().flatten().filter_map(|r| r.item.as_ref()));
-        }
-        let mut pools = Vec::new();
-        let mut seats = Vec::new();
-        for response in output.responses.unwrap_or_default() {
-            let Some(item) = response.item else { continue };
-            let is_pool = item
+            .map(keys::user)
+            .chain(keys.emails.iter().map(keys::email))
+            .chain(keys.teams.iter().map(keys::team))
+            .chain(keys.pools.iter().map(keys::pool))
+            .chain(keys.team_seats.iter().map(|(t, p)| keys::team_seats(t, p)))
+            .collect();
+        let mut read = Snapshot::default();
+        for item in self.transact_get(&pk, sort_keys).await? {
+            let sort = item
                 .get(keys::SK)
                 .and_then(|v| v.as_s().ok())
-                .is_some_and(|sk| sk.starts_with("POOL#"));
-            if is_pool {
-                pools.push(items::from_item(item)?);
-            } else {
-                seats.push(items::from_item(item)?);
+                .cloned()
+                .unwrap_or_default();
+            match sort.split('#').next().unwrap_or_default() {
+                "USER" => read.holders.push(items::holder_from_item(item)?),
+                "EMAIL" => {
+                    let user = item.get("user").and_then(|v| v.as_s().ok());
+                    let email = keys.emails.iter().find(|e| keys::email(e) == sort);
+                    if let (Some(user), Some(email)) = (user, email) {
+                        let user = UserId::parse(user).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                        read.emails.push((email.clone(), user));
+                    }
+                }
+                "TEAM" => read.teams.push(items::from_item(item)?),
+                "POOL" => read.pools.push(items::from_item(item)?),
+                _ => read.team_seats.push(items::from_item(item)?),
             }
         }
-        Ok((pools, seats))
+        Ok(read)
     }
 
     async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
@@ -510,11 +576,14 @@ impl EntitlementStore for DynamoEntitlementStore {
         items.into_iter().map(items::from_item).collect()
     }
 
-    async fn user(&self, org: &OrgId, user: &UserId) -> Result<Option<User>, StoreError> {
-        self.get_record(keys::org(org), keys::user(user)).await
+    async fn holder(&self, org: &OrgId, user: &UserId) -> Result<Option<UserSeats>, StoreError> {
+        self.get(keys::org(org), keys::user(user))
+            .await?
+            .map(items::holder_from_item)
+            .transpose()
     }
 
-    async fn user_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<User>, StoreError> {
+    async fn holder_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<UserSeats>, StoreError> {
         let Some(claim) = self.get(keys::org(org), keys::email(email)).await? else {
             return Ok(None);
         };
@@ -524,7 +593,7 @@ impl EntitlementStore for DynamoEntitlementStore {
         let Ok(id) = UserId::parse(id.as_str()) else {
             return Ok(None);
         };
-        self.get_record(keys::org(org), keys::user(&id)).await
+        self.holder(org, &id).await
     }
 
     async fn users(
@@ -552,27 +621,23 @@ impl EntitlementStore for DynamoEntitlementStore {
                     .await?
             }
         };
-        items.into_iter().map(items::from_item).collect()
+        items
+            .into_iter()
+            .map(|item| items::holder_from_item(item).map(|h| h.user))
+            .collect()
     }
 
-    async fn user_assignments(&self, org: &OrgId, user: &UserId) -> Result<Vec<Assignment>, StoreError> {
-        let items = self
-            .query_prefix(keys::org(org), keys::user_seats_prefix(user))
-            .await?;
-        items.into_iter().map(items::from_item).collect()
-    }
-
-    async fn assignments(
+    async fn holders(
         &self,
         org: &OrgId,
-        after: Option<&(UserId, ProductId)>,
+        after: Option<&UserId>,
         limit: usize,
-    ) -> Result<Vec<Assignment>, StoreError> {
-        let low = after.map_or_else(|| "SEAT#".to_owned(), |(u, p)| keys::seat(u, p));
+    ) -> Result<Vec<UserSeats>, StoreError> {
+        let low = after.map_or_else(|| "USER#".to_owned(), keys::user);
         let items = self
-            .query_range(false, keys::org(org), low, "SEAT$".into(), false, limit)
+            .query_range(false, keys::org(org), low, "USER$".into(), false, limit)
             .await?;
-        items.into_iter().map(items::from_item).collect()
+        items.into_iter().map(items::holder_from_item).collect()
     }
 
     async fn audit(
@@ -641,6 +706,58 @@ impl EntitlementStore for DynamoEntitlementStore {
         self.get_record(keys::org(org), keys::NOTIFY_SK.into()).await
     }
 
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        let (items, capped) = self.transaction(&change)?;
+        // A delete is billed by the deleted item's size; assignments are under 1 KB.
+        let sizes: Vec<usize> = items
+            .iter()
+            .map(|i| i.put().map_or(1, |p| capacity::item_size(p.item())))
+            .collect();
+        let mut last = String::new();
+        for attempt in 0..TRANSIENT_ATTEMPTS {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .set_return_consumed_capacity(self.capacity_mode())
+                .send()
+                .await;
+            if let Some(meter) = &self.meter {
+                // Refused transactions are billed too.
+                meter.transactional_write(sizes.iter().copied());
+                if let Ok(output) = &sent {
+                    meter.reported(output.consumed_capacity.iter().flatten());
+                }
+            }
+            match sent.map_err(|e| classify(e, &capped)) {
+                Ok(_) => return Ok(()),
+                Err(Failure::Stale) => return Err(StoreError::Conflict),
+                Err(Failure::Full(team, product)) => {
+                    return Err(StoreError::AllocationFull { team, product });
+                }
+                Err(Failure::Fatal(text)) => return Err(StoreError::Unavailable(text)),
+                Err(Failure::Transient(text)) => {
+                    tracing::debug!(attempt, error = %text, "transient DynamoDB failure; retrying");
+                    last = text;
+                    backoff(attempt).await;
+                }
+            }
+        }
+        // Still colliding: let the domain decide again on fresh state.
+        if last.contains("TransactionConflict") {
+            Err(StoreError::Conflict)
+        } else {
+            Err(StoreError::Unavailable(last))
+        }
+    }
+
+    async fn pause_before_retry(&self, attempt: u32) {
+        backoff(attempt.min(4)).await;
+    }
+}
+
+#[async_trait]
+impl RenewalIndex for DynamoEntitlementStore {
     async fn renewing_between(
         &self,
         from: DateTime<Utc>,
@@ -689,51 +806,5 @@ impl EntitlementStore for DynamoEntitlementStore {
             .map(items::from_item)
             .collect::<Result<_, _>>()?;
         Ok(found.into_iter().filter(SeatPool::over_limit).collect())
-    }
-
-    async fn commit(&self, change: Change) -> Result<(), StoreError> {
-        let items = self.transaction(&change)?;
-        // A delete is billed by the deleted item's size; assignments are under 1 KB.
-        let sizes: Vec<usize> = items
-            .iter()
-            .map(|i| i.put().map_or(1, |p| capacity::item_size(p.item())))
-            .collect();
-        let mut last = String::new();
-        for attempt in 0..TRANSIENT_ATTEMPTS {
-            let sent = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .set_return_consumed_capacity(self.capacity_mode())
-                .send()
-                .await;
-            if let Some(meter) = &self.meter {
-                // Refused transactions are billed too.
-                meter.transactional_write(sizes.iter().copied());
-                if let Ok(output) = &sent {
-                    meter.reported(output.consumed_capacity.iter().flatten());
-                }
-            }
-            match sent.map_err(classify) {
-                Ok(_) => return Ok(()),
-                Err(Failure::Stale) => return Err(StoreError::Conflict),
-                Err(Failure::Fatal(text)) => return Err(StoreError::Unavailable(text)),
-                Err(Failure::Transient(text)) => {
-                    tracing::debug!(attempt, error = %text, "transient DynamoDB failure; retrying");
-                    last = text;
-                    backoff(attempt).await;
-                }
-            }
-        }
-        // Still colliding: let the domain decide again on fresh state.
-        if last.contains("TransactionConflict") {
-            Err(StoreError::Conflict)
-        } else {
-            Err(StoreError::Unavailable(last))
-        }
-    }
-
-    async fn pause_before_retry(&self, attempt: u32) {
-        backoff(attempt.min(4)).await;
     }
 }

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use seatflow_domain::EntitlementStore;
+use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::aws;
 
-async fn dynamo_store() -> Arc<dyn EntitlementStore> {
+async fn dynamo_store() -> Arc<dyn seatflow_testkit::Store> {
     Arc::new(aws::fresh_table(&aws::sdk_config().await).await)
 }
 

@@ -8,9 +8,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore,
-    NotificationPreferences, OrgId, Organization, ProcessedEvent, ProductId, Put, SeatPool, StoreError,
-    Subscription, SubscriptionId, Team, TeamId, TeamSeats, User, UserId, Write,
+    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Email, EntitlementStore, NotificationPreferences, OrgId,
+    Organization, ProcessedEvent, ProductId, Put, RenewalIndex, SeatPool, Snapshot, SnapshotKeys, StoreError,
+    Subscription, SubscriptionId, Team, TeamId, TeamSeats, User, UserId, UserSeats, Write,
 };
 
 #[derive(Debug, Default)]
@@ -19,11 +19,10 @@ struct OrgRecords {
     pools: BTreeMap<ProductId, SeatPool>,
     teams: BTreeMap<TeamId, Team>,
     team_seats: BTreeMap<(TeamId, ProductId), TeamSeats>,
-    users: BTreeMap<UserId, User>,
-    emails: HashMap<Email, UserId>,
-    // Boxed: these maps change on every seat operation, and B-tree nodes move
+    // Boxed: users change on every seat operation, and B-tree nodes move
     // their values on insert and remove; a pointer moves faster than a record.
-    assignments: BTreeMap<(UserId, ProductId), Box<Assignment>>,
+    users: BTreeMap<UserId, Box<UserSeats>>,
+    emails: HashMap<Email, UserId>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     audit: BTreeMap<AuditId, Box<AuditEntry>>,
     subscriptions: BTreeMap<SubscriptionId, Subscription>,
@@ -93,9 +92,10 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
         Write::Team(Put { expected, value }) => {
             version_matches(&records.teams, &value.id, *expected, |t| t.version)
         }
-        Write::User(Put { expected, value }) => {
-            let email_free = records.emails.get(&value.email).is_none_or(|id| *id == value.id);
-            email_free && version_matches(&records.users, &value.id, *expected, |u| u.version)
+        Write::Holder(Put { expected, value }) => {
+            let user = &value.user;
+            let email_free = records.emails.get(&user.email).is_none_or(|id| *id == user.id);
+            email_free && version_matches(&records.users, &user.id, *expected, |h| h.user.version)
         }
         Write::Pool(Put { expected, value }) => {
             version_matches(&records.pools, &value.product, *expected, |p| p.version)
@@ -106,22 +106,8 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
             *expected,
             |t| t.version,
         ),
-        Write::Assignment(Put { expected, value }) => version_matches(
-            &records.assignments,
-            &(value.user.clone(), value.product.clone()),
-            *expected,
-            |a| a.version,
-        ),
-        Write::DeleteAssignment {
-            user,
-            product,
-            expected,
-        } => version_matches(
-            &records.assignments,
-            &(user.clone(), product.clone()),
-            Some(*expected),
-            |a| a.version,
-        ),
+        // No version: the cap is checked on its own (`over_allocation`).
+        Write::TeamSeatsCount(_) => true,
         Write::ApiKey(Put { expected, value }) => {
             version_matches(&records.api_keys, &value.id, *expected, |k| k.version)
         }
@@ -136,7 +122,26 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
     }
 }
 
+/// The first count that would pass its team's allocation (a team without
+/// an allocation has none to pass into).
+fn over_allocation(records: &OrgRecords, writes: &[Write]) -> Option<(TeamId, ProductId)> {
+    writes.iter().find_map(|w| match w {
+        Write::TeamSeatsCount(count) if count.allocated && count.delta > 0 => {
+            let seats = records
+                .team_seats
+                .get(&(count.team.clone(), count.product.clone()));
+            let allocated = seats.and_then(|s| s.allocated).map(i64::from);
+            let assigned = seats.map_or(0, |s| i64::from(s.assigned));
+            allocated
+                .is_none_or(|cap| assigned.saturating_add(count.delta) > cap)
+                .then(|| (count.team.clone(), count.product.clone()))
+        }
+        _ => None,
+    })
+}
+
 fn apply(
+    org: &OrgId,
     records: &mut OrgRecords,
     hashes: &mut HashMap<String, (OrgId, ApiKeyId)>,
     events: &mut HashMap<String, ProcessedEvent>,
@@ -147,15 +152,17 @@ fn apply(
         Write::Team(put) => {
             records.teams.insert(put.value.id.clone(), put.value);
         }
-        Write::User(put) => {
-            let user = put.value;
-            if let Some(old) = records.users.get(&user.id)
-                && old.email != user.email
+        Write::Holder(put) => {
+            let holder = put.value;
+            if let Some(old) = records.users.get(&holder.user.id)
+                && old.user.email != holder.user.email
             {
-                records.emails.remove(&old.email);
+                records.emails.remove(&old.user.email);
             }
-            records.emails.insert(user.email.clone(), user.id.clone());
-            records.users.insert(user.id.clone(), user);
+            records
+                .emails
+                .insert(holder.user.email.clone(), holder.user.id.clone());
+            records.users.insert(holder.user.id.clone(), Box::new(holder));
         }
         Write::Pool(put) => {
             records.pools.insert(put.value.product.clone(), put.value);
@@ -164,12 +171,15 @@ fn apply(
             let key = (put.value.team.clone(), put.value.product.clone());
             records.team_seats.insert(key, put.value);
         }
-        Write::Assignment(put) => {
-            let key = (put.value.user.clone(), put.value.product.clone());
-            records.assignments.insert(key, Box::new(put.value));
-        }
-        Write::DeleteAssignment { user, product, .. } => {
-            records.assignments.remove(&(user, product));
+        Write::TeamSeatsCount(count) => {
+            let key = (count.team.clone(), count.product.clone());
+            let seats = records
+                .team_seats
+                .entry(key)
+                .or_insert_with(|| TeamSeats::new(org.clone(), count.team, count.product));
+            seats.assigned = u32::try_from(i64::from(seats.assigned).saturating_add(count.delta).max(0))
+                .unwrap_or(u32::MAX);
+            seats.version += 1;
         }
         Write::ApiKey(put) => {
             let key = put.value;
@@ -192,10 +202,6 @@ impl EntitlementStore for MemoryEntitlementStore {
         Ok(self.read(org, |r| r.organization.clone()))
     }
 
-    async fn pool(&self, org: &OrgId, product: &ProductId) -> Result<Option<SeatPool>, StoreError> {
-        Ok(self.read(org, |r| r.pools.get(product).cloned()))
-    }
-
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
         Ok(self.read(org, |r| r.pools.values().cloned().collect()))
     }
@@ -208,31 +214,34 @@ impl EntitlementStore for MemoryEntitlementStore {
         Ok(self.read(org, |r| r.teams.values().cloned().collect()))
     }
 
-    async fn team_seats(
-        &self,
-        org: &OrgId,
-        team: &TeamId,
-        product: &ProductId,
-    ) -> Result<Option<TeamSeats>, StoreError> {
-        Ok(self.read(org, |r| {
-            r.team_seats.get(&(team.clone(), product.clone())).cloned()
-        }))
-    }
-
-    async fn seat_counters(
-        &self,
-        org: &OrgId,
-        products: &[ProductId],
-        teams: &[(TeamId, ProductId)],
-    ) -> Result<(Vec<SeatPool>, Vec<TeamSeats>), StoreError> {
+    async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
         // One lock: a consistent snapshot.
-        Ok(self.read(org, |r| {
-            let pools = products.iter().filter_map(|p| r.pools.get(p).cloned()).collect();
-            let seats = teams
+        Ok(self.read(org, |r| Snapshot {
+            holders: keys
+                .holders
+                .iter()
+                .filter_map(|u| r.users.get(u).map(|h| UserSeats::clone(h)))
+                .collect(),
+            emails: keys
+                .emails
+                .iter()
+                .filter_map(|e| r.emails.get(e).map(|u| (e.clone(), u.clone())))
+                .collect(),
+            teams: keys
+                .teams
+                .iter()
+                .filter_map(|t| r.teams.get(t).cloned())
+                .collect(),
+            pools: keys
+                .pools
+                .iter()
+                .filter_map(|p| r.pools.get(p).cloned())
+                .collect(),
+            team_seats: keys
+                .team_seats
                 .iter()
                 .filter_map(|k| r.team_seats.get(k).cloned())
-                .collect();
-            (pools, seats)
+                .collect(),
         }))
     }
 
@@ -240,13 +249,16 @@ impl EntitlementStore for MemoryEntitlementStore {
         Ok(self.read(org, |r| r.team_seats.values().cloned().collect()))
     }
 
-    async fn user(&self, org: &OrgId, user: &UserId) -> Result<Option<User>, StoreError> {
-        Ok(self.read(org, |r| r.users.get(user).cloned()))
+    async fn holder(&self, org: &OrgId, user: &UserId) -> Result<Option<UserSeats>, StoreError> {
+        Ok(self.read(org, |r| r.users.get(user).map(|h| UserSeats::clone(h))))
     }
 
-    async fn user_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<User>, StoreError> {
+    async fn holder_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<UserSeats>, StoreError> {
         Ok(self.read(org, |r| {
-            r.emails.get(email).and_then(|id| r.users.get(id)).cloned()
+            r.emails
+                .get(email)
+                .and_then(|id| r.users.get(id))
+                .map(|h| UserSeats::clone(h))
         }))
     }
 
@@ -262,7 +274,7 @@ impl EntitlementStore for MemoryEntitlementStore {
         Ok(self.read(org, |r| {
             r.users
                 .range((start, Unbounded))
-                .map(|(_, u)| u)
+                .map(|(_, h)| &h.user)
                 .filter(|u| team.is_none() || u.team.as_ref() == team)
                 .take(limit)
                 .cloned()
@@ -270,29 +282,19 @@ impl EntitlementStore for MemoryEntitlementStore {
         }))
     }
 
-    async fn user_assignments(&self, org: &OrgId, user: &UserId) -> Result<Vec<Assignment>, StoreError> {
-        Ok(self.read(org, |r| {
-            r.assignments
-                .range((user.clone(), ProductId::parse("-").expect("the smallest id"))..)
-                .take_while(|((u, _), _)| u == user)
-                .map(|(_, a)| Assignment::clone(a))
-                .collect()
-        }))
-    }
-
-    async fn assignments(
+    async fn holders(
         &self,
         org: &OrgId,
-        after: Option<&(UserId, ProductId)>,
+        after: Option<&UserId>,
         limit: usize,
-    ) -> Result<Vec<Assignment>, StoreError> {
+    ) -> Result<Vec<UserSeats>, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
         let start = after.map_or(Unbounded, |a| Excluded(a.clone()));
         Ok(self.read(org, |r| {
-            r.assignments
+            r.users
                 .range((start, Unbounded))
                 .take(limit)
-                .map(|(_, a)| Assignment::clone(a))
+                .map(|(_, h)| UserSeats::clone(h))
                 .collect()
         }))
     }
@@ -356,6 +358,42 @@ impl EntitlementStore for MemoryEntitlementStore {
         Ok(self.read(org, |r| r.notification_preferences.clone()))
     }
 
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        let mut guard = self.lock();
+        let Records {
+            orgs,
+            api_key_hashes,
+            processed_events,
+        } = &mut *guard;
+        let records = orgs.entry(change.org.clone()).or_default();
+        // Two new users with one email in the same change would both pass the
+        // per-write check; refuse that too.
+        let mut new_emails = std::collections::HashSet::new();
+        let all_fresh = change.writes.iter().all(|w| match w {
+            Write::Holder(Put {
+                expected: None,
+                value,
+            }) => new_emails.insert(value.user.email.clone()) && check(records, w),
+            Write::ProcessedEvent(event) => !processed_events.contains_key(&event.id),
+            _ => check(records, w),
+        });
+        // Audit ids are UUID v7 (74 random bits): no need to check them for collisions.
+        if !all_fresh {
+            return Err(StoreError::Conflict);
+        }
+        if let Some((team, product)) = over_allocation(records, &change.writes) {
+            return Err(StoreError::AllocationFull { team, product });
+        }
+        for write in change.writes {
+            apply(&change.org, records, api_key_hashes, processed_events, write);
+        }
+        records.audit.insert(change.audit.id, Box::new(change.audit));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RenewalIndex for MemoryEntitlementStore {
     async fn renewing_between(
         &self,
         from: DateTime<Utc>,
@@ -377,32 +415,5 @@ impl EntitlementStore for MemoryEntitlementStore {
             .values()
             .flat_map(|r| r.pools.values().filter(|p| p.over_limit()).cloned())
             .collect())
-    }
-
-    async fn commit(&self, change: Change) -> Result<(), StoreError> {
-        let mut guard = self.lock();
-        let Records {
-            orgs,
-            api_key_hashes,
-            processed_events,
-        } = &mut *guard;
-        let records = orgs.entry(change.org.clone()).or_default();
-        // Two new users with one email in the same change would both pass the
-        // per-write check; refuse that too.
-        let mut new_emails = std::collections::HashSet::new();
-        let all_fresh = change.writes.iter().all(|w| match w {
-            Write::User(Put { value, .. }) => new_emails.insert(value.email.clone()) && check(records, w),
-            Write::ProcessedEvent(event) => !processed_events.contains_key(&event.id),
-            _ => check(records, w),
-        });
-        // Audit ids are UUID v7 (74 random bits): no need to check them for collisions.
-        if !all_fresh {
-            return Err(StoreError::Conflict);
-        }
-        for write in change.writes {
-            apply(records, api_key_hashes, processed_events, write);
-        }
-        records.audit.insert(change.audit.id, Box::new(change.audit));
-        Ok(())
     }
 }

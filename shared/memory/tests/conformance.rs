@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use seatflow_domain::EntitlementStore;
 use seatflow_memory::MemoryEntitlementStore;
 
-async fn memory_store() -> Arc<dyn EntitlementStore> {
+async fn memory_store() -> Arc<dyn seatflow_testkit::Store> {
     Arc::new(MemoryEntitlementStore::new())
 }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use seatflow_domain::{Mode, ProductId, SeatError, TeamId, User};
 use seatflow_memory::MemoryEntitlementStore;
+use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::{Fixture, product};
 
 const PRODUCTS: [&str; 3] = ["essential", "professional", "sso"];

@@ -9,6 +9,7 @@ use seatflow_domain::{
 };
 
 use crate::fixture::{Fixture, product};
+use crate::reads::StoreReads as _;
 
 /// A store refuses a change decided on a version that is no longer current.
 pub async fn commit_refuses_a_stale_version(store: Arc<dyn EntitlementStore>) {
@@ -970,7 +971,7 @@ async fn apply(f: &Fixture, state: seatflow_domain::SubscriptionSnapshot, event:
 /// The scheduled notices find their subscriptions and pools through the
 /// store's indexes, across organisations, and lose them when the state that
 /// put them there changes.
-pub async fn notices_find_renewals_failing_payments_and_over_limit_pools(store: Arc<dyn EntitlementStore>) {
+pub async fn notices_find_renewals_failing_payments_and_over_limit_pools(store: Arc<dyn crate::Store>) {
     use seatflow_domain::SubscriptionStatus::{Active, PastDue};
     let f = Fixture::new(store.clone(), "org_notice_a").await;
     let g = Fixture::new(store.clone(), "org_notice_b").await;

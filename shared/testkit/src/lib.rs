@@ -10,12 +10,15 @@ mod fixture;
 pub mod ledger_cases;
 pub mod moto;
 mod naive;
+mod reads;
 
 pub use fixture::{Fixture, org, product, start_time};
 pub use naive::NaiveStore;
+pub use reads::{Store, StoreReads};
 
 /// Generates one `#[tokio::test]` per conformance case, each on a fresh store
-/// from `$make` (an `async fn() -> Arc<dyn EntitlementStore>`).
+/// from `$make` (an `async fn() -> Arc<dyn seatflow_testkit::Store>`: the
+/// adapter's entitlements and renewal index).
 #[macro_export]
 macro_rules! entitlement_store_conformance {
     ($make:path) => {

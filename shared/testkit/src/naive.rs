@@ -10,10 +10,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use seatflow_domain::{
-    ApiKey, ApiKeyId, Assignment, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization,
-    ProductId, Put, SeatPool, StoreError, Subscription, SubscriptionId, Team, TeamId, TeamSeats, User,
-    UserId, Write,
+    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Email, EntitlementStore, OrgId, Organization, Put,
+    SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId, Team, TeamId, TeamSeats,
+    User, UserId, UserSeats, Write,
 };
+
+use crate::reads::StoreReads as _;
 
 /// A store that refreshes expected versions at commit (never use for real).
 /// Its commits run one at a time, so a refreshed version is always current
@@ -45,48 +47,35 @@ impl EntitlementStore for NaiveStore {
     async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
         self.inner.organization(org).await
     }
-    async fn pool(&self, org: &OrgId, product: &ProductId) -> Result<Option<SeatPool>, StoreError> {
-        self.inner.pool(org, product).await
-    }
+
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
         self.inner.pools(org).await
     }
+
     async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError> {
         self.inner.team(org, team).await
     }
+
     async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError> {
         self.inner.teams(org).await
     }
-    async fn team_seats(
-        &self,
-        org: &OrgId,
-        team: &TeamId,
-        product: &ProductId,
-    ) -> Result<Option<TeamSeats>, StoreError> {
-        self.inner.team_seats(org, team, product).await
-    }
-    async fn seat_counters(
-        &self,
-        org: &OrgId,
-        products: &[ProductId],
-        teams: &[(TeamId, ProductId)],
-    ) -> Result<(Vec<SeatPool>, Vec<TeamSeats>), StoreError> {
-        let counters = self.inner.seat_counters(org, products, teams).await;
-        // Time between read and write, as a networked store has; without it an
-        // in-memory store rarely interleaves (tokio runs a freshly spawned task
-        // to completion first) and the race would hide.
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        counters
-    }
+
     async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
         self.inner.all_team_seats(org).await
     }
-    async fn user(&self, org: &OrgId, user: &UserId) -> Result<Option<User>, StoreError> {
-        self.inner.user(org, user).await
+
+    async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
+        self.inner.snapshot(org, keys).await
     }
-    async fn user_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<User>, StoreError> {
-        self.inner.user_by_email(org, email).await
+
+    async fn holder(&self, org: &OrgId, user: &UserId) -> Result<Option<UserSeats>, StoreError> {
+        self.inner.holder(org, user).await
     }
+
+    async fn holder_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<UserSeats>, StoreError> {
+        self.inner.holder_by_email(org, email).await
+    }
+
     async fn users(
         &self,
         org: &OrgId,
@@ -96,17 +85,16 @@ impl EntitlementStore for NaiveStore {
     ) -> Result<Vec<User>, StoreError> {
         self.inner.users(org, team, after, limit).await
     }
-    async fn user_assignments(&self, org: &OrgId, user: &UserId) -> Result<Vec<Assignment>, StoreError> {
-        self.inner.user_assignments(org, user).await
-    }
-    async fn assignments(
+
+    async fn holders(
         &self,
         org: &OrgId,
-        after: Option<&(UserId, ProductId)>,
+        after: Option<&UserId>,
         limit: usize,
-    ) -> Result<Vec<Assignment>, StoreError> {
-        self.inner.assignments(org, after, limit).await
+    ) -> Result<Vec<UserSeats>, StoreError> {
+        self.inner.holders(org, after, limit).await
     }
+
     async fn audit(
         &self,
         org: &OrgId,
@@ -115,12 +103,15 @@ impl EntitlementStore for NaiveStore {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner.audit(org, before, limit).await
     }
+
     async fn api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
         self.inner.api_key(org, id).await
     }
+
     async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError> {
         self.inner.api_keys(org).await
     }
+
     async fn api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         self.inner.api_key_by_hash(secret_hash).await
     }
@@ -132,30 +123,20 @@ impl EntitlementStore for NaiveStore {
     ) -> Result<Option<Subscription>, StoreError> {
         self.inner.subscription(org, id).await
     }
+
     async fn subscriptions(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError> {
         self.inner.subscriptions(org).await
     }
+
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
         self.inner.event_processed(event_id).await
     }
+
     async fn notification_preferences(
         &self,
         org: &OrgId,
     ) -> Result<Option<seatflow_domain::NotificationPreferences>, StoreError> {
         self.inner.notification_preferences(org).await
-    }
-    async fn renewing_between(
-        &self,
-        from: chrono::DateTime<chrono::Utc>,
-        to: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<Subscription>, StoreError> {
-        self.inner.renewing_between(from, to).await
-    }
-    async fn payment_failing_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
-        self.inner.payment_failing_subscriptions().await
-    }
-    async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError> {
-        self.inner.over_limit_pools().await
     }
 
     async fn commit(&self, mut change: Change) -> Result<(), StoreError> {

@@ -9,6 +9,7 @@ use crate::draft::{Draft, SeatBook};
 use crate::error::{SeatError, ValidationError};
 use crate::ids::{ProductId, TeamId};
 use crate::pool::TeamSeats;
+use crate::store::SnapshotKeys;
 
 impl Seats {
     /// Sets `team`'s allocation of `product` (`None`: no allocation; members
@@ -27,18 +28,23 @@ impl Seats {
     ) -> Result<Outcome<TeamSeats>, SeatError> {
         actor.require_admin("allocate seats to teams")?;
         self.product(product)?;
+        let keys = SnapshotKeys {
+            teams: vec![team.clone()],
+            pools: vec![product.clone()],
+            team_seats: vec![(team.clone(), product.clone())],
+            ..SnapshotKeys::default()
+        };
         decide_and_commit!(self, "allocation", mode, {
             let now = self.clock.now();
-            self.visible_team(actor, team).await?;
-            let mut book = SeatBook::new(&actor.org);
-            book.load(self.store(), &[(product.clone(), Some(team.clone()))])
-                .await?;
-            let before = book.team(team, product).clone();
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            Self::managed_team(actor, &read, team)?;
+            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &keys.team_seats);
+            let before = book.team(team, product);
             let pool_before = book.pool_before(product);
             book.reallocate(product, team, seats)?;
             book.pool(product)
                 .check_commitment(&pool_before, seats.unwrap_or(0))?;
-            let after = book.team(team, product).clone();
+            let after = book.team(team, product);
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             let audit = self.entry(
@@ -76,17 +82,19 @@ impl Seats {
         if seats == 0 {
             return Err(ValidationError::new("seats", "must be at least 1").into());
         }
+        let keys = SnapshotKeys {
+            teams: vec![from.clone(), to.clone()],
+            pools: vec![product.clone()],
+            team_seats: vec![(from.clone(), product.clone()), (to.clone(), product.clone())],
+            ..SnapshotKeys::default()
+        };
         decide_and_commit!(self, "allocation", mode, {
             let now = self.clock.now();
-            self.visible_team(actor, from).await?;
-            self.visible_team(actor, to).await?;
-            let mut book = SeatBook::new(&actor.org);
-            let needs = [
-                (product.clone(), Some(from.clone())),
-                (product.clone(), Some(to.clone())),
-            ];
-            book.load(self.store(), &needs).await?;
-            let before = vec![book.team(from, product).clone(), book.team(to, product).clone()];
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            Self::managed_team(actor, &read, from)?;
+            Self::managed_team(actor, &read, to)?;
+            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &keys.team_seats);
+            let before = vec![book.team(from, product), book.team(to, product)];
             let from_allocated = before[0].allocated.unwrap_or(0);
             if seats > from_allocated {
                 return Err(ValidationError::new(
@@ -100,7 +108,7 @@ impl Seats {
             let to_allocated = before[1].allocated.unwrap_or(0).saturating_add(seats);
             book.reallocate(product, to, Some(to_allocated))?;
             book.pool(product).check_commitment(&pool_before, seats)?;
-            let after = vec![book.team(from, product).clone(), book.team(to, product).clone()];
+            let after = vec![book.team(from, product), book.team(to, product)];
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             let audit = self.entry(

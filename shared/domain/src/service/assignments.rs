@@ -1,7 +1,8 @@
 //! Assignments and add-ons: taking a seat for a user, taking it away
 //! (revoking), and moving it between users. What a user may take and what
 //! leaves with a seat is decided by [`Holdings`]; where a seat is drawn from
-//! by [`SeatSource`].
+//! by [`SeatSource`](crate::SeatSource). Each is one snapshot read and one
+//! commit.
 
 use serde::Serialize;
 
@@ -10,11 +11,12 @@ use super::commit::{Mode, Outcome, decide_and_commit};
 use crate::access::Actor;
 use crate::assignment::Assignment;
 use crate::audit::{AuditAction, nothing, snapshot};
-use crate::directory::User;
+use crate::directory::{User, UserSeats};
 use crate::draft::{Draft, SeatBook};
 use crate::error::{SeatError, ValidationError};
-use crate::ids::{ProductId, TeamId, UserId};
-use crate::seat_rules::{Holdings, SeatSource};
+use crate::ids::{ProductId, UserId};
+use crate::seat_rules::Holdings;
+use crate::store::SnapshotKeys;
 
 /// A seat moved between users.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,7 +31,7 @@ pub struct Transfer {
 impl Seats {
     /// Assigns a seat of `product` to `user`: from their team's allocation when
     /// the team has one, else from the unallocated pool. An add-on needs a base
-    /// seat.
+    /// seat. One read (the user with their seats, and the pool) and one write.
     ///
     /// # Errors
     /// [`SeatError::NoSeatsAvailable`], [`SeatError::TeamAllocationExhausted`],
@@ -44,23 +46,26 @@ impl Seats {
     ) -> Result<Outcome<Assignment>, SeatError> {
         actor.require_admin_or_manager("assign seats")?;
         let kind = self.product(product)?.kind;
+        let keys = SnapshotKeys {
+            holders: vec![user.clone()],
+            pools: vec![product.clone()],
+            ..SnapshotKeys::default()
+        };
         decide_and_commit!(self, "seat pool", mode, {
             let now = self.clock.now();
-            let user = self.managed_user(actor, user).await?;
-            let held = self.store.user_assignments(&actor.org, &user.id).await?;
-            Holdings::new(&user.id, &held, &self.catalog).check_can_take(product, kind)?;
-            let mut book = SeatBook::new(&actor.org);
-            book.load(self.store(), &[(product.clone(), user.team.clone())])
-                .await?;
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let holder = Self::managed(actor, &read, user)?;
+            Holdings::new(&holder.user.id, &holder.seats, &self.catalog).check_can_take(product, kind)?;
+            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+            let assignment = Self::take_seat(actor, &mut book, &holder.user, product, now)?;
             let mut draft = Draft::new(&actor.org);
-            let assignment = Self::take_seat(actor, &mut book, &user, product, now)?;
             book.write_into(&mut draft);
-            draft.put(None, assignment.clone());
+            draft.put(Some(holder), with_seat(holder, &assignment));
             let audit = self.entry(
                 actor,
                 now,
                 AuditAction::SeatAssigned,
-                format!("product/{product}/user/{}", user.id),
+                format!("product/{product}/user/{}", holder.user.id),
                 nothing(),
                 snapshot(&assignment),
             );
@@ -83,23 +88,28 @@ impl Seats {
     ) -> Result<Outcome<Vec<Assignment>>, SeatError> {
         actor.require_admin_or_manager("unassign seats")?;
         self.product(product)?;
+        let keys = SnapshotKeys {
+            holders: vec![user.clone()],
+            pools: self.pools_touched_by(product),
+            ..SnapshotKeys::default()
+        };
         decide_and_commit!(self, "seat pool", mode, {
             let now = self.clock.now();
-            let user = self.managed_user(actor, user).await?;
-            let held = self.store.user_assignments(&actor.org, &user.id).await?;
-            let holdings = Holdings::new(&user.id, &held, &self.catalog);
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let holder = Self::managed(actor, &read, user)?;
+            let holdings = Holdings::new(&holder.user.id, &holder.seats, &self.catalog);
             holdings.check_holds(product)?;
             let removed = holdings.removed_with(product);
-            let mut book = SeatBook::new(&actor.org);
+            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+            release_all(&mut book, &removed)?;
             let mut draft = Draft::new(&actor.org);
-            book.load(self.store(), &needs_of(&removed)).await?;
-            release_all(&mut book, &mut draft, &removed);
             book.write_into(&mut draft);
+            draft.put(Some(holder), without_seats(holder, &removed));
             let audit = self.entry(
                 actor,
                 now,
                 AuditAction::SeatUnassigned,
-                format!("product/{product}/user/{}", user.id),
+                format!("product/{product}/user/{}", holder.user.id),
                 snapshot(&removed),
                 nothing(),
             );
@@ -125,31 +135,33 @@ impl Seats {
         if from == to {
             return Err(ValidationError::new("to_user", "must differ from from_user").into());
         }
+        let keys = SnapshotKeys {
+            holders: vec![from.clone(), to.clone()],
+            pools: self.pools_touched_by(product),
+            ..SnapshotKeys::default()
+        };
         decide_and_commit!(self, "seat pool", mode, {
             let now = self.clock.now();
-            let giver = self.managed_user(actor, from).await?;
-            let receiver = self.managed_user(actor, to).await?;
-            let given = self.store.user_assignments(&actor.org, &giver.id).await?;
-            let held = self.store.user_assignments(&actor.org, &receiver.id).await?;
-            let giving = Holdings::new(&giver.id, &given, &self.catalog);
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let giver = Self::managed(actor, &read, from)?;
+            let receiver = Self::managed(actor, &read, to)?;
+            let giving = Holdings::new(&giver.user.id, &giver.seats, &self.catalog);
             giving.check_holds(product)?;
-            Holdings::new(&receiver.id, &held, &self.catalog).check_can_take(product, kind)?;
+            Holdings::new(&receiver.user.id, &receiver.seats, &self.catalog).check_can_take(product, kind)?;
             let removed = giving.removed_with(product);
-            let mut book = SeatBook::new(&actor.org);
+            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+            release_all(&mut book, &removed)?;
+            let assigned = Self::take_seat(actor, &mut book, &receiver.user, product, now)?;
             let mut draft = Draft::new(&actor.org);
-            let mut needs = needs_of(&removed);
-            needs.push((product.clone(), receiver.team.clone()));
-            book.load(self.store(), &needs).await?;
-            release_all(&mut book, &mut draft, &removed);
-            let assigned = Self::take_seat(actor, &mut book, &receiver, product, now)?;
             book.write_into(&mut draft);
-            draft.put(None, assigned.clone());
+            draft.put(Some(giver), without_seats(giver, &removed));
+            draft.put(Some(receiver), with_seat(receiver, &assigned));
             let value = Transfer { removed, assigned };
             let audit = self.entry(
                 actor,
                 now,
                 AuditAction::SeatTransferred,
-                format!("product/{product}/user/{}/to/{}", giver.id, receiver.id),
+                format!("product/{product}/user/{}/to/{}", giver.user.id, receiver.user.id),
                 snapshot(&value.removed),
                 snapshot(&value.assigned),
             );
@@ -157,8 +169,8 @@ impl Seats {
         })
     }
 
-    /// Takes a seat of `product` for `user` in `book` (loaded with the user's
-    /// team), from the source the rules name, if the caller may draw on it.
+    /// Takes a seat of `product` for `user` in `book`, from the source the
+    /// rules name, if the caller may draw on it.
     pub(crate) fn take_seat(
         actor: &Actor,
         book: &mut SeatBook,
@@ -167,25 +179,37 @@ impl Seats {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Assignment, SeatError> {
         let team = user.team.as_ref();
-        let allocated = team.is_some_and(|t| book.team(t, product).allocated.is_some());
-        SeatSource::for_member(team, allocated).check_drawable(actor.is_admin(), product)?;
+        book.pool(product)
+            .source_for(team)
+            .check_drawable(actor.is_admin(), product)?;
         book.take(product, team)?;
-        Ok(Assignment::of(user, product, now))
+        let mut seat = Assignment::of(user, product, now);
+        seat.version = 1;
+        Ok(seat)
     }
 }
 
-/// What releasing `removed` touches.
-fn needs_of(removed: &[Assignment]) -> Vec<(ProductId, Option<TeamId>)> {
-    removed
-        .iter()
-        .map(|a| (a.product.clone(), a.team.clone()))
-        .collect()
+/// `holder` with `seat` added (seats kept in product order).
+pub(crate) fn with_seat(holder: &UserSeats, seat: &Assignment) -> UserSeats {
+    let mut after = holder.clone();
+    after.seats.push(seat.clone());
+    after.seats.sort_by(|a, b| a.product.cmp(&b.product));
+    after
 }
 
-/// Writes the release of `removed` (already loaded) into `book` and `draft`.
-fn release_all(book: &mut SeatBook, draft: &mut Draft, removed: &[Assignment]) {
+/// `holder` without the seats `removed`.
+fn without_seats(holder: &UserSeats, removed: &[Assignment]) -> UserSeats {
+    let mut after = holder.clone();
+    after
+        .seats
+        .retain(|seat| !removed.iter().any(|r| r.product == seat.product));
+    after
+}
+
+/// Gives back the seats `removed` in `book`.
+fn release_all(book: &mut SeatBook, removed: &[Assignment]) -> Result<(), SeatError> {
     for seat in removed {
-        book.release(&seat.product, seat.team.as_ref());
-        draft.delete_assignment(seat);
+        book.release(&seat.product, seat.team.as_ref())?;
     }
+    Ok(())
 }

@@ -12,8 +12,8 @@ use crate::access::Actor;
 use crate::audit::{AuditAction, AuditActor, AuditEntry, nothing, snapshot};
 use crate::draft::{Draft, Versioned};
 use crate::error::SeatError;
-use crate::ids::AuditId;
-use crate::store::{Change, StoreError};
+use crate::ids::{AuditId, OrgId, ProductId, TeamId};
+use crate::store::{Change, SnapshotKeys, StoreError, TeamSeatsCount, Write};
 
 /// How many times a decision is remade after losing a race before giving up.
 pub(crate) const MAX_ATTEMPTS: usize = 16;
@@ -160,12 +160,14 @@ impl Seats {
     ) -> Result<Option<Outcome<T>>, SeatError> {
         let audit = change.audit.clone();
         if mode == Mode::DryRun {
+            self.check_caps(&change).await?;
             return Ok(Some(Outcome {
                 value,
                 audit,
                 dry_run: true,
             }));
         }
+        let org = change.org.clone();
         match self.store.commit(change).await {
             Ok(()) => Ok(Some(Outcome {
                 value,
@@ -173,7 +175,68 @@ impl Seats {
                 dry_run: false,
             })),
             Err(StoreError::Conflict) => Ok(None),
+            Err(StoreError::AllocationFull { team, product }) => {
+                Err(self.allocation_exhausted(&org, &team, &product).await)
+            }
             Err(StoreError::Unavailable(e)) => Err(SeatError::StoreUnavailable(e)),
         }
+    }
+
+    /// What a commit would check of the team counters the decision did not
+    /// read: a dry run reads them, so that it refuses what the commit would.
+    async fn check_caps(&self, change: &Change) -> Result<(), SeatError> {
+        let capped: Vec<&TeamSeatsCount> = change
+            .writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::TeamSeatsCount(count) if count.allocated && count.delta > 0 => Some(count),
+                _ => None,
+            })
+            .collect();
+        if capped.is_empty() {
+            return Ok(());
+        }
+        let keys = SnapshotKeys {
+            team_seats: capped
+                .iter()
+                .map(|c| (c.team.clone(), c.product.clone()))
+                .collect(),
+            ..SnapshotKeys::default()
+        };
+        let read = self.store.snapshot(&change.org, &keys).await?;
+        for count in capped {
+            let seats = read
+                .team_seats
+                .iter()
+                .find(|s| s.team == count.team && s.product == count.product);
+            let allocated = seats.and_then(|s| s.allocated).unwrap_or(0);
+            let assigned = seats.map_or(0, |s| s.assigned);
+            if i64::from(assigned).saturating_add(count.delta) > i64::from(allocated) {
+                return Err(exhausted(&count.team, &count.product, allocated));
+            }
+        }
+        Ok(())
+    }
+
+    /// The refusal of a seat beyond a team's allocation, with the allocation
+    /// as it stands.
+    async fn allocation_exhausted(&self, org: &OrgId, team: &TeamId, product: &ProductId) -> SeatError {
+        let keys = SnapshotKeys {
+            team_seats: vec![(team.clone(), product.clone())],
+            ..SnapshotKeys::default()
+        };
+        let allocated = match self.store.snapshot(org, &keys).await {
+            Ok(read) => read.team_seats.first().and_then(|s| s.allocated).unwrap_or(0),
+            Err(e) => return e.into(),
+        };
+        exhausted(team, product, allocated)
+    }
+}
+
+fn exhausted(team: &TeamId, product: &ProductId, allocated: u32) -> SeatError {
+    SeatError::TeamAllocationExhausted {
+        team: team.to_string(),
+        product: product.to_string(),
+        allocated,
     }
 }

@@ -1,26 +1,14 @@
 //! The directory: teams and the users in them, with the seats they hold.
 
-use serde::Serialize;
-
 use super::commit::{Mode, Outcome, decide_and_commit};
 use super::{MAX_PAGE, Seats};
 use crate::access::Actor;
-use crate::assignment::Assignment;
 use crate::audit::{AuditAction, nothing, snapshot};
-use crate::directory::{DisplayName, NewUser, Role, Team, User};
+use crate::directory::{DisplayName, NewUser, Role, Team, User, UserSeats};
 use crate::draft::{Draft, SeatBook};
 use crate::error::SeatError;
 use crate::ids::{ProductId, TeamId, UserId};
-
-/// A user with the seats they hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct UserSeats {
-    /// The user.
-    pub user: User,
-    /// Their seats.
-    pub seats: Vec<Assignment>,
-}
+use crate::store::SnapshotKeys;
 
 impl Seats {
     /// Creates a team, with the id given or a fresh one.
@@ -98,16 +86,24 @@ impl Seats {
                 user: "(new user)".into(),
             });
         }
+        let keys = SnapshotKeys {
+            holders: new.id.iter().cloned().collect(),
+            emails: vec![new.email.clone()],
+            teams: new.team.iter().cloned().collect(),
+            pools: seat.iter().cloned().cloned().collect(),
+            ..SnapshotKeys::default()
+        };
         decide_and_commit!(self, "user", mode, {
             let now = self.clock.now();
+            let read = self.store.snapshot(&actor.org, &keys).await?;
             if let Some(team) = &new.team {
-                self.visible_team(actor, team).await?;
+                Self::managed_team(actor, &read, team)?;
             }
-            if self.store.user_by_email(&actor.org, &new.email).await?.is_some() {
+            if read.email_taken(&new.email) {
                 return Err(SeatError::EmailTaken(new.email.as_str().to_owned()));
             }
             let id = match &new.id {
-                Some(id) if self.store.user(&actor.org, id).await?.is_some() => {
+                Some(id) if read.holder(id).is_some() => {
                     return Err(SeatError::AlreadyExists {
                         what: "user",
                         id: id.to_string(),
@@ -129,16 +125,12 @@ impl Seats {
             let mut draft = Draft::new(&actor.org);
             let mut seats = Vec::new();
             if let Some(product) = seat {
-                let mut book = SeatBook::new(&actor.org);
-                book.load(self.store(), &[(product.clone(), user.team.clone())])
-                    .await?;
-                let assignment = Self::take_seat(actor, &mut book, &user, product, now)?;
+                let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+                seats.push(Self::take_seat(actor, &mut book, &user, product, now)?);
                 book.write_into(&mut draft);
-                draft.put(None, assignment.clone());
-                seats.push(assignment);
             }
-            draft.put(None, user.clone());
             let value = UserSeats { user, seats };
+            draft.put(None, value.clone());
             let audit = self.entry(
                 actor,
                 now,
@@ -205,9 +197,7 @@ impl Seats {
     /// # Errors
     /// Not found when absent or not visible.
     pub async fn user(&self, actor: &Actor, id: &UserId) -> Result<UserSeats, SeatError> {
-        let user = self.visible_user(actor, id).await?;
-        let seats = self.store.user_assignments(&actor.org, &user.id).await?;
-        Ok(UserSeats { user, seats })
+        self.visible_user(actor, id).await
     }
 
     /// The caller's own account and seats.

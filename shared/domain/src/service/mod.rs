@@ -8,10 +8,10 @@ use std::sync::Arc;
 use crate::access::Actor;
 use crate::catalog::{Catalog, Product};
 use crate::clock::Clock;
-use crate::directory::{Team, User};
+use crate::directory::{Team, UserSeats};
 use crate::error::SeatError;
 use crate::ids::{ProductId, TeamId, UserId};
-use crate::store::{EntitlementStore, StoreError};
+use crate::store::{EntitlementStore, Snapshot, StoreError};
 
 mod allocations;
 mod api_keys;
@@ -27,10 +27,9 @@ mod views;
 pub use assignments::Transfer;
 pub use commit::{Mode, Outcome};
 pub use confirmation::{BillingLine, BillingSummary, MAX_USERS_LISTED, PurchaseConfirmation, PurchaseStatus};
-pub use directory::UserSeats;
 pub use views::{
-    AddOnSeats, AssignmentRow, AuditPage, Entitlement, LicenseSummary, TeamUsage, Usage, UsageTotals,
-    UserEntitlements,
+    AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, Entitlement, LicenseSummary, TeamUsage, Usage,
+    UsageTotals, UserEntitlements,
 };
 
 /// Largest page any listing returns.
@@ -51,7 +50,14 @@ pub struct Seats {
 
 impl From<StoreError> for SeatError {
     fn from(e: StoreError) -> Self {
-        Self::StoreUnavailable(e.to_string())
+        match e {
+            StoreError::AllocationFull { team, product } => Self::TeamAllocationExhausted {
+                team: team.to_string(),
+                product: product.to_string(),
+                allocated: 0,
+            },
+            other => Self::StoreUnavailable(other.to_string()),
+        }
     }
 }
 
@@ -87,35 +93,49 @@ impl Seats {
         self.clock.as_ref()
     }
 
-    fn store(&self) -> &dyn EntitlementStore {
-        self.store.as_ref()
-    }
-
     fn product(&self, id: &ProductId) -> Result<&Product, SeatError> {
         self.catalog
             .product(id)
             .ok_or_else(|| SeatError::not_found("product", id))
     }
 
-    /// A user the caller may see, else not found (never "forbidden", so that
-    /// existence is not revealed).
-    async fn visible_user(&self, actor: &Actor, id: &UserId) -> Result<User, SeatError> {
-        match self.store.user(&actor.org, id).await? {
-            Some(user) if actor.can_see(&user) => Ok(user),
+    /// A user (with their seats) the caller may see, else not found (never
+    /// "forbidden", so that existence is not revealed).
+    async fn visible_user(&self, actor: &Actor, id: &UserId) -> Result<UserSeats, SeatError> {
+        let found = self.store.holder(&actor.org, id).await?;
+        Self::visible(actor, found.as_ref(), id).cloned()
+    }
+
+    /// `found` (user `id` as read) if the caller may see them, else not found.
+    fn visible<'a>(
+        actor: &Actor,
+        found: Option<&'a UserSeats>,
+        id: &UserId,
+    ) -> Result<&'a UserSeats, SeatError> {
+        match found {
+            Some(holder) if actor.can_see(&holder.user) => Ok(holder),
             _ => Err(SeatError::not_found("user", id)),
         }
     }
 
-    /// A user whose seats the caller may change: admins any, team managers
-    /// members of their teams.
-    async fn managed_user(&self, actor: &Actor, id: &UserId) -> Result<User, SeatError> {
-        let user = self.visible_user(actor, id).await?;
-        if actor.is_admin() || user.team.as_ref().is_some_and(|t| actor.manages(t)) {
-            Ok(user)
+    /// User `id` from `snapshot` if the caller may change their seats: admins
+    /// any, team managers members of their teams.
+    fn managed<'a>(actor: &Actor, snapshot: &'a Snapshot, id: &UserId) -> Result<&'a UserSeats, SeatError> {
+        let holder = Self::visible(actor, snapshot.holder(id), id)?;
+        if actor.is_admin() || holder.user.team.as_ref().is_some_and(|t| actor.manages(t)) {
+            Ok(holder)
         } else {
             Err(SeatError::Forbidden(format!(
                 "user '{id}' is not in a team you manage"
             )))
+        }
+    }
+
+    /// Team `id` from `snapshot` if the caller manages it, else not found.
+    fn managed_team<'a>(actor: &Actor, snapshot: &'a Snapshot, id: &TeamId) -> Result<&'a Team, SeatError> {
+        match snapshot.team(id) {
+            Some(team) if actor.manages(&team.id) => Ok(team),
+            _ => Err(SeatError::not_found("team", id)),
         }
     }
 
@@ -124,5 +144,21 @@ impl Seats {
             Some(team) if actor.manages(&team.id) => Ok(team),
             _ => Err(SeatError::not_found("team", id)),
         }
+    }
+
+    /// The pools a seat change of `product` may touch: its own, and for a plan
+    /// every add-on's (they leave with a holder's last base seat).
+    fn pools_touched_by(&self, product: &ProductId) -> Vec<ProductId> {
+        let mut products = vec![product.clone()];
+        if self.catalog.is_plan(product) {
+            products.extend(
+                self.catalog
+                    .products
+                    .values()
+                    .filter(|p| p.kind == crate::catalog::ProductKind::AddOn)
+                    .map(|p| p.id.clone()),
+            );
+        }
+        products
     }
 }

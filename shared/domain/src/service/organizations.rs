@@ -11,8 +11,9 @@ use crate::audit::{AuditAction, nothing, snapshot};
 use crate::directory::{DisplayName, Organization};
 use crate::draft::{Draft, SeatBook};
 use crate::error::{SeatError, ValidationError};
-use crate::ids::{OrgId, ProductId, SubscriptionId, TeamId};
+use crate::ids::{OrgId, ProductId, SubscriptionId};
 use crate::pool::SeatPool;
+use crate::store::SnapshotKeys;
 use crate::subscription::{
     Applied, ProcessedEvent, REMEMBER_EVENTS_DAYS, Subscription, SubscriptionSnapshot,
 };
@@ -71,11 +72,15 @@ impl Seats {
         self.product(product)?;
         decide_and_commit!(self, "seat pool", mode, {
             let now = self.clock.now();
-            let mut book = SeatBook::new(&actor.org);
-            book.load(self.store(), &[(product.clone(), None)]).await?;
+            let keys = SnapshotKeys {
+                pools: vec![product.clone()],
+                ..SnapshotKeys::default()
+            };
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
             let before = book.pool_before(product);
-            book.set_purchased(product, purchased);
-            let after = book.pool(product).clone();
+            book.set_purchased(product, purchased)?;
+            let after = book.pool(product);
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             let audit = self.entry(
@@ -151,17 +156,19 @@ impl Seats {
             products.extend(stored.iter().flat_map(|s| s.items.keys().cloned()));
             products.sort();
             products.dedup();
-            let mut book = SeatBook::new(org);
-            let needs: Vec<(ProductId, Option<TeamId>)> =
-                products.iter().map(|p| (p.clone(), None)).collect();
-            book.load(self.store(), &needs).await?;
+            let keys = SnapshotKeys {
+                pools: products.clone(),
+                ..SnapshotKeys::default()
+            };
+            let read = self.store.snapshot(org, &keys).await?;
+            let mut book = SeatBook::from_snapshot(org, &read, &products, &[]);
             for product in &products {
                 let bought: u32 = others
                     .iter()
                     .chain(std::iter::once(&updated))
                     .map(|s| s.entitled(product))
                     .fold(0u32, u32::saturating_add);
-                book.set_purchased(product, bought);
+                book.set_purchased(product, bought)?;
             }
             let mut draft = Draft::new(org);
             book.write_into(&mut draft);

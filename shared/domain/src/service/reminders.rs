@@ -13,23 +13,28 @@ use crate::notification::{
     DueNotice, NoticeKey, NoticeKind, NoticeSubject, NotificationPreferences, ReminderWindows,
 };
 use crate::quote::{AddOnRequest, QuoteRequest};
+use crate::store::RenewalIndex;
 use crate::subscription::Subscription;
 
 /// Users read per page when looking for an organisation's admins.
 const ADMIN_PAGE: usize = 100;
 
 impl Seats {
-    /// Every notice due at the clock's now, across organisations: a system
-    /// job's read, not an actor's. Notices an organisation opted out of, and
+    /// Every notice due at the clock's now, across organisations, found
+    /// through `index`: a system job's read, not an actor's. Notices an organisation opted out of, and
     /// notices with nobody to send to, are left out. Whether one was already
     /// sent is the ledger's business, not this.
     ///
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
-    pub async fn due_notices(&self, windows: &ReminderWindows) -> Result<Vec<DueNotice>, SeatError> {
+    pub async fn due_notices(
+        &self,
+        index: &dyn RenewalIndex,
+        windows: &ReminderWindows,
+    ) -> Result<Vec<DueNotice>, SeatError> {
         let now = self.clock.now();
         let mut due: BTreeMap<OrgId, Vec<(NoticeKey, NoticeSubject)>> = BTreeMap::new();
-        for subscription in self.store.renewing_between(now, now + windows.horizon()).await? {
+        for subscription in index.renewing_between(now, now + windows.horizon()).await? {
             let Some(end) = subscription.current_period_end else {
                 continue;
             };
@@ -45,7 +50,7 @@ impl Seats {
                 },
             ));
         }
-        for subscription in self.store.payment_failing_subscriptions().await? {
+        for subscription in index.payment_failing_subscriptions().await? {
             let (Some(start), Some(grace_ends)) = (
                 subscription.current_period_start,
                 subscription.grace_ends(self.payment_grace),
@@ -65,7 +70,7 @@ impl Seats {
                 },
             ));
         }
-        for pool in self.store.over_limit_pools().await? {
+        for pool in index.over_limit_pools().await? {
             due.entry(pool.org.clone()).or_default().push((
                 NoticeKey::over_limit(&pool.product, pool.purchased),
                 NoticeSubject::OverLimit {

@@ -10,7 +10,7 @@ use crate::access::Actor;
 use crate::assignment::Assignment;
 use crate::audit::AuditEntry;
 use crate::catalog::{Product, ProductKind};
-use crate::directory::{Email, User};
+use crate::directory::{Email, User, UserSeats};
 use crate::error::SeatError;
 use crate::ids::{AuditId, ProductId, TeamId, UserId};
 use crate::pool::SeatPool;
@@ -89,6 +89,15 @@ pub struct Usage {
     pub products: Vec<LicenseSummary>,
     /// Per team and product.
     pub teams: Vec<TeamUsage>,
+}
+
+/// One page of the assignments export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssignmentPage {
+    /// Every seat of the page's holders.
+    pub rows: Vec<AssignmentRow>,
+    /// The last holder of the page, when more may follow.
+    pub next: Option<UserId>,
 }
 
 /// One row of the assignments export.
@@ -235,31 +244,54 @@ impl Seats {
         })
     }
 
-    /// Every seat with its holder, for billing and compliance exports.
+    /// One page of every seat with its holder, for billing and compliance
+    /// exports: the holders after `after` (by id), at most `limit` of them
+    /// (capped at [`MAX_PAGE`]), read with one paged query. Pass `next` back as
+    /// `after` for the following page; `None` after the last.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins.
+    pub async fn assignment_page(
+        &self,
+        actor: &Actor,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<AssignmentPage, SeatError> {
+        actor.require_admin("export assignments")?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let holders = self.store.holders(&actor.org, after, limit).await?;
+        let next = (holders.len() == limit)
+            .then(|| holders.last().map(|h| h.user.id.clone()))
+            .flatten();
+        let rows = holders
+            .into_iter()
+            .flat_map(|h| {
+                let user = h.user;
+                h.seats.into_iter().map(move |assignment| AssignmentRow {
+                    user: user.clone(),
+                    assignment,
+                })
+            })
+            .collect();
+        Ok(AssignmentPage { rows, next })
+    }
+
+    /// Every seat with its holder, page after page (see
+    /// [`Seats::assignment_page`]; exports stream the pages instead).
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins.
     pub async fn assignment_rows(&self, actor: &Actor) -> Result<Vec<AssignmentRow>, SeatError> {
-        actor.require_admin("export assignments")?;
         let mut rows = Vec::new();
         let mut after: Option<UserId> = None;
         loop {
-            let users = self
-                .store
-                .users(&actor.org, None, after.as_ref(), MAX_PAGE)
-                .await?;
-            let Some(last) = users.last() else { break };
-            after = Some(last.id.clone());
-            for user in users {
-                for assignment in self.store.user_assignments(&actor.org, &user.id).await? {
-                    rows.push(AssignmentRow {
-                        user: user.clone(),
-                        assignment,
-                    });
-                }
+            let page = self.assignment_page(actor, after.as_ref(), MAX_PAGE).await?;
+            rows.extend(page.rows);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(rows),
             }
         }
-        Ok(rows)
     }
 
     /// The audit log, newest first, older than `cursor`.
@@ -293,15 +325,14 @@ impl Seats {
     /// [`SeatError::Forbidden`] for non-admins; not found; validation of `who`.
     pub async fn entitlements(&self, actor: &Actor, who: &str) -> Result<UserEntitlements, SeatError> {
         actor.require_admin("check entitlements")?;
-        let user = if who.contains('@') {
+        let UserSeats { user, seats: held } = if who.contains('@') {
             let email = Email::parse(who).map_err(|e| e.for_field("user"))?;
-            self.store.user_by_email(&actor.org, &email).await?
+            self.store.holder_by_email(&actor.org, &email).await?
         } else {
             let id = UserId::parse(who).map_err(|e| e.for_field("user"))?;
-            self.store.user(&actor.org, &id).await?
+            self.store.holder(&actor.org, &id).await?
         }
         .ok_or_else(|| SeatError::not_found("user", who))?;
-        let held = self.store.user_assignments(&actor.org, &user.id).await?;
         let subscriptions = self.store.subscriptions(&actor.org).await?;
         let mut products = Vec::new();
         for seat in held {
