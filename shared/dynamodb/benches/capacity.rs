@@ -9,8 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
-use seatflow_domain::{EntitlementStore, Mode, TeamId, UserId};
+use seatflow_domain::{DisplayName, Email, EntitlementStore, Mode, NewUser, Role, TeamId, UserId};
 use seatflow_dynamodb::{Capacity, CapacityMeter, DynamoEntitlementStore};
 use seatflow_testkit::{Fixture, product};
 
@@ -68,6 +67,7 @@ struct World {
     loner: UserId,
     giver: UserId,
     taker: UserId,
+    holders: Vec<UserId>,
 }
 
 async fn world(config: &aws_config::SdkConfig, name: &str) -> World {
@@ -85,9 +85,11 @@ async fn world(config: &aws_config::SdkConfig, name: &str) -> World {
         .set_allocation(&f.admin, &red, &pro, Some(30), Mode::Apply)
         .await
         .expect("allocation");
+    let mut holders = Vec::new();
     for i in 0..50 {
         let team = (i % 2 == 0).then_some(&red);
         let user = f.user(&format!("Holder {i}"), team).await;
+        holders.push(user.id.clone());
         f.seats
             .assign(&f.admin, &pro, &user.id, Mode::Apply)
             .await
@@ -113,19 +115,13 @@ async fn world(config: &aws_config::SdkConfig, name: &str) -> World {
         loner,
         giver,
         taker,
+        holders,
     }
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .expect("AWS_ENDPOINT_URL is not set: run through scripts/with-moto.sh (see BENCHMARKS.md)");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
+    let config = seatflow_testkit::aws::sdk_config().await;
     let pro = product("professional");
     let mut rows = Vec::new();
     for (name, in_team) in [("assign (team allocation)", true), ("assign (no team)", false)] {
@@ -151,6 +147,53 @@ async fn main() {
         rows.push(assign.row(name));
         rows.push(unassign.row(&name.replace("assign", "unassign")));
     }
+    let w = world(&config, "add-on").await;
+    let sso = product("sso");
+    let (mut add, mut remove) = (Samples::default(), Samples::default());
+    for _ in 0..ROUNDS {
+        // Holder 0 holds Professional: the add-on's base seat.
+        let holder = &w.holders[0];
+        measure(&w.meter, &mut add, async {
+            w.f.seats
+                .assign(&w.f.admin, &sso, holder, Mode::Apply)
+                .await
+                .expect("add-on");
+        })
+        .await;
+        measure(&w.meter, &mut remove, async {
+            w.f.seats
+                .unassign(&w.f.admin, &sso, holder, Mode::Apply)
+                .await
+                .expect("remove add-on");
+        })
+        .await;
+    }
+    rows.push(add.row("add-on (to a base-seat holder in team Red)"));
+    rows.push(remove.row("remove add-on"));
+    let w = world(&config, "create").await;
+    w.f.buy("professional", 60 + 2 * ROUNDS as u32).await;
+    w.f.seats
+        .set_allocation(&w.f.admin, &w.red, &pro, Some(30 + ROUNDS as u32), Mode::Apply)
+        .await
+        .expect("room in Red");
+    let mut create = Samples::default();
+    for round in 0..ROUNDS {
+        let new = NewUser {
+            id: None,
+            name: DisplayName::parse(&format!("New {round}")).expect("name"),
+            email: Email::parse(&format!("new{round}@bench.example")).expect("email"),
+            role: Role::Member,
+            team: (round % 2 == 0).then(|| w.red.clone()),
+        };
+        measure(&w.meter, &mut create, async {
+            w.f.seats
+                .create_user(&w.f.admin, new, Some(&pro), Mode::Apply)
+                .await
+                .expect("create");
+        })
+        .await;
+    }
+    rows.push(create.row("create a user with a seat (half in team Red)"));
     let w = world(&config, "transfer").await;
     let mut transfer = Samples::default();
     for round in 0..ROUNDS {

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    Actor, Catalog, DisplayName, Email, EntitlementStore, ManualClock, Mode, NewUser, OrgId, Principal,
-    ProductId, Role, Seats, TeamId, User, UserId,
+    Actor, Assignment, Catalog, DisplayName, Email, EntitlementStore, ManualClock, Mode, NewUser, OrgId,
+    Principal, ProductId, Role, SeatPool, Seats, TeamId, TeamSeats, User, UserId,
 };
+
+use crate::reads::StoreReads as _;
 
 /// The instant every fixture clock starts at.
 #[must_use]
@@ -131,6 +133,50 @@ impl Fixture {
             role: Role::Member,
             teams: Vec::new(),
         }
+    }
+
+    /// Assigns a seat of `product` to `user` as the admin.
+    pub async fn assign(&self, product: &ProductId, user: &UserId) -> Assignment {
+        self.seats
+            .assign(&self.admin, product, user, Mode::Apply)
+            .await
+            .unwrap_or_else(|e| panic!("assigning {product} to {user}: {e}"))
+            .value
+    }
+
+    /// The code of the refusal of assigning `product` to `user` as the admin.
+    pub async fn refused_assign(&self, product: &ProductId, user: &UserId) -> &'static str {
+        match self.seats.assign(&self.admin, product, user, Mode::Apply).await {
+            Ok(_) => panic!("assigning {product} to {user} was expected to be refused"),
+            Err(e) => e.code(),
+        }
+    }
+
+    /// Takes `user`'s seat of `product` as the admin: the seats that went.
+    pub async fn unassign(&self, product: &ProductId, user: &UserId) -> Vec<Assignment> {
+        self.seats
+            .unassign(&self.admin, product, user, Mode::Apply)
+            .await
+            .unwrap_or_else(|e| panic!("unassigning {product} from {user}: {e}"))
+            .value
+    }
+
+    /// Sets `team`'s allocation of `product` as the admin.
+    pub async fn allocate(&self, team: &TeamId, product: &ProductId, seats: Option<u32>) -> TeamSeats {
+        self.seats
+            .set_allocation(&self.admin, team, product, seats, Mode::Apply)
+            .await
+            .unwrap_or_else(|e| panic!("allocating {seats:?} {product} to {team}: {e}"))
+            .value
+    }
+
+    /// The pool of `product` as stored (panics when there is none).
+    pub async fn pool(&self, product: &ProductId) -> SeatPool {
+        self.store
+            .pool(&self.admin.org, product)
+            .await
+            .expect("read")
+            .unwrap_or_else(|| panic!("no {product} pool"))
     }
 
     /// Checks that every pool's and team's counters equal a recount of the

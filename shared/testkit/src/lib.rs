@@ -39,6 +39,8 @@ macro_rules! entitlement_store_conformance {
             concurrent_assigns_never_oversell_a_pool,
             concurrent_allocation_moves_never_over_allocate,
             concurrent_transfers_keep_counts_consistent,
+            an_add_on_never_outlives_a_concurrently_revoked_base_seat,
+            a_dry_run_refuses_a_seat_beyond_the_team_allocation,
             a_subscription_event_sizes_its_pools_exactly_once,
             an_older_event_never_overwrites_a_newer_state,
             a_subscription_is_stored_whole,

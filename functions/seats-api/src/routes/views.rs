@@ -91,6 +91,30 @@ pub fn csv_response(filename: &str, body: Vec<u8>) -> Response {
         .into_response()
 }
 
+/// A response whose body is written part by part as the client reads it,
+/// `attachment` naming the file to save it as.
+pub fn streamed(
+    content_type: &'static str,
+    attachment: Option<&str>,
+    parts: impl Iterator<Item = Vec<u8>> + Send + 'static,
+) -> Response {
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(
+        parts.map(Ok::<_, std::convert::Infallible>),
+    ));
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(content_type),
+    );
+    if let Some(name) = attachment
+        && let Ok(value) = axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+    {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
 /// Writes CSV rows; infallible into memory.
 pub fn to_csv<R: Serialize>(rows: impl IntoIterator<Item = R>) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());

@@ -1,0 +1,319 @@
+//! Who may call what: every route against missing, forged and expired
+//! credentials, another organisation, a member and a team manager.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, Victim};
+
+/// One request per documented operation, aimed at the victim organisation's
+/// team Red, user Ann (Red, Professional + SSO) and user Cat (no team, no seat).
+pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Option<Value>)> {
+    use Method as M;
+    vec![
+        (M::GET, "/v1/catalog", "/v1/catalog".into(), None),
+        (M::GET, "/v1/licenses", "/v1/licenses".into(), None),
+        (M::GET, "/v1/add-ons", "/v1/add-ons".into(), None),
+        (M::GET, "/v1/teams", "/v1/teams".into(), None),
+        (
+            M::POST,
+            "/v1/teams",
+            "/v1/teams".into(),
+            Some(json!({"name": "Intruders"})),
+        ),
+        (M::GET, "/v1/teams/{team_id}", "/v1/teams/team_red".into(), None),
+        (
+            M::PUT,
+            "/v1/teams/{team_id}/allocations/{product}",
+            "/v1/teams/team_red/allocations/professional".into(),
+            Some(json!({"seats": 3})),
+        ),
+        (M::GET, "/v1/allocations", "/v1/allocations".into(), None),
+        (
+            M::POST,
+            "/v1/allocations/moves",
+            "/v1/allocations/moves".into(),
+            Some(
+                json!({"product": "professional", "from_team": "team_red", "to_team": "team_blue", "seats": 1}),
+            ),
+        ),
+        (M::GET, "/v1/users", "/v1/users".into(), None),
+        (
+            M::POST,
+            "/v1/users",
+            "/v1/users".into(),
+            Some(
+                json!({"name": "Mallory", "email": "mallory@victim.example", "role": "member", "team": "team_red"}),
+            ),
+        ),
+        (M::GET, "/v1/users/{user_id}", "/v1/users/usr_ann".into(), None),
+        (M::GET, "/v1/me", "/v1/me".into(), None),
+        (
+            M::GET,
+            "/v1/entitlements",
+            "/v1/entitlements?user=usr_ann".into(),
+            None,
+        ),
+        (M::GET, "/v1/assignments", "/v1/assignments".into(), None),
+        (
+            M::POST,
+            "/v1/assignments",
+            "/v1/assignments".into(),
+            Some(json!({"product": "professional", "user": "usr_cat"})),
+        ),
+        (
+            M::DELETE,
+            "/v1/assignments/{product}/{user_id}",
+            "/v1/assignments/professional/usr_ann".into(),
+            None,
+        ),
+        (
+            M::POST,
+            "/v1/transfers",
+            "/v1/transfers".into(),
+            Some(json!({"product": "professional", "from_user": "usr_ann", "to_user": "usr_cat"})),
+        ),
+        (
+            M::POST,
+            "/v1/users/{user_id}/add-ons",
+            "/v1/users/usr_ann/add-ons".into(),
+            Some(json!({"product": "analytics"})),
+        ),
+        (
+            M::DELETE,
+            "/v1/users/{user_id}/add-ons/{product}",
+            "/v1/users/usr_ann/add-ons/sso".into(),
+            None,
+        ),
+        (M::GET, "/v1/usage", "/v1/usage".into(), None),
+        (M::GET, "/v1/audit", "/v1/audit".into(), None),
+        (M::GET, "/v1/api-keys", "/v1/api-keys".into(), None),
+        (
+            M::POST,
+            "/v1/api-keys",
+            "/v1/api-keys".into(),
+            Some(json!({"name": "intruder"})),
+        ),
+        (
+            M::DELETE,
+            "/v1/api-keys/{key_id}",
+            format!("/v1/api-keys/{key_id}"),
+            None,
+        ),
+        (M::GET, "/v1/notifications", "/v1/notifications".into(), None),
+        (
+            M::PUT,
+            "/v1/notifications",
+            "/v1/notifications".into(),
+            Some(json!({"billing_contacts": ["billing@intruder.example"], "opted_out": ["over_limit"]})),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn the_route_table_covers_every_documented_operation() {
+    let doc = serde_json::to_value(seatflow_seats_api::openapi()).expect("document serialises");
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut tested: Vec<(String, String)> = route_table("key")
+        .into_iter()
+        .map(|(m, p, _, _)| (m.to_string(), p.to_owned()))
+        .collect();
+    documented.sort();
+    tested.sort();
+    assert_eq!(
+        documented, tested,
+        "every documented operation is walked by the auth tests"
+    );
+    assert_eq!(doc["openapi"], "3.1.0");
+}
+
+#[tokio::test]
+async fn health_and_the_openapi_document_answer_without_credentials() {
+    let app = TestApp::new().await;
+    let (status, _, body) = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (status, _, body) = app.call(Method::GET, "/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["paths"]["/v1/assignments"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn every_route_refuses_missing_forged_and_expired_credentials() {
+    let app = TestApp::new().await;
+    let victim = Victim::seed(&app).await;
+    let forged = app.foreign_token("usr_ann", "org_victim");
+    let expired = app.expired_token("usr_ann", "org_victim");
+    for (method, template, path, body) in route_table(&victim.key_id) {
+        for token in [
+            None,
+            Some("garbage"),
+            Some(forged.as_str()),
+            Some(expired.as_str()),
+            Some("sfk_unknown"),
+        ] {
+            let (status, headers, problem) = app.call(method.clone(), &path, token, body.clone()).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {template} with {token:?}"
+            );
+            assert_eq!(headers["content-type"], "application/problem+json");
+            assert_eq!(problem["code"], "unauthenticated");
+        }
+    }
+}
+
+/// Walks every route as `token` and checks that nothing of the victim's
+/// leaks and nothing of it changes.
+async fn walk_denied(
+    app: &TestApp,
+    victim: &Victim,
+    token: &str,
+    who: &str,
+    allowed: &[&str],
+    secrets: &[&str],
+) {
+    let audit_before = victim.audit_len(app).await;
+    for (method, template, path, body) in route_table(&victim.key_id) {
+        // What the caller sent may be echoed back (`team 'x' not found`); only
+        // what they did not already know would be a leak.
+        let sent = format!(
+            "{path} {}",
+            body.as_ref().map(Value::to_string).unwrap_or_default()
+        );
+        let secrets: Vec<&str> = secrets.iter().copied().filter(|s| !sent.contains(s)).collect();
+        let (status, _, body) = app.call(method.clone(), &path, Some(token), body).await;
+        let text = body.to_string();
+        if allowed.contains(&template) && status.is_success() {
+            for secret in &secrets {
+                assert!(
+                    !text.contains(secret),
+                    "{who}: {method} {template} leaked {secret}: {text}"
+                );
+            }
+            continue;
+        }
+        assert!(
+            status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+            "{who}: {method} {template} answered {status}: {text}"
+        );
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret),
+                "{who}: {method} {template} leaked {secret} in {text}"
+            );
+        }
+    }
+    assert_eq!(
+        victim.audit_len(app).await,
+        audit_before,
+        "{who} changed nothing of the victim's"
+    );
+}
+
+#[tokio::test]
+async fn another_organisation_sees_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let victim = Victim::seed(&app).await;
+    let intruder = app.token("usr_eve", "org_other", seatflow_domain::Role::Admin, &[]);
+    // Collection routes answer with the intruder's own (empty) organisation.
+    let own = [
+        "/v1/catalog",
+        "/v1/licenses",
+        "/v1/add-ons",
+        "/v1/teams",
+        "/v1/teams",
+        "/v1/allocations",
+        "/v1/users",
+        "/v1/assignments",
+        "/v1/usage",
+        "/v1/audit",
+        "/v1/api-keys",
+        "/v1/notifications",
+    ];
+    let own: Vec<&str> = own.into_iter().chain(["/v1/teams", "/v1/api-keys"]).collect();
+    walk_denied(
+        &app,
+        &victim,
+        &intruder,
+        "other org admin",
+        &own,
+        &victim.secrets(),
+    )
+    .await;
+    // And its API key is no better.
+    let key = app.api_key_for("org_other").await;
+    walk_denied(&app, &victim, &key, "other org API key", &own, &victim.secrets()).await;
+}
+
+#[tokio::test]
+async fn a_member_sees_only_their_own_seats() {
+    let app = TestApp::new().await;
+    let victim = Victim::seed(&app).await;
+    let member = app.token("usr_cat", "org_victim", seatflow_domain::Role::Member, &[]);
+    let secrets: Vec<&str> = victim
+        .secrets()
+        .into_iter()
+        .filter(|s| !["org_victim", "usr_cat"].contains(s))
+        .collect();
+    walk_denied(
+        &app,
+        &victim,
+        &member,
+        "member",
+        &["/v1/catalog", "/v1/me"],
+        &secrets,
+    )
+    .await;
+    let (status, _, me) = app.call(Method::GET, "/v1/me", Some(&member), None).await;
+    assert_eq!(
+        (status, me["user"]["id"].as_str()),
+        (StatusCode::OK, Some("usr_cat"))
+    );
+}
+
+#[tokio::test]
+async fn a_team_manager_sees_and_changes_only_their_teams() {
+    let app = TestApp::new().await;
+    let victim = Victim::seed(&app).await;
+    let manager = app.token(
+        "usr_ben",
+        "org_victim",
+        seatflow_domain::Role::TeamManager,
+        &["team_blue"],
+    );
+    let secrets = [
+        "team_red",
+        "usr_ann",
+        "ann@victim.example",
+        "usr_cat",
+        &victim.key_prefix,
+    ];
+    let allowed = [
+        "/v1/catalog",
+        "/v1/teams",
+        "/v1/allocations",
+        "/v1/users",
+        "/v1/me",
+        "/v1/usage",
+    ];
+    walk_denied(&app, &victim, &manager, "team manager", &allowed, &secrets).await;
+    // Within their own team they can act.
+    let (status, _, teams) = app.call(Method::GET, "/v1/teams", Some(&manager), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(teams.as_array().map(Vec::len), Some(1));
+    let (status, _, body) = app
+        .call(
+            Method::DELETE,
+            "/v1/assignments/professional/usr_ben",
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -1,0 +1,186 @@
+//! The entitlement check and notification preferences.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::harness::{TestApp, Victim};
+
+#[tokio::test]
+async fn the_entitlement_check_follows_seats_and_subscriptions() {
+    use seatflow_domain::{Mode, SubscriptionSnapshot, SubscriptionStatus};
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let key = app.api_key_for("org_victim").await;
+    let (status, body) = {
+        let (s, _, b) = app
+            .call(Method::GET, "/v1/entitlements?user=usr_ann", Some(&key), None)
+            .await;
+        (s, b)
+    };
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let products: Vec<&str> = body["products"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["product"].as_str())
+        .collect();
+    assert_eq!(products, ["professional", "sso"]);
+    assert!(
+        body["products"][0]["until"].is_null(),
+        "seeded seats have no subscription period"
+    );
+    // By email, too.
+    let (status, _, by_email) = app
+        .call(
+            Method::GET,
+            "/v1/entitlements?user=ANN@victim.example",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, by_email["user"].as_str()),
+        (StatusCode::OK, Some("usr_ann"))
+    );
+    let (_, _, by_email) = app
+        .call(
+            Method::GET,
+            "/v1/entitlements?user=ann@victim.example",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(by_email["user"], "usr_ann");
+
+    // A canceled subscription selling Professional turns access off; the seat stays assigned.
+    let org = seatflow_domain::OrgId::parse("org_victim").expect("id");
+    let admin = seatflow_domain::Actor::system(org.clone(), "test");
+    let mut state = SubscriptionSnapshot {
+        org,
+        id: "sub_victim".parse().expect("id"),
+        customer: "cus_v".into(),
+        status: SubscriptionStatus::Active,
+        items: [("professional".parse().expect("id"), 10)].into_iter().collect(),
+        term: None,
+        current_period_start: None,
+        current_period_end: chrono::DateTime::from_timestamp(1_800_000_000, 0),
+        cancel_at_period_end: false,
+    };
+    let seats = &app.state.seats;
+    let at = |s| chrono::DateTime::from_timestamp(s, 0).expect("time");
+    seats
+        .apply_subscription(&admin, &state, "evt_v1", at(1_790_000_000), Mode::Apply)
+        .await
+        .expect("applied");
+    let (_, _, live) = app
+        .call(Method::GET, "/v1/entitlements?user=usr_ann", Some(&key), None)
+        .await;
+    assert_eq!(live["products"][0]["until"], "2027-01-15T08:00:00Z");
+    state.status = SubscriptionStatus::Canceled;
+    seats
+        .apply_subscription(&admin, &state, "evt_v2", at(1_790_000_100), Mode::Apply)
+        .await
+        .expect("applied");
+    let (_, _, off) = app
+        .call(Method::GET, "/v1/entitlements?user=usr_ann", Some(&key), None)
+        .await;
+    assert_eq!(
+        off["products"].as_array().map(Vec::len),
+        Some(1),
+        "only SSO left: {off}"
+    );
+    assert_eq!(off["products"][0]["product"], "sso");
+    let (_, _, kept) = app.call(Method::GET, "/v1/users/usr_ann", Some(&key), None).await;
+    assert_eq!(
+        kept["seats"].as_array().map(Vec::len),
+        Some(2),
+        "assignments kept for a reactivation"
+    );
+
+    let (status, problem, _) = {
+        let (s, _, b) = app
+            .call(Method::GET, "/v1/entitlements?user=usr_nobody", Some(&key), None)
+            .await;
+        (s, b, ())
+    };
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, _, problem) = app
+        .call(Method::GET, "/v1/entitlements?user=not%20valid", Some(&key), None)
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("user"))
+    );
+    let (status, _, problem) = app.call(Method::GET, "/v1/entitlements", Some(&key), None).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_query"))
+    );
+}
+
+#[tokio::test]
+async fn notification_preferences_are_set_and_read_by_admins_only() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, _, defaults) = app
+        .call(Method::GET, "/v1/notifications", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(defaults["billing_contacts"], json!([]));
+    assert_eq!(defaults["opted_out"], json!([]));
+
+    let body =
+        json!({"billing_contacts": ["Billing@Victim.example"], "opted_out": ["renewal", "over_limit"]});
+    let (status, _, set) = app
+        .call(Method::PUT, "/v1/notifications", Some(&admin), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["audit"]["action"], "notification_preferences_set");
+    let (_, _, read) = app
+        .call(Method::GET, "/v1/notifications", Some(&admin), None)
+        .await;
+    assert_eq!(read["billing_contacts"], json!(["billing@victim.example"]));
+    assert_eq!(read["opted_out"], json!(["renewal", "over_limit"]));
+    assert_eq!(read["version"], 1);
+
+    for (bad, field) in [
+        (
+            json!({"billing_contacts": ["not an address"]}),
+            "billing_contacts[0]",
+        ),
+        (
+            json!({"billing_contacts": ["a@b.example", "A@b.example"]}),
+            "billing_contacts",
+        ),
+        (
+            json!({"billing_contacts": [], "opted_out": ["everything"]}),
+            "opted_out[0]",
+        ),
+    ] {
+        let (status, _, problem) = app
+            .call(Method::PUT, "/v1/notifications", Some(&admin), Some(bad.clone()))
+            .await;
+        assert_eq!(
+            (
+                status,
+                problem["code"].as_str(),
+                problem["errors"][0]["field"].as_str()
+            ),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("validation_failed"),
+                Some(field)
+            ),
+            "{bad}: {problem}"
+        );
+    }
+    let member = app.token("usr_cat", "org_victim", seatflow_domain::Role::Member, &[]);
+    let (status, _, _) = app
+        .call(Method::GET, "/v1/notifications", Some(&member), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

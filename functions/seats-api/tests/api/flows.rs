@@ -1,0 +1,390 @@
+//! The API's flows: dry runs, purchase to assignment, exports, the audit
+//! log, API keys.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::access::route_table;
+use crate::harness::{TestApp, Victim};
+
+#[tokio::test]
+async fn every_mutation_can_be_a_dry_run_that_writes_nothing() {
+    let app = TestApp::new().await;
+    let victim = Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let licenses_before = app.call(Method::GET, "/v1/licenses", Some(&admin), None).await.2;
+    let audit_before = victim.audit_len(&app).await;
+    let mut mutations = 0;
+    for (method, template, path, body) in route_table(&victim.key_id) {
+        if method == Method::GET {
+            continue;
+        }
+        mutations += 1;
+        let (status, _, result) = app
+            .call(
+                method.clone(),
+                &format!("{path}?dry_run=true"),
+                Some(&admin),
+                body,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{method} {template}: {result}");
+        assert_eq!(result["dry_run"], true, "{method} {template}");
+        assert!(
+            result["audit"]["action"].is_string(),
+            "{method} {template} shows its audit entry"
+        );
+    }
+    assert_eq!(mutations, 12);
+    assert_eq!(
+        victim.audit_len(&app).await,
+        audit_before,
+        "no audit entry written"
+    );
+    assert_eq!(
+        app.call(Method::GET, "/v1/licenses", Some(&admin), None).await.2,
+        licenses_before
+    );
+}
+
+#[tokio::test]
+async fn the_purchase_to_assignment_flow_works_through_the_api() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let app = &app;
+    let call = |m: Method, p: &str, b: Option<Value>| {
+        let (p, admin) = (p.to_owned(), admin.clone());
+        async move { app.call(m, &p, Some(&admin), b).await }
+    };
+
+    let (status, _, team) = call(Method::POST, "/v1/teams", Some(json!({"name": "Green"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let green = team["result"]["id"].as_str().expect("team id").to_owned();
+    assert_eq!(team["audit"]["action"], "team_created");
+    let (status, _, got) = call(Method::GET, &format!("/v1/teams/{green}"), None).await;
+    assert_eq!((status, got["name"].as_str()), (StatusCode::OK, Some("Green")));
+
+    let (status, _, alloc) = call(
+        Method::PUT,
+        &format!("/v1/teams/{green}/allocations/professional"),
+        Some(json!({"seats": 2})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{alloc}");
+    assert_eq!(alloc["result"]["allocated"], 2);
+
+    let (status, _, created) = call(
+        Method::POST,
+        "/v1/users",
+        Some(json!({"name": "Gus", "email": "gus@victim.example", "role": "member", "team": green, "seat": "professional"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let gus = created["result"]["user"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(created["result"]["seats"][0]["product"], "professional");
+
+    let (status, _, moved) = call(
+        Method::POST,
+        "/v1/allocations/moves",
+        Some(json!({"product": "professional", "from_team": "team_red", "to_team": green, "seats": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["result"][1]["allocated"], 3);
+
+    let (status, _, addon) = call(
+        Method::POST,
+        &format!("/v1/users/{gus}/add-ons"),
+        Some(json!({"product": "sso"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{addon}");
+    let (status, _, user) = call(Method::GET, &format!("/v1/users/{gus}"), None).await;
+    assert_eq!(
+        (status, user["seats"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2))
+    );
+
+    let (status, _, transfer) = call(
+        Method::POST,
+        "/v1/transfers",
+        Some(json!({"product": "professional", "from_user": gus, "to_user": "usr_cat"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{transfer}");
+    assert_eq!(
+        transfer["result"]["removed"].as_array().map(Vec::len),
+        Some(2),
+        "seat and its add-on"
+    );
+
+    let (status, _, removed) = call(Method::DELETE, "/v1/users/usr_ann/add-ons/sso", None).await;
+    assert_eq!(
+        (status, removed["result"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1))
+    );
+    let (status, _, removed) = call(Method::DELETE, "/v1/assignments/professional/usr_ann", None).await;
+    assert_eq!(
+        (status, removed["result"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1))
+    );
+    let (status, _, assigned) = call(
+        Method::POST,
+        "/v1/assignments",
+        Some(json!({"product": "professional", "user": "usr_ann"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{assigned}");
+
+    let (_, _, licenses) = call(Method::GET, "/v1/licenses", None).await;
+    let pro = licenses
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|l| l["product"] == "professional")
+        .expect("pro")
+        .clone();
+    let (_, _, rows) = call(Method::GET, "/v1/assignments", None).await;
+    let held = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["product"] == "professional")
+        .count();
+    assert_eq!(
+        pro["assigned"].as_u64(),
+        Some(held as u64),
+        "summary counts match the assignments"
+    );
+
+    let (_, _, addons) = call(Method::GET, "/v1/add-ons", None).await;
+    assert!(
+        addons
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|a| a["product"]["id"] == "sso")
+    );
+    let (_, _, catalog) = call(Method::GET, "/v1/catalog", None).await;
+    assert_eq!(catalog["currency"], "USD");
+    let (_, _, allocations) = call(Method::GET, "/v1/allocations", None).await;
+    assert!(
+        allocations
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|a| a["team"] == green.as_str())
+    );
+    let (_, _, users) = call(Method::GET, "/v1/users?limit=2", None).await;
+    assert_eq!(users["users"].as_array().map(Vec::len), Some(2));
+    let after = users["next_after"].as_str().expect("more users");
+    let (_, _, page2) = call(Method::GET, &format!("/v1/users?limit=2&after={after}"), None).await;
+    assert!(page2["users"][0]["id"].as_str() > Some(after));
+    let (_, _, usage) = call(Method::GET, "/v1/usage", None).await;
+    assert_eq!(
+        usage["organization"]["assigned"].as_u64(),
+        Some(rows.as_array().map_or(0, Vec::len) as u64)
+    );
+}
+
+/// The export pages by holders: `limit` holders a page, a `Link` to the
+/// next page while more follow, and every seat exactly once across pages.
+#[tokio::test]
+async fn the_assignment_export_pages_with_next_links() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let f = &app.fixture;
+    let pro = seatflow_testkit::product("professional");
+    f.buy("professional", 30).await;
+    for i in 0..5 {
+        let user = f.user(&format!("Pager {i}"), None).await;
+        f.seats
+            .assign(&f.admin, &pro, &user.id, seatflow_domain::Mode::Apply)
+            .await
+            .expect("seat");
+    }
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (_, _, whole) = app
+        .call_raw(Method::GET, "/v1/assignments?format=csv", Some(&admin), None)
+        .await;
+    let whole = String::from_utf8(whole).expect("utf-8");
+    let mut uri = "/v1/assignments?format=csv&limit=2".to_owned();
+    let (mut rows, mut pages) = (Vec::new(), 0);
+    loop {
+        let (status, headers, body) = app.call_raw(Method::GET, &uri, Some(&admin), None).await;
+        assert_eq!(status, StatusCode::OK);
+        pages += 1;
+        let text = String::from_utf8(body).expect("utf-8");
+        rows.extend(text.lines().skip(1).map(str::to_owned));
+        let Some(link) = headers.get("link") else { break };
+        let link = link.to_str().expect("ascii");
+        assert!(link.ends_with(r#">; rel="next""#), "{link}");
+        uri = link
+            .trim_start_matches('<')
+            .split_once('>')
+            .expect("a target")
+            .0
+            .to_owned();
+        assert!(uri.contains("limit=2") && uri.contains("after="), "{uri}");
+    }
+    let mut expected: Vec<String> = whole.lines().skip(1).map(str::to_owned).collect();
+    expected.sort();
+    rows.sort();
+    assert_eq!(rows, expected, "every seat once across the pages");
+    assert!(pages >= 3, "{pages} pages of 2 holders");
+    for bad in ["limit=0", "limit=10001", "limit=many", "after=not%20an%20id"] {
+        let (status, _, problem) = app
+            .call(Method::GET, &format!("/v1/assignments?{bad}"), Some(&admin), None)
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn usage_and_assignments_export_as_csv() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, headers, body) = app
+        .call_raw(Method::GET, "/v1/usage?format=csv", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/csv")
+    );
+    let text = String::from_utf8(body).expect("utf-8");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("scope,team_id,team_name,product,purchased,allocated,assigned,available")
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("product,,,professional,10,")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("team,team_red,Red,professional,,5,1,4")),
+        "{text}"
+    );
+    let (status, _, body) = app
+        .call_raw(Method::GET, "/v1/assignments?format=csv", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).expect("utf-8");
+    assert!(
+        text.starts_with("user_id,name,email,team_id,product,assigned_at\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("usr_ann,Ann,ann@victim.example,team_red,sso,"),
+        "{text}"
+    );
+    let (status, _, problem) = app
+        .call(Method::GET, "/v1/usage?format=xml", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_query"))
+    );
+    assert_eq!(problem["errors"][0]["field"], "format");
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_newest_first_through_the_api() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, _, page) = app
+        .call(Method::GET, "/v1/audit?limit=2", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = page["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2);
+    assert!(entries[0]["at"].as_str() >= entries[1]["at"].as_str());
+    let cursor = page["next_cursor"].as_str().expect("more");
+    let (_, _, next) = app
+        .call(
+            Method::GET,
+            &format!("/v1/audit?limit=2&cursor={cursor}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_ne!(next["entries"][0]["id"], entries[0]["id"]);
+    let (status, _, problem) = app
+        .call(Method::GET, "/v1/audit?cursor=nope", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_query"))
+    );
+    let (status, _, problem) = app
+        .call(Method::GET, "/v1/audit?limit=-1", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("limit"))
+    );
+}
+
+#[tokio::test]
+async fn api_keys_authenticate_machine_clients_until_revoked() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, _, created) = app
+        .call(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&admin),
+            Some(json!({"name": "shop"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let secret = created["result"]["secret"]
+        .as_str()
+        .expect("secret shown once")
+        .to_owned();
+    let id = created["result"]["key"]["id"].as_str().expect("id").to_owned();
+    assert!(
+        created["result"]["key"].get("secret_hash").is_none(),
+        "the hash is never shown"
+    );
+    let (_, _, keys) = app.call(Method::GET, "/v1/api-keys", Some(&admin), None).await;
+    assert!(!keys.to_string().contains(&secret), "listing never shows secrets");
+    // The machine client acts within its organisation.
+    let (status, _, licenses) = app.call(Method::GET, "/v1/licenses", Some(&secret), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!licenses.as_array().expect("list").is_empty());
+    let (status, _, assigned) = app
+        .call(
+            Method::POST,
+            "/v1/assignments",
+            Some(&secret),
+            Some(json!({"product": "professional", "user": "usr_cat"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{assigned}");
+    assert_eq!(assigned["audit"]["actor"]["kind"], "api_key");
+    // But manages no keys.
+    let (status, _, _) = app.call(Method::GET, "/v1/api-keys", Some(&secret), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = app
+        .call(Method::DELETE, &format!("/v1/api-keys/{id}"), Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, problem) = app.call(Method::GET, "/v1/licenses", Some(&secret), None).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+}

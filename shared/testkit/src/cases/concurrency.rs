@@ -1,0 +1,156 @@
+//! Concurrency: many requests at once never assign more than a pool holds, never over-allocate, never lose or orphan a seat.
+
+use std::sync::Arc;
+
+use seatflow_domain::{EntitlementStore, Mode};
+
+use crate::fixture::{Fixture, product};
+
+/// 64 concurrent assigns of distinct users against a pool of 10: exactly 10
+/// succeed, the rest are refused, and the counter equals the assignments.
+pub async fn concurrent_assigns_never_oversell_a_pool(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_race").await;
+    let p = product("professional");
+    f.buy("professional", 10).await;
+    let mut users = Vec::new();
+    for i in 0..64 {
+        users.push(f.user(&format!("Racer {i}"), None).await);
+    }
+    let audit_before = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
+    let tasks: Vec<_> = users
+        .into_iter()
+        .map(|u| {
+            let (seats, admin, p) = (f.seats.clone(), f.admin.clone(), p.clone());
+            tokio::spawn(async move { seats.assign(&admin, &p, &u.id, Mode::Apply).await })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.expect("task finished") {
+            Ok(_) => won += 1,
+            Err(e) => assert!(
+                matches!(e.code(), "no_seats_available" | "concurrent_modification"),
+                "unexpected refusal: {e}"
+            ),
+        }
+    }
+    assert_eq!(won, 10, "exactly the pool's seats were assigned");
+    let pool = f.pool(&p).await;
+    assert_eq!(pool.assigned, 10);
+    f.assert_counters_match_assignments().await;
+    let audit_after = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
+    assert_eq!(
+        audit_after - audit_before,
+        10,
+        "one audit entry per successful change, none for refusals"
+    );
+}
+
+/// Concurrent allocation changes and moves never promise more than the pool.
+pub async fn concurrent_allocation_moves_never_over_allocate(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_alloc_race").await;
+    let p = product("essential");
+    f.buy("essential", 10).await;
+    let teams = [
+        f.team("T0").await,
+        f.team("T1").await,
+        f.team("T2").await,
+        f.team("T3").await,
+    ];
+    let mut tasks = Vec::new();
+    for i in 0..32usize {
+        let (seats, admin, p, teams) = (f.seats.clone(), f.admin.clone(), p.clone(), teams.clone());
+        tasks.push(tokio::spawn(async move {
+            let team = &teams[i % 4];
+            if i % 3 == 0 {
+                let to = &teams[(i + 1) % 4];
+                let _ = seats.move_allocation(&admin, &p, team, to, 1, Mode::Apply).await;
+            } else {
+                let _ = seats
+                    .set_allocation(&admin, team, &p, Some((i % 5) as u32 + 1), Mode::Apply)
+                    .await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task finished");
+    }
+    let pool = f.pool(&p).await;
+    let seats = store.all_team_seats(&f.admin.org).await.expect("team seats");
+    let sum: u32 = seats.iter().filter_map(|s| s.allocated).sum();
+    assert_eq!(pool.allocated, sum, "pool counter equals the team allocations");
+    assert!(sum <= pool.purchased, "allocated {sum} of {}", pool.purchased);
+}
+
+/// Concurrent transfers and assigns between team members keep every counter
+/// equal to the assignments.
+pub async fn concurrent_transfers_keep_counts_consistent(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_transfer_race").await;
+    let p = product("essential");
+    f.buy("essential", 4).await;
+    let red = f.team("Red").await;
+    let blue = f.team("Blue").await;
+    f.allocate(&red, &p, Some(2)).await;
+    f.allocate(&blue, &p, Some(2)).await;
+    let mut users = Vec::new();
+    for i in 0..8 {
+        let team = if i % 2 == 0 { &red } else { &blue };
+        users.push(f.user(&format!("Member {i}"), Some(team)).await);
+    }
+    for u in &users[..4] {
+        f.assign(&p, &u.id).await;
+    }
+    let mut tasks = Vec::new();
+    for i in 0..24usize {
+        let (seats, admin, p, users) = (f.seats.clone(), f.admin.clone(), p.clone(), users.clone());
+        tasks.push(tokio::spawn(async move {
+            let from = &users[i % 8].id;
+            let to = &users[(i * 3 + 1) % 8].id;
+            let _ = seats.transfer(&admin, &p, from, to, Mode::Apply).await;
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task finished");
+    }
+    let pool = f.pool(&p).await;
+    assert_eq!(pool.assigned, 4, "transfers neither create nor lose seats");
+    f.assert_counters_match_assignments().await;
+}
+
+/// An add-on assigned while its holder's base seat is revoked never outlives
+/// the base seat: both decisions read the holder, and the holder's version
+/// makes one of them decide again.
+pub async fn an_add_on_never_outlives_a_concurrently_revoked_base_seat(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store, "org_addon_race").await;
+    let (pro, sso) = (product("professional"), product("sso"));
+    f.buy("professional", 16).await;
+    f.buy("sso", 16).await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let user = f.user(&format!("Holder {i}"), None).await;
+        f.assign(&pro, &user.id).await;
+        let (seats, admin, pro, sso) = (f.seats.clone(), f.admin.clone(), pro.clone(), sso.clone());
+        tasks.push(tokio::spawn(async move {
+            let add = seats.assign(&admin, &sso, &user.id, Mode::Apply);
+            let revoke = seats.unassign(&admin, &pro, &user.id, Mode::Apply);
+            let (added, revoked) = tokio::join!(add, revoke);
+            if let Err(e) = added {
+                assert!(
+                    matches!(e.code(), "base_seat_required" | "concurrent_modification"),
+                    "unexpected refusal: {e}"
+                );
+            }
+            revoked.expect("the base seat is revoked");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task finished");
+    }
+    // No add-on without a base seat, and every counter equals the holdings.
+    f.assert_counters_match_assignments().await;
+    assert_eq!(
+        f.pool(&sso).await.assigned,
+        0,
+        "every add-on left with its base seat"
+    );
+}

@@ -1,0 +1,12 @@
+//! The conformance cases, by concept. Each takes a fresh store and panics on
+//! a violation.
+
+mod concurrency;
+mod records;
+mod seats;
+mod subscriptions;
+
+pub use concurrency::*;
+pub use records::*;
+pub use seats::*;
+pub use subscriptions::*;

@@ -1,0 +1,352 @@
+//! Records and the store itself: versions, atomic commits, unique emails, organisations kept apart, the audit log, dry runs, API keys, paging, preferences.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use seatflow_domain::Clock as _;
+use seatflow_domain::{
+    Actor, AuditAction, Change, EntitlementStore, Mode, Organization, Put, StoreError, Write,
+};
+
+use crate::fixture::{Fixture, product};
+use crate::reads::StoreReads as _;
+
+/// A store refuses a change decided on a version that is no longer current.
+pub async fn commit_refuses_a_stale_version(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_stale").await;
+    let before = store
+        .organization(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("exists");
+    let renamed = |name: &str, expected: u64| {
+        let mut value = before.clone();
+        value.name = seatflow_domain::DisplayName::parse(name).expect("name");
+        value.version = expected + 1;
+        Change {
+            org: f.admin.org.clone(),
+            writes: vec![Write::Organization(Put {
+                expected: Some(expected),
+                value,
+            })],
+            audit: audit_for(&f.admin, f.clock.now()),
+        }
+    };
+    store
+        .commit(renamed("First", before.version))
+        .await
+        .expect("fresh version commits");
+    f.clock.advance(Duration::seconds(1));
+    let stale = store.commit(renamed("Second", before.version)).await;
+    assert_eq!(stale, Err(StoreError::Conflict));
+    let now: Organization = store
+        .organization(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(now.name.as_str(), "First");
+}
+
+fn audit_for(actor: &Actor, at: chrono::DateTime<chrono::Utc>) -> seatflow_domain::AuditEntry {
+    seatflow_domain::AuditEntry {
+        id: seatflow_domain::AuditId::new(at),
+        org: actor.org.clone(),
+        actor: seatflow_domain::AuditActor {
+            principal: actor.principal.clone(),
+            role: actor.role,
+        },
+        at,
+        action: AuditAction::OrganizationCreated,
+        target: "test".into(),
+        before: serde_json::value::RawValue::from_string("null".to_owned()).expect("null is JSON"),
+        after: serde_json::value::RawValue::from_string("null".to_owned()).expect("null is JSON"),
+    }
+}
+
+/// One stale write among fresh ones: nothing of the change is written, not
+/// even its audit entry.
+pub async fn commit_is_all_or_nothing(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_atomic").await;
+    f.buy("essential", 5).await;
+    let pool = store
+        .pool(&f.admin.org, &product("essential"))
+        .await
+        .expect("read")
+        .expect("pool");
+    let audit_before = store.audit(&f.admin.org, None, 100).await.expect("audit").len();
+    let mut bigger = pool.clone();
+    bigger.purchased = 50;
+    bigger.version = pool.version + 1;
+    let org_record = store
+        .organization(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("org");
+    let mut stale_org = org_record.clone();
+    stale_org.version = org_record.version + 100;
+    let change = Change {
+        org: f.admin.org.clone(),
+        writes: vec![
+            Write::Pool(Put {
+                expected: Some(pool.version),
+                value: bigger,
+            }),
+            Write::Organization(Put {
+                expected: Some(org_record.version + 99),
+                value: stale_org,
+            }),
+        ],
+        audit: audit_for(&f.admin, f.clock.now()),
+    };
+    assert_eq!(store.commit(change).await, Err(StoreError::Conflict));
+    let after = store
+        .pool(&f.admin.org, &product("essential"))
+        .await
+        .expect("read")
+        .expect("pool");
+    assert_eq!(after, pool, "the fresh write was not applied");
+    assert_eq!(
+        store.audit(&f.admin.org, None, 100).await.expect("audit").len(),
+        audit_before
+    );
+}
+
+/// Email is unique per organisation, and the second creation is refused.
+pub async fn a_second_user_with_the_same_email_conflicts(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store, "org_email").await;
+    f.user("Ada", None).await;
+    let again = seatflow_domain::NewUser {
+        id: None,
+        name: seatflow_domain::DisplayName::parse("Ada Again").expect("name"),
+        email: seatflow_domain::Email::parse("ADA@example.com").expect("email"),
+        role: seatflow_domain::Role::Member,
+        team: None,
+    };
+    let err = f
+        .seats
+        .create_user(&f.admin, again, None, Mode::Apply)
+        .await
+        .expect_err("duplicate");
+    assert_eq!(err.code(), "email_taken");
+    // Another organisation may use the same address.
+    let other = Fixture::new(f.store.clone(), "org_email_other").await;
+    other.user("Ada", None).await;
+}
+
+/// Records of one organisation are invisible to another.
+pub async fn organisations_never_see_each_other(store: Arc<dyn EntitlementStore>) {
+    let a = Fixture::new(store.clone(), "org_a").await;
+    let b = Fixture::new(store.clone(), "org_b").await;
+    a.buy("essential", 3).await;
+    let team = a.team("Red").await;
+    let ada = a.user("Ada", Some(&team)).await;
+    a.assign(&product("essential"), &ada.id).await;
+    assert!(b.seats.licenses(&b.admin).await.expect("licenses").is_empty());
+    assert!(b.seats.teams(&b.admin).await.expect("teams").is_empty());
+    assert!(
+        b.seats
+            .users(&b.admin, None, None, 100)
+            .await
+            .expect("users")
+            .is_empty()
+    );
+    assert_eq!(
+        b.seats.user(&b.admin, &ada.id).await.expect_err("hidden").code(),
+        "not_found"
+    );
+    assert_eq!(
+        b.seats.team(&b.admin, &team).await.expect_err("hidden").code(),
+        "not_found"
+    );
+    let err = b
+        .seats
+        .assign(&b.admin, &product("essential"), &ada.id, Mode::Apply)
+        .await;
+    assert_eq!(err.expect_err("hidden").code(), "not_found");
+    assert!(b.seats.assignment_rows(&b.admin).await.expect("rows").is_empty());
+    let b_audit = b.seats.audit(&b.admin, None, 100).await.expect("audit");
+    assert!(b_audit.entries.iter().all(|e| e.org == b.admin.org));
+}
+
+/// The audit log has one entry per change, newest first, paged by cursor.
+pub async fn the_audit_log_pages_newest_first(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store, "org_audit").await;
+    for i in 0..5 {
+        f.clock.advance(Duration::seconds(1));
+        f.team(&format!("Team {i}")).await;
+    }
+    let first = f.seats.audit(&f.admin, None, 2).await.expect("page");
+    assert_eq!(first.entries.len(), 2);
+    assert!(first.entries[0].at > first.entries[1].at, "newest first");
+    assert_eq!(after_of(&first.entries[0])["name"], "Team 4");
+    let cursor = first.next_cursor.expect("more pages");
+    let second = f.seats.audit(&f.admin, Some(&cursor), 2).await.expect("page");
+    assert_eq!(after_of(&second.entries[0])["name"], "Team 2");
+    let third = f
+        .seats
+        .audit(&f.admin, second.next_cursor.as_ref(), 10)
+        .await
+        .expect("page");
+    // Team 0, then the organisation's creation.
+    assert_eq!(third.entries.len(), 2);
+    assert!(third.next_cursor.is_none());
+    assert_eq!(after_of(&third.entries[0])["name"], "Team 0");
+    assert_eq!(third.entries[1].action, AuditAction::OrganizationCreated);
+}
+
+fn after_of(entry: &seatflow_domain::AuditEntry) -> serde_json::Value {
+    serde_json::from_str(entry.after.get()).expect("audit JSON")
+}
+
+/// A dry run returns the decision and its audit entry and writes nothing.
+pub async fn a_dry_run_writes_nothing(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_dry").await;
+    let p = product("essential");
+    f.buy("essential", 1).await;
+    let ada = f.user("Ada", None).await;
+    let audit_before = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
+    let preview = f
+        .seats
+        .assign(&f.admin, &p, &ada.id, Mode::DryRun)
+        .await
+        .expect("would assign");
+    assert!(preview.dry_run);
+    assert_eq!(preview.audit.action, AuditAction::SeatAssigned);
+    assert_eq!(f.seats.licenses(&f.admin).await.expect("licenses")[0].assigned, 0);
+    assert_eq!(
+        store.audit(&f.admin.org, None, 500).await.expect("audit").len(),
+        audit_before
+    );
+    // A dry run refuses what the real call would refuse.
+    f.assign(&p, &ada.id).await;
+    let other = f.user("Bob", None).await;
+    let err = f
+        .seats
+        .assign(&f.admin, &p, &other.id, Mode::DryRun)
+        .await
+        .expect_err("full");
+    assert_eq!(err.code(), "no_seats_available");
+}
+
+/// API keys resolve by hash to their organisation until revoked.
+pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store, "org_keys").await;
+    let key = f
+        .seats
+        .create_api_key(&f.admin, "shop", "sfk_abcd", "hash-1", Mode::Apply)
+        .await
+        .expect("key");
+    let actor = f
+        .seats
+        .authenticate_api_key("hash-1")
+        .await
+        .expect("lookup")
+        .expect("known key");
+    assert_eq!(actor.org, f.admin.org);
+    assert!(
+        f.seats
+            .authenticate_api_key("hash-2")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    f.seats
+        .revoke_api_key(&f.admin, &key.value.id, Mode::Apply)
+        .await
+        .expect("revoked");
+    assert!(
+        f.seats
+            .authenticate_api_key("hash-1")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    // A machine client cannot manage keys.
+    let err = f.seats.api_keys(&actor).await.expect_err("machine");
+    assert_eq!(err.code(), "forbidden");
+}
+
+/// Users list in id order across pages, and by team.
+pub async fn users_page_by_id_and_filter_by_team(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store, "org_users").await;
+    let red = f.team("Red").await;
+    for i in 0..5 {
+        f.user(&format!("Red {i}"), Some(&red)).await;
+        f.user(&format!("Solo {i}"), None).await;
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f
+            .seats
+            .users(&f.admin, None, after.as_ref(), 3)
+            .await
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        seen.extend(page.into_iter().map(|u| u.id));
+    }
+    assert_eq!(seen.len(), 10);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "id order, no repeats");
+    let reds = f
+        .seats
+        .users(&f.admin, Some(&red), None, 100)
+        .await
+        .expect("team");
+    assert_eq!(reds.len(), 5);
+    let manager = f.manager(std::slice::from_ref(&red));
+    assert_eq!(
+        f.seats
+            .users(&manager, None, None, 100)
+            .await
+            .expect("own teams")
+            .len(),
+        5
+    );
+}
+
+/// Notification preferences are stored per organisation, versioned, audited.
+pub async fn notification_preferences_are_kept_per_organisation(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::{Email, NoticeKind};
+    let f = Fixture::new(store.clone(), "org_prefs_a").await;
+    let g = Fixture::new(store.clone(), "org_prefs_b").await;
+    let defaults = f.seats.notification_preferences(&f.admin).await.expect("read");
+    assert_eq!(
+        (
+            defaults.billing_contacts.len(),
+            defaults.opted_out.len(),
+            defaults.version
+        ),
+        (0, 0, 0)
+    );
+    let billing = Email::parse("billing@a.example").expect("email");
+    let set = f
+        .seats
+        .set_notification_preferences(
+            &f.admin,
+            vec![billing.clone()],
+            [NoticeKind::OverLimit].into(),
+            Mode::Apply,
+        )
+        .await
+        .expect("set");
+    assert_eq!(set.value.version, 1);
+    assert_eq!(set.audit.action, AuditAction::NotificationPreferencesSet);
+    let again = f
+        .seats
+        .set_notification_preferences(&f.admin, vec![], [NoticeKind::Renewal].into(), Mode::Apply)
+        .await
+        .expect("set again");
+    assert_eq!(again.value.version, 2);
+    let stored = store
+        .notification_preferences(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored, again.value);
+    assert!(!stored.wants(NoticeKind::Renewal) && stored.wants(NoticeKind::OverLimit));
+    assert_eq!(
+        store.notification_preferences(&g.admin.org).await.expect("read"),
+        None
+    );
+}
