@@ -12,10 +12,12 @@ pub const MEMBER: &str = "usr_carol";
 pub const ENGINEERING: &str = "team_engineering";
 pub const DESIGN: &str = "team_design";
 
+#[allow(clippy::expect_used, reason = "a constant id, checked by the tests")]
 pub fn org() -> OrgId {
     OrgId::parse(ORG).expect("valid demo id")
 }
 
+#[allow(clippy::expect_used, reason = "the demo's constant ids, checked by the tests")]
 fn id<T: std::str::FromStr>(text: &str) -> T
 where
     T::Err: std::fmt::Debug,

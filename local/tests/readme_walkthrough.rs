@@ -2,6 +2,9 @@
 //! `seatflow-local`: the only substitutions are the port (a free one instead
 //! of 3000) and the built binary for `cargo run -q -p seatflow-local --`.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

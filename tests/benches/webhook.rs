@@ -9,6 +9,9 @@
 //! `scripts/with-moto.sh cargo bench -p seatflow-tests --bench webhook`
 //! (figures in BENCHMARKS.md).
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

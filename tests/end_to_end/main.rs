@@ -9,6 +9,9 @@
 //! - `purchase`: the checkout function's routes, with payments provisioned
 //!   by the provisioner: quotes, sessions, confirmations, seat increases.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod convergence;
 mod pipeline;
 mod purchase;

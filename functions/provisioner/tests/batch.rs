@@ -1,6 +1,9 @@
 //! Batches as SQS delivers them: per-message failures, FIFO groups held back
 //! behind a failure, nothing dropped.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use seatflow_memory::MemoryEntitlementStore;

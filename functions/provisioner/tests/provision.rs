@@ -1,6 +1,9 @@
 //! Provisioning jobs built from Stripe's own subscription fixture, applied to
 //! a seeded organisation on the in-memory store.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use chrono::DateTime;

@@ -2,6 +2,9 @@
 //! starts a run: on the in-memory adapters (the local default), a subscription
 //! renewing in 7 days gets its reminder in the outbox, text and HTML.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use chrono::Duration;

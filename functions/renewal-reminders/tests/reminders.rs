@@ -3,6 +3,9 @@
 //! idempotent re-runs (also concurrent), failure then retry, payment-failed
 //! and over-limit notices, escaping.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};

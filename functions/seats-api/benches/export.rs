@@ -7,6 +7,9 @@
 //!
 //! Run: `cargo bench -p seatflow-seats-api --bench export`
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Instant;
 

@@ -31,6 +31,7 @@ pub enum SignatureError {
 }
 
 /// The HMAC of `"{timestamp}.{payload}"` keyed with `secret`.
+#[allow(clippy::expect_used, reason = "HMAC takes keys of any length")]
 fn mac(secret: &[u8], timestamp: i64, payload: &[u8]) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(timestamp.to_string().as_bytes());

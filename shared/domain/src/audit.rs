@@ -94,6 +94,7 @@ impl Eq for AuditEntry {}
 
 /// JSON `null`, for the side of a change where nothing exists.
 #[must_use]
+#[allow(clippy::expect_used, reason = "the literal `null` is JSON")]
 pub fn nothing() -> Box<RawValue> {
     RawValue::from_string("null".to_owned()).expect("null is JSON")
 }

@@ -6,6 +6,9 @@
 //! it prints p50/p99 latency, capacity by DynamoDB's billing rules (what AWS
 //! would charge), and what moto reported (moto's figures are placeholders).
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

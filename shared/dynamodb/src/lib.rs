@@ -13,10 +13,9 @@
 //! | organisation | `ORG#{org}` | `ORG` | |
 //! | seat pool (counters) | `ORG#{org}` | `POOL#{product}` | `GSI1PK = OVER_LIMIT`, `GSI1SK = {org}#{product}` while over its limit |
 //! | team | `ORG#{org}` | `TEAM#{team}` | |
-//! | team seats (allocation, counter) | `ORG#{org}` | `TSEATS#{team}#{product}` | |
-//! | user | `ORG#{org}` | `USER#{user}` | `GSI1PK = ORG#{org}#TEAM#{team}`, `GSI1SK = USER#{user}` when in a team |
+//! | team seats (allocation, counter; `headroom` = allocation − held, when allocated) | `ORG#{org}` | `TSEATS#{team}#{product}` | |
+//! | user, with the seats they hold (`seats`: product, team, assigned at) | `ORG#{org}` | `USER#{user}` | `GSI1PK = ORG#{org}#TEAM#{team}`, `GSI1SK = USER#{user}` when in a team |
 //! | email claim (uniqueness) | `ORG#{org}` | `EMAIL#{email}` | |
-//! | seat assignment | `ORG#{org}` | `SEAT#{user}#{product}` | |
 //! | API key | `ORG#{org}` | `KEY#{key}` | |
 //! | API key by secret hash | `APIKEY#{sha256}` | `APIKEY` | |
 //! | subscription | `ORG#{org}` | `SUB#{subscription}` | renewing: `GSI1PK = RENEWAL#{yyyy-mm of period end}`, `GSI1SK = {period end, 12-digit Unix s}#{org}#{sub}`; past due: `GSI1PK = PAYMENT_FAILING`, `GSI1SK = {org}#{sub}` |
@@ -38,13 +37,12 @@
 //!
 //! | operation | request |
 //! | --- | --- |
-//! | organisation, pool, team, team seats, user, API key | `GetItem` (consistent) |
+//! | what a decision reads (users with their seats, email claims, teams, pools, team seats) | one `TransactGetItems` (a serialisable snapshot) |
+//! | organisation, team, user with their seats, API key | `GetItem` (consistent) |
 //! | pools / teams / team seats / API keys of an org | `Query PK = ORG#o AND begins_with(SK, 'POOL#' / 'TEAM#' / 'TSEATS#' / 'KEY#')` |
 //! | user by email | `GetItem EMAIL#…`, then `GetItem USER#…` |
-//! | users, a page | `Query PK = ORG#o AND SK BETWEEN 'USER#{after}' AND 'USER$'` |
+//! | users, or users with their seats (exports), a page | `Query PK = ORG#o AND SK BETWEEN 'USER#{after}' AND 'USER$'` |
 //! | a team's users, a page | `Query GSI1 GSI1PK = ORG#o#TEAM#t AND GSI1SK BETWEEN …` |
-//! | a user's seats | `Query PK = ORG#o AND begins_with(SK, 'SEAT#{user}#')` |
-//! | all seats, a page (exports) | `Query PK = ORG#o AND SK BETWEEN 'SEAT#{after}' AND 'SEAT$'` |
 //! | audit log, newest first | `Query PK = ORG#o AND SK BETWEEN 'AUDIT#' AND 'AUDIT#{before}'`, descending |
 //! | API key by secret | `GetItem APIKEY#{hash}`, then `GetItem KEY#…` |
 //! | subscription / an org's subscriptions | `GetItem SUB#…` / `Query begins_with(SK, 'SUB#')` |
@@ -55,35 +53,46 @@
 //! | claim / complete / release a notice | conditional `PutItem` / `UpdateItem` / `DeleteItem` on `NOTICE#…` |
 //!
 //! Usage and the licenses summary read the pool and team-seats counters,
-//! which every seat change updates in the same transaction as the assignment
-//! it counts; nothing ever counts assignment items.
+//! which every seat change updates in the same transaction as the seats it
+//! counts; nothing ever counts seats.
 //!
-//! Every write of a change is a `Put`/`Delete` conditioned on the version the
-//! decision read (`attribute_not_exists(PK)` for a new item); the audit entry
-//! is a `Put` in the same transaction; a new user also puts their email claim,
-//! and a new API key its hash item, both conditioned on not existing. Applying
-//! a payment event puts its `EVENT#` item (conditioned on not existing) in the
-//! same transaction as the subscription and pools it changes.
+//! Every write of a change is a `Put` conditioned on the version the decision
+//! read (`attribute_not_exists(PK)` for a new item), except a team's count of
+//! held seats that the decision did not read: an `Update` that adds to
+//! `assigned` and subtracts from `headroom`, conditioned on `headroom >=
+//! delta` when the team has an allocation (a condition cannot do arithmetic,
+//! so the item keeps the difference). The audit entry is a `Put` in the same
+//! transaction; a new user also puts their email claim, and a new API key its
+//! hash item, both conditioned on not existing. Applying a payment event puts
+//! its `EVENT#` item (conditioned on not existing) in the same transaction as
+//! the subscription and pools it changes.
 
-//! # Transaction sizes
+//! # Two round trips per seat write
 //!
-//! | operation | items in its `TransactWriteItems` |
-//! | --- | --- |
-//! | assign, user without a team | 3: pool, assignment, audit |
-//! | assign, user in a team | 4: pool, team seats, assignment, audit |
-//! | unassign | the same, plus two per add-on removed with a last base seat |
-//! | transfer | pool, both teams' seats, delete, put, audit (4 to 6) |
-//! | set an allocation | 3: pool, team seats, audit |
+//! A seat decision reads everything it decides on with one `TransactGetItems`
+//! and writes with one `TransactWriteItems`:
 //!
-//! Three items for every assignment could be had by keeping the team counters
-//! inside the pool item, but DynamoDB bills a write by the whole item's size:
-//! with 50 teams the pool item would be about 9 KB, and every seat change in
-//! the organisation would cost about 18 WCU instead of 4. Separate items keep
-//! each seat write at 2 WCU per item (all under 1 KB).
+//! | operation | read | items written |
+//! | --- | --- | --- |
+//! | assign, user without a team | user, pool | 3: user (with the seat), pool, audit |
+//! | assign, user in a team | user, pool | 4: user, pool, team count (capped if allocated), audit |
+//! | unassign | user, the product's pool (and for a plan every add-on's) | the same, plus a pool and count per add-on removed with a last base seat |
+//! | transfer | both users, the pools | both users, pool, both teams' counts, audit |
+//! | create a user with a seat | email claim, team, pool (and the id, when given) | user, email claim, pool, team count, audit |
+//! | set an allocation | team, pool, team seats | 3: pool, team seats, audit |
 //!
-//! Decisions read their counters with one `TransactGetItems` (a consistent
-//! snapshot), so a refusal is never computed from a pool and a team counter
-//! read on either side of another change.
+//! A user's seats live on the user's item, so that the read sees what they
+//! hold and the write conditions on it (two decisions about one user's seats
+//! conflict; an add-on cannot outlive a base seat revoked at the same time).
+//! Where a team member's seat comes from is on the pool item
+//! (`allocated_teams`, the teams with an allocation of the product), so the
+//! decision never needs the team's counter first: the cap is checked where the
+//! count is, at commit, and a refusal there reads the counter once to name
+//! the allocation. Billed writes stay what they were with a separate item per
+//! seat (each item under 1 KB, 2 WCU in a transaction); BENCHMARKS.md has the
+//! figures. Keeping every team's counters inside the pool item would save the
+//! count item, but every seat write would then pay for the whole pool item:
+//! with 50 teams, about 18 WCU instead of 8.
 
 mod capacity;
 mod items;

@@ -2,6 +2,9 @@
 //! store, over the wire against moto server (started by `make test`, which
 //! sets `AWS_ENDPOINT_URL`). Each test gets its own table.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use seatflow_testkit::StoreReads as _;

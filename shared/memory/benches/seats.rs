@@ -5,6 +5,9 @@
 //!
 //! Run: `cargo bench -p seatflow-memory --bench seats` (figures in BENCHMARKS.md).
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,5 +1,8 @@
 //! The in-memory store passes the conformance suite every store adapter must pass.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use seatflow_memory::MemoryEntitlementStore;

@@ -9,6 +9,9 @@
 //! - exactly one audit entry per successful change, none per refused one;
 //! - every counter equals a recount of the assignments.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use proptest::prelude::*;

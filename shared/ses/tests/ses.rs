@@ -1,5 +1,8 @@
 //! The SES mailer against moto server's SES v2, read back from moto.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aws_sdk_sesv2::config::{Credentials, Region};
 use seatflow_domain::{Email, MailError, Mailer as _, OutgoingEmail};
 use seatflow_ses::SesMailer;

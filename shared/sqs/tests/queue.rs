@@ -1,5 +1,8 @@
 //! The SQS job queue over the wire against moto (started by `make test`).
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use seatflow_domain::{JobQueue, ProvisioningJob};
 use seatflow_sqs::SqsJobQueue;

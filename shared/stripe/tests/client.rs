@@ -2,6 +2,9 @@
 //! what every request carries, and when a failed request is retried, with
 //! which idempotency key, and when not.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -3,6 +3,9 @@
 //! parameters sent for session creation and quantity updates are asserted,
 //! and Stripe's answers and errors are mapped as the domain expects.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use seatflow_domain::{

@@ -3,6 +3,9 @@
 //! ([`entitlement_store_conformance!`]), including concurrency; with the
 //! `aws` feature, one harness for tests on moto ([`aws`]).
 
+// Test support: a failed expectation is the failing test's message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod cases;

@@ -2,6 +2,9 @@
 //! code, authentication, organisation scoping and role limits, and dry runs.
 //! One test binary (link time); each test builds its own app.
 
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod access;
 mod entitlements;
 mod events;
