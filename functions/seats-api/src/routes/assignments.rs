@@ -8,7 +8,7 @@ use seatflow_http::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::views::{DryRun, Format, Mutation, streamed};
+use super::views::{DryRun, Format, Mutation, csv_cell, streamed};
 use seatflow_http::AppState;
 
 /// A seat to assign.
@@ -190,8 +190,17 @@ fn csv_stream(chunks: Vec<Vec<AssignmentRow>>) -> impl Iterator<Item = Vec<u8>> 
             .has_headers(with_header)
             .from_writer(Vec::new());
         for row in chunk {
+            let row = export_row(row);
+            let row = AssignmentExportRow {
+                user_id: csv_cell(row.user_id),
+                name: csv_cell(row.name),
+                email: csv_cell(row.email),
+                team_id: csv_cell(row.team_id),
+                product: csv_cell(row.product),
+                ..row
+            };
             // Writing into memory cannot fail.
-            let _ = writer.serialize(export_row(row));
+            let _ = writer.serialize(row);
         }
         writer.into_inner().unwrap_or_default()
     })

@@ -7,7 +7,7 @@ use seatflow_domain::Usage;
 use seatflow_http::{ApiError, ApiQuery, Caller, Problem};
 use serde::Serialize;
 
-use super::views::{Format, FormatQuery, csv_response, to_csv};
+use super::views::{Format, FormatQuery, csv_cell, csv_response, to_csv};
 use seatflow_http::AppState;
 
 /// One CSV row: a scope (organisation, product or team) and its counts.
@@ -73,6 +73,14 @@ pub async fn get_usage(
     let usage = app.seats.usage(&caller).await?;
     Ok(match query.format {
         Format::Json => Json(usage).into_response(),
-        Format::Csv => csv_response("usage.csv", to_csv(rows(usage))),
+        Format::Csv => csv_response(
+            "usage.csv",
+            to_csv(rows(usage).into_iter().map(|row| UsageRow {
+                team_id: csv_cell(row.team_id),
+                team_name: csv_cell(row.team_name),
+                product: csv_cell(row.product),
+                ..row
+            })),
+        ),
     })
 }

@@ -115,6 +115,19 @@ pub fn streamed(
     response
 }
 
+/// A text cell as it may go into a CSV file that people open in a
+/// spreadsheet: a cell that begins with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return would be read as a formula, so it gets a leading `'`
+/// (OWASP's rule for CSV injection). Everything else is unchanged.
+#[must_use]
+pub fn csv_cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 /// Writes CSV rows; infallible into memory.
 #[allow(clippy::expect_used, reason = "writing into memory cannot fail")]
 pub fn to_csv<R: Serialize>(rows: impl IntoIterator<Item = R>) -> Vec<u8> {

@@ -188,6 +188,109 @@ async fn the_purchase_to_assignment_flow_works_through_the_api() {
     );
 }
 
+/// Names and emails that a spreadsheet would run as formulas are exported
+/// as text (OWASP: a leading `'` before `=`, `+`, `-`, `@`, tab, CR), in the
+/// assignment and the usage exports; JSON keeps them as they are.
+#[tokio::test]
+async fn exports_neutralise_cells_a_spreadsheet_would_run() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    app.fixture.buy("professional", 30).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let hostile = [
+        ("=HYPERLINK(\"http://evil.example\")", "=1+1@evil.example"),
+        ("+SUM(A1)", "+plus@evil.example"),
+        ("-2+3", "-minus@evil.example"),
+        ("@cmd", "at@evil.example"),
+        ("\tTabbed", "tab@evil.example"),
+    ];
+    for (i, (name, email)) in hostile.iter().enumerate() {
+        let (status, _, created) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                Some(&admin),
+                Some(
+                    json!({"id": format!("usr_hostile{i}"), "name": name, "email": email,
+                    "role": "member", "seat": "professional"}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+    }
+    let (status, _, team) = app
+        .call(
+            Method::POST,
+            "/v1/teams",
+            Some(&admin),
+            Some(json!({"name": "=cmd|' /C calc'!A0"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let team_id = team["result"]["id"].as_str().expect("team id").to_owned();
+    let (status, _, allocated) = app
+        .call(
+            Method::PUT,
+            &format!("/v1/teams/{team_id}/allocations/professional"),
+            Some(&admin),
+            Some(json!({"seats": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{allocated}");
+    let (_, _, body) = app
+        .call_raw(Method::GET, "/v1/assignments?format=csv", Some(&admin), None)
+        .await;
+    let mut reader = csv::Reader::from_reader(body.as_slice());
+    let cells: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.expect("a CSV record").iter().map(str::to_owned).collect())
+        .collect();
+    let spreadsheet_safe = |text: &str| {
+        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{text}")
+        } else {
+            text.to_owned()
+        }
+    };
+    for (name, email) in hostile {
+        // Names are stored trimmed (the tab goes); the rest stays as given.
+        let stored = name.trim();
+        let row = cells
+            .iter()
+            .find(|r| r[1].ends_with(stored.trim_start_matches(['=', '+', '-', '@'])))
+            .unwrap_or_else(|| panic!("{name} exported: {cells:?}"));
+        assert_eq!(row[1], spreadsheet_safe(stored));
+        assert_eq!(row[2], spreadsheet_safe(email));
+    }
+    for row in &cells {
+        for cell in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a cell a spreadsheet would run: {cell:?}"
+            );
+        }
+    }
+    let (_, _, usage) = app
+        .call_raw(Method::GET, "/v1/usage?format=csv", Some(&admin), None)
+        .await;
+    let usage = String::from_utf8(usage).expect("utf-8");
+    assert!(usage.contains("'=cmd|"), "the team's name, neutralised: {usage}");
+    let mut reader = csv::Reader::from_reader(usage.as_bytes());
+    for record in reader.records() {
+        for cell in record.expect("a CSV record").iter() {
+            assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{cell:?}");
+        }
+    }
+    let (_, _, json) = app.call(Method::GET, "/v1/assignments", Some(&admin), None).await;
+    assert!(
+        json.as_array()
+            .expect("rows")
+            .iter()
+            .any(|r| r["name"] == "=HYPERLINK(\"http://evil.example\")"),
+        "JSON keeps names as they are"
+    );
+}
+
 /// The export pages by holders: `limit` holders a page, a `Link` to the
 /// next page while more follow, and every seat exactly once across pages.
 #[tokio::test]
