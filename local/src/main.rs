@@ -167,7 +167,13 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
         )
         .on_change(events.announce_updates());
         let currency = state.seats.catalog().currency.as_str().to_owned();
-        app = app.merge(offline::router(gateway.clone(), events, currency));
+        app = app
+            .merge(offline::dev_router(offline::DevStripe {
+                app: state.clone(),
+                gateway: gateway.clone(),
+                events: events.clone(),
+            }))
+            .merge(offline::router(gateway.clone(), events, currency));
         tracing::info!("payments: offline checkout at {base}/checkout/… (no STRIPE_SECRET_KEY)");
         Arc::new(gateway)
     };

@@ -244,3 +244,65 @@ async fn cancelled() -> Html<String> {
         "<h1>Checkout cancelled</h1><p>Nothing was charged.</p>",
     )
 }
+
+/// What `PUT /dev/stripe/subscriptions/{id}` needs.
+#[derive(Clone)]
+pub struct DevStripe {
+    /// For authentication.
+    pub app: seatflow_http::AppState,
+    /// Stripe, offline.
+    pub gateway: OfflinePaymentGateway,
+    /// The webhook's sender.
+    pub events: EventSender,
+}
+
+impl seatflow_http::HasAuthenticator for DevStripe {
+    fn authenticator(&self) -> &seatflow_http::Authenticator {
+        &self.app.auth
+    }
+}
+
+/// `PUT /dev/stripe/subscriptions/{id}` (admins, their own organisation's
+/// subscriptions): sets a subscription in the offline Stripe, as a change in
+/// Stripe's dashboard would, and announces it with a signed
+/// `customer.subscription.updated`. The body is a Stripe subscription object.
+pub fn dev_router(state: DevStripe) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/dev/stripe/subscriptions/{id}",
+            axum::routing::put(put_subscription),
+        )
+        .with_state(state)
+}
+
+async fn put_subscription(
+    seatflow_http::Caller(caller): seatflow_http::Caller,
+    State(dev): State<DevStripe>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<serde_json::Value>, seatflow_http::ApiError> {
+    use seatflow_http::ApiError;
+    caller.require_admin("change subscriptions in the offline Stripe")?;
+    let object: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::malformed_json(e.to_string()))?;
+    let state = match wire::subscription_of("customer.subscription.updated", &object.to_string()) {
+        Ok(wire::SubscriptionRef::Embedded(state)) => *state,
+        Ok(_) => return Err(ApiError::invalid_field("object", "must be \"subscription\"")),
+        Err(e) => return Err(ApiError::invalid_field(e.what, e.detail)),
+    };
+    if state.id != id {
+        return Err(ApiError::invalid_field("id", "must be the id in the path"));
+    }
+    if state.org() != Some(caller.org.as_str()) {
+        return Err(ApiError::invalid_field(
+            "metadata.org",
+            "must be your organisation",
+        ));
+    }
+    dev.gateway.put_subscription(state);
+    dev.events
+        .send("customer.subscription.updated", object.clone())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "webhook_refused", e.to_string()))?;
+    Ok(axum::Json(object))
+}

@@ -307,9 +307,12 @@ fn the_local_server_takes_signed_stripe_webhooks_and_refuses_unsigned_ones() {
     let _ = std::fs::remove_dir_all(&state);
 }
 
-/// The offline purchase path: a signed `customer.subscription.created` for the
-/// demo organisation goes through the webhook, the in-memory queue and the
-/// provisioner, and the seats appear in the licenses summary.
+/// The offline purchase path: a subscription set in the offline Stripe (as a
+/// change in Stripe's dashboard would) and a signed
+/// `customer.subscription.created` for the demo organisation go through the
+/// webhook, the in-memory queue and the provisioner, which reads the
+/// subscription from the offline Stripe; the seats appear in the licenses
+/// summary.
 #[test]
 fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
     let state = std::env::temp_dir().join(format!("seatflow-provision-{}", std::process::id()));
@@ -327,6 +330,22 @@ fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
         start = end - 365 * 86_400
     );
     let body = body.as_str();
+    let token = Command::new(BIN)
+        .args(["token", "--role", "admin"])
+        .env("SEATFLOW_STATE_DIR", &state)
+        .output()
+        .expect("token");
+    let token = String::from_utf8(token.stdout).expect("utf-8");
+    let auth = format!("Authorization: Bearer {}", token.trim());
+    let event: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    let put = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "-X", "PUT", "-H", &auth])
+        .args(["-H", "Content-Type: application/json", "--data-binary"])
+        .arg(event["data"]["object"].to_string())
+        .arg(format!("http://{addr}/dev/stripe/subscriptions/sub_local"))
+        .output()
+        .expect("curl runs");
+    assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stdout));
     let signature = format!(
         "t={t},v1={}",
         seatflow_stripe_webhook::signature::sign(secret.as_bytes(), t, body.as_bytes())
@@ -354,12 +373,6 @@ fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
         "{}",
         String::from_utf8_lossy(&posted.stdout)
     );
-    let token = Command::new(BIN)
-        .args(["token", "--role", "admin"])
-        .env("SEATFLOW_STATE_DIR", &state)
-        .output()
-        .expect("token");
-    let token = String::from_utf8(token.stdout).expect("utf-8");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let licenses = Command::new("curl")

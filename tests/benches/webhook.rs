@@ -80,7 +80,8 @@ async fn measure(label: &str, rounds: usize, f: &Fixture, queue: Arc<dyn JobQueu
         queue,
         clock: f.clock.clone(),
     });
-    let provisioner = Provisioner::new(f.seats.clone(), offline(f));
+    let stripe = offline(f);
+    let provisioner = Provisioner::new(f.seats.clone(), stripe.clone());
     let (mut acks, mut usable) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
     for round in 0..rounds {
         let quantity = 10 + round % 50;
@@ -88,6 +89,15 @@ async fn measure(label: &str, rounds: usize, f: &Fixture, queue: Arc<dyn JobQueu
         let body = format!(
             r#"{{"id":"evt_bench_{round}","object":"event","type":"customer.subscription.updated","created":{created},"data":{{"object":{{"id":"sub_bench","object":"subscription","status":"active","customer":"cus_bench","cancel_at_period_end":false,"metadata":{{"org":"org_bench"}},"items":{{"object":"list","data":[{{"quantity":{quantity},"current_period_end":1795000000,"price":{{"id":"price_b","lookup_key":"seatflow_professional_annual"}}}}]}}}}}}}}"#
         );
+        // Stripe holds the state the event announces: the provisioner reads it.
+        let event: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        match seatflow_stripe::wire::subscription_of(
+            "customer.subscription.updated",
+            &event["data"]["object"].to_string(),
+        ) {
+            Ok(seatflow_stripe::wire::SubscriptionRef::Embedded(state)) => stripe.put_subscription(*state),
+            other => panic!("not a subscription: {other:?}"),
+        }
         let t = f.clock.now().timestamp();
         let header = format!(
             "t={t},v1={}",

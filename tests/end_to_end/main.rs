@@ -4,14 +4,15 @@
 //! - `pipeline`: checkout → signed Stripe events → webhook → SQS FIFO (moto)
 //!   → provisioner → DynamoDB (moto) → assignment → entitlement check; the
 //!   poison message in the dead-letter queue; held FIFO jobs applied in order.
-//! - `convergence`: shuffled and duplicated subscription events reach the
-//!   in-order state, in memory and on DynamoDB (moto).
+//! - `storm`: Stripe changes subscriptions while their events arrive
+//!   duplicated, shuffled and concurrently at provisioners killed at random;
+//!   every pool ends equal to Stripe's final state (memory and moto).
 //! - `purchase`: the checkout function's routes, with payments provisioned
 //!   by the provisioner: quotes, sessions, confirmations, seat increases.
 
 // Tests and benchmarks: a failed expectation is the failure being reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod convergence;
 mod pipeline;
 mod purchase;
+mod storm;

@@ -317,8 +317,12 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses
     let store = dynamodb_store(&config).await;
     let f = seatflow_testkit::Fixture::new(store, "org_poison").await;
     let catalog = Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
-    let gateway = OfflinePaymentGateway::new(catalog, f.clock.clone(), "http://pay.local/checkout/");
-    let provisioner = Provisioner::new(f.seats.clone(), Arc::new(gateway));
+    let gateway = Arc::new(OfflinePaymentGateway::new(
+        catalog,
+        f.clock.clone(),
+        "http://pay.local/checkout/",
+    ));
+    let provisioner = Provisioner::new(f.seats.clone(), gateway.clone());
     let jobs = SqsJobQueue::new(sqs.clone(), queue.clone());
 
     let subscription = |id: &str, org: &str, quantity: u32| {
@@ -335,6 +339,16 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses
         group: object["id"].as_str().unwrap_or_default().into(),
         object: serde_json::value::RawValue::from_string(object.to_string()).expect("JSON"),
     };
+    // Stripe's current states, which the provisioner reads.
+    for state in [
+        subscription("sub_ok", "org_poison", 2),
+        subscription("sub_late", "org_later", 4),
+    ] {
+        match wire::subscription_of("customer.subscription.updated", &state.to_string()) {
+            Ok(wire::SubscriptionRef::Embedded(state)) => gateway.put_subscription(*state),
+            other => panic!("not a subscription: {other:?}"),
+        }
+    }
     use seatflow_domain::JobQueue as _;
     // sub_late names an organisation that does not exist yet: it fails, and
     // the job behind it in its group must wait, not overtake it.
@@ -403,7 +417,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses
     assert_eq!(
         later.map(|p| p.purchased),
         Some(4),
-        "both held jobs applied, newest state last"
+        "both held jobs applied: Stripe's current state"
     );
 
     // The poison was received maxReceiveCount times, then moved to the DLQ.

@@ -1,16 +1,20 @@
 //! The provisioner: applies one provisioning job (a verified Stripe event,
-//! queued by the webhook) to the entitlements. Every job comes down to the
-//! subscription it is about, applied once per event id with the newest state
-//! winning (see `Seats::apply_subscription`):
-//! - `customer.subscription.*` events carry the whole subscription;
-//! - checkout-session and invoice events only name it, and their payload says
-//!   nothing reliable about seats, so the subscription is re-fetched through
-//!   the payment gateway (Stripe's advice for out-of-order delivery).
+//! queued by the webhook) to the entitlements. An event is a trigger, not the
+//! truth: every job comes down to the id of the subscription it is about
+//! (`customer.subscription.*` events carry it, checkout-session and invoice
+//! events name it), and the provisioner reads that subscription's current
+//! state from the payment provider, once, and applies it (see
+//! `Seats::apply_subscription`). What the payload says about seats is never
+//! used, so deliveries in any order, duplicated or concurrent, all end in the
+//! provider's current state, and a replayed event costs one read.
 //!
-//! Applying a state rather than a delta is what makes fulfilment safe to run
-//! several times, even concurrently, for one checkout: `checkout.session.completed`,
-//! `customer.subscription.created` and `invoice.paid` of one purchase all
-//! size the pools to the same quantities.
+//! Which read is newer: each read is stamped with the clock's time taken just
+//! before the request is sent (the state returned is at least that new), and
+//! a stored state stamped later is never overwritten. Two reads in flight at
+//! once reflect the provider at about the same moment; whichever commits
+//! last wins, and the next event or the reconciliation brings any change
+//! made in between. Stripe's `created` (one-second resolution, and the same
+//! second for a subscription's creation and activation) plays no part.
 //!
 //! Only the few fields needed are read from the raw JSON (`seatflow_stripe::wire`).
 //! Batches (`batch`): failures are reported per message, and a FIFO group
@@ -33,7 +37,7 @@ pub enum Outcome {
     Applied,
     /// The event was applied before.
     Duplicate,
-    /// A newer state is stored already.
+    /// A state read later is stored already.
     Stale,
     /// The event belongs to no subscription (a one-off payment): nothing to do.
     NoSubscription,
@@ -96,8 +100,8 @@ pub enum ProvisionError {
     },
 }
 
-/// Applies provisioning jobs through the entitlement service, re-fetching
-/// subscriptions through the payment gateway where an event only names one.
+/// Applies provisioning jobs through the entitlement service, reading each
+/// job's subscription from the payment gateway.
 #[derive(Debug, Clone)]
 pub struct Provisioner {
     seats: Seats,
@@ -117,7 +121,7 @@ impl Provisioner {
     /// [`ProvisionError`]; the job should be retried (and parked if it keeps failing).
     pub async fn apply(&self, job: &ProvisioningJob) -> Result<Outcome, ProvisionError> {
         let event = || job.event_id.clone();
-        let subscription = match wire::subscription_of(&job.event_type, job.object.get()) {
+        let id = match wire::subscription_of(&job.event_type, job.object.get()) {
             Err(e) => {
                 return Err(ProvisionError::Malformed {
                     event: event(),
@@ -125,29 +129,45 @@ impl Provisioner {
                     detail: e.detail,
                 });
             }
-            Ok(SubscriptionRef::Embedded(sub)) => *sub,
-            Ok(SubscriptionRef::Named(id)) => self
-                .payments
-                .subscription(&id)
-                .await
-                .map_err(|source| ProvisionError::Payment {
-                    event: event(),
-                    source,
-                })?
-                .ok_or_else(|| ProvisionError::SubscriptionMissing {
-                    event: event(),
-                    subscription: id.clone(),
-                })?,
+            // The payload's state is ignored: only the id is taken from it.
+            Ok(SubscriptionRef::Embedded(sub)) => sub.id,
+            Ok(SubscriptionRef::Named(id)) => id,
             Ok(SubscriptionRef::None) => {
                 tracing::info!(event = %job.event_id, kind = %job.event_type, "belongs to no subscription");
                 return Ok(Outcome::NoSubscription);
             }
         };
+        let seats_error = |source| ProvisionError::Seats {
+            event: event(),
+            source,
+        };
+        // A duplicate delivery needs no read from the provider.
+        if self
+            .seats
+            .event_applied(&job.event_id)
+            .await
+            .map_err(seats_error)?
+        {
+            return Ok(Outcome::Duplicate);
+        }
+        let read_at = self.seats.clock().now();
+        let subscription = self
+            .payments
+            .subscription(&id)
+            .await
+            .map_err(|source| ProvisionError::Payment {
+                event: event(),
+                source,
+            })?
+            .ok_or_else(|| ProvisionError::SubscriptionMissing {
+                event: event(),
+                subscription: id.clone(),
+            })?;
         let snapshot = self.snapshot(job, &subscription).await?;
         let actor = Actor::system(snapshot.org.clone(), "provisioner");
         let applied = self
             .seats
-            .apply_subscription(&actor, &snapshot, &job.event_id, job.occurred_at, Mode::Apply)
+            .apply_subscription(&actor, &snapshot, &job.event_id, read_at, Mode::Apply)
             .await
             .map_err(|source| ProvisionError::Seats {
                 event: event(),

@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
-use seatflow_memory::MemoryEntitlementStore;
+use seatflow_memory::{MemoryEntitlementStore, OfflinePaymentGateway};
 use seatflow_provisioner::Provisioner;
 use seatflow_provisioner::batch::QueuedMessage;
+use seatflow_stripe::wire;
 use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::{Fixture, product};
 use serde_json::json;
@@ -32,17 +33,31 @@ fn message(id: &str, group: &str, event: &str, org: &str, quantity: u32) -> Queu
     }
 }
 
+/// The provider holds `group` as a subscription of `org` with `quantity`
+/// Essential seats.
+fn stripe_holds(gateway: &OfflinePaymentGateway, group: &str, org: &str, quantity: u32) {
+    let body = message("-", group, "-", org, quantity).body;
+    let job: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    match wire::subscription_of("customer.subscription.updated", &job["object"].to_string()) {
+        Ok(wire::SubscriptionRef::Embedded(state)) => gateway.put_subscription(*state),
+        other => panic!("not a subscription: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_failure_holds_back_the_rest_of_its_group_and_only_that() {
     let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_batch").await;
-    let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
+    let stripe = offline(&f);
+    let provisioner = Provisioner::new(f.seats.clone(), stripe.clone());
+    // sub_a names an organisation seatflow does not know: its jobs fail.
+    stripe_holds(&stripe, "sub_a", "org_unknown", 3);
+    stripe_holds(&stripe, "sub_b", "org_batch", 5);
     let batch = [
         message("m1", "sub_a", "evt_a1", "org_batch", 2),
-        message("m2", "sub_a", "evt_a2", "org_unknown", 3),
-        message("m3", "sub_a", "evt_a3", "org_batch", 4),
-        message("m4", "sub_b", "evt_b1", "org_batch", 5),
+        message("m2", "sub_a", "evt_a2", "org_batch", 4),
+        message("m3", "sub_b", "evt_b1", "org_batch", 5),
         QueuedMessage {
-            id: "m5".into(),
+            id: "m4".into(),
             group: "sub_c".into(),
             body: "{not json".into(),
         },
@@ -50,29 +65,15 @@ async fn a_failure_holds_back_the_rest_of_its_group_and_only_that() {
     let failures = provisioner.apply_batch(&batch).await;
     assert_eq!(
         failures,
-        ["m2", "m3", "m5"],
-        "the failure, the message behind it, the malformed one"
+        ["m1", "m2", "m4"],
+        "the failure, the message behind it in its group, the malformed one"
     );
-    // sub_a stopped at 2 seats (m3 was not applied past the failure); sub_b applied.
-    let pool = f
-        .store
-        .pool(&f.admin.org, &product("essential"))
-        .await
-        .expect("read")
-        .expect("pool");
-    assert_eq!(pool.purchased, 2 + 5);
-    // Redelivered, the applied ones are duplicates and change nothing.
-    let again = provisioner.apply_batch(&batch[..1]).await;
-    assert!(again.is_empty());
-    assert_eq!(
-        f.store
-            .pool(&f.admin.org, &product("essential"))
-            .await
-            .expect("read")
-            .expect("pool")
-            .purchased,
-        7
-    );
+    assert_eq!(f.pool(&product("essential")).await.purchased, 5, "sub_b applied");
+    // Once the provider's state is right, the held-back jobs apply; the
+    // applied one is a duplicate and changes nothing.
+    stripe_holds(&stripe, "sub_a", "org_batch", 4);
+    assert!(provisioner.apply_batch(&batch[..3]).await.is_empty());
+    assert_eq!(f.pool(&product("essential")).await.purchased, 4 + 5);
 }
 
 #[cfg(feature = "lambda")]
@@ -93,7 +94,14 @@ async fn the_sample_sqs_event_is_read_and_applied_in_order() {
         ("msg-1", "sub_sample")
     );
     let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_sample").await;
-    let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
+    let stripe = offline(&f);
+    let provisioner = Provisioner::new(f.seats.clone(), stripe.clone());
+    // The provider's state is the later one the sample's events announce.
+    let newer: serde_json::Value = serde_json::from_str(&messages[1].body).expect("JSON");
+    match wire::subscription_of("customer.subscription.updated", &newer["object"].to_string()) {
+        Ok(wire::SubscriptionRef::Embedded(state)) => stripe.put_subscription(*state),
+        other => panic!("not a subscription: {other:?}"),
+    }
     let failures = provisioner.apply_batch(&messages).await;
     let response = serde_json::to_value(seatflow_provisioner::batch::sqs::response(failures)).expect("JSON");
     assert_eq!(response, json!({ "batchItemFailures": [] }));
@@ -103,7 +111,7 @@ async fn the_sample_sqs_event_is_read_and_applied_in_order() {
         .await
         .expect("read")
         .expect("pool");
-    assert_eq!(pool.purchased, 25, "the newer update wins");
+    assert_eq!(pool.purchased, 25, "the provider's current state");
     let failed = seatflow_provisioner::batch::sqs::response(vec!["msg-2".into()]);
     assert_eq!(
         serde_json::to_value(failed).expect("JSON"),

@@ -53,10 +53,20 @@ fn job(event: &str, kind: &str, at: i64, object: &Value) -> ProvisioningJob {
     }
 }
 
-async fn setup() -> (Fixture, Provisioner) {
+async fn setup() -> (Fixture, Provisioner, Arc<OfflinePaymentGateway>) {
     let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_customer").await;
-    let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
-    (f, provisioner)
+    let gateway = offline(&f);
+    let provisioner = Provisioner::new(f.seats.clone(), gateway.clone());
+    (f, provisioner, gateway)
+}
+
+/// The provider now holds `sub` (as Stripe sends it) as that subscription's
+/// state: what the provisioner reads, whatever an event's payload says.
+fn stripe_holds(gateway: &OfflinePaymentGateway, sub: &Value) {
+    match wire::subscription_of("customer.subscription.updated", &sub.to_string()) {
+        Ok(wire::SubscriptionRef::Embedded(state)) => gateway.put_subscription(*state),
+        other => panic!("not a subscription: {other:?}"),
+    }
 }
 
 async fn purchased(f: &Fixture, p: &str) -> u32 {
@@ -69,13 +79,14 @@ async fn purchased(f: &Fixture, p: &str) -> u32 {
 
 #[tokio::test]
 async fn a_subscription_event_provisions_its_seats_once() {
-    let (f, provisioner) = setup().await;
+    let (f, provisioner, stripe) = setup().await;
     let sub = subscription(
         "sub_1",
         Some("org_customer"),
         "active",
         &[("seatflow_professional_annual", 25), ("seatflow_sso_annual", 10)],
     );
+    stripe_holds(&stripe, &sub);
     let created = job("evt_1", "customer.subscription.created", 1_790_000_000, &sub);
     assert_eq!(
         provisioner.apply(&created).await.expect("applied"),
@@ -101,37 +112,69 @@ async fn a_subscription_event_provisions_its_seats_once() {
     assert!(stored.cancel_at_period_end, "read from the fixture");
 }
 
+/// Stripe creates and activates a subscription in the same second, and may
+/// deliver `created` (incomplete) after `updated` (active): applied from the
+/// payloads, that left a paid subscription with no seats. Every event reads
+/// the provider's state instead, so the seats stay.
 #[tokio::test]
-async fn reordered_updates_converge_to_the_newest() {
-    let (f, provisioner) = setup().await;
-    let older = subscription(
-        "sub_2",
-        Some("org_customer"),
-        "active",
-        &[("seatflow_essential_monthly", 5)],
-    );
-    let newer = subscription(
+async fn events_apply_the_providers_state_not_their_payload() {
+    let (f, provisioner, stripe) = setup().await;
+    let active = subscription(
         "sub_2",
         Some("org_customer"),
         "active",
         &[("seatflow_essential_monthly", 8)],
     );
-    let updated = job("evt_new", "customer.subscription.updated", 1_790_000_200, &newer);
-    let created = job("evt_old", "customer.subscription.created", 1_790_000_100, &older);
+    let incomplete = subscription(
+        "sub_2",
+        Some("org_customer"),
+        "incomplete",
+        &[("seatflow_essential_monthly", 8)],
+    );
+    stripe_holds(&stripe, &active);
+    let second = 1_790_000_100;
+    let updated = job("evt_updated", "customer.subscription.updated", second, &active);
+    let created = job(
+        "evt_created",
+        "customer.subscription.created",
+        second,
+        &incomplete,
+    );
+    for event in [&updated, &created] {
+        assert_eq!(provisioner.apply(event).await.expect("applied"), Outcome::Applied);
+        assert_eq!(purchased(&f, "essential").await, 8, "{}", event.event_id);
+    }
+    // A payload that lies (or a replay of an old event) changes nothing either.
+    let mut forged = active.clone();
+    forged["items"]["data"][0]["quantity"] = json!(500);
+    let replay = job("evt_replayed", "customer.subscription.updated", second, &forged);
     assert_eq!(
-        provisioner.apply(&updated).await.expect("applied"),
+        provisioner.apply(&replay).await.expect("applied"),
         Outcome::Applied
     );
-    assert_eq!(
-        provisioner.apply(&created).await.expect("applied"),
-        Outcome::Stale
-    );
     assert_eq!(purchased(&f, "essential").await, 8);
+    // When the provider's state changes, the next event brings it.
+    let mut grown = active.clone();
+    grown["items"]["data"][0]["quantity"] = json!(11);
+    stripe_holds(&stripe, &grown);
+    let later = job("evt_grown", "invoice.paid", second + 60, &invoice_of("sub_2"));
+    assert_eq!(
+        provisioner.apply(&later).await.expect("applied"),
+        Outcome::Applied
+    );
+    assert_eq!(purchased(&f, "essential").await, 11);
+}
+
+/// Stripe's invoice fixture, naming `subscription`.
+fn invoice_of(subscription: &str) -> Value {
+    let mut invoice = fixture("invoice");
+    invoice["parent"]["subscription_details"]["subscription"] = json!(subscription);
+    invoice
 }
 
 #[tokio::test]
 async fn events_naming_no_known_organisation_or_price_are_refused_not_dropped() {
-    let (_f, provisioner) = setup().await;
+    let (_f, provisioner, stripe) = setup().await;
     let cases = [
         subscription("sub_3", None, "active", &[("seatflow_essential_monthly", 1)]),
         subscription(
@@ -142,6 +185,7 @@ async fn events_naming_no_known_organisation_or_price_are_refused_not_dropped() 
         ),
     ];
     for sub in &cases {
+        stripe_holds(&stripe, sub);
         let err = provisioner
             .apply(&job("evt_org", "customer.subscription.created", 1, sub))
             .await;
@@ -156,6 +200,7 @@ async fn events_naming_no_known_organisation_or_price_are_refused_not_dropped() 
         "active",
         &[("someone_elses_price", 1)],
     );
+    stripe_holds(&stripe, &odd_price);
     let err = provisioner
         .apply(&job("evt_price", "customer.subscription.created", 1, &odd_price))
         .await;
@@ -167,6 +212,7 @@ async fn events_naming_no_known_organisation_or_price_are_refused_not_dropped() 
         &[("seatflow_sso_monthly", 1)],
     );
     odd_status["status"] = json!("levitating");
+    stripe_holds(&stripe, &odd_status);
     let err = provisioner
         .apply(&job(
             "evt_status",
@@ -276,10 +322,8 @@ async fn checkout_and_invoice_events_re_fetch_the_subscription_and_take_effect_o
 async fn an_event_naming_a_subscription_the_provider_lacks_is_kept_for_retry() {
     let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_customer").await;
     let provisioner = Provisioner::new(f.seats.clone(), offline(&f));
-    let mut invoice = fixture("invoice");
-    invoice["parent"]["subscription_details"]["subscription"] = json!("sub_nowhere");
     let err = provisioner
-        .apply(&job("evt_ghost", "invoice.paid", 1, &invoice))
+        .apply(&job("evt_ghost", "invoice.paid", 1, &invoice_of("sub_nowhere")))
         .await;
     assert!(
         matches!(&err, Err(ProvisionError::SubscriptionMissing { subscription, .. }) if subscription == "sub_nowhere"),
@@ -301,7 +345,8 @@ async fn an_event_naming_a_subscription_the_provider_lacks_is_kept_for_retry() {
 async fn a_failed_payment_keeps_seats_usable_for_the_grace_period_only() {
     let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_customer").await;
     let seats = f.seats.clone().with_payment_grace_days(3);
-    let provisioner = Provisioner::new(seats.clone(), offline(&f));
+    let stripe = offline(&f);
+    let provisioner = Provisioner::new(seats.clone(), stripe.clone());
     let mut sub = subscription(
         "sub_g",
         Some("org_customer"),
@@ -311,6 +356,7 @@ async fn a_failed_payment_keeps_seats_usable_for_the_grace_period_only() {
     let now = f.clock.now().timestamp();
     sub["items"]["data"][0]["current_period_start"] = json!(now);
     sub["items"]["data"][0]["current_period_end"] = json!(now + 30 * 86_400);
+    stripe_holds(&stripe, &sub);
     provisioner
         .apply(&job("evt_g1", "customer.subscription.created", now, &sub))
         .await
@@ -333,6 +379,7 @@ async fn a_failed_payment_keeps_seats_usable_for_the_grace_period_only() {
         }
     };
     sub["status"] = json!("past_due");
+    stripe_holds(&stripe, &sub);
     provisioner
         .apply(&job("evt_g2", "customer.subscription.updated", now + 60, &sub))
         .await
@@ -373,6 +420,7 @@ async fn a_failed_payment_keeps_seats_usable_for_the_grace_period_only() {
         "the pool and its assignment are kept"
     );
     sub["status"] = json!("active");
+    stripe_holds(&stripe, &sub);
     provisioner
         .apply(&job(
             "evt_g4",
@@ -397,7 +445,7 @@ fn offline(f: &Fixture) -> std::sync::Arc<seatflow_memory::OfflinePaymentGateway
 
 #[tokio::test]
 async fn a_paused_subscription_turns_access_off_and_resuming_restores_it() {
-    let (f, provisioner) = setup().await;
+    let (f, provisioner, stripe) = setup().await;
     let mut sub = subscription(
         "sub_p",
         Some("org_customer"),
@@ -406,6 +454,7 @@ async fn a_paused_subscription_turns_access_off_and_resuming_restores_it() {
     );
     let now = f.clock.now().timestamp();
     sub["items"]["data"][0]["current_period_end"] = json!(now + 30 * 86_400);
+    stripe_holds(&stripe, &sub);
     provisioner
         .apply(&job("evt_p1", "customer.subscription.created", now, &sub))
         .await
@@ -425,6 +474,7 @@ async fn a_paused_subscription_turns_access_off_and_resuming_restores_it() {
     };
     assert_eq!(products(&f).await, 1);
     sub["status"] = json!("paused");
+    stripe_holds(&stripe, &sub);
     provisioner
         .apply(&job("evt_p2", "customer.subscription.paused", now + 10, &sub))
         .await
@@ -433,6 +483,7 @@ async fn a_paused_subscription_turns_access_off_and_resuming_restores_it() {
     let kept = f.seats.user(&f.admin, &user.id).await.expect("user");
     assert_eq!(kept.seats.len(), 1, "the seat stays assigned: {kept:?}");
     sub["status"] = json!("active");
+    stripe_holds(&stripe, &sub);
     provisioner
         .apply(&job("evt_p3", "customer.subscription.resumed", now + 20, &sub))
         .await

@@ -71,6 +71,15 @@ impl OfflinePaymentGateway {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Sets a subscription's state, as a change made in the provider's own
+    /// dashboard would (nobody is told: the provider's events are sent by
+    /// whoever drives the gateway).
+    pub fn put_subscription(&self, subscription: ProviderSubscription) {
+        self.ledger()
+            .subscriptions
+            .insert(subscription.id.clone(), subscription);
+    }
+
     /// What session `id` sells, while it is open: its lines and organisation.
     #[must_use]
     pub fn open_checkout(&self, id: &str) -> Option<NewCheckout> {

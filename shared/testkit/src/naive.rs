@@ -65,7 +65,11 @@ impl EntitlementStore for NaiveStore {
     }
 
     async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
-        self.inner.snapshot(org, keys).await
+        let read = self.inner.snapshot(org, keys).await;
+        // A read that takes a moment, as over a network: concurrent decisions
+        // then all decide on the same state, and the race is certain to show.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        read
     }
 
     async fn holder(&self, org: &OrgId, user: &UserId) -> Result<Option<UserSeats>, StoreError> {

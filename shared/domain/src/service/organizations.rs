@@ -95,11 +95,13 @@ impl Seats {
         })
     }
 
-    /// Applies what a payment event says a subscription is now: exactly once
-    /// per event id (recorded in the same change as its effect), and only if
-    /// the event is not older than the stored state, so duplicated and
-    /// reordered deliveries converge to the newest state. Each product's pool
-    /// is resized to the sum of the organisation's entitling subscriptions; a
+    /// Applies a subscription's state as read from the payment provider at
+    /// `read_at` (taken before the read: the state is at least that new),
+    /// once per triggering event id (recorded in the same change as its
+    /// effect), and only if no later read is stored: an older read never
+    /// overwrites a newer one, so duplicated, reordered and concurrent
+    /// deliveries end in the provider's latest state. Each product's pool is
+    /// resized to the sum of the organisation's entitling subscriptions; a
     /// decrease never unassigns anyone (the pool goes over-limit).
     ///
     /// # Errors
@@ -110,7 +112,7 @@ impl Seats {
         actor: &Actor,
         snapshot: &SubscriptionSnapshot,
         event_id: &str,
-        event_at: DateTime<Utc>,
+        read_at: DateTime<Utc>,
         mode: Mode,
     ) -> Result<Applied, SeatError> {
         actor.require_admin("apply subscriptions")?;
@@ -135,7 +137,7 @@ impl Seats {
                 .iter()
                 .position(|s| s.id == snapshot.id)
                 .map(|i| others.swap_remove(i));
-            if stored.as_ref().is_some_and(|s| s.state_at > event_at) {
+            if stored.as_ref().is_some_and(|s| s.state_at > read_at) {
                 return Ok(Decision::Answer(Applied::Stale));
             }
             let now = self.clock.now();
@@ -149,7 +151,7 @@ impl Seats {
                 current_period_end: snapshot.current_period_end,
                 cancel_at_period_end: snapshot.cancel_at_period_end,
                 current_period_start: snapshot.current_period_start,
-                state_at: event_at,
+                state_at: read_at,
                 version: stored.as_ref().map_or(0, |s| s.version),
             };
             let mut products: Vec<ProductId> = snapshot.items.keys().cloned().collect();
@@ -212,5 +214,14 @@ impl Seats {
     /// [`SeatError::StoreUnavailable`].
     pub async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, SeatError> {
         Ok(self.store.organization(org).await?)
+    }
+
+    /// Whether a payment event was applied before (a duplicate delivery needs
+    /// no read from the provider).
+    ///
+    /// # Errors
+    /// [`SeatError::StoreUnavailable`].
+    pub async fn event_applied(&self, event_id: &str) -> Result<bool, SeatError> {
+        Ok(self.store.event_processed(event_id).await?)
     }
 }
