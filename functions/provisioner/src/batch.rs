@@ -3,8 +3,17 @@
 //! to the dead-letter queue after `maxReceiveCount`). On a FIFO queue a
 //! group's later messages must not overtake a failed one, so after a failure
 //! the rest of that group is reported failed without being applied.
+//!
+//! A batch runs against the invocation's deadline: each job gets an equal
+//! share of the time left, so a slow payment provider cannot spend the whole
+//! invocation on the first jobs and leave the others untried (a job cut off
+//! is reported failed and comes back; an untried one would come back too, a
+//! step nearer the dead-letter queue, without ever having been tried).
 
 use std::collections::HashSet;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use seatflow_domain::ProvisioningJob;
 
@@ -21,13 +30,28 @@ pub struct QueuedMessage {
     pub body: String,
 }
 
+/// Kept back from a batch's time for reporting its failures to SQS.
+const REPORT_MARGIN: Duration = Duration::from_millis(500);
+
 impl Provisioner {
     /// Applies `messages` in order and returns the ids of those that failed
-    /// or were held back behind a failure of their group.
+    /// or were held back behind a failure of their group. No deadline: for
+    /// callers with all the time they need (the local server, tests).
     pub async fn apply_batch(&self, messages: &[QueuedMessage]) -> Vec<String> {
+        self.apply_batch_until(messages, None).await
+    }
+
+    /// [`Provisioner::apply_batch`] before `deadline` (the invocation's):
+    /// each job may take an equal share of the time left, less a margin to
+    /// report. A job out of time is reported failed, and the next one tried.
+    pub async fn apply_batch_until(
+        &self,
+        messages: &[QueuedMessage],
+        deadline: Option<Instant>,
+    ) -> Vec<String> {
         let mut failed_groups = HashSet::new();
         let mut failures = Vec::new();
-        for message in messages {
+        for (index, message) in messages.iter().enumerate() {
             if failed_groups.contains(&message.group) {
                 tracing::warn!(message = %message.id, group = %message.group, "held back behind a failure of its group");
                 failures.push(message.id.clone());
@@ -43,7 +67,23 @@ impl Provisioner {
                     continue;
                 }
             };
-            if let Err(error) = self.apply(&job).await {
+            let share = deadline.map(|deadline| {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let jobs_left = u32::try_from(messages.len() - index).unwrap_or(u32::MAX);
+                left.saturating_sub(REPORT_MARGIN) / jobs_left
+            });
+            let applied = match share {
+                Some(share) => tokio::time::timeout(share, self.apply(&job))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(crate::ProvisionError::OutOfTime {
+                            event: job.event_id.clone(),
+                            share,
+                        })
+                    }),
+                None => self.apply(&job).await,
+            };
+            if let Err(error) = applied {
                 tracing::error!(message = %message.id, event = %job.event_id, %error, "provisioning failed");
                 failed_groups.insert(message.group.clone());
                 failures.push(message.id.clone());
@@ -76,6 +116,20 @@ pub mod sqs {
                 body: record.body.unwrap_or_default(),
             })
             .collect()
+    }
+
+    /// The invocation's deadline (Unix milliseconds, as the Lambda context
+    /// gives it) as an instant of this process's clock.
+    #[must_use]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the runtime's deadline is wall-clock time; only here is it compared with the wall clock"
+    )]
+    pub fn deadline(unix_ms: u64) -> tokio::time::Instant {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        tokio::time::Instant::now() + std::time::Duration::from_millis(unix_ms.saturating_sub(now_ms))
     }
 
     /// The partial batch response naming `failures`.

@@ -90,6 +90,15 @@ pub enum ProvisionError {
         /// The gateway's error.
         source: PaymentError,
     },
+    /// The job's share of the invocation's time ran out (a slow payment
+    /// provider, say); it comes back from the queue.
+    #[error("event {event}: out of time after {share:?}")]
+    OutOfTime {
+        /// The event id.
+        event: String,
+        /// The time the job had.
+        share: std::time::Duration,
+    },
     /// The entitlement store refused or failed.
     #[error("event {event}: {source}")]
     Seats {

@@ -13,8 +13,9 @@ async fn main() -> Result<(), Error> {
     let provisioner = Provisioner::new(seats, seatflow_config::payment_gateway()?);
     let provisioner = &provisioner;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let deadline = batch::sqs::deadline(event.context.deadline);
         let failures = provisioner
-            .apply_batch(&batch::sqs::messages(event.payload))
+            .apply_batch_until(&batch::sqs::messages(event.payload), Some(deadline))
             .await;
         Ok::<SqsBatchResponse, Error>(batch::sqs::response(failures))
     }))

@@ -128,3 +128,75 @@ fn offline(f: &Fixture) -> std::sync::Arc<seatflow_memory::OfflinePaymentGateway
         "http://local/checkout/",
     ))
 }
+
+/// A payment provider that never answers (counting the reads it is asked).
+#[derive(Debug, Default)]
+struct SilentStripe(std::sync::atomic::AtomicUsize);
+
+#[async_trait::async_trait]
+impl seatflow_domain::PaymentGateway for SilentStripe {
+    async fn create_checkout(
+        &self,
+        _checkout: &seatflow_domain::NewCheckout,
+    ) -> Result<seatflow_domain::CheckoutSession, seatflow_domain::PaymentError> {
+        std::future::pending().await
+    }
+
+    async fn checkout_session(
+        &self,
+        _id: &str,
+    ) -> Result<Option<seatflow_domain::CheckoutSession>, seatflow_domain::PaymentError> {
+        std::future::pending().await
+    }
+
+    async fn subscription(
+        &self,
+        _id: &str,
+    ) -> Result<Option<seatflow_domain::ProviderSubscription>, seatflow_domain::PaymentError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::future::pending().await
+    }
+
+    async fn set_quantity(
+        &self,
+        _subscription: &str,
+        _change: &seatflow_domain::ItemQuantity,
+        _proration: seatflow_domain::ProrationBehavior,
+    ) -> Result<seatflow_domain::ProviderSubscription, seatflow_domain::PaymentError> {
+        std::future::pending().await
+    }
+}
+
+/// With a provider that hangs, every job of the batch is still tried within
+/// the invocation's time (each gets its share), and every one is reported
+/// failed for SQS to redeliver: none is left untried by a slow first one.
+#[tokio::test]
+async fn a_silent_provider_cannot_leave_jobs_of_a_batch_untried() {
+    let f = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_batch").await;
+    let stripe = Arc::new(SilentStripe::default());
+    let provisioner = Provisioner::new(f.seats.clone(), stripe.clone());
+    let batch: Vec<QueuedMessage> = (0..4)
+        .map(|i| {
+            message(
+                &format!("m{i}"),
+                &format!("sub_{i}"),
+                &format!("evt_{i}"),
+                "org_batch",
+                1,
+            )
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(900);
+    let failures = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        provisioner.apply_batch_until(&batch, Some(deadline)),
+    )
+    .await
+    .expect("the batch ends by its deadline, not when the provider answers");
+    assert_eq!(failures, ["m0", "m1", "m2", "m3"], "each reported for redelivery");
+    assert_eq!(
+        stripe.0.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "every job was tried"
+    );
+}
