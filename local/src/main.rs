@@ -205,6 +205,7 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
             app: state,
             payments,
             config: Arc::new(config),
+            idempotency: std::sync::Arc::new(seatflow_memory::MemoryIdempotencyStore::new()),
         }));
     #[allow(clippy::print_stdout)] // the greeting is the point
     {

@@ -173,6 +173,7 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
             )
             .expect("config"),
         ),
+        idempotency: std::sync::Arc::new(seatflow_memory::MemoryIdempotencyStore::new()),
     });
     let webhook = seatflow_stripe_webhook::router(WebhookState {
         secret: Arc::new(SecretString::from(WEBHOOK_SECRET)),

@@ -64,8 +64,11 @@ impl PaymentGateway for SlowStripe {
         subscription: &str,
         change: &ItemQuantity,
         proration: ProrationBehavior,
+        idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
-        self.0.set_quantity(subscription, change, proration).await
+        self.0
+            .set_quantity(subscription, change, proration, idempotency_key)
+            .await
     }
 }
 

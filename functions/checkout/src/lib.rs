@@ -17,7 +17,8 @@ use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use seatflow_domain::{
-    NewCheckout, PaymentGateway, ProrationBehavior, PurchaseConfirmation, Quote, QuoteRequest, SeatIncrease,
+    IdempotencyKey, IdempotencyStore, ItemQuantity, NewCheckout, PaymentError, PaymentGateway,
+    ProrationBehavior, PurchaseConfirmation, Quote, QuoteRequest, SeatIncrease, Started,
 };
 use seatflow_http::AppState;
 use seatflow_http::{ApiError, ApiJson, ApiPath, Authenticator, Caller, HasAuthenticator, Problem};
@@ -47,6 +48,8 @@ pub struct CheckoutState {
     pub payments: Arc<dyn PaymentGateway>,
     /// URLs and proration.
     pub config: Arc<CheckoutConfig>,
+    /// What money-moving requests decided and answered, by `Idempotency-Key`.
+    pub idempotency: Arc<dyn IdempotencyStore>,
 }
 
 impl FromRef<CheckoutState> for AppState {
@@ -152,20 +155,59 @@ pub struct AddSeats {
     pub proration_behavior: Option<ProrationBehavior>,
 }
 
+/// How long an attempt holds its `Idempotency-Key` before a retry may take
+/// it over (longer than the Stripe client's retries of one request).
+const IDEMPOTENCY_LEASE_SECONDS: i64 = 60;
+
+/// A seat change as decided: the provider's change and the answer, kept
+/// under the request's `Idempotency-Key` so that a retry carries out the
+/// same change.
+#[derive(Debug, Serialize, Deserialize)]
+struct SeatPlan {
+    item: Option<String>,
+    lookup_key: String,
+    quantity: u32,
+    response: serde_json::Value,
+}
+
 /// Adds seats (or add-on seats) to a subscription of the caller's
-/// organisation, and returns the proration preview.
+/// organisation, and returns the proration preview. With an
+/// `Idempotency-Key` header (recommended), a retry of the same request
+/// answers as the first one did and never adds the seats twice, even when
+/// the first attempt died after Stripe applied the change: the same key goes
+/// to Stripe, and a retry carries out the first attempt's plan.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/seats", tag = "checkout", request_body = AddSeats,
-    params(("id" = String, Path, description = "Subscription id")),
-    responses((status = 200, body = SeatIncrease), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem),
-        (status = 503, body = Problem)))]
+    params(("id" = String, Path, description = "Subscription id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable characters; the same key replays the first answer")),
+    responses((status = 200, body = SeatIncrease), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "another request with this Idempotency-Key is under way"),
+        (status = 422, body = Problem), (status = 502, body = Problem), (status = 503, body = Problem)))]
 pub async fn add_seats(
     Caller(caller): Caller,
     State(state): State<CheckoutState>,
     ApiPath(id): ApiPath<String>,
+    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<AddSeats>,
-) -> Result<Json<SeatIncrease>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
     caller.require_admin("change subscriptions")?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| IdempotencyKey::parse(text).ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_idempotency_key",
+                        "Idempotency-Key must be 1 to 200 printable ASCII characters",
+                    )
+                })?,
+        ),
+    };
     let seats = &state.app.seats;
     let subscription_id = id
         .parse()
@@ -186,12 +228,93 @@ pub async fn add_seats(
         behavior,
         seats.clock().now(),
     )?;
-    if let Some(change) = increase.change() {
-        state.payments.set_quantity(&id, change, behavior).await?;
+    let mut plan = SeatPlan {
+        item: increase.change().and_then(|c| c.item.clone()),
+        lookup_key: increase
+            .change()
+            .map_or_else(String::new, |c| c.lookup_key.clone()),
+        quantity: increase.change().map_or(0, |c| c.quantity),
+        response: serde_json::to_value(&increase).map_err(|e| ApiError::upstream("store_unavailable", &e))?,
+    };
+    let Some(key) = key else {
+        if let Some(change) = increase.change() {
+            state.payments.set_quantity(&id, change, behavior, None).await?;
+        }
+        tracing::info!(org = %caller.org, subscription = %id, product = %increase.product,
+            from = increase.quantity_before, to = increase.quantity_after, "seats added");
+        return Ok(Json(increase).into_response());
+    };
+    let fingerprint = format!(
+        "POST /v1/subscriptions/{id}/seats {}:{}:{:?}",
+        request.product, request.quantity, request.proration_behavior
+    );
+    let now = seats.clock().now();
+    let planned = serde_json::to_string(&plan).map_err(|e| ApiError::upstream("store_unavailable", &e))?;
+    let lease = now + chrono::Duration::seconds(IDEMPOTENCY_LEASE_SECONDS);
+    match state
+        .idempotency
+        .start(&caller.org, &key, &fingerprint, &planned, now, lease)
+        .await?
+    {
+        Started::New => {}
+        Started::Resumed { plan: first } => {
+            plan = serde_json::from_str(&first).map_err(|e| ApiError::upstream("store_unavailable", &e))?;
+        }
+        Started::Replay { response } => {
+            let body: serde_json::Value =
+                serde_json::from_str(&response).map_err(|e| ApiError::upstream("store_unavailable", &e))?;
+            let mut replayed = Json(body).into_response();
+            replayed.headers_mut().insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
+            return Ok(replayed);
+        }
+        Started::InProgress => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_use",
+                "a request with this Idempotency-Key is under way; retry shortly",
+            ));
+        }
+        Started::Mismatch => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another request",
+            ));
+        }
     }
-    tracing::info!(org = %caller.org, subscription = %id, product = %increase.product,
-        from = increase.quantity_before, to = increase.quantity_after, "seats added");
-    Ok(Json(increase))
+    if !plan.lookup_key.is_empty() {
+        let change = ItemQuantity {
+            item: plan.item.clone(),
+            lookup_key: plan.lookup_key.clone(),
+            quantity: plan.quantity,
+        };
+        let provider_key = key.provider_key(&caller.org, "seats");
+        if let Err(error) = state
+            .payments
+            .set_quantity(&id, &change, behavior, Some(&provider_key))
+            .await
+        {
+            // Refused: nothing changed, so the key is free for a corrected
+            // retry. Unreachable or silent: it may have changed, so the key
+            // stays with its plan, and a retry after the lease finishes it.
+            if matches!(
+                error,
+                PaymentError::Rejected { .. } | PaymentError::MissingPrice(_)
+            ) {
+                state.idempotency.abandon(&caller.org, &key).await?;
+            }
+            return Err(error.into());
+        }
+    }
+    state
+        .idempotency
+        .finish(&caller.org, &key, &plan.response.to_string())
+        .await?;
+    tracing::info!(org = %caller.org, subscription = %id, key = %key, "seats added");
+    Ok(Json(plan.response).into_response())
 }
 
 /// Ids the provider issues: letters, digits and `_` only, bounded.

@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         app: seatflow_config::app_state(StoreKind::DynamoDb).await?,
         payments: seatflow_config::payment_gateway()?,
         config: Arc::new(CheckoutConfig::from_env()?),
+        idempotency: seatflow_config::idempotency_store(StoreKind::DynamoDb).await?,
     };
     lambda_http::run(seatflow_http::lambda::with_gateway_claims(router(state))).await
 }

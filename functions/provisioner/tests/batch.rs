@@ -162,6 +162,7 @@ impl seatflow_domain::PaymentGateway for SilentStripe {
         _subscription: &str,
         _change: &seatflow_domain::ItemQuantity,
         _proration: seatflow_domain::ProrationBehavior,
+        _idempotency_key: Option<&str>,
     ) -> Result<seatflow_domain::ProviderSubscription, seatflow_domain::PaymentError> {
         std::future::pending().await
     }

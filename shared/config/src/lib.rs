@@ -241,6 +241,29 @@ pub async fn mailer() -> anyhow::Result<Arc<dyn seatflow_domain::Mailer>> {
     ))
 }
 
+/// The idempotency store of money-moving requests: in the entitlement table
+/// (`TABLE_NAME`) on DynamoDB, in memory otherwise.
+///
+/// # Errors
+/// A store this build does not include, or its missing settings.
+pub async fn idempotency_store(
+    default: StoreKind,
+) -> anyhow::Result<Arc<dyn seatflow_domain::IdempotencyStore>> {
+    match StoreKind::from_env_or(default)? {
+        StoreKind::Memory => Ok(Arc::new(seatflow_memory::MemoryIdempotencyStore::new())),
+        #[cfg(feature = "dynamodb")]
+        StoreKind::DynamoDb => Ok(Arc::new(
+            seatflow_dynamodb::DynamoIdempotencyStore::from_env()
+                .await
+                .context("idempotency store")?,
+        )),
+        #[cfg(not(feature = "dynamodb"))]
+        StoreKind::DynamoDb => {
+            anyhow::bail!("SEATFLOW_STORE=dynamodb needs a build with the `dynamodb` feature")
+        }
+    }
+}
+
 /// The notice ledger in the entitlement table (`TABLE_NAME`).
 ///
 /// # Errors

@@ -8,7 +8,8 @@
 //!   assignments, subscriptions, API keys, audit entries), the catalog,
 //!   quotes and money, and the pure seat rules ([`Holdings`], [`SeatSource`]).
 //! - **Ports**: [`EntitlementStore`] and [`RenewalIndex`] (persistence),
-//!   [`JobQueue`], [`PaymentGateway`], [`Mailer`], [`NoticeLedger`], [`Clock`].
+//!   [`JobQueue`], [`PaymentGateway`], [`Mailer`], [`NoticeLedger`],
+//!   [`IdempotencyStore`], [`Clock`].
 //! - **Services**: [`Seats`], one module per concept under `service/`:
 //!   organisations and subscriptions, directory, allocations, assignments and
 //!   add-ons, API keys, notifications, read models, purchase confirmation;
@@ -25,6 +26,7 @@ mod clock;
 mod directory;
 mod draft;
 mod error;
+mod idempotency;
 mod ids;
 mod money;
 mod notification;
@@ -44,6 +46,7 @@ pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
 pub use catalog::{Catalog, Product, ProductKind, Term};
 pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User, UserSeats};
+pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};
 pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 pub use money::{Currency, Money};
 pub use notification::{
@@ -64,6 +67,7 @@ pub use subscription::{
 
 // ----- ports -----
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use idempotency::IdempotencyStore;
 pub use notification::{Mailer, NoticeLedger};
 pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;

@@ -409,6 +409,8 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
     async fn subscription(&self, id: &str) -> Result<Option<ProviderSubscription>, PaymentError>;
 
     /// Sets one item's quantity (adding the item if new), billed per `proration`.
+    /// With `idempotency_key`, the provider carries a request with that key
+    /// out once: a retry gets the first answer.
     ///
     /// # Errors
     /// [`PaymentError`].
@@ -417,6 +419,7 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
         subscription: &str,
         change: &ItemQuantity,
         proration: ProrationBehavior,
+        idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError>;
 }
 

@@ -22,6 +22,7 @@
 //! | notification preferences | `ORG#{org}` | `NOTIFY` | |
 //! | notice sent / claimed (ledger) | `ORG#{org}` | `NOTICE#{kind}#…` | `expires_at` once sent (TTL) |
 //! | processed payment event | `EVENT#{event}` | `EVENT` | `expires_at` (TTL, Unix seconds) |
+//! | idempotency record (money-moving requests) | `IDEMP#{org}#{key}` | `IDEMP` | `expires_at` (TTL, a day) |
 //! | audit entry | `ORG#{org}` | `AUDIT#{uuid v7}` | |
 //!
 //! One global secondary index, `GSI1` (`GSI1PK`, `GSI1SK`, all attributes
@@ -95,6 +96,7 @@
 //! with 50 teams, about 18 WCU instead of 8.
 
 mod capacity;
+mod idempotency;
 mod items;
 mod keys;
 mod ledger;
@@ -102,5 +104,6 @@ mod store;
 mod table;
 
 pub use capacity::{Capacity, CapacityMeter};
+pub use idempotency::DynamoIdempotencyStore;
 pub use ledger::DynamoNoticeLedger;
 pub use store::{DynamoEntitlementStore, StoreConfigError};

@@ -102,3 +102,13 @@ async fn sixty_four_independent_clients_never_oversell_a_pool_of_ten() {
     );
     f.assert_counters_match_assignments().await;
 }
+
+#[tokio::test]
+async fn an_idempotency_key_lives_its_whole_life() {
+    let config = aws::sdk_config().await;
+    let store = aws::fresh_table(&config).await;
+    seatflow_testkit::idempotency_cases::an_idempotency_key_lives_its_whole_life(Arc::new(
+        seatflow_dynamodb::DynamoIdempotencyStore::new(aws_sdk_dynamodb::Client::new(&config), store.table()),
+    ))
+    .await;
+}

@@ -2,11 +2,13 @@
 //! They are product features, not test doubles, and pass the same conformance
 //! suites as the AWS adapters.
 
+mod idempotency;
 mod notice;
 mod payment;
 mod queue;
 mod store;
 
+pub use idempotency::MemoryIdempotencyStore;
 pub use notice::{MemoryNoticeLedger, MemoryOutbox};
 pub use payment::{ChangeListener, OfflinePaymentGateway};
 pub use queue::MemoryJobQueue;

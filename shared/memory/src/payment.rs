@@ -18,6 +18,8 @@ use seatflow_domain::{
 struct Ledger {
     sessions: HashMap<String, (CheckoutSession, NewCheckout)>,
     subscriptions: HashMap<String, ProviderSubscription>,
+    /// Answers of quantity changes by idempotency key, as Stripe keeps them.
+    answered: HashMap<String, ProviderSubscription>,
 }
 
 /// Told of every subscription change made through the gateway, as Stripe
@@ -190,9 +192,16 @@ impl PaymentGateway for OfflinePaymentGateway {
         subscription: &str,
         change: &ItemQuantity,
         _proration: ProrationBehavior,
+        idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
+        if let Some(answer) = idempotency_key.and_then(|key| self.ledger().answered.get(key).cloned()) {
+            return Ok(answer);
+        }
         let now = self.clock.now();
         let changed = self.change_quantity(subscription, change, now)?;
+        if let Some(key) = idempotency_key {
+            self.ledger().answered.insert(key.to_owned(), changed.clone());
+        }
         if let Some(listener) = &self.on_change {
             listener(&changed);
         }

@@ -21,3 +21,11 @@ mod ledger {
     use super::memory_ledger;
     seatflow_testkit::notice_ledger_conformance!(memory_ledger);
 }
+
+#[tokio::test]
+async fn an_idempotency_key_lives_its_whole_life() {
+    seatflow_testkit::idempotency_cases::an_idempotency_key_lives_its_whole_life(Arc::new(
+        seatflow_memory::MemoryIdempotencyStore::new(),
+    ))
+    .await;
+}

@@ -143,9 +143,24 @@ impl StripeApi {
     /// Stripe's error object, an unreachable or silent Stripe, or an answer
     /// that is not a `T`.
     pub async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, StripeError> {
+        self.send_with_key(request, None).await
+    }
+
+    /// [`StripeApi::send`] with the caller's idempotency key (else the
+    /// strategy's): the same key on a later call too, so that a request
+    /// retried after a crash is carried out once.
+    ///
+    /// # Errors
+    /// As [`StripeApi::send`].
+    pub async fn send_with_key<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, StripeError> {
         // One key for every attempt: a retried write is applied once.
-        let key = self.strategy.get_key();
-        let request = self.request(request, key.as_ref().map(|k| k.as_str()))?;
+        let generated = self.strategy.get_key();
+        let key = idempotency_key.or(generated.as_ref().map(|k| k.as_str()));
+        let request = self.request(request, key)?;
 
         let mut tries = 0;
         let mut last_status = None;

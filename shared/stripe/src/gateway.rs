@@ -260,6 +260,7 @@ impl PaymentGateway for StripeGateway {
         subscription_id: &str,
         change: &ItemQuantity,
         proration: ProrationBehavior,
+        idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
         let id = object_id(subscription_id).ok_or_else(|| PaymentError::Rejected {
             code: "resource_missing".into(),
@@ -287,8 +288,9 @@ impl PaymentGateway for StripeGateway {
         };
         let updated = self
             .client
-            .send::<Value>(
+            .send_with_key::<Value>(
                 RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}")).form(&form),
+                idempotency_key,
             )
             .await
             .map_err(refused)?;

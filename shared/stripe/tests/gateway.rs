@@ -249,7 +249,12 @@ async fn subscriptions_are_fetched_and_quantities_updated_with_proration() {
         quantity: 15,
     };
     let updated = gateway
-        .set_quantity("sub_1", &more, ProrationBehavior::AlwaysInvoice)
+        .set_quantity(
+            "sub_1",
+            &more,
+            ProrationBehavior::AlwaysInvoice,
+            Some("seatflow:org_buyer:seats:retry-me"),
+        )
         .await
         .expect("updated");
     assert_eq!(updated.items[0].quantity, 15);
@@ -259,12 +264,28 @@ async fn subscriptions_are_fetched_and_quantities_updated_with_proration() {
         quantity: 4,
     };
     gateway
-        .set_quantity("sub_1", &add_on, ProrationBehavior::CreateProrations)
+        .set_quantity("sub_1", &add_on, ProrationBehavior::CreateProrations, None)
         .await
         .expect("updated");
 
     let posts = requests_to(&server, "POST", "/v1/subscriptions/sub_1").await;
     assert_eq!(posts.len(), 2);
+    let key = |request: &wiremock::Request| {
+        request
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        key(&posts[0]).as_deref(),
+        Some("seatflow:org_buyer:seats:retry-me"),
+        "the caller's key reaches Stripe, so a retry after a crash is applied once"
+    );
+    assert!(
+        key(&posts[1]).is_some_and(|k| !k.starts_with("seatflow:")),
+        "without one, a fresh key per request"
+    );
     let first = form(&posts[0]);
     assert_eq!(first.get("items[0][id]").map(String::as_str), Some("si_base"));
     assert_eq!(first.get("items[0][quantity]").map(String::as_str), Some("15"));
@@ -321,6 +342,7 @@ async fn stripe_errors_map_to_absent_refused_or_unavailable() {
                 quantity: 2,
             },
             ProrationBehavior::None,
+            None,
         )
         .await;
     assert!(

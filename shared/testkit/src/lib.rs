@@ -10,6 +10,7 @@
 pub mod aws;
 pub mod cases;
 mod fixture;
+pub mod idempotency_cases;
 pub mod ledger_cases;
 pub mod moto;
 mod naive;

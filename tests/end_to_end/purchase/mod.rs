@@ -4,6 +4,7 @@
 //! Lambda adapter. (The Stripe adapter's wire format is tested against a
 //! stand-in in `seatflow-stripe`.)
 
+mod idempotency;
 mod quotes;
 mod sessions;
 
@@ -33,6 +34,7 @@ struct App {
     state: AppState,
     clock: Arc<ManualClock>,
     gateway: OfflinePaymentGateway,
+    checkout: CheckoutState,
 }
 
 fn app() -> App {
@@ -62,9 +64,11 @@ fn app() -> App {
             )
             .expect("config"),
         ),
+        idempotency: std::sync::Arc::new(seatflow_memory::MemoryIdempotencyStore::new()),
     };
     App {
-        router: seatflow_checkout::router(checkout),
+        router: seatflow_checkout::router(checkout.clone()),
+        checkout,
         token,
         catalog,
         state,
