@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use seatflow_checkout::{CheckoutConfig, CheckoutState};
 use seatflow_config::{StoreKind, Stores};
-use seatflow_domain::{PaymentGateway, ProrationBehavior, RenewalIndex, Role, TeamId, UserId};
+use seatflow_domain::{OrgId, PaymentGateway, ProrationBehavior, RenewalIndex, Role, TeamId, UserId};
 use seatflow_http::AppState;
 use seatflow_memory::{MemoryJobQueue, MemoryNoticeLedger, MemoryOutbox, OfflinePaymentGateway};
 use seatflow_provisioner::Provisioner;
@@ -39,7 +39,7 @@ struct Cli {
 enum Command {
     /// Serve every HTTP function (the default).
     Serve,
-    /// Print a bearer token for the demo organisation.
+    /// Print a bearer token (for the demo organisation unless `--org`).
     Token {
         /// The caller's role.
         #[arg(long, value_enum, default_value_t = RoleArg::Admin)]
@@ -53,6 +53,16 @@ enum Command {
         /// Hours until the token expires.
         #[arg(long, default_value_t = 12)]
         ttl_hours: u64,
+        /// The organisation (any id): an admin's token for one seatflow does
+        /// not know founds it on first use, with that admin.
+        #[arg(long)]
+        org: Option<String>,
+        /// The admin's email in a founding token (default: from the ids).
+        #[arg(long)]
+        email: Option<String>,
+        /// The organisation's name in a founding token.
+        #[arg(long)]
+        org_name: Option<String>,
     },
 }
 
@@ -79,6 +89,9 @@ async fn main() -> anyhow::Result<()> {
             user,
             teams,
             ttl_hours,
+            org,
+            email,
+            org_name,
         } => {
             let (role, default_user, default_teams) = match role {
                 RoleArg::Admin => (Role::Admin, demo::ADMIN, vec![]),
@@ -96,9 +109,19 @@ async fn main() -> anyhow::Result<()> {
                 .map(TeamId::parse)
                 .collect::<Result<Vec<_>, _>>()
                 .context("--team")?;
-            let token = state
-                .auth
-                .mint(&user, &demo::org(), role, &teams, ttl_hours * 3600)?;
+            let org = match org {
+                Some(org) => OrgId::parse(&org).context("--org")?,
+                None => demo::org(),
+            };
+            let token = if org != demo::org() && matches!(role, Role::Admin) {
+                let suffix = org.as_str().trim_start_matches("org_").replace('_', "-");
+                let email = email.unwrap_or_else(|| format!("admin@{suffix}.example"));
+                state
+                    .auth
+                    .mint_founder(&user, &org, &email, org_name.as_deref(), ttl_hours * 3600)?
+            } else {
+                state.auth.mint(&user, &org, role, &teams, ttl_hours * 3600)?
+            };
             #[allow(clippy::print_stdout)] // the token is the command's output
             {
                 println!("{token}");

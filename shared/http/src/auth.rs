@@ -96,6 +96,13 @@ pub struct Claims {
     pub iat: u64,
     /// Expiry (Unix seconds).
     pub exp: u64,
+    /// The person's email: with it, an admin's first token for an
+    /// organisation seatflow does not know founds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The organisation's display name, when the token founds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
 }
 
 /// A freshly generated API key secret: shown once, stored only as its hash.
@@ -161,6 +168,8 @@ pub struct Authenticator {
     config: JwtConfig,
     seats: Seats,
     trust_gateway: bool,
+    /// Organisations known to exist: checked once per process, not per request.
+    known: std::sync::Mutex<std::collections::HashSet<OrgId>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -188,7 +197,47 @@ impl Authenticator {
             config,
             seats,
             trust_gateway: false,
+            known: std::sync::Mutex::default(),
         }
+    }
+
+    /// Lets `actor` in, founding their organisation first when seatflow does
+    /// not know it and the token carries the founder's `email` (see
+    /// `Seats::found_organization`). A token without an email acts on the
+    /// organisation it names as before.
+    ///
+    /// # Errors
+    /// 401 for a malformed email claim; 403 when the organisation is unknown
+    /// and the caller may not found it; 503 if the store is unavailable.
+    pub async fn admit(
+        &self,
+        actor: Actor,
+        email: Option<&str>,
+        org_name: Option<&str>,
+    ) -> Result<Actor, ApiError> {
+        let Some(email) = email.filter(|e| !e.is_empty()) else {
+            return Ok(actor);
+        };
+        let seen = |known: &std::sync::Mutex<std::collections::HashSet<OrgId>>| {
+            known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(&actor.org)
+        };
+        if seen(&self.known) {
+            return Ok(actor);
+        }
+        let email = seatflow_domain::Email::parse(email)
+            .map_err(|_| ApiError::unauthenticated("invalid token: email claim"))?;
+        let founded = self.seats.found_organization(&actor, &email, org_name).await?;
+        if founded {
+            tracing::info!(org = %actor.org, "organisation founded by its first admin's sign-in");
+        }
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(actor.org.clone());
+        Ok(actor)
     }
 
     /// Also accepts callers whose identity provider token API Gateway's JWT
@@ -265,6 +314,38 @@ impl Authenticator {
             aud: self.config.audience.clone(),
             iat: now,
             exp: now + ttl_seconds,
+            email: None,
+            org_name: None,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    /// [`Authenticator::mint`] carrying `email` (and the organisation's
+    /// name): the token of a founder, whose first use creates an
+    /// organisation seatflow does not know yet.
+    ///
+    /// # Errors
+    /// As [`Authenticator::mint`].
+    pub fn mint_founder(
+        &self,
+        user: &UserId,
+        org: &OrgId,
+        email: &str,
+        org_name: Option<&str>,
+        ttl_seconds: u64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: user.to_string(),
+            org: org.to_string(),
+            role: Role::Admin,
+            teams: Vec::new(),
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            iat: now,
+            exp: now + ttl_seconds,
+            email: Some(email.to_owned()),
+            org_name: org_name.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
@@ -302,12 +383,14 @@ impl Authenticator {
             .map(TeamId::parse)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| bad("teams claim"))?;
-        Ok(Actor {
+        let actor = Actor {
             org,
             principal: Principal::User(user),
             role: claims.role,
             teams,
-        })
+        };
+        self.admit(actor, claims.email.as_deref(), claims.org_name.as_deref())
+            .await
     }
 }
 
@@ -329,7 +412,13 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(claims) = parts.extensions.get::<GatewayClaims>() {
-            return state.authenticator().authenticate_gateway(claims).map(Caller);
+            let auth = state.authenticator();
+            let actor = auth.authenticate_gateway(claims)?;
+            let claim = |name: &str| claims.0.get(name).map(String::as_str);
+            return auth
+                .admit(actor, claim("email"), claim("org_name"))
+                .await
+                .map(Caller);
         }
         let authorization = parts
             .headers

@@ -346,3 +346,57 @@ async fn seats_are_added_with_a_proration_preview_and_add_ons_stay_within_base_s
     let unchanged = app.gateway.subscription(&sub).await.expect("ok").expect("exists");
     assert_eq!(unchanged.items[0].quantity, 15, "refused requests change nothing");
 }
+
+/// A new customer's admin buys with their first token: the organisation is
+/// founded by that sign-in, and the payment provisions it like any other.
+#[tokio::test]
+async fn a_new_organisation_buys_and_is_provisioned_without_anyone_creating_it() {
+    let app = app();
+    let founder = app
+        .state
+        .auth
+        .mint_founder(
+            &UserId::parse("usr_founder").expect("id"),
+            &OrgId::parse("org_fresh").expect("id"),
+            "founder@fresh.example",
+            Some("Fresh Ltd"),
+            600,
+        )
+        .expect("token");
+    let (status, created) = app
+        .call(
+            Method::POST,
+            "/v1/checkout/sessions",
+            Some(purchase()),
+            Some(&founder),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    app.pay_and_provision(&id).await;
+    let (status, confirmation) = app
+        .call(
+            Method::GET,
+            &format!("/v1/checkout/sessions/{id}/confirmation"),
+            None,
+            Some(&founder),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{confirmation}");
+    assert_eq!(confirmation["status"], "provisioned", "{confirmation}");
+    let seats = app
+        .state
+        .seats
+        .licenses(&seatflow_domain::Actor::system(
+            OrgId::parse("org_fresh").expect("id"),
+            "test",
+        ))
+        .await
+        .expect("licenses");
+    assert!(
+        seats
+            .iter()
+            .any(|l| l.product.as_str() == "professional" && l.purchased == 12),
+        "{seats:?}"
+    );
+}

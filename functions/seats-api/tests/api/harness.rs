@@ -85,6 +85,8 @@ impl TestApp {
             aud: "seatflow-api".into(),
             iat: now - 7200,
             exp: now - 3600,
+            email: None,
+            org_name: None,
         };
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),

@@ -10,4 +10,5 @@ mod entitlements;
 mod events;
 mod flows;
 mod harness;
+mod onboarding;
 mod problems;

@@ -8,7 +8,7 @@ use super::Seats;
 use super::commit::{Mode, Outcome, Settled, decide_and_commit};
 use crate::access::Actor;
 use crate::audit::{AuditAction, nothing, snapshot};
-use crate::directory::{DisplayName, Organization};
+use crate::directory::{DisplayName, Email, Organization, Role, User, UserSeats};
 use crate::draft::{Draft, SeatBook};
 use crate::error::{SeatError, ValidationError};
 use crate::ids::{OrgId, ProductId, SubscriptionId};
@@ -53,6 +53,69 @@ impl Seats {
                 org,
             ))
         })
+    }
+
+    /// Founds the caller's organisation on its first sign-in, if seatflow
+    /// does not know it yet (the vendor's tenant): the organisation, named
+    /// `name` (else its id), with the caller as its first admin, `email`, in
+    /// one audited change. `Ok(true)` when it was founded now; `Ok(false)`
+    /// when it exists. Concurrent first sign-ins found it once.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] when the organisation is unknown and the
+    /// caller is not a person admin; validation of the name.
+    pub async fn found_organization(
+        &self,
+        actor: &Actor,
+        email: &Email,
+        name: Option<&str>,
+    ) -> Result<bool, SeatError> {
+        let settled = decide_and_commit!(answer: self, "organisation", Mode::Apply, {
+            if self.store.organization(&actor.org).await?.is_some() {
+                return Ok(Decision::Answer(false));
+            }
+            let Some(founder) = actor.user_id().filter(|_| actor.is_admin()) else {
+                return Err(SeatError::Forbidden(format!(
+                    "organisation '{}' does not exist yet; an admin's sign-in founds it",
+                    actor.org
+                )));
+            };
+            let now = self.clock.now();
+            let org_name = DisplayName::parse(name.unwrap_or(actor.org.as_str()))?;
+            let user_name = DisplayName::parse(name_of(email))?;
+            let org = Organization {
+                id: actor.org.clone(),
+                name: org_name,
+                created_at: now,
+                version: 0,
+            };
+            let admin = UserSeats {
+                user: User {
+                    org: actor.org.clone(),
+                    id: founder.clone(),
+                    name: user_name,
+                    email: email.clone(),
+                    role: Role::Admin,
+                    team: None,
+                    created_at: now,
+                    version: 0,
+                },
+                seats: Vec::new(),
+            };
+            let mut draft = Draft::new(&actor.org);
+            draft.put(None, org.clone());
+            draft.put(None, admin.clone());
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::OrganizationCreated,
+                format!("organization/{}", org.id),
+                nothing(),
+                snapshot(&serde_json::json!({ "organization": org, "first_admin": admin.user })),
+            );
+            Ok(Decision::Commit(draft.finish(audit), true))
+        })?;
+        Ok(matches!(settled, Settled::Committed(_)))
     }
 
     /// Sets how many seats of `product` the organisation bought. Shrinking below
@@ -224,4 +287,9 @@ impl Seats {
     pub async fn event_applied(&self, event_id: &str) -> Result<bool, SeatError> {
         Ok(self.store.event_processed(event_id).await?)
     }
+}
+
+/// A display name for someone known only by their email: its local part.
+fn name_of(email: &Email) -> &str {
+    email.as_str().split('@').next().unwrap_or(email.as_str())
 }
