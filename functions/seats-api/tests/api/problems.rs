@@ -303,3 +303,59 @@ async fn a_team_allocation_that_is_used_up_refuses_with_its_own_code() {
         .await;
     assert!(!users.to_string().contains("rex@victim.example"));
 }
+
+/// A body over the limit is refused before it is read: by its declared
+/// length, or, streamed without one, at the first byte past the limit (the
+/// stream's later chunks are never pulled).
+#[tokio::test]
+async fn an_oversized_body_is_refused_before_it_is_buffered() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let big = format!(r#"{{"name": "{}"}}"#, "x".repeat(70 * 1024));
+    let declared = Request::post("/v1/teams")
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(Body::from(big))
+        .expect("request");
+    let (status, _, body) = app.send(declared).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let problem: Value = serde_json::from_slice(&body).expect("problem+json");
+    assert_eq!(problem["code"], "body_too_large");
+
+    // 1 MiB in 16 KiB chunks, no length: reading stops past 64 KiB.
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let chunks = futures_util::stream::iter((0..64).map(move |i| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let chunk = if i == 0 {
+            b"{\"name\": \"".to_vec()
+        } else {
+            vec![b'x'; 16 * 1024]
+        };
+        Ok::<_, std::convert::Infallible>(chunk)
+    }));
+    let streamed = Request::post("/v1/teams")
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(chunks))
+        .expect("request");
+    let (status, _, body) = app.send(streamed).await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(
+        pulled.load(Ordering::SeqCst) < 64,
+        "stopped reading early: {} of 64 chunks",
+        pulled.load(Ordering::SeqCst)
+    );
+}
