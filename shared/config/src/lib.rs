@@ -175,13 +175,38 @@ pub async fn seats(default: StoreKind) -> anyhow::Result<Seats> {
 /// Missing or invalid configuration.
 pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
     let jwt = JwtConfig::from_env().context("JWT configuration")?;
+    let (per_second, burst) = entitlement_rate()?;
     let seats = seats(default).await?;
+    // Behind API Gateway's JWT authorizer, its verified claims name the caller too.
     let auth = seatflow_http::Authenticator::new(jwt, seats.clone())
         .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env());
-    Ok(AppState {
-        seats,
-        auth: Arc::new(auth),
+    Ok(AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst))
+}
+
+/// Entitlement checks per API key and second, and burst:
+/// `SEATFLOW_ENTITLEMENT_RATE` (`per_second` or `per_second,burst`), else
+/// the default.
+///
+/// # Errors
+/// A value that is not one or two positive whole numbers.
+pub fn entitlement_rate() -> anyhow::Result<(std::num::NonZeroU32, std::num::NonZeroU32)> {
+    let (rate, burst) = seatflow_http::DEFAULT_ENTITLEMENT_RATE;
+    let text = std::env::var("SEATFLOW_ENTITLEMENT_RATE").unwrap_or_else(|_| format!("{rate},{burst}"));
+    parse_rate(&text).with_context(|| {
+        format!("SEATFLOW_ENTITLEMENT_RATE must be 'per_second' or 'per_second,burst' (positive numbers), got {text:?}")
     })
+}
+
+/// `per_second` or `per_second,burst`, both positive (burst defaults to the rate).
+fn parse_rate(text: &str) -> Option<(std::num::NonZeroU32, std::num::NonZeroU32)> {
+    let parse = |part: &str| part.trim().parse::<std::num::NonZeroU32>().ok();
+    let mut parts = text.split(',');
+    let per_second = parts.next().and_then(parse)?;
+    let burst = match parts.next() {
+        Some(part) => parse(part)?,
+        None => per_second,
+    };
+    parts.next().is_none().then_some((per_second, burst))
 }
 
 /// Stripe's webhook signing secret, `STRIPE_WEBHOOK_SECRET`.
@@ -280,6 +305,16 @@ pub async fn notice_ledger() -> anyhow::Result<Arc<dyn seatflow_domain::NoticeLe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entitlement_rate_is_one_or_two_positive_numbers() {
+        let n = |v| std::num::NonZeroU32::new(v).unwrap();
+        assert_eq!(parse_rate("20"), Some((n(20), n(20))));
+        assert_eq!(parse_rate("20, 50"), Some((n(20), n(50))));
+        for bad in ["", "0", "20,0", "x", "1,2,3", "-1"] {
+            assert_eq!(parse_rate(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn a_webhook_secret_must_be_a_stripe_signing_secret() {

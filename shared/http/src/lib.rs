@@ -14,4 +14,4 @@ mod state;
 pub use auth::{ApiKeySecret, Authenticator, Caller, Claims, GatewayClaims, HasAuthenticator, JwtConfig};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use problem::{ApiError, Problem};
-pub use state::AppState;
+pub use state::{AppState, DEFAULT_ENTITLEMENT_RATE};

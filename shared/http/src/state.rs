@@ -2,9 +2,11 @@
 //! authenticator. Built by the composition root (`seatflow-config`) from the
 //! environment, or directly by tests and the local server.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use seatflow_domain::{Catalog, Clock, EntitlementStore, Seats};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use seatflow_domain::{ApiKeyId, Catalog, Clock, EntitlementStore, Seats};
 
 use crate::auth::{Authenticator, HasAuthenticator, JwtConfig};
 
@@ -15,6 +17,20 @@ pub struct AppState {
     pub seats: Seats,
     /// Bearer authentication.
     pub auth: Arc<Authenticator>,
+    /// Entitlement checks per API key (in this process).
+    pub entitlement_checks: Arc<DefaultKeyedRateLimiter<ApiKeyId>>,
+}
+
+/// Entitlement checks an API key may make per second, and in a burst, unless
+/// configured (`SEATFLOW_ENTITLEMENT_RATE`).
+pub const DEFAULT_ENTITLEMENT_RATE: (u32, u32) = (50, 100);
+
+/// A limiter of `per_second` requests per key, `burst` at once.
+#[must_use]
+pub fn keyed_limiter(per_second: NonZeroU32, burst: NonZeroU32) -> Arc<DefaultKeyedRateLimiter<ApiKeyId>> {
+    Arc::new(RateLimiter::keyed(
+        Quota::per_second(per_second).allow_burst(burst),
+    ))
 }
 
 impl AppState {
@@ -32,8 +48,31 @@ impl AppState {
     /// State over `seats`, authenticating with `jwt` (and API keys of `seats`).
     #[must_use]
     pub fn of(seats: Seats, jwt: JwtConfig) -> Self {
-        let auth = Arc::new(Authenticator::new(jwt, seats.clone()));
-        Self { seats, auth }
+        let auth = Authenticator::new(jwt, seats.clone());
+        Self::with_auth(seats, auth)
+    }
+
+    /// State over `seats`, authenticating with `auth`.
+    #[must_use]
+    pub fn with_auth(seats: Seats, auth: Authenticator) -> Self {
+        let auth = Arc::new(auth);
+        let (rate, burst) = DEFAULT_ENTITLEMENT_RATE;
+        Self {
+            seats,
+            auth,
+            entitlement_checks: keyed_limiter(
+                NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN),
+                NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
+            ),
+        }
+    }
+
+    /// The same state limiting each API key to `per_second` entitlement
+    /// checks (`burst` at once).
+    #[must_use]
+    pub fn with_entitlement_rate(mut self, per_second: NonZeroU32, burst: NonZeroU32) -> Self {
+        self.entitlement_checks = keyed_limiter(per_second, burst);
+        self
     }
 }
 

@@ -184,3 +184,59 @@ async fn notification_preferences_are_set_and_read_by_admins_only() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Each API key has its own budget of entitlement checks: past it, 429
+/// `rate_limited` with `Retry-After`; another key, and people, are not held
+/// back by it.
+#[tokio::test]
+async fn an_api_key_past_its_rate_gets_429_with_retry_after() {
+    use std::num::NonZeroU32;
+
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let limited = seatflow_seats_api::router(
+        app.state
+            .clone()
+            .with_entitlement_rate(NonZeroU32::new(1).expect("1"), NonZeroU32::new(2).expect("2")),
+    );
+    let key = app.api_key_for("org_victim").await;
+    let other = app.api_key_for("org_victim").await;
+    let check = |token: String| {
+        let request = axum::http::Request::get("/v1/entitlements?user=usr_ann")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let router = limited.clone();
+        async move {
+            use tower::ServiceExt as _;
+            router.oneshot(request).await.expect("answered")
+        }
+    };
+    assert_eq!(check(key.clone()).await.status(), StatusCode::OK);
+    assert_eq!(check(key.clone()).await.status(), StatusCode::OK);
+    let refused = check(key.clone()).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    let body = http_body_util::BodyExt::collect(refused.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let problem: serde_json::Value = serde_json::from_slice(&body).expect("problem+json");
+    assert_eq!(problem["code"], "rate_limited");
+    assert_eq!(
+        check(other).await.status(),
+        StatusCode::OK,
+        "another key has its own budget"
+    );
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    assert_eq!(
+        check(admin).await.status(),
+        StatusCode::OK,
+        "people are not rate limited here"
+    );
+}
