@@ -79,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
     seatflow_config::init_tracing();
     let cli = Cli::parse();
     let jwt = secret::jwt_config()?;
+    let max_lifetime = jwt.max_lifetime_seconds;
     let stores = local_store().await?;
     let seats = seatflow_config::seats_over(stores.entitlements.clone(), seatflow_config::clock())?;
     let (per_second, burst) = seatflow_config::entitlement_rate()?;
@@ -110,6 +111,11 @@ async fn main() -> anyhow::Result<()> {
                 .map(TeamId::parse)
                 .collect::<Result<Vec<_>, _>>()
                 .context("--team")?;
+            anyhow::ensure!(
+                ttl_hours >= 1 && ttl_hours * 3600 <= max_lifetime,
+                "--ttl-hours must be 1 to {} (SEATFLOW_JWT_MAX_LIFETIME_HOURS)",
+                max_lifetime / 3600
+            );
             let org = match org {
                 Some(org) => OrgId::parse(&org).context("--org")?,
                 None => demo::org(),

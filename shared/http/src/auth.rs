@@ -29,7 +29,14 @@ pub struct JwtConfig {
     pub issuer: String,
     /// Expected `aud`.
     pub audience: String,
+    /// Longest lifetime (`exp - iat`) a token may have, in seconds: a token
+    /// minted to last longer is refused, however fresh.
+    pub max_lifetime_seconds: u64,
 }
+
+/// A token may live at most a day unless configured
+/// (`SEATFLOW_JWT_MAX_LIFETIME_HOURS`).
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS: u64 = 24 * 3600;
 
 /// Why the JWT configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +47,9 @@ pub enum AuthConfigError {
     /// The secret is too short to be safe for HS256.
     #[error("SEATFLOW_JWT_SECRET must be at least {MIN_SECRET_LEN} bytes")]
     ShortSecret,
+    /// The maximum lifetime is not a whole number of hours from 1 to 720.
+    #[error("SEATFLOW_JWT_MAX_LIFETIME_HOURS must be 1 to 720 hours")]
+    MaxLifetime,
 }
 
 impl JwtConfig {
@@ -55,6 +65,7 @@ impl JwtConfig {
             secret,
             issuer: "seatflow".into(),
             audience: "seatflow-api".into(),
+            max_lifetime_seconds: DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
         })
     }
 
@@ -71,6 +82,15 @@ impl JwtConfig {
         }
         if let Ok(audience) = std::env::var("SEATFLOW_JWT_AUDIENCE") {
             config.audience = audience;
+        }
+        if let Ok(hours) = std::env::var("SEATFLOW_JWT_MAX_LIFETIME_HOURS") {
+            config.max_lifetime_seconds = hours
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|h| (1..=24 * 30).contains(h))
+                .ok_or(AuthConfigError::MaxLifetime)?
+                * 3600;
         }
         Ok(config)
     }
@@ -375,6 +395,12 @@ impl Authenticator {
             .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
         let claims = data.claims;
         let bad = |what: &str| ApiError::unauthenticated(format!("invalid token: {what}"));
+        if claims.exp.saturating_sub(claims.iat) > self.config.max_lifetime_seconds {
+            return Err(bad(&format!(
+                "it was issued to last longer than {} hours",
+                self.config.max_lifetime_seconds / 3600
+            )));
+        }
         let org = OrgId::parse(&claims.org).map_err(|_| bad("org claim"))?;
         let user = UserId::parse(&claims.sub).map_err(|_| bad("sub claim"))?;
         let teams = claims

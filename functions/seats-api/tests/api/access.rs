@@ -317,3 +317,33 @@ async fn a_team_manager_sees_and_changes_only_their_teams() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// A token minted to live longer than the maximum lifetime is refused, even
+/// while it has not expired.
+#[tokio::test]
+async fn a_token_issued_to_live_too_long_is_refused() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let mint = |hours: u64| {
+        app.state
+            .auth
+            .mint(
+                &seatflow_domain::UserId::parse("usr_admin").expect("id"),
+                &seatflow_domain::OrgId::parse("org_victim").expect("id"),
+                seatflow_domain::Role::Admin,
+                &[],
+                hours * 3600,
+            )
+            .expect("token")
+    };
+    let (status, _, _) = app.call(Method::GET, "/v1/licenses", Some(&mint(24)), None).await;
+    assert_eq!(status, StatusCode::OK, "a day is allowed");
+    let (status, _, problem) = app.call(Method::GET, "/v1/licenses", Some(&mint(48)), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("longer than 24 hours")),
+        "{problem}"
+    );
+}
