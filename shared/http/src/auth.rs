@@ -324,25 +324,12 @@ impl Authenticator {
         teams: &[TeamId],
         ttl_seconds: u64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        let now = jsonwebtoken::get_current_timestamp();
-        let claims = Claims {
-            sub: user.to_string(),
-            org: org.to_string(),
-            role,
-            teams: teams.iter().map(ToString::to_string).collect(),
-            iss: self.config.issuer.clone(),
-            aud: self.config.audience.clone(),
-            iat: now,
-            exp: now + ttl_seconds,
-            email: None,
-            org_name: None,
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        self.sign(user, org, role, teams, ttl_seconds, None, None)
     }
 
-    /// [`Authenticator::mint`] carrying `email` (and the organisation's
-    /// name): the token of a founder, whose first use creates an
-    /// organisation seatflow does not know yet.
+    /// [`Authenticator::mint`] for an admin carrying `email` (and the
+    /// organisation's name): the token of a founder, whose first use creates
+    /// an organisation seatflow does not know yet.
     ///
     /// # Errors
     /// As [`Authenticator::mint`].
@@ -354,17 +341,31 @@ impl Authenticator {
         org_name: Option<&str>,
         ttl_seconds: u64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.sign(user, org, Role::Admin, &[], ttl_seconds, Some(email), org_name)
+    }
+
+    #[allow(clippy::too_many_arguments)] // every claim of a token
+    fn sign(
+        &self,
+        user: &UserId,
+        org: &OrgId,
+        role: Role,
+        teams: &[TeamId],
+        ttl_seconds: u64,
+        email: Option<&str>,
+        org_name: Option<&str>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: user.to_string(),
             org: org.to_string(),
-            role: Role::Admin,
-            teams: Vec::new(),
+            role,
+            teams: teams.iter().map(ToString::to_string).collect(),
             iss: self.config.issuer.clone(),
             aud: self.config.audience.clone(),
             iat: now,
             exp: now + ttl_seconds,
-            email: Some(email.to_owned()),
+            email: email.map(str::to_owned),
             org_name: org_name.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
