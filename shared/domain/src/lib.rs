@@ -77,7 +77,8 @@ pub use store::{Change, EntitlementStore, Put, RenewalIndex, Snapshot, SnapshotK
 pub use service::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine, BillingSummary,
     DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, LicenseSummary, MAX_PAGE, MAX_USERS_LISTED, Mode, Outcome,
-    PurchaseConfirmation, PurchaseStatus, Seats, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements,
+    PurchaseConfirmation, PurchaseStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer,
+    Usage, UsageTotals, UserEntitlements,
 };
 
 // ----- errors -----

@@ -89,8 +89,8 @@ pub struct Subscription {
     /// Start of the current billing period: when the renewal invoice fell due.
     #[serde(default)]
     pub current_period_start: Option<DateTime<Utc>>,
-    /// Creation time of the event this state came from: an older event never
-    /// overwrites it.
+    /// When this state was read from the payment provider: a state read
+    /// earlier never overwrites it.
     pub state_at: DateTime<Utc>,
     /// Optimistic-concurrency version.
     pub version: u64,

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use seatflow_domain::{AddOnSeats, Catalog, LicenseSummary};
+use seatflow_domain::{AddOnSeats, Catalog, LicenseSummary, SubscriptionOverview};
 use seatflow_http::{ApiError, Caller, Problem};
 
 use seatflow_http::AppState;
@@ -22,6 +22,18 @@ pub async fn list_licenses(
     State(app): State<AppState>,
 ) -> Result<Json<Vec<LicenseSummary>>, ApiError> {
     Ok(Json(app.seats.licenses(&caller).await?))
+}
+
+/// Every subscription at a glance: plan, term, items and quantities, status,
+/// current period, renewal date and amount, whether it ends at the period's
+/// end; renewing soonest first.
+#[utoipa::path(get, path = "/v1/subscriptions", tag = "licenses",
+    responses((status = 200, body = [SubscriptionOverview]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_subscriptions(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+) -> Result<Json<Vec<SubscriptionOverview>>, ApiError> {
+    Ok(Json(app.seats.subscription_overviews(&caller).await?))
 }
 
 /// Add-ons: each one in the catalog, with the organisation's seats of it.

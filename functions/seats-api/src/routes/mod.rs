@@ -58,6 +58,7 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(catalog::get_catalog))
         .routes(routes!(catalog::list_licenses))
+        .routes(routes!(catalog::list_subscriptions))
         .routes(routes!(catalog::list_add_ons))
         .routes(routes!(teams::list_teams, teams::create_team))
         .routes(routes!(teams::get_team))

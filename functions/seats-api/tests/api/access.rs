@@ -13,6 +13,7 @@ pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Op
     vec![
         (M::GET, "/v1/catalog", "/v1/catalog".into(), None),
         (M::GET, "/v1/licenses", "/v1/licenses".into(), None),
+        (M::GET, "/v1/subscriptions", "/v1/subscriptions".into(), None),
         (M::GET, "/v1/add-ons", "/v1/add-ons".into(), None),
         (M::GET, "/v1/teams", "/v1/teams".into(), None),
         (
@@ -225,6 +226,7 @@ async fn another_organisation_sees_and_changes_nothing() {
     let own = [
         "/v1/catalog",
         "/v1/licenses",
+        "/v1/subscriptions",
         "/v1/add-ons",
         "/v1/teams",
         "/v1/teams",

@@ -240,3 +240,95 @@ async fn an_api_key_past_its_rate_gets_429_with_retry_after() {
         "people are not rate limited here"
     );
 }
+
+/// Subscriptions at a glance, and each product's nearest renewal in the
+/// licenses list.
+#[tokio::test]
+async fn subscriptions_show_their_renewal_date_and_amount() {
+    use chrono::Duration;
+    use seatflow_domain::{Clock as _, Mode, SubscriptionSnapshot, SubscriptionStatus, Term};
+
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let f = &app.fixture;
+    let now = f.clock.now();
+    let snapshot = |id: &str, days: i64, cancel: bool| SubscriptionSnapshot {
+        org: f.admin.org.clone(),
+        id: id.parse().expect("id"),
+        customer: "cus_victim".into(),
+        status: SubscriptionStatus::Active,
+        items: [
+            (seatflow_testkit::product("professional"), 10),
+            (seatflow_testkit::product("sso"), 4),
+        ]
+        .into(),
+        term: Some(Term::Annual),
+        current_period_start: Some(now - Duration::days(365 - days)),
+        current_period_end: Some(now + Duration::days(days)),
+        cancel_at_period_end: cancel,
+    };
+    for (event, state) in [
+        ("evt_a", snapshot("sub_later", 40, false)),
+        ("evt_b", snapshot("sub_sooner", 12, false)),
+        ("evt_c", snapshot("sub_ending", 3, true)),
+    ] {
+        f.seats
+            .apply_subscription(&f.admin, &state, event, now, Mode::Apply)
+            .await
+            .expect("applied");
+    }
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, _, subs) = app
+        .call(Method::GET, "/v1/subscriptions", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{subs}");
+    let ids: Vec<&str> = subs
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        ids,
+        ["sub_sooner", "sub_later", "sub_ending"],
+        "renewing soonest first"
+    );
+    let sooner = &subs[0];
+    assert_eq!(sooner["plan"], "professional");
+    assert_eq!(sooner["term"], "annual");
+    assert_eq!(
+        sooner["items"],
+        json!([{"product": "professional", "quantity": 10}, {"product": "sso", "quantity": 4}])
+    );
+    let quote = f
+        .seats
+        .catalog()
+        .quote(&seatflow_domain::QuoteRequest {
+            plan: "professional".into(),
+            term: Term::Annual,
+            quantity: 10,
+            add_ons: vec![seatflow_domain::AddOnRequest {
+                product: "sso".into(),
+                quantity: 4,
+            }],
+        })
+        .expect("quote");
+    assert_eq!(sooner["renewal_amount"]["minor"], json!(quote.total_due.minor));
+    assert!(sooner["renews_at"].is_string());
+    let ending = &subs[2];
+    assert_eq!(ending["cancel_at_period_end"], true);
+    assert!(ending["renews_at"].is_null() && ending["renewal_amount"].is_null());
+    let (_, _, licenses) = app.call(Method::GET, "/v1/licenses", Some(&admin), None).await;
+    let sso = licenses
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|l| l["product"] == "sso")
+        .expect("sso");
+    assert_eq!(sso["renews_at"], sooner["renews_at"], "the nearest renewal");
+    let member = app.token("usr_cat", "org_victim", seatflow_domain::Role::Member, &[]);
+    let (status, _, _) = app
+        .call(Method::GET, "/v1/subscriptions", Some(&member), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

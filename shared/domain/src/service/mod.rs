@@ -22,11 +22,13 @@ mod directory;
 mod notifications;
 mod organizations;
 mod reminders;
+mod subscriptions;
 mod views;
 
 pub use assignments::Transfer;
 pub use commit::{Mode, Outcome};
 pub use confirmation::{BillingLine, BillingSummary, MAX_USERS_LISTED, PurchaseConfirmation, PurchaseStatus};
+pub use subscriptions::{SubscriptionItem, SubscriptionOverview};
 pub use views::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, Entitlement, LicenseSummary, TeamUsage, Usage,
     UsageTotals, UserEntitlements,

@@ -125,7 +125,7 @@ impl Seats {
 
     /// What renewing `subscription` charges at list prices (volume discount
     /// included): the quote of its plan and add-ons for its term.
-    fn renewal_amount(&self, subscription: &Subscription) -> Option<Money> {
+    pub(super) fn renewal_amount(&self, subscription: &Subscription) -> Option<Money> {
         let term = subscription.term?;
         let (plan, quantity) = subscription
             .items

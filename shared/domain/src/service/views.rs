@@ -36,6 +36,9 @@ pub struct LicenseSummary {
     pub available: u32,
     /// More held than bought; new assignments refused.
     pub over_limit: bool,
+    /// The nearest renewal of a subscription selling it (in the licenses
+    /// list; absent elsewhere, and when nothing renews).
+    pub renews_at: Option<DateTime<Utc>>,
 }
 
 /// An add-on of the catalog with the organisation's seats of it.
@@ -157,6 +160,7 @@ impl Seats {
             assigned: pool.assigned,
             available: pool.available(),
             over_limit: pool.over_limit(),
+            renews_at: None,
         }
     }
 
@@ -168,7 +172,18 @@ impl Seats {
     pub async fn licenses(&self, actor: &Actor) -> Result<Vec<LicenseSummary>, SeatError> {
         actor.require_admin("see the organisation's licenses")?;
         let pools = self.store.pools(&actor.org).await?;
-        Ok(pools.iter().map(|p| self.summary(p)).collect())
+        let subscriptions = self.store.subscriptions(&actor.org).await?;
+        Ok(pools
+            .iter()
+            .map(|p| LicenseSummary {
+                renews_at: subscriptions
+                    .iter()
+                    .filter(|s| s.renews() && s.items.contains_key(&p.product))
+                    .filter_map(|s| s.current_period_end)
+                    .min(),
+                ..self.summary(p)
+            })
+            .collect())
     }
 
     /// Every add-on of the catalog with the organisation's seats of it.

@@ -1,0 +1,99 @@
+//! Subscriptions at a glance: what an organisation pays for, when each
+//! renews and for how much, and whether it ends at the period's end.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Seats;
+use crate::access::Actor;
+use crate::catalog::Term;
+use crate::error::SeatError;
+use crate::ids::{ProductId, SubscriptionId};
+use crate::money::Money;
+use crate::subscription::{Subscription, SubscriptionStatus};
+
+/// Seats of one product on a subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SubscriptionItem {
+    /// The product (the plan, or an add-on).
+    pub product: ProductId,
+    /// Seats.
+    pub quantity: u32,
+}
+
+/// A subscription at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SubscriptionOverview {
+    /// The provider's id.
+    pub id: SubscriptionId,
+    /// Its status.
+    pub status: SubscriptionStatus,
+    /// Its plan, if it has one.
+    pub plan: Option<ProductId>,
+    /// Monthly or annual.
+    pub term: Option<Term>,
+    /// Seats per product.
+    pub items: Vec<SubscriptionItem>,
+    /// The current billing period.
+    pub current_period_start: Option<DateTime<Utc>>,
+    /// End of the current billing period.
+    pub current_period_end: Option<DateTime<Utc>>,
+    /// When it renews; absent when it does not (canceled, ending at the
+    /// period's end, lapsed).
+    pub renews_at: Option<DateTime<Utc>>,
+    /// What the renewal costs at today's prices, with the volume discount.
+    pub renewal_amount: Option<Money>,
+    /// Whether it ends at the period's end.
+    pub cancel_at_period_end: bool,
+}
+
+impl Seats {
+    /// Every subscription of the organisation, renewing soonest first.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins.
+    pub async fn subscription_overviews(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<SubscriptionOverview>, SeatError> {
+        actor.require_admin("see subscriptions")?;
+        let mut overviews: Vec<SubscriptionOverview> = self
+            .store
+            .subscriptions(&actor.org)
+            .await?
+            .iter()
+            .map(|s| self.overview(s))
+            .collect();
+        overviews.sort_by_key(|o| (o.renews_at.is_none(), o.renews_at, o.id.to_string()));
+        Ok(overviews)
+    }
+
+    pub(super) fn overview(&self, subscription: &Subscription) -> SubscriptionOverview {
+        let renews = subscription.renews();
+        SubscriptionOverview {
+            id: subscription.id.clone(),
+            status: subscription.status,
+            plan: subscription
+                .items
+                .keys()
+                .find(|p| self.catalog.is_plan(p))
+                .cloned(),
+            term: subscription.term,
+            items: subscription
+                .items
+                .iter()
+                .map(|(product, quantity)| SubscriptionItem {
+                    product: product.clone(),
+                    quantity: *quantity,
+                })
+                .collect(),
+            current_period_start: subscription.current_period_start,
+            current_period_end: subscription.current_period_end,
+            renews_at: subscription.current_period_end.filter(|_| renews),
+            renewal_amount: renews.then(|| self.renewal_amount(subscription)).flatten(),
+            cancel_at_period_end: subscription.cancel_at_period_end,
+        }
+    }
+}
