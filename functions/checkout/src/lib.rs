@@ -228,14 +228,6 @@ pub async fn add_seats(
         behavior,
         seats.clock().now(),
     )?;
-    let mut plan = SeatPlan {
-        item: increase.change().and_then(|c| c.item.clone()),
-        lookup_key: increase
-            .change()
-            .map_or_else(String::new, |c| c.lookup_key.clone()),
-        quantity: increase.change().map_or(0, |c| c.quantity),
-        response: serde_json::to_value(&increase).map_err(|e| ApiError::upstream("store_unavailable", &e))?,
-    };
     let Some(key) = key else {
         if let Some(change) = increase.change() {
             state.payments.set_quantity(&id, change, behavior, None).await?;
@@ -248,6 +240,14 @@ pub async fn add_seats(
         "POST /v1/subscriptions/{id}/seats {}:{}:{:?}",
         request.product, request.quantity, request.proration_behavior
     );
+    let mut plan = SeatPlan {
+        item: increase.change().and_then(|c| c.item.clone()),
+        lookup_key: increase
+            .change()
+            .map_or_else(String::new, |c| c.lookup_key.clone()),
+        quantity: increase.change().map_or(0, |c| c.quantity),
+        response: serde_json::to_value(&increase).map_err(|e| ApiError::upstream("store_unavailable", &e))?,
+    };
     let now = seats.clock().now();
     let planned = serde_json::to_string(&plan).map_err(|e| ApiError::upstream("store_unavailable", &e))?;
     let lease = now + chrono::Duration::seconds(IDEMPOTENCY_LEASE_SECONDS);

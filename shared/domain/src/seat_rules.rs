@@ -22,12 +22,6 @@ impl<'a> Holdings<'a> {
         Self { user, held, catalog }
     }
 
-    /// Every seat the user holds.
-    #[must_use]
-    pub fn seats(&self) -> &'a [Assignment] {
-        self.held
-    }
-
     /// Whether the user holds a seat of `product`.
     #[must_use]
     pub fn holds(&self, product: &ProductId) -> bool {

@@ -66,6 +66,15 @@ fn n(number: u64) -> AttributeValue {
     AttributeValue::N(number.to_string())
 }
 
+/// A transaction item that adds to a team's count within its allocation: a
+/// failed condition there means the allocation is used up.
+#[derive(Debug, Clone)]
+struct Capped {
+    item: usize,
+    team: TeamId,
+    product: ProductId,
+}
+
 /// What a failed transaction means for the caller.
 enum Failure {
     /// A condition failed: the decision was made on stale state.
@@ -80,10 +89,7 @@ enum Failure {
 
 /// What a failed transaction means, given which of its items are capped team
 /// counts (`capped[i]`: the team and product of item `i`, if it is one).
-fn classify(
-    error: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>,
-    capped: &[Option<(TeamId, ProductId)>],
-) -> Failure {
+fn classify(error: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>, capped: &[Capped]) -> Failure {
     let text = DisplayErrorContext(&error).to_string();
     match error.into_service_error() {
         TransactWriteItemsError::TransactionCanceledException(cancelled) => {
@@ -99,10 +105,10 @@ fn classify(
             // version besides: decide again on fresh state first.
             let full = failed
                 .iter()
-                .map(|i| capped.get(*i).cloned().flatten())
+                .map(|i| capped.iter().find(|c| c.item == *i).cloned())
                 .collect::<Option<Vec<_>>>();
-            if let Some((team, product)) = full.and_then(|f| f.into_iter().next()) {
-                Failure::Full(team, product)
+            if let Some(cap) = full.and_then(|f| f.into_iter().next()) {
+                Failure::Full(cap.team, cap.product)
             } else if !failed.is_empty() {
                 Failure::Stale
             } else if codes.iter().any(|c| {
@@ -438,23 +444,22 @@ impl DynamoEntitlementStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// The transaction items of a change, and for each, the team and product
-    /// if it is a capped team count.
-    #[allow(clippy::type_complexity)]
-    fn transaction(
-        &self,
-        change: &Change,
-    ) -> Result<(Vec<TransactWriteItem>, Vec<Option<(TeamId, ProductId)>>), StoreError> {
+    /// The transaction items of a change, and which of them are capped team
+    /// counts.
+    fn transaction(&self, change: &Change) -> Result<(Vec<TransactWriteItem>, Vec<Capped>), StoreError> {
         let mut items = Vec::with_capacity(change.writes.len() + 2);
-        let mut capped = Vec::with_capacity(change.writes.len() + 2);
+        let mut capped = Vec::new();
         for write in &change.writes {
-            capped.resize(items.len(), None);
             match write {
                 Write::TeamSeatsCount(count) => {
-                    items.push(self.count_update(&change.org, count)?);
                     if count.allocated && count.delta > 0 {
-                        capped.push(Some((count.team.clone(), count.product.clone())));
+                        capped.push(Capped {
+                            item: items.len(),
+                            team: count.team.clone(),
+                            product: count.product.clone(),
+                        });
                     }
+                    items.push(self.count_update(&change.org, count)?);
                 }
                 Write::Organization(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Team(put) => items.push(self.put_record(&put.value, put.expected)?),
@@ -498,7 +503,6 @@ impl DynamoEntitlementStore {
             }
         }
         items.push(Self::put(items::audit_item(&change.audit)?, None, &self.table)?);
-        capped.resize(items.len(), None);
         Ok((items, capped))
     }
 }

@@ -238,13 +238,7 @@ impl Authenticator {
         let Some(email) = email.filter(|e| !e.is_empty()) else {
             return Ok(actor);
         };
-        let seen = |known: &std::sync::Mutex<std::collections::HashSet<OrgId>>| {
-            known
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .contains(&actor.org)
-        };
-        if seen(&self.known) {
+        if self.known_orgs().contains(&actor.org) {
             return Ok(actor);
         }
         let email = seatflow_domain::Email::parse(email)
@@ -253,11 +247,15 @@ impl Authenticator {
         if founded {
             tracing::info!(org = %actor.org, "organisation founded by its first admin's sign-in");
         }
+        self.known_orgs().insert(actor.org.clone());
+        Ok(actor)
+    }
+
+    fn known_orgs(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<OrgId>> {
+        // A set of ids cannot be left half-changed by a panic.
         self.known
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(actor.org.clone());
-        Ok(actor)
     }
 
     /// Also accepts callers whose identity provider token API Gateway's JWT

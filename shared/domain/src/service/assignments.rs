@@ -169,6 +169,22 @@ impl Seats {
         })
     }
 
+    /// The pools a seat change of `product` may touch: its own, and for a plan
+    /// every add-on's (they leave with a holder's last base seat).
+    fn pools_touched_by(&self, product: &ProductId) -> Vec<ProductId> {
+        let mut products = vec![product.clone()];
+        if self.catalog.is_plan(product) {
+            products.extend(
+                self.catalog
+                    .products
+                    .values()
+                    .filter(|p| p.kind == crate::catalog::ProductKind::AddOn)
+                    .map(|p| p.id.clone()),
+            );
+        }
+        products
+    }
+
     /// Takes a seat of `product` for `user` in `book`, from the source the
     /// rules name, if the caller may draw on it.
     pub(crate) fn take_seat(
@@ -190,7 +206,7 @@ impl Seats {
 }
 
 /// `holder` with `seat` added (seats kept in product order).
-pub(crate) fn with_seat(holder: &UserSeats, seat: &Assignment) -> UserSeats {
+fn with_seat(holder: &UserSeats, seat: &Assignment) -> UserSeats {
     let mut after = holder.clone();
     after.seats.push(seat.clone());
     after.seats.sort_by(|a, b| a.product.cmp(&b.product));

@@ -135,32 +135,23 @@ impl Seats {
 
     /// Team `id` from `snapshot` if the caller manages it, else not found.
     fn managed_team<'a>(actor: &Actor, snapshot: &'a Snapshot, id: &TeamId) -> Result<&'a Team, SeatError> {
-        match snapshot.team(id) {
+        Self::team_if_managed(actor, snapshot.team(id), id)
+    }
+
+    /// `found` (team `id` as read) if the caller manages it, else not found.
+    fn team_if_managed<'a>(
+        actor: &Actor,
+        found: Option<&'a Team>,
+        id: &TeamId,
+    ) -> Result<&'a Team, SeatError> {
+        match found {
             Some(team) if actor.manages(&team.id) => Ok(team),
             _ => Err(SeatError::not_found("team", id)),
         }
     }
 
     async fn visible_team(&self, actor: &Actor, id: &TeamId) -> Result<Team, SeatError> {
-        match self.store.team(&actor.org, id).await? {
-            Some(team) if actor.manages(&team.id) => Ok(team),
-            _ => Err(SeatError::not_found("team", id)),
-        }
-    }
-
-    /// The pools a seat change of `product` may touch: its own, and for a plan
-    /// every add-on's (they leave with a holder's last base seat).
-    fn pools_touched_by(&self, product: &ProductId) -> Vec<ProductId> {
-        let mut products = vec![product.clone()];
-        if self.catalog.is_plan(product) {
-            products.extend(
-                self.catalog
-                    .products
-                    .values()
-                    .filter(|p| p.kind == crate::catalog::ProductKind::AddOn)
-                    .map(|p| p.id.clone()),
-            );
-        }
-        products
+        let found = self.store.team(&actor.org, id).await?;
+        Self::team_if_managed(actor, found.as_ref(), id).cloned()
     }
 }

@@ -237,7 +237,9 @@ impl Seats {
                 teams: team_usage,
             });
         }
-        let products = self.licenses(actor).await?;
+        // Counters only: usage has no use for renewal dates.
+        let pools = self.store.pools(&actor.org).await?;
+        let products: Vec<LicenseSummary> = pools.iter().map(|p| self.summary(p)).collect();
         let totals = products.iter().fold(
             UsageTotals {
                 purchased: 0,
