@@ -2,7 +2,8 @@
 //! something to show. Its ids are fixed so the README walkthrough works as written.
 
 use seatflow_domain::{
-    Actor, DisplayName, Email, Mode, NewUser, OrgId, ProductId, Role, SeatError, Seats, TeamId, UserId,
+    Actor, DisplayName, Email, Mode, NewGrant, NewUser, OrgId, ProductId, Role, SeatError, Seats, TeamId,
+    UserId,
 };
 
 pub const ORG: &str = "org_demo";
@@ -26,7 +27,7 @@ where
 }
 
 /// Creates the demo organisation: 25 Professional seats, 10 SSO, 5 Advanced
-/// Analytics; an Engineering team allocated 10 Professional seats and a Design
+/// Analytics (manual grants, which no subscription overwrites); an Engineering team allocated 10 Professional seats and a Design
 /// team; four people, two of them holding seats.
 ///
 /// Does nothing if the organisation exists (a persistent store seeded before).
@@ -37,9 +38,8 @@ pub async fn seed(seats: &Seats) -> Result<(), SeatError> {
     let system = Actor::system(org(), "demo-seed");
     seats.create_organization(&system, "Demo Co", Mode::Apply).await?;
     for (product, quantity) in [("professional", 25), ("sso", 10), ("analytics", 5)] {
-        seats
-            .set_purchased(&system, &id::<ProductId>(product), quantity, Mode::Apply)
-            .await?;
+        let grant = NewGrant::parse(id::<ProductId>(product), quantity, None, "demo seed")?;
+        seats.grant_seats(&system, &grant, Mode::Apply).await?;
     }
     seats
         .create_team(&system, Some(&id(ENGINEERING)), "Engineering", Mode::Apply)

@@ -185,7 +185,8 @@ impl Provisioner {
         let outcome = match applied {
             Applied::Changed(_) => Outcome::Applied,
             Applied::Duplicate => Outcome::Duplicate,
-            Applied::Stale => Outcome::Stale,
+            // Only reconciliation answers "in sync"; an event always records itself.
+            Applied::Stale | Applied::InSync => Outcome::Stale,
         };
         tracing::info!(event = %job.event_id, subscription = %snapshot.id, ?outcome, "provisioned");
         Ok(outcome)

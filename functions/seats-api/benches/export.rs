@@ -43,8 +43,11 @@ async fn seeded(users: usize) -> (axum::Router, String) {
         .await
         .expect("org");
     let pro = seatflow_domain::ProductId::parse("professional").expect("product");
+    let grant =
+        seatflow_domain::NewGrant::parse(pro.clone(), u32::try_from(users).expect("fits"), None, "bench")
+            .expect("grant");
     seats
-        .set_purchased(&admin, &pro, u32::try_from(users).expect("fits"), Mode::Apply)
+        .grant_seats(&admin, &grant, Mode::Apply)
         .await
         .expect("seats");
     for i in 0..users {

@@ -103,6 +103,20 @@ impl Actor {
         }
     }
 
+    /// Requires the vendor itself: the system (seeding, reconciliation) or,
+    /// once they exist, the vendor's operators. Never an organisation's own
+    /// admin: what it grants is not paid for.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`].
+    pub fn require_vendor(&self, what: &str) -> Result<(), SeatError> {
+        if matches!(self.principal, Principal::System(_)) {
+            Ok(())
+        } else {
+            Err(SeatError::Forbidden(format!("only the vendor may {what}")))
+        }
+    }
+
     /// Requires a person admin (not a machine client): managing API keys.
     ///
     /// # Errors

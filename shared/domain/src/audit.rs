@@ -37,6 +37,16 @@ pub enum AuditAction {
     ApiKeyRevoked,
     /// A payment event changed a subscription and the pools it sizes.
     SubscriptionApplied,
+    /// The provider's metadata moved a subscription to another organisation:
+    /// this one stopped counting it.
+    SubscriptionMoved,
+    /// Reconciliation with the provider corrected a subscription that had
+    /// drifted (a missed or dead-lettered event).
+    Reconciled,
+    /// Seats were granted outside the payment provider.
+    SeatsGranted,
+    /// A manual grant was revoked, or ran out; its seats stopped counting.
+    GrantEnded,
     /// The organisation's notification preferences were set.
     NotificationPreferencesSet,
 }

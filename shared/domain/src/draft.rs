@@ -38,6 +38,7 @@ versioned!(
     TeamSeats => TeamSeats,
     ApiKey => ApiKey,
     Subscription => Subscription,
+    crate::grant::SeatGrant => Grant,
     crate::notification::NotificationPreferences => NotificationPreferences,
 );
 
@@ -77,6 +78,22 @@ impl Draft {
             expected,
             value: after,
         }));
+    }
+
+    /// Claims `subscription` for `owner`, on the condition that the claim is
+    /// still `expected` (see [`crate::store::SubscriptionOwner`]).
+    pub(crate) fn claim_subscription(
+        &mut self,
+        subscription: &crate::ids::SubscriptionId,
+        owner: &OrgId,
+        expected: Option<OrgId>,
+    ) {
+        self.writes
+            .push(Write::SubscriptionOwner(crate::store::SubscriptionOwner {
+                subscription: subscription.clone(),
+                owner: owner.clone(),
+                expected,
+            }));
     }
 
     pub(crate) fn record_event(&mut self, event: crate::subscription::ProcessedEvent) {
@@ -257,9 +274,24 @@ impl SeatBook {
         pool.after.reallocate(&mut seats.after, allocation)
     }
 
-    pub(crate) fn set_purchased(&mut self, product: &ProductId, purchased: u32) -> Result<(), SeatError> {
-        self.pool_mut(product)?.purchased = purchased;
-        Ok(())
+    /// Sets what subscription `id` contributes to `product`'s pool.
+    pub(crate) fn set_subscribed(
+        &mut self,
+        product: &ProductId,
+        id: &crate::ids::SubscriptionId,
+        seats: u32,
+    ) -> Result<(), SeatError> {
+        Ok(self.pool_mut(product)?.set_subscribed(id, seats)?)
+    }
+
+    /// Sets what grant `id` contributes to `product`'s pool.
+    pub(crate) fn set_granted(
+        &mut self,
+        product: &ProductId,
+        id: &crate::ids::GrantId,
+        seats: u32,
+    ) -> Result<(), SeatError> {
+        Ok(self.pool_mut(product)?.set_granted(id, seats)?)
     }
 
     /// Adds a write for every record the operation changed.

@@ -113,6 +113,11 @@ string_id!(
     SubscriptionId,
     "sub"
 );
+string_id!(
+    /// A manual grant of seats (a sales contract, a demo seed).
+    GrantId,
+    "grant"
+);
 
 /// An audit entry's id. Time-ordered (UUID v7 from the injected clock), so that
 /// ordering by id is ordering by time (to the millisecond; entries of the same

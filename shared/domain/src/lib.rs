@@ -26,6 +26,7 @@ mod clock;
 mod directory;
 mod draft;
 mod error;
+mod grant;
 mod idempotency;
 mod ids;
 mod money;
@@ -46,8 +47,9 @@ pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
 pub use catalog::{Catalog, Product, ProductKind, Term};
 pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User, UserSeats};
+pub use grant::{MAX_GRANT_REFERENCE, NewGrant, SeatGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};
-pub use ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
+pub use ids::{ApiKeyId, AuditId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 pub use money::{Currency, Money};
 pub use notification::{
     Claim, DueNotice, NoticeKey, NoticeKind, NoticeSubject, NotificationPreferences, OutgoingEmail,
@@ -71,7 +73,10 @@ pub use idempotency::IdempotencyStore;
 pub use notification::{Mailer, NoticeLedger};
 pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
-pub use store::{Change, EntitlementStore, Put, RenewalIndex, Snapshot, SnapshotKeys, TeamSeatsCount, Write};
+pub use store::{
+    Change, EntitlementStore, Put, RenewalIndex, Snapshot, SnapshotKeys, SubscriptionOwner, TeamSeatsCount,
+    Write,
+};
 
 // ----- services -----
 pub use service::{

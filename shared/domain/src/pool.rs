@@ -2,12 +2,13 @@
 //! counter arithmetic that keeps them honest. Counters are kept in the same
 //! change as the assignments they count, so reading usage never counts items.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::SeatError;
-use crate::ids::{OrgId, ProductId, TeamId};
+use crate::error::ValidationError;
+use crate::ids::{GrantId, OrgId, ProductId, SubscriptionId, TeamId};
 use crate::seat_rules::SeatSource;
 
 /// The seats of one product an organisation holds.
@@ -21,8 +22,17 @@ pub struct SeatPool {
     pub org: OrgId,
     /// The product.
     pub product: ProductId,
-    /// Seats bought.
+    /// Seats bought: the sum of `subscribed` and `granted`.
     pub purchased: u32,
+    /// Each entitling subscription's seats of this product. Each subscription
+    /// changes only its own entry, so the sum is computed from this one
+    /// record, and committing on its version conditions the sum on
+    /// everything it was computed from.
+    #[serde(default)]
+    pub subscribed: BTreeMap<SubscriptionId, u32>,
+    /// Each manual grant's seats of this product (see `SeatGrant`).
+    #[serde(default)]
+    pub granted: BTreeMap<GrantId, u32>,
     /// Sum of the team allocations of this product.
     pub allocated: u32,
     /// Seats held by users.
@@ -46,12 +56,56 @@ impl SeatPool {
             org,
             product,
             purchased,
+            subscribed: BTreeMap::new(),
+            granted: BTreeMap::new(),
             allocated: 0,
             assigned: 0,
             assigned_in_allocations: 0,
             allocated_teams: BTreeSet::new(),
             version: 0,
         }
+    }
+
+    /// Sets what subscription `id` contributes (0 removes it) and recounts.
+    ///
+    /// # Errors
+    /// [`ValidationError`] when the sum would pass `u32::MAX` seats.
+    pub fn set_subscribed(&mut self, id: &SubscriptionId, seats: u32) -> Result<(), ValidationError> {
+        if seats == 0 {
+            self.subscribed.remove(id);
+        } else {
+            self.subscribed.insert(id.clone(), seats);
+        }
+        self.recount()
+    }
+
+    /// Sets what grant `id` contributes (0 removes it) and recounts.
+    ///
+    /// # Errors
+    /// [`ValidationError`] when the sum would pass `u32::MAX` seats.
+    pub fn set_granted(&mut self, id: &GrantId, seats: u32) -> Result<(), ValidationError> {
+        if seats == 0 {
+            self.granted.remove(id);
+        } else {
+            self.granted.insert(id.clone(), seats);
+        }
+        self.recount()
+    }
+
+    /// `purchased` from its sources; an overflow is an error, never a wrap.
+    fn recount(&mut self) -> Result<(), ValidationError> {
+        self.purchased = self
+            .subscribed
+            .values()
+            .chain(self.granted.values())
+            .try_fold(0u32, |sum, n| sum.checked_add(*n))
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "quantity",
+                    format!("{} would exceed {} seats", self.product, u32::MAX),
+                )
+            })?;
+        Ok(())
     }
 
     /// Where a member of `team` draws a seat of this product from.

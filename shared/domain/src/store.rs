@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use crate::api_key::ApiKey;
 use crate::audit::AuditEntry;
 use crate::directory::{Email, Organization, Team, User, UserSeats};
-use crate::ids::{ApiKeyId, AuditId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
+use crate::grant::SeatGrant;
+use crate::ids::{ApiKeyId, AuditId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 use crate::notification::NotificationPreferences;
 use crate::pool::{SeatPool, TeamSeats};
 use crate::subscription::{ProcessedEvent, Subscription};
@@ -64,6 +65,10 @@ pub enum Write {
     ApiKey(Put<ApiKey>),
     /// Create or update a subscription.
     Subscription(Put<Subscription>),
+    /// Say which organisation counts a subscription (see [`SubscriptionOwner`]).
+    SubscriptionOwner(SubscriptionOwner),
+    /// Create or update a manual grant of seats.
+    Grant(Put<SeatGrant>),
     /// Record an event as applied; a conflict if it already is.
     ProcessedEvent(ProcessedEvent),
     /// Create or update the organisation's notification preferences.
@@ -87,6 +92,21 @@ pub struct TeamSeatsCount {
     pub delta: i64,
     /// The team has an allocation of the product: the count stays within it.
     pub allocated: bool,
+}
+
+/// Which organisation counts a subscription: one claim per subscription,
+/// across organisations, so that when the provider's metadata moves it to
+/// another organisation the old one is known and stops counting it. The
+/// store refuses the change with [`StoreError::Conflict`] unless the claim
+/// is `expected` (`None`: unclaimed) when it sets it to `owner`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionOwner {
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// The organisation that counts it from now on.
+    pub owner: OrgId,
+    /// The organisation the decision read as counting it.
+    pub expected: Option<OrgId>,
 }
 
 /// A decision to persist: every write, and the audit entry that records it,
@@ -216,6 +236,13 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Subscription>, StoreError>;
     /// Every subscription of the organisation.
     async fn subscriptions(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError>;
+    /// The organisation that counts subscription `id`, if any does
+    /// (see [`SubscriptionOwner`]).
+    async fn subscription_owner(&self, id: &SubscriptionId) -> Result<Option<OrgId>, StoreError>;
+    /// One manual grant of the organisation.
+    async fn grant(&self, org: &OrgId, id: &GrantId) -> Result<Option<SeatGrant>, StoreError>;
+    /// Every manual grant of the organisation, ended ones included, by id.
+    async fn grants(&self, org: &OrgId) -> Result<Vec<SeatGrant>, StoreError>;
     /// Whether the event was applied before.
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
     /// The organisation's notification preferences, if it set any.

@@ -92,6 +92,11 @@ pub struct Subscription {
     /// When this state was read from the payment provider: a state read
     /// earlier never overwrites it.
     pub state_at: DateTime<Utc>,
+    /// The organisation the provider's metadata moved it to: this one no
+    /// longer counts it (its seats, renewals and failing payments are the
+    /// other organisation's). The record stays, for the audit trail.
+    #[serde(default)]
+    pub moved_to: Option<OrgId>,
     /// Optimistic-concurrency version.
     pub version: u64,
 }
@@ -101,7 +106,9 @@ impl Subscription {
     /// payment is failing, only within `grace` of the period's start.
     #[must_use]
     pub fn usable_at(&self, now: DateTime<Utc>, grace: chrono::Duration) -> bool {
-        self.status.entitles() && self.grace_ends(grace).is_none_or(|end| now < end)
+        self.moved_to.is_none()
+            && self.status.entitles()
+            && self.grace_ends(grace).is_none_or(|end| now < end)
     }
 
     /// When the grace period of a failing payment ends, if payment is failing.
@@ -124,10 +131,12 @@ impl Subscription {
     /// set to cancel, with a known period end. What renewal reminders are for.
     #[must_use]
     pub fn renews(&self) -> bool {
-        matches!(
-            self.status,
-            SubscriptionStatus::Active | SubscriptionStatus::Trialing
-        ) && !self.cancel_at_period_end
+        self.moved_to.is_none()
+            && matches!(
+                self.status,
+                SubscriptionStatus::Active | SubscriptionStatus::Trialing
+            )
+            && !self.cancel_at_period_end
             && self.current_period_end.is_some()
     }
 
@@ -140,13 +149,13 @@ impl Subscription {
     /// Whether a payment is failing (the grace period runs or has run out).
     #[must_use]
     pub fn payment_failing(&self) -> bool {
-        self.status == SubscriptionStatus::PastDue
+        self.moved_to.is_none() && self.status == SubscriptionStatus::PastDue
     }
 
     /// This subscription's seats of `product` that count as bought.
     #[must_use]
     pub fn entitled(&self, product: &ProductId) -> u32 {
-        if self.status.entitles() {
+        if self.status.entitles() && self.moved_to.is_none() {
             self.items.get(product).copied().unwrap_or(0)
         } else {
             0
@@ -178,4 +187,7 @@ pub enum Applied {
     Duplicate,
     /// A newer state is already stored: nothing changed.
     Stale,
+    /// Reconciliation found the stored state and its pools as the provider
+    /// says: nothing changed.
+    InSync,
 }

@@ -96,6 +96,14 @@ impl Stored for TeamSeats {
         Ok(item)
     }
 }
+impl Stored for seatflow_domain::SeatGrant {
+    fn sort_key(&self) -> String {
+        keys::grant(&self.id)
+    }
+    fn org(&self) -> &OrgId {
+        &self.org
+    }
+}
 impl Stored for seatflow_domain::Subscription {
     fn sort_key(&self) -> String {
         keys::subscription(&self.id)

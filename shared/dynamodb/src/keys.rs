@@ -52,6 +52,14 @@ pub fn event(id: &str) -> String {
     format!("EVENT#{id}")
 }
 pub const EVENT_SK: &str = "EVENT";
+pub fn grant(id: &seatflow_domain::GrantId) -> String {
+    format!("GRANT#{id}")
+}
+/// Which organisation counts a subscription: one item per subscription.
+pub fn subscription_owner(id: &seatflow_domain::SubscriptionId) -> String {
+    format!("SUBOWNER#{id}")
+}
+pub const SUBSCRIPTION_OWNER_SK: &str = "SUBOWNER";
 /// The table's TTL attribute (Unix seconds).
 pub const EXPIRES_AT: &str = "expires_at";
 pub const NOTIFY_SK: &str = "NOTIFY";

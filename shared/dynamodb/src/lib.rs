@@ -21,6 +21,8 @@
 //! | subscription | `ORG#{org}` | `SUB#{subscription}` | renewing: `GSI1PK = RENEWAL#{yyyy-mm of period end}`, `GSI1SK = {period end, 12-digit Unix s}#{org}#{sub}`; past due: `GSI1PK = PAYMENT_FAILING`, `GSI1SK = {org}#{sub}` |
 //! | notification preferences | `ORG#{org}` | `NOTIFY` | |
 //! | notice sent / claimed (ledger) | `ORG#{org}` | `NOTICE#{kind}#…` | `expires_at` once sent (TTL) |
+//! | manual grant of seats | `ORG#{org}` | `GRANT#{grant}` | |
+//! | which organisation counts a subscription (`org`) | `SUBOWNER#{subscription}` | `SUBOWNER` | |
 //! | processed payment event | `EVENT#{event}` | `EVENT` | `expires_at` (TTL, Unix seconds) |
 //! | idempotency record (money-moving requests) | `IDEMP#{org}#{key}` | `IDEMP` | `expires_at` (TTL, a day) |
 //! | audit entry | `ORG#{org}` | `AUDIT#{uuid v7}` | |
@@ -48,6 +50,8 @@
 //! | API key by secret | `GetItem APIKEY#{hash}`, then `GetItem KEY#…` |
 //! | subscription / an org's subscriptions | `GetItem SUB#…` / `Query begins_with(SK, 'SUB#')` |
 //! | was an event applied? | `GetItem EVENT#{id}` |
+//! | grant / an org's grants | `GetItem GRANT#…` / `Query begins_with(SK, 'GRANT#')` |
+//! | which organisation counts a subscription | `GetItem SUBOWNER#{id}` |
 //! | renewals in `[from, to)`, all orgs | `Query GSI1 GSI1PK = RENEWAL#{month} AND GSI1SK BETWEEN …`, per month touched |
 //! | failing payments / over-limit pools, all orgs | `Query GSI1 GSI1PK = PAYMENT_FAILING` / `OVER_LIMIT` |
 //! | notification preferences | `GetItem NOTIFY` |
@@ -66,7 +70,8 @@
 //! transaction; a new user also puts their email claim, and a new API key its
 //! hash item, both conditioned on not existing. Applying a payment event puts
 //! its `EVENT#` item (conditioned on not existing) in the same transaction as
-//! the subscription and pools it changes.
+//! the subscription and pools it changes, and the subscription's `SUBOWNER#`
+//! item, conditioned on the organisation the decision read there.
 
 //! # Two round trips per seat write
 //!

@@ -14,9 +14,10 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
 use rand::Rng as _;
 use seatflow_domain::{
-    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Email, EntitlementStore, NotificationPreferences, OrgId,
-    Organization, ProductId, RenewalIndex, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription,
-    SubscriptionId, Team, TeamId, TeamSeats, TeamSeatsCount, User, UserId, UserSeats, Write,
+    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Email, EntitlementStore, GrantId, NotificationPreferences,
+    OrgId, Organization, ProductId, RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError,
+    Subscription, SubscriptionId, SubscriptionOwner, Team, TeamId, TeamSeats, TeamSeatsCount, User, UserId,
+    UserSeats, Write,
 };
 use serde::de::DeserializeOwned;
 
@@ -405,6 +406,27 @@ impl DynamoEntitlementStore {
         Self::put(record.item()?, expected, &self.table)
     }
 
+    /// The claim of which organisation counts a subscription, conditioned
+    /// on the claim the decision read.
+    fn owner_put(&self, claim: &SubscriptionOwner) -> Result<TransactWriteItem, StoreError> {
+        let mut item = Item::new();
+        item.insert(keys::PK.into(), s(keys::subscription_owner(&claim.subscription)));
+        item.insert(keys::SK.into(), s(keys::SUBSCRIPTION_OWNER_SK.to_owned()));
+        item.insert("org".into(), s(claim.owner.to_string()));
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = match &claim.expected {
+            None => put
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", keys::PK),
+            Some(org) => put
+                .condition_expression("#org = :expected")
+                .expression_attribute_names("#org", "org")
+                .expression_attribute_values(":expected", s(org.to_string())),
+        };
+        let put = put.build().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// A blind change of a team's count (see [`TeamSeatsCount`]): created if
     /// missing; `headroom` kept and, for a positive delta, conditioned on.
     fn count_update(&self, org: &OrgId, count: &TeamSeatsCount) -> Result<TransactWriteItem, StoreError> {
@@ -466,6 +488,8 @@ impl DynamoEntitlementStore {
                 Write::Pool(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::TeamSeats(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Subscription(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::Grant(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
                 Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::ProcessedEvent(event) => {
                     items.push(Self::put(items::event_item(event), None, &self.table)?)
@@ -693,6 +717,31 @@ impl EntitlementStore for DynamoEntitlementStore {
 
     async fn subscriptions(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError> {
         let items = self.query_prefix(keys::org(org), "SUB#".into()).await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn subscription_owner(&self, id: &SubscriptionId) -> Result<Option<OrgId>, StoreError> {
+        let Some(item) = self
+            .get(keys::subscription_owner(id), keys::SUBSCRIPTION_OWNER_SK.into())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let org = item
+            .get("org")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| StoreError::Unavailable(format!("the owner item of {id} has no org")))?;
+        OrgId::parse(org.as_str())
+            .map(Some)
+            .map_err(|e| StoreError::Unavailable(format!("the owner item of {id}: {e}")))
+    }
+
+    async fn grant(&self, org: &OrgId, id: &GrantId) -> Result<Option<SeatGrant>, StoreError> {
+        self.get_record(keys::org(org), keys::grant(id)).await
+    }
+
+    async fn grants(&self, org: &OrgId) -> Result<Vec<SeatGrant>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "GRANT#".into()).await?;
         items.into_iter().map(items::from_item).collect()
     }
 

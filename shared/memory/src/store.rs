@@ -8,9 +8,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Email, EntitlementStore, NotificationPreferences, OrgId,
-    Organization, ProcessedEvent, ProductId, Put, RenewalIndex, SeatPool, Snapshot, SnapshotKeys, StoreError,
-    Subscription, SubscriptionId, Team, TeamId, TeamSeats, User, UserId, UserSeats, Write,
+    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Email, EntitlementStore, GrantId, NotificationPreferences,
+    OrgId, Organization, ProcessedEvent, ProductId, Put, RenewalIndex, SeatGrant, SeatPool, Snapshot,
+    SnapshotKeys, StoreError, Subscription, SubscriptionId, Team, TeamId, TeamSeats, User, UserId, UserSeats,
+    Write,
 };
 
 #[derive(Debug, Default)]
@@ -26,6 +27,7 @@ struct OrgRecords {
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     audit: BTreeMap<AuditId, Box<AuditEntry>>,
     subscriptions: BTreeMap<SubscriptionId, Subscription>,
+    grants: BTreeMap<GrantId, SeatGrant>,
     notification_preferences: Option<NotificationPreferences>,
 }
 
@@ -36,6 +38,8 @@ struct Records {
     api_key_hashes: HashMap<String, (OrgId, ApiKeyId)>,
     /// Applied payment events, by event id (never expired here).
     processed_events: HashMap<String, ProcessedEvent>,
+    /// Which organisation counts each subscription.
+    subscription_owners: HashMap<SubscriptionId, OrgId>,
 }
 
 /// The in-memory entitlement store.
@@ -114,8 +118,11 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
         Write::Subscription(Put { expected, value }) => {
             version_matches(&records.subscriptions, &value.id, *expected, |s| s.version)
         }
-        // Checked against the global map by the caller.
-        Write::ProcessedEvent(_) => true,
+        Write::Grant(Put { expected, value }) => {
+            version_matches(&records.grants, &value.id, *expected, |g| g.version)
+        }
+        // Checked against the global maps by the caller.
+        Write::ProcessedEvent(_) | Write::SubscriptionOwner(_) => true,
         Write::NotificationPreferences(Put { expected, .. }) => {
             records.notification_preferences.as_ref().map(|p| p.version) == *expected
         }
@@ -145,6 +152,7 @@ fn apply(
     records: &mut OrgRecords,
     hashes: &mut HashMap<String, (OrgId, ApiKeyId)>,
     events: &mut HashMap<String, ProcessedEvent>,
+    owners: &mut HashMap<SubscriptionId, OrgId>,
     write: Write,
 ) {
     match write {
@@ -191,6 +199,12 @@ fn apply(
         }
         Write::ProcessedEvent(event) => {
             events.insert(event.id.clone(), event);
+        }
+        Write::SubscriptionOwner(claim) => {
+            owners.insert(claim.subscription, claim.owner);
+        }
+        Write::Grant(put) => {
+            records.grants.insert(put.value.id.clone(), put.value);
         }
         Write::NotificationPreferences(put) => records.notification_preferences = Some(put.value),
     }
@@ -347,6 +361,18 @@ impl EntitlementStore for MemoryEntitlementStore {
         Ok(self.read(org, |r| r.subscriptions.values().cloned().collect()))
     }
 
+    async fn subscription_owner(&self, id: &SubscriptionId) -> Result<Option<OrgId>, StoreError> {
+        Ok(self.lock().subscription_owners.get(id).cloned())
+    }
+
+    async fn grant(&self, org: &OrgId, id: &GrantId) -> Result<Option<SeatGrant>, StoreError> {
+        Ok(self.read(org, |r| r.grants.get(id).cloned()))
+    }
+
+    async fn grants(&self, org: &OrgId) -> Result<Vec<SeatGrant>, StoreError> {
+        Ok(self.read(org, |r| r.grants.values().cloned().collect()))
+    }
+
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
         Ok(self.lock().processed_events.contains_key(event_id))
     }
@@ -364,6 +390,7 @@ impl EntitlementStore for MemoryEntitlementStore {
             orgs,
             api_key_hashes,
             processed_events,
+            subscription_owners,
         } = &mut *guard;
         let records = orgs.entry(change.org.clone()).or_default();
         // Two new users with one email in the same change would both pass the
@@ -375,6 +402,9 @@ impl EntitlementStore for MemoryEntitlementStore {
                 value,
             }) => new_emails.insert(value.user.email.clone()) && check(records, w),
             Write::ProcessedEvent(event) => !processed_events.contains_key(&event.id),
+            Write::SubscriptionOwner(claim) => {
+                subscription_owners.get(&claim.subscription) == claim.expected.as_ref()
+            }
             _ => check(records, w),
         });
         // Audit ids are UUID v7 (74 random bits): no need to check them for collisions.
@@ -385,7 +415,14 @@ impl EntitlementStore for MemoryEntitlementStore {
             return Err(StoreError::AllocationFull { team, product });
         }
         for write in change.writes {
-            apply(&change.org, records, api_key_hashes, processed_events, write);
+            apply(
+                &change.org,
+                records,
+                api_key_hashes,
+                processed_events,
+                subscription_owners,
+                write,
+            );
         }
         records.audit.insert(change.audit.id, Box::new(change.audit));
         Ok(())

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use seatflow_domain::{Mode, ProductId, SeatError, TeamId, User};
+use seatflow_domain::{Mode, NewGrant, ProductId, SeatError, SeatGrant, TeamId, User};
 use seatflow_memory::MemoryEntitlementStore;
 use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::{Fixture, product};
@@ -48,9 +48,13 @@ enum Op {
         to: usize,
         seats: u32,
     },
-    Resize {
+    Grant {
         product: usize,
         seats: u32,
+    },
+    /// Ends the n-th grant that still counts (a shrink).
+    EndGrant {
+        nth: usize,
     },
 }
 
@@ -63,7 +67,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(team, product, seats)| Op::Allocate { team, product, seats }),
         1 => (0..3usize, 0..3usize, 0..3usize, 1..4u32)
             .prop_map(|(product, from, to, seats)| Op::Move { product, from, to, seats }),
-        1 => (0..3usize, 0..8u32).prop_map(|(product, seats)| Op::Resize { product, seats }),
+        1 => (0..3usize, 1..4u32).prop_map(|(product, seats)| Op::Grant { product, seats }),
+        1 => (0..6usize).prop_map(|nth| Op::EndGrant { nth }),
     ]
 }
 
@@ -131,10 +136,20 @@ impl World {
                 )
                 .await
                 .map(drop),
-            Op::Resize { product, seats } => s
-                .set_purchased(a, &p(product), seats, Mode::Apply)
-                .await
-                .map(drop),
+            Op::Grant { product, seats } => {
+                let grant = NewGrant::parse(p(product), seats, None, "property test")?;
+                s.grant_seats(&self.f.vendor(), &grant, Mode::Apply)
+                    .await
+                    .map(drop)
+            }
+            Op::EndGrant { nth } => {
+                let counting: Vec<_> = s.grants(a).await?.into_iter().filter(SeatGrant::counts).collect();
+                let grant = counting.get(nth).ok_or_else(|| SeatError::NotFound {
+                    what: "grant",
+                    id: nth.to_string(),
+                })?;
+                s.end_grant(&self.f.vendor(), &grant.id).await.map(drop)
+            }
         }
     }
 
@@ -180,7 +195,7 @@ proptest! {
                     // Only a shrink can leave more assigned than purchased, and then
                     // nothing was added.
                     if pool.assigned > pool.purchased {
-                        let shrunk = matches!(op, Op::Resize { .. });
+                        let shrunk = matches!(op, Op::EndGrant { .. });
                         let was_over = was.is_some_and(|w| w.assigned > w.purchased || w.assigned > pool.purchased);
                         assert!(shrunk || was_over, "{} over limit without a shrink", pool.product);
                         assert!(was.is_none_or(|w| pool.assigned <= w.assigned));
@@ -191,8 +206,8 @@ proptest! {
                     if pool.allocated > pool.purchased {
                         let record = records_before.iter().find(|r| r.product == pool.product);
                         let was_over = record.is_some_and(|r| r.committed() > pool.purchased);
-                        assert!(matches!(op, Op::Resize { .. }) || was_over, "{} over-allocated", pool.product);
-                        if let Some(before) = record.filter(|_| !matches!(op, Op::Resize { .. })) {
+                        assert!(matches!(op, Op::EndGrant { .. }) || was_over, "{} over-allocated", pool.product);
+                        if let Some(before) = record.filter(|_| !matches!(op, Op::EndGrant { .. })) {
                             let now = world.f.store.pool(&world.f.admin.org, &pool.product).await.expect("read");
                             let now = now.expect("pool");
                             assert!(now.committed() <= before.committed(), "{} promised more", pool.product);

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    Actor, Assignment, Catalog, DisplayName, Email, EntitlementStore, ManualClock, Mode, NewUser, OrgId,
-    Principal, ProductId, Role, SeatPool, Seats, TeamId, TeamSeats, User, UserId,
+    Actor, Assignment, Catalog, DisplayName, Email, EntitlementStore, ManualClock, Mode, NewGrant, NewUser,
+    OrgId, Principal, ProductId, Role, SeatGrant, SeatPool, Seats, TeamId, TeamSeats, User, UserId,
 };
 
 use crate::reads::StoreReads as _;
@@ -72,12 +72,37 @@ impl Fixture {
         fixture
     }
 
-    /// Sets the purchased seats of `product_id`.
-    pub async fn buy(&self, product_id: &str, seats: u32) {
+    /// The vendor acting on this organisation (grants).
+    #[must_use]
+    pub fn vendor(&self) -> Actor {
+        Actor::system(self.admin.org.clone(), "fixture")
+    }
+
+    /// Grants `seats` of `product_id` (a manual grant, as the vendor).
+    pub async fn grant(&self, product_id: &str, seats: u32) -> SeatGrant {
+        let grant = NewGrant::parse(product(product_id), seats, None, "test fixture").expect("grant");
         self.seats
-            .set_purchased(&self.admin, &product(product_id), seats, Mode::Apply)
+            .grant_seats(&self.vendor(), &grant, Mode::Apply)
             .await
-            .expect("pool resized");
+            .expect("seats granted")
+            .value
+    }
+
+    /// Sets the purchased seats of `product_id` (when no subscription names
+    /// it): ends its grants and grants `seats`.
+    pub async fn buy(&self, product_id: &str, seats: u32) {
+        let wanted = product(product_id);
+        for grant in self.seats.grants(&self.admin).await.expect("grants") {
+            if grant.product == wanted && grant.counts() {
+                self.seats
+                    .end_grant(&self.vendor(), &grant.id)
+                    .await
+                    .expect("grant ended");
+            }
+        }
+        if seats > 0 {
+            self.grant(product_id, seats).await;
+        }
     }
 
     /// Creates a team.

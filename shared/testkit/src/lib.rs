@@ -51,6 +51,10 @@ macro_rules! entitlement_store_conformance {
             a_decrease_or_cancellation_keeps_holders_and_marks_the_pool_over_limit,
             an_organisations_subscriptions_add_up,
             concurrent_deliveries_of_one_event_apply_once,
+            a_subscription_never_overwrites_a_grant,
+            concurrent_subscriptions_of_one_organisation_leave_no_stale_sum,
+            a_subscription_moved_to_another_organisation_stops_counting_in_the_old_one,
+            reconciliation_corrects_each_kind_of_drift_and_nothing_else,
             notices_find_renewals_failing_payments_and_over_limit_pools,
             notification_preferences_are_kept_per_organisation,
         );

@@ -132,6 +132,25 @@ impl EntitlementStore for NaiveStore {
         self.inner.subscriptions(org).await
     }
 
+    async fn subscription_owner(
+        &self,
+        id: &seatflow_domain::SubscriptionId,
+    ) -> Result<Option<OrgId>, StoreError> {
+        self.inner.subscription_owner(id).await
+    }
+
+    async fn grant(
+        &self,
+        org: &OrgId,
+        id: &seatflow_domain::GrantId,
+    ) -> Result<Option<seatflow_domain::SeatGrant>, StoreError> {
+        self.inner.grant(org, id).await
+    }
+
+    async fn grants(&self, org: &OrgId) -> Result<Vec<seatflow_domain::SeatGrant>, StoreError> {
+        self.inner.grants(org).await
+    }
+
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
         self.inner.event_processed(event_id).await
     }

@@ -1,22 +1,15 @@
-//! Organisations and their subscriptions: creating an organisation, sizing
-//! its pools, and applying what the payment provider says a subscription is
-//! now. Reconciliation with the provider belongs here.
-
-use chrono::{DateTime, Utc};
+//! Organisations: creating one, founding one on its first sign-in, and
+//! reading it and its subscriptions.
 
 use super::Seats;
 use super::commit::{Mode, Outcome, Settled, decide_and_commit};
 use crate::access::Actor;
 use crate::audit::{AuditAction, nothing, snapshot};
 use crate::directory::{DisplayName, Email, Organization, Role, User, UserSeats};
-use crate::draft::{Draft, SeatBook};
+use crate::draft::Draft;
 use crate::error::{SeatError, ValidationError};
-use crate::ids::{OrgId, ProductId, SubscriptionId};
-use crate::pool::SeatPool;
-use crate::store::SnapshotKeys;
-use crate::subscription::{
-    Applied, ProcessedEvent, REMEMBER_EVENTS_DAYS, Subscription, SubscriptionSnapshot,
-};
+use crate::ids::{OrgId, SubscriptionId};
+use crate::subscription::Subscription;
 
 impl Seats {
     /// Creates an organisation.
@@ -116,147 +109,6 @@ impl Seats {
             Ok(Decision::Commit(draft.finish(audit), true))
         })?;
         Ok(matches!(settled, Settled::Committed(_)))
-    }
-
-    /// Sets how many seats of `product` the organisation bought. Shrinking below
-    /// what is assigned keeps every holder and marks the pool over-limit.
-    ///
-    /// # Errors
-    /// [`SeatError::Forbidden`] for non-admins; not found for a product outside
-    /// the catalog.
-    pub async fn set_purchased(
-        &self,
-        actor: &Actor,
-        product: &ProductId,
-        purchased: u32,
-        mode: Mode,
-    ) -> Result<Outcome<SeatPool>, SeatError> {
-        actor.require_admin("change purchased seats")?;
-        self.product(product)?;
-        decide_and_commit!(self, "seat pool", mode, {
-            let now = self.clock.now();
-            let keys = SnapshotKeys {
-                pools: vec![product.clone()],
-                ..SnapshotKeys::default()
-            };
-            let read = self.store.snapshot(&actor.org, &keys).await?;
-            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
-            let before = book.pool_before(product);
-            book.set_purchased(product, purchased)?;
-            let after = book.pool(product);
-            let mut draft = Draft::new(&actor.org);
-            book.write_into(&mut draft);
-            let audit = self.entry(
-                actor,
-                now,
-                AuditAction::PoolResized,
-                format!("product/{product}"),
-                snapshot(&before),
-                snapshot(&after),
-            );
-            Ok((draft.finish(audit), after))
-        })
-    }
-
-    /// Applies a subscription's state as read from the payment provider at
-    /// `read_at` (taken before the read: the state is at least that new),
-    /// once per triggering event id (recorded in the same change as its
-    /// effect), and only if no later read is stored: an older read never
-    /// overwrites a newer one, so duplicated, reordered and concurrent
-    /// deliveries end in the provider's latest state. Each product's pool is
-    /// resized to the sum of the organisation's entitling subscriptions; a
-    /// decrease never unassigns anyone (the pool goes over-limit).
-    ///
-    /// # Errors
-    /// [`SeatError::Forbidden`] for non-admins; not found for a product outside
-    /// the catalog; [`SeatError::ConcurrentModification`] after too many races.
-    pub async fn apply_subscription(
-        &self,
-        actor: &Actor,
-        snapshot: &SubscriptionSnapshot,
-        event_id: &str,
-        read_at: DateTime<Utc>,
-        mode: Mode,
-    ) -> Result<Applied, SeatError> {
-        actor.require_admin("apply subscriptions")?;
-        if actor.org != snapshot.org {
-            return Err(SeatError::Forbidden(
-                "a subscription of another organisation".into(),
-            ));
-        }
-        for product in snapshot.items.keys() {
-            self.product(product)?;
-        }
-        let org = &snapshot.org;
-        let settled = decide_and_commit!(answer: self, "subscription", mode, {
-            // Checked on every attempt: a concurrent delivery of the same event
-            // makes our commit conflict, and the retry must see it as a duplicate.
-            if self.store.event_processed(event_id).await? {
-                return Ok(Decision::Answer(Applied::Duplicate));
-            }
-            // One read: the stored state of this subscription is among the organisation's.
-            let mut others = self.store.subscriptions(org).await?;
-            let stored = others
-                .iter()
-                .position(|s| s.id == snapshot.id)
-                .map(|i| others.swap_remove(i));
-            if stored.as_ref().is_some_and(|s| s.state_at > read_at) {
-                return Ok(Decision::Answer(Applied::Stale));
-            }
-            let now = self.clock.now();
-            let updated = Subscription {
-                org: org.clone(),
-                id: snapshot.id.clone(),
-                customer: snapshot.customer.clone(),
-                status: snapshot.status,
-                items: snapshot.items.clone(),
-                term: snapshot.term,
-                current_period_end: snapshot.current_period_end,
-                cancel_at_period_end: snapshot.cancel_at_period_end,
-                current_period_start: snapshot.current_period_start,
-                state_at: read_at,
-                version: stored.as_ref().map_or(0, |s| s.version),
-            };
-            let mut products: Vec<ProductId> = snapshot.items.keys().cloned().collect();
-            products.extend(stored.iter().flat_map(|s| s.items.keys().cloned()));
-            products.sort();
-            products.dedup();
-            let keys = SnapshotKeys {
-                pools: products.clone(),
-                ..SnapshotKeys::default()
-            };
-            let read = self.store.snapshot(org, &keys).await?;
-            let mut book = SeatBook::from_snapshot(org, &read, &products, &[]);
-            for product in &products {
-                let bought: u32 = others
-                    .iter()
-                    .chain(std::iter::once(&updated))
-                    .map(|s| s.entitled(product))
-                    .fold(0u32, u32::saturating_add);
-                book.set_purchased(product, bought)?;
-            }
-            let mut draft = Draft::new(org);
-            book.write_into(&mut draft);
-            draft.put(stored.as_ref(), updated.clone());
-            draft.record_event(ProcessedEvent {
-                id: event_id.to_owned(),
-                processed_at: now,
-                expires_at: now + chrono::Duration::days(REMEMBER_EVENTS_DAYS),
-            });
-            let audit = self.entry(
-                actor,
-                now,
-                AuditAction::SubscriptionApplied,
-                format!("subscription/{}", snapshot.id),
-                stored.as_ref().map_or_else(nothing, crate::audit::snapshot),
-                crate::audit::snapshot(&updated),
-            );
-            Ok(Decision::Commit(draft.finish(audit), updated))
-        })?;
-        Ok(match settled {
-            Settled::Committed(outcome) => Applied::Changed(Box::new(outcome)),
-            Settled::Answered(answer) => answer,
-        })
     }
 
     /// A subscription of the organisation.

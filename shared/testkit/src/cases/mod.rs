@@ -4,9 +4,11 @@
 mod concurrency;
 mod records;
 mod seats;
+mod sources;
 mod subscriptions;
 
 pub use concurrency::*;
 pub use records::*;
 pub use seats::*;
+pub use sources::*;
 pub use subscriptions::*;

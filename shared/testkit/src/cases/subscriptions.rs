@@ -261,7 +261,7 @@ pub async fn concurrent_deliveries_of_one_event_apply_once(store: Arc<dyn Entitl
         match task.await.expect("finished").expect("no error") {
             Applied::Changed(_) => changed += 1,
             Applied::Duplicate => {}
-            Applied::Stale => panic!("not stale: same event"),
+            other => panic!("neither stale nor in sync: the same event, {other:?}"),
         }
     }
     assert_eq!(changed, 1, "applied exactly once");
