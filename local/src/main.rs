@@ -5,6 +5,7 @@
 mod demo;
 mod offline;
 mod outbox;
+mod reconcile;
 mod secret;
 
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use seatflow_domain::{OrgId, PaymentGateway, ProrationBehavior, RenewalIndex, Ro
 use seatflow_http::AppState;
 use seatflow_memory::{MemoryJobQueue, MemoryNoticeLedger, MemoryOutbox, OfflinePaymentGateway};
 use seatflow_provisioner::Provisioner;
+use seatflow_reconciler::{ReconcileConfig, Reconciler};
 use seatflow_renewal_reminders::{ReminderConfig, Reminders};
 use seatflow_stripe_webhook::WebhookState;
 
@@ -217,6 +219,7 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
         Ok(_) => ReminderConfig::from_env()?,
         Err(_) => ReminderConfig::new(format!("{base}/v1/licenses"))?,
     };
+    let renewals_for_reconciler = renewals.clone();
     let reminders = Arc::new(Reminders::new(
         Arc::new(state.seats.clone()),
         renewals,
@@ -225,7 +228,19 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
         reminder_config,
     ));
     tokio::spawn(remind_daily(reminders.clone()));
+    // Reconciliation with the payment provider: daily, and on demand.
+    let reconciler = Arc::new(Reconciler::new(
+        Arc::new(state.seats.clone()),
+        payments.clone(),
+        renewals_for_reconciler,
+        ReconcileConfig::from_env()?,
+    ));
+    tokio::spawn(reconcile::daily(reconciler.clone()));
     let app = app
+        .merge(reconcile::router(reconcile::ReconcileState {
+            app: state.clone(),
+            reconciler,
+        }))
         .merge(outbox::router(outbox::DevState {
             app: state.clone(),
             outbox,

@@ -412,6 +412,13 @@ fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
     );
     let again = curl("POST", "/dev/reminders/run", true);
     assert!(again.contains(r#""sent":[],"already_sent":1"#), "{again}");
+    // Reconciliation on demand: Stripe's (offline) state was delivered, so nothing drifted.
+    let reconciled = curl("POST", "/dev/reconcile", true);
+    assert!(
+        reconciled.contains(r#""subscriptions_fetched":1,"drift_corrected":0"#),
+        "{reconciled}"
+    );
+    assert!(curl("POST", "/dev/reconcile", false).contains(r#""code":"unauthenticated""#));
     let outbox = curl("GET", "/dev/outbox", true);
     assert_eq!(
         outbox

@@ -157,6 +157,13 @@ impl seatflow_domain::PaymentGateway for SilentStripe {
         std::future::pending().await
     }
 
+    async fn subscriptions_page(
+        &self,
+        _starting_after: Option<&str>,
+    ) -> Result<seatflow_domain::SubscriptionPage, seatflow_domain::PaymentError> {
+        std::future::pending().await
+    }
+
     async fn set_quantity(
         &self,
         _subscription: &str,

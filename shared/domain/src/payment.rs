@@ -127,6 +127,19 @@ pub struct ProviderSubscription {
     pub items: Vec<ProviderItem>,
 }
 
+/// One page of the provider's subscriptions, every status, in the
+/// provider's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriptionPage {
+    /// The subscriptions of this page.
+    pub subscriptions: Vec<ProviderSubscription>,
+    /// Whether more follow, after the last of this page.
+    pub has_more: bool,
+}
+
+/// Largest page of subscriptions the provider returns (Stripe's limit).
+pub const SUBSCRIPTION_PAGE: u8 = 100;
+
 /// Why a provider subscription cannot become a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SnapshotError {
@@ -407,6 +420,17 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`PaymentError`].
     async fn subscription(&self, id: &str) -> Result<Option<ProviderSubscription>, PaymentError>;
+
+    /// One page of every subscription of the account, whatever its status,
+    /// after the subscription `starting_after` (from the start without),
+    /// at most [`SUBSCRIPTION_PAGE`]: what reconciliation compares with.
+    ///
+    /// # Errors
+    /// [`PaymentError`].
+    async fn subscriptions_page(
+        &self,
+        starting_after: Option<&str>,
+    ) -> Result<SubscriptionPage, PaymentError>;
 
     /// Sets one item's quantity (adding the item if new), billed per `proration`.
     /// With `idempotency_key`, the provider carries a request with that key

@@ -266,9 +266,9 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// The cross-organisation reads of the scheduled notices, each through an
-/// index, never a scan. A store adapter implements it beside
-/// [`EntitlementStore`]; only the reminders job needs it.
+/// The cross-organisation reads of the scheduled jobs (notices,
+/// reconciliation), each through an index, never a scan. A store adapter
+/// implements it beside [`EntitlementStore`]; only the scheduled jobs need it.
 #[async_trait]
 pub trait RenewalIndex: Send + Sync + std::fmt::Debug {
     /// Subscriptions of every organisation that renew (see
@@ -284,4 +284,10 @@ pub trait RenewalIndex: Send + Sync + std::fmt::Debug {
     async fn payment_failing_subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;
     /// Pools of every organisation that are over their limit.
     async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError>;
+    /// Grants of every organisation that still count but whose `until` is
+    /// at or before `at` (reconciliation ends them).
+    async fn grants_run_out_by(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<SeatGrant>, StoreError>;
 }

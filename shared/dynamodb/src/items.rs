@@ -103,6 +103,19 @@ impl Stored for seatflow_domain::SeatGrant {
     fn org(&self) -> &OrgId {
         &self.org
     }
+    /// A sparse `GSI1` entry while it counts and has an end, under
+    /// `GRANT_UNTIL` by its end: what reconciliation reads to end grants.
+    fn item(&self) -> Result<Item, StoreError> {
+        let mut item = to_item(self, keys::org(&self.org), self.sort_key())?;
+        if let Some(until) = self.until.filter(|_| self.counts()) {
+            index(
+                &mut item,
+                keys::GRANT_UNTIL.into(),
+                format!("{}#{}#{}", keys::renewal_at(until), self.org, self.id),
+            );
+        }
+        Ok(item)
+    }
 }
 impl Stored for seatflow_domain::Subscription {
     fn sort_key(&self) -> String {

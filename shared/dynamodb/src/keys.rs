@@ -78,3 +78,5 @@ pub fn renewal_at(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 pub const PAYMENT_FAILING: &str = "PAYMENT_FAILING";
 pub const OVER_LIMIT: &str = "OVER_LIMIT";
+/// GSI1 partition of the grants that count and have an end (sorted by it).
+pub const GRANT_UNTIL: &str = "GRANT_UNTIL";

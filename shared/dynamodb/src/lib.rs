@@ -21,7 +21,7 @@
 //! | subscription | `ORG#{org}` | `SUB#{subscription}` | renewing: `GSI1PK = RENEWAL#{yyyy-mm of period end}`, `GSI1SK = {period end, 12-digit Unix s}#{org}#{sub}`; past due: `GSI1PK = PAYMENT_FAILING`, `GSI1SK = {org}#{sub}` |
 //! | notification preferences | `ORG#{org}` | `NOTIFY` | |
 //! | notice sent / claimed (ledger) | `ORG#{org}` | `NOTICE#{kind}#…` | `expires_at` once sent (TTL) |
-//! | manual grant of seats | `ORG#{org}` | `GRANT#{grant}` | |
+//! | manual grant of seats | `ORG#{org}` | `GRANT#{grant}` | `GSI1PK = GRANT_UNTIL`, `GSI1SK = {until, 12-digit Unix s}#{org}#{grant}` while it counts and has an end |
 //! | which organisation counts a subscription (`org`) | `SUBOWNER#{subscription}` | `SUBOWNER` | |
 //! | processed payment event | `EVENT#{event}` | `EVENT` | `expires_at` (TTL, Unix seconds) |
 //! | idempotency record (money-moving requests) | `IDEMP#{org}#{key}` | `IDEMP` | `expires_at` (TTL, a day) |
@@ -54,6 +54,7 @@
 //! | which organisation counts a subscription | `GetItem SUBOWNER#{id}` |
 //! | renewals in `[from, to)`, all orgs | `Query GSI1 GSI1PK = RENEWAL#{month} AND GSI1SK BETWEEN …`, per month touched |
 //! | failing payments / over-limit pools, all orgs | `Query GSI1 GSI1PK = PAYMENT_FAILING` / `OVER_LIMIT` |
+//! | grants run out, all orgs (reconciliation) | `Query GSI1 GSI1PK = GRANT_UNTIL AND GSI1SK <= {now}~` |
 //! | notification preferences | `GetItem NOTIFY` |
 //! | claim / complete / release a notice | conditional `PutItem` / `UpdateItem` / `DeleteItem` on `NOTICE#…` |
 //!

@@ -850,6 +850,23 @@ impl RenewalIndex for DynamoEntitlementStore {
         Ok(found.into_iter().filter(Subscription::payment_failing).collect())
     }
 
+    async fn grants_run_out_by(&self, at: DateTime<Utc>) -> Result<Vec<SeatGrant>, StoreError> {
+        // Every entry's sort key starts with its end; `~` sorts after `#`.
+        let items = self
+            .query_all(
+                true,
+                keys::GRANT_UNTIL.into(),
+                SortKeys::Between("0".into(), format!("{}~", keys::renewal_at(at))),
+            )
+            .await?;
+        let found: Vec<SeatGrant> = items
+            .into_iter()
+            .map(items::from_item)
+            .collect::<Result<_, _>>()?;
+        // The index is eventually consistent: keep only what still holds.
+        Ok(found.into_iter().filter(|g| g.expired_at(at)).collect())
+    }
+
     async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError> {
         let items = self
             .query_all(true, keys::OVER_LIMIT.into(), SortKeys::Any)

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Months, Utc};
 use seatflow_domain::{
     Catalog, CheckoutSession, CheckoutStatus, Clock, ItemQuantity, NewCheckout, ORG_METADATA_KEY,
-    PaymentError, PaymentGateway, ProrationBehavior, ProviderItem, ProviderSubscription, Term,
+    PaymentError, PaymentGateway, ProrationBehavior, ProviderItem, ProviderSubscription, SUBSCRIPTION_PAGE,
+    SubscriptionPage, Term,
 };
 
 #[derive(Debug, Default)]
@@ -185,6 +186,24 @@ impl PaymentGateway for OfflinePaymentGateway {
 
     async fn subscription(&self, id: &str) -> Result<Option<ProviderSubscription>, PaymentError> {
         Ok(self.ledger().subscriptions.get(id).cloned())
+    }
+
+    async fn subscriptions_page(
+        &self,
+        starting_after: Option<&str>,
+    ) -> Result<SubscriptionPage, PaymentError> {
+        let ledger = self.ledger();
+        let mut all: Vec<&ProviderSubscription> = ledger
+            .subscriptions
+            .values()
+            .filter(|s| starting_after.is_none_or(|after| s.id.as_str() > after))
+            .collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        let page = usize::from(SUBSCRIPTION_PAGE);
+        Ok(SubscriptionPage {
+            has_more: all.len() > page,
+            subscriptions: all.into_iter().take(page).cloned().collect(),
+        })
     }
 
     async fn set_quantity(

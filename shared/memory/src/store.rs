@@ -445,6 +445,15 @@ impl RenewalIndex for MemoryEntitlementStore {
         Ok(self.all_subscriptions(Subscription::payment_failing))
     }
 
+    async fn grants_run_out_by(&self, at: DateTime<Utc>) -> Result<Vec<SeatGrant>, StoreError> {
+        let records = self.lock();
+        Ok(records
+            .orgs
+            .values()
+            .flat_map(|r| r.grants.values().filter(|g| g.expired_at(at)).cloned())
+            .collect())
+    }
+
     async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError> {
         let records = self.lock();
         Ok(records

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::DateTime;
 use seatflow_domain::{
     CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY, PaymentError,
-    PaymentGateway, ProrationBehavior, ProviderSubscription,
+    PaymentGateway, ProrationBehavior, ProviderSubscription, SUBSCRIPTION_PAGE, SubscriptionPage,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -253,6 +253,50 @@ impl PaymentGateway for StripeGateway {
                 .await,
         )?;
         found.as_ref().map(subscription).transpose()
+    }
+
+    async fn subscriptions_page(
+        &self,
+        starting_after: Option<&str>,
+    ) -> Result<SubscriptionPage, PaymentError> {
+        #[derive(Serialize)]
+        struct ListSubscriptions<'a> {
+            // Every status: a cancelled or unpaid subscription must reach
+            // seatflow as much as an active one.
+            status: &'static str,
+            limit: u8,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            starting_after: Option<&'a str>,
+        }
+        let starting_after = starting_after
+            .map(|id| {
+                object_id(id).ok_or_else(|| PaymentError::Rejected {
+                    code: "invalid_request_error".into(),
+                    message: format!("not a subscription id: {id:?}"),
+                })
+            })
+            .transpose()?;
+        let found = self
+            .client
+            .send::<Value>(RequestBuilder::new(StripeMethod::Get, "/subscriptions").query(
+                &ListSubscriptions {
+                    status: "all",
+                    limit: SUBSCRIPTION_PAGE,
+                    starting_after,
+                },
+            ))
+            .await
+            .map_err(refused)?;
+        let subscriptions = found["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(subscription)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SubscriptionPage {
+            subscriptions,
+            has_more: found["has_more"].as_bool().unwrap_or(false),
+        })
     }
 
     async fn set_quantity(

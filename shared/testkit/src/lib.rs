@@ -55,6 +55,7 @@ macro_rules! entitlement_store_conformance {
             concurrent_subscriptions_of_one_organisation_leave_no_stale_sum,
             a_subscription_moved_to_another_organisation_stops_counting_in_the_old_one,
             reconciliation_corrects_each_kind_of_drift_and_nothing_else,
+            grants_that_ran_out_are_found_across_organisations,
             notices_find_renewals_failing_payments_and_over_limit_pools,
             notification_preferences_are_kept_per_organisation,
         );

@@ -133,6 +133,13 @@ impl PaymentGateway for DiesAfterStripe {
         self.0.subscription(id).await
     }
 
+    async fn subscriptions_page(
+        &self,
+        starting_after: Option<&str>,
+    ) -> Result<seatflow_domain::SubscriptionPage, PaymentError> {
+        self.0.subscriptions_page(starting_after).await
+    }
+
     async fn set_quantity(
         &self,
         subscription: &str,

@@ -308,3 +308,47 @@ pub async fn reconciliation_corrects_each_kind_of_drift_and_nothing_else(store: 
     assert_eq!(reconcile(live, 55).await, Applied::Stale);
     assert_eq!(purchased(&f, "professional").await, 8);
 }
+
+/// Grants that ran out are found across organisations through the store's
+/// index, and drop out of it once ended; grants without an end never do.
+pub async fn grants_that_ran_out_are_found_across_organisations(store: Arc<dyn crate::Store>) {
+    let f = Fixture::new(store.clone(), "org_runout_a").await;
+    let g = Fixture::new(store.clone(), "org_runout_b").await;
+    let now = f.clock.now();
+    let grant = |fixture: &Fixture, days: Option<i64>, reference: &'static str| {
+        let fixture = fixture.clone();
+        async move {
+            let until = days.map(|d| now + Duration::days(d));
+            let new = NewGrant::parse(product("sso"), 2, until, reference).expect("grant");
+            fixture
+                .seats
+                .grant_seats(&fixture.vendor(), &new, Mode::Apply)
+                .await
+                .expect("granted")
+                .value
+        }
+    };
+    let soon = grant(&f, Some(5), "soon").await;
+    let later = grant(&g, Some(10), "later").await;
+    grant(&g, None, "for good").await;
+    let found = |days: i64| {
+        let store = store.clone();
+        async move {
+            let mut ids: Vec<String> = store
+                .grants_run_out_by(now + Duration::days(days))
+                .await
+                .expect("index")
+                .into_iter()
+                .map(|g| g.reference)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert!(found(1).await.is_empty());
+    assert_eq!(found(5).await, ["soon"]);
+    assert_eq!(found(30).await, ["later", "soon"]);
+    f.seats.end_grant(&f.vendor(), &soon.id).await.expect("ended");
+    assert_eq!(found(30).await, ["later"]);
+    assert_eq!(later.org, g.admin.org);
+}

@@ -1,0 +1,47 @@
+//! Lambda entry point of the reconciler: the daily EventBridge schedule in,
+//! the run report out (a run that left anything undone is an error, so the
+//! function's error alarm fires).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use seatflow_config::StoreKind;
+use seatflow_reconciler::{ReconcileConfig, ReconcileReport, Reconciler};
+
+/// Kept back from the invocation's time, to end grants and report.
+const MARGIN: Duration = Duration::from_secs(20);
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    seatflow_config::init_tracing();
+    let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
+    let reconciler = Reconciler::new(
+        Arc::new(seatflow_config::seats_over(
+            stores.entitlements,
+            seatflow_config::clock(),
+        )?),
+        seatflow_config::payment_gateway()?,
+        stores.renewals,
+        ReconcileConfig::from_env()?,
+    );
+    let reconciler = &reconciler;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let deadline = deadline(event.context.deadline).checked_sub(MARGIN);
+            Ok::<ReconcileReport, Error>(reconciler.on_schedule(deadline).await?)
+        },
+    ))
+    .await
+}
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the runtime's deadline is wall-clock time; only here is it compared with the wall clock"
+)]
+fn deadline(unix_ms: u64) -> tokio::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    tokio::time::Instant::now() + Duration::from_millis(unix_ms.saturating_sub(now_ms))
+}

@@ -1,0 +1,365 @@
+//! The reconciler against the offline provider (the state Stripe would
+//! hold) and, for listing and paging, the real Stripe client against a local
+//! stand-in of Stripe's API: each kind of drift is repaired, audited and
+//! counted; nothing in sync is written; every page is read.
+
+// Tests: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration};
+use seatflow_domain::{
+    AuditAction, Catalog, Clock as _, EntitlementStore, Mode, NewGrant, ORG_METADATA_KEY, PaymentGateway,
+    ProviderItem, ProviderSubscription, RenewalIndex, SubscriptionId,
+};
+use seatflow_memory::{MemoryEntitlementStore, OfflinePaymentGateway};
+use seatflow_reconciler::{ReconcileConfig, ReconcileReport, Reconciler};
+use seatflow_testkit::{Fixture, StoreReads as _, product};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+fn provider(
+    id: &str,
+    org: &str,
+    status: &str,
+    items: &[(&str, u32)],
+    period_end: i64,
+) -> ProviderSubscription {
+    ProviderSubscription {
+        id: id.into(),
+        customer: format!("cus_{org}"),
+        status: status.into(),
+        metadata: BTreeMap::from([(ORG_METADATA_KEY.to_owned(), org.to_owned())]),
+        cancel_at_period_end: false,
+        items: items
+            .iter()
+            .enumerate()
+            .map(|(i, (key, quantity))| ProviderItem {
+                id: format!("si_{id}_{i}"),
+                lookup_key: Some((*key).to_owned()),
+                quantity: *quantity,
+                current_period_start: DateTime::from_timestamp(period_end - 30 * 86_400, 0),
+                current_period_end: DateTime::from_timestamp(period_end, 0),
+            })
+            .collect(),
+    }
+}
+
+fn fast() -> ReconcileConfig {
+    ReconcileConfig {
+        requests_per_second: NonZeroU32::new(1_000).expect("rate"),
+    }
+}
+
+struct World {
+    f: Fixture,
+    store: Arc<MemoryEntitlementStore>,
+    stripe: Arc<OfflinePaymentGateway>,
+    reconciler: Reconciler,
+}
+
+async fn world(org: &str) -> World {
+    let store = Arc::new(MemoryEntitlementStore::new());
+    let f = Fixture::new(store.clone(), org).await;
+    let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
+    let stripe = Arc::new(OfflinePaymentGateway::new(
+        catalog,
+        f.clock.clone(),
+        "http://offline/",
+    ));
+    let reconciler = Reconciler::new(
+        Arc::new(f.seats.clone()),
+        stripe.clone(),
+        store.clone() as Arc<dyn RenewalIndex>,
+        fast(),
+    );
+    World {
+        f,
+        store,
+        stripe,
+        reconciler,
+    }
+}
+
+async fn purchased(f: &Fixture, p: &str) -> u32 {
+    f.store
+        .pool(&f.admin.org, &product(p))
+        .await
+        .expect("read")
+        .map_or(0, |pool| pool.purchased)
+}
+
+/// Applies `sub` as a delivered event would have, then lets the clock move on.
+async fn delivered(w: &World, sub: &ProviderSubscription, event: &str) {
+    let snapshot = sub.snapshot(w.f.seats.catalog()).expect("snapshot");
+    w.f.seats
+        .apply_subscription(&w.f.admin, &snapshot, event, w.f.clock.now(), Mode::Apply)
+        .await
+        .expect("applied");
+    w.f.clock.advance(Duration::seconds(1));
+}
+
+#[tokio::test]
+async fn each_kind_of_drift_is_corrected_audited_and_counted() {
+    let w = world("org_drift").await;
+    let org = "org_drift";
+    let now = w.f.clock.now().timestamp();
+    // In sync: delivered, unchanged since.
+    let in_sync = provider(
+        "sub_in_sync",
+        org,
+        "active",
+        &[("seatflow_sso_annual", 4)],
+        now + 86_400,
+    );
+    delivered(&w, &in_sync, "evt_1").await;
+    // A wrong quantity: the increase's event died in the dead-letter queue.
+    let mut quantity = provider(
+        "sub_quantity",
+        org,
+        "active",
+        &[("seatflow_professional_annual", 10)],
+        now + 86_400,
+    );
+    delivered(&w, &quantity, "evt_2").await;
+    quantity.items[0].quantity = 25;
+    // A wrong status: the cancellation was never delivered.
+    let mut status = provider(
+        "sub_status",
+        org,
+        "active",
+        &[("seatflow_essential_monthly", 3)],
+        now + 86_400,
+    );
+    delivered(&w, &status, "evt_3").await;
+    status.status = "canceled".into();
+    // An expired period: the renewal's event never came.
+    let mut period = provider(
+        "sub_period",
+        org,
+        "active",
+        &[("seatflow_analytics_annual", 2)],
+        now - 86_400,
+    );
+    delivered(&w, &period, "evt_4").await;
+    period.items[0].current_period_end = DateTime::from_timestamp(now + 364 * 86_400, 0);
+    // Missing: no event at all.
+    let missing = provider(
+        "sub_missing",
+        org,
+        "active",
+        &[("seatflow_enterprise_annual", 7)],
+        now + 86_400,
+    );
+    // Names an organisation seatflow does not know.
+    let stranger = provider(
+        "sub_stranger",
+        "org_unknown",
+        "active",
+        &[("seatflow_sso_annual", 1)],
+        now + 86_400,
+    );
+    for sub in [&in_sync, &quantity, &status, &period, &missing, &stranger] {
+        w.stripe.put_subscription(sub.clone());
+    }
+    // A grant that ran out yesterday.
+    let until = w.f.clock.now() + Duration::hours(1);
+    let grant = NewGrant::parse(product("sso"), 6, Some(until), "pilot").expect("grant");
+    w.f.seats
+        .grant_seats(&w.f.vendor(), &grant, Mode::Apply)
+        .await
+        .expect("granted");
+    w.f.clock.advance(Duration::days(1));
+    let audit_before = w
+        .store
+        .audit(&w.f.admin.org, None, 500)
+        .await
+        .expect("audit")
+        .len();
+
+    let report = w.reconciler.on_schedule(None).await.expect("run");
+    assert_eq!(
+        report,
+        ReconcileReport {
+            organisations_checked: 1,
+            subscriptions_fetched: 6,
+            drift_corrected: 4,
+            skipped: 1,
+            failed: 0,
+            grants_ended: 1,
+            provider_requests: 1,
+            complete: true,
+        }
+    );
+    assert_eq!(purchased(&w.f, "sso").await, 4, "in sync, and the grant ended");
+    assert_eq!(purchased(&w.f, "professional").await, 25);
+    assert_eq!(purchased(&w.f, "essential").await, 0);
+    assert_eq!(purchased(&w.f, "enterprise").await, 7);
+    let renewed =
+        w.f.seats
+            .subscription(&w.f.admin, &SubscriptionId::parse("sub_period").expect("id"))
+            .await
+            .expect("stored");
+    assert_eq!(
+        renewed.current_period_end,
+        DateTime::from_timestamp(now + 364 * 86_400, 0)
+    );
+    let audit = w.store.audit(&w.f.admin.org, None, 500).await.expect("audit");
+    let reconciled: Vec<String> = audit
+        .iter()
+        .filter(|e| e.action == AuditAction::Reconciled)
+        .map(|e| e.target.clone())
+        .collect();
+    assert_eq!(reconciled.len(), 4, "{reconciled:?}");
+    assert!(!reconciled.contains(&"subscription/sub_in_sync".to_owned()));
+    assert_eq!(audit.len(), audit_before + 5, "four corrections and the grant");
+
+    // A second run finds nothing to correct and writes nothing.
+    let again = w.reconciler.run(None).await.expect("run");
+    assert_eq!((again.drift_corrected, again.grants_ended), (0, 0));
+    assert_eq!(
+        w.store
+            .audit(&w.f.admin.org, None, 500)
+            .await
+            .expect("audit")
+            .len(),
+        audit.len()
+    );
+}
+
+#[tokio::test]
+async fn every_page_is_read_and_a_deadline_stops_the_run_cleanly() {
+    let w = world("org_pages").await;
+    let now = w.f.clock.now().timestamp();
+    for n in 0..250 {
+        w.stripe.put_subscription(provider(
+            &format!("sub_{n:04}"),
+            "org_pages",
+            "active",
+            &[("seatflow_sso_monthly", 1)],
+            now + 86_400,
+        ));
+    }
+    let report = w.reconciler.run(None).await.expect("run");
+    assert_eq!(
+        (
+            report.provider_requests,
+            report.subscriptions_fetched,
+            report.drift_corrected
+        ),
+        (3, 250, 250)
+    );
+    assert_eq!(purchased(&w.f, "sso").await, 250);
+    // A deadline already passed: nothing read, reported incomplete.
+    let stopped = w
+        .reconciler
+        .run(Some(tokio::time::Instant::now()))
+        .await
+        .expect("run");
+    assert_eq!((stopped.provider_requests, stopped.complete), (0, false));
+}
+
+fn stripe_subscription(n: usize) -> serde_json::Value {
+    json!({
+        "id": format!("sub_{n:05}"), "object": "subscription", "customer": format!("cus_{n}"),
+        "status": "active", "metadata": {"org": "org_standin"}, "cancel_at_period_end": false,
+        "items": {"object": "list", "data": [{
+            "id": format!("si_{n}"), "quantity": 2,
+            "price": {"id": "price_sso", "lookup_key": "seatflow_sso_annual"},
+            "current_period_start": 1_790_000_000, "current_period_end": 1_821_536_000,
+        }]},
+    })
+}
+
+/// Stripe's list endpoint, paged by `starting_after`, over `total` subscriptions.
+struct Pages(usize);
+
+impl wiremock::Respond for Pages {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let start = query
+            .get("starting_after")
+            .and_then(|id| id.trim_start_matches("sub_").parse::<usize>().ok())
+            .map_or(0, |n| n + 1);
+        let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10);
+        let end = (start + limit).min(self.0);
+        ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "url": "/v1/subscriptions", "has_more": end < self.0,
+            "data": (start..end).map(stripe_subscription).collect::<Vec<_>>(),
+        }))
+    }
+}
+
+#[tokio::test]
+async fn the_stripe_client_lists_every_status_page_by_page() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/subscriptions"))
+        .respond_with(Pages(230))
+        .mount(&server)
+        .await;
+    let stripe = seatflow_stripe::StripeGateway::new("sk_test_standin", Some(&format!("{}/", server.uri())))
+        .expect("client");
+    let store = Arc::new(MemoryEntitlementStore::new());
+    let f = Fixture::new(store.clone(), "org_standin").await;
+    let reconciler = Reconciler::new(
+        Arc::new(f.seats.clone()),
+        Arc::new(stripe) as Arc<dyn PaymentGateway>,
+        store as Arc<dyn RenewalIndex>,
+        fast(),
+    );
+    let report = reconciler.run(None).await.expect("run");
+    assert_eq!(
+        (
+            report.provider_requests,
+            report.subscriptions_fetched,
+            report.organisations_checked
+        ),
+        (3, 230, 1)
+    );
+    assert_eq!(purchased(&f, "sso").await, 460);
+    let requests = server.received_requests().await.expect("recorded");
+    let queries: Vec<BTreeMap<String, String>> = requests
+        .iter()
+        .map(|r| r.url.query_pairs().into_owned().collect())
+        .collect();
+    assert!(
+        queries
+            .iter()
+            .all(|q| q["status"] == "all" && q["limit"] == "100")
+    );
+    assert_eq!(queries[0].get("starting_after"), None);
+    assert_eq!(queries[1]["starting_after"], "sub_00099");
+    assert_eq!(queries[2]["starting_after"], "sub_00199");
+}
+
+#[tokio::test]
+async fn a_provider_failure_fails_the_run_with_what_it_did() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/subscriptions"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": {"type": "invalid_request_error", "code": "api_key_invalid", "message": "Invalid API Key"}
+        })))
+        .mount(&server)
+        .await;
+    let stripe = seatflow_stripe::StripeGateway::new("sk_test_wrong", Some(&format!("{}/", server.uri())))
+        .expect("client");
+    let store = Arc::new(MemoryEntitlementStore::new());
+    let f = Fixture::new(store.clone(), "org_refused").await;
+    let reconciler = Reconciler::new(
+        Arc::new(f.seats.clone()),
+        Arc::new(stripe) as Arc<dyn PaymentGateway>,
+        store as Arc<dyn RenewalIndex>,
+        fast(),
+    );
+    let error = reconciler.on_schedule(None).await.expect_err("refused");
+    let seatflow_reconciler::ReconcileError::Provider { report, .. } = error else {
+        panic!("a provider error: {error}");
+    };
+    assert_eq!((report.provider_requests, report.complete), (1, false));
+}
