@@ -20,7 +20,10 @@ use seatflow_reconciler::{ReconcileConfig, ReconcileReport, Reconciler};
 use seatflow_testkit::{Fixture, StoreReads as _, product};
 use serde_json::json;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod support;
+use support::SubscriptionPages;
 
 fn provider(
     id: &str,
@@ -263,43 +266,15 @@ async fn every_page_is_read_and_a_deadline_stops_the_run_cleanly() {
     assert_eq!((stopped.provider_requests, stopped.complete), (0, false));
 }
 
-fn stripe_subscription(n: usize) -> serde_json::Value {
-    json!({
-        "id": format!("sub_{n:05}"), "object": "subscription", "customer": format!("cus_{n}"),
-        "status": "active", "metadata": {"org": "org_standin"}, "cancel_at_period_end": false,
-        "items": {"object": "list", "data": [{
-            "id": format!("si_{n}"), "quantity": 2,
-            "price": {"id": "price_sso", "lookup_key": "seatflow_sso_annual"},
-            "current_period_start": 1_790_000_000, "current_period_end": 1_821_536_000,
-        }]},
-    })
-}
-
-/// Stripe's list endpoint, paged by `starting_after`, over `total` subscriptions.
-struct Pages(usize);
-
-impl wiremock::Respond for Pages {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
-        let start = query
-            .get("starting_after")
-            .and_then(|id| id.trim_start_matches("sub_").parse::<usize>().ok())
-            .map_or(0, |n| n + 1);
-        let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10);
-        let end = (start + limit).min(self.0);
-        ResponseTemplate::new(200).set_body_json(json!({
-            "object": "list", "url": "/v1/subscriptions", "has_more": end < self.0,
-            "data": (start..end).map(stripe_subscription).collect::<Vec<_>>(),
-        }))
-    }
-}
-
 #[tokio::test]
 async fn the_stripe_client_lists_every_status_page_by_page() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v1/subscriptions"))
-        .respond_with(Pages(230))
+        .respond_with(SubscriptionPages {
+            total: 230,
+            orgs: vec!["org_standin".into()],
+        })
         .mount(&server)
         .await;
     let stripe = seatflow_stripe::StripeGateway::new("sk_test_standin", Some(&format!("{}/", server.uri())))

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::error::ValidationError;
 use crate::ids::ProductId;
 use crate::money::{Currency, Money};
 
@@ -44,14 +45,51 @@ pub enum ProductKind {
     AddOn,
 }
 
-/// One term's price of a product.
+/// One term's price of a product, volume-tiered as the payment provider
+/// applies it (Stripe's `tiers_mode = "volume"`): every seat costs the unit
+/// amount of the tier the whole quantity falls in. A flat price is one tier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Price {
-    /// Price of one seat for one term, in minor units.
+    /// List price of one seat for one term (the first tier's), in minor units.
     pub unit_amount: Money,
+    /// The tiers, by ascending `up_to`; the last has none.
+    pub tiers: Vec<PriceTier>,
     /// Stripe price `lookup_key` for this product and term.
     pub lookup_key: String,
+}
+
+/// One volume tier: quantities up to `up_to` (inclusive; unbounded for the
+/// last) cost `unit_amount` a seat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PriceTier {
+    /// Largest quantity of the tier; `None` for the last.
+    pub up_to: Option<u32>,
+    /// Price of each seat when the quantity falls in this tier.
+    pub unit_amount: Money,
+}
+
+impl Price {
+    /// What one seat costs when `quantity` seats are bought.
+    #[must_use]
+    pub fn unit_amount_for(&self, quantity: u32) -> &Money {
+        self.tiers
+            .iter()
+            .find(|t| t.up_to.is_none_or(|up_to| quantity <= up_to))
+            .map_or(&self.unit_amount, |t| &t.unit_amount)
+    }
+
+    /// What `quantity` seats cost for one term, in minor units.
+    ///
+    /// # Errors
+    /// [`ValidationError`] on an overflow (never with the catalog's bounds).
+    pub fn amount_for(&self, quantity: u32) -> Result<i64, ValidationError> {
+        self.unit_amount_for(quantity)
+            .minor
+            .checked_mul(i64::from(quantity))
+            .ok_or_else(|| ValidationError::new("quantity", "the amount is too large"))
+    }
 }
 
 /// A licensable product.
@@ -76,17 +114,6 @@ impl Product {
     }
 }
 
-/// A volume discount tier: `percent_off` for quantities of at least `min_quantity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct VolumeDiscount {
-    /// Smallest base seat quantity the tier applies to.
-    pub min_quantity: u32,
-    /// Percentage off the subtotal, 1 to 100.
-    pub percent_off: u8,
-}
-
 /// The whole catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -95,8 +122,6 @@ pub struct Catalog {
     pub currency: Currency,
     /// Largest seat quantity accepted in one purchase.
     pub max_quantity: u32,
-    /// Volume discounts, by ascending threshold.
-    pub volume_discounts: Vec<VolumeDiscount>,
     /// Products by id.
     pub products: BTreeMap<ProductId, Product>,
 }
@@ -117,8 +142,6 @@ pub enum CatalogError {
 struct CatalogFile {
     currency: String,
     max_quantity: u32,
-    #[serde(default)]
-    volume_discounts: Vec<VolumeDiscount>,
     products: BTreeMap<String, ProductFile>,
 }
 
@@ -133,8 +156,67 @@ struct ProductFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PriceFile {
-    unit_amount: i64,
     lookup_key: String,
+    /// A flat price, or…
+    #[serde(default)]
+    unit_amount: Option<i64>,
+    /// …volume tiers.
+    #[serde(default)]
+    tiers: Option<Vec<TierFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierFile {
+    #[serde(default)]
+    up_to: Option<u32>,
+    unit_amount: i64,
+}
+
+impl PriceFile {
+    /// The tiers, checked: positive amounts, `up_to` ascending, only the last
+    /// unbounded, and no tier dearer per seat than the one before.
+    fn tiers(&self, currency: &Currency) -> Result<Vec<PriceTier>, String> {
+        let tiers: Vec<TierFile> = match (&self.unit_amount, &self.tiers) {
+            (Some(amount), None) => vec![TierFile {
+                up_to: None,
+                unit_amount: *amount,
+            }],
+            (None, Some(tiers)) if !tiers.is_empty() => tiers
+                .iter()
+                .map(|t| TierFile {
+                    up_to: t.up_to,
+                    unit_amount: t.unit_amount,
+                })
+                .collect(),
+            _ => return Err("needs either unit_amount or tiers".into()),
+        };
+        let last = tiers.len() - 1;
+        for (i, tier) in tiers.iter().enumerate() {
+            if tier.unit_amount <= 0 {
+                return Err("every tier's unit_amount must be positive".into());
+            }
+            if (i == last) != tier.up_to.is_none() {
+                return Err("only the last tier has no up_to".into());
+            }
+            if i > 0 {
+                let before = &tiers[i - 1];
+                if tier.up_to.is_some_and(|u| before.up_to.is_some_and(|b| u <= b)) {
+                    return Err("tiers must ascend by up_to".into());
+                }
+                if tier.unit_amount > before.unit_amount {
+                    return Err("a larger quantity must not cost more per seat".into());
+                }
+            }
+        }
+        Ok(tiers
+            .into_iter()
+            .map(|t| PriceTier {
+                up_to: t.up_to,
+                unit_amount: Money::new(t.unit_amount, currency.clone()),
+            })
+            .collect())
+    }
 }
 
 impl Catalog {
@@ -173,9 +255,10 @@ impl Catalog {
                 let Some(price) = p.prices.get(&term) else {
                     return bad(format!("product '{key}' has no {term:?} price"));
                 };
-                if price.unit_amount <= 0 {
-                    return bad(format!("product '{key}' {term:?} price must be positive"));
-                }
+                let tiers = match price.tiers(&currency) {
+                    Ok(tiers) => tiers,
+                    Err(reason) => return bad(format!("product '{key}' {term:?} price: {reason}")),
+                };
                 if price.lookup_key.trim().is_empty() || !lookup_keys.insert(price.lookup_key.clone()) {
                     return bad(format!(
                         "product '{key}' {term:?} lookup_key '{}' is empty or used twice",
@@ -185,7 +268,8 @@ impl Catalog {
                 prices.insert(
                     term,
                     Price {
-                        unit_amount: Money::new(price.unit_amount, currency.clone()),
+                        unit_amount: tiers[0].unit_amount.clone(),
+                        tiers,
                         lookup_key: price.lookup_key.clone(),
                     },
                 );
@@ -203,16 +287,9 @@ impl Catalog {
         if !products.values().any(|p| p.kind == ProductKind::Plan) {
             return bad("the catalog lists no plan".into());
         }
-        let tiers = &file.volume_discounts;
-        if tiers.windows(2).any(|w| w[0].min_quantity >= w[1].min_quantity)
-            || tiers.iter().any(|t| t.percent_off == 0 || t.percent_off > 100)
-        {
-            return bad("volume_discounts must ascend by min_quantity with percent_off 1..=100".into());
-        }
         Ok(Self {
             currency,
             max_quantity: file.max_quantity,
-            volume_discounts: file.volume_discounts,
             products,
         })
     }
@@ -238,15 +315,6 @@ impl Catalog {
                 .find(|(_, price)| price.lookup_key == lookup_key)
                 .map(|(term, _)| (p, *term))
         })
-    }
-
-    /// The discount tier that applies to `quantity` base seats, if any.
-    #[must_use]
-    pub fn discount_for(&self, quantity: u32) -> Option<&VolumeDiscount> {
-        self.volume_discounts
-            .iter()
-            .rev()
-            .find(|t| quantity >= t.min_quantity)
     }
 }
 
@@ -292,6 +360,64 @@ mod tests {
         "#;
         let err = Catalog::from_toml(text).expect_err("annual price missing");
         assert!(err.to_string().contains("Annual"), "{err}");
+    }
+
+    #[test]
+    fn volume_tiers_price_every_seat_at_the_tier_of_the_quantity() {
+        let catalog = Catalog::default_catalog().expect("shipped catalog");
+        let pro = catalog
+            .product(&ProductId::parse("professional").expect("id"))
+            .expect("plan");
+        let price = pro.price(Term::Monthly);
+        assert_eq!(price.unit_amount.minor, 2900);
+        let at = |q| price.unit_amount_for(q).minor;
+        assert_eq!(
+            (at(1), at(49), at(50), at(249), at(250), at(10_000)),
+            (2900, 2900, 2755, 2755, 2610, 2610)
+        );
+        assert_eq!(price.amount_for(50), Ok(50 * 2755));
+    }
+
+    #[test]
+    fn bad_tiers_are_refused_at_load() {
+        let with = |prices: &str| {
+            Catalog::from_toml(&format!(
+                "currency = \"usd\"\nmax_quantity = 10\n[products.basic]\nname = \"Basic\"\nkind = \"plan\"\nprices.annual = {{ unit_amount = 1000, lookup_key = \"a\" }}\nprices.monthly = {prices}\n"
+            ))
+        };
+        let fine =
+            with(r#"{ lookup_key = "m", tiers = [{ up_to = 9, unit_amount = 100 }, { unit_amount = 90 }] }"#);
+        assert!(fine.is_ok(), "{fine:?}");
+        for (bad, why) in [
+            (r#"{ lookup_key = "m" }"#, "either"),
+            (
+                r#"{ lookup_key = "m", unit_amount = 1, tiers = [{ unit_amount = 1 }] }"#,
+                "either",
+            ),
+            (
+                r#"{ lookup_key = "m", tiers = [{ up_to = 9, unit_amount = 100 }] }"#,
+                "last",
+            ),
+            (
+                r#"{ lookup_key = "m", tiers = [{ unit_amount = 100 }, { unit_amount = 90 }] }"#,
+                "last",
+            ),
+            (
+                r#"{ lookup_key = "m", tiers = [{ up_to = 9, unit_amount = 100 }, { up_to = 9, unit_amount = 90 }, { unit_amount = 80 }] }"#,
+                "ascend",
+            ),
+            (
+                r#"{ lookup_key = "m", tiers = [{ up_to = 9, unit_amount = 100 }, { unit_amount = 110 }] }"#,
+                "more",
+            ),
+            (
+                r#"{ lookup_key = "m", tiers = [{ up_to = 9, unit_amount = 0 }, { unit_amount = 0 }] }"#,
+                "positive",
+            ),
+        ] {
+            let err = with(bad).expect_err(bad);
+            assert!(err.to_string().contains(why), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -364,7 +364,7 @@ impl Catalog {
                 "has no current billing period",
             )));
         };
-        let proration = self.prorate(&wanted.id, term, add, start, end, at)?;
+        let proration = self.prorate(&wanted.id, term, before, add, start, end, at)?;
         Ok(SeatIncrease {
             subscription: subscription.id.clone(),
             product: wanted.id.clone(),

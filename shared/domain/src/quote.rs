@@ -71,12 +71,16 @@ pub struct QuoteLine {
     pub name: String,
     /// Plan or add-on.
     pub kind: ProductKind,
-    /// Price per seat per term.
+    /// Price per seat per term at this quantity (its volume tier's).
     pub unit_amount: Money,
+    /// List price per seat per term (the first tier's).
+    pub list_unit_amount: Money,
     /// Seats.
     pub quantity: Quantity,
-    /// `unit_amount × quantity`.
+    /// What the provider charges for the line: `unit_amount × quantity`.
     pub amount: Money,
+    /// The volume discount on the line: list price × quantity − `amount`.
+    pub discount: Money,
     /// Stripe price lookup key of this line.
     pub lookup_key: String,
 }
@@ -91,19 +95,18 @@ pub struct Quote {
     pub term: Term,
     /// "billed monthly" / "billed annually".
     pub cadence: String,
-    /// Base seat price per seat per term.
+    /// Base seat price per seat per term at this quantity (its volume tier's).
     pub price_per_seat: Money,
     /// Base seats.
     pub quantity: Quantity,
     /// Plan line first, then add-ons in request order.
     pub lines: Vec<QuoteLine>,
-    /// Sum of the lines.
+    /// The lines at list prices.
     pub subtotal: Money,
-    /// Volume discount percentage applied (0 if none).
-    pub discount_percent: u8,
-    /// Discount amount (non-negative).
+    /// The lines' volume discounts (non-negative).
     pub discount: Money,
-    /// What is due now: subtotal − discount.
+    /// What is due now, per term: the sum of the lines' amounts, which is
+    /// subtotal − discount.
     pub total_due: Money,
 }
 
@@ -120,22 +123,27 @@ impl Catalog {
             .filter(|p| p.kind == ProductKind::Plan)
             .ok_or_else(|| SeatError::UnknownPlan(request.plan.clone()))?;
         let quantity = Quantity::new(request.quantity, self.max_quantity)?;
-        let line = |product: &crate::catalog::Product, quantity: Quantity| {
+        let line = |product: &crate::catalog::Product, quantity: Quantity| -> Result<QuoteLine, SeatError> {
             let price = product.price(request.term);
-            QuoteLine {
+            let amount = price.amount_for(quantity.get())?;
+            let list = price
+                .unit_amount
+                .minor
+                .checked_mul(i64::from(quantity.get()))
+                .ok_or_else(|| crate::error::ValidationError::new("quantity", "the amount is too large"))?;
+            Ok(QuoteLine {
                 product: product.id.clone(),
                 name: product.name.clone(),
                 kind: product.kind,
-                unit_amount: price.unit_amount.clone(),
+                unit_amount: price.unit_amount_for(quantity.get()).clone(),
+                list_unit_amount: price.unit_amount.clone(),
                 quantity,
-                amount: Money::new(
-                    price.unit_amount.minor * i64::from(quantity.get()),
-                    self.currency.clone(),
-                ),
+                amount: Money::new(amount, self.currency.clone()),
+                discount: Money::new(list - amount, self.currency.clone()),
                 lookup_key: price.lookup_key.clone(),
-            }
+            })
         };
-        let mut lines = vec![line(plan, quantity)];
+        let mut lines = vec![line(plan, quantity)?];
         let mut seen = std::collections::BTreeSet::new();
         for add_on in &request.add_ons {
             let product = ProductId::parse(&add_on.product)
@@ -158,36 +166,40 @@ impl Catalog {
                     base: quantity.get(),
                 });
             }
-            lines.push(line(product, add_on_quantity));
+            lines.push(line(product, add_on_quantity)?);
         }
-        let subtotal: i64 = lines.iter().map(|l| l.amount.minor).sum();
-        let discount_percent = self.discount_for(quantity.get()).map_or(0, |t| t.percent_off);
-        let discount = mul_div_round(subtotal, i64::from(discount_percent), 100);
+        let sum = |part: fn(&QuoteLine) -> i64| lines.iter().map(part).sum::<i64>();
+        let total_due = sum(|l| l.amount.minor);
+        let discount = sum(|l| l.discount.minor);
         Ok(Quote {
             plan: plan.id.clone(),
             term: request.term,
             cadence: request.term.cadence().to_owned(),
-            price_per_seat: plan.price(request.term).unit_amount.clone(),
+            price_per_seat: plan.price(request.term).unit_amount_for(quantity.get()).clone(),
             quantity,
-            lines,
-            subtotal: Money::new(subtotal, self.currency.clone()),
-            discount_percent,
+            subtotal: Money::new(total_due + discount, self.currency.clone()),
             discount: Money::new(discount, self.currency.clone()),
-            total_due: Money::new(subtotal - discount, self.currency.clone()),
+            total_due: Money::new(total_due, self.currency.clone()),
+            lines,
         })
     }
 
-    /// Previews what adding `seats_added` seats of `product` costs at `at`, inside
-    /// the billing period `[period_start, period_end)`: the remaining fraction of
-    /// the period × unit price × seats added, rounded to the minor unit.
+    /// Previews what going from `quantity_before` to `quantity_before +
+    /// seats_added` seats of `product` costs at `at`, inside the billing
+    /// period `[period_start, period_end)`, as the provider prorates it: the
+    /// remaining fraction of the period × (the new quantity's price − the old
+    /// quantity's, each at its volume tier), rounded to the minor unit.
+    /// Negative when the new quantity's tier makes the whole cheaper (a credit).
     ///
     /// # Errors
     /// [`SeatError::UnknownProduct`], [`SeatError::InvalidQuantity`], or
     /// [`SeatError::OutsideBillingPeriod`] when `at` is not inside the period.
+    #[allow(clippy::too_many_arguments, reason = "the proration's every input, named")]
     pub fn prorate(
         &self,
         product: &ProductId,
         term: Term,
+        quantity_before: u32,
         seats_added: i64,
         period_start: DateTime<Utc>,
         period_end: DateTime<Utc>,
@@ -197,6 +209,12 @@ impl Catalog {
             .product(product)
             .ok_or_else(|| SeatError::UnknownProduct(product.to_string()))?;
         let seats = Quantity::new(seats_added, self.max_quantity)?;
+        let after = quantity_before
+            .checked_add(seats.get())
+            .ok_or(SeatError::InvalidQuantity {
+                got: seats_added,
+                max: self.max_quantity,
+            })?;
         if !(period_start <= at && at < period_end) {
             return Err(SeatError::OutsideBillingPeriod {
                 start: period_start.to_rfc3339(),
@@ -206,13 +224,13 @@ impl Catalog {
         }
         let period_seconds = (period_end - period_start).num_seconds();
         let remaining_seconds = (period_end - at).num_seconds();
-        let unit = product.price(term).unit_amount.clone();
-        let full = unit.minor * i64::from(seats.get());
+        let price = product.price(term);
+        let full = price.amount_for(after)? - price.amount_for(quantity_before)?;
         let amount = mul_div_round(full, remaining_seconds, period_seconds.max(1));
         Ok(ProrationPreview {
             product: product.id.clone(),
             seats_added: seats,
-            unit_amount: unit,
+            unit_amount: price.unit_amount_for(after).clone(),
             period_start,
             period_end,
             at,
@@ -231,7 +249,7 @@ pub struct ProrationPreview {
     pub product: ProductId,
     /// Seats added.
     pub seats_added: Quantity,
-    /// Full-term price per seat.
+    /// Full-term price per seat at the new quantity (its volume tier's).
     pub unit_amount: Money,
     /// Current period start.
     pub period_start: DateTime<Utc>,
@@ -243,7 +261,8 @@ pub struct ProrationPreview {
     pub remaining_seconds: i64,
     /// Seconds in the whole period.
     pub period_seconds: i64,
-    /// Prorated amount due now.
+    /// Prorated amount for the rest of the period (negative: a credit, when
+    /// the new quantity's tier makes every seat cheaper).
     pub amount_due: Money,
 }
 
@@ -271,23 +290,21 @@ mod tests {
     }
 
     #[test]
-    fn a_quote_adds_plan_and_add_ons_and_applies_the_volume_discount() {
+    fn a_quote_prices_each_line_at_its_own_volume_tier() {
         let catalog = catalog();
         let quote = catalog
             .quote(&request("professional", 50, &[("sso", 10)]))
             .expect("valid");
-        let plan = catalog
-            .product(&ProductId::parse("professional").expect("id"))
-            .expect("plan");
-        let sso = catalog
-            .product(&ProductId::parse("sso").expect("id"))
-            .expect("add-on");
-        let subtotal =
-            50 * plan.price(Term::Annual).unit_amount.minor + 10 * sso.price(Term::Annual).unit_amount.minor;
-        assert_eq!(quote.subtotal.minor, subtotal);
-        assert_eq!(quote.discount_percent, 5);
-        assert_eq!(quote.discount.minor, subtotal * 5 / 100);
-        assert_eq!(quote.total_due.minor, subtotal - quote.discount.minor);
+        // 50 Professional seats reach the 5% tier; 10 SSO seats do not.
+        assert_eq!(quote.lines[0].unit_amount.minor, 27_550);
+        assert_eq!(quote.lines[0].list_unit_amount.minor, 29_000);
+        assert_eq!(quote.lines[0].discount.minor, 50 * 1_450);
+        assert_eq!(quote.lines[1].unit_amount.minor, 4_000);
+        assert_eq!(quote.lines[1].discount.minor, 0);
+        assert_eq!(quote.subtotal.minor, 50 * 29_000 + 10 * 4_000);
+        assert_eq!(quote.discount.minor, 50 * 1_450);
+        assert_eq!(quote.total_due.minor, 50 * 27_550 + 10 * 4_000);
+        assert_eq!(quote.price_per_seat.minor, 27_550);
         assert_eq!(quote.cadence, "billed annually");
         assert_eq!(quote.lines.len(), 2);
     }
@@ -340,16 +357,31 @@ mod tests {
         let at = DateTime::from_timestamp(200, 0).expect("time");
         let product = ProductId::parse("essential").expect("id");
         let preview = catalog
-            .prorate(&product, Term::Monthly, 1, start, end, at)
+            .prorate(&product, Term::Monthly, 3, 1, start, end, at)
             .expect("inside");
         // One third of 1200 is 400.
         assert_eq!(preview.amount_due.minor, 400);
         let at = DateTime::from_timestamp(100, 0).expect("time");
         let preview = catalog
-            .prorate(&product, Term::Monthly, 1, start, end, at)
+            .prorate(&product, Term::Monthly, 3, 1, start, end, at)
             .expect("inside");
         assert_eq!(preview.amount_due.minor, 800);
-        let outside = catalog.prorate(&product, Term::Monthly, 1, start, end, end);
+        let outside = catalog.prorate(&product, Term::Monthly, 3, 1, start, end, end);
         assert_eq!(outside.expect_err("at end").code(), "outside_billing_period");
+    }
+
+    #[test]
+    fn proration_across_a_tier_reprices_every_seat() {
+        let catalog = catalog();
+        let start = DateTime::from_timestamp(0, 0).expect("time");
+        let end = DateTime::from_timestamp(100, 0).expect("time");
+        let at = DateTime::from_timestamp(50, 0).expect("time");
+        let product = ProductId::parse("essential").expect("id");
+        // 48 → 50 seats: 50 × 1140 − 48 × 1200 = −600 a term; half a term left.
+        let preview = catalog
+            .prorate(&product, Term::Monthly, 48, 2, start, end, at)
+            .expect("inside");
+        assert_eq!(preview.amount_due.minor, -300);
+        assert_eq!(preview.unit_amount.minor, 1_140);
     }
 }

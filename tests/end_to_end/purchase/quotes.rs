@@ -18,17 +18,24 @@ async fn a_quote_shows_the_whole_breakdown() {
         .expect("plan");
     let sso = app.catalog.product(&"sso".parse().expect("id")).expect("add-on");
     let term = seatflow_domain::Term::Annual;
-    let subtotal = 60 * pro.price(term).unit_amount.minor + 20 * sso.price(term).unit_amount.minor;
-    assert_eq!(
-        quote["price_per_seat"]["minor"].as_i64(),
-        Some(pro.price(term).unit_amount.minor)
+    // 60 Professional seats are in the 50–249 tier; 20 SSO seats are not.
+    let (pro_unit, sso_unit) = (
+        pro.price(term).unit_amount_for(60).minor,
+        sso.price(term).unit_amount.minor,
     );
-    assert_eq!(quote["subtotal"]["minor"].as_i64(), Some(subtotal));
-    assert_eq!(quote["discount_percent"], 5);
+    assert!(pro_unit < pro.price(term).unit_amount.minor);
+    let list = 60 * pro.price(term).unit_amount.minor + 20 * sso_unit;
+    assert_eq!(quote["price_per_seat"]["minor"].as_i64(), Some(pro_unit));
+    assert_eq!(quote["subtotal"]["minor"].as_i64(), Some(list));
     assert_eq!(
         quote["total_due"]["minor"].as_i64(),
-        Some(subtotal - subtotal * 5 / 100)
+        Some(60 * pro_unit + 20 * sso_unit)
     );
+    assert_eq!(
+        quote["discount"]["minor"].as_i64(),
+        Some(list - 60 * pro_unit - 20 * sso_unit)
+    );
+    assert_eq!(quote["lines"][1]["discount"]["minor"], 0);
     assert_eq!(quote["total_due"]["currency"], "USD");
     assert_eq!(quote["cadence"], "billed annually");
     assert_eq!(quote["lines"][1]["lookup_key"], "seatflow_sso_annual");

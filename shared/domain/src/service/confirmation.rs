@@ -41,9 +41,9 @@ pub struct BillingLine {
     pub product: ProductId,
     /// Seats.
     pub quantity: u32,
-    /// Price per seat per period.
+    /// Price per seat per period at this quantity (its volume tier's).
     pub unit_amount: Money,
-    /// Quantity × unit amount, before discounts.
+    /// Quantity × unit amount: what the provider charges for the line.
     pub amount: Money,
 }
 
@@ -59,7 +59,7 @@ pub struct BillingSummary {
     pub term: Option<Term>,
     /// The lines.
     pub lines: Vec<BillingLine>,
-    /// Sum of the lines, before discounts and tax.
+    /// Sum of the lines (volume tiers applied), before tax.
     pub subtotal: Money,
     /// When the current period ends (and the next invoice is due).
     pub renews_at: Option<DateTime<Utc>>,
@@ -156,11 +156,12 @@ impl Seats {
             .items
             .iter()
             .filter_map(|(product, quantity)| {
-                let unit = catalog.product(product)?.price(term?).unit_amount.clone();
+                let price = catalog.product(product)?.price(term?);
+                let unit = price.unit_amount_for(*quantity).clone();
                 Some(BillingLine {
                     product: product.clone(),
                     quantity: *quantity,
-                    amount: Money::new(unit.minor * i64::from(*quantity), unit.currency.clone()),
+                    amount: Money::new(price.amount_for(*quantity).ok()?, unit.currency.clone()),
                     unit_amount: unit,
                 })
             })

@@ -123,8 +123,8 @@ impl Seats {
         Ok(notices)
     }
 
-    /// What renewing `subscription` charges at list prices (volume discount
-    /// included): the quote of its plan and add-ons for its term.
+    /// What renewing `subscription` charges at today's prices, each line at
+    /// its volume tier: the quote of its plan and add-ons for its term.
     pub(super) fn renewal_amount(&self, subscription: &Subscription) -> Option<Money> {
         let term = subscription.term?;
         let (plan, quantity) = subscription
