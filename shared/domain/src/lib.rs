@@ -45,7 +45,7 @@ pub use access::{Actor, Principal};
 pub use api_key::ApiKey;
 pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
-pub use catalog::{Catalog, Product, ProductKind, Term};
+pub use catalog::{Catalog, Price, PriceTier, Product, ProductKind, Term};
 pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User, UserSeats};
 pub use grant::{MAX_GRANT_REFERENCE, NewGrant, SeatGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};

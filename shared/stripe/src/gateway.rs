@@ -46,12 +46,8 @@ impl StripeGateway {
     /// # Errors
     /// A missing key, or a client that cannot be built.
     pub fn from_env() -> Result<Self, PaymentError> {
-        let key = std::env::var("STRIPE_SECRET_KEY")
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| PaymentError::Unavailable("STRIPE_SECRET_KEY is not set".into()))?;
-        let base = std::env::var("STRIPE_API_BASE").ok().filter(|b| !b.is_empty());
-        Self::new(key.trim(), base.as_deref())
+        let client = StripeApi::from_env().map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+        Ok(Self { client })
     }
 
     /// The active price ids of `lookup_keys`, in that order.

@@ -1,10 +1,12 @@
 //! Stripe for seatflow: the [`PaymentGateway`](seatflow_domain::PaymentGateway)
 //! adapter ([`StripeGateway`]) on a Stripe client built on async-stripe's
 //! client core ([`StripeApi`]), and Stripe's JSON read and written by hand
-//! for the few fields the provisioner needs ([`wire`]).
+//! for the few fields the provisioner needs ([`wire`]); and setting a Stripe
+//! account up from the catalog ([`setup`]).
 
 mod client;
 mod gateway;
+pub mod setup;
 pub mod wire;
 
 pub use client::{StripeApi, StripeError};

@@ -15,6 +15,8 @@ pub mod ledger_cases;
 pub mod moto;
 mod naive;
 mod reads;
+#[cfg(feature = "stripe-standin")]
+pub mod stripe_standin;
 
 pub use fixture::{Fixture, org, product, start_time};
 pub use naive::NaiveStore;
