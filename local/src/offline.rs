@@ -196,7 +196,12 @@ async fn pay_and_announce(pages: &Pages, id: &str) -> anyhow::Result<()> {
     let customer = format!("cus_offline_{}", uuid::Uuid::new_v4().simple());
     let (session, sub) = pages.gateway.pay(id, &customer)?;
     let now = pages.events.clock.now();
-    let amount = 0; // the offline provider charges nothing
+    // What Stripe would have charged: the offline provider's first invoice.
+    let amount = pages
+        .gateway
+        .invoices(&sub.id)
+        .last()
+        .map_or(0, |invoice| invoice.total);
     pages
         .events
         .send(

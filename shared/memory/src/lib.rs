@@ -10,6 +10,6 @@ mod store;
 
 pub use idempotency::MemoryIdempotencyStore;
 pub use notice::{MemoryNoticeLedger, MemoryOutbox};
-pub use payment::{ChangeListener, OfflinePaymentGateway};
+pub use payment::{ChangeListener, InvoiceReason, OfflineInvoice, OfflineInvoiceLine, OfflinePaymentGateway};
 pub use queue::MemoryJobQueue;
 pub use store::MemoryEntitlementStore;

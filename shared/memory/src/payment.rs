@@ -21,6 +21,50 @@ struct Ledger {
     subscriptions: HashMap<String, ProviderSubscription>,
     /// Answers of quantity changes by idempotency key, as Stripe keeps them.
     answered: HashMap<String, ProviderSubscription>,
+    /// Invoices, in the order they were issued.
+    invoices: Vec<OfflineInvoice>,
+}
+
+/// An invoice the offline provider issued: what Stripe would charge, with
+/// the same arithmetic (each price's volume tier; prorations by the time
+/// left in the period).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineInvoice {
+    /// Its id (`in_offline_…`).
+    pub id: String,
+    /// The subscription it bills.
+    pub subscription: String,
+    /// Why it was issued.
+    pub reason: InvoiceReason,
+    /// Its lines.
+    pub lines: Vec<OfflineInvoiceLine>,
+    /// The sum of the lines, in minor units.
+    pub total: i64,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why an offline invoice was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceReason {
+    /// The first period of a new subscription (a paid checkout).
+    SubscriptionCreate,
+    /// A quantity change mid-period, prorated (billed now, or on the next
+    /// invoice, per the proration behaviour).
+    Proration(ProrationBehavior),
+}
+
+/// One line of an offline invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineInvoiceLine {
+    /// The price's lookup key.
+    pub lookup_key: String,
+    /// The quantity billed (after the change, for a proration).
+    pub quantity: u32,
+    /// Price per seat for the period at that quantity.
+    pub unit_amount: i64,
+    /// What the line charges, in minor units (negative: a credit).
+    pub amount: i64,
 }
 
 /// Told of every subscription change made through the gateway, as Stripe
@@ -124,6 +168,21 @@ impl OfflinePaymentGateway {
                 current_period_end: Some(period_end(&self.catalog, &line.lookup_key, now)?),
             });
         }
+        let mut lines = Vec::new();
+        for line in &checkout.lines {
+            let (price, _, _) = self.price(&line.lookup_key)?;
+            lines.push(OfflineInvoiceLine {
+                lookup_key: line.lookup_key.clone(),
+                quantity: line.quantity,
+                unit_amount: price.unit_amount_for(line.quantity).minor,
+                amount: price
+                    .amount_for(line.quantity)
+                    .map_err(|e| PaymentError::Rejected {
+                        code: "amount_too_large".into(),
+                        message: e.to_string(),
+                    })?,
+            });
+        }
         let subscription = ProviderSubscription {
             id: fresh_id("sub"),
             customer: customer.to_owned(),
@@ -139,7 +198,37 @@ impl OfflinePaymentGateway {
         ledger
             .subscriptions
             .insert(subscription.id.clone(), subscription.clone());
+        ledger.invoices.push(OfflineInvoice {
+            id: fresh_id("in"),
+            subscription: subscription.id.clone(),
+            reason: InvoiceReason::SubscriptionCreate,
+            total: lines.iter().map(|l| l.amount).sum(),
+            lines,
+            created_at: now,
+        });
         Ok((session, subscription))
+    }
+
+    /// The invoices issued for `subscription`, oldest first.
+    #[must_use]
+    pub fn invoices(&self, subscription: &str) -> Vec<OfflineInvoice> {
+        self.ledger()
+            .invoices
+            .iter()
+            .filter(|i| i.subscription == subscription)
+            .cloned()
+            .collect()
+    }
+
+    fn price(
+        &self,
+        lookup_key: &str,
+    ) -> Result<(seatflow_domain::Price, Term, seatflow_domain::ProductId), PaymentError> {
+        let (product, term) = self
+            .catalog
+            .by_lookup_key(lookup_key)
+            .ok_or_else(|| PaymentError::MissingPrice(lookup_key.to_owned()))?;
+        Ok((product.price(term).clone(), term, product.id.clone()))
     }
 }
 
@@ -210,14 +299,14 @@ impl PaymentGateway for OfflinePaymentGateway {
         &self,
         subscription: &str,
         change: &ItemQuantity,
-        _proration: ProrationBehavior,
+        proration: ProrationBehavior,
         idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
         if let Some(answer) = idempotency_key.and_then(|key| self.ledger().answered.get(key).cloned()) {
             return Ok(answer);
         }
         let now = self.clock.now();
-        let changed = self.change_quantity(subscription, change, now)?;
+        let changed = self.change_quantity(subscription, change, proration, now)?;
         if let Some(key) = idempotency_key {
             self.ledger().answered.insert(key.to_owned(), changed.clone());
         }
@@ -233,6 +322,7 @@ impl OfflinePaymentGateway {
         &self,
         subscription: &str,
         change: &ItemQuantity,
+        proration: ProrationBehavior,
         now: DateTime<Utc>,
     ) -> Result<ProviderSubscription, PaymentError> {
         let mut ledger = self.ledger();
@@ -243,17 +333,25 @@ impl OfflinePaymentGateway {
                 code: "resource_missing".into(),
                 message: format!("no such subscription: '{subscription}'"),
             })?;
+        let before;
+        let period;
         match change
             .item
             .as_ref()
             .and_then(|id| sub.items.iter_mut().find(|item| &item.id == id))
         {
-            Some(item) => item.quantity = change.quantity,
+            Some(item) => {
+                before = item.quantity;
+                item.quantity = change.quantity;
+                period = (item.current_period_start, item.current_period_end);
+            }
             None => {
                 // A new item joins the subscription's current period.
                 let (start, end) = sub.items.first().map_or((Some(now), None), |first| {
                     (first.current_period_start, first.current_period_end)
                 });
+                before = 0;
+                period = (start, end);
                 sub.items.push(ProviderItem {
                     id: fresh_id("si"),
                     lookup_key: Some(change.lookup_key.clone()),
@@ -263,6 +361,46 @@ impl OfflinePaymentGateway {
                 });
             }
         }
-        Ok(sub.clone())
+        let changed = sub.clone();
+        if let (
+            ProrationBehavior::CreateProrations | ProrationBehavior::AlwaysInvoice,
+            (Some(start), Some(end)),
+        ) = (proration, period)
+            && change.quantity > before
+            && start <= now
+            && now < end
+        {
+            let (price, term, product) = self.price(&change.lookup_key)?;
+            let preview = self
+                .catalog
+                .prorate(
+                    &product,
+                    term,
+                    before,
+                    i64::from(change.quantity - before),
+                    start,
+                    end,
+                    now,
+                )
+                .map_err(|e| PaymentError::Rejected {
+                    code: e.code().into(),
+                    message: e.to_string(),
+                })?;
+            let amount = preview.amount_due.minor;
+            ledger.invoices.push(OfflineInvoice {
+                id: fresh_id("in"),
+                subscription: subscription.to_owned(),
+                reason: InvoiceReason::Proration(proration),
+                lines: vec![OfflineInvoiceLine {
+                    lookup_key: change.lookup_key.clone(),
+                    quantity: change.quantity,
+                    unit_amount: price.unit_amount_for(change.quantity).minor,
+                    amount,
+                }],
+                total: amount,
+                created_at: now,
+            });
+        }
+        Ok(changed)
     }
 }

@@ -5,6 +5,7 @@
 //! stand-in in `seatflow-stripe`.)
 
 mod idempotency;
+mod money;
 mod quotes;
 mod sessions;
 
