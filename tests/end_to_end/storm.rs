@@ -66,6 +66,18 @@ impl PaymentGateway for SlowStripe {
         self.0.subscriptions_page(starting_after).await
     }
 
+    async fn preview_quantity_change(
+        &self,
+        subscription: &str,
+        change: &ItemQuantity,
+        proration: ProrationBehavior,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64, PaymentError> {
+        self.0
+            .preview_quantity_change(subscription, change, proration, at)
+            .await
+    }
+
     async fn set_quantity(
         &self,
         subscription: &str,

@@ -221,13 +221,21 @@ pub async fn add_seats(
         .filter(|s| s.org() == Some(caller.org.as_str()))
         .ok_or_else(|| ApiError::not_found(format!("subscription '{id}' not found")))?;
     let behavior = request.proration_behavior.unwrap_or(state.config.proration);
-    let increase = seats.catalog().plan_seat_increase(
-        &current,
-        &request.product,
-        request.quantity,
-        behavior,
-        seats.clock().now(),
-    )?;
+    let at = seats.clock().now();
+    let mut increase =
+        seats
+            .catalog()
+            .plan_seat_increase(&current, &request.product, request.quantity, behavior, at)?;
+    // What the customer is shown is what the provider will bill: its own
+    // preview of the prorations (Stripe's invoice preview; offline, the same
+    // arithmetic as the catalog's).
+    if let Some(change) = increase.change() {
+        let amount = state
+            .payments
+            .preview_quantity_change(&id, change, behavior, at)
+            .await?;
+        increase.proration.amount_due.minor = amount;
+    }
     let Some(key) = key else {
         if let Some(change) = increase.change() {
             state.payments.set_quantity(&id, change, behavior, None).await?;

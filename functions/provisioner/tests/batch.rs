@@ -164,6 +164,16 @@ impl seatflow_domain::PaymentGateway for SilentStripe {
         std::future::pending().await
     }
 
+    async fn preview_quantity_change(
+        &self,
+        _subscription: &str,
+        _change: &seatflow_domain::ItemQuantity,
+        _proration: seatflow_domain::ProrationBehavior,
+        _at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64, seatflow_domain::PaymentError> {
+        std::future::pending().await
+    }
+
     async fn set_quantity(
         &self,
         _subscription: &str,

@@ -432,6 +432,21 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
         starting_after: Option<&str>,
     ) -> Result<SubscriptionPage, PaymentError>;
 
+    /// What setting one item's quantity as `change` says would be billed at
+    /// `at`, per `proration`, in minor units (negative: a credit): the
+    /// provider's own preview of the prorations, so that what a customer is
+    /// shown is what they are charged. Nothing changes.
+    ///
+    /// # Errors
+    /// [`PaymentError`].
+    async fn preview_quantity_change(
+        &self,
+        subscription: &str,
+        change: &ItemQuantity,
+        proration: ProrationBehavior,
+        at: DateTime<Utc>,
+    ) -> Result<i64, PaymentError>;
+
     /// Sets one item's quantity (adding the item if new), billed per `proration`.
     /// With `idempotency_key`, the provider carries a request with that key
     /// out once: a retry gets the first answer.

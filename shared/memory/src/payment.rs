@@ -295,6 +295,32 @@ impl PaymentGateway for OfflinePaymentGateway {
         })
     }
 
+    async fn preview_quantity_change(
+        &self,
+        subscription: &str,
+        change: &ItemQuantity,
+        proration: ProrationBehavior,
+        at: DateTime<Utc>,
+    ) -> Result<i64, PaymentError> {
+        let sub = self
+            .subscription(subscription)
+            .await?
+            .ok_or_else(|| PaymentError::Rejected {
+                code: "resource_missing".into(),
+                message: format!("no such subscription: '{subscription}'"),
+            })?;
+        let current = change
+            .item
+            .as_ref()
+            .and_then(|id| sub.items.iter().find(|item| &item.id == id));
+        let first = current.or_else(|| sub.items.first());
+        let period = first.map_or((None, None), |i| (i.current_period_start, i.current_period_end));
+        let before = current.map_or(0, |i| i.quantity);
+        Ok(self
+            .proration(change, before, period, proration, at)?
+            .map_or(0, |(_, amount)| amount))
+    }
+
     async fn set_quantity(
         &self,
         subscription: &str,
@@ -318,6 +344,46 @@ impl PaymentGateway for OfflinePaymentGateway {
 }
 
 impl OfflinePaymentGateway {
+    /// What an increase from `before` to `change.quantity` is billed at
+    /// `now` inside `period`, per `proration`: the price at the new
+    /// quantity's tier and the prorated amount, as Stripe computes them.
+    /// `None` when nothing is billed (no proration, a decrease, outside the period).
+    fn proration(
+        &self,
+        change: &ItemQuantity,
+        before: u32,
+        period: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        proration: ProrationBehavior,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(i64, i64)>, PaymentError> {
+        let (Some(start), Some(end)) = period else {
+            return Ok(None);
+        };
+        if proration == ProrationBehavior::None || change.quantity <= before || !(start <= now && now < end) {
+            return Ok(None);
+        }
+        let (price, term, product) = self.price(&change.lookup_key)?;
+        let preview = self
+            .catalog
+            .prorate(
+                &product,
+                term,
+                before,
+                i64::from(change.quantity - before),
+                start,
+                end,
+                now,
+            )
+            .map_err(|e| PaymentError::Rejected {
+                code: e.code().into(),
+                message: e.to_string(),
+            })?;
+        Ok(Some((
+            price.unit_amount_for(change.quantity).minor,
+            preview.amount_due.minor,
+        )))
+    }
+
     fn change_quantity(
         &self,
         subscription: &str,
@@ -362,31 +428,7 @@ impl OfflinePaymentGateway {
             }
         }
         let changed = sub.clone();
-        if let (
-            ProrationBehavior::CreateProrations | ProrationBehavior::AlwaysInvoice,
-            (Some(start), Some(end)),
-        ) = (proration, period)
-            && change.quantity > before
-            && start <= now
-            && now < end
-        {
-            let (price, term, product) = self.price(&change.lookup_key)?;
-            let preview = self
-                .catalog
-                .prorate(
-                    &product,
-                    term,
-                    before,
-                    i64::from(change.quantity - before),
-                    start,
-                    end,
-                    now,
-                )
-                .map_err(|e| PaymentError::Rejected {
-                    code: e.code().into(),
-                    message: e.to_string(),
-                })?;
-            let amount = preview.amount_due.minor;
+        if let Some((unit_amount, amount)) = self.proration(change, before, period, proration, now)? {
             ledger.invoices.push(OfflineInvoice {
                 id: fresh_id("in"),
                 subscription: subscription.to_owned(),
@@ -394,7 +436,7 @@ impl OfflinePaymentGateway {
                 lines: vec![OfflineInvoiceLine {
                     lookup_key: change.lookup_key.clone(),
                     quantity: change.quantity,
-                    unit_amount: price.unit_amount_for(change.quantity).minor,
+                    unit_amount,
                     amount,
                 }],
                 total: amount,

@@ -50,6 +50,23 @@ impl StripeGateway {
         Ok(Self { client })
     }
 
+    /// The item of a quantity change: the existing item by id, or a new one
+    /// by its price.
+    async fn item_update(&self, change: &ItemQuantity) -> Result<ItemUpdate, PaymentError> {
+        Ok(match &change.item {
+            Some(item) => ItemUpdate {
+                id: Some(item.clone()),
+                price: None,
+                quantity: change.quantity,
+            },
+            None => ItemUpdate {
+                id: None,
+                price: self.prices(std::slice::from_ref(&change.lookup_key)).await?.pop(),
+                quantity: change.quantity,
+            },
+        })
+    }
+
     /// The active price ids of `lookup_keys`, in that order.
     async fn prices(&self, lookup_keys: &[String]) -> Result<Vec<String>, PaymentError> {
         #[derive(Serialize)]
@@ -179,6 +196,33 @@ struct SubscriptionData {
 }
 
 #[derive(Serialize)]
+struct InvoicePreview<'a> {
+    subscription: &'a str,
+    subscription_details: PreviewDetails,
+}
+
+#[derive(Serialize)]
+struct PreviewDetails {
+    items: [ItemUpdate; 1],
+    proration_behavior: &'static str,
+    proration_date: i64,
+}
+
+/// Whether an invoice line is a proration (the field moved under `parent` in
+/// Stripe's 2025 API versions; both are read).
+fn is_proration(line: &Value) -> bool {
+    line["proration"] == true || line["parent"]["subscription_item_details"]["proration"] == true
+}
+
+fn proration_name(proration: ProrationBehavior) -> &'static str {
+    match proration {
+        ProrationBehavior::CreateProrations => "create_prorations",
+        ProrationBehavior::AlwaysInvoice => "always_invoice",
+        ProrationBehavior::None => "none",
+    }
+}
+
+#[derive(Serialize)]
 struct QuantityUpdate {
     items: [ItemUpdate; 1],
     proration_behavior: &'static str,
@@ -295,6 +339,44 @@ impl PaymentGateway for StripeGateway {
         })
     }
 
+    async fn preview_quantity_change(
+        &self,
+        subscription_id: &str,
+        change: &ItemQuantity,
+        proration: ProrationBehavior,
+        at: DateTime<chrono::Utc>,
+    ) -> Result<i64, PaymentError> {
+        if proration == ProrationBehavior::None {
+            return Ok(0);
+        }
+        let id = object_id(subscription_id).ok_or_else(|| PaymentError::Rejected {
+            code: "resource_missing".into(),
+            message: format!("no such subscription: {subscription_id:?}"),
+        })?;
+        let form = InvoicePreview {
+            subscription: id,
+            subscription_details: PreviewDetails {
+                items: [self.item_update(change).await?],
+                proration_behavior: proration_name(proration),
+                proration_date: at.timestamp(),
+            },
+        };
+        let preview = self
+            .client
+            .send::<Value>(RequestBuilder::new(StripeMethod::Post, "/invoices/create_preview").form(&form))
+            .await
+            .map_err(refused)?;
+        // The prorations of this one change: a credit for the old quantity
+        // and a charge for the new, both on the first page of lines.
+        Ok(preview["lines"]["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|line| is_proration(line))
+            .filter_map(|line| line["amount"].as_i64())
+            .sum())
+    }
+
     async fn set_quantity(
         &self,
         subscription_id: &str,
@@ -306,25 +388,10 @@ impl PaymentGateway for StripeGateway {
             code: "resource_missing".into(),
             message: format!("no such subscription: {subscription_id:?}"),
         })?;
-        let item = match &change.item {
-            Some(item) => ItemUpdate {
-                id: Some(item.clone()),
-                price: None,
-                quantity: change.quantity,
-            },
-            None => ItemUpdate {
-                id: None,
-                price: self.prices(std::slice::from_ref(&change.lookup_key)).await?.pop(),
-                quantity: change.quantity,
-            },
-        };
+        let item = self.item_update(change).await?;
         let form = QuantityUpdate {
             items: [item],
-            proration_behavior: match proration {
-                ProrationBehavior::CreateProrations => "create_prorations",
-                ProrationBehavior::AlwaysInvoice => "always_invoice",
-                ProrationBehavior::None => "none",
-            },
+            proration_behavior: proration_name(proration),
         };
         let updated = self
             .client

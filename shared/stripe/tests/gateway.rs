@@ -352,3 +352,72 @@ async fn stripe_errors_map_to_absent_refused_or_unavailable() {
     let down = gateway.checkout_session("cs_down").await;
     assert!(matches!(down, Err(PaymentError::Unavailable(_))), "{down:?}");
 }
+
+/// A seat change's price comes from Stripe's own invoice preview: the sum of
+/// its proration lines (whichever field the API version marks them with),
+/// nothing else on the invoice; no proration asks Stripe nothing.
+#[tokio::test]
+async fn a_proration_preview_is_stripes_own_invoice_preview() {
+    let (server, gateway) = stripe_with_prices().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/invoices/create_preview"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "invoice", "amount_due": 291_500,
+            "lines": {"object": "list", "has_more": false, "data": [
+                {"amount": -1_000, "proration": true},
+                {"amount": 2_500, "parent": {"subscription_item_details": {"proration": true}}},
+                {"amount": 290_000, "proration": false},
+            ]},
+        })))
+        .mount(&server)
+        .await;
+    let at = chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("time");
+    let change = ItemQuantity {
+        item: Some("si_base".into()),
+        lookup_key: "seatflow_professional_annual".into(),
+        quantity: 15,
+    };
+    let amount = gateway
+        .preview_quantity_change("sub_1", &change, ProrationBehavior::AlwaysInvoice, at)
+        .await
+        .expect("previewed");
+    assert_eq!(amount, 1_500);
+    let sent = requests_to(&server, "POST", "/v1/invoices/create_preview").await;
+    assert_eq!(sent.len(), 1);
+    let form = form(&sent[0]);
+    assert_eq!(form["subscription"], "sub_1");
+    assert_eq!(form["subscription_details[items][0][id]"], "si_base");
+    assert_eq!(form["subscription_details[items][0][quantity]"], "15");
+    assert_eq!(form["subscription_details[proration_behavior]"], "always_invoice");
+    assert_eq!(form["subscription_details[proration_date]"], "1795000000");
+
+    // A new add-on item goes by its price.
+    let new_item = ItemQuantity {
+        item: None,
+        lookup_key: "seatflow_sso_annual".into(),
+        quantity: 3,
+    };
+    gateway
+        .preview_quantity_change("sub_1", &new_item, ProrationBehavior::CreateProrations, at)
+        .await
+        .expect("previewed");
+    let sent = requests_to(&server, "POST", "/v1/invoices/create_preview").await;
+    let form = self::form(&sent[1]);
+    assert_eq!(form["subscription_details[items][0][price]"], "price_sso_annual");
+    assert_eq!(
+        form["subscription_details[proration_behavior]"],
+        "create_prorations"
+    );
+
+    let none = gateway
+        .preview_quantity_change("sub_1", &change, ProrationBehavior::None, at)
+        .await
+        .expect("nothing to ask");
+    assert_eq!(none, 0);
+    assert_eq!(
+        requests_to(&server, "POST", "/v1/invoices/create_preview")
+            .await
+            .len(),
+        2
+    );
+}

@@ -120,6 +120,16 @@ async fn quotes_stripe_checkout_forms_and_offline_invoices_agree_to_the_cent() {
                         .plan_seat_increase(&sub, "professional", 1, ProrationBehavior::AlwaysInvoice, at)
                         .expect("increase");
                     clock.set(at);
+                    let previewed = offline
+                        .preview_quantity_change(
+                            &sub.id,
+                            increase.change().expect("change"),
+                            ProrationBehavior::AlwaysInvoice,
+                            at,
+                        )
+                        .await
+                        .expect("preview");
+                    assert_eq!(previewed, increase.proration.amount_due.minor, "{cell}");
                     offline
                         .set_quantity(
                             &sub.id,
