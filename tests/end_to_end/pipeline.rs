@@ -145,6 +145,18 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
         .create_organization(&Actor::system(org.clone(), "test"), "Pipeline Inc", Mode::Apply)
         .await
         .expect("org");
+    let owner = seatflow_domain::NewUser {
+        id: Some(UserId::parse("usr_owner").expect("id")),
+        name: seatflow_domain::DisplayName::parse("Owner").expect("name"),
+        email: seatflow_domain::Email::parse("owner@pipeline.example").expect("email"),
+        role: Role::Admin,
+        team: None,
+    };
+    state
+        .seats
+        .create_user(&Actor::system(org.clone(), "test"), owner, None, Mode::Apply)
+        .await
+        .expect("owner");
     let token = state
         .auth
         .mint(

@@ -223,32 +223,42 @@ impl Authenticator {
 
     /// Lets `actor` in, founding their organisation first when seatflow does
     /// not know it and the token carries the founder's `email` (see
-    /// `Seats::found_organization`). A token without an email acts on the
-    /// organisation it names as before.
+    /// `Seats::found_organization`). Then a person is taken as seatflow
+    /// stores them, not as the token says: their stored role and team, so a
+    /// demotion or team move takes effect at once, and a user removed (or
+    /// never added) is refused however fresh the token. Machine clients are
+    /// their keys.
     ///
     /// # Errors
-    /// 401 for a malformed email claim; 403 when the organisation is unknown
-    /// and the caller may not found it; 503 if the store is unavailable.
+    /// 401 for a malformed email claim or a user the organisation does not
+    /// have; 403 when the organisation is unknown and the caller may not
+    /// found it; 503 if the store is unavailable.
     pub async fn admit(
         &self,
         actor: Actor,
         email: Option<&str>,
         org_name: Option<&str>,
     ) -> Result<Actor, ApiError> {
-        let Some(email) = email.filter(|e| !e.is_empty()) else {
+        if let Some(email) = email.filter(|e| !e.is_empty())
+            && !self.known_orgs().contains(&actor.org)
+        {
+            let email = seatflow_domain::Email::parse(email)
+                .map_err(|_| ApiError::unauthenticated("invalid token: email claim"))?;
+            let founded = self.seats.found_organization(&actor, &email, org_name).await?;
+            if founded {
+                tracing::info!(org = %actor.org, "organisation founded by its first admin's sign-in");
+            }
+            self.known_orgs().insert(actor.org.clone());
+        }
+        let Some(user) = actor.user_id() else {
             return Ok(actor);
         };
-        if self.known_orgs().contains(&actor.org) {
-            return Ok(actor);
-        }
-        let email = seatflow_domain::Email::parse(email)
-            .map_err(|_| ApiError::unauthenticated("invalid token: email claim"))?;
-        let founded = self.seats.found_organization(&actor, &email, org_name).await?;
-        if founded {
-            tracing::info!(org = %actor.org, "organisation founded by its first admin's sign-in");
-        }
-        self.known_orgs().insert(actor.org.clone());
-        Ok(actor)
+        self.seats.signed_in(&actor.org, user).await?.ok_or_else(|| {
+            ApiError::unauthenticated(format!(
+                "user '{user}' is not a user of organisation '{}' (removed, or never added)",
+                actor.org
+            ))
+        })
     }
 
     fn known_orgs(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<OrgId>> {

@@ -78,17 +78,28 @@ fn app() -> App {
     }
 }
 
+/// A token in `org`: an admin's is `usr_buyer`'s and carries an email, so its
+/// first use founds an organisation seatflow does not know, with them as its
+/// first admin; anyone else's is `usr_member`'s. A token is honoured only for
+/// a user the organisation has (see [`App::create_org`]).
 fn mint(state: &AppState, org: &str, role: Role) -> String {
-    state
-        .auth
-        .mint(
-            &UserId::parse("usr_buyer").expect("id"),
-            &OrgId::parse(org).expect("id"),
-            role,
-            &[],
-            600,
-        )
-        .expect("token")
+    let org = OrgId::parse(org).expect("id");
+    match role {
+        Role::Admin => state
+            .auth
+            .mint_founder(
+                &UserId::parse("usr_buyer").expect("id"),
+                &org,
+                "buyer@buyer.example",
+                None,
+                600,
+            )
+            .expect("token"),
+        _ => state
+            .auth
+            .mint(&UserId::parse("usr_member").expect("id"), &org, role, &[], 600)
+            .expect("token"),
+    }
 }
 
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {
@@ -127,16 +138,31 @@ impl App {
             .await
     }
 
+    /// Creates organisation `org` with `usr_buyer` as its admin and
+    /// `usr_member` as a member, a second before the test goes on (so that
+    /// they are not among the users a purchase created).
     async fn create_org(&self, org: &str) {
+        let system = Actor::system(OrgId::parse(org).expect("id"), "test");
         self.state
             .seats
-            .create_organization(
-                &Actor::system(OrgId::parse(org).expect("id"), "test"),
-                "Buyer",
-                Mode::Apply,
-            )
+            .create_organization(&system, "Buyer", Mode::Apply)
             .await
             .expect("org");
+        for (id, role) in [("usr_buyer", Role::Admin), ("usr_member", Role::Member)] {
+            let person = seatflow_domain::NewUser {
+                id: Some(UserId::parse(id).expect("id")),
+                name: seatflow_domain::DisplayName::parse(id).expect("name"),
+                email: seatflow_domain::Email::parse(&format!("{id}@buyer.example")).expect("email"),
+                role,
+                team: None,
+            };
+            self.state
+                .seats
+                .create_user(&system, person, None, Mode::Apply)
+                .await
+                .expect("person");
+        }
+        self.clock.advance(chrono::Duration::seconds(1));
     }
 
     /// Pays session `id` offline and provisions the events Stripe would send.

@@ -5,6 +5,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, Victim};
+use seatflow_domain::OrgId;
 
 /// One request per documented operation, aimed at the victim organisation's
 /// team Red, user Ann (Red, Professional + SSO) and user Cat (no team, no seat).
@@ -237,6 +238,8 @@ async fn another_organisation_sees_and_changes_nothing() {
         "/v1/audit",
         "/v1/api-keys",
         "/v1/notifications",
+        // The intruder's own user.
+        "/v1/me",
     ];
     let own: Vec<&str> = own.into_iter().chain(["/v1/teams", "/v1/api-keys"]).collect();
     walk_denied(
@@ -347,5 +350,79 @@ async fn a_token_issued_to_live_too_long_is_refused() {
             .as_str()
             .is_some_and(|d| d.contains("longer than 24 hours")),
         "{problem}"
+    );
+}
+
+/// A token is honoured as seatflow stores its user now: a demotion or team
+/// move takes effect at once, and a removed (or never added) user is refused
+/// with an unexpired token.
+#[tokio::test]
+async fn a_token_acts_with_the_stored_role_and_team_and_not_for_an_unknown_user() {
+    let app = TestApp::new().await;
+    let _victim = Victim::seed(&app).await;
+    // Ben manages Blue (stored); a token claiming admin and team Red gets neither.
+    let overclaiming = app.token(
+        "usr_ben",
+        "org_victim",
+        seatflow_domain::Role::Admin,
+        &["team_red"],
+    );
+    let (status, _, body) = app
+        .call(Method::GET, "/v1/api-keys", Some(&overclaiming), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _, red) = app
+        .call(Method::GET, "/v1/teams/team_red", Some(&overclaiming), None)
+        .await;
+    assert_ne!(status, StatusCode::OK, "{red}");
+    let (status, _, blue) = app
+        .call(Method::GET, "/v1/teams/team_blue", Some(&overclaiming), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{blue}");
+
+    // The admin's token stops working as admin the moment the stored role changes.
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, _, _) = app.call(Method::GET, "/v1/api-keys", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let store = &app.fixture.store;
+    let org = OrgId::parse("org_victim").expect("id");
+    let id = seatflow_domain::UserId::parse("usr_admin").expect("id");
+    let mut holder = store.holder(&org, &id).await.expect("read").expect("stored");
+    let before = holder.clone();
+    holder.user.role = seatflow_domain::Role::Member;
+    holder.user.version += 1;
+    // No route changes a role yet: the store is written as that route will.
+    let mut audit = app
+        .fixture
+        .seats
+        .audit(&app.fixture.admin, None, 1)
+        .await
+        .expect("audit")
+        .entries
+        .remove(0);
+    audit.id = seatflow_domain::AuditId::new(audit.at + chrono::Duration::seconds(1));
+    audit.target = "user/usr_admin".into();
+    let demote = seatflow_domain::Change {
+        org: org.clone(),
+        writes: vec![seatflow_domain::Write::Holder(seatflow_domain::Put {
+            expected: Some(before.user.version),
+            value: holder,
+        })],
+        audit,
+    };
+    store.commit(demote).await.expect("demoted");
+    let (status, _, body) = app.call(Method::GET, "/v1/api-keys", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // A user the organisation does not have is refused, whatever the token says.
+    let ghost = app.token("usr_ghost", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, _, body) = app.call(Method::GET, "/v1/licenses", Some(&ghost), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["code"], "unauthenticated");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("not a user of organisation")),
+        "{body}"
     );
 }

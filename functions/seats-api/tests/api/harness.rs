@@ -35,11 +35,44 @@ impl TestApp {
         let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
         let state = AppState::new(fixture.store.clone(), fixture.clock.clone(), catalog, jwt(SECRET));
         let router = seatflow_seats_api::router(state.clone());
-        Self {
+        let app = Self {
             state,
             router,
             fixture,
-        }
+        };
+        // The people the tests sign in as: a token is honoured only for a
+        // user the organisation has.
+        app.person("org_victim", "usr_admin", "Victim Admin", Role::Admin)
+            .await;
+        app.state
+            .seats
+            .create_organization(
+                &Actor::system(OrgId::parse("org_other").expect("id"), "test"),
+                "Other",
+                Mode::Apply,
+            )
+            .await
+            .expect("organisation");
+        app.person("org_other", "usr_eve", "Eve", Role::Admin).await;
+        app
+    }
+
+    /// Adds a person (no team, no seat) to organisation `org`.
+    pub async fn person(&self, org: &str, id: &str, name: &str, role: Role) {
+        let new = NewUser {
+            id: Some(UserId::parse(id).expect("id")),
+            name: DisplayName::parse(name).expect("name"),
+            email: Email::parse(&format!("{}@{}.example", id.trim_start_matches("usr_"), org))
+                .expect("email"),
+            role,
+            team: None,
+        };
+        let system = Actor::system(OrgId::parse(org).expect("id"), "test");
+        self.state
+            .seats
+            .create_user(&system, new, None, Mode::Apply)
+            .await
+            .expect("person");
     }
 
     pub fn token(&self, user: &str, org: &str, role: Role, teams: &[&str]) -> String {
@@ -225,16 +258,16 @@ impl Victim {
             )
             .await
             .expect("allocation");
-        for (id, name, team, seat) in [
-            ("usr_ann", "Ann", Some("team_red"), true),
-            ("usr_ben", "Ben", Some("team_blue"), true),
-            ("usr_cat", "Cat", None, false),
+        for (id, name, team, seat, role) in [
+            ("usr_ann", "Ann", Some("team_red"), true, Role::Member),
+            ("usr_ben", "Ben", Some("team_blue"), true, Role::TeamManager),
+            ("usr_cat", "Cat", None, false, Role::Member),
         ] {
             let new = NewUser {
                 id: Some(UserId::parse(id).expect("id")),
                 name: DisplayName::parse(name).expect("name"),
                 email: Email::parse(&format!("{}@victim.example", name.to_lowercase())).expect("email"),
-                role: Role::Member,
+                role,
                 team: team.map(|t| TeamId::parse(t).expect("id")),
             };
             seats

@@ -2,12 +2,12 @@
 
 use super::commit::{Mode, Outcome, decide_and_commit};
 use super::{MAX_PAGE, Seats};
-use crate::access::Actor;
+use crate::access::{Actor, Principal};
 use crate::audit::{AuditAction, nothing, snapshot};
 use crate::directory::{DisplayName, NewUser, Role, Team, User, UserSeats};
 use crate::draft::{Draft, SeatBook};
 use crate::error::SeatError;
-use crate::ids::{ProductId, TeamId, UserId};
+use crate::ids::{OrgId, ProductId, TeamId, UserId};
 use crate::store::SnapshotKeys;
 
 impl Seats {
@@ -209,5 +209,25 @@ impl Seats {
             .user_id()
             .ok_or_else(|| SeatError::not_found("user", "(machine client)"))?;
         self.user(actor, id).await
+    }
+
+    /// A person's sign-in as seatflow knows them now: the actor of `user` of
+    /// `org` with the stored role and, for a team manager, the team they are
+    /// in (not what a token issued earlier said); `None` when `org` has no
+    /// such user (never added, or removed).
+    ///
+    /// # Errors
+    /// [`SeatError::StoreUnavailable`].
+    pub async fn signed_in(&self, org: &OrgId, user: &UserId) -> Result<Option<Actor>, SeatError> {
+        let stored = self.store.holder(org, user).await?;
+        Ok(stored.map(|holder| Actor {
+            org: org.clone(),
+            principal: Principal::User(holder.user.id),
+            role: holder.user.role,
+            teams: match holder.user.role {
+                Role::TeamManager => holder.user.team.into_iter().collect(),
+                Role::Admin | Role::Member => Vec::new(),
+            },
+        }))
     }
 }
