@@ -21,6 +21,8 @@ pub enum AuditAction {
     TeamCreated,
     /// A user was created (possibly with a seat).
     UserCreated,
+    /// A user was removed, their seats and add-ons given back.
+    UserRemoved,
     /// A team's allocation of a product was set.
     AllocationSet,
     /// Seats of a product were moved from one team's allocation to another's.

@@ -96,6 +96,15 @@ impl Draft {
             }));
     }
 
+    /// Removes `holder` (read at its version), freeing their email.
+    pub(crate) fn remove_holder(&mut self, holder: &UserSeats) {
+        self.writes.push(Write::RemoveHolder(crate::store::RemoveHolder {
+            user: holder.user.id.clone(),
+            email: holder.user.email.clone(),
+            expected: holder.user.version,
+        }));
+    }
+
     pub(crate) fn record_event(&mut self, event: crate::subscription::ProcessedEvent) {
         self.writes.push(Write::ProcessedEvent(event));
     }

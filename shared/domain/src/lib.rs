@@ -74,8 +74,8 @@ pub use notification::{Mailer, NoticeLedger};
 pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
 pub use store::{
-    Change, EntitlementStore, Put, RenewalIndex, Snapshot, SnapshotKeys, SubscriptionOwner, TeamSeatsCount,
-    Write,
+    Change, EntitlementStore, Put, RemoveHolder, RenewalIndex, Snapshot, SnapshotKeys, SubscriptionOwner,
+    TeamSeatsCount, Write,
 };
 
 // ----- services -----

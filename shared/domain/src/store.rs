@@ -54,6 +54,9 @@ pub enum Write {
     /// replace what was stored). A new user also claims their email: a second
     /// user with the same email in the organisation is a conflict.
     Holder(Put<UserSeats>),
+    /// Remove a user (whose seats the same change gives back) and free their
+    /// email; a conflict unless the stored user has the `expected` version.
+    RemoveHolder(RemoveHolder),
     /// Create or update a seat pool.
     Pool(Put<SeatPool>),
     /// Create or update a team's seats of a product (allocations).
@@ -92,6 +95,17 @@ pub struct TeamSeatsCount {
     pub delta: i64,
     /// The team has an allocation of the product: the count stays within it.
     pub allocated: bool,
+}
+
+/// A user removed from their organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveHolder {
+    /// The user.
+    pub user: UserId,
+    /// Their email, claimed no more.
+    pub email: Email,
+    /// The version the decision read.
+    pub expected: u64,
 }
 
 /// Which organisation counts a subscription: one claim per subscription,

@@ -69,7 +69,8 @@
 //! delta` when the team has an allocation (a condition cannot do arithmetic,
 //! so the item keeps the difference). The audit entry is a `Put` in the same
 //! transaction; a new user also puts their email claim, and a new API key its
-//! hash item, both conditioned on not existing. Applying a payment event puts
+//! hash item, both conditioned on not existing; removing a user deletes their
+//! item (conditioned on the version read) and their email claim. Applying a payment event puts
 //! its `EVENT#` item (conditioned on not existing) in the same transaction as
 //! the subscription and pools it changes, and the subscription's `SUBOWNER#`
 //! item, conditioned on the organisation the decision read there.

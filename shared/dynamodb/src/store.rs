@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Get, Put, ReturnConsumedCapacity, TransactGetItem, TransactWriteItem, Update,
+    AttributeValue, Delete, Get, Put, ReturnConsumedCapacity, TransactGetItem, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
 use rand::Rng as _;
@@ -489,6 +489,26 @@ impl DynamoEntitlementStore {
                 Write::TeamSeats(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Subscription(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Grant(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::RemoveHolder(removal) => {
+                    let pk = keys::org(&change.org);
+                    let user = Delete::builder()
+                        .table_name(&self.table)
+                        .key(keys::PK, s(pk.clone()))
+                        .key(keys::SK, s(keys::user(&removal.user)))
+                        .condition_expression("#v = :v")
+                        .expression_attribute_names("#v", keys::VERSION)
+                        .expression_attribute_values(":v", n(removal.expected))
+                        .build()
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    let email = Delete::builder()
+                        .table_name(&self.table)
+                        .key(keys::PK, s(pk))
+                        .key(keys::SK, s(keys::email(&removal.email)))
+                        .build()
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    items.push(TransactWriteItem::builder().delete(user).build());
+                    items.push(TransactWriteItem::builder().delete(email).build());
+                }
                 Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
                 Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::ProcessedEvent(event) => {

@@ -101,6 +101,11 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
             let email_free = records.emails.get(&user.email).is_none_or(|id| *id == user.id);
             email_free && version_matches(&records.users, &user.id, *expected, |h| h.user.version)
         }
+        Write::RemoveHolder(removal) => {
+            version_matches(&records.users, &removal.user, Some(removal.expected), |h| {
+                h.user.version
+            })
+        }
         Write::Pool(Put { expected, value }) => {
             version_matches(&records.pools, &value.product, *expected, |p| p.version)
         }
@@ -171,6 +176,10 @@ fn apply(
                 .emails
                 .insert(holder.user.email.clone(), holder.user.id.clone());
             records.users.insert(holder.user.id.clone(), Box::new(holder));
+        }
+        Write::RemoveHolder(removal) => {
+            records.users.remove(&removal.user);
+            records.emails.remove(&removal.email);
         }
         Write::Pool(put) => {
             records.pools.insert(put.value.product.clone(), put.value);

@@ -42,6 +42,7 @@ macro_rules! entitlement_store_conformance {
             a_dry_run_writes_nothing,
             api_keys_are_found_by_hash_until_revoked,
             users_page_by_id_and_filter_by_team,
+            removing_a_user_gives_back_every_seat_and_frees_the_email,
             concurrent_assigns_never_oversell_a_pool,
             concurrent_allocation_moves_never_over_allocate,
             concurrent_transfers_keep_counts_consistent,

@@ -120,6 +120,24 @@ pub async fn get_user(
     Ok(Json(app.seats.user(&caller, &user).await?))
 }
 
+/// Removes a user: every seat and add-on they hold goes back in the same
+/// change, their email is free again, the audit log keeps who they were, and
+/// their tokens are refused from then on. Admins only; not oneself.
+#[utoipa::path(delete, path = "/v1/users/{user_id}", tag = "users",
+    params(("user_id" = String, Path, description = "User id"), DryRun),
+    responses((status = 200, body = Mutation<UserSeats>, description = "The user as they were, with the seats given back"),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn remove_user(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+    ApiPath(user): ApiPath<UserId>,
+    ApiQuery(dry): ApiQuery<DryRun>,
+) -> Result<Response, ApiError> {
+    let outcome = app.seats.remove_user(&caller, &user, dry.mode()).await?;
+    Ok(Mutation::respond(outcome, false))
+}
+
 /// The caller's own account and seats.
 #[utoipa::path(get, path = "/v1/me", tag = "users",
     responses((status = 200, body = UserSeats), (status = 401, body = Problem), (status = 404, body = Problem)))]

@@ -49,6 +49,7 @@ pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Op
             ),
         ),
         (M::GET, "/v1/users/{user_id}", "/v1/users/usr_ann".into(), None),
+        (M::DELETE, "/v1/users/{user_id}", "/v1/users/usr_ann".into(), None),
         (M::GET, "/v1/me", "/v1/me".into(), None),
         (
             M::GET,
@@ -425,4 +426,67 @@ async fn a_token_acts_with_the_stored_role_and_team_and_not_for_an_unknown_user(
             .is_some_and(|d| d.contains("not a user of organisation")),
         "{body}"
     );
+}
+
+/// An admin removes a user through the API: their seats come back at once,
+/// and their unexpired token is refused from then on; members cannot remove
+/// anyone, and an admin cannot remove themselves.
+#[tokio::test]
+async fn a_removed_user_is_refused_with_an_unexpired_token() {
+    let app = TestApp::new().await;
+    let _victim = Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let ann = app.token("usr_ann", "org_victim", seatflow_domain::Role::Member, &[]);
+    let (status, _, _) = app.call(Method::GET, "/v1/me", Some(&ann), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = app
+        .call(Method::DELETE, "/v1/users/usr_ben", Some(&ann), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    let (status, _, dry) = app
+        .call(
+            Method::DELETE,
+            "/v1/users/usr_ann?dry_run=true",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, dry["dry_run"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{dry}"
+    );
+    let (status, _, _) = app.call(Method::GET, "/v1/me", Some(&ann), None).await;
+    assert_eq!(status, StatusCode::OK, "a dry run removes nobody");
+
+    let (status, _, removed) = app
+        .call(Method::DELETE, "/v1/users/usr_ann", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    assert_eq!(removed["audit"]["action"], "user_removed");
+    assert_eq!(removed["result"]["seats"].as_array().map(Vec::len), Some(2));
+    let (status, _, body) = app.call(Method::GET, "/v1/me", Some(&ann), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+    let (_, _, licenses) = app.call(Method::GET, "/v1/licenses", Some(&admin), None).await;
+    let sso = licenses
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["product"] == "sso"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(sso["assigned"], 0, "{licenses}");
+    let (status, _, gone) = app
+        .call(Method::DELETE, "/v1/users/usr_ann", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, _, myself) = app
+        .call(Method::DELETE, "/v1/users/usr_admin", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{myself}");
 }

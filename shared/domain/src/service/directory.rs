@@ -230,4 +230,55 @@ impl Seats {
             },
         }))
     }
+
+    /// Removes a user from the organisation: every seat and add-on they hold
+    /// goes back to its pool and team in the same change, their email is
+    /// free again, and the audit trail keeps who they were. A removed user's
+    /// tokens are refused from then on.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins and for removing oneself;
+    /// not found.
+    pub async fn remove_user(
+        &self,
+        actor: &Actor,
+        user: &UserId,
+        mode: Mode,
+    ) -> Result<Outcome<UserSeats>, SeatError> {
+        actor.require_admin("remove users")?;
+        if actor.user_id() == Some(user) {
+            return Err(SeatError::Forbidden(
+                "you cannot remove yourself; another admin can".into(),
+            ));
+        }
+        // Every pool: whatever the user holds is read in the same snapshot.
+        let keys = SnapshotKeys {
+            holders: vec![user.clone()],
+            pools: self.catalog.products.keys().cloned().collect(),
+            ..SnapshotKeys::default()
+        };
+        decide_and_commit!(self, "user", mode, {
+            let now = self.clock.now();
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let holder = read
+                .holder(user)
+                .ok_or_else(|| SeatError::not_found("user", user))?;
+            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+            for seat in &holder.seats {
+                book.release(&seat.product, seat.team.as_ref())?;
+            }
+            let mut draft = Draft::new(&actor.org);
+            book.write_into(&mut draft);
+            draft.remove_holder(holder);
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::UserRemoved,
+                format!("user/{user}"),
+                snapshot(holder),
+                nothing(),
+            );
+            Ok((draft.finish(audit), holder.clone()))
+        })
+    }
 }

@@ -350,3 +350,56 @@ pub async fn notification_preferences_are_kept_per_organisation(store: Arc<dyn E
         None
     );
 }
+
+/// Removing a user gives back every seat and add-on they hold, to the pool
+/// and to their team's count, in one change; their email is free again; the
+/// audit keeps who they were; an admin cannot remove themselves.
+pub async fn removing_a_user_gives_back_every_seat_and_frees_the_email(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::{AuditAction, Mode};
+    let f = Fixture::new(store.clone(), "org_remove").await;
+    f.buy("professional", 5).await;
+    f.buy("sso", 5).await;
+    let team = f.team("Red").await;
+    f.allocate(&team, &product("professional"), Some(3)).await;
+    let leaver = f.user("Leaver", Some(&team)).await;
+    let stayer = f.user("Stayer", Some(&team)).await;
+    for user in [&leaver, &stayer] {
+        f.assign(&product("professional"), &user.id).await;
+    }
+    f.assign(&product("sso"), &leaver.id).await;
+    let removed = f
+        .seats
+        .remove_user(&f.admin, &leaver.id, Mode::Apply)
+        .await
+        .expect("removed");
+    assert_eq!(
+        removed.value.seats.len(),
+        2,
+        "the user as they were, seats and all"
+    );
+    assert_eq!(removed.audit.action, AuditAction::UserRemoved);
+    assert!(
+        store
+            .holder(&f.admin.org, &leaver.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(f.pool(&product("professional")).await.assigned, 1);
+    assert_eq!(f.pool(&product("sso")).await.assigned, 0);
+    let counted = store
+        .team_seats(&f.admin.org, &team, &product("professional"))
+        .await
+        .expect("read")
+        .expect("counter");
+    assert_eq!(counted.assigned, 1);
+    f.assert_counters_match_assignments().await;
+    // The email is free for someone new.
+    let again = f.user("Leaver", None).await;
+    assert_eq!(again.email, leaver.email);
+    let missing = f.seats.remove_user(&f.admin, &leaver.id, Mode::Apply).await;
+    assert_eq!(missing.expect_err("gone").code(), "not_found");
+    let admin_id = f.admin.user_id().expect("a person").clone();
+    let myself = f.seats.remove_user(&f.admin, &admin_id, Mode::Apply).await;
+    assert_eq!(myself.expect_err("not oneself").code(), "forbidden");
+}
