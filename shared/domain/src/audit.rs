@@ -21,6 +21,8 @@ pub enum AuditAction {
     TeamCreated,
     /// A user was created (possibly with a seat).
     UserCreated,
+    /// A user's name, email, role or team changed (their seats move with a team).
+    UserUpdated,
     /// A user was removed, their seats and add-ons given back.
     UserRemoved,
     /// A team's allocation of a product was set.

@@ -184,6 +184,19 @@ pub struct NewUser {
     pub team: Option<TeamId>,
 }
 
+/// What to change about a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    /// A new display name.
+    pub name: Option<DisplayName>,
+    /// A new email, unique in the organisation.
+    pub email: Option<Email>,
+    /// A new role.
+    pub role: Option<Role>,
+    /// A new team (`Some(None)`: no team). Their seats move with them.
+    pub team: Option<Option<TeamId>>,
+}
+
 /// A user with the seats they hold: stored together, so that one read
 /// gives what a seat decision needs to know about the user, and the write
 /// conditions on it (the user's version).

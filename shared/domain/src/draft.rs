@@ -96,6 +96,20 @@ impl Draft {
             }));
     }
 
+    /// Moves `user`'s email claim from `from` to `to`.
+    pub(crate) fn move_email(
+        &mut self,
+        user: &crate::ids::UserId,
+        from: &crate::directory::Email,
+        to: &crate::directory::Email,
+    ) {
+        self.writes.push(Write::MoveEmail(crate::store::MoveEmail {
+            user: user.clone(),
+            from: from.clone(),
+            to: to.clone(),
+        }));
+    }
+
     /// Removes `holder` (read at its version), freeing their email.
     pub(crate) fn remove_holder(&mut self, holder: &UserSeats) {
         self.writes.push(Write::RemoveHolder(crate::store::RemoveHolder {

@@ -46,7 +46,7 @@ pub use api_key::ApiKey;
 pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
 pub use catalog::{Catalog, Price, PriceTier, Product, ProductKind, Term};
-pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User, UserSeats};
+pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User, UserChanges, UserSeats};
 pub use grant::{MAX_GRANT_REFERENCE, NewGrant, SeatGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};
 pub use ids::{ApiKeyId, AuditId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
@@ -74,8 +74,8 @@ pub use notification::{Mailer, NoticeLedger};
 pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
 pub use store::{
-    Change, EntitlementStore, Put, RemoveHolder, RenewalIndex, Snapshot, SnapshotKeys, SubscriptionOwner,
-    TeamSeatsCount, Write,
+    Change, EntitlementStore, MoveEmail, Put, RemoveHolder, RenewalIndex, Snapshot, SnapshotKeys,
+    SubscriptionOwner, TeamSeatsCount, Write,
 };
 
 // ----- services -----

@@ -54,6 +54,9 @@ pub enum Write {
     /// replace what was stored). A new user also claims their email: a second
     /// user with the same email in the organisation is a conflict.
     Holder(Put<UserSeats>),
+    /// Move a user's email claim from `from` to `to`; a conflict if `to` is
+    /// claimed.
+    MoveEmail(MoveEmail),
     /// Remove a user (whose seats the same change gives back) and free their
     /// email; a conflict unless the stored user has the `expected` version.
     RemoveHolder(RemoveHolder),
@@ -95,6 +98,17 @@ pub struct TeamSeatsCount {
     pub delta: i64,
     /// The team has an allocation of the product: the count stays within it.
     pub allocated: bool,
+}
+
+/// A user's email changed: the old claim goes, the new one must be free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveEmail {
+    /// The user.
+    pub user: UserId,
+    /// The email they had.
+    pub from: Email,
+    /// The email they have now.
+    pub to: Email,
 }
 
 /// A user removed from their organisation.

@@ -489,6 +489,21 @@ impl DynamoEntitlementStore {
                 Write::TeamSeats(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Subscription(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Grant(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::MoveEmail(moved) => {
+                    let pk = keys::org(&change.org);
+                    let old = Delete::builder()
+                        .table_name(&self.table)
+                        .key(keys::PK, s(pk.clone()))
+                        .key(keys::SK, s(keys::email(&moved.from)))
+                        .build()
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    items.push(TransactWriteItem::builder().delete(old).build());
+                    let mut claim = Item::new();
+                    claim.insert(keys::PK.into(), s(pk));
+                    claim.insert(keys::SK.into(), s(keys::email(&moved.to)));
+                    claim.insert("user".into(), s(moved.user.to_string()));
+                    items.push(Self::put(claim, None, &self.table)?);
+                }
                 Write::RemoveHolder(removal) => {
                     let pk = keys::org(&change.org);
                     let user = Delete::builder()

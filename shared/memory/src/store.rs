@@ -101,6 +101,7 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
             let email_free = records.emails.get(&user.email).is_none_or(|id| *id == user.id);
             email_free && version_matches(&records.users, &user.id, *expected, |h| h.user.version)
         }
+        Write::MoveEmail(moved) => records.emails.get(&moved.to).is_none_or(|id| *id == moved.user),
         Write::RemoveHolder(removal) => {
             version_matches(&records.users, &removal.user, Some(removal.expected), |h| {
                 h.user.version
@@ -176,6 +177,10 @@ fn apply(
                 .emails
                 .insert(holder.user.email.clone(), holder.user.id.clone());
             records.users.insert(holder.user.id.clone(), Box::new(holder));
+        }
+        Write::MoveEmail(moved) => {
+            records.emails.remove(&moved.from);
+            records.emails.insert(moved.to, moved.user);
         }
         Write::RemoveHolder(removal) => {
             records.users.remove(&removal.user);

@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use seatflow_domain::{DisplayName, Email, NewUser, ProductId, Role, TeamId, User, UserId, UserSeats};
+use seatflow_domain::{
+    DisplayName, Email, NewUser, ProductId, Role, TeamId, User, UserChanges, UserId, UserSeats,
+};
 use seatflow_http::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -118,6 +120,66 @@ pub async fn get_user(
     ApiPath(user): ApiPath<UserId>,
 ) -> Result<Json<UserSeats>, ApiError> {
     Ok(Json(app.seats.user(&caller, &user).await?))
+}
+
+/// Changes to a user: only the fields present change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    /// A new display name.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<DisplayName>,
+    /// A new email, unique in the organisation.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Email>,
+    /// A new role: `admin`, `team_manager` or `member`.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// A new team; `null` for none. Their seats move with them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub team: Option<Option<TeamId>>,
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Changes a user's name, email, role or team in one audited change. A team
+/// move carries their seats to the new team's counts, or is refused with
+/// `team_allocation_exhausted` (the new team's allocation is full) or
+/// `no_seats_available` (the unallocated seats are). A role change takes
+/// effect on their next request. Admins only; not one's own role.
+#[utoipa::path(patch, path = "/v1/users/{user_id}", tag = "users",
+    params(("user_id" = String, Path, description = "User id"), DryRun), request_body = UpdateUser,
+    responses((status = 200, body = Mutation<UserSeats>), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_user(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+    ApiPath(user): ApiPath<UserId>,
+    ApiQuery(dry): ApiQuery<DryRun>,
+    ApiJson(body): ApiJson<UpdateUser>,
+) -> Result<Response, ApiError> {
+    let changes = UserChanges {
+        name: body.name,
+        email: body.email,
+        role: body.role,
+        team: body.team,
+    };
+    let outcome = app
+        .seats
+        .update_user(&caller, &user, &changes, dry.mode())
+        .await?;
+    Ok(Mutation::respond(outcome, false))
 }
 
 /// Removes a user: every seat and add-on they hold goes back in the same

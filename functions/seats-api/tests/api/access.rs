@@ -5,7 +5,6 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, Victim};
-use seatflow_domain::OrgId;
 
 /// One request per documented operation, aimed at the victim organisation's
 /// team Red, user Ann (Red, Professional + SSO) and user Cat (no team, no seat).
@@ -49,6 +48,12 @@ pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Op
             ),
         ),
         (M::GET, "/v1/users/{user_id}", "/v1/users/usr_ann".into(), None),
+        (
+            M::PATCH,
+            "/v1/users/{user_id}",
+            "/v1/users/usr_ann".into(),
+            Some(json!({"role": "admin"})),
+        ),
         (M::DELETE, "/v1/users/{user_id}", "/v1/users/usr_ann".into(), None),
         (M::GET, "/v1/me", "/v1/me".into(), None),
         (
@@ -385,33 +390,20 @@ async fn a_token_acts_with_the_stored_role_and_team_and_not_for_an_unknown_user(
     let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
     let (status, _, _) = app.call(Method::GET, "/v1/api-keys", Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK);
-    let store = &app.fixture.store;
-    let org = OrgId::parse("org_victim").expect("id");
-    let id = seatflow_domain::UserId::parse("usr_admin").expect("id");
-    let mut holder = store.holder(&org, &id).await.expect("read").expect("stored");
-    let before = holder.clone();
-    holder.user.role = seatflow_domain::Role::Member;
-    holder.user.version += 1;
-    // No route changes a role yet: the store is written as that route will.
-    let mut audit = app
-        .fixture
-        .seats
-        .audit(&app.fixture.admin, None, 1)
-        .await
-        .expect("audit")
-        .entries
-        .remove(0);
-    audit.id = seatflow_domain::AuditId::new(audit.at + chrono::Duration::seconds(1));
-    audit.target = "user/usr_admin".into();
-    let demote = seatflow_domain::Change {
-        org: org.clone(),
-        writes: vec![seatflow_domain::Write::Holder(seatflow_domain::Put {
-            expected: Some(before.user.version),
-            value: holder,
-        })],
-        audit,
-    };
-    store.commit(demote).await.expect("demoted");
+    // Another admin demotes them.
+    app.person("org_victim", "usr_boss", "Boss", seatflow_domain::Role::Admin)
+        .await;
+    let boss = app.token("usr_boss", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, _, demoted) = app
+        .call(
+            Method::PATCH,
+            "/v1/users/usr_admin",
+            Some(&boss),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{demoted}");
+    assert_eq!(demoted["audit"]["action"], "user_updated");
     let (status, _, body) = app.call(Method::GET, "/v1/api-keys", Some(&admin), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 

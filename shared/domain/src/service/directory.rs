@@ -4,7 +4,7 @@ use super::commit::{Mode, Outcome, decide_and_commit};
 use super::{MAX_PAGE, Seats};
 use crate::access::{Actor, Principal};
 use crate::audit::{AuditAction, nothing, snapshot};
-use crate::directory::{DisplayName, NewUser, Role, Team, User, UserSeats};
+use crate::directory::{DisplayName, NewUser, Role, Team, User, UserChanges, UserSeats};
 use crate::draft::{Draft, SeatBook};
 use crate::error::SeatError;
 use crate::ids::{OrgId, ProductId, TeamId, UserId};
@@ -279,6 +279,85 @@ impl Seats {
                 nothing(),
             );
             Ok((draft.finish(audit), holder.clone()))
+        })
+    }
+
+    /// Changes a user's name, email, role or team in one change. A team move
+    /// carries every seat they hold from the old team's counts to the new
+    /// team's: refused with [`SeatError::TeamAllocationExhausted`] when the
+    /// new team's allocation has no room, or [`SeatError::NoSeatsAvailable`]
+    /// when a team without an allocation would draw on an unallocated part
+    /// that is full. A role change takes effect on their next request.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins and for changing one's own
+    /// role; [`SeatError::EmailTaken`]; not found for the user or the team.
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: &UserId,
+        changes: &UserChanges,
+        mode: Mode,
+    ) -> Result<Outcome<UserSeats>, SeatError> {
+        actor.require_admin("change users")?;
+        if changes.role.is_some() && actor.user_id() == Some(id) {
+            return Err(SeatError::Forbidden(
+                "you cannot change your own role; another admin can".into(),
+            ));
+        }
+        let keys = SnapshotKeys {
+            holders: vec![id.clone()],
+            emails: changes.email.iter().cloned().collect(),
+            teams: changes.team.iter().flatten().cloned().collect(),
+            pools: self.catalog.products.keys().cloned().collect(),
+            ..SnapshotKeys::default()
+        };
+        decide_and_commit!(self, "user", mode, {
+            let now = self.clock.now();
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let holder = read.holder(id).ok_or_else(|| SeatError::not_found("user", id))?;
+            let mut updated = holder.clone();
+            let mut draft = Draft::new(&actor.org);
+            if let Some(name) = &changes.name {
+                updated.user.name = name.clone();
+            }
+            if let Some(email) = changes.email.as_ref().filter(|e| **e != holder.user.email) {
+                if read.email_taken(email) {
+                    return Err(SeatError::EmailTaken(email.as_str().to_owned()));
+                }
+                updated.user.email = email.clone();
+                draft.move_email(id, &holder.user.email, email);
+            }
+            if let Some(role) = changes.role {
+                updated.user.role = role;
+            }
+            if let Some(team) = changes.team.as_ref().filter(|t| **t != holder.user.team) {
+                if let Some(team) = team
+                    && read.team(team).is_none()
+                {
+                    return Err(SeatError::not_found("team", team));
+                }
+                let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+                for seat in &holder.seats {
+                    book.release(&seat.product, seat.team.as_ref())?;
+                }
+                for seat in &mut updated.seats {
+                    book.take(&seat.product, team.as_ref())?;
+                    seat.team.clone_from(team);
+                }
+                book.write_into(&mut draft);
+                updated.user.team.clone_from(team);
+            }
+            draft.put(Some(holder), updated.clone());
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::UserUpdated,
+                format!("user/{id}"),
+                snapshot(&holder.user),
+                snapshot(&updated.user),
+            );
+            Ok((draft.finish(audit), updated))
         })
     }
 }

@@ -403,3 +403,106 @@ pub async fn removing_a_user_gives_back_every_seat_and_frees_the_email(store: Ar
     let myself = f.seats.remove_user(&f.admin, &admin_id, Mode::Apply).await;
     assert_eq!(myself.expect_err("not oneself").code(), "forbidden");
 }
+
+/// A team move carries a user's seats to the new team's counts in one
+/// change, or is refused with a specific code and changes nothing; an email
+/// change moves the claim; nobody changes their own role.
+pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::{Email, Mode, Role, UserChanges};
+    let f = Fixture::new(store.clone(), "org_moves").await;
+    f.buy("professional", 4).await;
+    f.buy("sso", 4).await;
+    let red = f.team("Red").await;
+    let blue = f.team("Blue").await;
+    f.allocate(&red, &product("professional"), Some(2)).await;
+    f.allocate(&blue, &product("professional"), Some(1)).await;
+    let mover = f.user("Mover", Some(&red)).await;
+    let blocker = f.user("Blocker", Some(&blue)).await;
+    f.assign(&product("professional"), &mover.id).await;
+    f.assign(&product("sso"), &mover.id).await;
+    f.assign(&product("professional"), &blocker.id).await;
+    let to = |team: Option<&seatflow_domain::TeamId>| UserChanges {
+        team: Some(team.cloned()),
+        ..UserChanges::default()
+    };
+    // Blue's one allocated seat is taken: refused, nothing changes.
+    let full = f
+        .seats
+        .update_user(&f.admin, &mover.id, &to(Some(&blue)), Mode::Apply)
+        .await;
+    assert_eq!(
+        full.expect_err("blue is full").code(),
+        "team_allocation_exhausted"
+    );
+    let still = store
+        .holder(&f.admin.org, &mover.id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(still.user.team.as_ref(), Some(&red));
+    f.assert_counters_match_assignments().await;
+    // Out of any team: the seats now draw on the unallocated part (4 − 3 = 1 free).
+    let moved = f
+        .seats
+        .update_user(&f.admin, &mover.id, &to(None), Mode::Apply)
+        .await
+        .expect("moved");
+    assert_eq!(moved.value.user.team, None);
+    assert!(moved.value.seats.iter().all(|s| s.team.is_none()));
+    let red_count = store
+        .team_seats(&f.admin.org, &red, &product("professional"))
+        .await
+        .expect("read")
+        .map_or(0, |t| t.assigned);
+    assert_eq!(red_count, 0);
+    f.assert_counters_match_assignments().await;
+    // Back into Red, which has room.
+    f.seats
+        .update_user(&f.admin, &mover.id, &to(Some(&red)), Mode::Apply)
+        .await
+        .expect("moved back");
+    f.assert_counters_match_assignments().await;
+
+    // An email change moves the claim: the old address is free, a taken one is refused.
+    let renamed = Email::parse("mover.new@example.com").expect("email");
+    let changes = UserChanges {
+        email: Some(renamed.clone()),
+        role: Some(Role::TeamManager),
+        ..UserChanges::default()
+    };
+    let changed = f
+        .seats
+        .update_user(&f.admin, &mover.id, &changes, Mode::Apply)
+        .await
+        .expect("changed");
+    assert_eq!(
+        (&changed.value.user.email, changed.value.user.role),
+        (&renamed, Role::TeamManager)
+    );
+    assert_eq!(
+        store
+            .holder_by_email(&f.admin.org, &renamed)
+            .await
+            .expect("read")
+            .map(|h| h.user.id),
+        Some(mover.id.clone())
+    );
+    let reused = f.user("Mover", None).await;
+    assert_eq!(reused.email, mover.email, "the old address is free again");
+    let taken = UserChanges {
+        email: Some(blocker.email.clone()),
+        ..UserChanges::default()
+    };
+    let refused = f
+        .seats
+        .update_user(&f.admin, &mover.id, &taken, Mode::Apply)
+        .await;
+    assert_eq!(refused.expect_err("taken").code(), "email_taken");
+    let own = UserChanges {
+        role: Some(Role::Member),
+        ..UserChanges::default()
+    };
+    let admin_id = f.admin.user_id().expect("a person").clone();
+    let myself = f.seats.update_user(&f.admin, &admin_id, &own, Mode::Apply).await;
+    assert_eq!(myself.expect_err("not one's own role").code(), "forbidden");
+}
