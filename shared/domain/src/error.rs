@@ -158,18 +158,6 @@ pub enum SeatError {
         /// Seats already committed elsewhere.
         committed: u32,
     },
-    /// An allocation below what the team already uses.
-    #[error("team '{team}' uses {assigned} {product} seats; its allocation cannot drop to {requested}")]
-    AllocationBelowUsage {
-        /// The team.
-        team: String,
-        /// The product.
-        product: String,
-        /// Seats in use.
-        assigned: u32,
-        /// Allocation asked for.
-        requested: u32,
-    },
     /// A record with the id the caller chose already exists.
     #[error("{what} '{id}' already exists")]
     AlreadyExists {
@@ -209,7 +197,6 @@ impl SeatError {
             Self::NotAssigned { .. } => "not_assigned",
             Self::BaseSeatRequired { .. } => "base_seat_required",
             Self::AllocationExceedsPool { .. } => "allocation_exceeds_pool",
-            Self::AllocationBelowUsage { .. } => "allocation_below_usage",
             Self::AlreadyExists { .. } => "already_exists",
             Self::EmailTaken(_) => "email_taken",
             Self::ConcurrentModification(_) => "concurrent_modification",
@@ -236,7 +223,6 @@ impl SeatError {
             | Self::NotAssigned { .. }
             | Self::BaseSeatRequired { .. }
             | Self::AllocationExceedsPool { .. }
-            | Self::AllocationBelowUsage { .. }
             | Self::AlreadyExists { .. }
             | Self::EmailTaken(_)
             | Self::ConcurrentModification(_) => ErrorKind::Conflict,

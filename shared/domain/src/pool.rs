@@ -232,34 +232,30 @@ impl SeatPool {
     }
 
     /// Sets a team's allocation of this product (`None`: the team draws on the
-    /// unallocated part of the pool). Callers check the pool afterwards with
+    /// unallocated part of the pool). An allocation below what the team's
+    /// members hold is allowed: they keep their seats, the team is over its
+    /// limit ([`TeamSeats::over_limit`]) and takes no new seat until there is
+    /// room, and until its allocation is set again the pool counts the seats
+    /// held as set aside for it. Callers check the pool afterwards with
     /// [`SeatPool::check_commitment`], so that a move can be applied as a whole.
     ///
     /// # Errors
-    /// [`SeatError::AllocationBelowUsage`] when the team already uses more.
+    /// None today; a `Result` so that a move applies its two halves alike.
     pub fn reallocate(&mut self, team: &mut TeamSeats, allocation: Option<u32>) -> Result<(), SeatError> {
-        if let Some(n) = allocation
-            && n < team.assigned
-        {
-            return Err(SeatError::AllocationBelowUsage {
-                team: team.team.to_string(),
-                product: self.product.to_string(),
-                assigned: team.assigned,
-                requested: n,
-            });
-        }
         // Saturating: counters read on either side of a concurrent change may
         // disagree; such a decision is refused at commit (stale version), but
         // computing it must not panic.
         if let Some(old) = team.allocated {
-            self.allocated = self.allocated.saturating_sub(old);
+            self.allocated = self.allocated.saturating_sub(team.pool_share.unwrap_or(old));
             self.assigned_in_allocations = self.assigned_in_allocations.saturating_sub(team.assigned);
         }
-        if let Some(new) = allocation {
-            self.allocated = self.allocated.saturating_add(new);
+        let share = allocation.map(|n| n.max(team.assigned));
+        if let Some(share) = share {
+            self.allocated = self.allocated.saturating_add(share);
             self.assigned_in_allocations = self.assigned_in_allocations.saturating_add(team.assigned);
         }
         team.allocated = allocation;
+        team.pool_share = share;
         if allocation.is_some() {
             self.allocated_teams.insert(team.team.clone());
         } else {
@@ -302,6 +298,12 @@ pub struct TeamSeats {
     pub allocated: Option<u32>,
     /// Seats held by members of the team.
     pub assigned: u32,
+    /// What the team adds to its pool's `allocated`: its allocation, or the
+    /// seats its members held when the allocation was set below that (so the
+    /// unallocated part never promises seats a team over its limit holds).
+    /// `None` on records from before: the allocation.
+    #[serde(default)]
+    pub pool_share: Option<u32>,
     /// Optimistic-concurrency version.
     pub version: u64,
 }
@@ -316,8 +318,16 @@ impl TeamSeats {
             product,
             allocated: None,
             assigned: 0,
+            pool_share: None,
             version: 0,
         }
+    }
+
+    /// Whether its members hold more seats than its allocation (after the
+    /// allocation was set below their use): no new seat until there is room.
+    #[must_use]
+    pub fn over_limit(&self) -> bool {
+        self.allocated.is_some_and(|allocated| self.assigned > allocated)
     }
 }
 
@@ -378,13 +388,15 @@ mod tests {
         pool.check_commitment(&before, 3).expect("3 of 4");
         assert_eq!(pool.committed(), 3);
         assert_eq!(pool.unallocated_free(), 1);
-        assert_eq!(
-            pool.clone()
-                .reallocate(&mut a.clone(), Some(0))
-                .expect_err("below usage")
-                .code(),
-            "allocation_below_usage"
-        );
+        // Below its use: allowed; the team is over its limit, and the pool
+        // still sets aside the seat it holds.
+        let mut below = a.clone();
+        let mut shrunk = pool.clone();
+        shrunk
+            .reallocate(&mut below, Some(0))
+            .expect("below usage is allowed");
+        assert!(below.over_limit());
+        assert_eq!((shrunk.allocated, shrunk.unallocated_free()), (1, 3));
     }
 }
 

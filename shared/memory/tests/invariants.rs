@@ -4,7 +4,8 @@
 //! - assigned ≤ purchased, except after a shrink; then no assignment succeeds
 //!   until assigned < purchased;
 //! - team allocations sum to at most purchased (except after a shrink), and
-//!   each team's usage stays within its allocation;
+//!   each team's usage stays within its allocation (or, set below its use,
+//!   what it held then);
 //! - no add-on without a base seat;
 //! - exactly one audit entry per successful change, none per refused one;
 //! - every counter equals a recount of the assignments.

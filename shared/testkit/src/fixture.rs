@@ -205,7 +205,9 @@ impl Fixture {
     }
 
     /// Checks that every pool's and team's counters equal a recount of the
-    /// assignments, and that no add-on is held without a base seat.
+    /// assignments, that no team grows past its allocation (or what it held
+    /// when the allocation was set below that), and that no add-on is held
+    /// without a base seat.
     pub async fn assert_counters_match_assignments(&self) {
         let org = &self.admin.org;
         let rows = self.seats.assignment_rows(&self.admin).await.expect("export");
@@ -233,8 +235,14 @@ impl Fixture {
                 "team {} {} counter",
                 seats.team, seats.product
             );
+            // A team grows only while under its allocation; set below its
+            // use, it holds what it held then (its pool share) at most.
             if let Some(allocated) = seats.allocated {
-                assert!(seats.assigned <= allocated, "team usage within allocation");
+                let ceiling = seats.pool_share.unwrap_or(allocated).max(allocated);
+                assert!(
+                    seats.assigned <= ceiling,
+                    "team usage within allocation or pool share"
+                );
             }
         }
         let catalog = self.seats.catalog();

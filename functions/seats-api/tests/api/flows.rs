@@ -491,3 +491,61 @@ async fn api_keys_authenticate_machine_clients_until_revoked() {
         (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
     );
 }
+
+/// An allocation may go below a team's use: its members keep their seats,
+/// usage shows the team over its limit, and a new member's seat is refused.
+#[tokio::test]
+async fn an_allocation_below_use_leaves_the_team_over_its_limit() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (status, _, set) = app
+        .call(
+            Method::PUT,
+            "/v1/teams/team_red/allocations/professional",
+            Some(&admin),
+            Some(json!({"seats": 0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(
+        (
+            set["result"]["allocated"].as_u64(),
+            set["result"]["assigned"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    let (_, _, usage) = app.call(Method::GET, "/v1/usage", Some(&admin), None).await;
+    let red = usage["teams"]
+        .as_array()
+        .and_then(|teams| {
+            teams
+                .iter()
+                .find(|t| t["team"] == "team_red" && t["product"] == "professional")
+        })
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(red["over_limit"], true, "{usage}");
+    let (status, _, ann) = app
+        .call(Method::GET, "/v1/users/usr_ann", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        ann["seats"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|a| a["product"] == "professional"))
+    );
+    let (status, _, _) = app
+        .call(
+            Method::POST,
+            "/v1/users",
+            Some(&admin),
+            Some(json!({"name": "Newbie", "email": "newbie@victim.example", "role": "member", "team": "team_red", "seat": "professional"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a new member of the team gets no seat"
+    );
+}

@@ -186,17 +186,6 @@ async fn every_problem_code_is_rendered_as_problem_json() {
         ),
         (
             Some(&admin),
-            (
-                Method::PUT,
-                "/v1/teams/team_red/allocations/professional",
-                Some(json!({"seats": 0})),
-            ),
-            StatusCode::CONFLICT,
-            "allocation_below_usage",
-            None,
-        ),
-        (
-            Some(&admin),
             post("/v1/users/usr_cat/add-ons", json!({"product": "professional"})),
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",

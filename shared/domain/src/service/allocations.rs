@@ -16,7 +16,7 @@ impl Seats {
     /// draw on the unallocated pool).
     ///
     /// # Errors
-    /// [`SeatError::AllocationExceedsPool`], [`SeatError::AllocationBelowUsage`],
+    /// [`SeatError::AllocationExceedsPool`],
     /// [`SeatError::Forbidden`] for non-admins, not found.
     pub async fn set_allocation(
         &self,
@@ -64,7 +64,7 @@ impl Seats {
     ///
     /// # Errors
     /// Validation (same team, zero seats, more than allocated),
-    /// [`SeatError::AllocationBelowUsage`], [`SeatError::Forbidden`], not found.
+    /// [`SeatError::Forbidden`], not found.
     pub async fn move_allocation(
         &self,
         actor: &Actor,

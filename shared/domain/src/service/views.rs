@@ -65,6 +65,9 @@ pub struct TeamUsage {
     pub allocated: Option<u32>,
     /// Seats its members hold.
     pub assigned: u32,
+    /// Its members hold more than its allocation (set below their use): they
+    /// keep their seats, and the team takes no new one until there is room.
+    pub over_limit: bool,
 }
 
 /// Organisation-wide totals across products.
@@ -220,6 +223,7 @@ impl Seats {
         let team_usage = seats
             .into_iter()
             .map(|s| TeamUsage {
+                over_limit: s.over_limit(),
                 team_name: teams
                     .iter()
                     .find(|t| t.id == s.team)

@@ -105,12 +105,23 @@ pub async fn a_team_allocation_caps_its_members(store: Arc<dyn EntitlementStore>
     assert_eq!(f.refused_assign(&p, &r3.id).await, "team_allocation_exhausted");
     f.assign(&p, &loner.id).await;
     assert_eq!(f.refused_assign(&p, &other.id).await, "no_seats_available");
-    let err = f
+    // Below its use: allowed. Both keep their seats, the team is over its
+    // limit and takes no new seat until there is room; the pool still sets
+    // the seats held aside, so nothing outside the team takes them.
+    let shrunk = f
         .seats
         .set_allocation(&f.admin, &red, &p, Some(1), Mode::Apply)
         .await
-        .expect_err("below usage");
-    assert_eq!(err.code(), "allocation_below_usage");
+        .expect("below usage is allowed");
+    assert_eq!((shrunk.value.allocated, shrunk.value.assigned), (Some(1), 2));
+    assert!(shrunk.value.over_limit());
+    f.unassign(&p, &loner.id).await;
+    assert_eq!(f.refused_assign(&p, &r3.id).await, "team_allocation_exhausted");
+    f.assign(&p, &other.id).await;
+    f.unassign(&p, &r1.id).await;
+    assert_eq!(f.refused_assign(&p, &r3.id).await, "team_allocation_exhausted");
+    f.unassign(&p, &r2.id).await;
+    f.assign(&p, &r3.id).await;
     f.assert_counters_match_assignments().await;
 }
 
