@@ -42,7 +42,7 @@ mod subscription;
 
 // ----- model -----
 pub use access::{Actor, Principal};
-pub use api_key::ApiKey;
+pub use api_key::{ApiKey, ApiScope};
 pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
 pub use catalog::{Catalog, Price, PriceTier, Product, ProductKind, Term};
@@ -81,9 +81,9 @@ pub use store::{
 // ----- services -----
 pub use service::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine, BillingSummary,
-    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, LicenseSummary, MAX_PAGE, MAX_USERS_LISTED, Mode, Outcome,
-    PurchaseConfirmation, PurchaseStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer,
-    Usage, UsageTotals, UserEntitlements,
+    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, KeyCaller, LicenseSummary, MAX_PAGE, MAX_USERS_LISTED, Mode,
+    Outcome, PurchaseConfirmation, PurchaseStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage,
+    Transfer, Usage, UsageTotals, UserEntitlements,
 };
 
 // ----- errors -----

@@ -252,6 +252,14 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<AuditEntry>, StoreError>;
     /// One API key.
     async fn api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
+    /// Records that a key was used at `at` (its `last_used_at`), outside any
+    /// change: no version moves and no audit entry is written.
+    async fn touch_api_key(
+        &self,
+        org: &OrgId,
+        id: &ApiKeyId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError>;
     /// Every API key of the organisation.
     async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError>;
     /// The API key whose secret hashes to `secret_hash`, in any organisation.

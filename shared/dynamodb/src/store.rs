@@ -720,6 +720,29 @@ impl EntitlementStore for DynamoEntitlementStore {
         self.get_record(keys::org(org), keys::api_key(id)).await
     }
 
+    async fn touch_api_key(&self, org: &OrgId, id: &ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        // In a transaction of one: the functions may update items only inside
+        // transactions (their IAM policy's `dynamodb:EnclosingOperation`).
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::api_key(id)))
+            .update_expression("SET #used = :at")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#used", "last_used_at")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":at", s(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError> {
         let items = self.query_prefix(keys::org(org), "KEY#".into()).await?;
         items.into_iter().map(items::from_item).collect()

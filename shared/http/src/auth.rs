@@ -5,11 +5,11 @@
 //! organisation.
 
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts};
+use axum::http::{StatusCode, header, request::Parts};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
-use seatflow_domain::{Actor, OrgId, Principal, Role, Seats, TeamId, UserId};
+use seatflow_domain::{Actor, ApiScope, OrgId, Principal, Role, Seats, TeamId, UserId};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -385,6 +385,20 @@ impl Authenticator {
     /// 401 `unauthenticated` for a missing, malformed, expired, forged or
     /// revoked credential; 503 if the key store is unavailable.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Actor, ApiError> {
+        self.authenticate_scoped(authorization)
+            .await
+            .map(|(actor, _)| actor)
+    }
+
+    /// [`Authenticator::authenticate`], with an API key's scopes (`None` for
+    /// a person, whose role decides). A key's use is recorded, to the hour.
+    ///
+    /// # Errors
+    /// As [`Authenticator::authenticate`].
+    pub async fn authenticate_scoped(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<(Actor, Option<Vec<ApiScope>>), ApiError> {
         let header = authorization
             .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer credential"))?;
         let token = header
@@ -394,11 +408,16 @@ impl Authenticator {
             .filter(|token| !token.is_empty())
             .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
         if token.starts_with(API_KEY_PREFIX) {
-            return self
+            let caller = self
                 .seats
                 .authenticate_api_key(&ApiKeySecret::hash(token))
                 .await?
-                .ok_or_else(|| ApiError::unauthenticated("unknown or revoked API key"));
+                .ok_or_else(|| ApiError::unauthenticated("unknown or revoked API key"))?;
+            // Best effort: a refused write only leaves the last use older.
+            if let Err(error) = self.seats.record_api_key_use(&caller).await {
+                tracing::debug!(%error, "an API key's last use was not recorded");
+            }
+            return Ok((caller.actor, Some(caller.scopes)));
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
@@ -424,8 +443,10 @@ impl Authenticator {
             role: claims.role,
             teams,
         };
-        self.admit(actor, claims.email.as_deref(), claims.org_name.as_deref())
-            .await
+        let actor = self
+            .admit(actor, claims.email.as_deref(), claims.org_name.as_deref())
+            .await?;
+        Ok((actor, None))
     }
 }
 
@@ -459,11 +480,35 @@ where
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        state
-            .authenticator()
-            .authenticate(authorization)
-            .await
-            .map(Caller)
+        let (actor, scopes) = state.authenticator().authenticate_scoped(authorization).await?;
+        if let Some(scopes) = scopes {
+            let template = parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
+            match crate::scopes::required(&parts.method, &template) {
+                Some(crate::scopes::Need::AnyKey) => {}
+                Some(crate::scopes::Need::Scope(needed)) if scopes.contains(&needed) => {}
+                Some(crate::scopes::Need::Scope(needed)) => {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "insufficient_scope",
+                        format!(
+                            "this API key lacks the scope '{needed}' that {} {template} needs",
+                            parts.method
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "insufficient_scope",
+                        format!("API keys may not call {} {template}", parts.method),
+                    ));
+                }
+            }
+        }
+        Ok(Caller(actor))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod lambda;
 pub mod openapi;
 pub mod problem;
+pub mod scopes;
 mod state;
 
 pub use auth::{ApiKeySecret, Authenticator, Caller, Claims, GatewayClaims, HasAuthenticator, JwtConfig};

@@ -350,6 +350,13 @@ impl EntitlementStore for MemoryEntitlementStore {
         Ok(self.read(org, |r| r.api_keys.get(id).cloned()))
     }
 
+    async fn touch_api_key(&self, org: &OrgId, id: &ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(key) = self.lock().orgs.get_mut(org).and_then(|r| r.api_keys.get_mut(id)) {
+            key.last_used_at = Some(at);
+        }
+        Ok(())
+    }
+
     async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError> {
         Ok(self.read(org, |r| r.api_keys.values().cloned().collect()))
     }

@@ -112,6 +112,15 @@ impl EntitlementStore for NaiveStore {
         self.inner.api_key(org, id).await
     }
 
+    async fn touch_api_key(
+        &self,
+        org: &OrgId,
+        id: &seatflow_domain::ApiKeyId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.touch_api_key(org, id, at).await
+    }
+
     async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError> {
         self.inner.api_keys(org).await
     }

@@ -121,6 +121,17 @@ fn the_checkout_document_lists_every_route() {
     assert!(doc["paths"]["/v1/checkout/sessions"]["post"].is_object());
     assert!(doc["paths"]["/v1/checkout/sessions/{id}/confirmation"]["get"].is_object());
     assert!(doc["paths"]["/v1/subscriptions/{id}/seats"]["post"].is_object());
+    // Every operation says what an API key needs to call it.
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("operations").keys() {
+            let method: axum::http::Method = method.to_uppercase().parse().expect("method");
+            let open = template.ends_with("openapi.json");
+            assert!(
+                open || seatflow_http::scopes::required(&method, template).is_some(),
+                "no API key scope for {method} {template}"
+            );
+        }
+    }
 }
 
 /// Every sample in `events/checkout/` runs through `lambda_http`'s adapter
@@ -143,7 +154,14 @@ async fn every_sample_event_is_handled_through_the_lambda_adapter() {
     let hash = seatflow_http::auth::ApiKeySecret::hash(key);
     app.state
         .seats
-        .create_api_key(&admin, "samples", &key[..12], &hash, seatflow_domain::Mode::Apply)
+        .create_api_key(
+            &admin,
+            "samples",
+            &key[..12],
+            &hash,
+            &seatflow_domain::ApiScope::ALL,
+            seatflow_domain::Mode::Apply,
+        )
         .await
         .expect("key");
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/checkout");

@@ -18,6 +18,11 @@ use seatflow_http::AppState;
 pub struct NewApiKey {
     /// What the key is for.
     pub name: String,
+    /// What it may do (`entitlements:read`, `users:read`, `users:write`,
+    /// `seats:read`, `seats:write`, `billing:read`, `billing:write`,
+    /// `audit:read`, `settings:write`); `["entitlements:read"]` when absent.
+    #[serde(default)]
+    pub scopes: Vec<seatflow_domain::ApiScope>,
 }
 
 /// A created key with its secret, shown this once.
@@ -52,7 +57,14 @@ pub async fn create_api_key(
     let secret = ApiKeySecret::generate();
     let outcome = app
         .seats
-        .create_api_key(&caller, &body.name, &secret.prefix, &secret.hash, dry.mode())
+        .create_api_key(
+            &caller,
+            &body.name,
+            &secret.prefix,
+            &secret.hash,
+            &body.scopes,
+            dry.mode(),
+        )
         .await?;
     let shown = (!outcome.dry_run).then(|| secret.secret.expose_secret().to_owned());
     let outcome = Outcome {

@@ -440,19 +440,41 @@ async fn the_audit_log_pages_newest_first_through_the_api() {
 }
 
 #[tokio::test]
-async fn api_keys_authenticate_machine_clients_until_revoked() {
+async fn api_keys_authenticate_machine_clients_within_their_scopes_until_revoked() {
     let app = TestApp::new().await;
     Victim::seed(&app).await;
     let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
-    let (status, _, created) = app
-        .call(
-            Method::POST,
-            "/v1/api-keys",
-            Some(&admin),
-            Some(json!({"name": "shop"})),
-        )
+    let create = |body: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let (status, _, created) = app
+                .call(Method::POST, "/v1/api-keys", Some(&admin), Some(body))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{created}");
+            created
+        }
+    };
+    // A new key gets the narrowest useful scope: checking entitlements.
+    let narrow = create(json!({"name": "app"})).await;
+    assert_eq!(narrow["result"]["key"]["scopes"], json!(["entitlements:read"]));
+    let narrow = narrow["result"]["secret"].as_str().expect("secret").to_owned();
+    let (status, _, _) = app
+        .call(Method::GET, "/v1/entitlements?user=usr_ann", Some(&narrow), None)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, problem) = app.call(Method::GET, "/v1/licenses", Some(&narrow), None).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("insufficient_scope"))
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("seats:read")),
+        "{problem}"
+    );
+
+    let created = create(json!({"name": "shop", "scopes": ["seats:read", "seats:write"]})).await;
     let secret = created["result"]["secret"]
         .as_str()
         .expect("secret shown once")
@@ -462,9 +484,20 @@ async fn api_keys_authenticate_machine_clients_until_revoked() {
         created["result"]["key"].get("secret_hash").is_none(),
         "the hash is never shown"
     );
-    let (_, _, keys) = app.call(Method::GET, "/v1/api-keys", Some(&admin), None).await;
-    assert!(!keys.to_string().contains(&secret), "listing never shows secrets");
-    // The machine client acts within its organisation.
+    let (status, _, problem) = app
+        .call(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&admin),
+            Some(json!({"name": "x", "scopes": ["root"]})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an unknown scope: {problem}"
+    );
+    // The machine client acts within its organisation and its scopes.
     let (status, _, licenses) = app.call(Method::GET, "/v1/licenses", Some(&secret), None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!licenses.as_array().expect("list").is_empty());
@@ -478,7 +511,35 @@ async fn api_keys_authenticate_machine_clients_until_revoked() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{assigned}");
     assert_eq!(assigned["audit"]["actor"]["kind"], "api_key");
-    // But manages no keys.
+    let (status, _, problem) = app
+        .call(
+            Method::POST,
+            "/v1/users",
+            Some(&secret),
+            Some(json!({"name": "Bot Made", "email": "bot@victim.example", "role": "member"})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("insufficient_scope"))
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("users:write")),
+        "{problem}"
+    );
+    // The key list shows scopes and last use, never secrets.
+    let (_, _, keys) = app.call(Method::GET, "/v1/api-keys", Some(&admin), None).await;
+    assert!(!keys.to_string().contains(&secret), "listing never shows secrets");
+    let listed = keys
+        .as_array()
+        .and_then(|k| k.iter().find(|k| k["id"] == id.as_str()))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(listed["scopes"], json!(["seats:read", "seats:write"]));
+    assert!(listed["last_used_at"].is_string(), "{listed}");
+    // But manages no keys, whatever its scopes.
     let (status, _, _) = app.call(Method::GET, "/v1/api-keys", Some(&secret), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _, _) = app
@@ -490,6 +551,22 @@ async fn api_keys_authenticate_machine_clients_until_revoked() {
         (status, problem["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
     );
+}
+
+/// Every documented operation says what an API key needs to call it.
+#[test]
+fn every_documented_operation_has_a_key_scope() {
+    let doc = serde_json::to_value(seatflow_seats_api::openapi()).expect("document");
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("operations").keys() {
+            let method: axum::http::Method = method.to_uppercase().parse().expect("method");
+            let open = matches!(template.as_str(), "/v1/openapi.json" | "/healthz");
+            assert!(
+                open || seatflow_http::scopes::required(&method, template).is_some(),
+                "no API key scope for {method} {template}"
+            );
+        }
+    }
 }
 
 /// An allocation may go below a team's use: its members keep their seats,

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use seatflow_domain::{
-    Actor, Catalog, DisplayName, Email, Mode, NewUser, OrgId, ProductId, Role, TeamId, UserId,
+    Actor, ApiScope, Catalog, DisplayName, Email, Mode, NewUser, OrgId, ProductId, Role, TeamId, UserId,
 };
 use seatflow_http::AppState;
 use seatflow_http::{Authenticator, JwtConfig};
@@ -148,7 +148,14 @@ impl TestApp {
         };
         self.state
             .seats
-            .create_api_key(&admin, "machine", &secret[..12], &hash, Mode::Apply)
+            .create_api_key(
+                &admin,
+                "machine",
+                &secret[..12],
+                &hash,
+                &ApiScope::ALL,
+                Mode::Apply,
+            )
             .await
             .expect("key created");
     }
@@ -282,7 +289,14 @@ impl Victim {
             .expect("add-on");
         let secret = seatflow_http::auth::ApiKeySecret::generate();
         let key = seats
-            .create_api_key(admin, "victim shop", &secret.prefix, &secret.hash, Mode::Apply)
+            .create_api_key(
+                admin,
+                "victim shop",
+                &secret.prefix,
+                &secret.hash,
+                &ApiScope::ALL,
+                Mode::Apply,
+            )
             .await
             .expect("key");
         Self {

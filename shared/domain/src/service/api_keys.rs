@@ -3,7 +3,19 @@
 use super::Seats;
 use super::commit::{Mode, Outcome, decide_and_commit};
 use crate::access::{Actor, Principal};
-use crate::api_key::ApiKey;
+use crate::api_key::{ApiKey, ApiScope};
+
+/// A machine client, authenticated: acting as an admin of its organisation
+/// within its key's scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyCaller {
+    /// The key's actor.
+    pub actor: Actor,
+    /// What the key may do.
+    pub scopes: Vec<ApiScope>,
+    /// When the key was last used, as recorded (to the hour).
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+}
 use crate::audit::{AuditAction, snapshot};
 use crate::directory::{DisplayName, Role};
 use crate::draft::Draft;
@@ -22,10 +34,18 @@ impl Seats {
         name: &str,
         prefix: &str,
         secret_hash: &str,
+        scopes: &[ApiScope],
         mode: Mode,
     ) -> Result<Outcome<ApiKey>, SeatError> {
         actor.require_person_admin("create API keys")?;
         let name = DisplayName::parse(name)?;
+        let mut scopes = if scopes.is_empty() {
+            ApiScope::DEFAULT.to_vec()
+        } else {
+            scopes.to_vec()
+        };
+        scopes.sort_unstable();
+        scopes.dedup();
         decide_and_commit!(self, "API key", mode, {
             let now = self.clock.now();
             let key = ApiKey {
@@ -36,6 +56,8 @@ impl Seats {
                 secret_hash: secret_hash.to_owned(),
                 created_at: now,
                 revoked_at: None,
+                scopes: scopes.clone(),
+                last_used_at: None,
                 version: 0,
             };
             Ok(self.create_one(
@@ -91,18 +113,50 @@ impl Seats {
         Ok(self.store.api_keys(&actor.org).await?)
     }
 
-    /// The machine-client actor of an unrevoked key whose secret hashes to
-    /// `secret_hash`; `None` for an unknown or revoked key.
+    /// The machine client of an unrevoked key whose secret hashes to
+    /// `secret_hash`, with the key's scopes; `None` for an unknown or revoked
+    /// key.
     ///
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
-    pub async fn authenticate_api_key(&self, secret_hash: &str) -> Result<Option<Actor>, SeatError> {
-        let key = self.store.api_key_by_hash(secret_hash).await?;
-        Ok(key.filter(|k| k.revoked_at.is_none()).map(|k| Actor {
-            org: k.org,
-            principal: Principal::ApiKey(k.id),
-            role: Role::Admin,
-            teams: Vec::new(),
+    pub async fn authenticate_api_key(&self, secret_hash: &str) -> Result<Option<KeyCaller>, SeatError> {
+        let Some(key) = self
+            .store
+            .api_key_by_hash(secret_hash)
+            .await?
+            .filter(|k| k.revoked_at.is_none())
+        else {
+            return Ok(None);
+        };
+        Ok(Some(KeyCaller {
+            actor: Actor {
+                org: key.org,
+                principal: Principal::ApiKey(key.id),
+                role: Role::Admin,
+                teams: Vec::new(),
+            },
+            scopes: key.scopes,
+            last_used_at: key.last_used_at,
         }))
+    }
+
+    /// Records a key's use now, at most once an hour (no version moves, no
+    /// audit entry): what the key list shows as its last use.
+    ///
+    /// # Errors
+    /// [`SeatError::StoreUnavailable`] when the store refuses; the caller may
+    /// go on, the figure only stays older.
+    pub async fn record_api_key_use(&self, caller: &KeyCaller) -> Result<(), SeatError> {
+        let now = self.clock.now();
+        let Principal::ApiKey(id) = &caller.actor.principal else {
+            return Ok(());
+        };
+        if caller
+            .last_used_at
+            .is_some_and(|at| now - at < chrono::Duration::hours(1))
+        {
+            return Ok(());
+        }
+        Ok(self.store.touch_api_key(&caller.actor.org, id, now).await?)
     }
 }

@@ -27,6 +27,7 @@ mod reminders;
 mod subscriptions;
 mod views;
 
+pub use api_keys::KeyCaller;
 pub use assignments::Transfer;
 pub use commit::{Mode, Outcome};
 pub use confirmation::{BillingLine, BillingSummary, MAX_USERS_LISTED, PurchaseConfirmation, PurchaseStatus};

@@ -228,21 +228,60 @@ pub async fn a_dry_run_writes_nothing(store: Arc<dyn EntitlementStore>) {
     assert_eq!(err.code(), "no_seats_available");
 }
 
-/// API keys resolve by hash to their organisation until revoked.
+/// API keys resolve by hash to their organisation, with their scopes (the
+/// narrowest by default), until revoked; their last use is recorded, to the
+/// hour, without a version or an audit entry.
 pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn EntitlementStore>) {
-    let f = Fixture::new(store, "org_keys").await;
+    use seatflow_domain::ApiScope;
+    let f = Fixture::new(store.clone(), "org_keys").await;
     let key = f
         .seats
-        .create_api_key(&f.admin, "shop", "sfk_abcd", "hash-1", Mode::Apply)
+        .create_api_key(&f.admin, "shop", "sfk_abcd", "hash-1", &[], Mode::Apply)
         .await
         .expect("key");
-    let actor = f
+    assert_eq!(
+        key.value.scopes,
+        ApiScope::DEFAULT.to_vec(),
+        "the narrowest by default"
+    );
+    let scoped = f
+        .seats
+        .create_api_key(
+            &f.admin,
+            "sync",
+            "sfk_efgh",
+            "hash-3",
+            &[ApiScope::UsersWrite, ApiScope::SeatsRead, ApiScope::UsersWrite],
+            Mode::Apply,
+        )
+        .await
+        .expect("key");
+    assert_eq!(
+        scoped.value.scopes,
+        vec![ApiScope::UsersWrite, ApiScope::SeatsRead]
+    );
+    let caller = f
         .seats
         .authenticate_api_key("hash-1")
         .await
         .expect("lookup")
         .expect("known key");
-    assert_eq!(actor.org, f.admin.org);
+    assert_eq!(caller.actor.org, f.admin.org);
+    assert_eq!(caller.scopes, vec![ApiScope::EntitlementsRead]);
+    assert_eq!(caller.last_used_at, None);
+    let audit_len = store.audit(&f.admin.org, None, 100).await.expect("audit").len();
+    let version =
+        |keys: &[seatflow_domain::ApiKey]| keys.iter().find(|k| k.id == key.value.id).map(|k| k.version);
+    let version_before = version(&f.seats.api_keys(&f.admin).await.expect("keys"));
+    f.seats.record_api_key_use(&caller).await.expect("recorded");
+    let used = f.seats.api_keys(&f.admin).await.expect("keys");
+    let used = used.iter().find(|k| k.id == key.value.id).expect("listed");
+    assert_eq!(used.last_used_at, Some(f.clock.now()));
+    assert_eq!(Some(used.version), version_before, "no version moves");
+    assert_eq!(
+        store.audit(&f.admin.org, None, 100).await.expect("audit").len(),
+        audit_len
+    );
     assert!(
         f.seats
             .authenticate_api_key("hash-2")
@@ -262,7 +301,7 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Entitlement
             .is_none()
     );
     // A machine client cannot manage keys.
-    let err = f.seats.api_keys(&actor).await.expect_err("machine");
+    let err = f.seats.api_keys(&caller.actor).await.expect_err("machine");
     assert_eq!(err.code(), "forbidden");
 }
 

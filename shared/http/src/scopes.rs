@@ -1,0 +1,83 @@
+//! What an API key needs for each route: the one table that maps every
+//! authenticated route of every function to a scope. A route missing here is
+//! refused to every key (fail closed); a test checks that each documented
+//! operation is listed.
+
+use axum::http::Method;
+use seatflow_domain::ApiScope;
+
+/// What a key needs to call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Any key of the organisation (the route gives a key nothing its
+    /// organisation's other routes would not, or refuses machine clients
+    /// itself).
+    AnyKey,
+    /// A key with this scope.
+    Scope(ApiScope),
+}
+
+/// What a key needs for `method` on the route `template` (as the router
+/// matched it, e.g. `/v1/users/{user_id}`); `None` for a route no key may call.
+#[must_use]
+pub fn required(method: &Method, template: &str) -> Option<Need> {
+    use ApiScope::{
+        AuditRead, BillingRead, BillingWrite, EntitlementsRead, SeatsRead, SeatsWrite, SettingsWrite,
+        UsersRead, UsersWrite,
+    };
+    use Need::{AnyKey, Scope};
+    let read = *method == Method::GET || *method == Method::HEAD;
+    let need = match (read, template) {
+        (_, "/v1/catalog" | "/v1/me" | "/v1/checkout/quote") => AnyKey,
+        // The domain refuses machine clients: keys never manage keys.
+        (_, "/v1/api-keys" | "/v1/api-keys/{key_id}") => AnyKey,
+        (true, "/v1/entitlements") => Scope(EntitlementsRead),
+        (true, "/v1/audit") => Scope(AuditRead),
+        (true, "/v1/teams" | "/v1/teams/{team_id}" | "/v1/users" | "/v1/users/{user_id}") => Scope(UsersRead),
+        (false, "/v1/teams" | "/v1/users" | "/v1/users/{user_id}") => Scope(UsersWrite),
+        (
+            true,
+            "/v1/licenses" | "/v1/subscriptions" | "/v1/add-ons" | "/v1/allocations" | "/v1/assignments"
+            | "/v1/usage",
+        ) => Scope(SeatsRead),
+        (
+            false,
+            "/v1/teams/{team_id}/allocations/{product}"
+            | "/v1/allocations/moves"
+            | "/v1/assignments"
+            | "/v1/assignments/{product}/{user_id}"
+            | "/v1/transfers"
+            | "/v1/users/{user_id}/add-ons"
+            | "/v1/users/{user_id}/add-ons/{product}",
+        ) => Scope(SeatsWrite),
+        (_, "/v1/notifications") => Scope(SettingsWrite),
+        (true, "/v1/checkout/sessions/{id}/confirmation") => Scope(BillingRead),
+        (false, "/v1/checkout/sessions" | "/v1/subscriptions/{id}/seats") => Scope(BillingWrite),
+        // seatflow-local's stand-ins (outbox, reminders, reconciliation, offline Stripe).
+        (_, dev) if dev.starts_with("/dev/") => AnyKey,
+        _ => return None,
+    };
+    Some(need)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_writes_need_their_own_scopes_and_unknown_routes_none() {
+        assert_eq!(
+            required(&Method::GET, "/v1/users"),
+            Some(Need::Scope(ApiScope::UsersRead))
+        );
+        assert_eq!(
+            required(&Method::POST, "/v1/users"),
+            Some(Need::Scope(ApiScope::UsersWrite))
+        );
+        assert_eq!(
+            required(&Method::DELETE, "/v1/assignments/{product}/{user_id}"),
+            Some(Need::Scope(ApiScope::SeatsWrite))
+        );
+        assert_eq!(required(&Method::GET, "/v1/unheard-of"), None);
+    }
+}
