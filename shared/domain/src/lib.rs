@@ -81,9 +81,10 @@ pub use store::{
 // ----- services -----
 pub use service::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine, BillingSummary,
-    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, KeyCaller, LicenseSummary, MAX_PAGE, MAX_USERS_LISTED, Mode,
-    Outcome, PurchaseConfirmation, PurchaseStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage,
-    Transfer, Usage, UsageTotals, UserEntitlements,
+    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, ImportReport, ImportRow, KeyCaller, LicenseSummary,
+    MAX_IMPORT_ROWS, MAX_PAGE, MAX_USERS_LISTED, Mode, Outcome, PurchaseConfirmation, PurchaseStatus,
+    RowResult, RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage,
+    UsageTotals, UserEntitlements,
 };
 
 // ----- errors -----

@@ -40,36 +40,41 @@ where
                 "send the body as Content-Type: application/json",
             ));
         }
-        // Refused before it is read: a declared length over the limit, or,
-        // for a body without one, the first byte past it.
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|length| length > MAX_BODY as u64) {
-            return Err(too_large());
-        }
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
-            .await
-            .map_err(|e| {
-                let error = e.into_inner();
-                if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                    too_large()
-                } else {
-                    ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", error.to_string())
-                }
-            })?;
+        let bytes = read_body(req, MAX_BODY).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        "the body exceeds 64 KiB",
-    )
+/// A request's body, refused before it is read when it is larger than
+/// `limit`: a declared length over the limit, or, for a body without one,
+/// the first byte past it (413 `body_too_large`).
+///
+/// # Errors
+/// 413 `body_too_large`; 400 `unreadable_body`.
+pub async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body exceeds {} KiB", limit / 1024),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
+        let error = e.into_inner();
+        if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            too_large()
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", error.to_string())
+        }
+    })
 }
 
 /// Parses JSON, naming the field at fault.

@@ -66,6 +66,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(allocations::list_allocations))
         .routes(routes!(allocations::move_allocation))
         .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::import_users))
         .routes(routes!(users::get_user, users::update_user, users::remove_user))
         .routes(routes!(users::get_me))
         .routes(routes!(entitlements::get_entitlements))

@@ -47,6 +47,12 @@ pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Op
                 json!({"name": "Mallory", "email": "mallory@victim.example", "role": "member", "team": "team_red"}),
             ),
         ),
+        (
+            M::POST,
+            "/v1/users/import",
+            "/v1/users/import".into(),
+            Some(json!({"users": [{"name": "Mallory", "email": "mallory@victim.example"}]})),
+        ),
         (M::GET, "/v1/users/{user_id}", "/v1/users/usr_ann".into(), None),
         (
             M::PATCH,
@@ -246,6 +252,8 @@ async fn another_organisation_sees_and_changes_nothing() {
         "/v1/notifications",
         // The intruder's own user.
         "/v1/me",
+        // Rows imported into the intruder's own organisation.
+        "/v1/users/import",
     ];
     let own: Vec<&str> = own.into_iter().chain(["/v1/teams", "/v1/api-keys"]).collect();
     walk_denied(

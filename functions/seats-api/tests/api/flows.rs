@@ -30,12 +30,13 @@ async fn every_mutation_can_be_a_dry_run_that_writes_nothing() {
             .await;
         assert_eq!(status, StatusCode::OK, "{method} {template}: {result}");
         assert_eq!(result["dry_run"], true, "{method} {template}");
+        // An import reports per row; each row is its own audited change.
         assert!(
-            result["audit"]["action"].is_string(),
+            template == "/v1/users/import" || result["audit"]["action"].is_string(),
             "{method} {template} shows its audit entry"
         );
     }
-    assert_eq!(mutations, 14);
+    assert_eq!(mutations, 15);
     assert_eq!(
         victim.audit_len(&app).await,
         audit_before,
@@ -625,4 +626,161 @@ async fn an_allocation_below_use_leaves_the_team_over_its_limit() {
         StatusCode::CONFLICT,
         "a new member of the team gets no seat"
     );
+}
+
+/// Users arrive in bulk from CSV or JSON: every row validated and applied on
+/// its own, with a report per row; the same import again creates nobody
+/// twice; a dry run writes nothing.
+#[tokio::test]
+async fn users_import_in_bulk_with_a_report_per_row_and_idempotent_on_email() {
+    let app = TestApp::new().await;
+    let victim = Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let csv = "name,email,role,team,seat\n\
+        Dora Explorer,dora@victim.example,member,team_blue,professional\n\
+        Ann Again,ann@victim.example,member,,\n\
+        Broken,not-an-email,member,,\n\
+        Dora Twice,dora@victim.example,member,,\n\
+        Lost,lost@victim.example,member,team_nowhere,\n\
+        Eli Manager,eli@victim.example,team_manager,team_red,\n";
+    let import = |query: &'static str, body: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.call_text(
+                Method::POST,
+                &format!("/v1/users/import{query}"),
+                &admin,
+                "text/csv",
+                body,
+            )
+            .await
+        }
+    };
+    let audit_before = victim.audit_len(&app).await;
+    let (status, _, dry) = import("?dry_run=true", csv).await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(
+        (dry["dry_run"].as_bool(), dry["created"].as_u64()),
+        (Some(true), Some(2)),
+        "{dry}"
+    );
+    assert_eq!(
+        victim.audit_len(&app).await,
+        audit_before,
+        "a dry run writes nothing"
+    );
+
+    let (status, _, report) = import("", csv).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let statuses: Vec<(&str, Option<&str>)> = report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| (r["status"].as_str().unwrap_or_default(), r["code"].as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("created", None),
+            ("exists", None),
+            ("failed", Some("validation_failed")),
+            ("failed", Some("validation_failed")),
+            ("failed", Some("not_found")),
+            ("created", None),
+        ],
+        "{report}"
+    );
+    assert_eq!(
+        (
+            report["created"].as_u64(),
+            report["existing"].as_u64(),
+            report["failed"].as_u64()
+        ),
+        (Some(2), Some(1), Some(3))
+    );
+    assert_eq!(report["rows"][2]["row"], 3);
+    assert!(
+        report["rows"][2]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("email"))
+    );
+    let (_, _, dora) = app
+        .call(
+            Method::GET,
+            &format!("/v1/users/{}", report["rows"][0]["user"].as_str().expect("id")),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(dora["seats"][0]["product"], "professional", "{dora}");
+    assert_eq!(
+        victim.audit_len(&app).await,
+        audit_before + 2,
+        "one entry per created user"
+    );
+
+    // The same import again creates nobody.
+    let (_, _, again) = import("", csv).await;
+    assert_eq!(
+        (again["created"].as_u64(), again["existing"].as_u64()),
+        (Some(0), Some(3)),
+        "{again}"
+    );
+
+    // JSON too.
+    let (status, _, json_report) = app
+        .call(
+            Method::POST,
+            "/v1/users/import",
+            Some(&admin),
+            Some(json!({"users": [{"name": "Finn", "email": "finn@victim.example"}]})),
+        )
+        .await;
+    assert_eq!(
+        (status, json_report["created"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{json_report}"
+    );
+
+    // Refusals that concern the whole import.
+    let rows: Vec<Value> = (0..1_001)
+        .map(|i| json!({"name": format!("N {i}"), "email": format!("n{i}@victim.example")}))
+        .collect();
+    let (status, _, too_many) = app
+        .call(
+            Method::POST,
+            "/v1/users/import",
+            Some(&admin),
+            Some(json!({"users": rows})),
+        )
+        .await;
+    assert_eq!(
+        (status, too_many["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"))
+    );
+    let (status, _, _) = app
+        .call_text(
+            Method::POST,
+            "/v1/users/import",
+            &admin,
+            "application/xml",
+            "<users/>",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, _, bad_csv) = app
+        .call_text(
+            Method::POST,
+            "/v1/users/import",
+            &admin,
+            "text/csv",
+            "name,email,shoe_size\nA,a@x.example,42\n",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad_csv}");
+    let member = app.token("usr_cat", "org_victim", seatflow_domain::Role::Member, &[]);
+    let (status, _, _) = app
+        .call_text(Method::POST, "/v1/users/import", &member, "text/csv", csv)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

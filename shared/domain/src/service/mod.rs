@@ -20,6 +20,7 @@ pub(crate) mod commit;
 mod confirmation;
 mod directory;
 mod grants;
+mod import;
 mod notifications;
 mod organizations;
 mod provider_state;
@@ -31,6 +32,7 @@ pub use api_keys::KeyCaller;
 pub use assignments::Transfer;
 pub use commit::{Mode, Outcome};
 pub use confirmation::{BillingLine, BillingSummary, MAX_USERS_LISTED, PurchaseConfirmation, PurchaseStatus};
+pub use import::{ImportReport, ImportRow, MAX_IMPORT_ROWS, RowResult, RowStatus};
 pub use subscriptions::{SubscriptionItem, SubscriptionOverview};
 pub use views::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, Entitlement, LicenseSummary, TeamUsage, Usage,
