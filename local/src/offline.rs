@@ -100,13 +100,16 @@ struct Pages {
 }
 
 /// The local checkout pages: `/checkout/{id}` (the session, with a Pay
-/// button), `/checkout/{id}/pay`, `/checkout/done` and `/checkout/cancelled`.
+/// button), `/checkout/{id}/pay`, `/checkout/done` and `/checkout/cancelled`;
+/// and `/billing/{customer}`, the stand-in for Stripe's billing portal: the
+/// customer's offline invoices.
 pub fn router(gateway: OfflinePaymentGateway, events: EventSender, currency: String) -> axum::Router {
     axum::Router::new()
         .route("/checkout/done", get(done))
         .route("/checkout/cancelled", get(cancelled))
         .route("/checkout/{id}", get(page))
         .route("/checkout/{id}/pay", post(pay))
+        .route("/billing/{customer}", get(billing))
         .with_state(Pages {
             gateway,
             events,
@@ -131,6 +134,69 @@ fn html(title: &str, body: &str) -> Html<String> {
          </head><body>{body}</body></html>",
         title = escape(title)
     ))
+}
+
+/// Minor units as major, with the currency (`1234.50 USD`).
+fn money(minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02} {}", abs / 100, abs % 100, currency.to_uppercase())
+}
+
+async fn billing(State(pages): State<Pages>, Path(customer): Path<String>) -> Response {
+    if !pages.gateway.has_customer(&customer) {
+        return (
+            StatusCode::NOT_FOUND,
+            html("Not found", "<h1>No such customer</h1>"),
+        )
+            .into_response();
+    }
+    let invoices = pages.gateway.customer_invoices(&customer);
+    let currency = &pages.currency;
+    let rows: String = invoices
+        .iter()
+        .map(|invoice| {
+            let lines: String = invoice
+                .lines
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{} × {} at {}: {}",
+                        l.quantity,
+                        escape(&l.lookup_key),
+                        money(l.unit_amount, currency),
+                        money(l.amount, currency)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("<br>");
+            let reason = match invoice.reason {
+                seatflow_memory::InvoiceReason::SubscriptionCreate => "first period",
+                seatflow_memory::InvoiceReason::Proration(_) => "seats added mid-period (prorated)",
+            };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{reason}</td><td>{lines}</td><td><b>{}</b></td></tr>",
+                escape(&invoice.id),
+                invoice.created_at.format("%Y-%m-%d"),
+                money(invoice.total, currency)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Billing</h1>\
+         <p>No Stripe account is configured, so this page stands in for Stripe's billing portal: \
+         the offline provider's invoices for customer <b>{customer}</b>, charged as Stripe would.</p>\
+         {table}",
+        customer = escape(&customer),
+        table = if invoices.is_empty() {
+            "<p>No invoices yet.</p>".to_owned()
+        } else {
+            format!(
+                "<table><tr><th>Invoice</th><th>Date</th><th>For</th><th>Lines</th><th>Total</th></tr>{rows}</table>"
+            )
+        },
+    );
+    html("seatflow billing", &body).into_response()
 }
 
 async fn page(State(pages): State<Pages>, Path(id): Path<String>) -> Response {

@@ -412,6 +412,20 @@ fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
     );
     let again = curl("POST", "/dev/reminders/run", true);
     assert!(again.contains(r#""sent":[],"already_sent":1"#), "{again}");
+    // The billing portal: offline, the customer's page of offline invoices (this
+    // subscription was set in the offline provider directly, so it has none).
+    let portal: serde_json::Value =
+        serde_json::from_str(&curl("POST", "/v1/billing/portal", true)).expect("portal JSON");
+    let url = portal["url"].as_str().expect("a portal URL").to_owned();
+    let path = url
+        .split_once(&addr.to_string())
+        .map(|(_, p)| p.to_owned())
+        .expect("a local page");
+    let page = curl("GET", &path, false);
+    assert!(
+        page.contains("<h1>Billing</h1>") && page.contains("No invoices yet"),
+        "{page}"
+    );
     // Reconciliation on demand: Stripe's (offline) state was delivered, so nothing drifted.
     let reconciled = curl("POST", "/dev/reconcile", true);
     assert!(

@@ -325,6 +325,34 @@ pub async fn add_seats(
     Ok(Json(plan.response).into_response())
 }
 
+/// A billing portal session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BillingPortal {
+    /// Where to send the admin: the provider's billing portal (invoices,
+    /// payment methods, billing details, cancellation); offline, a local
+    /// page of the offline invoices.
+    pub url: String,
+}
+
+/// Opens the payment provider's billing portal for the organisation's
+/// customer; the admin comes back to the checkout cancel URL (the app).
+/// Admins only.
+#[utoipa::path(post, path = "/v1/billing/portal", tag = "checkout",
+    responses((status = 200, body = BillingPortal), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "the organisation has bought nothing yet"),
+        (status = 502, body = Problem), (status = 503, body = Problem)))]
+pub async fn billing_portal(
+    Caller(caller): Caller,
+    State(state): State<CheckoutState>,
+) -> Result<Json<BillingPortal>, ApiError> {
+    let customer = state.app.seats.billing_customer(&caller).await?;
+    let url = state
+        .payments
+        .billing_portal(&customer, &state.config.cancel_url)
+        .await?;
+    Ok(Json(BillingPortal { url }))
+}
+
 /// Ids the provider issues: letters, digits and `_` only, bounded.
 fn is_provider_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -336,6 +364,7 @@ fn api() -> OpenApiRouter<CheckoutState> {
         .routes(routes!(create_session))
         .routes(routes!(confirmation))
         .routes(routes!(add_seats))
+        .routes(routes!(billing_portal))
 }
 
 /// The OpenAPI document of the checkout routes.

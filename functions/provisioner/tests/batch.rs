@@ -157,6 +157,14 @@ impl seatflow_domain::PaymentGateway for SilentStripe {
         std::future::pending().await
     }
 
+    async fn billing_portal(
+        &self,
+        _customer: &str,
+        _return_url: &str,
+    ) -> Result<String, seatflow_domain::PaymentError> {
+        std::future::pending().await
+    }
+
     async fn subscriptions_page(
         &self,
         _starting_after: Option<&str>,

@@ -421,6 +421,14 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
     /// [`PaymentError`].
     async fn subscription(&self, id: &str) -> Result<Option<ProviderSubscription>, PaymentError>;
 
+    /// A billing portal session for `customer`, where they see invoices,
+    /// change payment methods and billing details, and cancel; they come
+    /// back to `return_url`. Its URL.
+    ///
+    /// # Errors
+    /// [`PaymentError`].
+    async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError>;
+
     /// One page of every subscription of the account, whatever its status,
     /// after the subscription `starting_after` (from the start without),
     /// at most [`SUBSCRIPTION_PAGE`]: what reconciliation compares with.

@@ -209,6 +209,41 @@ impl OfflinePaymentGateway {
         Ok((session, subscription))
     }
 
+    /// The local page listing a customer's invoices: beside the checkout
+    /// page (`…/checkout/` → `…/billing/`).
+    fn portal_page(&self) -> String {
+        match self.checkout_page.strip_suffix("checkout/") {
+            Some(base) => format!("{base}billing/"),
+            None => format!("{}billing/", self.checkout_page),
+        }
+    }
+
+    /// Whether `customer` has a subscription here.
+    #[must_use]
+    pub fn has_customer(&self, customer: &str) -> bool {
+        self.ledger()
+            .subscriptions
+            .values()
+            .any(|s| s.customer == customer)
+    }
+
+    /// The invoices of every subscription of `customer`, oldest first.
+    #[must_use]
+    pub fn customer_invoices(&self, customer: &str) -> Vec<OfflineInvoice> {
+        let ledger = self.ledger();
+        ledger
+            .invoices
+            .iter()
+            .filter(|i| {
+                ledger
+                    .subscriptions
+                    .get(&i.subscription)
+                    .is_some_and(|s| s.customer == customer)
+            })
+            .cloned()
+            .collect()
+    }
+
     /// The invoices issued for `subscription`, oldest first.
     #[must_use]
     pub fn invoices(&self, subscription: &str) -> Vec<OfflineInvoice> {
@@ -275,6 +310,21 @@ impl PaymentGateway for OfflinePaymentGateway {
 
     async fn subscription(&self, id: &str) -> Result<Option<ProviderSubscription>, PaymentError> {
         Ok(self.ledger().subscriptions.get(id).cloned())
+    }
+
+    async fn billing_portal(&self, customer: &str, _return_url: &str) -> Result<String, PaymentError> {
+        let known = self
+            .ledger()
+            .subscriptions
+            .values()
+            .any(|s| s.customer == customer);
+        if !known {
+            return Err(PaymentError::Rejected {
+                code: "resource_missing".into(),
+                message: format!("no such customer: '{customer}'"),
+            });
+        }
+        Ok(format!("{}{customer}", self.portal_page()))
     }
 
     async fn subscriptions_page(

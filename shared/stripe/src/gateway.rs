@@ -295,6 +295,30 @@ impl PaymentGateway for StripeGateway {
         found.as_ref().map(subscription).transpose()
     }
 
+    async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError> {
+        #[derive(Serialize)]
+        struct PortalSession<'a> {
+            customer: &'a str,
+            return_url: &'a str,
+        }
+        let customer = object_id(customer).ok_or_else(|| PaymentError::Rejected {
+            code: "resource_missing".into(),
+            message: format!("no such customer: {customer:?}"),
+        })?;
+        let created = self
+            .client
+            .send::<Value>(
+                RequestBuilder::new(StripeMethod::Post, "/billing_portal/sessions")
+                    .form(&PortalSession { customer, return_url }),
+            )
+            .await
+            .map_err(refused)?;
+        created["url"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| PaymentError::Unavailable("a billing portal session without a URL".into()))
+    }
+
     async fn subscriptions_page(
         &self,
         starting_after: Option<&str>,

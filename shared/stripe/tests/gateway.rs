@@ -421,3 +421,28 @@ async fn a_proration_preview_is_stripes_own_invoice_preview() {
         2
     );
 }
+
+/// A billing portal session is Stripe's, for the customer, returning to the app.
+#[tokio::test]
+async fn a_billing_portal_session_is_created_for_the_customer() {
+    let (server, gateway) = stripe_with_prices().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/billing_portal/sessions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "bps_1", "object": "billing_portal.session", "customer": "cus_1",
+            "url": "https://billing.stripe.com/p/session/test_1",
+        })))
+        .mount(&server)
+        .await;
+    let url = gateway
+        .billing_portal("cus_1", "https://app.example/billing")
+        .await
+        .expect("session");
+    assert_eq!(url, "https://billing.stripe.com/p/session/test_1");
+    let sent = requests_to(&server, "POST", "/v1/billing_portal/sessions").await;
+    let form = form(&sent[0]);
+    assert_eq!(form["customer"], "cus_1");
+    assert_eq!(form["return_url"], "https://app.example/billing");
+    let refused = gateway.billing_portal("cus_1/../x", "https://app.example").await;
+    assert!(matches!(refused, Err(PaymentError::Rejected { .. })));
+}

@@ -133,6 +133,10 @@ impl PaymentGateway for DiesAfterStripe {
         self.0.subscription(id).await
     }
 
+    async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError> {
+        self.0.billing_portal(customer, return_url).await
+    }
+
     async fn subscriptions_page(
         &self,
         starting_after: Option<&str>,

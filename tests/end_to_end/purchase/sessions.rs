@@ -400,3 +400,39 @@ async fn a_new_organisation_buys_and_is_provisioned_without_anyone_creating_it()
         "{seats:?}"
     );
 }
+
+/// The billing portal opens for an organisation that has bought, on its
+/// provider customer; offline, at the local page of its invoices.
+#[tokio::test]
+async fn the_billing_portal_opens_on_the_organisations_customer() {
+    let app = app();
+    app.create_org("org_buyer").await;
+    let (status, problem) = app
+        .call(Method::POST, "/v1/billing/portal", None, Some(&app.token))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{problem}"
+    );
+    let (_, created) = app
+        .call(
+            Method::POST,
+            "/v1/checkout/sessions",
+            Some(json!({"plan": "professional", "term": "annual", "quantity": 3})),
+            Some(&app.token),
+        )
+        .await;
+    app.pay_and_provision(created["id"].as_str().expect("id")).await;
+    let (status, portal) = app
+        .call(Method::POST, "/v1/billing/portal", None, Some(&app.token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{portal}");
+    assert_eq!(portal["url"], "http://pay.local/billing/cus_buyer");
+    assert_eq!(app.gateway.customer_invoices("cus_buyer").len(), 1);
+    let member = mint(&app.state, "org_buyer", Role::Member);
+    let (status, _) = app
+        .call(Method::POST, "/v1/billing/portal", None, Some(&member))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

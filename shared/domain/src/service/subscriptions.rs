@@ -70,6 +70,24 @@ impl Seats {
         Ok(overviews)
     }
 
+    /// The payment provider's customer the organisation pays as: that of the
+    /// subscription it counts that was read most recently.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found when the
+    /// organisation has bought nothing yet.
+    pub async fn billing_customer(&self, actor: &Actor) -> Result<String, SeatError> {
+        actor.require_admin("manage billing")?;
+        self.store
+            .subscriptions(&actor.org)
+            .await?
+            .into_iter()
+            .filter(|s| s.moved_to.is_none())
+            .max_by_key(|s| s.state_at)
+            .map(|s| s.customer)
+            .ok_or_else(|| SeatError::not_found("billing account (nothing bought yet)", &actor.org))
+    }
+
     pub(super) fn overview(&self, subscription: &Subscription) -> SubscriptionOverview {
         let renews = subscription.renews();
         SubscriptionOverview {
