@@ -7,38 +7,12 @@ use std::sync::Arc;
 use chrono::Duration;
 use seatflow_domain::SubscriptionStatus::{Active, Canceled};
 use seatflow_domain::{
-    Applied, AuditAction, Clock as _, EntitlementStore, Mode, NewGrant, OrgId, SubscriptionId,
-    SubscriptionSnapshot, SubscriptionStatus,
+    Applied, AuditAction, Clock as _, EntitlementStore, Mode, NewGrant, OrgId, SubscriptionSnapshot,
 };
 
-use crate::fixture::{Fixture, org, product, start_time};
-use crate::reads::StoreReads as _;
+use crate::fixture::{Fixture, org, product};
 
-fn state(org: &OrgId, id: &str, status: SubscriptionStatus, items: &[(&str, u32)]) -> SubscriptionSnapshot {
-    SubscriptionSnapshot {
-        org: org.clone(),
-        id: SubscriptionId::parse(id).expect("id"),
-        customer: "cus_sources".into(),
-        status,
-        items: items.iter().map(|(p, q)| (product(p), *q)).collect(),
-        term: None,
-        current_period_start: None,
-        current_period_end: None,
-        cancel_at_period_end: false,
-    }
-}
-
-fn at(seconds: i64) -> chrono::DateTime<chrono::Utc> {
-    start_time() + Duration::seconds(seconds)
-}
-
-async fn purchased(f: &Fixture, p: &str) -> u32 {
-    f.store
-        .pool(&f.admin.org, &product(p))
-        .await
-        .expect("read")
-        .map_or(0, |pool| pool.purchased)
-}
+use super::subscriptions::{at, purchased, subscription_state as state};
 
 async fn actions(store: &Arc<dyn EntitlementStore>, org: &OrgId) -> Vec<AuditAction> {
     store

@@ -9,7 +9,7 @@ use seatflow_domain::{EntitlementStore, Mode};
 use crate::fixture::{Fixture, product};
 use crate::reads::StoreReads as _;
 
-fn subscription_state(
+pub(super) fn subscription_state(
     org: &seatflow_domain::OrgId,
     id: &str,
     status: seatflow_domain::SubscriptionStatus,
@@ -28,11 +28,11 @@ fn subscription_state(
     }
 }
 
-fn at(seconds: i64) -> chrono::DateTime<chrono::Utc> {
+pub(super) fn at(seconds: i64) -> chrono::DateTime<chrono::Utc> {
     crate::fixture::start_time() + Duration::seconds(seconds)
 }
 
-async fn purchased(f: &Fixture, p: &str) -> u32 {
+pub(super) async fn purchased(f: &Fixture, p: &str) -> u32 {
     f.store
         .pool(&f.admin.org, &product(p))
         .await
