@@ -399,6 +399,29 @@ async fn a_new_organisation_buys_and_is_provisioned_without_anyone_creating_it()
             .any(|l| l.product.as_str() == "professional" && l.purchased == 12),
         "{seats:?}"
     );
+
+    // And on to the first user, with a seat, through the seats API, whose
+    // entitlement check then says yes.
+    let seats_api = seatflow_seats_api::router(app.state.clone());
+    let request = axum::http::Request::post("/v1/users")
+        .header("authorization", format!("Bearer {founder}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"id": "usr_first", "name": "First Hire", "email": "first@fresh.example", "role": "member", "seat": "professional"})
+                .to_string(),
+        ))
+        .expect("request");
+    let response = seats_api.clone().oneshot(request).await.expect("answered");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let request = axum::http::Request::get("/v1/entitlements?user=usr_first")
+        .header("authorization", format!("Bearer {founder}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = seats_api.oneshot(request).await.expect("answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let entitlement: Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert!(entitlement.to_string().contains("professional"), "{entitlement}");
 }
 
 /// The billing portal opens for an organisation that has bought, on its
