@@ -12,11 +12,22 @@ async fn main() -> Result<(), Error> {
     let seats = seatflow_config::seats(StoreKind::DynamoDb).await?;
     let provisioner = Provisioner::new(seats, seatflow_config::payment_gateway()?);
     let provisioner = &provisioner;
+    let clock = seatflow_config::clock();
+    let clock = &clock;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = batch::sqs::deadline(event.context.deadline);
-        let failures = provisioner
-            .apply_batch_until(&batch::sqs::messages(event.payload), Some(deadline))
-            .await;
+        let messages = batch::sqs::messages(event.payload);
+        let failures = provisioner.apply_batch_until(&messages, Some(deadline)).await;
+        // Failed jobs go back to the queue (and after five receives to its
+        // dead-letter queue): what the dashboard shows as parked.
+        seatflow_config::emit_metrics(
+            "provisioner",
+            &[
+                ("JobsApplied", messages.len().saturating_sub(failures.len())),
+                ("JobsFailed", failures.len()),
+            ],
+            clock.now(),
+        );
         Ok::<SqsBatchResponse, Error>(batch::sqs::response(failures))
     }))
     .await

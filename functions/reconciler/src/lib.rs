@@ -270,67 +270,16 @@ impl Reconciler {
     }
 }
 
-/// The report as one CloudWatch embedded-metric-format line, in namespace
-/// `seatflow`: drift corrected, subscriptions fetched, skipped and failed.
-#[must_use]
-pub fn metrics_line(report: &ReconcileReport, at_millis: i64) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": at_millis,
-            "CloudWatchMetrics": [{
-                "Namespace": "seatflow",
-                "Dimensions": [["Function"]],
-                "Metrics": [
-                    {"Name": "ReconciliationDrift", "Unit": "Count"},
-                    {"Name": "ReconciledSubscriptions", "Unit": "Count"},
-                    {"Name": "ReconciliationSkipped", "Unit": "Count"},
-                    {"Name": "ReconciliationFailed", "Unit": "Count"},
-                ],
-            }],
-        },
-        "Function": "reconciler",
-        "ReconciliationDrift": report.drift_corrected,
-        "ReconciledSubscriptions": report.subscriptions_fetched,
-        "ReconciliationSkipped": report.skipped,
-        "ReconciliationFailed": report.failed,
-    })
-    .to_string()
-}
-
-/// Writes the metrics line to standard output, where Lambda's log agent
-/// turns it into CloudWatch metrics.
+/// The report's counts as CloudWatch metrics (embedded metric format).
 fn emit(report: &ReconcileReport, at: chrono::DateTime<chrono::Utc>) {
-    #[allow(
-        clippy::print_stdout,
-        reason = "the embedded metric format is read from stdout"
-    )]
-    {
-        println!("{}", metrics_line(report, at.timestamp_millis()));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_metrics_line_is_embedded_metric_format() {
-        let report = ReconcileReport {
-            drift_corrected: 3,
-            subscriptions_fetched: 40,
-            ..ReconcileReport::default()
-        };
-        let line: serde_json::Value =
-            serde_json::from_str(&metrics_line(&report, 1_790_000_000_000)).unwrap_or_default();
-        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "seatflow");
-        assert_eq!(line["ReconciliationDrift"], 3);
-        assert_eq!(line["ReconciledSubscriptions"], 40);
-        let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m["Name"].as_str())
-            .collect();
-        assert!(names.iter().all(|n| line[n].is_number()), "{names:?}");
-    }
+    seatflow_config::emit_metrics(
+        "reconciler",
+        &[
+            ("ReconciliationDrift", report.drift_corrected),
+            ("ReconciledSubscriptions", report.subscriptions_fetched),
+            ("ReconciliationSkipped", report.skipped),
+            ("ReconciliationFailed", report.failed),
+        ],
+        at,
+    );
 }

@@ -34,7 +34,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 pub use checkout::CheckoutConfig;
 pub use reminders::{ConfigError as ReminderConfigError, ReminderConfig};
-pub use telemetry::init_tracing;
+pub use telemetry::{METRICS_NAMESPACE, emit_metrics, init_tracing, metrics_line};
 
 /// Which entitlement store a function uses when `SEATFLOW_STORE` is unset:
 /// Lambda entry points say DynamoDB (an in-memory store there would forget
