@@ -129,8 +129,9 @@ fn escape(text: &str) -> String {
 fn html(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto}}\
-         td,th{{padding:.3rem .8rem;text-align:left}}button{{font-size:1.1rem;padding:.5rem 1.5rem}}</style>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:48rem;margin:3rem auto;padding:0 1rem}}\
+         table{{border-collapse:collapse}}td,th{{padding:.4rem .8rem;text-align:left;vertical-align:top}}\
+         tr+tr td{{border-top:1px solid #ddd}}small{{color:#666}}button{{font-size:1.1rem;padding:.5rem 1.5rem}}</style>\
          </head><body>{body}</body></html>",
         title = escape(title)
     ))
@@ -161,9 +162,9 @@ async fn billing(State(pages): State<Pages>, Path(customer): Path<String>) -> Re
                 .iter()
                 .map(|l| {
                     format!(
-                        "{} × {} at {}: {}",
+                        "{} × {} at {} = {}",
                         l.quantity,
-                        escape(&l.lookup_key),
+                        escape(&l.description),
                         money(l.unit_amount, currency),
                         money(l.amount, currency)
                     )
@@ -175,9 +176,9 @@ async fn billing(State(pages): State<Pages>, Path(customer): Path<String>) -> Re
                 seatflow_memory::InvoiceReason::Proration(_) => "seats added mid-period (prorated)",
             };
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{reason}</td><td>{lines}</td><td><b>{}</b></td></tr>",
-                escape(&invoice.id),
+                "<tr><td>{}<br><small>{}</small></td><td>{reason}</td><td>{lines}</td><td><b>{}</b></td></tr>",
                 invoice.created_at.format("%Y-%m-%d"),
+                escape(&invoice.id),
                 money(invoice.total, currency)
             )
         })
@@ -191,9 +192,7 @@ async fn billing(State(pages): State<Pages>, Path(customer): Path<String>) -> Re
         table = if invoices.is_empty() {
             "<p>No invoices yet.</p>".to_owned()
         } else {
-            format!(
-                "<table><tr><th>Invoice</th><th>Date</th><th>For</th><th>Lines</th><th>Total</th></tr>{rows}</table>"
-            )
+            format!("<table><tr><th>Date</th><th>For</th><th>Lines</th><th>Total</th></tr>{rows}</table>")
         },
     );
     html("seatflow billing", &body).into_response()

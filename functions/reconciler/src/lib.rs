@@ -215,8 +215,14 @@ impl Reconciler {
                 return;
             }
         };
-        match self.seats.organization(&snapshot.org).await {
-            Ok(Some(_)) => {}
+        // Known organisations are looked up once a run, not once a subscription.
+        let known = if organisations.contains(&snapshot.org) {
+            Ok(Some(()))
+        } else {
+            self.seats.organization(&snapshot.org).await.map(|o| o.map(drop))
+        };
+        match known {
+            Ok(Some(())) => {}
             Ok(None) => {
                 report.skipped += 1;
                 tracing::warn!(subscription = %snapshot.id, org = %snapshot.org, "names an unknown organisation");

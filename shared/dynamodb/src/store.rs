@@ -406,6 +406,24 @@ impl DynamoEntitlementStore {
         Self::put(record.item()?, expected, &self.table)
     }
 
+    /// Deletes `pk`/`sk` in a transaction, on the version read when given.
+    fn delete(&self, pk: String, sk: String, expected: Option<u64>) -> Result<TransactWriteItem, StoreError> {
+        let mut delete = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk));
+        if let Some(version) = expected {
+            delete = delete
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", keys::VERSION)
+                .expression_attribute_values(":v", n(version));
+        }
+        let delete = delete
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
     /// The claim of which organisation counts a subscription, conditioned
     /// on the claim the decision read.
     fn owner_put(&self, claim: &SubscriptionOwner) -> Result<TransactWriteItem, StoreError> {
@@ -490,39 +508,14 @@ impl DynamoEntitlementStore {
                 Write::Subscription(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Grant(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::MoveEmail(moved) => {
-                    let pk = keys::org(&change.org);
-                    let old = Delete::builder()
-                        .table_name(&self.table)
-                        .key(keys::PK, s(pk.clone()))
-                        .key(keys::SK, s(keys::email(&moved.from)))
-                        .build()
-                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                    items.push(TransactWriteItem::builder().delete(old).build());
-                    let mut claim = Item::new();
-                    claim.insert(keys::PK.into(), s(pk));
-                    claim.insert(keys::SK.into(), s(keys::email(&moved.to)));
-                    claim.insert("user".into(), s(moved.user.to_string()));
+                    items.push(self.delete(keys::org(&change.org), keys::email(&moved.from), None)?);
+                    let claim = email_claim(&change.org, &moved.to, &moved.user);
                     items.push(Self::put(claim, None, &self.table)?);
                 }
                 Write::RemoveHolder(removal) => {
                     let pk = keys::org(&change.org);
-                    let user = Delete::builder()
-                        .table_name(&self.table)
-                        .key(keys::PK, s(pk.clone()))
-                        .key(keys::SK, s(keys::user(&removal.user)))
-                        .condition_expression("#v = :v")
-                        .expression_attribute_names("#v", keys::VERSION)
-                        .expression_attribute_values(":v", n(removal.expected))
-                        .build()
-                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                    let email = Delete::builder()
-                        .table_name(&self.table)
-                        .key(keys::PK, s(pk))
-                        .key(keys::SK, s(keys::email(&removal.email)))
-                        .build()
-                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                    items.push(TransactWriteItem::builder().delete(user).build());
-                    items.push(TransactWriteItem::builder().delete(email).build());
+                    items.push(self.delete(pk.clone(), keys::user(&removal.user), Some(removal.expected))?);
+                    items.push(self.delete(pk, keys::email(&removal.email), None)?);
                 }
                 Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
                 Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
@@ -537,11 +530,11 @@ impl DynamoEntitlementStore {
                     )?);
                     if put.expected.is_none() {
                         let user = &put.value.user;
-                        let mut claim = Item::new();
-                        claim.insert(keys::PK.into(), s(keys::org(&user.org)));
-                        claim.insert(keys::SK.into(), s(keys::email(&user.email)));
-                        claim.insert("user".into(), s(user.id.to_string()));
-                        items.push(Self::put(claim, None, &self.table)?);
+                        items.push(Self::put(
+                            email_claim(&user.org, &user.email, &user.id),
+                            None,
+                            &self.table,
+                        )?);
                     }
                 }
                 Write::ApiKey(put) => {
@@ -564,6 +557,15 @@ impl DynamoEntitlementStore {
         items.push(Self::put(items::audit_item(&change.audit)?, None, &self.table)?);
         Ok((items, capped))
     }
+}
+
+/// The item claiming `email` for `user` in `org` (emails are unique per organisation).
+fn email_claim(org: &OrgId, email: &Email, user: &UserId) -> Item {
+    let mut claim = Item::new();
+    claim.insert(keys::PK.into(), s(keys::org(org)));
+    claim.insert(keys::SK.into(), s(keys::email(email)));
+    claim.insert("user".into(), s(user.to_string()));
+    claim
 }
 
 /// The first instant of the month after `at`'s.

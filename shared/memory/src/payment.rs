@@ -59,6 +59,8 @@ pub enum InvoiceReason {
 pub struct OfflineInvoiceLine {
     /// The price's lookup key.
     pub lookup_key: String,
+    /// What the line is for, as a customer reads it (`Professional, billed annually`).
+    pub description: String,
     /// The quantity billed (after the change, for a proration).
     pub quantity: u32,
     /// Price per seat for the period at that quantity.
@@ -172,6 +174,7 @@ impl OfflinePaymentGateway {
         for line in &checkout.lines {
             let (price, _, _) = self.price(&line.lookup_key)?;
             lines.push(OfflineInvoiceLine {
+                description: self.describe(&line.lookup_key),
                 lookup_key: line.lookup_key.clone(),
                 quantity: line.quantity,
                 unit_amount: price.unit_amount_for(line.quantity).minor,
@@ -253,6 +256,14 @@ impl OfflinePaymentGateway {
             .filter(|i| i.subscription == subscription)
             .cloned()
             .collect()
+    }
+
+    /// A price's product and cadence, as a customer reads them.
+    fn describe(&self, lookup_key: &str) -> String {
+        self.catalog.by_lookup_key(lookup_key).map_or_else(
+            || lookup_key.to_owned(),
+            |(product, term)| format!("{}, {}", product.name, term.cadence()),
+        )
     }
 
     fn price(
@@ -484,6 +495,7 @@ impl OfflinePaymentGateway {
                 subscription: subscription.to_owned(),
                 reason: InvoiceReason::Proration(proration),
                 lines: vec![OfflineInvoiceLine {
+                    description: self.describe(&change.lookup_key),
                     lookup_key: change.lookup_key.clone(),
                     quantity: change.quantity,
                     unit_amount,

@@ -200,12 +200,10 @@ impl Seats {
         if !seen.insert(new.email.clone()) {
             return Err(ValidationError::new("email", "appears on an earlier row of this import").into());
         }
-        if let Some(existing) = self.store.holder_by_email(&actor.org, &new.email).await? {
-            return Ok((RowStatus::Exists, existing.user.id));
-        }
         match self.create_user(actor, new.clone(), seat.as_ref(), mode).await {
             Ok(outcome) => Ok((RowStatus::Created, outcome.value.user.id)),
-            // Created by someone else since the check: as good as existing.
+            // The creation reads the email claim in its snapshot: a taken
+            // email is a user the organisation has, left as they are.
             Err(SeatError::EmailTaken(_)) => {
                 match self.store.holder_by_email(&actor.org, &new.email).await? {
                     Some(existing) => Ok((RowStatus::Exists, existing.user.id)),
