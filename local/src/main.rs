@@ -85,7 +85,8 @@ async fn main() -> anyhow::Result<()> {
     let stores = local_store().await?;
     let seats = seatflow_config::seats_over(stores.entitlements.clone(), seatflow_config::clock())?;
     let (per_second, burst) = seatflow_config::entitlement_rate()?;
-    let state = AppState::of(seats, jwt).with_entitlement_rate(per_second, burst);
+    let auth = seatflow_config::authenticator(jwt, seats.clone())?;
+    let state = AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(state, stores.renewals, cli.addr).await,
         Command::Token {

@@ -178,9 +178,27 @@ pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
     let (per_second, burst) = entitlement_rate()?;
     let seats = seats(default).await?;
     // Behind API Gateway's JWT authorizer, its verified claims name the caller too.
-    let auth = seatflow_http::Authenticator::new(jwt, seats.clone())
-        .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env());
+    let auth = authenticator(jwt, seats.clone())?;
     Ok(AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst))
+}
+
+/// Bearer authentication: seatflow's own tokens signed with `jwt`, API keys
+/// of `seats`, an OIDC identity provider's RS256/ES256 tokens when
+/// `SEATFLOW_OIDC_ISSUER` names one, and claims verified by API Gateway's JWT
+/// authorizer when `SEATFLOW_GATEWAY_JWT` trusts it.
+///
+/// # Errors
+/// An identity provider configured wrongly.
+pub fn authenticator(jwt: JwtConfig, seats: Seats) -> anyhow::Result<seatflow_http::Authenticator> {
+    let mut auth = seatflow_http::Authenticator::new(jwt, seats)
+        .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env());
+    if let Some(provider) = seatflow_http::oidc::OidcConfig::from_env().context("identity provider")? {
+        tracing::info!(issuer = %provider.issuer, "accepting the identity provider's tokens");
+        auth = auth.with_identity_provider(
+            seatflow_http::oidc::OidcVerifier::new(provider).context("identity provider")?,
+        );
+    }
+    Ok(auth)
 }
 
 /// Entitlement checks per API key and second, and burst:

@@ -50,6 +50,23 @@ pub enum AuthConfigError {
     /// The maximum lifetime is not a whole number of hours from 1 to 720.
     #[error("SEATFLOW_JWT_MAX_LIFETIME_HOURS must be 1 to 720 hours")]
     MaxLifetime,
+    /// An identity provider without the audience its tokens are for.
+    #[error("SEATFLOW_OIDC_AUDIENCE must be set with SEATFLOW_OIDC_ISSUER")]
+    OidcAudience,
+    /// A claim mapping that is not `field=claim,…` over known fields.
+    #[error(
+        "SEATFLOW_OIDC_CLAIMS must be field=claim pairs separated by commas, fields among org, user, role, teams, email, org_name"
+    )]
+    ClaimNames,
+    /// A key cache lifetime out of range.
+    #[error("SEATFLOW_OIDC_JWKS_TTL_SECONDS must be 60 to 86400")]
+    KeysTtl,
+    /// Keys that would be fetched without TLS.
+    #[error("the identity provider's keys must be fetched over HTTPS, not {0}")]
+    InsecureUrl(String),
+    /// No trust roots to check the provider's certificate with.
+    #[error("no trust roots for the identity provider's HTTPS: {0}")]
+    TrustRoots(String),
 }
 
 impl JwtConfig {
@@ -188,6 +205,8 @@ pub struct Authenticator {
     config: JwtConfig,
     seats: Seats,
     trust_gateway: bool,
+    /// An identity provider whose RS256/ES256 tokens are accepted too.
+    provider: Option<crate::oidc::OidcVerifier>,
     /// Organisations known to exist: checked once per process, not per request.
     known: std::sync::Mutex<std::collections::HashSet<OrgId>>,
 }
@@ -217,6 +236,7 @@ impl Authenticator {
             config,
             seats,
             trust_gateway: false,
+            provider: None,
             known: std::sync::Mutex::default(),
         }
     }
@@ -275,6 +295,14 @@ impl Authenticator {
     #[must_use]
     pub fn trusting_gateway_claims(mut self, trust: bool) -> Self {
         self.trust_gateway = trust;
+        self
+    }
+
+    /// Also accepts the RS256 and ES256 tokens of an OIDC identity provider,
+    /// verified here against its published keys (see [`crate::oidc`]).
+    #[must_use]
+    pub fn with_identity_provider(mut self, provider: crate::oidc::OidcVerifier) -> Self {
+        self.provider = Some(provider);
         self
     }
 
@@ -419,6 +447,33 @@ impl Authenticator {
             }
             return Ok((caller.actor, Some(caller.scopes)));
         }
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
+        let (actor, email, org_name) = match (header.alg, &self.provider) {
+            (Algorithm::HS256, _) => self.verify_own(token)?,
+            (Algorithm::RS256 | Algorithm::ES256, Some(provider)) => {
+                let who = provider.verify(token, &header).await?;
+                let actor = Actor {
+                    org: who.org,
+                    principal: Principal::User(who.user),
+                    role: who.role,
+                    teams: who.teams,
+                };
+                (actor, who.email, who.org_name)
+            }
+            (alg, _) => {
+                return Err(ApiError::unauthenticated(format!(
+                    "invalid token: {alg:?} tokens are not accepted here"
+                )));
+            }
+        };
+        let actor = self.admit(actor, email.as_deref(), org_name.as_deref()).await?;
+        Ok((actor, None))
+    }
+
+    /// A seatflow HS256 token: the caller it names, and its email and
+    /// organisation name claims.
+    fn verify_own(&self, token: &str) -> Result<(Actor, Option<String>, Option<String>), ApiError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
         let claims = data.claims;
@@ -443,10 +498,7 @@ impl Authenticator {
             role: claims.role,
             teams,
         };
-        let actor = self
-            .admit(actor, claims.email.as_deref(), claims.org_name.as_deref())
-            .await?;
-        Ok((actor, None))
+        Ok((actor, claims.email, claims.org_name))
     }
 }
 

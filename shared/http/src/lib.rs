@@ -7,6 +7,7 @@ pub mod auth;
 pub mod extract;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod oidc;
 pub mod openapi;
 pub mod problem;
 pub mod scopes;

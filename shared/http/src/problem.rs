@@ -21,6 +21,11 @@ const UPSTREAM: &[(&str, StatusCode, &str)] = &[
         "the entitlement store is unavailable; try again shortly",
     ),
     (
+        "identity_provider_unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the identity provider's signing keys could not be fetched; try again shortly",
+    ),
+    (
         "queue_unavailable",
         StatusCode::SERVICE_UNAVAILABLE,
         "the provisioning queue is unavailable; try again shortly",
