@@ -6,9 +6,15 @@
 //! - `seatflow-admin stripe webhook --url URL` registers the webhook endpoint
 //!   with the events seatflow needs, and says where its signing secret goes.
 //!
+//! - `seatflow-admin operator …` calls the operators' routes of a running
+//!   seatflow (`SEATFLOW_API_URL`, `SEATFLOW_OPERATOR_KEY`): find and show
+//!   organisations, open one with its first admin, grant and end seats.
+//!
 //! Stripe is reached with `STRIPE_SECRET_KEY` (and `STRIPE_API_BASE`, a
 //! stand-in's address, if set); the catalog is `SEATFLOW_CATALOG` or the
 //! shipped one.
+
+mod operator;
 
 use std::process::ExitCode;
 
@@ -16,6 +22,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use seatflow_stripe::StripeApi;
 use seatflow_stripe::setup::{self, Change, Registered};
+use secrecy::ExposeSecret as _;
 
 #[derive(Parser)]
 #[command(name = "seatflow-admin", about = "The vendor's command line for seatflow")]
@@ -29,6 +36,82 @@ enum Command {
     /// Set the Stripe account up.
     #[command(subcommand)]
     Stripe(StripeCommand),
+    /// Support: organisations and their seats, as one of the vendor's operators.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Issue an operator key: prints the key (hand it to the operator) and the
+    /// name=hash entry for the template's OperatorKeyHashes.
+    Key {
+        /// Who the key is for; audit entries name them by it.
+        #[arg(long)]
+        name: String,
+    },
+    /// List organisations by id, or find them by part of id or name, or by a subscription id.
+    Orgs {
+        /// Part of an id or name, or a subscription id (sub_…).
+        #[arg(long)]
+        query: Option<String>,
+        /// Go on after this organisation id (the previous answer's next_after).
+        #[arg(long)]
+        after: Option<String>,
+        /// At most this many (1 to 100).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// One organisation for support: pools, subscriptions, grants, admins, recent audit.
+    Show {
+        /// The organisation id.
+        org: String,
+    },
+    /// Open an organisation with its first admin.
+    Open {
+        /// Its id: the tenant id its people's tokens carry.
+        #[arg(long)]
+        id: String,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// The first admin's email.
+        #[arg(long)]
+        admin_email: String,
+        /// The first admin's name.
+        #[arg(long)]
+        admin_name: String,
+        /// The first admin's user id (the one their tokens carry); generated if absent.
+        #[arg(long)]
+        admin_id: Option<String>,
+    },
+    /// Grant seats outside any subscription.
+    Grant {
+        /// The organisation id.
+        #[arg(long)]
+        org: String,
+        /// The product.
+        #[arg(long)]
+        product: String,
+        /// Seats.
+        #[arg(long)]
+        quantity: u32,
+        /// Why (a contract, a ticket).
+        #[arg(long)]
+        reference: String,
+        /// When the grant ends (RFC 3339), if it does.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// End a grant: its seats stop counting.
+    EndGrant {
+        /// The organisation id.
+        #[arg(long)]
+        org: String,
+        /// The grant id.
+        #[arg(long)]
+        grant: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -61,9 +144,103 @@ async fn main() -> ExitCode {
     }
 }
 
-#[allow(clippy::print_stdout, reason = "a command line reports on stdout")]
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Stripe(command) = cli.command;
+    match cli.command {
+        Command::Stripe(command) => stripe(command).await,
+        Command::Operator(command) => operate(command).await,
+    }
+}
+
+/// A new operator key, and the entry that lets it in.
+#[allow(clippy::print_stdout, reason = "a command line reports on stdout")]
+fn issue_operator_key(name: &str) -> anyhow::Result<()> {
+    seatflow_http::OperatorKeys::parse(&format!("{name}={}", "0".repeat(64)))
+        .map_err(|_| anyhow::anyhow!("--name must be a plain name (no ',' or '=', 1 to 200 characters)"))?;
+    let key = seatflow_http::ApiKeySecret::generate_operator();
+    println!(
+        "operator key for {name} (shown this once): {}",
+        key.secret.expose_secret()
+    );
+    println!("add this entry to the stack parameter OperatorKeyHashes (comma-separated) and deploy:");
+    println!("{name}={}", key.hash);
+    Ok(())
+}
+
+#[allow(clippy::print_stdout, reason = "a command line reports on stdout")]
+async fn operate(command: OperatorCommand) -> anyhow::Result<()> {
+    use hyper::Method;
+    use serde_json::json;
+    // Issuing a key needs no running seatflow.
+    if let OperatorCommand::Key { name } = &command {
+        return issue_operator_key(name);
+    }
+    let api = operator::OperatorApi::from_env()?;
+    let segment = |id: &str| -> anyhow::Result<String> {
+        anyhow::ensure!(
+            !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "{id:?} is not an id (letters, digits, '_' and '-')"
+        );
+        Ok(id.to_owned())
+    };
+    let answer = match command {
+        OperatorCommand::Key { .. } => return Ok(()),
+        OperatorCommand::Orgs { query, after, limit } => {
+            let query = operator::find_query(query.as_deref(), after.as_deref(), limit);
+            api.call(Method::GET, &format!("/v1/operator/organizations{query}"), None)
+                .await?
+        }
+        OperatorCommand::Show { org } => {
+            api.call(
+                Method::GET,
+                &format!("/v1/operator/organizations/{}", segment(&org)?),
+                None,
+            )
+            .await?
+        }
+        OperatorCommand::Open {
+            id,
+            name,
+            admin_email,
+            admin_name,
+            admin_id,
+        } => {
+            let body = json!({
+                "id": id, "name": name,
+                "admin": {"id": admin_id, "name": admin_name, "email": admin_email}
+            });
+            api.call(Method::POST, "/v1/operator/organizations", Some(&body))
+                .await?
+        }
+        OperatorCommand::Grant {
+            org,
+            product,
+            quantity,
+            reference,
+            until,
+        } => {
+            let body =
+                json!({"product": product, "quantity": quantity, "reference": reference, "until": until});
+            let path = format!("/v1/operator/organizations/{}/grants", segment(&org)?);
+            api.call(Method::POST, &path, Some(&body)).await?
+        }
+        OperatorCommand::EndGrant { org, grant } => {
+            let path = format!(
+                "/v1/operator/organizations/{}/grants/{}",
+                segment(&org)?,
+                segment(&grant)?
+            );
+            api.call(Method::DELETE, &path, None).await?
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(())
+}
+
+#[allow(clippy::print_stdout, reason = "a command line reports on stdout")]
+async fn stripe(command: StripeCommand) -> anyhow::Result<()> {
     let api = StripeApi::from_env().context("connecting to Stripe")?;
     match command {
         StripeCommand::Sync { dry_run } => {

@@ -22,6 +22,7 @@ use seatflow_provisioner::Provisioner;
 use seatflow_reconciler::{ReconcileConfig, Reconciler};
 use seatflow_renewal_reminders::{ReminderConfig, Reminders};
 use seatflow_stripe_webhook::WebhookState;
+use secrecy::ExposeSecret as _;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,6 +67,9 @@ enum Command {
         #[arg(long)]
         org_name: Option<String>,
     },
+    /// Print the local operator key (`sfo_…`): the vendor's staff, for the
+    /// `/v1/operator` routes and `seatflow-admin`.
+    OperatorKey,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -85,10 +89,23 @@ async fn main() -> anyhow::Result<()> {
     let stores = local_store().await?;
     let seats = seatflow_config::seats_over(stores.entitlements.clone(), seatflow_config::clock())?;
     let (per_second, burst) = seatflow_config::entitlement_rate()?;
-    let auth = seatflow_config::authenticator(jwt, seats.clone())?;
+    let operator_key = secret::operator_key()?;
+    let auth = seatflow_config::authenticator(jwt, seats.clone())?.with_operator_keys(
+        seatflow_http::OperatorKeys::from_env()?.with(
+            "local-operator",
+            &seatflow_http::ApiKeySecret::hash(operator_key.expose_secret()),
+        ),
+    );
     let state = AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(state, stores.renewals, cli.addr).await,
+        Command::OperatorKey => {
+            #[allow(clippy::print_stdout)] // the key is the command's output
+            {
+                println!("{}", operator_key.expose_secret());
+            }
+            Ok(())
+        }
         Command::Token {
             role,
             user,

@@ -46,6 +46,18 @@ pub fn webhook_secret() -> anyhow::Result<SecretString> {
     )?))
 }
 
+/// The local operator key (`sfo_…`), for the vendor's `/v1/operator` routes:
+/// kept in the state directory, created on first use.
+///
+/// # Errors
+/// A state directory that cannot be written.
+pub fn operator_key() -> anyhow::Result<SecretString> {
+    Ok(SecretString::from(stored_secret(
+        "operator-key",
+        seatflow_http::auth::OPERATOR_KEY_PREFIX,
+    )?))
+}
+
 /// A random secret kept in the state directory, created on first use.
 fn stored_secret(file: &str, prefix: &str) -> anyhow::Result<String> {
     let dir = state_dir();

@@ -183,15 +183,17 @@ pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
 }
 
 /// Bearer authentication: seatflow's own tokens signed with `jwt`, API keys
-/// of `seats`, an OIDC identity provider's RS256/ES256 tokens when
+/// of `seats`, the vendor's operator keys (`SEATFLOW_OPERATOR_KEYS`), an OIDC identity provider's RS256/ES256 tokens when
 /// `SEATFLOW_OIDC_ISSUER` names one, and claims verified by API Gateway's JWT
 /// authorizer when `SEATFLOW_GATEWAY_JWT` trusts it.
 ///
 /// # Errors
 /// An identity provider configured wrongly.
 pub fn authenticator(jwt: JwtConfig, seats: Seats) -> anyhow::Result<seatflow_http::Authenticator> {
+    let operators = seatflow_http::OperatorKeys::from_env().context("operator keys")?;
     let mut auth = seatflow_http::Authenticator::new(jwt, seats)
-        .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env());
+        .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env())
+        .with_operator_keys(operators);
     if let Some(provider) = seatflow_http::oidc::OidcConfig::from_env().context("identity provider")? {
         tracing::info!(issuer = %provider.issuer, "accepting the identity provider's tokens");
         auth = auth.with_identity_provider(

@@ -18,6 +18,30 @@ pub enum Principal {
     ApiKey(ApiKeyId),
     /// The system itself (provisioning, seeding).
     System(String),
+    /// One of the vendor's support staff, by the name of their operator key.
+    Operator(String),
+}
+
+/// One of the vendor's support staff: not a member of any organisation, able
+/// to find and look into every one, open one with its first admin, and grant
+/// or end manual seats. What they change is audited under their name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    /// The name their key was issued under.
+    pub name: String,
+}
+
+impl Operator {
+    /// The operator acting on `org`, with an admin's reach there.
+    #[must_use]
+    pub fn acting_in(&self, org: OrgId) -> Actor {
+        Actor {
+            org,
+            principal: Principal::Operator(self.name.clone()),
+            role: Role::Admin,
+            teams: Vec::new(),
+        }
+    }
 }
 
 /// An authenticated caller, scoped to one organisation.
@@ -103,14 +127,14 @@ impl Actor {
         }
     }
 
-    /// Requires the vendor itself: the system (seeding, reconciliation) or,
-    /// once they exist, the vendor's operators. Never an organisation's own
+    /// Requires the vendor itself: the system (seeding, reconciliation) or
+    /// one of the vendor's operators. Never an organisation's own
     /// admin: what it grants is not paid for.
     ///
     /// # Errors
     /// [`SeatError::Forbidden`].
     pub fn require_vendor(&self, what: &str) -> Result<(), SeatError> {
-        if matches!(self.principal, Principal::System(_)) {
+        if matches!(self.principal, Principal::System(_) | Principal::Operator(_)) {
             Ok(())
         } else {
             Err(SeatError::Forbidden(format!("only the vendor may {what}")))

@@ -41,7 +41,7 @@ mod store;
 mod subscription;
 
 // ----- model -----
-pub use access::{Actor, Principal};
+pub use access::{Actor, Operator, Principal};
 pub use api_key::{ApiKey, ApiScope};
 pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
@@ -81,10 +81,11 @@ pub use store::{
 // ----- services -----
 pub use service::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine, BillingSummary,
-    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, ImportReport, ImportRow, KeyCaller, LicenseSummary,
-    MAX_IMPORT_ROWS, MAX_PAGE, MAX_USERS_LISTED, Mode, Outcome, PurchaseConfirmation, PurchaseStatus,
-    RowResult, RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage,
-    UsageTotals, UserEntitlements,
+    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, FirstAdmin, ImportReport, ImportRow, KeyCaller, LicenseSummary,
+    MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode, OpenedOrganization,
+    OrganizationPage, OrganizationTriage, Outcome, PurchaseConfirmation, PurchaseStatus, RowResult,
+    RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage, UsageTotals,
+    UserEntitlements,
 };
 
 // ----- errors -----

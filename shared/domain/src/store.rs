@@ -211,6 +211,13 @@ impl Snapshot {
 pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     /// An organisation.
     async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError>;
+    /// Up to `limit` organisations of every tenant, by id, after `after`
+    /// (the vendor's operators page through them).
+    async fn organizations(
+        &self,
+        after: Option<&OrgId>,
+        limit: usize,
+    ) -> Result<Vec<Organization>, StoreError>;
     /// Every pool of the organisation (one per product it holds).
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError>;
     /// One team.

@@ -49,6 +49,12 @@ impl Stored for Organization {
     fn org(&self) -> &OrgId {
         &self.id
     }
+    /// Always under `GSI1 ORGS` by id: the operators' directory of tenants.
+    fn item(&self) -> Result<Item, StoreError> {
+        let mut item = to_item(self, keys::org(&self.id), self.sort_key())?;
+        index(&mut item, keys::ORGS.into(), self.id.to_string());
+        Ok(item)
+    }
 }
 impl Stored for SeatPool {
     fn sort_key(&self) -> String {

@@ -78,5 +78,7 @@ pub fn renewal_at(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 pub const PAYMENT_FAILING: &str = "PAYMENT_FAILING";
 pub const OVER_LIMIT: &str = "OVER_LIMIT";
+/// GSI1 partition of every organisation, by id (the operators' directory).
+pub const ORGS: &str = "ORGS";
 /// GSI1 partition of the grants that count and have an end (sorted by it).
 pub const GRANT_UNTIL: &str = "GRANT_UNTIL";

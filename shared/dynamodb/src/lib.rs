@@ -10,7 +10,7 @@
 //!
 //! | item | PK | SK | extra keys |
 //! | --- | --- | --- | --- |
-//! | organisation | `ORG#{org}` | `ORG` | |
+//! | organisation | `ORG#{org}` | `ORG` | `GSI1PK = ORGS`, `GSI1SK = {org}` |
 //! | seat pool (counters) | `ORG#{org}` | `POOL#{product}` | `GSI1PK = OVER_LIMIT`, `GSI1SK = {org}#{product}` while over its limit |
 //! | team | `ORG#{org}` | `TEAM#{team}` | |
 //! | team seats (allocation, counter; `headroom` = allocation − held, when allocated) | `ORG#{org}` | `TSEATS#{team}#{product}` | |
@@ -55,6 +55,7 @@
 //! | renewals in `[from, to)`, all orgs | `Query GSI1 GSI1PK = RENEWAL#{month} AND GSI1SK BETWEEN …`, per month touched |
 //! | failing payments / over-limit pools, all orgs | `Query GSI1 GSI1PK = PAYMENT_FAILING` / `OVER_LIMIT` |
 //! | grants run out, all orgs (reconciliation) | `Query GSI1 GSI1PK = GRANT_UNTIL AND GSI1SK <= {now}~` |
+//! | organisations of every tenant, a page (operators) | `Query GSI1 GSI1PK = ORGS AND GSI1SK BETWEEN {after} AND ~` |
 //! | notification preferences | `GetItem NOTIFY` |
 //! | claim / complete / release a notice | conditional `PutItem` / `UpdateItem` / `DeleteItem` on `NOTICE#…` |
 //!

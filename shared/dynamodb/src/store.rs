@@ -586,6 +586,19 @@ impl EntitlementStore for DynamoEntitlementStore {
         self.get_record(keys::org(org), keys::ORG_SK.into()).await
     }
 
+    async fn organizations(
+        &self,
+        after: Option<&OrgId>,
+        limit: usize,
+    ) -> Result<Vec<Organization>, StoreError> {
+        // Ids are letters, digits, '_' and '-': '!' sorts before every one.
+        let low = after.map_or_else(|| "!".to_owned(), ToString::to_string);
+        let items = self
+            .query_range(true, keys::ORGS.into(), low, "~".into(), false, limit)
+            .await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
         let items = self.query_prefix(keys::org(org), "POOL#".into()).await?;
         items.into_iter().map(items::from_item).collect()

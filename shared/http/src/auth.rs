@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header, request::Parts};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
-use seatflow_domain::{Actor, ApiScope, OrgId, Principal, Role, Seats, TeamId, UserId};
+use seatflow_domain::{Actor, ApiScope, Operator, OrgId, Principal, Role, Seats, TeamId, UserId};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,6 +20,8 @@ use crate::problem::ApiError;
 pub const MIN_SECRET_LEN: usize = 32;
 /// Prefix of every API key secret.
 pub const API_KEY_PREFIX: &str = "sfk_";
+/// Prefix of every operator key secret (the vendor's staff).
+pub const OPERATOR_KEY_PREFIX: &str = "sfo_";
 
 /// How JWTs are checked.
 #[derive(Debug, Clone)]
@@ -64,6 +66,9 @@ pub enum AuthConfigError {
     /// Keys that would be fetched without TLS.
     #[error("the identity provider's keys must be fetched over HTTPS, not {0}")]
     InsecureUrl(String),
+    /// Operator keys that are not `name=sha256hex` pairs.
+    #[error("SEATFLOW_OPERATOR_KEYS must be name=sha256hex pairs separated by commas")]
+    OperatorKeys,
     /// No trust roots to check the provider's certificate with.
     #[error("no trust roots for the identity provider's HTTPS: {0}")]
     TrustRoots(String),
@@ -154,13 +159,23 @@ pub struct ApiKeySecret {
 }
 
 impl ApiKeySecret {
-    /// A new random key (256 bits).
+    /// A new random API key (256 bits).
     #[must_use]
     pub fn generate() -> Self {
+        Self::generate_with(API_KEY_PREFIX)
+    }
+
+    /// A new random operator key (256 bits).
+    #[must_use]
+    pub fn generate_operator() -> Self {
+        Self::generate_with(OPERATOR_KEY_PREFIX)
+    }
+
+    fn generate_with(prefix: &str) -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let secret = format!(
-            "{API_KEY_PREFIX}{}",
+            "{prefix}{}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
         );
         Self {
@@ -177,6 +192,54 @@ impl ApiKeySecret {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
+    }
+}
+
+/// The vendor's operator keys: each a name and the SHA-256 of its secret.
+/// Only hashes are configured, so the configuration cannot sign anyone in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperatorKeys(std::collections::HashMap<String, String>);
+
+impl OperatorKeys {
+    /// `name=sha256hex` pairs separated by commas (empty: no operators).
+    ///
+    /// # Errors
+    /// [`AuthConfigError::OperatorKeys`] for a pair that is not a name and a
+    /// 64-digit hex hash.
+    pub fn parse(text: &str) -> Result<Self, AuthConfigError> {
+        let mut keys = std::collections::HashMap::new();
+        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, hash) = pair
+                .split_once('=')
+                .map(|(n, h)| (n.trim(), h.trim().to_ascii_lowercase()))
+                .filter(|(n, h)| {
+                    seatflow_domain::DisplayName::parse(n).is_ok()
+                        && h.len() == 64
+                        && h.bytes().all(|b| b.is_ascii_hexdigit())
+                })
+                .ok_or(AuthConfigError::OperatorKeys)?;
+            keys.insert(hash, name.to_owned());
+        }
+        Ok(Self(keys))
+    }
+
+    /// From `SEATFLOW_OPERATOR_KEYS` (unset: no operators).
+    ///
+    /// # Errors
+    /// As [`OperatorKeys::parse`].
+    pub fn from_env() -> Result<Self, AuthConfigError> {
+        std::env::var("SEATFLOW_OPERATOR_KEYS").map_or_else(|_| Ok(Self::default()), |t| Self::parse(&t))
+    }
+
+    /// These keys and one more, `name` with secret hash `hash`.
+    #[must_use]
+    pub fn with(mut self, name: &str, hash: &str) -> Self {
+        self.0.insert(hash.to_ascii_lowercase(), name.to_owned());
+        self
+    }
+
+    fn name_of(&self, secret: &str) -> Option<&str> {
+        self.0.get(&ApiKeySecret::hash(secret)).map(String::as_str)
     }
 }
 
@@ -207,6 +270,8 @@ pub struct Authenticator {
     trust_gateway: bool,
     /// An identity provider whose RS256/ES256 tokens are accepted too.
     provider: Option<crate::oidc::OidcVerifier>,
+    /// The vendor's operators.
+    operators: OperatorKeys,
     /// Organisations known to exist: checked once per process, not per request.
     known: std::sync::Mutex<std::collections::HashSet<OrgId>>,
 }
@@ -237,6 +302,7 @@ impl Authenticator {
             seats,
             trust_gateway: false,
             provider: None,
+            operators: OperatorKeys::default(),
             known: std::sync::Mutex::default(),
         }
     }
@@ -304,6 +370,38 @@ impl Authenticator {
     pub fn with_identity_provider(mut self, provider: crate::oidc::OidcVerifier) -> Self {
         self.provider = Some(provider);
         self
+    }
+
+    /// Also accepts the vendor's operators, by these keys.
+    #[must_use]
+    pub fn with_operator_keys(mut self, keys: OperatorKeys) -> Self {
+        self.operators = keys;
+        self
+    }
+
+    /// The operator behind an `Authorization` header value.
+    ///
+    /// # Errors
+    /// 401 `unauthenticated` for a missing, unknown or invalid credential;
+    /// 403 `operator_only` for an organisation's valid credential.
+    pub async fn authenticate_operator(&self, authorization: Option<&str>) -> Result<Operator, ApiError> {
+        let token = bearer(authorization)?;
+        if !token.starts_with(OPERATOR_KEY_PREFIX) {
+            // Whose credential it is decides between 401 and 403.
+            self.authenticate_scoped(authorization).await?;
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "operator_only",
+                "only the vendor's operators may call this, with an operator key (sfo_…)",
+            ));
+        }
+        let name = self
+            .operators
+            .name_of(token)
+            .ok_or_else(|| ApiError::unauthenticated("unknown or revoked operator key"))?;
+        Ok(Operator {
+            name: name.to_owned(),
+        })
     }
 
     /// The caller a verified gateway token names: claims `org` and `role`
@@ -427,14 +525,17 @@ impl Authenticator {
         &self,
         authorization: Option<&str>,
     ) -> Result<(Actor, Option<Vec<ApiScope>>), ApiError> {
-        let header = authorization
-            .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer credential"))?;
-        let token = header
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
+        let token = bearer(authorization)?;
+        if token.starts_with(OPERATOR_KEY_PREFIX) {
+            if self.operators.name_of(token).is_none() {
+                return Err(ApiError::unauthenticated("unknown or revoked operator key"));
+            }
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "operator_key_not_accepted",
+                "an operator key acts on organisations only through the /v1/operator routes",
+            ));
+        }
         if token.starts_with(API_KEY_PREFIX) {
             let caller = self
                 .seats
@@ -502,10 +603,43 @@ impl Authenticator {
     }
 }
 
+/// The credential of a `Bearer` Authorization header.
+fn bearer(authorization: Option<&str>) -> Result<&str, ApiError> {
+    let header =
+        authorization.ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer credential"))?;
+    header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'"))
+}
+
 /// State that can authenticate requests.
 pub trait HasAuthenticator {
     /// The authenticator.
     fn authenticator(&self) -> &Authenticator;
+}
+
+/// One of the vendor's operators, authenticated by their operator key.
+#[derive(Debug, Clone)]
+pub struct OperatorCaller(pub Operator);
+
+impl<S> FromRequestParts<S> for OperatorCaller
+where
+    S: HasAuthenticator + Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let operator = state.authenticator().authenticate_operator(authorization).await?;
+        tracing::info!(operator = %operator.name, method = %parts.method, path = %parts.uri.path(), "operator request");
+        Ok(Self(operator))
+    }
 }
 
 /// The authenticated, organisation-scoped caller of a request.

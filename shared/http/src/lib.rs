@@ -13,7 +13,10 @@ pub mod problem;
 pub mod scopes;
 mod state;
 
-pub use auth::{ApiKeySecret, Authenticator, Caller, Claims, GatewayClaims, HasAuthenticator, JwtConfig};
+pub use auth::{
+    ApiKeySecret, Authenticator, Caller, Claims, GatewayClaims, HasAuthenticator, JwtConfig, OperatorCaller,
+    OperatorKeys,
+};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use problem::{ApiError, Problem};
 pub use state::{AppState, DEFAULT_ENTITLEMENT_RATE};

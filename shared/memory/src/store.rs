@@ -230,6 +230,23 @@ impl EntitlementStore for MemoryEntitlementStore {
         Ok(self.read(org, |r| r.organization.clone()))
     }
 
+    async fn organizations(
+        &self,
+        after: Option<&OrgId>,
+        limit: usize,
+    ) -> Result<Vec<Organization>, StoreError> {
+        let mut found: Vec<Organization> = self
+            .lock()
+            .orgs
+            .values()
+            .filter_map(|r| r.organization.clone())
+            .filter(|o| after.is_none_or(|after| o.id > *after))
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
         Ok(self.read(org, |r| r.pools.values().cloned().collect()))
     }

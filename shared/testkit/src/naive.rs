@@ -48,6 +48,14 @@ impl EntitlementStore for NaiveStore {
         self.inner.organization(org).await
     }
 
+    async fn organizations(
+        &self,
+        after: Option<&OrgId>,
+        limit: usize,
+    ) -> Result<Vec<Organization>, StoreError> {
+        self.inner.organizations(after, limit).await
+    }
+
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
         self.inner.pools(org).await
     }

@@ -8,6 +8,7 @@ mod audit;
 mod catalog;
 mod entitlements;
 mod notifications;
+mod operators;
 mod teams;
 mod usage;
 mod users;
@@ -39,6 +40,7 @@ use seatflow_http::AppState;
         (name = "audit", description = "The audit log"),
         (name = "api-keys", description = "Machine client keys"),
         (name = "notifications", description = "Who receives billing notices, and which"),
+        (name = "operators", description = "The vendor's support staff, across organisations, with an operator key"),
     )
 )]
 struct ApiDoc;
@@ -49,7 +51,10 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
-        scheme.description = Some("A JWT (people) or an `sfk_…` API key (machine clients).".into());
+        scheme.description = Some(
+            "A JWT (people), an `sfk_…` API key (machine clients), or on `/v1/operator` routes an `sfo_…` operator key (the vendor's staff)."
+                .into(),
+        );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
     }
 }
@@ -78,6 +83,13 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(usage::get_usage))
         .routes(routes!(audit::list_audit))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
+        .routes(routes!(
+            operators::find_organizations,
+            operators::open_organization
+        ))
+        .routes(routes!(operators::get_organization))
+        .routes(routes!(operators::grant_seats))
+        .routes(routes!(operators::end_grant))
         .routes(routes!(api_keys::revoke_api_key))
         .routes(routes!(
             notifications::get_notifications,

@@ -114,6 +114,38 @@ pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Op
             format!("/v1/api-keys/{key_id}"),
             None,
         ),
+        (
+            M::GET,
+            "/v1/operator/organizations",
+            "/v1/operator/organizations?q=victim".into(),
+            None,
+        ),
+        (
+            M::POST,
+            "/v1/operator/organizations",
+            "/v1/operator/organizations".into(),
+            Some(
+                json!({"id": "org_intruder", "name": "Intruder", "admin": {"name": "Mallory", "email": "mallory@intruder.example"}}),
+            ),
+        ),
+        (
+            M::GET,
+            "/v1/operator/organizations/{org_id}",
+            "/v1/operator/organizations/org_victim".into(),
+            None,
+        ),
+        (
+            M::POST,
+            "/v1/operator/organizations/{org_id}/grants",
+            "/v1/operator/organizations/org_victim/grants".into(),
+            Some(json!({"product": "professional", "quantity": 100, "reference": "free seats"})),
+        ),
+        (
+            M::DELETE,
+            "/v1/operator/organizations/{org_id}/grants/{grant_id}",
+            "/v1/operator/organizations/org_victim/grants/grant_x".into(),
+            None,
+        ),
         (M::GET, "/v1/notifications", "/v1/notifications".into(), None),
         (
             M::PUT,

@@ -28,7 +28,14 @@ fn samples() -> BTreeMap<String, Value> {
 
 fn expected_status(name: &str) -> u16 {
     match name {
-        "create-team" | "create-user" | "assign-seat" | "assign-add-on" => 201,
+        "create-team"
+        | "create-user"
+        | "assign-seat"
+        | "assign-add-on"
+        | "operator-open-organization"
+        | "operator-grant-seats" => 201,
+        // No such grant.
+        "operator-end-grant" => 404,
         // The samples authenticate as a machine client, which may not manage keys.
         "list-api-keys" | "create-api-key" | "revoke-api-key" => 403,
         // A machine client has no user of its own.

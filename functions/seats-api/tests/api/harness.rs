@@ -9,7 +9,7 @@ use seatflow_domain::{
     Actor, ApiScope, Catalog, DisplayName, Email, Mode, NewUser, OrgId, ProductId, Role, TeamId, UserId,
 };
 use seatflow_http::AppState;
-use seatflow_http::{Authenticator, JwtConfig};
+use seatflow_http::{ApiKeySecret, Authenticator, JwtConfig, OperatorKeys};
 use seatflow_memory::MemoryEntitlementStore;
 use seatflow_testkit::Fixture;
 use secrecy::SecretString;
@@ -17,6 +17,9 @@ use serde_json::Value;
 use tower::ServiceExt as _;
 
 const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
+/// The operator key of Olga, the vendor's support engineer: the documented
+/// sample of `events/` (not a secret; it works only where configured).
+pub const OPERATOR_KEY: &str = "sfo_sample_events_only_not_a_secret";
 
 #[derive(Debug)]
 pub struct TestApp {
@@ -33,7 +36,10 @@ impl TestApp {
     pub async fn new() -> Self {
         let fixture = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_victim").await;
         let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
-        let state = AppState::new(fixture.store.clone(), fixture.clock.clone(), catalog, jwt(SECRET));
+        let seats = seatflow_domain::Seats::new(fixture.store.clone(), fixture.clock.clone(), catalog);
+        let operators = OperatorKeys::default().with("ops-olga", &ApiKeySecret::hash(OPERATOR_KEY));
+        let auth = Authenticator::new(jwt(SECRET), seats.clone()).with_operator_keys(operators);
+        let state = AppState::with_auth(seats, auth);
         let router = seatflow_seats_api::router(state.clone());
         let app = Self {
             state,

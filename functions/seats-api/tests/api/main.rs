@@ -11,4 +11,5 @@ mod events;
 mod flows;
 mod harness;
 mod onboarding;
+mod operators;
 mod problems;

@@ -22,6 +22,7 @@ mod directory;
 mod grants;
 mod import;
 mod notifications;
+mod operators;
 mod organizations;
 mod provider_state;
 mod reminders;
@@ -33,6 +34,9 @@ pub use assignments::Transfer;
 pub use commit::{Mode, Outcome};
 pub use confirmation::{BillingLine, BillingSummary, MAX_USERS_LISTED, PurchaseConfirmation, PurchaseStatus};
 pub use import::{ImportReport, ImportRow, MAX_IMPORT_ROWS, RowResult, RowStatus};
+pub use operators::{
+    FirstAdmin, MAX_ORGANIZATIONS_PAGE, OpenedOrganization, OrganizationPage, OrganizationTriage,
+};
 pub use subscriptions::{SubscriptionItem, SubscriptionOverview};
 pub use views::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, Entitlement, LicenseSummary, TeamUsage, Usage,

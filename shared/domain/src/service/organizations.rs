@@ -8,7 +8,8 @@ use crate::audit::{AuditAction, nothing, snapshot};
 use crate::directory::{DisplayName, Email, Organization, Role, User, UserSeats};
 use crate::draft::Draft;
 use crate::error::{SeatError, ValidationError};
-use crate::ids::{OrgId, SubscriptionId};
+use crate::ids::{OrgId, SubscriptionId, UserId};
+use crate::store::Change;
 use crate::subscription::Subscription;
 
 impl Seats {
@@ -73,42 +74,56 @@ impl Seats {
                     actor.org
                 )));
             };
-            let now = self.clock.now();
             let org_name = DisplayName::parse(name.unwrap_or(actor.org.as_str()))?;
             let user_name = DisplayName::parse(name_of(email))?;
-            let org = Organization {
-                id: actor.org.clone(),
-                name: org_name,
-                created_at: now,
-                version: 0,
-            };
-            let admin = UserSeats {
-                user: User {
-                    org: actor.org.clone(),
-                    id: founder.clone(),
-                    name: user_name,
-                    email: email.clone(),
-                    role: Role::Admin,
-                    team: None,
-                    created_at: now,
-                    version: 0,
-                },
-                seats: Vec::new(),
-            };
-            let mut draft = Draft::new(&actor.org);
-            draft.put(None, org.clone());
-            draft.put(None, admin.clone());
-            let audit = self.entry(
-                actor,
-                now,
-                AuditAction::OrganizationCreated,
-                format!("organization/{}", org.id),
-                nothing(),
-                snapshot(&serde_json::json!({ "organization": org, "first_admin": admin.user })),
-            );
-            Ok(Decision::Commit(draft.finish(audit), true))
+            let (change, _) = self.founding(actor, org_name, founder.clone(), user_name, email.clone());
+            Ok(Decision::Commit(change, true))
         })?;
         Ok(matches!(settled, Settled::Committed(_)))
+    }
+
+    /// The change that opens `actor`'s organisation with its first admin,
+    /// audited as one `organization_created` entry; and the two records.
+    pub(crate) fn founding(
+        &self,
+        actor: &Actor,
+        org_name: DisplayName,
+        admin: UserId,
+        admin_name: DisplayName,
+        email: Email,
+    ) -> (Change, (Organization, User)) {
+        let now = self.clock.now();
+        let org = Organization {
+            id: actor.org.clone(),
+            name: org_name,
+            created_at: now,
+            version: 0,
+        };
+        let admin = UserSeats {
+            user: User {
+                org: actor.org.clone(),
+                id: admin,
+                name: admin_name,
+                email,
+                role: Role::Admin,
+                team: None,
+                created_at: now,
+                version: 0,
+            },
+            seats: Vec::new(),
+        };
+        let mut draft = Draft::new(&actor.org);
+        draft.put(None, org.clone());
+        draft.put(None, admin.clone());
+        let audit = self.entry(
+            actor,
+            now,
+            AuditAction::OrganizationCreated,
+            format!("organization/{}", org.id),
+            nothing(),
+            snapshot(&serde_json::json!({ "organization": org, "first_admin": admin.user })),
+        );
+        (draft.finish(audit), (org, admin.user))
     }
 
     /// A subscription of the organisation.

@@ -168,6 +168,72 @@ pub async fn organisations_never_see_each_other(store: Arc<dyn EntitlementStore>
     assert!(b_audit.entries.iter().all(|e| e.org == b.admin.org));
 }
 
+/// Operators page through every tenant's organisations by id, find them by
+/// part of the id or name, and open one with its first admin exactly once.
+pub async fn operators_find_and_open_organisations_across_tenants(store: Arc<dyn EntitlementStore>) {
+    let beta = Fixture::named(store.clone(), "org_b", "Beta Ltd").await;
+    Fixture::named(store.clone(), "org_a", "Alpha").await;
+    Fixture::named(store.clone(), "org_c", "Gamma GmbH").await;
+    let olga = seatflow_domain::Operator { name: "olga".into() };
+    let admin = seatflow_domain::FirstAdmin {
+        id: None,
+        name: "Dora".into(),
+        email: "dora@delta.example".into(),
+    };
+    let opened = beta
+        .seats
+        .open_organization(&olga, &crate::org("org_d"), "Delta", &admin)
+        .await
+        .expect("opened");
+    assert_eq!(opened.admin.role, seatflow_domain::Role::Admin);
+    let again = beta
+        .seats
+        .open_organization(&olga, &crate::org("org_d"), "Delta", &admin)
+        .await;
+    assert_eq!(again.expect_err("exists").code(), "already_exists");
+
+    let ids = |page: &seatflow_domain::OrganizationPage| -> Vec<String> {
+        page.organizations.iter().map(|o| o.id.to_string()).collect()
+    };
+    let all = beta
+        .seats
+        .find_organizations(&olga, None, None, 50)
+        .await
+        .expect("all");
+    assert_eq!(ids(&all), ["org_a", "org_b", "org_c", "org_d"]);
+    assert_eq!(all.next_after, None);
+    let first = beta
+        .seats
+        .find_organizations(&olga, None, None, 2)
+        .await
+        .expect("page");
+    assert_eq!(ids(&first), ["org_a", "org_b"]);
+    let rest = beta
+        .seats
+        .find_organizations(&olga, None, first.next_after.as_ref(), 2)
+        .await
+        .expect("next page");
+    assert_eq!(ids(&rest), ["org_c", "org_d"]);
+    let found = beta
+        .seats
+        .find_organizations(&olga, Some("gmbh"), None, 50)
+        .await
+        .expect("by name");
+    assert_eq!(ids(&found), ["org_c"]);
+
+    let triage = beta
+        .seats
+        .triage(&olga, &crate::org("org_d"))
+        .await
+        .expect("triage");
+    assert_eq!(triage.admins.len(), 1);
+    assert_eq!(triage.recent_audit.entries.len(), 1);
+    assert_eq!(
+        triage.recent_audit.entries[0].actor.principal,
+        seatflow_domain::Principal::Operator("olga".into())
+    );
+}
+
 /// The audit log has one entry per change, newest first, paged by cursor.
 pub async fn the_audit_log_pages_newest_first(store: Arc<dyn EntitlementStore>) {
     let f = Fixture::new(store, "org_audit").await;
