@@ -59,6 +59,17 @@ impl PaymentGateway for SlowStripe {
         read
     }
 
+    async fn set_cancel_at_period_end(
+        &self,
+        subscription: &str,
+        cancel: bool,
+        idempotency_key: Option<&str>,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        self.0
+            .set_cancel_at_period_end(subscription, cancel, idempotency_key)
+            .await
+    }
+
     async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError> {
         self.0.billing_portal(customer, return_url).await
     }

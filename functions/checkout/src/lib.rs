@@ -8,8 +8,13 @@
 //! - `POST /v1/subscriptions/{id}/seats`: more seats or add-ons on a running
 //!   subscription, prorated (admins). The pools grow when the provider's
 //!   `customer.subscription.updated` event is provisioned, like any change.
+//! - `POST` / `DELETE /v1/subscriptions/{id}/cancellation`: end at the
+//!   period's end, or renew again (admins), with a dry-run preview.
+//! - `POST /v1/billing/portal`: the provider's billing portal (admins).
 //!
 //! Handlers parse, authorise, call the domain and the payment gateway, map.
+
+mod cancellation;
 
 use std::sync::Arc;
 
@@ -17,8 +22,8 @@ use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use seatflow_domain::{
-    IdempotencyKey, IdempotencyStore, ItemQuantity, NewCheckout, PaymentError, PaymentGateway,
-    ProrationBehavior, PurchaseConfirmation, Quote, QuoteRequest, SeatIncrease, Started,
+    IdempotencyStore, ItemQuantity, NewCheckout, PaymentError, PaymentGateway, ProrationBehavior,
+    PurchaseConfirmation, Quote, QuoteRequest, SeatIncrease, Started,
 };
 use seatflow_http::AppState;
 use seatflow_http::{ApiError, ApiJson, ApiPath, Authenticator, Caller, HasAuthenticator, Problem};
@@ -192,22 +197,7 @@ pub async fn add_seats(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse as _;
     caller.require_admin("change subscriptions")?;
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .and_then(|text| IdempotencyKey::parse(text).ok())
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_idempotency_key",
-                        "Idempotency-Key must be 1 to 200 printable ASCII characters",
-                    )
-                })?,
-        ),
-    };
+    let key = seatflow_http::idempotency_key(&headers)?;
     let seats = &state.app.seats;
     let subscription_id = id
         .parse()
@@ -365,6 +355,10 @@ fn api() -> OpenApiRouter<CheckoutState> {
         .routes(routes!(confirmation))
         .routes(routes!(add_seats))
         .routes(routes!(billing_portal))
+        .routes(routes!(
+            cancellation::cancel_at_period_end,
+            cancellation::undo_cancellation
+        ))
 }
 
 /// The OpenAPI document of the checkout routes.

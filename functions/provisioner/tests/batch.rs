@@ -182,6 +182,15 @@ impl seatflow_domain::PaymentGateway for SilentStripe {
         std::future::pending().await
     }
 
+    async fn set_cancel_at_period_end(
+        &self,
+        _subscription: &str,
+        _cancel: bool,
+        _idempotency_key: Option<&str>,
+    ) -> Result<seatflow_domain::ProviderSubscription, seatflow_domain::PaymentError> {
+        std::future::pending().await
+    }
+
     async fn set_quantity(
         &self,
         _subscription: &str,

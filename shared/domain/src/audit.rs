@@ -47,6 +47,10 @@ pub enum AuditAction {
     /// Reconciliation with the provider corrected a subscription that had
     /// drifted (a missed or dead-lettered event).
     Reconciled,
+    /// An admin asked for the subscription to end at its period's end.
+    CancellationScheduled,
+    /// An admin took back a cancellation at the period's end: it renews again.
+    CancellationUndone,
     /// Seats were granted outside the payment provider.
     SeatsGranted,
     /// A manual grant was revoked, or ran out; its seats stopped counting.

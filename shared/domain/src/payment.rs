@@ -455,6 +455,19 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
     ) -> Result<i64, PaymentError>;
 
+    /// Makes the subscription end at its current period's end (`cancel`), or
+    /// renew again (not `cancel`). Nothing is billed or credited. With
+    /// `idempotency_key`, the provider carries the request out once.
+    ///
+    /// # Errors
+    /// [`PaymentError`].
+    async fn set_cancel_at_period_end(
+        &self,
+        subscription: &str,
+        cancel: bool,
+        idempotency_key: Option<&str>,
+    ) -> Result<ProviderSubscription, PaymentError>;
+
     /// Sets one item's quantity (adding the item if new), billed per `proration`.
     /// With `idempotency_key`, the provider carries a request with that key
     /// out once: a retry gets the first answer.

@@ -146,3 +146,48 @@ where
             .map_err(|e| ApiError::not_found(format!("nothing here: {}", e.body_text())))
     }
 }
+
+/// `?dry_run=true` on any mutation evaluates it without writing.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DryRun {
+    /// Evaluate without writing; the response shows the result and the audit
+    /// entry the change would write.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl DryRun {
+    /// The service's mode for it.
+    #[must_use]
+    pub fn mode(self) -> seatflow_domain::Mode {
+        seatflow_domain::Mode::from_dry_run(self.dry_run)
+    }
+}
+
+/// The optional `Idempotency-Key` header of a request that moves money.
+///
+/// # Errors
+/// 400 `invalid_idempotency_key` for a key that is not 1 to 200 printable
+/// ASCII characters.
+pub fn idempotency_key(
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<seatflow_domain::IdempotencyKey>, ApiError> {
+    headers
+        .get("idempotency-key")
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| seatflow_domain::IdempotencyKey::parse(text).ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_idempotency_key",
+                        "Idempotency-Key must be 1 to 200 printable ASCII characters",
+                    )
+                })
+        })
+        .transpose()
+}

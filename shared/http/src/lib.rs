@@ -17,6 +17,6 @@ pub use auth::{
     ApiKeySecret, Authenticator, Caller, Claims, GatewayClaims, HasAuthenticator, JwtConfig, OperatorCaller,
     OperatorKeys,
 };
-pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use extract::{ApiJson, ApiPath, ApiQuery, DryRun, idempotency_key};
 pub use problem::{ApiError, Problem};
 pub use state::{AppState, DEFAULT_ENTITLEMENT_RATE};

@@ -52,9 +52,13 @@ pub fn required(method: &Method, template: &str) -> Option<Need> {
         ) => Scope(SeatsWrite),
         (_, "/v1/notifications") => Scope(SettingsWrite),
         (true, "/v1/checkout/sessions/{id}/confirmation") => Scope(BillingRead),
-        (false, "/v1/checkout/sessions" | "/v1/subscriptions/{id}/seats" | "/v1/billing/portal") => {
-            Scope(BillingWrite)
-        }
+        (
+            false,
+            "/v1/checkout/sessions"
+            | "/v1/subscriptions/{id}/seats"
+            | "/v1/subscriptions/{id}/cancellation"
+            | "/v1/billing/portal",
+        ) => Scope(BillingWrite),
         // seatflow-local's stand-ins (outbox, reminders, reconciliation, offline Stripe).
         (_, dev) if dev.starts_with("/dev/") => AnyKey,
         _ => return None,

@@ -382,6 +382,37 @@ impl PaymentGateway for OfflinePaymentGateway {
             .map_or(0, |(_, amount)| amount))
     }
 
+    async fn set_cancel_at_period_end(
+        &self,
+        subscription: &str,
+        cancel: bool,
+        idempotency_key: Option<&str>,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        if let Some(answer) = idempotency_key.and_then(|key| self.ledger().answered.get(key).cloned()) {
+            return Ok(answer);
+        }
+        let changed = {
+            let mut ledger = self.ledger();
+            let sub = ledger
+                .subscriptions
+                .get_mut(subscription)
+                .ok_or_else(|| PaymentError::Rejected {
+                    code: "resource_missing".into(),
+                    message: format!("no such subscription: '{subscription}'"),
+                })?;
+            sub.cancel_at_period_end = cancel;
+            let changed = sub.clone();
+            if let Some(key) = idempotency_key {
+                ledger.answered.insert(key.to_owned(), changed.clone());
+            }
+            changed
+        };
+        if let Some(listener) = &self.on_change {
+            listener(&changed);
+        }
+        Ok(changed)
+    }
+
     async fn set_quantity(
         &self,
         subscription: &str,

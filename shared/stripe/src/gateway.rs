@@ -223,6 +223,11 @@ fn proration_name(proration: ProrationBehavior) -> &'static str {
 }
 
 #[derive(Serialize)]
+struct CancellationUpdate {
+    cancel_at_period_end: bool,
+}
+
+#[derive(Serialize)]
 struct QuantityUpdate {
     items: [ItemUpdate; 1],
     proration_behavior: &'static str,
@@ -399,6 +404,30 @@ impl PaymentGateway for StripeGateway {
             .filter(|line| is_proration(line))
             .filter_map(|line| line["amount"].as_i64())
             .sum())
+    }
+
+    async fn set_cancel_at_period_end(
+        &self,
+        subscription_id: &str,
+        cancel: bool,
+        idempotency_key: Option<&str>,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        let id = object_id(subscription_id).ok_or_else(|| PaymentError::Rejected {
+            code: "resource_missing".into(),
+            message: format!("no such subscription: {subscription_id:?}"),
+        })?;
+        let form = CancellationUpdate {
+            cancel_at_period_end: cancel,
+        };
+        let updated = self
+            .client
+            .send_with_key::<Value>(
+                RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}")).form(&form),
+                idempotency_key,
+            )
+            .await
+            .map_err(refused)?;
+        subscription(&updated)
     }
 
     async fn set_quantity(

@@ -446,3 +446,46 @@ async fn a_billing_portal_session_is_created_for_the_customer() {
     let refused = gateway.billing_portal("cus_1/../x", "https://app.example").await;
     assert!(matches!(refused, Err(PaymentError::Rejected { .. })));
 }
+
+#[tokio::test]
+async fn a_cancellation_at_period_end_and_its_undoing_are_one_field_of_the_subscription() {
+    let (server, gateway) = stripe_with_prices().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/subscriptions/sub_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json({
+            let mut body = subscription(&[("si_base", "seatflow_professional_annual", 10)]);
+            body["cancel_at_period_end"] = serde_json::json!(true);
+            body
+        }))
+        .mount(&server)
+        .await;
+    let updated = gateway
+        .set_cancel_at_period_end("sub_1", true, Some("seatflow:org_buyer:cancel:k1"))
+        .await
+        .expect("updated");
+    assert!(updated.cancel_at_period_end);
+    gateway
+        .set_cancel_at_period_end("sub_1", false, None)
+        .await
+        .expect("updated");
+    let posts = requests_to(&server, "POST", "/v1/subscriptions/sub_1").await;
+    let forms: Vec<_> = posts.iter().map(form).collect();
+    assert_eq!(
+        forms[0].get("cancel_at_period_end").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        forms[1].get("cancel_at_period_end").map(String::as_str),
+        Some("false")
+    );
+    assert_eq!(forms[0].len(), 1, "nothing else changes: {:?}", forms[0]);
+    assert_eq!(
+        posts[0]
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok()),
+        Some("seatflow:org_buyer:cancel:k1")
+    );
+    let refused = gateway.set_cancel_at_period_end("../customers", true, None).await;
+    assert!(refused.is_err());
+}

@@ -189,7 +189,11 @@ async fn every_sample_event_is_handled_through_the_lambda_adapter() {
             ),
             // The samples name a session and a subscription that do not
             // exist, and the organisation has bought nothing to bill.
-            "get-confirmation" | "add-seats" | "billing-portal" => (404, body["code"] == "not_found"),
+            "get-confirmation"
+            | "add-seats"
+            | "billing-portal"
+            | "cancel-at-period-end"
+            | "undo-cancellation" => (404, body["code"] == "not_found"),
             other => panic!("no expectation for sample {other}"),
         };
         assert_eq!(response["statusCode"], status, "{name}: {response}");
@@ -202,9 +206,11 @@ async fn every_sample_event_is_handled_through_the_lambda_adapter() {
         [
             "add-seats",
             "billing-portal",
+            "cancel-at-period-end",
             "create-session",
             "get-confirmation",
-            "quote"
+            "quote",
+            "undo-cancellation"
         ],
         "a sample per route"
     );

@@ -459,3 +459,119 @@ async fn the_billing_portal_opens_on_the_organisations_customer() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// An admin ends a subscription at its period's end, sees it first as a
+/// preview, and takes it back; the seats stay meanwhile, the provider holds
+/// the same state, and each change is audited under the admin.
+#[tokio::test]
+async fn a_subscription_ends_at_its_period_end_and_renews_again_when_taken_back() {
+    let app = app();
+    app.create_org("org_buyer").await;
+    let (_, created) = app
+        .call(
+            Method::POST,
+            "/v1/checkout/sessions",
+            Some(purchase()),
+            Some(&app.token),
+        )
+        .await;
+    let sub = app.pay_and_provision(created["id"].as_str().expect("id")).await;
+    let uri = format!("/v1/subscriptions/{sub}/cancellation");
+    let admin = seatflow_domain::Actor {
+        org: OrgId::parse("org_buyer").expect("id"),
+        principal: seatflow_domain::Principal::User(UserId::parse("usr_buyer").expect("id")),
+        role: Role::Admin,
+        teams: vec![],
+    };
+    let overview = || async {
+        app.state
+            .seats
+            .subscription_overviews(&admin)
+            .await
+            .expect("subscriptions")
+            .remove(0)
+    };
+    let purchased = || async {
+        app.state
+            .seats
+            .licenses(&admin)
+            .await
+            .expect("licenses")
+            .iter()
+            .map(|l| l.purchased)
+            .sum::<u32>()
+    };
+    let seats_before = purchased().await;
+    app.clock.advance(chrono::Duration::days(30));
+
+    let (status, preview) = app
+        .call(
+            Method::POST,
+            &format!("{uri}?dry_run=true"),
+            None,
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(
+        (
+            preview["dry_run"].as_bool(),
+            preview["cancel_at_period_end"].as_bool()
+        ),
+        (Some(true), Some(true))
+    );
+    assert_eq!(preview["audit"]["action"], "cancellation_scheduled");
+    assert!(overview().await.renews_at.is_some(), "a preview changes nothing");
+    let provider = app.gateway.subscription(&sub).await.expect("ok").expect("exists");
+    assert!(!provider.cancel_at_period_end);
+
+    let (status, cancelled) = app.call(Method::POST, &uri, None, Some(&app.token)).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["changed"], true);
+    let now = overview().await;
+    assert!(now.cancel_at_period_end && now.renews_at.is_none());
+    assert_eq!(cancelled["ends_at"], json!(now.current_period_end));
+    assert_eq!(
+        purchased().await,
+        seats_before,
+        "seats stay until the period ends"
+    );
+    let provider = app.gateway.subscription(&sub).await.expect("ok").expect("exists");
+    assert!(provider.cancel_at_period_end, "the provider holds the same state");
+    let audit = app.state.seats.audit(&admin, None, 1).await.expect("audit");
+    assert_eq!(
+        audit.entries[0].action,
+        seatflow_domain::AuditAction::CancellationScheduled
+    );
+    assert_eq!(audit.entries[0].actor.principal, admin.principal);
+
+    // Asking again changes nothing; a member may not; nor another organisation.
+    let (_, again) = app.call(Method::POST, &uri, None, Some(&app.token)).await;
+    assert_eq!(
+        (again["changed"].as_bool(), again["audit"].is_null()),
+        (Some(false), true)
+    );
+    let member = mint(&app.state, "org_buyer", Role::Member);
+    let (status, _) = app.call(Method::DELETE, &uri, None, Some(&member)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.create_org("org_other").await;
+    let other = mint(&app.state, "org_other", Role::Admin);
+    let (status, _) = app.call(Method::DELETE, &uri, None, Some(&other)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, resumed) = app.call(Method::DELETE, &uri, None, Some(&app.token)).await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
+    assert_eq!(resumed["audit"]["action"], "cancellation_undone");
+    let now = overview().await;
+    assert!(!now.cancel_at_period_end && now.renews_at.is_some());
+    let provider = app.gateway.subscription(&sub).await.expect("ok").expect("exists");
+    assert!(!provider.cancel_at_period_end);
+
+    let (status, problem) = app
+        .call(Method::POST, &uri, None, Some(&app.token).map(|_| "sfk_nope"))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+}

@@ -7,22 +7,7 @@ use seatflow_domain::{AuditEntry, Outcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// `?dry_run=true` on any mutation evaluates it without writing.
-#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DryRun {
-    /// Evaluate without writing; the response shows the result and the audit
-    /// entry the change would write.
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-impl DryRun {
-    pub fn mode(self) -> seatflow_domain::Mode {
-        seatflow_domain::Mode::from_dry_run(self.dry_run)
-    }
-}
+pub use seatflow_http::DryRun;
 
 /// The response of every mutation.
 #[derive(Debug, Serialize, ToSchema)]

@@ -36,6 +36,8 @@ enum Trigger<'a> {
     Event(&'a str),
     /// Reconciliation: written only where the stored state drifted.
     Reconciliation,
+    /// A change an admin asked the provider for, audited as this action.
+    Request(AuditAction),
 }
 
 impl Seats {
@@ -79,6 +81,26 @@ impl Seats {
         read_at: DateTime<Utc>,
     ) -> Result<Applied, SeatError> {
         self.apply_state(actor, snapshot, Trigger::Reconciliation, read_at, Mode::Apply)
+            .await
+    }
+
+    /// Applies the state the provider answered a change an admin asked for
+    /// with (a cancellation at the period's end, its undoing), read at
+    /// `read_at`, audited under the admin as `action`. A dry run shows the
+    /// audit entry the change would write. The provider's event for the same
+    /// change arrives later and finds the state in place.
+    ///
+    /// # Errors
+    /// As [`Seats::apply_subscription`].
+    pub async fn apply_requested_change(
+        &self,
+        actor: &Actor,
+        snapshot: &SubscriptionSnapshot,
+        action: AuditAction,
+        read_at: DateTime<Utc>,
+        mode: Mode,
+    ) -> Result<Applied, SeatError> {
+        self.apply_state(actor, snapshot, Trigger::Request(action), read_at, mode)
             .await
     }
 
@@ -176,6 +198,7 @@ impl Seats {
                     AuditAction::SubscriptionApplied
                 }
                 Trigger::Reconciliation => AuditAction::Reconciled,
+                Trigger::Request(action) => action,
             };
             let before = match (&trigger, stored.as_ref()) {
                 // What drifted: the pools as they were, beside the subscription.
@@ -183,15 +206,15 @@ impl Seats {
                     "subscription": stored,
                     "pools": read.pools,
                 })),
-                (Trigger::Event(_), Some(stored)) => audit::snapshot(stored),
-                (Trigger::Event(_), None) => nothing(),
+                (Trigger::Event(_) | Trigger::Request(_), Some(stored)) => audit::snapshot(stored),
+                (Trigger::Event(_) | Trigger::Request(_), None) => nothing(),
             };
             let after = match trigger {
                 Trigger::Reconciliation => audit::snapshot(&serde_json::json!({
                     "subscription": updated,
                     "pools": pools_after,
                 })),
-                Trigger::Event(_) => audit::snapshot(&updated),
+                Trigger::Event(_) | Trigger::Request(_) => audit::snapshot(&updated),
             };
             let audit = self.entry(
                 actor,
