@@ -4,6 +4,8 @@
 //! provider's event for the change arrives later and finds it in place).
 //! Seats stay until the period ends; nothing is billed or credited.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -132,7 +134,14 @@ async fn change_renewal(
     if dry.dry_run {
         snapshot.cancel_at_period_end = cancel;
         let applied = seats
-            .apply_requested_change(&caller, &snapshot, action, read_at, Mode::DryRun)
+            .apply_requested_change(
+                &caller,
+                &snapshot,
+                action,
+                &BTreeMap::new(),
+                read_at,
+                Mode::DryRun,
+            )
             .await?;
         return Ok(Json(respond(&snapshot, true, audit_of(applied), true)));
     }
@@ -146,13 +155,14 @@ async fn change_renewal(
         .snapshot(seats.catalog())
         .map_err(|e| ApiError::upstream("payment_provider_refused", &e))?;
     let applied = seats
-        .apply_requested_change(&caller, &snapshot, action, read_at, Mode::Apply)
+        .apply_requested_change(&caller, &snapshot, action, &BTreeMap::new(), read_at, Mode::Apply)
         .await?;
     tracing::info!(org = %caller.org, subscription = %id, cancel, "renewal changed");
     Ok(Json(respond(&snapshot, true, audit_of(applied), false)))
 }
 
-fn audit_of(applied: Applied) -> Option<AuditEntry> {
+/// The audit entry of an applied change.
+pub(crate) fn audit_of(applied: Applied) -> Option<AuditEntry> {
     match applied {
         Applied::Changed(outcome) => Some(outcome.audit),
         _ => None,

@@ -10,11 +10,14 @@
 //!   `customer.subscription.updated` event is provisioned, like any change.
 //! - `POST` / `DELETE /v1/subscriptions/{id}/cancellation`: end at the
 //!   period's end, or renew again (admins), with a dry-run preview.
+//! - `PUT /v1/subscriptions/{id}/renewal-seats`: fewer seats from the next
+//!   renewal on, the paid ones kept until then (admins), with a preview.
 //! - `POST /v1/billing/portal`: the provider's billing portal (admins).
 //!
 //! Handlers parse, authorise, call the domain and the payment gateway, map.
 
 mod cancellation;
+mod renewal_seats;
 
 use std::sync::Arc;
 
@@ -359,6 +362,7 @@ fn api() -> OpenApiRouter<CheckoutState> {
             cancellation::cancel_at_period_end,
             cancellation::undo_cancellation
         ))
+        .routes(routes!(renewal_seats::set_renewal_seats))
 }
 
 /// The OpenAPI document of the checkout routes.

@@ -51,6 +51,9 @@ pub enum AuditAction {
     CancellationScheduled,
     /// An admin took back a cancellation at the period's end: it renews again.
     CancellationUndone,
+    /// An admin renewed a subscription with fewer seats from the next period
+    /// on; the seats paid for this period stay until it ends.
+    RenewalSeatsReduced,
     /// Seats were granted outside the payment provider.
     SeatsGranted,
     /// A manual grant was revoked, or ran out; its seats stopped counting.

@@ -166,6 +166,19 @@ pub enum SeatError {
         /// Its id.
         id: String,
     },
+    /// Fewer seats at renewal than are assigned, without the admin accepting
+    /// the pool going over its limit.
+    #[error(
+        "{assigned} seats of '{product}' are assigned, and {at_renewal} would remain at renewal: revoke seats first, or accept the pool going over its limit (accept_over_limit)"
+    )]
+    DecreaseBelowAssigned {
+        /// The product.
+        product: String,
+        /// Seats assigned now.
+        assigned: u32,
+        /// Seats the pool would hold after the renewal.
+        at_renewal: u32,
+    },
     /// Another user already has this email in the organisation.
     #[error("a user with email '{0}' already exists")]
     EmailTaken(String),
@@ -199,6 +212,7 @@ impl SeatError {
             Self::AllocationExceedsPool { .. } => "allocation_exceeds_pool",
             Self::AlreadyExists { .. } => "already_exists",
             Self::EmailTaken(_) => "email_taken",
+            Self::DecreaseBelowAssigned { .. } => "decrease_below_assigned",
             Self::ConcurrentModification(_) => "concurrent_modification",
             Self::StoreUnavailable(_) => "store_unavailable",
         }
@@ -225,6 +239,7 @@ impl SeatError {
             | Self::AllocationExceedsPool { .. }
             | Self::AlreadyExists { .. }
             | Self::EmailTaken(_)
+            | Self::DecreaseBelowAssigned { .. }
             | Self::ConcurrentModification(_) => ErrorKind::Conflict,
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,
         }

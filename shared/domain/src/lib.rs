@@ -57,7 +57,8 @@ pub use notification::{
 };
 pub use payment::{
     CheckoutLine, CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY,
-    ProrationBehavior, ProviderItem, ProviderSubscription, SUBSCRIPTION_PAGE, SeatIncrease, SubscriptionPage,
+    ProrationBehavior, ProviderItem, ProviderSubscription, RenewalSeats, SUBSCRIPTION_PAGE, SeatIncrease,
+    SubscriptionPage,
 };
 pub use pool::{SeatPool, TeamSeats};
 pub use provisioning::ProvisioningJob;

@@ -381,6 +381,130 @@ impl Catalog {
     }
 }
 
+/// A planned change of the seats a subscription renews with: fewer from
+/// the next period on, the seats paid for this period kept until it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RenewalSeats {
+    /// The subscription.
+    pub subscription: String,
+    /// The product.
+    pub product: ProductId,
+    /// Seats now (paid for this period).
+    pub quantity_now: u32,
+    /// Seats from the renewal on.
+    pub quantity_at_renewal: u32,
+    /// When the change takes effect: the current period's end.
+    pub takes_effect_at: DateTime<Utc>,
+    #[serde(skip)]
+    change: ItemQuantity,
+}
+
+impl RenewalSeats {
+    /// The change to send to the provider (billed from the next period on).
+    #[must_use]
+    pub fn change(&self) -> &ItemQuantity {
+        &self.change
+    }
+}
+
+impl Catalog {
+    /// Plans renewing `subscription` with `quantity` seats of `product`
+    /// (its plan or one of its add-ons), fewer than now: at least one seat of
+    /// the plan, and never fewer plan seats than any add-on's.
+    ///
+    /// # Errors
+    /// [`SeatError::UnknownProduct`]; a validation error for a product the
+    /// subscription does not hold, or more seats than now (an increase is
+    /// billed now, through the seat increase); [`SeatError::InvalidQuantity`];
+    /// [`SeatError::AddOnExceedsBaseSeats`].
+    pub fn plan_renewal_seats(
+        &self,
+        subscription: &ProviderSubscription,
+        product: &str,
+        quantity: i64,
+    ) -> Result<RenewalSeats, SeatError> {
+        let wanted = ProductId::parse(product)
+            .ok()
+            .and_then(|id| self.product(&id))
+            .ok_or_else(|| SeatError::UnknownProduct(product.to_owned()))?;
+        let mut current = None;
+        let mut base_after = None;
+        let mut add_ons = Vec::new();
+        for item in &subscription.items {
+            let (p, term) = subscription
+                .product_of(self, item)
+                .map_err(|e| SeatError::Validation(ValidationError::new("subscription", e.to_string())))?;
+            if p.id == wanted.id {
+                current = Some((item, term));
+            }
+            match p.kind {
+                ProductKind::Plan => base_after = Some(item.quantity),
+                ProductKind::AddOn => add_ons.push((p.id.clone(), item.quantity)),
+            }
+        }
+        let (item, term) = current.ok_or_else(|| {
+            SeatError::Validation(ValidationError::new(
+                "product",
+                format!(
+                    "subscription '{}' has no seats of '{}'",
+                    subscription.id, wanted.id
+                ),
+            ))
+        })?;
+        let minimum = if wanted.kind == ProductKind::Plan { 1 } else { 0 };
+        let after =
+            u32::try_from(quantity)
+                .ok()
+                .filter(|q| *q >= minimum)
+                .ok_or(SeatError::InvalidQuantity {
+                    got: quantity,
+                    max: self.max_quantity,
+                })?;
+        if after > item.quantity {
+            return Err(SeatError::Validation(ValidationError::new(
+                "quantity",
+                format!(
+                    "{after} is more than the {} seats held: add seats with POST /v1/subscriptions/{}/seats (billed now)",
+                    item.quantity, subscription.id
+                ),
+            )));
+        }
+        if wanted.kind == ProductKind::Plan {
+            base_after = Some(after);
+        }
+        let base = base_after.unwrap_or(0);
+        for (add_on, seats) in add_ons {
+            let seats = if add_on == wanted.id { after } else { seats };
+            if seats > base {
+                return Err(SeatError::AddOnExceedsBaseSeats {
+                    add_on: add_on.to_string(),
+                    quantity: seats,
+                    base,
+                });
+            }
+        }
+        let takes_effect_at = item.current_period_end.ok_or_else(|| {
+            SeatError::Validation(ValidationError::new(
+                "subscription",
+                "has no current billing period",
+            ))
+        })?;
+        Ok(RenewalSeats {
+            subscription: subscription.id.clone(),
+            product: wanted.id.clone(),
+            quantity_now: item.quantity,
+            quantity_at_renewal: after,
+            takes_effect_at,
+            change: ItemQuantity {
+                item: Some(item.id.clone()),
+                lookup_key: wanted.price(term).lookup_key.clone(),
+                quantity: after,
+            },
+        })
+    }
+}
+
 /// Why the payment provider could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PaymentError {

@@ -97,6 +97,12 @@ pub struct Subscription {
     /// other organisation's). The record stays, for the audit trail.
     #[serde(default)]
     pub moved_to: Option<OrgId>,
+    /// Seats paid for the current period above what renews: a decrease the
+    /// admin asked for takes effect at renewal (the provider already holds
+    /// the lower quantity, billed from the next period), so these seats count
+    /// until the period ends. Dropped when a new period starts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kept_until_period_end: BTreeMap<ProductId, u32>,
     /// Optimistic-concurrency version.
     pub version: u64,
 }
@@ -152,11 +158,14 @@ impl Subscription {
         self.moved_to.is_none() && self.status == SubscriptionStatus::PastDue
     }
 
-    /// This subscription's seats of `product` that count as bought.
+    /// This subscription's seats of `product` that count as bought: what
+    /// it holds, or what was paid for this period if a decrease waits for
+    /// the renewal.
     #[must_use]
     pub fn entitled(&self, product: &ProductId) -> u32 {
         if self.status.entitles() && self.moved_to.is_none() {
-            self.items.get(product).copied().unwrap_or(0)
+            let held = self.items.get(product).copied().unwrap_or(0);
+            held.max(self.kept_until_period_end.get(product).copied().unwrap_or(0))
         } else {
             0
         }

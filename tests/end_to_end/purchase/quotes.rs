@@ -193,7 +193,8 @@ async fn every_sample_event_is_handled_through_the_lambda_adapter() {
             | "add-seats"
             | "billing-portal"
             | "cancel-at-period-end"
-            | "undo-cancellation" => (404, body["code"] == "not_found"),
+            | "undo-cancellation"
+            | "set-renewal-seats" => (404, body["code"] == "not_found"),
             other => panic!("no expectation for sample {other}"),
         };
         assert_eq!(response["statusCode"], status, "{name}: {response}");
@@ -210,6 +211,7 @@ async fn every_sample_event_is_handled_through_the_lambda_adapter() {
             "create-session",
             "get-confirmation",
             "quote",
+            "set-renewal-seats",
             "undo-cancellation"
         ],
         "a sample per route"

@@ -575,3 +575,197 @@ async fn a_subscription_ends_at_its_period_end_and_renews_again_when_taken_back(
         (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
     );
 }
+
+/// Fewer seats from the next renewal on: never below what is assigned unless
+/// the admin accepts going over the limit; the provider bills the lower
+/// number from the next period; the seats paid for stay until the period
+/// ends; at the renewal the pool holds the lower number, holders keep their
+/// seats, and the pool shows over its limit.
+#[tokio::test]
+async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
+    let app = app();
+    app.create_org("org_buyer").await;
+    let (_, created) = app
+        .call(
+            Method::POST,
+            "/v1/checkout/sessions",
+            Some(purchase()),
+            Some(&app.token),
+        )
+        .await;
+    let sub = app.pay_and_provision(created["id"].as_str().expect("id")).await;
+    let admin = seatflow_domain::Actor {
+        org: OrgId::parse("org_buyer").expect("id"),
+        principal: seatflow_domain::Principal::User(UserId::parse("usr_buyer").expect("id")),
+        role: Role::Admin,
+        teams: vec![],
+    };
+    let professional: seatflow_domain::ProductId = "professional".parse().expect("id");
+    for n in 0..5 {
+        let person = seatflow_domain::NewUser {
+            id: None,
+            name: seatflow_domain::DisplayName::parse(&format!("Holder {n}")).expect("name"),
+            email: seatflow_domain::Email::parse(&format!("holder{n}@buyer.example")).expect("email"),
+            role: Role::Member,
+            team: None,
+        };
+        app.state
+            .seats
+            .create_user(&admin, person, Some(&professional), Mode::Apply)
+            .await
+            .expect("holder");
+    }
+    app.clock.advance(chrono::Duration::days(60));
+    let uri = format!("/v1/subscriptions/{sub}/renewal-seats");
+    let pool = || async {
+        app.state
+            .seats
+            .licenses(&admin)
+            .await
+            .expect("licenses")
+            .into_iter()
+            .find(|l| l.product == professional)
+            .expect("pool")
+    };
+    let provider_quantity = || async {
+        app.gateway
+            .subscription(&sub)
+            .await
+            .expect("ok")
+            .expect("exists")
+            .items[0]
+            .quantity
+    };
+
+    let (status, problem) = app
+        .call(
+            Method::PUT,
+            &uri,
+            Some(json!({"product": "professional", "quantity": 4})),
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("decrease_below_assigned")),
+        "{problem}"
+    );
+    let (status, problem) = app
+        .call(
+            Method::PUT,
+            &uri,
+            Some(json!({"product": "professional", "quantity": 3, "accept_over_limit": true})),
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("add_on_exceeds_base_seats")
+        ),
+        "4 SSO seats need 4 base seats"
+    );
+    let (status, problem) = app
+        .call(
+            Method::PUT,
+            &uri,
+            Some(json!({"product": "professional", "quantity": 20})),
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    let body = json!({"product": "professional", "quantity": 4, "accept_over_limit": true});
+    let (status, preview) = app
+        .call(
+            Method::PUT,
+            &format!("{uri}?dry_run=true"),
+            Some(body.clone()),
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(
+        (
+            preview["dry_run"].as_bool(),
+            preview["quantity_now"].as_u64(),
+            preview["quantity_at_renewal"].as_u64()
+        ),
+        (Some(true), Some(12), Some(4))
+    );
+    assert_eq!(preview["pool_at_renewal"], 4);
+    assert_eq!(preview["audit"]["action"], "renewal_seats_reduced");
+    assert_eq!(provider_quantity().await, 12, "a preview changes nothing");
+
+    let (status, reduced) = app
+        .call(Method::PUT, &uri, Some(body.clone()), Some(&app.token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reduced}");
+    assert_eq!(
+        provider_quantity().await,
+        4,
+        "the provider bills 4 from the renewal"
+    );
+    assert!(
+        app.gateway.invoices(&sub).len() == 1,
+        "no proration: nothing is credited or charged now"
+    );
+    let now = pool().await;
+    assert_eq!(
+        (now.purchased, now.assigned, now.over_limit),
+        (12, 5, false),
+        "paid seats stay"
+    );
+    let overview = app
+        .state
+        .seats
+        .subscription_overviews(&admin)
+        .await
+        .expect("overview")
+        .remove(0);
+    let item = overview
+        .items
+        .iter()
+        .find(|i| i.product == professional)
+        .expect("item");
+    assert_eq!((item.quantity, item.until_period_end), (4, Some(12)));
+    let (_, again) = app.call(Method::PUT, &uri, Some(body), Some(&app.token)).await;
+    assert_eq!(again["changed"], false);
+
+    // The provider's own event for the change finds the seats kept.
+    let provisioner_view = app.gateway.subscription(&sub).await.expect("ok").expect("exists");
+    let system = seatflow_domain::Actor::system(admin.org.clone(), "provisioner");
+    let snapshot = provisioner_view.snapshot(&app.catalog).expect("snapshot");
+    app.clock.advance(chrono::Duration::seconds(5));
+    app.state
+        .seats
+        .apply_subscription(&system, &snapshot, "evt_updated", app.clock.now(), Mode::Apply)
+        .await
+        .expect("applied");
+    assert_eq!(pool().await.purchased, 12);
+
+    // The renewal: a new period, 4 seats; holders stay, the pool is over its limit.
+    let mut renewed = provisioner_view.clone();
+    for item in &mut renewed.items {
+        item.current_period_start = item.current_period_end;
+        item.current_period_end = item
+            .current_period_end
+            .map(|end| end + chrono::Duration::days(365));
+    }
+    app.gateway.put_subscription(renewed.clone());
+    app.clock.advance(chrono::Duration::days(310));
+    app.state
+        .seats
+        .apply_subscription(
+            &system,
+            &renewed.snapshot(&app.catalog).expect("snapshot"),
+            "evt_renewed",
+            app.clock.now(),
+            Mode::Apply,
+        )
+        .await
+        .expect("renewal applied");
+    let after = pool().await;
+    assert_eq!((after.purchased, after.assigned, after.over_limit), (4, 5, true));
+}

@@ -14,6 +14,8 @@
 //! subscription changes only its own entry, on the pool's version, so two
 //! subscriptions of one organisation applied at once never leave a stale sum.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use super::Seats;
@@ -36,8 +38,9 @@ enum Trigger<'a> {
     Event(&'a str),
     /// Reconciliation: written only where the stored state drifted.
     Reconciliation,
-    /// A change an admin asked the provider for, audited as this action.
-    Request(AuditAction),
+    /// A change an admin asked the provider for, audited as this action,
+    /// keeping these seats until the period ends (a decrease at renewal).
+    Request(AuditAction, &'a BTreeMap<ProductId, u32>),
 }
 
 impl Seats {
@@ -85,10 +88,12 @@ impl Seats {
     }
 
     /// Applies the state the provider answered a change an admin asked for
-    /// with (a cancellation at the period's end, its undoing), read at
-    /// `read_at`, audited under the admin as `action`. A dry run shows the
-    /// audit entry the change would write. The provider's event for the same
-    /// change arrives later and finds the state in place.
+    /// with (a cancellation at the period's end, its undoing, a decrease at
+    /// renewal), read at `read_at`, audited under the admin as `action`.
+    /// `keep` holds, per product, the seats paid for this period that count
+    /// until it ends although fewer renew. A dry run shows the audit entry
+    /// the change would write. The provider's event for the same change
+    /// arrives later and finds the state in place.
     ///
     /// # Errors
     /// As [`Seats::apply_subscription`].
@@ -97,10 +102,11 @@ impl Seats {
         actor: &Actor,
         snapshot: &SubscriptionSnapshot,
         action: AuditAction,
+        keep: &BTreeMap<ProductId, u32>,
         read_at: DateTime<Utc>,
         mode: Mode,
     ) -> Result<Applied, SeatError> {
-        self.apply_state(actor, snapshot, Trigger::Request(action), read_at, mode)
+        self.apply_state(actor, snapshot, Trigger::Request(action, keep), read_at, mode)
             .await
     }
 
@@ -163,6 +169,7 @@ impl Seats {
                 current_period_start: snapshot.current_period_start,
                 state_at: read_at,
                 moved_to: None,
+                kept_until_period_end: kept_until_period_end(stored.as_ref(), snapshot, trigger),
                 version: stored.as_ref().map_or(0, |s| s.version),
             };
             let products = products_of(stored.as_ref(), &updated);
@@ -198,7 +205,7 @@ impl Seats {
                     AuditAction::SubscriptionApplied
                 }
                 Trigger::Reconciliation => AuditAction::Reconciled,
-                Trigger::Request(action) => action,
+                Trigger::Request(action, _) => action,
             };
             let before = match (&trigger, stored.as_ref()) {
                 // What drifted: the pools as they were, beside the subscription.
@@ -206,15 +213,15 @@ impl Seats {
                     "subscription": stored,
                     "pools": read.pools,
                 })),
-                (Trigger::Event(_) | Trigger::Request(_), Some(stored)) => audit::snapshot(stored),
-                (Trigger::Event(_) | Trigger::Request(_), None) => nothing(),
+                (Trigger::Event(_) | Trigger::Request(..), Some(stored)) => audit::snapshot(stored),
+                (Trigger::Event(_) | Trigger::Request(..), None) => nothing(),
             };
             let after = match trigger {
                 Trigger::Reconciliation => audit::snapshot(&serde_json::json!({
                     "subscription": updated,
                     "pools": pools_after,
                 })),
-                Trigger::Event(_) | Trigger::Request(_) => audit::snapshot(&updated),
+                Trigger::Event(_) | Trigger::Request(..) => audit::snapshot(&updated),
             };
             let audit = self.entry(
                 actor,
@@ -302,6 +309,30 @@ fn products_of(stored: Option<&Subscription>, updated: &Subscription) -> Vec<Pro
     products
 }
 
+/// Seats paid for the current period that outlast a decrease until it ends:
+/// the stored ones while the period is the same, and what a requested
+/// decrease keeps; only where more than renews.
+fn kept_until_period_end(
+    stored: Option<&Subscription>,
+    snapshot: &SubscriptionSnapshot,
+    trigger: Trigger<'_>,
+) -> BTreeMap<ProductId, u32> {
+    let mut kept = stored
+        .filter(|s| {
+            s.current_period_start.is_some() && s.current_period_start == snapshot.current_period_start
+        })
+        .map(|s| s.kept_until_period_end.clone())
+        .unwrap_or_default();
+    if let Trigger::Request(_, keep) = trigger {
+        for (product, &seats) in keep {
+            let entry = kept.entry(product.clone()).or_insert(0);
+            *entry = (*entry).max(seats);
+        }
+    }
+    kept.retain(|product, seats| *seats > snapshot.items.get(product).copied().unwrap_or(0));
+    kept
+}
+
 /// The same provider state, whenever it was read.
 fn same_state(stored: &Subscription, fetched: &Subscription) -> bool {
     stored.moved_to.is_none()
@@ -312,6 +343,7 @@ fn same_state(stored: &Subscription, fetched: &Subscription) -> bool {
         && stored.current_period_start == fetched.current_period_start
         && stored.current_period_end == fetched.current_period_end
         && stored.cancel_at_period_end == fetched.cancel_at_period_end
+        && stored.kept_until_period_end == fetched.kept_until_period_end
 }
 
 /// Whether every pool of `products` counts the subscription as it is.

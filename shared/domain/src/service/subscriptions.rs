@@ -18,8 +18,11 @@ use crate::subscription::{Subscription, SubscriptionStatus};
 pub struct SubscriptionItem {
     /// The product (the plan, or an add-on).
     pub product: ProductId,
-    /// Seats.
+    /// Seats that renew.
     pub quantity: u32,
+    /// Seats that count until the period ends when more than renew (a
+    /// decrease waiting for the renewal); absent otherwise.
+    pub until_period_end: Option<u32>,
 }
 
 /// A subscription at a glance.
@@ -70,6 +73,48 @@ impl Seats {
         Ok(overviews)
     }
 
+    /// The seats `product`'s pool holds once subscription `id` renews with
+    /// `after` of them (the other sources as now). Refused while fewer than
+    /// are assigned, unless the admin accepts the pool going over its limit
+    /// at renewal (holders keep their seats; new assignments wait for room).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found;
+    /// [`SeatError::DecreaseBelowAssigned`].
+    pub async fn seats_at_renewal(
+        &self,
+        actor: &Actor,
+        id: &SubscriptionId,
+        product: &ProductId,
+        after: u32,
+        accept_over_limit: bool,
+    ) -> Result<u32, SeatError> {
+        actor.require_admin("change subscriptions")?;
+        let stored = self
+            .store
+            .subscription(&actor.org, id)
+            .await?
+            .ok_or_else(|| SeatError::not_found("subscription", id))?;
+        let (purchased, assigned) = self
+            .store
+            .pools(&actor.org)
+            .await?
+            .into_iter()
+            .find(|p| &p.product == product)
+            .map_or((0, 0), |p| (p.purchased, p.assigned));
+        let at_renewal = purchased
+            .saturating_sub(stored.entitled(product))
+            .saturating_add(after);
+        if assigned > at_renewal && !accept_over_limit {
+            return Err(SeatError::DecreaseBelowAssigned {
+                product: product.to_string(),
+                assigned,
+                at_renewal,
+            });
+        }
+        Ok(at_renewal)
+    }
+
     /// The payment provider's customer the organisation pays as: that of the
     /// subscription it counts that was read most recently.
     ///
@@ -105,6 +150,7 @@ impl Seats {
                 .map(|(product, quantity)| SubscriptionItem {
                     product: product.clone(),
                     quantity: *quantity,
+                    until_period_end: subscription.kept_until_period_end.get(product).copied(),
                 })
                 .collect(),
             current_period_start: subscription.current_period_start,
