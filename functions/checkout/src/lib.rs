@@ -12,11 +12,14 @@
 //!   period's end, or renew again (admins), with a dry-run preview.
 //! - `PUT /v1/subscriptions/{id}/renewal-seats`: fewer seats from the next
 //!   renewal on, the paid ones kept until then (admins), with a preview.
+//! - `PUT /v1/subscriptions/{id}/plan`: another plan or term, prorated; the
+//!   old plan's holders move to the new one (admins), with a preview.
 //! - `POST /v1/billing/portal`: the provider's billing portal (admins).
 //!
 //! Handlers parse, authorise, call the domain and the payment gateway, map.
 
 mod cancellation;
+mod plan_change;
 mod renewal_seats;
 
 use std::sync::Arc;
@@ -363,6 +366,7 @@ fn api() -> OpenApiRouter<CheckoutState> {
             cancellation::undo_cancellation
         ))
         .routes(routes!(renewal_seats::set_renewal_seats))
+        .routes(routes!(plan_change::change_plan))
 }
 
 /// The OpenAPI document of the checkout routes.

@@ -182,6 +182,16 @@ impl seatflow_domain::PaymentGateway for SilentStripe {
         std::future::pending().await
     }
 
+    async fn change_prices(
+        &self,
+        _subscription: &str,
+        _changes: &[seatflow_domain::ItemQuantity],
+        _proration: seatflow_domain::ProrationBehavior,
+        _idempotency_key: Option<&str>,
+    ) -> Result<seatflow_domain::ProviderSubscription, seatflow_domain::PaymentError> {
+        std::future::pending().await
+    }
+
     async fn set_cancel_at_period_end(
         &self,
         _subscription: &str,

@@ -54,6 +54,11 @@ pub enum AuditAction {
     /// An admin renewed a subscription with fewer seats from the next period
     /// on; the seats paid for this period stay until it ends.
     RenewalSeatsReduced,
+    /// An admin moved a subscription to another plan or term.
+    PlanChanged,
+    /// Holders of a plan that no longer counts any seat moved to the
+    /// subscription's new plan, with the teams' allocations (one batch).
+    PlanSeatsMoved,
     /// Seats were granted outside the payment provider.
     SeatsGranted,
     /// A manual grant was revoked, or ran out; its seats stopped counting.

@@ -277,6 +277,28 @@ impl SeatBook {
         Ok(())
     }
 
+    /// Counts a seat of `product` carried over from another plan for a member
+    /// of `team` (whose counter must have been read), whatever the room.
+    pub(crate) fn carry(&mut self, product: &ProductId, team: Option<&TeamId>) -> Result<(), SeatError> {
+        let pool = self
+            .pools
+            .get_mut(product)
+            .ok_or_else(|| SeatError::not_found("pool (not read)", product))?;
+        pool.touched = true;
+        match team {
+            Some(team) => {
+                let read = self
+                    .teams
+                    .get_mut(&(team.clone(), product.clone()))
+                    .ok_or_else(|| SeatError::not_found("team seats (not read)", team))?;
+                read.touched = true;
+                pool.after.carry(Some(&mut read.after));
+            }
+            None => pool.after.carry(None),
+        }
+        Ok(())
+    }
+
     /// Sets `team`'s allocation of `product` (its counter must have been read).
     pub(crate) fn reallocate(
         &mut self,

@@ -50,13 +50,13 @@ pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User,
 pub use grant::{MAX_GRANT_REFERENCE, NewGrant, SeatGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};
 pub use ids::{ApiKeyId, AuditId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
-pub use money::{Currency, Money};
+pub use money::{Currency, Money, mul_div_round};
 pub use notification::{
     Claim, DueNotice, NoticeKey, NoticeKind, NoticeSubject, NotificationPreferences, OutgoingEmail,
     ReminderWindows,
 };
 pub use payment::{
-    CheckoutLine, CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY,
+    CheckoutLine, CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY, PriceChange,
     ProrationBehavior, ProviderItem, ProviderSubscription, RenewalSeats, SUBSCRIPTION_PAGE, SeatIncrease,
     SubscriptionPage,
 };

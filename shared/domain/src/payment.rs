@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, ProductKind, Term};
 use crate::error::{SeatError, ValidationError};
 use crate::ids::{OrgId, ProductId, SubscriptionId};
+use crate::money::Money;
 use crate::quote::{ProrationPreview, Quantity, Quote};
 use crate::subscription::{SubscriptionSnapshot, SubscriptionStatus};
 
@@ -505,6 +506,135 @@ impl Catalog {
     }
 }
 
+/// A planned change of a subscription's prices: another plan (its seats and
+/// add-ons stay), another term (every item follows), or both; with what it
+/// costs now, as the provider bills it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PriceChange {
+    /// The subscription.
+    pub subscription: String,
+    /// The plan before.
+    pub plan_before: ProductId,
+    /// The plan after.
+    pub plan_after: ProductId,
+    /// The term before.
+    pub term_before: Term,
+    /// The term after.
+    pub term_after: Term,
+    /// The plan's seats (unchanged).
+    pub seats: u32,
+    /// How the provider bills it.
+    pub proration_behavior: ProrationBehavior,
+    /// Due now: the new prices for the rest of the period (for a new
+    /// period from now, when the term changes) less the unused time of the
+    /// old ones; negative is a credit. Nothing, when not prorated and the
+    /// term stays.
+    pub amount_due: Money,
+    #[serde(skip)]
+    changes: Vec<ItemQuantity>,
+}
+
+impl PriceChange {
+    /// What to send to the provider: each item with its new price (none when
+    /// nothing changes).
+    #[must_use]
+    pub fn changes(&self) -> &[ItemQuantity] {
+        &self.changes
+    }
+}
+
+impl Catalog {
+    /// Plans moving `subscription` to `plan` and/or `term` at `at`.
+    ///
+    /// # Errors
+    /// [`SeatError::UnknownPlan`] for a product that is not a plan; a
+    /// validation error for a subscription without a plan or a current
+    /// period.
+    pub fn plan_price_change(
+        &self,
+        subscription: &ProviderSubscription,
+        plan: Option<&str>,
+        term: Option<Term>,
+        proration_behavior: ProrationBehavior,
+        at: DateTime<Utc>,
+    ) -> Result<PriceChange, SeatError> {
+        let invalid = |what: &str| SeatError::Validation(ValidationError::new("subscription", what));
+        let mut items = Vec::new();
+        let mut current_plan = None;
+        for item in &subscription.items {
+            let (product, item_term) = subscription
+                .product_of(self, item)
+                .map_err(|e| invalid(&e.to_string()))?;
+            if product.kind == ProductKind::Plan {
+                current_plan = Some((product, item_term, item.quantity));
+            }
+            items.push((item, product, item_term));
+        }
+        let (old_plan, old_term, seats) = current_plan.ok_or_else(|| invalid("has no base plan"))?;
+        let new_plan = match plan {
+            None => old_plan,
+            Some(id) => ProductId::parse(id)
+                .ok()
+                .and_then(|id| self.product(&id))
+                .filter(|p| p.kind == ProductKind::Plan)
+                .ok_or_else(|| SeatError::UnknownPlan(id.to_owned()))?,
+        };
+        let new_term = term.unwrap_or(old_term);
+        let mut changes = Vec::new();
+        let mut due: i64 = 0;
+        for (item, product, item_term) in items {
+            let target = if product.kind == ProductKind::Plan {
+                new_plan
+            } else {
+                product
+            };
+            if target.id == product.id && item_term == new_term {
+                continue;
+            }
+            let (Some(start), Some(end)) = (item.current_period_start, item.current_period_end) else {
+                return Err(invalid("has no current billing period"));
+            };
+            if !(start <= at && at < end) {
+                return Err(SeatError::OutsideBillingPeriod {
+                    start: start.to_rfc3339(),
+                    end: end.to_rfc3339(),
+                    at: at.to_rfc3339(),
+                });
+            }
+            let remaining = (end - at).num_seconds();
+            let period = (end - start).num_seconds().max(1);
+            let old_amount = product.price(item_term).amount_for(item.quantity)?;
+            let new_amount = target.price(new_term).amount_for(item.quantity)?;
+            let unused = crate::money::mul_div_round(old_amount, remaining, period);
+            due += match (new_term == item_term, proration_behavior) {
+                // A new term starts a new period now: its full price, less
+                // the old price's unused time unless not prorated.
+                (false, ProrationBehavior::None) => new_amount,
+                (false, _) => new_amount - unused,
+                (true, ProrationBehavior::None) => 0,
+                (true, _) => crate::money::mul_div_round(new_amount, remaining, period) - unused,
+            };
+            changes.push(ItemQuantity {
+                item: Some(item.id.clone()),
+                lookup_key: target.price(new_term).lookup_key.clone(),
+                quantity: item.quantity,
+            });
+        }
+        Ok(PriceChange {
+            subscription: subscription.id.clone(),
+            plan_before: old_plan.id.clone(),
+            plan_after: new_plan.id.clone(),
+            term_before: old_term,
+            term_after: new_term,
+            seats,
+            proration_behavior,
+            amount_due: Money::new(due, self.currency.clone()),
+            changes,
+        })
+    }
+}
+
 /// Why the payment provider could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PaymentError {
@@ -589,6 +719,20 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
         &self,
         subscription: &str,
         cancel: bool,
+        idempotency_key: Option<&str>,
+    ) -> Result<ProviderSubscription, PaymentError>;
+
+    /// Gives items new prices (another plan or term), quantities as in
+    /// `changes`, billed per `proration`; a new term starts a new period now.
+    /// With `idempotency_key`, the provider carries the request out once.
+    ///
+    /// # Errors
+    /// [`PaymentError`].
+    async fn change_prices(
+        &self,
+        subscription: &str,
+        changes: &[ItemQuantity],
+        proration: ProrationBehavior,
         idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError>;
 

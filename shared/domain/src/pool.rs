@@ -231,6 +231,19 @@ impl SeatPool {
         self.assigned = self.assigned.saturating_sub(1);
     }
 
+    /// Counts a seat carried over from another plan (a plan change): taken
+    /// whatever the room, as a seat its holder already had; the pool or the
+    /// team shows over its limit if it lacks room.
+    pub fn carry(&mut self, team: Option<&mut TeamSeats>) {
+        if let Some(team) = team {
+            if team.allocated.is_some() {
+                self.assigned_in_allocations = self.assigned_in_allocations.saturating_add(1);
+            }
+            team.assigned = team.assigned.saturating_add(1);
+        }
+        self.assigned = self.assigned.saturating_add(1);
+    }
+
     /// Sets a team's allocation of this product (`None`: the team draws on the
     /// unallocated part of the pool). An allocation below what the team's
     /// members hold is allowed: they keep their seats, the team is over its

@@ -58,6 +58,7 @@ pub fn required(method: &Method, template: &str) -> Option<Need> {
             | "/v1/subscriptions/{id}/seats"
             | "/v1/subscriptions/{id}/cancellation"
             | "/v1/subscriptions/{id}/renewal-seats"
+            | "/v1/subscriptions/{id}/plan"
             | "/v1/billing/portal",
         ) => Scope(BillingWrite),
         // seatflow-local's stand-ins (outbox, reminders, reconciliation, offline Stripe).

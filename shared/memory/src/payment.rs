@@ -382,6 +382,27 @@ impl PaymentGateway for OfflinePaymentGateway {
             .map_or(0, |(_, amount)| amount))
     }
 
+    async fn change_prices(
+        &self,
+        subscription: &str,
+        changes: &[ItemQuantity],
+        proration: ProrationBehavior,
+        idempotency_key: Option<&str>,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        if let Some(answer) = idempotency_key.and_then(|key| self.ledger().answered.get(key).cloned()) {
+            return Ok(answer);
+        }
+        let now = self.clock.now();
+        let changed = self.reprice(subscription, changes, proration, now)?;
+        if let Some(key) = idempotency_key {
+            self.ledger().answered.insert(key.to_owned(), changed.clone());
+        }
+        if let Some(listener) = &self.on_change {
+            listener(&changed);
+        }
+        Ok(changed)
+    }
+
     async fn set_cancel_at_period_end(
         &self,
         subscription: &str,
@@ -436,6 +457,99 @@ impl PaymentGateway for OfflinePaymentGateway {
 }
 
 impl OfflinePaymentGateway {
+    /// Gives items new prices as Stripe does: within the term, the new price
+    /// for the rest of the period less the old one's unused time (unless not
+    /// prorated); a new term starts a new period now, billed whole, less the
+    /// old price's unused time (unless not prorated). One invoice for all.
+    fn reprice(
+        &self,
+        subscription: &str,
+        changes: &[ItemQuantity],
+        proration: ProrationBehavior,
+        now: DateTime<Utc>,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        let too_large = |e: seatflow_domain::ValidationError| PaymentError::Rejected {
+            code: "amount_too_large".into(),
+            message: e.to_string(),
+        };
+        let mut ledger = self.ledger();
+        let sub = ledger
+            .subscriptions
+            .get_mut(subscription)
+            .ok_or_else(|| PaymentError::Rejected {
+                code: "resource_missing".into(),
+                message: format!("no such subscription: '{subscription}'"),
+            })?;
+        let mut lines = Vec::new();
+        for change in changes {
+            let item = sub
+                .items
+                .iter_mut()
+                .find(|item| change.item.as_ref() == Some(&item.id))
+                .ok_or_else(|| PaymentError::Rejected {
+                    code: "resource_missing".into(),
+                    message: format!("no such subscription item: {:?}", change.item),
+                })?;
+            let old_key = item.lookup_key.clone().unwrap_or_default();
+            let (old_price, old_term, _) = self.price(&old_key)?;
+            let (new_price, new_term, _) = self.price(&change.lookup_key)?;
+            let (Some(start), Some(end)) = (item.current_period_start, item.current_period_end) else {
+                return Err(PaymentError::Rejected {
+                    code: "subscription_without_period".into(),
+                    message: "the item has no current period".into(),
+                });
+            };
+            let remaining = (end - now).num_seconds().max(0);
+            let period = (end - start).num_seconds().max(1);
+            let unused = seatflow_domain::mul_div_round(
+                old_price.amount_for(item.quantity).map_err(too_large)?,
+                remaining,
+                period,
+            );
+            let new_amount = new_price.amount_for(change.quantity).map_err(too_large)?;
+            let charge = if new_term == old_term {
+                (proration != ProrationBehavior::None)
+                    .then(|| seatflow_domain::mul_div_round(new_amount, remaining, period))
+            } else {
+                item.current_period_start = Some(now);
+                item.current_period_end = Some(period_end(&self.catalog, &change.lookup_key, now)?);
+                Some(new_amount)
+            };
+            if let Some(charge) = charge {
+                lines.push(OfflineInvoiceLine {
+                    description: self.describe(&change.lookup_key),
+                    lookup_key: change.lookup_key.clone(),
+                    quantity: change.quantity,
+                    unit_amount: new_price.unit_amount_for(change.quantity).minor,
+                    amount: charge,
+                });
+            }
+            if proration != ProrationBehavior::None {
+                lines.push(OfflineInvoiceLine {
+                    description: format!("Unused time on {}", self.describe(&old_key)),
+                    lookup_key: old_key.clone(),
+                    quantity: item.quantity,
+                    unit_amount: old_price.unit_amount_for(item.quantity).minor,
+                    amount: -unused,
+                });
+            }
+            item.lookup_key = Some(change.lookup_key.clone());
+            item.quantity = change.quantity;
+        }
+        let changed = sub.clone();
+        if !lines.is_empty() {
+            ledger.invoices.push(OfflineInvoice {
+                id: fresh_id("in"),
+                subscription: subscription.to_owned(),
+                reason: InvoiceReason::Proration(proration),
+                total: lines.iter().map(|l| l.amount).sum(),
+                lines,
+                created_at: now,
+            });
+        }
+        Ok(changed)
+    }
+
     /// What an increase from `before` to `change.quantity` is billed at
     /// `now` inside `period`, per `proration`: the price at the new
     /// quantity's tier and the prorated amount, as Stripe computes them.

@@ -223,6 +223,12 @@ fn proration_name(proration: ProrationBehavior) -> &'static str {
 }
 
 #[derive(Serialize)]
+struct PriceUpdate {
+    items: Vec<ItemUpdate>,
+    proration_behavior: &'static str,
+}
+
+#[derive(Serialize)]
 struct CancellationUpdate {
     cancel_at_period_end: bool,
 }
@@ -404,6 +410,43 @@ impl PaymentGateway for StripeGateway {
             .filter(|line| is_proration(line))
             .filter_map(|line| line["amount"].as_i64())
             .sum())
+    }
+
+    async fn change_prices(
+        &self,
+        subscription_id: &str,
+        changes: &[ItemQuantity],
+        proration: ProrationBehavior,
+        idempotency_key: Option<&str>,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        let id = object_id(subscription_id).ok_or_else(|| PaymentError::Rejected {
+            code: "resource_missing".into(),
+            message: format!("no such subscription: {subscription_id:?}"),
+        })?;
+        let keys: Vec<String> = changes.iter().map(|c| c.lookup_key.clone()).collect();
+        let prices = self.prices(&keys).await?;
+        let items = changes
+            .iter()
+            .zip(prices)
+            .map(|(change, price)| ItemUpdate {
+                id: change.item.clone(),
+                price: Some(price),
+                quantity: change.quantity,
+            })
+            .collect();
+        let form = PriceUpdate {
+            items,
+            proration_behavior: proration_name(proration),
+        };
+        let updated = self
+            .client
+            .send_with_key::<Value>(
+                RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}")).form(&form),
+                idempotency_key,
+            )
+            .await
+            .map_err(refused)?;
+        subscription(&updated)
     }
 
     async fn set_cancel_at_period_end(

@@ -489,3 +489,74 @@ async fn a_cancellation_at_period_end_and_its_undoing_are_one_field_of_the_subsc
     let refused = gateway.set_cancel_at_period_end("../customers", true, None).await;
     assert!(refused.is_err());
 }
+
+#[tokio::test]
+async fn new_prices_go_to_stripe_item_by_item_in_one_update() {
+    let (server, gateway) = stripe_with_prices().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/subscriptions/sub_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(subscription(&[
+            ("si_base", "seatflow_professional_annual", 10),
+            ("si_sso", "seatflow_sso_annual", 4),
+        ])))
+        .mount(&server)
+        .await;
+    let changes = [
+        ItemQuantity {
+            item: Some("si_base".into()),
+            lookup_key: "seatflow_professional_annual".into(),
+            quantity: 10,
+        },
+        ItemQuantity {
+            item: Some("si_sso".into()),
+            lookup_key: "seatflow_sso_annual".into(),
+            quantity: 4,
+        },
+    ];
+    let updated = gateway
+        .change_prices(
+            "sub_1",
+            &changes,
+            ProrationBehavior::CreateProrations,
+            Some("seatflow:org_buyer:plan:k"),
+        )
+        .await
+        .expect("updated");
+    assert_eq!(updated.items.len(), 2);
+    let posts = requests_to(&server, "POST", "/v1/subscriptions/sub_1").await;
+    let sent = form(&posts[0]);
+    for (field, value) in [
+        ("items[0][id]", "si_base"),
+        ("items[0][price]", "price_pro_annual"),
+        ("items[0][quantity]", "10"),
+        ("items[1][id]", "si_sso"),
+        ("items[1][price]", "price_sso_annual"),
+        ("items[1][quantity]", "4"),
+        ("proration_behavior", "create_prorations"),
+    ] {
+        assert_eq!(
+            sent.get(field).map(String::as_str),
+            Some(value),
+            "{field}: {sent:?}"
+        );
+    }
+    let missing = [ItemQuantity {
+        item: Some("si_base".into()),
+        lookup_key: "seatflow_enterprise_annual".into(),
+        quantity: 10,
+    }];
+    let refused = gateway
+        .change_prices("sub_1", &missing, ProrationBehavior::CreateProrations, None)
+        .await;
+    assert!(
+        matches!(refused, Err(seatflow_domain::PaymentError::MissingPrice(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        requests_to(&server, "POST", "/v1/subscriptions/sub_1")
+            .await
+            .len(),
+        1,
+        "nothing sent without a price"
+    );
+}

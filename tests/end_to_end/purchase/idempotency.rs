@@ -144,6 +144,18 @@ impl PaymentGateway for DiesAfterStripe {
             .await
     }
 
+    async fn change_prices(
+        &self,
+        subscription: &str,
+        changes: &[seatflow_domain::ItemQuantity],
+        proration: seatflow_domain::ProrationBehavior,
+        idempotency_key: Option<&str>,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        self.0
+            .change_prices(subscription, changes, proration, idempotency_key)
+            .await
+    }
+
     async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError> {
         self.0.billing_portal(customer, return_url).await
     }

@@ -194,7 +194,8 @@ async fn every_sample_event_is_handled_through_the_lambda_adapter() {
             | "billing-portal"
             | "cancel-at-period-end"
             | "undo-cancellation"
-            | "set-renewal-seats" => (404, body["code"] == "not_found"),
+            | "set-renewal-seats"
+            | "change-plan" => (404, body["code"] == "not_found"),
             other => panic!("no expectation for sample {other}"),
         };
         assert_eq!(response["statusCode"], status, "{name}: {response}");
@@ -208,6 +209,7 @@ async fn every_sample_event_is_handled_through_the_lambda_adapter() {
             "add-seats",
             "billing-portal",
             "cancel-at-period-end",
+            "change-plan",
             "create-session",
             "get-confirmation",
             "quote",

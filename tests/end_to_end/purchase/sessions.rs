@@ -769,3 +769,192 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
     let after = pool().await;
     assert_eq!((after.purchased, after.assigned, after.over_limit), (4, 5, true));
 }
+
+/// A plan upgrade moves the holders to the new plan and bills the
+/// difference for the rest of the period; a term change starts a new period
+/// now; each is previewed first, and asking again changes nothing.
+#[tokio::test]
+async fn a_plan_upgrade_moves_the_holders_and_a_term_change_starts_a_new_period() {
+    let app = app();
+    app.create_org("org_buyer").await;
+    let (_, created) = app
+        .call(
+            Method::POST,
+            "/v1/checkout/sessions",
+            Some(purchase()),
+            Some(&app.token),
+        )
+        .await;
+    let sub = app.pay_and_provision(created["id"].as_str().expect("id")).await;
+    let admin = seatflow_domain::Actor {
+        org: OrgId::parse("org_buyer").expect("id"),
+        principal: seatflow_domain::Principal::User(UserId::parse("usr_buyer").expect("id")),
+        role: Role::Admin,
+        teams: vec![],
+    };
+    let professional: seatflow_domain::ProductId = "professional".parse().expect("id");
+    let enterprise: seatflow_domain::ProductId = "enterprise".parse().expect("id");
+    let mut holders = Vec::new();
+    for n in 0..3 {
+        let person = seatflow_domain::NewUser {
+            id: None,
+            name: seatflow_domain::DisplayName::parse(&format!("Holder {n}")).expect("name"),
+            email: seatflow_domain::Email::parse(&format!("holder{n}@buyer.example")).expect("email"),
+            role: Role::Member,
+            team: None,
+        };
+        let created = app
+            .state
+            .seats
+            .create_user(&admin, person, Some(&professional), Mode::Apply)
+            .await
+            .expect("holder");
+        holders.push(created.value.user.id);
+    }
+    app.clock.advance(chrono::Duration::days(91));
+    let uri = format!("/v1/subscriptions/{sub}/plan");
+    let provider = || async { app.gateway.subscription(&sub).await.expect("ok").expect("exists") };
+    let pool = |product: seatflow_domain::ProductId| {
+        let admin = admin.clone();
+        let seats = app.state.seats.clone();
+        async move {
+            seats
+                .licenses(&admin)
+                .await
+                .expect("licenses")
+                .into_iter()
+                .find(|l| l.product == product)
+                .map(|l| (l.purchased, l.assigned))
+        }
+    };
+
+    // What the upgrade costs: Enterprise for the rest of the period, less the
+    // unused Professional time, as Stripe prorates it.
+    let item = provider().await.items[0].clone();
+    let (start, end) = (
+        item.current_period_start.expect("start"),
+        item.current_period_end.expect("end"),
+    );
+    let (remaining, period) = ((end - app.clock.now()).num_seconds(), (end - start).num_seconds());
+    let price = |p: &seatflow_domain::ProductId| {
+        app.catalog
+            .product(p)
+            .expect("plan")
+            .price(seatflow_domain::Term::Annual)
+            .amount_for(12)
+            .expect("amount")
+    };
+    let expected = seatflow_domain::mul_div_round(price(&enterprise), remaining, period)
+        - seatflow_domain::mul_div_round(price(&professional), remaining, period);
+
+    let (status, preview) = app
+        .call(
+            Method::PUT,
+            &format!("{uri}?dry_run=true"),
+            Some(json!({"plan": "enterprise"})),
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(
+        (preview["plan_before"].as_str(), preview["plan_after"].as_str()),
+        (Some("professional"), Some("enterprise"))
+    );
+    assert_eq!(preview["seats_moving"], 3);
+    assert_eq!(preview["amount_due"]["minor"].as_i64(), Some(expected));
+    assert_eq!(preview["audit"]["action"], "plan_changed");
+    assert_eq!(
+        provider().await.items[0].lookup_key.as_deref(),
+        Some("seatflow_professional_annual")
+    );
+
+    let (status, upgraded) = app
+        .call(
+            Method::PUT,
+            &uri,
+            Some(json!({"plan": "enterprise"})),
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{upgraded}");
+    assert_eq!(
+        provider().await.items[0].lookup_key.as_deref(),
+        Some("seatflow_enterprise_annual")
+    );
+    let invoice = app.gateway.invoices(&sub).pop().expect("proration invoice");
+    assert_eq!(invoice.total, expected, "billed what was shown");
+    assert_eq!(pool(enterprise.clone()).await, Some((12, 3)));
+    assert_eq!(pool(professional.clone()).await, Some((0, 0)));
+    for holder in &holders {
+        let seats = app.state.seats.user(&admin, holder).await.expect("user").seats;
+        assert_eq!(
+            seats.iter().map(|s| s.product.as_str()).collect::<Vec<_>>(),
+            ["enterprise"]
+        );
+    }
+    let (_, again) = app
+        .call(
+            Method::PUT,
+            &uri,
+            Some(json!({"plan": "enterprise"})),
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(again["changed"], false);
+
+    // Monthly from now on: a new period starts, billed whole, less the
+    // unused annual time.
+    let (status, monthly) = app
+        .call(
+            Method::PUT,
+            &uri,
+            Some(json!({"term": "monthly"})),
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{monthly}");
+    let now = provider().await;
+    assert!(
+        now.items
+            .iter()
+            .all(|i| i.lookup_key.as_deref().is_some_and(|k| k.ends_with("_monthly")))
+    );
+    assert!(
+        now.items
+            .iter()
+            .all(|i| i.current_period_start == Some(app.clock.now()))
+    );
+    let invoice = app.gateway.invoices(&sub).pop().expect("invoice");
+    assert_eq!(Some(invoice.total), monthly["amount_due"]["minor"].as_i64());
+    let overview = app
+        .state
+        .seats
+        .subscription_overviews(&admin)
+        .await
+        .expect("overview")
+        .remove(0);
+    assert_eq!(overview.term, Some(seatflow_domain::Term::Monthly));
+    assert_eq!(
+        pool(enterprise.clone()).await,
+        Some((12, 3)),
+        "a term change moves no seat"
+    );
+
+    let (status, problem) = app
+        .call(Method::PUT, &uri, Some(json!({"plan": "sso"})), Some(&app.token))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_plan"))
+    );
+    let member = mint(&app.state, "org_buyer", Role::Member);
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            &uri,
+            Some(json!({"plan": "essential"})),
+            Some(&member),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -24,6 +24,7 @@ mod import;
 mod notifications;
 mod operators;
 mod organizations;
+mod plan_moves;
 mod provider_state;
 mod reminders;
 mod subscriptions;

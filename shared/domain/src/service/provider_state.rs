@@ -233,10 +233,20 @@ impl Seats {
             );
             Ok(Decision::Commit(draft.finish(audit), updated))
         })?;
-        Ok(match settled {
+        let applied = match settled {
             Settled::Committed(outcome) => Applied::Changed(Box::new(outcome)),
             Settled::Answered(answer) => answer,
-        })
+        };
+        // A plan change leaves the old plan's pool without seats: its holders
+        // move to the plan the subscription has now.
+        if mode == Mode::Apply
+            && applied != Applied::Duplicate
+            && snapshot.status.entitles()
+            && let Some(plan) = snapshot.items.keys().find(|p| self.catalog.is_plan(p))
+        {
+            self.move_stranded_plan_holders(actor, plan).await?;
+        }
+        Ok(applied)
     }
 
     /// Stops `previous` counting a subscription the provider's metadata now

@@ -353,3 +353,86 @@ pub async fn notices_find_renewals_failing_payments_and_over_limit_pools(store: 
     f.buy("enterprise", 2).await;
     assert!(store.over_limit_pools().await.expect("pools").is_empty());
 }
+
+/// A plan change moves every holder of the old plan to the new one, in
+/// batches that fit a transaction, with the teams' allocations; add-ons
+/// stay; the counters match the seats afterwards; applying the same state
+/// again moves nothing.
+pub async fn a_plan_change_moves_every_holder_with_the_teams_allocations(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::SubscriptionStatus::Active;
+    let f = Fixture::new(store.clone(), "org_plan_move").await;
+    let essential = product("essential");
+    let professional = product("professional");
+    let before = subscription_state(&f.admin.org, "sub_plan", Active, &[("essential", 60), ("sso", 5)]);
+    f.seats
+        .apply_subscription(&f.admin, &before, "evt_plan_1", at(10), Mode::Apply)
+        .await
+        .expect("applied");
+    let red = f.team("Red").await;
+    f.allocate(&red, &essential, Some(10)).await;
+    let mut holders = Vec::new();
+    // More holders than one batch moves, some in a team with an allocation.
+    for n in 0..45 {
+        let team = (n < 8).then_some(&red);
+        let user = f.user(&format!("Holder {n}"), team).await;
+        f.assign(&essential, &user.id).await;
+        holders.push(user.id);
+    }
+    f.assign(&product("sso"), &holders[0]).await;
+
+    let after = subscription_state(
+        &f.admin.org,
+        "sub_plan",
+        Active,
+        &[("professional", 60), ("sso", 5)],
+    );
+    f.seats
+        .apply_subscription(&f.admin, &after, "evt_plan_2", at(20), Mode::Apply)
+        .await
+        .expect("applied");
+    let old = f.pool(&essential).await;
+    let new = f.pool(&professional).await;
+    assert_eq!((old.purchased, old.assigned, old.allocated), (0, 0, 0));
+    assert_eq!((new.purchased, new.assigned, new.allocated), (60, 45, 10));
+    assert!(new.allocated_teams.contains(&red));
+    for user in &holders {
+        let seats = f.seats.user(&f.admin, user).await.expect("user").seats;
+        assert!(seats.iter().any(|s| s.product == professional), "{user} moved");
+        assert!(
+            seats.iter().all(|s| s.product != essential),
+            "{user} holds no old seat"
+        );
+    }
+    let first = f.seats.user(&f.admin, &holders[0]).await.expect("user");
+    assert!(
+        first.seats.iter().any(|s| s.product == product("sso")),
+        "add-ons stay"
+    );
+    let red_seats = f
+        .seats
+        .allocations(&f.admin)
+        .await
+        .expect("allocations")
+        .into_iter()
+        .find(|t| t.team == red && t.product == professional)
+        .expect("red's professional allocation");
+    assert_eq!((red_seats.allocated, red_seats.assigned), (Some(10), 8));
+    f.assert_counters_match_assignments().await;
+    let moves = store
+        .audit(&f.admin.org, None, 500)
+        .await
+        .expect("audit")
+        .iter()
+        .filter(|e| e.action == seatflow_domain::AuditAction::PlanSeatsMoved)
+        .count();
+    assert!(
+        moves >= 2,
+        "45 holders move in batches, each its own commit: {moves}"
+    );
+
+    f.seats
+        .apply_subscription(&f.admin, &after, "evt_plan_3", at(30), Mode::Apply)
+        .await
+        .expect("applied again");
+    assert_eq!(f.pool(&professional).await.assigned, 45);
+}
