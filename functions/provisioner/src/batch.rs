@@ -83,13 +83,44 @@ impl Provisioner {
                     }),
                 None => self.apply(&job).await,
             };
-            if let Err(error) = applied {
-                tracing::error!(message = %message.id, event = %job.event_id, %error, "provisioning failed");
-                failed_groups.insert(message.group.clone());
-                failures.push(message.id.clone());
+            match applied {
+                Err(error) => {
+                    tracing::error!(message = %message.id, event = %job.event_id, %error, "provisioning failed");
+                    failed_groups.insert(message.group.clone());
+                    failures.push(message.id.clone());
+                    self.remember_failure(&job, &error).await;
+                }
+                Ok(_) => {
+                    // Best effort: the record is for operators, not for the job.
+                    if let Err(error) = self.seats().job_succeeded(&job.event_id).await {
+                        tracing::warn!(event = %job.event_id, %error, "a failure record was not cleared");
+                    }
+                }
             }
         }
         failures
+    }
+}
+
+impl Provisioner {
+    /// Records a failed job for the operators (best effort: the queue keeps
+    /// the job itself).
+    async fn remember_failure(&self, job: &ProvisioningJob, error: &crate::ProvisionError) {
+        let org = match error {
+            crate::ProvisionError::UnknownOrganization { org, .. } => org.clone(),
+            _ => None,
+        }
+        .or_else(|| crate::named_org(job));
+        let failed = seatflow_domain::FailedJob {
+            event_id: &job.event_id,
+            event_type: &job.event_type,
+            org: org.as_deref(),
+            code: error.code(),
+            message: &error.to_string(),
+        };
+        if let Err(record) = self.seats().record_job_failure(failed).await {
+            tracing::warn!(event = %job.event_id, error = %record, "a failed job was not recorded");
+        }
     }
 }
 

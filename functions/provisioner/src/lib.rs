@@ -109,6 +109,37 @@ pub enum ProvisionError {
     },
 }
 
+impl ProvisionError {
+    /// A stable code for what failed, for the record operators read.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed { .. } => "malformed_event",
+            Self::UnknownOrganization { .. } => "unknown_organization",
+            Self::UnknownPrice { .. } => "unknown_price",
+            Self::SubscriptionMissing { .. } => "subscription_missing",
+            Self::Payment { .. } => "payment_provider",
+            Self::OutOfTime { .. } => "out_of_time",
+            Self::Seats { .. } => "seats",
+        }
+    }
+}
+
+/// The organisation a job's object names (a subscription's or invoice's
+/// metadata, a checkout session's reference), as it names it.
+#[must_use]
+pub fn named_org(job: &ProvisioningJob) -> Option<String> {
+    let object: serde_json::Value = serde_json::from_str(job.object.get()).ok()?;
+    [
+        &object["metadata"]["org"],
+        &object["client_reference_id"],
+        &object["subscription_details"]["metadata"]["org"],
+        &object["parent"]["subscription_details"]["metadata"]["org"],
+    ]
+    .into_iter()
+    .find_map(|v| v.as_str().filter(|o| !o.is_empty()).map(str::to_owned))
+}
+
 /// Applies provisioning jobs through the entitlement service, reading each
 /// job's subscription from the payment gateway.
 #[derive(Debug, Clone)]
@@ -122,6 +153,12 @@ impl Provisioner {
     #[must_use]
     pub fn new(seats: Seats, payments: Arc<dyn PaymentGateway>) -> Self {
         Self { seats, payments }
+    }
+
+    /// The entitlement service.
+    #[must_use]
+    pub fn seats(&self) -> &Seats {
+        &self.seats
     }
 
     /// Applies one job.

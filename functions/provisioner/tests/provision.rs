@@ -490,3 +490,82 @@ async fn a_paused_subscription_turns_access_off_and_resuming_restores_it() {
         .expect("applied");
     assert_eq!(products(&f).await, 1, "resumed: access back");
 }
+
+/// A job that fails is recorded for the vendor's operators, attempt by
+/// attempt, with the organisation it named and why; once it succeeds, the
+/// record goes.
+#[tokio::test]
+async fn a_failing_job_is_recorded_for_operators_until_it_succeeds() {
+    use seatflow_provisioner::batch::QueuedMessage;
+    let (f, provisioner, stripe) = setup().await;
+    let sub = subscription(
+        "sub_late",
+        Some("org_newcomer"),
+        "active",
+        &[("seatflow_professional_annual", 7)],
+    );
+    stripe_holds(&stripe, &sub);
+    let queued = QueuedMessage {
+        id: "msg_1".into(),
+        group: "sub_late".into(),
+        body: serde_json::to_string(&job("evt_late", "customer.subscription.created", 1, &sub))
+            .expect("JSON"),
+    };
+    let olga = seatflow_domain::Operator { name: "olga".into() };
+    for attempt in 1..=2 {
+        assert_eq!(
+            provisioner.apply_batch(std::slice::from_ref(&queued)).await,
+            ["msg_1"]
+        );
+        let failures = f.seats.failed_jobs(&olga, None).await.expect("failures");
+        assert_eq!(failures.len(), 1);
+        assert_eq!(
+            (
+                failures[0].event_id.as_str(),
+                failures[0].org.as_deref(),
+                failures[0].code.as_str()
+            ),
+            ("evt_late", Some("org_newcomer"), "unknown_organization")
+        );
+        assert_eq!(failures[0].attempts, attempt);
+    }
+    let newcomer = seatflow_domain::OrgId::parse("org_newcomer").expect("id");
+    assert_eq!(
+        f.seats
+            .failed_jobs(&olga, Some(&newcomer))
+            .await
+            .expect("failures")
+            .len(),
+        1
+    );
+    assert!(
+        f.seats
+            .failed_jobs(&olga, Some(&f.admin.org))
+            .await
+            .expect("failures")
+            .is_empty()
+    );
+
+    f.seats
+        .create_organization(
+            &seatflow_domain::Actor::system(newcomer.clone(), "test"),
+            "Newcomer",
+            Mode::Apply,
+        )
+        .await
+        .expect("org");
+    assert!(
+        provisioner
+            .apply_batch(std::slice::from_ref(&queued))
+            .await
+            .is_empty()
+    );
+    assert!(
+        f.seats
+            .failed_jobs(&olga, None)
+            .await
+            .expect("failures")
+            .is_empty(),
+        "a success clears the record"
+    );
+}

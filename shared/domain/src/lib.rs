@@ -29,6 +29,7 @@ mod error;
 mod grant;
 mod idempotency;
 mod ids;
+mod job_failure;
 mod money;
 mod notification;
 mod payment;
@@ -50,6 +51,7 @@ pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User,
 pub use grant::{MAX_GRANT_REFERENCE, NewGrant, SeatGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};
 pub use ids::{ApiKeyId, AuditId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
+pub use job_failure::{JobFailure, REMEMBER_FAILURES_DAYS};
 pub use money::{Currency, Money, mul_div_round};
 pub use notification::{
     Claim, DueNotice, NoticeKey, NoticeKind, NoticeSubject, NotificationPreferences, OutgoingEmail,
@@ -82,11 +84,11 @@ pub use store::{
 // ----- services -----
 pub use service::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine, BillingSummary,
-    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, FirstAdmin, ImportReport, ImportRow, KeyCaller, LicenseSummary,
-    MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode, OpenedOrganization,
-    OrganizationPage, OrganizationTriage, Outcome, PurchaseConfirmation, PurchaseStatus, RowResult,
-    RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage, UsageTotals,
-    UserEntitlements,
+    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, FailedJob, FirstAdmin, ImportReport, ImportRow, KeyCaller,
+    LicenseSummary, MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode,
+    OpenedOrganization, OrganizationPage, OrganizationTriage, Outcome, PurchaseConfirmation, PurchaseStatus,
+    RowResult, RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage,
+    UsageTotals, UserEntitlements,
 };
 
 // ----- errors -----

@@ -288,6 +288,14 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     async fn grants(&self, org: &OrgId) -> Result<Vec<SeatGrant>, StoreError>;
     /// Whether the event was applied before.
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
+    /// Records a failed provisioning job (replacing an earlier record of it).
+    async fn record_job_failure(&self, failure: &crate::JobFailure) -> Result<(), StoreError>;
+    /// The failure recorded for an event, if any.
+    async fn job_failure(&self, event_id: &str) -> Result<Option<crate::JobFailure>, StoreError>;
+    /// Failed jobs of every organisation, at most `limit`, by event id.
+    async fn job_failures(&self, limit: usize) -> Result<Vec<crate::JobFailure>, StoreError>;
+    /// Forgets an event's failure (its job succeeded).
+    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError>;
     /// The organisation's notification preferences, if it set any.
     async fn notification_preferences(
         &self,

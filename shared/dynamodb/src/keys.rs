@@ -52,6 +52,9 @@ pub fn event(id: &str) -> String {
     format!("EVENT#{id}")
 }
 pub const EVENT_SK: &str = "EVENT";
+/// The partition of every failed provisioning job (few: they are kept
+/// while they fail, and for 30 days at most).
+pub const JOB_FAILURES: &str = "JOBFAIL";
 pub fn grant(id: &seatflow_domain::GrantId) -> String {
     format!("GRANT#{id}")
 }

@@ -24,6 +24,7 @@
 //! | manual grant of seats | `ORG#{org}` | `GRANT#{grant}` | `GSI1PK = GRANT_UNTIL`, `GSI1SK = {until, 12-digit Unix s}#{org}#{grant}` while it counts and has an end |
 //! | which organisation counts a subscription (`org`) | `SUBOWNER#{subscription}` | `SUBOWNER` | |
 //! | processed payment event | `EVENT#{event}` | `EVENT` | `expires_at` (TTL, Unix seconds) |
+//! | failed provisioning job (until it succeeds) | `JOBFAIL` | `{event}` | `expires_at` (TTL, 30 days) |
 //! | idempotency record (money-moving requests) | `IDEMP#{org}#{key}` | `IDEMP` | `expires_at` (TTL, a day) |
 //! | audit entry | `ORG#{org}` | `AUDIT#{uuid v7}` | |
 //!
@@ -56,6 +57,7 @@
 //! | failing payments / over-limit pools, all orgs | `Query GSI1 GSI1PK = PAYMENT_FAILING` / `OVER_LIMIT` |
 //! | grants run out, all orgs (reconciliation) | `Query GSI1 GSI1PK = GRANT_UNTIL AND GSI1SK <= {now}~` |
 //! | organisations of every tenant, a page (operators) | `Query GSI1 GSI1PK = ORGS AND GSI1SK BETWEEN {after} AND ~` |
+//! | failed provisioning jobs (operators) | `Query PK = JOBFAIL`; record / forget one in a transaction of one |
 //! | notification preferences | `GetItem NOTIFY` |
 //! | claim / complete / release a notice | conditional `PutItem` / `UpdateItem` / `DeleteItem` on `NOTICE#…` |
 //!

@@ -580,6 +580,24 @@ fn next_month(at: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(at + chrono::Duration::days(31))
 }
 
+/// A failed job as stored: its `expires_at` is the TTL's Unix seconds.
+fn job_failure_of(mut item: Item) -> Result<seatflow_domain::JobFailure, StoreError> {
+    if let Some(AttributeValue::N(seconds)) = item.get(keys::EXPIRES_AT) {
+        let at = seconds
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+            .ok_or_else(|| {
+                StoreError::Unavailable(format!("a failed job's expiry is not a time: {seconds}"))
+            })?;
+        item.insert(
+            keys::EXPIRES_AT.into(),
+            AttributeValue::S(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        );
+    }
+    items::from_item(item)
+}
+
 #[async_trait]
 impl EntitlementStore for DynamoEntitlementStore {
     async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
@@ -823,6 +841,64 @@ impl EntitlementStore for DynamoEntitlementStore {
             .get(keys::event(event_id), keys::EVENT_SK.into())
             .await?
             .is_some())
+    }
+
+    async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
+        let mut item = items::to_item(failure, keys::JOB_FAILURES.into(), failure.event_id.clone())?;
+        item.insert(
+            keys::EXPIRES_AT.into(),
+            AttributeValue::N(failure.expires_at.timestamp().to_string()),
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // In a transaction of one, as every write of the functions.
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn job_failure(&self, event_id: &str) -> Result<Option<seatflow_domain::JobFailure>, StoreError> {
+        self.get(keys::JOB_FAILURES.into(), event_id.to_owned())
+            .await?
+            .map(job_failure_of)
+            .transpose()
+    }
+
+    async fn job_failures(&self, limit: usize) -> Result<Vec<seatflow_domain::JobFailure>, StoreError> {
+        let items = self
+            .query_range(
+                false,
+                keys::JOB_FAILURES.into(),
+                "!".into(),
+                "~".into(),
+                false,
+                limit,
+            )
+            .await?;
+        items.into_iter().map(job_failure_of).collect()
+    }
+
+    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::JOB_FAILURES))
+            .key(keys::SK, s(event_id))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn notification_preferences(

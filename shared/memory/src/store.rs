@@ -40,6 +40,7 @@ struct Records {
     processed_events: HashMap<String, ProcessedEvent>,
     /// Which organisation counts each subscription.
     subscription_owners: HashMap<SubscriptionId, OrgId>,
+    job_failures: BTreeMap<String, seatflow_domain::JobFailure>,
 }
 
 /// The in-memory entitlement store.
@@ -247,6 +248,26 @@ impl EntitlementStore for MemoryEntitlementStore {
         Ok(found)
     }
 
+    async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
+        self.lock()
+            .job_failures
+            .insert(failure.event_id.clone(), failure.clone());
+        Ok(())
+    }
+
+    async fn job_failure(&self, event_id: &str) -> Result<Option<seatflow_domain::JobFailure>, StoreError> {
+        Ok(self.lock().job_failures.get(event_id).cloned())
+    }
+
+    async fn job_failures(&self, limit: usize) -> Result<Vec<seatflow_domain::JobFailure>, StoreError> {
+        Ok(self.lock().job_failures.values().take(limit).cloned().collect())
+    }
+
+    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
+        self.lock().job_failures.remove(event_id);
+        Ok(())
+    }
+
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
         Ok(self.read(org, |r| r.pools.values().cloned().collect()))
     }
@@ -429,6 +450,7 @@ impl EntitlementStore for MemoryEntitlementStore {
             api_key_hashes,
             processed_events,
             subscription_owners,
+            job_failures: _,
         } = &mut *guard;
         let records = orgs.entry(change.org.clone()).or_default();
         // Two new users with one email in the same change would both pass the

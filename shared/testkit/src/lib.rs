@@ -34,6 +34,7 @@ macro_rules! entitlement_store_conformance {
             a_second_user_with_the_same_email_conflicts,
             organisations_never_see_each_other,
             operators_find_and_open_organisations_across_tenants,
+            failed_jobs_are_recorded_listed_and_forgotten,
             counters_match_assignments_after_assign_and_unassign,
             an_add_on_needs_a_base_seat_and_leaves_with_it,
             a_team_allocation_caps_its_members,

@@ -48,6 +48,22 @@ impl EntitlementStore for NaiveStore {
         self.inner.organization(org).await
     }
 
+    async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
+        self.inner.record_job_failure(failure).await
+    }
+
+    async fn job_failure(&self, event_id: &str) -> Result<Option<seatflow_domain::JobFailure>, StoreError> {
+        self.inner.job_failure(event_id).await
+    }
+
+    async fn job_failures(&self, limit: usize) -> Result<Vec<seatflow_domain::JobFailure>, StoreError> {
+        self.inner.job_failures(limit).await
+    }
+
+    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
+        self.inner.forget_job_failure(event_id).await
+    }
+
     async fn organizations(
         &self,
         after: Option<&OrgId>,

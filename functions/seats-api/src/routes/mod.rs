@@ -90,6 +90,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(operators::get_organization))
         .routes(routes!(operators::grant_seats))
         .routes(routes!(operators::end_grant))
+        .routes(routes!(operators::failed_jobs))
         .routes(routes!(api_keys::revoke_api_key))
         .routes(routes!(
             notifications::get_notifications,

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    FirstAdmin, GrantId, Mode, NewGrant, OpenedOrganization, OrgId, OrganizationPage, OrganizationTriage,
-    ProductId, SeatGrant,
+    FirstAdmin, GrantId, JobFailure, Mode, NewGrant, OpenedOrganization, OrgId, OrganizationPage,
+    OrganizationTriage, ProductId, SeatGrant,
 };
 use seatflow_http::{ApiError, ApiJson, ApiPath, ApiQuery, AppState, OperatorCaller, Problem};
 use serde::Deserialize;
@@ -108,6 +108,18 @@ pub async fn get_organization(
     ApiPath(org): ApiPath<OrgId>,
 ) -> Result<Json<OrganizationTriage>, ApiError> {
     Ok(Json(app.seats.triage(&operator, &org).await?))
+}
+
+/// Provisioning jobs failing now, of every organisation (unknown ones
+/// included): what failed, how often, since when. Each is retried, and
+/// parked in the dead-letter queue after its last attempt.
+#[utoipa::path(get, path = "/v1/operator/jobs", tag = "operators",
+    responses((status = 200, body = [JobFailure]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn failed_jobs(
+    OperatorCaller(operator): OperatorCaller,
+    State(app): State<AppState>,
+) -> Result<Json<Vec<JobFailure>>, ApiError> {
+    Ok(Json(app.seats.failed_jobs(&operator, None).await?))
 }
 
 /// Grants seats outside any subscription (a contract, a trial).

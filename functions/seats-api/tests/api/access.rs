@@ -128,6 +128,7 @@ pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Op
                 json!({"id": "org_intruder", "name": "Intruder", "admin": {"name": "Mallory", "email": "mallory@intruder.example"}}),
             ),
         ),
+        (M::GET, "/v1/operator/jobs", "/v1/operator/jobs".into(), None),
         (
             M::GET,
             "/v1/operator/organizations/{org_id}",

@@ -21,6 +21,7 @@ mod confirmation;
 mod directory;
 mod grants;
 mod import;
+mod job_failures;
 mod notifications;
 mod operators;
 mod organizations;
@@ -35,6 +36,7 @@ pub use assignments::Transfer;
 pub use commit::{Mode, Outcome};
 pub use confirmation::{BillingLine, BillingSummary, MAX_USERS_LISTED, PurchaseConfirmation, PurchaseStatus};
 pub use import::{ImportReport, ImportRow, MAX_IMPORT_ROWS, RowResult, RowStatus};
+pub use job_failures::FailedJob;
 pub use operators::{
     FirstAdmin, MAX_ORGANIZATIONS_PAGE, OpenedOrganization, OrganizationPage, OrganizationTriage,
 };

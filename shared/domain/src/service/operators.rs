@@ -49,6 +49,10 @@ pub struct OrganizationTriage {
     pub admins: Vec<User>,
     /// The newest audit entries.
     pub recent_audit: AuditPage,
+    /// Provisioning jobs of the organisation failing now (seats that did
+    /// not arrive): each is retried, and parked in the dead-letter queue
+    /// after its last attempt.
+    pub failed_jobs: Vec<crate::job_failure::JobFailure>,
 }
 
 /// The first admin of an organisation an operator opens.
@@ -147,7 +151,7 @@ impl Seats {
     }
 
     /// One organisation for support triage: pools, subscriptions, grants,
-    /// admins and its newest audit entries.
+    /// admins, its newest audit entries and its failing provisioning jobs.
     ///
     /// # Errors
     /// Not found; [`SeatError::StoreUnavailable`].
@@ -173,6 +177,7 @@ impl Seats {
             grants: self.grants(&actor).await?,
             admins,
             recent_audit: self.audit(&actor, None, TRIAGE_AUDIT_ENTRIES).await?,
+            failed_jobs: self.failed_jobs(operator, Some(org)).await?,
         })
     }
 

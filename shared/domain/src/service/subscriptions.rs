@@ -22,6 +22,7 @@ pub struct SubscriptionItem {
     pub quantity: u32,
     /// Seats that count until the period ends when more than renew (a
     /// decrease waiting for the renewal); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub until_period_end: Option<u32>,
 }
 

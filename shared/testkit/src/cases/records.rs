@@ -234,6 +234,48 @@ pub async fn operators_find_and_open_organisations_across_tenants(store: Arc<dyn
     );
 }
 
+/// Failed jobs are kept across organisations, replaced by a later failure
+/// of the same event, listed by event id, and forgotten on success.
+pub async fn failed_jobs_are_recorded_listed_and_forgotten(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_jobs").await;
+    let olga = seatflow_domain::Operator { name: "olga".into() };
+    for (event, org) in [
+        ("evt_b", Some("org_jobs")),
+        ("evt_a", None),
+        ("evt_b", Some("org_jobs")),
+    ] {
+        f.seats
+            .record_job_failure(seatflow_domain::FailedJob {
+                event_id: event,
+                event_type: "customer.subscription.updated",
+                org,
+                code: "seats",
+                message: "the store was unavailable",
+            })
+            .await
+            .expect("recorded");
+    }
+    let all = f.seats.failed_jobs(&olga, None).await.expect("listed");
+    let listed: Vec<(&str, u32)> = all.iter().map(|j| (j.event_id.as_str(), j.attempts)).collect();
+    assert_eq!(listed, [("evt_a", 1), ("evt_b", 2)]);
+    let ours = f
+        .seats
+        .failed_jobs(&olga, Some(&f.admin.org))
+        .await
+        .expect("listed");
+    assert_eq!(ours.len(), 1);
+    f.seats.job_succeeded("evt_b").await.expect("forgotten");
+    f.seats
+        .job_succeeded("evt_never_failed")
+        .await
+        .expect("nothing to forget");
+    let left = f.seats.failed_jobs(&olga, None).await.expect("listed");
+    assert_eq!(
+        left.iter().map(|j| j.event_id.as_str()).collect::<Vec<_>>(),
+        ["evt_a"]
+    );
+}
+
 /// The audit log has one entry per change, newest first, paged by cursor.
 pub async fn the_audit_log_pages_newest_first(store: Arc<dyn EntitlementStore>) {
     let f = Fixture::new(store, "org_audit").await;
