@@ -55,6 +55,7 @@ macro_rules! entitlement_store_conformance {
             an_older_event_never_overwrites_a_newer_state,
             a_subscription_is_stored_whole,
             a_plan_change_moves_every_holder_with_the_teams_allocations,
+            a_decrease_at_renewal_keeps_the_paid_seats_until_the_period_ends,
             a_decrease_or_cancellation_keeps_holders_and_marks_the_pool_over_limit,
             an_organisations_subscriptions_add_up,
             concurrent_deliveries_of_one_event_apply_once,

@@ -13,3 +13,4 @@ mod harness;
 mod onboarding;
 mod operators;
 mod problems;
+mod sign_in;

@@ -436,3 +436,60 @@ pub async fn a_plan_change_moves_every_holder_with_the_teams_allocations(store: 
         .expect("applied again");
     assert_eq!(f.pool(&professional).await.assigned, 45);
 }
+
+/// Seats paid for this period outlast a decrease at renewal until the
+/// period ends, whatever applies the state meanwhile, and are stored whole.
+pub async fn a_decrease_at_renewal_keeps_the_paid_seats_until_the_period_ends(
+    store: Arc<dyn EntitlementStore>,
+) {
+    use seatflow_domain::{AuditAction, SubscriptionStatus::Active};
+    let f = Fixture::new(store.clone(), "org_renewal_seats").await;
+    let period = |start: i64| {
+        let mut state = subscription_state(&f.admin.org, "sub_renew", Active, &[("professional", 20)]);
+        state.current_period_start = Some(at(start));
+        state.current_period_end = Some(at(start + 1000));
+        state
+    };
+    f.seats
+        .apply_subscription(&f.admin, &period(0), "evt_r1", at(10), Mode::Apply)
+        .await
+        .expect("applied");
+    let mut fewer = period(0);
+    fewer.items.insert(product("professional"), 12);
+    let keep = std::collections::BTreeMap::from([(product("professional"), 20)]);
+    f.seats
+        .apply_requested_change(
+            &f.admin,
+            &fewer,
+            AuditAction::RenewalSeatsReduced,
+            &keep,
+            at(20),
+            Mode::Apply,
+        )
+        .await
+        .expect("reduced");
+    assert_eq!(purchased(&f, "professional").await, 20, "paid seats stay");
+    let stored = store
+        .subscription(&f.admin.org, &"sub_renew".parse().expect("id"))
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        stored.kept_until_period_end.get(&product("professional")),
+        Some(&20)
+    );
+    // The provider's event for the same change, later in the same period.
+    f.seats
+        .apply_subscription(&f.admin, &fewer, "evt_r2", at(30), Mode::Apply)
+        .await
+        .expect("applied");
+    assert_eq!(purchased(&f, "professional").await, 20);
+    // The renewal: a new period with 12.
+    let mut renewed = period(1000);
+    renewed.items.insert(product("professional"), 12);
+    f.seats
+        .apply_subscription(&f.admin, &renewed, "evt_r3", at(1001), Mode::Apply)
+        .await
+        .expect("applied");
+    assert_eq!(purchased(&f, "professional").await, 12);
+}
