@@ -145,6 +145,9 @@ fn run_walkthrough(name: &str, env: &[(&str, &str)]) {
         r#""secret":"sfk_"#,
         r#""billing_contacts":["billing@demo.example"]"#,
         r#""already_sent":0,"held":0,"failed":[]"#,
+        r#""term_after":"annual""#,
+        r#""action":"cancellation_undone""#,
+        r#""organization":{"id":"org_demo""#,
         "saved openapi.json",
     ] {
         assert!(
