@@ -70,6 +70,16 @@ enum Command {
     /// Print the local operator key (`sfo_…`): the vendor's staff, for the
     /// `/v1/operator` routes and `seatflow-admin`.
     OperatorKey,
+    /// Print a link that signs a browser in to the portal (as the demo admin
+    /// unless `--role`/`--user`), as the vendor's application would send it.
+    LoginUrl {
+        /// The person's role.
+        #[arg(long, value_enum, default_value_t = RoleArg::Admin)]
+        role: RoleArg,
+        /// The user (defaults: the demo admin, manager or member).
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -99,6 +109,14 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(state, stores.renewals, cli.addr).await,
+        Command::LoginUrl { role, user } => {
+            let token = demo_token(&state, role, user.as_deref(), 1)?;
+            #[allow(clippy::print_stdout)] // the link is the command's output
+            {
+                println!("http://{}/portal/session?token={token}", cli.addr);
+            }
+            Ok(())
+        }
         Command::OperatorKey => {
             #[allow(clippy::print_stdout)] // the key is the command's output
             {
@@ -175,6 +193,21 @@ async fn local_store() -> anyhow::Result<Stores> {
     seatflow_config::stores(StoreKind::Memory).await
 }
 
+/// A token for a person of the demo organisation, living `hours`.
+fn demo_token(state: &AppState, role: RoleArg, user: Option<&str>, hours: u64) -> anyhow::Result<String> {
+    let (role, default_user, teams) = match role {
+        RoleArg::Admin => (Role::Admin, demo::ADMIN, vec![]),
+        RoleArg::TeamManager => (
+            Role::TeamManager,
+            demo::MANAGER,
+            vec![TeamId::parse(demo::ENGINEERING)?],
+        ),
+        RoleArg::Member => (Role::Member, demo::MEMBER, vec![]),
+    };
+    let user = UserId::parse(user.unwrap_or(default_user)).context("--user")?;
+    Ok(state.auth.mint(&user, &demo::org(), role, &teams, hours * 3600)?)
+}
+
 async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAddr) -> anyhow::Result<()> {
     demo::seed(&state.seats)
         .await
@@ -202,7 +235,12 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
             Err(_) => ProrationBehavior::default(),
         },
     )?;
-    let mut app = seatflow_seats_api::router(state.clone()).merge(webhook.clone());
+    let mut app = seatflow_seats_api::router(state.clone())
+        .merge(webhook.clone())
+        .merge(seatflow_portal::router(seatflow_portal::PortalState {
+            app: state.clone(),
+            secure_cookies: false,
+        }));
     // With a Stripe key, real Stripe (test mode); without, the offline provider and its page.
     let payments: Arc<dyn PaymentGateway> = if std::env::var("STRIPE_SECRET_KEY").is_ok_and(|k| !k.is_empty())
     {
@@ -265,18 +303,27 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
             reminders,
         }))
         .merge(seatflow_checkout::router(CheckoutState {
-            app: state,
+            app: state.clone(),
             payments,
             config: Arc::new(config),
             idempotency: std::sync::Arc::new(seatflow_memory::MemoryIdempotencyStore::new()),
         }));
+    let state_for_greeting = state;
     #[allow(clippy::print_stdout)] // the greeting is the point
     {
         println!(
             "seatflow-local listening on {base} (demo organisation '{}')",
             demo::ORG
         );
-        println!("try:");
+        // A sign-in link lives an hour; `login-url` prints a fresh one.
+        match demo_token(&state_for_greeting, RoleArg::Admin, None, 1) {
+            Ok(token) => println!("open the portal as the demo admin: {base}/portal/session?token={token}"),
+            Err(error) => println!("(no sign-in link: {error})"),
+        }
+        println!(
+            "  others: cargo run -q -p seatflow-local -- login-url --role team_manager|member [--user ID]"
+        );
+        println!("try the API:");
         println!("  TOKEN=$(cargo run -q -p seatflow-local -- token --role admin)");
         println!("  curl -s {base}/v1/licenses -H \"Authorization: Bearer $TOKEN\"");
     }

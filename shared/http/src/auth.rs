@@ -446,6 +446,12 @@ impl Authenticator {
         })
     }
 
+    /// The longest a token may live, in seconds (`SEATFLOW_JWT_MAX_LIFETIME_HOURS`).
+    #[must_use]
+    pub fn max_token_lifetime(&self) -> u64 {
+        self.config.max_lifetime_seconds
+    }
+
     /// Signs a token for `user` of `org` valid for `ttl_seconds` (local tokens and tests).
     ///
     /// # Errors

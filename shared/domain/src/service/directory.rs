@@ -200,6 +200,57 @@ impl Seats {
         self.visible_user(actor, id).await
     }
 
+    /// People with their seats, by id after `after`, as the caller may see
+    /// them (admins: everyone; team managers: their teams' members); with
+    /// `query`, those whose name or email contains it (any case). A search
+    /// reads at most a few thousand users per call and then answers with a
+    /// cursor. The second value is the `after` of the next page.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for members and machine clients without the
+    /// right; [`SeatError::StoreUnavailable`].
+    pub async fn people(
+        &self,
+        actor: &Actor,
+        query: Option<&str>,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<(Vec<UserSeats>, Option<UserId>), SeatError> {
+        actor.require_admin_or_manager("list users")?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let needle = query
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_lowercase);
+        let mut found = Vec::new();
+        let mut cursor = after.cloned();
+        let mut read = 0;
+        loop {
+            let page = self.store.holders(&actor.org, cursor.as_ref(), MAX_PAGE).await?;
+            let exhausted = page.len() < MAX_PAGE;
+            for holder in page {
+                read += 1;
+                cursor = Some(holder.user.id.clone());
+                let matches = needle.as_ref().is_none_or(|n| {
+                    holder.user.name.as_str().to_lowercase().contains(n)
+                        || holder.user.email.as_str().contains(n.as_str())
+                });
+                if actor.can_see(&holder.user) && matches {
+                    found.push(holder);
+                    if found.len() == limit {
+                        return Ok((found, cursor));
+                    }
+                }
+            }
+            if exhausted {
+                return Ok((found, None));
+            }
+            if read >= 5 * MAX_PAGE {
+                return Ok((found, cursor));
+            }
+        }
+    }
+
     /// The caller's own account and seats.
     ///
     /// # Errors

@@ -1,0 +1,66 @@
+//! The portal: the HTML pages people use, on the same domain service as the
+//! seats API and with the same authorisation. Server-rendered (askama,
+//! escaped by default), forms that work without JavaScript (POST, redirect,
+//! GET), one embedded stylesheet, and no inline script (a strict
+//! Content-Security-Policy).
+//!
+//! - `GET /portal/session?token=…`: the sign-in hand-off from the vendor's
+//!   application; `POST /portal/sign-out`; `GET /portal/signed-out`.
+//! - `GET /`: Licenses (admins) or My seats (everyone else).
+//! - `GET /users`, `POST /users`, `POST /users/{id}/seats`,
+//!   `POST /users/{id}/seats/{product}/revoke`: users and their seats
+//!   (admins; team managers within their teams).
+
+mod assets;
+mod page;
+mod pages;
+pub mod session;
+
+use axum::Router;
+use axum::routing::{get, post};
+use seatflow_http::{AppState, Authenticator, HasAuthenticator};
+
+pub use page::PageError;
+
+/// What the portal's handlers share.
+#[derive(Debug, Clone)]
+pub struct PortalState {
+    /// Entitlements and authentication (the API's).
+    pub app: AppState,
+    /// Whether the session cookie is `Secure` (served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl HasAuthenticator for PortalState {
+    fn authenticator(&self) -> &Authenticator {
+        &self.app.auth
+    }
+}
+
+async fn signed_out() -> axum::response::Response {
+    page::render(
+        axum::http::StatusCode::OK,
+        &page::Message {
+            layout: page::Layout::anonymous(),
+            heading: "Signed out".into(),
+            text: "You are signed out of seatflow. Open it again from your application to sign back in."
+                .into(),
+            link: None,
+        },
+    )
+}
+
+/// The portal's router.
+pub fn router(state: PortalState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/users", get(pages::users).post(pages::create_user))
+        .route("/users/{user_id}/seats", post(pages::assign))
+        .route("/users/{user_id}/seats/{product}/revoke", post(pages::revoke))
+        .route("/portal/session", get(session::sign_in))
+        .route("/portal/sign-out", post(session::sign_out))
+        .route("/portal/signed-out", get(signed_out))
+        .route("/assets/{name}", get(assets::asset))
+        .layer(axum::middleware::from_fn(page::security_headers))
+        .with_state(state)
+}

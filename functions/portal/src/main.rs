@@ -1,0 +1,14 @@
+//! Lambda entry point of the portal: wiring only.
+
+use seatflow_config::StoreKind;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    seatflow_config::init_tracing();
+    let app = seatflow_config::app_state(StoreKind::DynamoDb).await?;
+    let state = seatflow_portal::PortalState {
+        app,
+        secure_cookies: true,
+    };
+    lambda_http::run(seatflow_portal::router(state)).await
+}

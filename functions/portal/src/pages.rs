@@ -1,0 +1,500 @@
+//! The pages: Licenses (home for admins), My seats (home for everyone
+//! else), and Users with its forms. Each calls the domain service in
+//! process, as the API does, with the same authorisation.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use seatflow_domain::{
+    DisplayName, Email, LicenseSummary, Mode, NewUser, ProductId, ProductKind, Role, SeatError, TeamId,
+    UserId,
+};
+use serde::Deserialize;
+
+use crate::PortalState;
+use crate::page::{Layout, PageError, form, render};
+use crate::session::Session;
+
+/// Users shown per page.
+pub const USERS_PER_PAGE: usize = 50;
+
+/// A license row, in words.
+pub struct LicenseRow {
+    name: String,
+    kind: &'static str,
+    purchased: u32,
+    allocated: u32,
+    assigned: u32,
+    available: u32,
+    over_limit: bool,
+    renews: String,
+}
+
+#[derive(Template)]
+#[template(path = "licenses.html")]
+struct LicensesPage {
+    layout: Layout,
+    any_over_limit: bool,
+    licenses: Vec<LicenseRow>,
+}
+
+#[derive(Template)]
+#[template(path = "my_seats.html")]
+struct MySeatsPage {
+    layout: Layout,
+    products: Vec<String>,
+}
+
+/// `GET /`: Licenses for admins; everyone else's own seats.
+pub async fn home(session: Session, State(state): State<PortalState>) -> Result<Response, PageError> {
+    let seats = &state.app.seats;
+    if session.actor.role != Role::Admin {
+        let me = seats.me(&session.actor).await?;
+        let products = me
+            .seats
+            .iter()
+            .map(|s| product_name(&state, &s.product))
+            .collect();
+        return Ok(render(
+            StatusCode::OK,
+            &MySeatsPage {
+                layout: Layout::signed_in(&session, "/"),
+                products,
+            },
+        ));
+    }
+    let licenses = seats
+        .licenses(&session.actor)
+        .await?
+        .into_iter()
+        .map(|l| LicenseRow {
+            kind: match l.kind {
+                ProductKind::Plan => "plan",
+                ProductKind::AddOn => "add-on",
+            },
+            renews: l
+                .renews_at
+                .map_or_else(|| "—".to_owned(), |at| at.format("%-d %B %Y").to_string()),
+            name: l.name,
+            purchased: l.purchased,
+            allocated: l.allocated,
+            assigned: l.assigned,
+            available: l.available,
+            over_limit: l.over_limit,
+        })
+        .collect::<Vec<_>>();
+    Ok(render(
+        StatusCode::OK,
+        &LicensesPage {
+            layout: Layout::signed_in(&session, "/"),
+            any_over_limit: licenses.iter().any(|l| l.over_limit),
+            licenses,
+        },
+    ))
+}
+
+fn product_name(state: &PortalState, product: &ProductId) -> String {
+    state
+        .app
+        .seats
+        .catalog()
+        .product(product)
+        .map_or_else(|| product.to_string(), |p| p.name.clone())
+}
+
+/// One user, as the table shows them.
+pub struct UserRow {
+    id: String,
+    name: String,
+    email: String,
+    role: &'static str,
+    team: String,
+    seats: Vec<(String, String)>,
+    assignable: Vec<(String, String)>,
+}
+
+/// What the add-user form holds, to show again with its error.
+#[derive(Debug, Default, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    team: String,
+    #[serde(default)]
+    seat: String,
+    #[serde(skip)]
+    error: Option<(String, String)>,
+}
+
+impl UserForm {
+    /// Whether the error is about `field` (`""`: about the form as a whole).
+    fn error_on(&self, field: &str) -> bool {
+        self.error.as_ref().is_some_and(|(f, _)| {
+            if field.is_empty() {
+                !["name", "email", "seat"].contains(&f.as_str())
+            } else {
+                f == field
+            }
+        })
+    }
+
+    fn error_text(&self) -> &str {
+        self.error.as_ref().map_or("", |(_, text)| text.as_str())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    layout: Layout,
+    query: String,
+    notice: Option<String>,
+    problem: Option<String>,
+    alerts: Vec<String>,
+    rows: Vec<UserRow>,
+    next: Option<String>,
+    teams: Vec<(String, String)>,
+    plans: Vec<(String, String)>,
+    roles: Vec<(&'static str, &'static str)>,
+    form: UserForm,
+}
+
+/// The Users page's query.
+#[derive(Debug, Default, Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    q: String,
+    after: Option<String>,
+    notice: Option<String>,
+}
+
+/// `GET /users`.
+pub async fn users(
+    session: Session,
+    State(state): State<PortalState>,
+    Query(query): Query<UsersQuery>,
+) -> Result<Response, PageError> {
+    let notice = query.notice.as_deref().map(notice_text);
+    users_page(
+        &session,
+        &state,
+        &query,
+        notice,
+        None,
+        UserForm::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn notice_text(code: &str) -> String {
+    match code {
+        "created" => "The user was added.",
+        "assigned" => "The seat was assigned.",
+        "revoked" => "The seat was revoked.",
+        _ => "Done.",
+    }
+    .to_owned()
+}
+
+#[allow(clippy::too_many_arguments)] // a page and everything it may show again
+async fn users_page(
+    session: &Session,
+    state: &PortalState,
+    query: &UsersQuery,
+    notice: Option<String>,
+    problem: Option<String>,
+    form: UserForm,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let seats = &state.app.seats;
+    let actor = &session.actor;
+    let after = query
+        .after
+        .as_deref()
+        .map(UserId::parse)
+        .transpose()
+        .map_err(|_| PageError::NotFound)?;
+    let (people, next) = seats
+        .people(actor, Some(query.q.as_str()), after.as_ref(), USERS_PER_PAGE)
+        .await?;
+    let licenses: Vec<LicenseSummary> = if actor.role == Role::Admin {
+        seats.licenses(actor).await?
+    } else {
+        Vec::new()
+    };
+    let catalog = seats.catalog();
+    // What may be given: the products the organisation holds (for managers,
+    // every product; the service says no when a team has no room).
+    let held: Vec<(String, String)> = if licenses.is_empty() {
+        catalog
+            .products
+            .values()
+            .map(|p| (p.id.to_string(), p.name.clone()))
+            .collect()
+    } else {
+        licenses
+            .iter()
+            .filter(|l| l.purchased > 0)
+            .map(|l| (l.product.to_string(), l.name.clone()))
+            .collect()
+    };
+    let teams = seats.teams(actor).await?;
+    let team_name = |id: &TeamId| {
+        teams
+            .iter()
+            .find(|t| &t.id == id)
+            .map_or_else(|| id.to_string(), |t| t.name.as_str().to_owned())
+    };
+    let rows = people
+        .into_iter()
+        .map(|p| {
+            let seats_held: Vec<(String, String)> = p
+                .seats
+                .iter()
+                .map(|s| (s.product.to_string(), product_name(state, &s.product)))
+                .collect();
+            UserRow {
+                id: p.user.id.to_string(),
+                name: p.user.name.as_str().to_owned(),
+                email: p.user.email.as_str().to_owned(),
+                role: role_label(p.user.role),
+                team: p.user.team.as_ref().map(&team_name).unwrap_or_default(),
+                // A plan first; add-ons go on top of one.
+                assignable: {
+                    let has_plan = p.seats.iter().any(|s| catalog.is_plan(&s.product));
+                    held.iter()
+                        .filter(|(id, _)| !seats_held.iter().any(|(held, _)| held == id))
+                        .filter(|(id, _)| ProductId::parse(id).is_ok_and(|p| catalog.is_plan(&p) != has_plan))
+                        .cloned()
+                        .collect()
+                },
+                seats: seats_held,
+            }
+        })
+        .collect();
+    let alerts = licenses
+        .iter()
+        .filter(|l| l.kind == ProductKind::Plan && l.purchased > 0 && l.available == 0)
+        .map(|l| {
+            format!(
+                "Every {} seat is in use ({} of {}). To give someone a seat, revoke one or buy more seats.",
+                l.name, l.assigned, l.purchased
+            )
+        })
+        .collect();
+    let next = next.map(|after| {
+        let mut link = form_urlencoded_pairs(&[("after", after.as_str())]);
+        if !query.q.is_empty() {
+            link.push('&');
+            link.push_str(&form_urlencoded_pairs(&[("q", query.q.as_str())]));
+        }
+        format!("/users?{link}")
+    });
+    let plans = held
+        .iter()
+        .filter(|(id, _)| ProductId::parse(id).is_ok_and(|p| catalog.is_plan(&p)))
+        .cloned()
+        .collect();
+    let page = UsersPage {
+        layout: Layout::signed_in(session, "/users"),
+        query: query.q.clone(),
+        notice,
+        problem,
+        alerts,
+        rows,
+        next,
+        teams: teams
+            .iter()
+            .map(|t| (t.id.to_string(), t.name.as_str().to_owned()))
+            .collect(),
+        plans,
+        roles: vec![
+            ("member", "Member"),
+            ("team_manager", "Team manager"),
+            ("admin", "Admin"),
+        ],
+        form: UserForm {
+            role: if form.role.is_empty() {
+                "member".into()
+            } else {
+                form.role.clone()
+            },
+            ..form
+        },
+    };
+    Ok(render(status, &page))
+}
+
+fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "Admin",
+        Role::TeamManager => "Team manager",
+        Role::Member => "Member",
+    }
+}
+
+/// `POST /users`: adds a user, with a seat if chosen.
+pub async fn create_user(
+    session: Session,
+    State(state): State<PortalState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let mut submitted: UserForm = form(&body)?;
+    session.check(&headers, &submitted.csrf)?;
+    let created = new_user(&submitted);
+    let result = match created {
+        Ok((user, seat)) => state
+            .app
+            .seats
+            .create_user(&session.actor, user, seat.as_ref(), Mode::Apply)
+            .await
+            .map(|_| ()),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/users?notice=created").into_response()),
+        Err(error) if matches!(PageError::from(error.clone()), PageError::Refused(..)) => {
+            let field = match &error {
+                SeatError::EmailTaken(_) => "email".to_owned(),
+                SeatError::NoSeatsAvailable { .. } | SeatError::TeamAllocationExhausted { .. } => {
+                    "seat".to_owned()
+                }
+                other => other.field().unwrap_or_default().to_owned(),
+            };
+            submitted.error = Some((field, error.to_string()));
+            users_page(
+                &session,
+                &state,
+                &UsersQuery::default(),
+                None,
+                None,
+                submitted,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn new_user(form: &UserForm) -> Result<(NewUser, Option<ProductId>), SeatError> {
+    let role = match form.role.as_str() {
+        "" | "member" => Role::Member,
+        "team_manager" => Role::TeamManager,
+        "admin" => Role::Admin,
+        other => {
+            return Err(SeatError::Validation(seatflow_domain::ValidationError::new(
+                "role",
+                format!("'{other}' is not a role"),
+            )));
+        }
+    };
+    let team = Some(form.team.as_str())
+        .filter(|t| !t.is_empty())
+        .map(TeamId::parse)
+        .transpose()?;
+    let seat = Some(form.seat.as_str())
+        .filter(|s| !s.is_empty())
+        .map(ProductId::parse)
+        .transpose()?;
+    Ok((
+        NewUser {
+            id: None,
+            name: DisplayName::parse(&form.name)?,
+            email: Email::parse(&form.email)?,
+            role,
+            team,
+        },
+        seat,
+    ))
+}
+
+/// The assign form.
+#[derive(Debug, Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    product: String,
+}
+
+/// `POST /users/{id}/seats`: gives the user a seat (or an add-on).
+pub async fn assign(
+    session: Session,
+    State(state): State<PortalState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let submitted: AssignForm = form(&body)?;
+    session.check(&headers, &submitted.csrf)?;
+    let user = UserId::parse(&user).map_err(|_| PageError::NotFound)?;
+    let product = ProductId::parse(&submitted.product).map_err(SeatError::from)?;
+    let result = state
+        .app
+        .seats
+        .assign(&session.actor, &product, &user, Mode::Apply)
+        .await
+        .map(|_| ());
+    after_change(&session, &state, result, "assigned").await
+}
+
+/// `POST /users/{id}/seats/{product}/revoke`: takes the seat back.
+pub async fn revoke(
+    session: Session,
+    State(state): State<PortalState>,
+    Path((user, product)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let submitted: AssignForm = form(&[body.as_ref(), b"&product="].concat())?;
+    session.check(&headers, &submitted.csrf)?;
+    let user = UserId::parse(&user).map_err(|_| PageError::NotFound)?;
+    let product = ProductId::parse(&product).map_err(|_| PageError::NotFound)?;
+    let result = state
+        .app
+        .seats
+        .unassign(&session.actor, &product, &user, Mode::Apply)
+        .await
+        .map(|_| ());
+    after_change(&session, &state, result, "revoked").await
+}
+
+/// Back to Users after a change; a refusal is shown there, in words.
+async fn after_change(
+    session: &Session,
+    state: &PortalState,
+    result: Result<(), SeatError>,
+    notice: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/users?notice={notice}")).into_response()),
+        Err(error) => match PageError::from(error.clone()) {
+            PageError::Refused(status, _) => {
+                users_page(
+                    session,
+                    state,
+                    &UsersQuery::default(),
+                    None,
+                    Some(error.to_string()),
+                    UserForm::default(),
+                    status,
+                )
+                .await
+            }
+            other => Err(other),
+        },
+    }
+}

@@ -1,0 +1,352 @@
+//! The portal through its router, as a browser uses it: the sign-in
+//! hand-off and its cookie, pages by role, forms with their CSRF proof,
+//! refusals in words, and hostile names shown as text.
+
+// Tests: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use seatflow_domain::{Actor, DisplayName, Email, Mode, NewUser, OrgId, Role, UserId};
+use seatflow_http::{AppState, JwtConfig};
+use seatflow_portal::PortalState;
+use seatflow_testkit::{Fixture, product};
+use tower::ServiceExt as _;
+
+struct Portal {
+    router: axum::Router,
+    state: AppState,
+    fixture: Fixture,
+}
+
+impl Portal {
+    /// Organisation `org_portal` with 3 Professional and 2 SSO seats; Ada the
+    /// admin, Max a member.
+    async fn new() -> Self {
+        let fixture = Fixture::new(
+            Arc::new(seatflow_memory::MemoryEntitlementStore::new()),
+            "org_portal",
+        )
+        .await;
+        fixture.buy("professional", 3).await;
+        fixture.buy("sso", 2).await;
+        let state = AppState::of(
+            fixture.seats.clone(),
+            JwtConfig::new(secrecy::SecretString::from("p".repeat(32))).expect("jwt"),
+        );
+        let portal = Self {
+            router: seatflow_portal::router(PortalState {
+                app: state.clone(),
+                secure_cookies: true,
+            }),
+            state,
+            fixture,
+        };
+        portal.person("usr_ada", "Ada Admin", Role::Admin).await;
+        portal.person("usr_max", "Max Member", Role::Member).await;
+        portal
+    }
+
+    async fn person(&self, id: &str, name: &str, role: Role) {
+        let system = Actor::system(OrgId::parse("org_portal").expect("id"), "test");
+        self.fixture
+            .seats
+            .create_user(
+                &system,
+                NewUser {
+                    id: Some(UserId::parse(id).expect("id")),
+                    name: DisplayName::parse(name).expect("name"),
+                    email: Email::parse(&format!("{id}@portal.example")).expect("email"),
+                    role,
+                    team: None,
+                },
+                None,
+                Mode::Apply,
+            )
+            .await
+            .expect("person");
+    }
+
+    fn token(&self, user: &str, role: Role) -> String {
+        self.state
+            .auth
+            .mint(
+                &UserId::parse(user).expect("id"),
+                &OrgId::parse("org_portal").expect("id"),
+                role,
+                &[],
+                300,
+            )
+            .expect("token")
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    /// Signs in through the hand-off; the session cookie.
+    async fn sign_in(&self, user: &str, role: Role) -> String {
+        let uri = format!("/portal/session?token={}", self.token(user, role));
+        let (status, headers, _) = self.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let cookie = headers[header::SET_COOKIE].to_str().expect("cookie").to_owned();
+        cookie.split(';').next().expect("pair").to_owned()
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let request = Request::get(path)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, body) = self.send(request).await;
+        (status, body)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        cookie: &str,
+        origin: Option<&str>,
+        form: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::HOST, "portal.local")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        self.send(request.body(Body::from(form.to_owned())).unwrap())
+            .await
+    }
+}
+
+/// The CSRF proof a page carries.
+fn csrf(page: &str) -> String {
+    let at =
+        page.find(r#"name="csrf" value=""#).expect("a form with a proof") + r#"name="csrf" value=""#.len();
+    page[at..].split('"').next().expect("value").to_owned()
+}
+
+#[tokio::test]
+async fn the_hand_off_sets_a_strict_http_only_cookie_and_bad_tokens_sign_nobody_in() {
+    let portal = Portal::new().await;
+    let uri = format!("/portal/session?token={}", portal.token("usr_ada", Role::Admin));
+    let (status, headers, _) = portal.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/"))
+    );
+    let cookie = headers[header::SET_COOKIE].to_str().expect("cookie");
+    for part in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(cookie.contains(part), "{cookie} lacks {part}");
+    }
+    assert!(
+        headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("csp")
+            .contains("script-src 'self'")
+    );
+
+    for bad in ["/portal/session", "/portal/session?token=garbage"] {
+        let (status, _, body) = portal.send(Request::get(bad).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert!(body.contains("You are signed out"), "{body}");
+    }
+    let (status, body) = portal.get("/", "seatflow_session=forged").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("Open seatflow again from your application"));
+}
+
+#[tokio::test]
+async fn an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats() {
+    let portal = Portal::new().await;
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (status, page) = portal.get("/", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<h1>Licenses</h1>") && page.contains("Professional"),
+        "{page}"
+    );
+    assert!(!page.contains("<script"), "no script in the page");
+    let (status, page) = portal.get("/users", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Max Member") && page.contains("usr_max@portal.example"));
+
+    let member = portal.sign_in("usr_max", Role::Member).await;
+    let (status, page) = portal.get("/", &member).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<h1>My seats</h1>") && !page.contains("Licenses</a>"),
+        "{page}"
+    );
+    let (status, page) = portal.get("/users", &member).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Not available to you"));
+    // A forged POST with the member's own proof is refused by the service.
+    let (_, home) = portal.get("/", &member).await;
+    let proof = csrf(&home);
+    let (status, _, _) = portal
+        .post(
+            "/users",
+            &member,
+            None,
+            &format!("csrf={proof}&name=Eve&email=eve%40x.example&role=admin"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        portal
+            .fixture
+            .seats
+            .people(&portal.fixture.admin, Some("eve"), None, 10)
+            .await
+            .expect("people")
+            .0
+            .len(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn forms_without_the_proof_or_from_another_site_change_nothing() {
+    let portal = Portal::new().await;
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (_, page) = portal.get("/users", &admin).await;
+    let proof = csrf(&page);
+    let form = "name=Mallory&email=mallory%40evil.example&role=admin";
+    for (origin, body) in [
+        (None, form.to_owned()),
+        (None, format!("csrf=wrong&{form}")),
+        (Some("https://evil.example"), format!("csrf={proof}&{form}")),
+    ] {
+        let (status, _, page) = portal.post("/users", &admin, origin, &body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{origin:?} {body}");
+        assert!(page.contains("This form has expired"));
+    }
+    let found = portal
+        .fixture
+        .seats
+        .people(&portal.fixture.admin, Some("mallory"), None, 10)
+        .await
+        .expect("people");
+    assert!(found.0.is_empty(), "nothing was created");
+}
+
+#[tokio::test]
+async fn users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so() {
+    let portal = Portal::new().await;
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (_, page) = portal.get("/users", &admin).await;
+    let proof = csrf(&page);
+    let same_site = Some("http://portal.local");
+
+    // A hostile name is text, not markup.
+    let hostile = "%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let (status, headers, _) = portal
+        .post(
+            "/users",
+            &admin,
+            same_site,
+            &format!("csrf={proof}&name={hostile}&email=h%40portal.example&role=member&seat=professional"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/users?notice=created");
+    let (_, page) = portal.get("/users?notice=created", &admin).await;
+    assert!(page.contains("The user was added."));
+    let at = page.find("alert(1)").expect("the name is shown");
+    let shown = &page[at.saturating_sub(30)..at + 30];
+    assert!(!page.contains("<script>alert"), "escaped: {shown}");
+    assert!(
+        shown.contains("&#60;script&#62;") || shown.contains("&lt;script&gt;"),
+        "{shown}"
+    );
+
+    // A refusal is explained next to the field at fault, and the form keeps what was typed.
+    let (status, _, page) = portal
+        .post(
+            "/users",
+            &admin,
+            same_site,
+            &format!("csrf={proof}&name=Twin&email=h%40portal.example&role=member"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains(r#"id="email-error""#) && page.contains("already exists"),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="Twin""#));
+
+    // Fill the remaining seats: the page says every seat is in use.
+    for (n, id) in ["usr_ada", "usr_max"].iter().enumerate() {
+        let (status, _, _) = portal
+            .post(
+                &format!("/users/{id}/seats"),
+                &admin,
+                same_site,
+                &format!("csrf={proof}&product=professional"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "seat {n}");
+    }
+    let (_, page) = portal.get("/users", &admin).await;
+    assert!(
+        page.contains("Every Professional seat is in use (3 of 3)"),
+        "{page}"
+    );
+    let (status, _, page) = portal
+        .post(
+            "/users",
+            &admin,
+            same_site,
+            &format!("csrf={proof}&name=Late&email=late%40portal.example&role=member&seat=professional"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains(r#"id="seat-error""#), "{page}");
+
+    // An add-on on top of a seat; revoking the seat frees room again.
+    let (status, _, _) = portal
+        .post(
+            "/users/usr_max/seats",
+            &admin,
+            same_site,
+            &format!("csrf={proof}&product=sso"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, headers, _) = portal
+        .post(
+            "/users/usr_max/seats/professional/revoke",
+            &admin,
+            same_site,
+            &format!("csrf={proof}"),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/users?notice=revoked"))
+    );
+    assert_eq!(portal.fixture.pool(&product("professional")).await.assigned, 2);
+    assert_eq!(
+        portal.fixture.pool(&product("sso")).await.assigned,
+        0,
+        "the add-on left with the seat"
+    );
+    let (_, page) = portal.get("/users", &admin).await;
+    assert!(!page.contains("Every Professional seat is in use"));
+}
