@@ -235,12 +235,7 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
             Err(_) => ProrationBehavior::default(),
         },
     )?;
-    let mut app = seatflow_seats_api::router(state.clone())
-        .merge(webhook.clone())
-        .merge(seatflow_portal::router(seatflow_portal::PortalState {
-            app: state.clone(),
-            secure_cookies: false,
-        }));
+    let mut app = seatflow_seats_api::router(state.clone()).merge(webhook.clone());
     // With a Stripe key, real Stripe (test mode); without, the offline provider and its page.
     let payments: Arc<dyn PaymentGateway> = if std::env::var("STRIPE_SECRET_KEY").is_ok_and(|k| !k.is_empty())
     {
@@ -301,6 +296,11 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
             app: state.clone(),
             outbox,
             reminders,
+        }))
+        .merge(seatflow_portal::router(seatflow_portal::PortalState {
+            app: state.clone(),
+            payments: payments.clone(),
+            secure_cookies: false,
         }))
         .merge(seatflow_checkout::router(CheckoutState {
             app: state.clone(),

@@ -7,6 +7,9 @@
 //! - `GET /portal/session?token=…`: the sign-in hand-off from the vendor's
 //!   application; `POST /portal/sign-out`; `GET /portal/signed-out`.
 //! - `GET /`: Licenses (admins) or My seats (everyone else).
+//! - `GET /purchase` (choices and the breakdown), `POST /purchase` (on to
+//!   the provider's checkout), `GET /purchase/done?session=…` (progress,
+//!   then the summary and "create users now"): admins.
 //! - `GET /users`, `POST /users`, `POST /users/{id}/seats`,
 //!   `POST /users/{id}/seats/{product}/revoke`: users and their seats
 //!   (admins; team managers within their teams).
@@ -14,6 +17,7 @@
 mod assets;
 mod page;
 mod pages;
+mod purchase;
 pub mod session;
 
 use axum::Router;
@@ -27,6 +31,8 @@ pub use page::PageError;
 pub struct PortalState {
     /// Entitlements and authentication (the API's).
     pub app: AppState,
+    /// The payment provider (checkout sessions).
+    pub payments: std::sync::Arc<dyn seatflow_domain::PaymentGateway>,
     /// Whether the session cookie is `Secure` (served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -57,6 +63,8 @@ pub fn router(state: PortalState) -> Router {
         .route("/users", get(pages::users).post(pages::create_user))
         .route("/users/{user_id}/seats", post(pages::assign))
         .route("/users/{user_id}/seats/{product}/revoke", post(pages::revoke))
+        .route("/purchase", get(purchase::purchase).post(purchase::checkout))
+        .route("/purchase/done", get(purchase::done))
         .route("/portal/session", get(session::sign_in))
         .route("/portal/sign-out", post(session::sign_out))
         .route("/portal/signed-out", get(signed_out))

@@ -8,6 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let app = seatflow_config::app_state(StoreKind::DynamoDb).await?;
     let state = seatflow_portal::PortalState {
         app,
+        payments: seatflow_config::payment_gateway()?,
         secure_cookies: true,
     };
     lambda_http::run(seatflow_portal::router(state)).await

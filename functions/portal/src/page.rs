@@ -51,6 +51,9 @@ impl Layout {
         if matches!(role, Role::Admin | Role::TeamManager) {
             nav.push(("/users", "Users"));
         }
+        if role == Role::Admin {
+            nav.push(("/purchase", "Buy seats"));
+        }
         let who = match role {
             Role::Admin => "admin",
             Role::TeamManager => "team manager",

@@ -129,6 +129,9 @@ pub struct UserForm {
     team: String,
     #[serde(default)]
     seat: String,
+    /// Where to go once added (the purchase confirmation's "create users now").
+    #[serde(default)]
+    back: String,
     #[serde(skip)]
     error: Option<(String, String)>,
 }
@@ -365,6 +368,10 @@ pub async fn create_user(
         Err(error) => Err(error),
     };
     match result {
+        // Only back to a confirmation of this portal, never elsewhere.
+        Ok(()) if submitted.back.starts_with("/purchase/done?session=") => {
+            Ok(Redirect::to(&submitted.back).into_response())
+        }
         Ok(()) => Ok(Redirect::to("/users?notice=created").into_response()),
         Err(error) if matches!(PageError::from(error.clone()), PageError::Refused(..)) => {
             let field = match &error {

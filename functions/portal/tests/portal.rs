@@ -20,6 +20,7 @@ struct Portal {
     router: axum::Router,
     state: AppState,
     fixture: Fixture,
+    gateway: seatflow_memory::OfflinePaymentGateway,
 }
 
 impl Portal {
@@ -37,13 +38,20 @@ impl Portal {
             fixture.seats.clone(),
             JwtConfig::new(secrecy::SecretString::from("p".repeat(32))).expect("jwt"),
         );
+        let gateway = seatflow_memory::OfflinePaymentGateway::new(
+            Arc::new(fixture.seats.catalog().clone()),
+            fixture.clock.clone(),
+            "http://pay.local/checkout/",
+        );
         let portal = Self {
             router: seatflow_portal::router(PortalState {
                 app: state.clone(),
+                payments: Arc::new(gateway.clone()),
                 secure_cookies: true,
             }),
             state,
             fixture,
+            gateway,
         };
         portal.person("usr_ada", "Ada Admin", Role::Admin).await;
         portal.person("usr_max", "Max Member", Role::Member).await;
@@ -349,4 +357,141 @@ async fn users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so() 
     );
     let (_, page) = portal.get("/users", &admin).await;
     assert!(!page.contains("Every Professional seat is in use"));
+}
+
+#[tokio::test]
+async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_confirmation() {
+    use seatflow_domain::PaymentGateway as _;
+    let portal = Portal::new().await;
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (status, page) = portal.get("/purchase", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Essential") && page.contains("Enterprise") && page.contains("Billing breakdown"));
+
+    let query = "term=monthly&plan=professional&quantity=5&addon_sso=2&addon_analytics=0";
+    let (status, page) = portal.get(&format!("/purchase?{query}"), &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let quote = portal
+        .fixture
+        .seats
+        .catalog()
+        .quote(&seatflow_domain::QuoteRequest {
+            plan: "professional".into(),
+            term: seatflow_domain::Term::Monthly,
+            quantity: 5,
+            add_ons: vec![seatflow_domain::AddOnRequest {
+                product: "sso".into(),
+                quantity: 2,
+            }],
+        })
+        .expect("quote");
+    assert!(
+        page.contains(&quote.total_due.to_string()),
+        "the breakdown shows {}",
+        quote.total_due
+    );
+    assert!(page.contains("Single Sign-On") && page.contains("billed monthly"));
+
+    let (status, page) = portal
+        .get(
+            "/purchase?term=monthly&plan=professional&quantity=5&addon_sso=9",
+            &admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("exceeds the 5 base seats"), "{page}");
+
+    let (_, page) = portal.get(&format!("/purchase?{query}"), &admin).await;
+    let proof = csrf(&page);
+    let (status, headers, _) = portal
+        .post(
+            "/purchase",
+            &admin,
+            Some("https://portal.local"),
+            &format!("csrf={proof}&{query}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let pay_url = headers[header::LOCATION].to_str().expect("location").to_owned();
+    let session_id = pay_url.rsplit('/').next().expect("id").to_owned();
+    assert!(pay_url.starts_with("http://pay.local/checkout/"), "{pay_url}");
+    let opened = portal.gateway.open_checkout(&session_id).expect("open");
+    assert!(
+        opened
+            .success_url
+            .starts_with("https://portal.local/purchase/done?session="),
+        "{}",
+        opened.success_url
+    );
+
+    let done = format!("/purchase/done?session={session_id}");
+    let (status, page) = portal.get(&done, &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Waiting for your payment") && page.contains(r#"http-equiv="refresh""#));
+
+    // Paid; the provider's events provision the subscription.
+    let (_, subscription) = portal.gateway.pay(&session_id, "cus_portal").expect("paid");
+    let snapshot = subscription
+        .snapshot(portal.fixture.seats.catalog())
+        .expect("snapshot");
+    portal
+        .fixture
+        .seats
+        .apply_subscription(
+            &Actor::system(OrgId::parse("org_portal").expect("id"), "provisioner"),
+            &snapshot,
+            "evt_paid",
+            seatflow_domain::Clock::now(&*portal.fixture.clock),
+            Mode::Apply,
+        )
+        .await
+        .expect("provisioned");
+    assert!(
+        portal
+            .gateway
+            .checkout_session(&session_id)
+            .await
+            .expect("ok")
+            .is_some()
+    );
+    let (status, page) = portal.get(&done, &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Your seats are ready") && !page.contains("http-equiv"),
+        "{page}"
+    );
+
+    // Create users now: back to the confirmation, which lists them.
+    let proof = csrf(&page);
+    let (status, headers, _) = portal
+        .post(
+            "/users",
+            &admin,
+            Some("https://portal.local"),
+            &format!("csrf={proof}&back=%2Fpurchase%2Fdone%3Fsession%3D{session_id}&name=Nia+New&email=nia%40portal.example&role=member&seat=professional"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION].to_str().ok(), Some(done.as_str()));
+    let (_, page) = portal.get(&done, &admin).await;
+    assert!(page.contains("Nia New (nia@portal.example)"), "{page}");
+    // A "back" elsewhere is not followed.
+    let (_, headers, _) = portal
+        .post(
+            "/users",
+            &admin,
+            None,
+            &format!(
+                "csrf={proof}&back=https%3A%2F%2Fevil.example&name=Oz&email=oz%40portal.example&role=member"
+            ),
+        )
+        .await;
+    assert_eq!(
+        headers[header::LOCATION].to_str().ok(),
+        Some("/users?notice=created")
+    );
+
+    let member = portal.sign_in("usr_max", Role::Member).await;
+    let (status, _) = portal.get("/purchase", &member).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
