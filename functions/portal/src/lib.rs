@@ -7,6 +7,8 @@
 //! - `GET /portal/session?token=…`: the sign-in hand-off from the vendor's
 //!   application; `POST /portal/sign-out`; `GET /portal/signed-out`.
 //! - `GET /`: Licenses (admins) or My seats (everyone else).
+//! - `GET /teams` and its allocation forms, `GET /usage` (SVG bars),
+//!   `GET /audit` (admins; team managers see their teams).
 //! - `GET /purchase` (choices and the breakdown), `POST /purchase` (on to
 //!   the provider's checkout), `GET /purchase/done?session=…` (progress,
 //!   then the summary and "create users now"): admins.
@@ -15,6 +17,7 @@
 //!   (admins; team managers within their teams).
 
 mod assets;
+mod insight;
 mod page;
 mod pages;
 mod purchase;
@@ -63,6 +66,14 @@ pub fn router(state: PortalState) -> Router {
         .route("/users", get(pages::users).post(pages::create_user))
         .route("/users/{user_id}/seats", post(pages::assign))
         .route("/users/{user_id}/seats/{product}/revoke", post(pages::revoke))
+        .route("/teams", get(insight::teams))
+        .route("/teams/allocations", post(insight::set_allocation))
+        .route(
+            "/teams/{team_id}/allocations/{product}",
+            post(insight::set_allocation),
+        )
+        .route("/usage", get(insight::usage))
+        .route("/audit", get(insight::audit))
         .route("/purchase", get(purchase::purchase).post(purchase::checkout))
         .route("/purchase/done", get(purchase::done))
         .route("/portal/session", get(session::sign_in))

@@ -50,6 +50,11 @@ impl Layout {
         }
         if matches!(role, Role::Admin | Role::TeamManager) {
             nav.push(("/users", "Users"));
+            nav.push(("/teams", "Teams"));
+            nav.push(("/usage", "Usage"));
+        }
+        if role == Role::Admin {
+            nav.push(("/audit", "Audit log"));
         }
         if role == Role::Admin {
             nav.push(("/purchase", "Buy seats"));

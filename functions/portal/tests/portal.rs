@@ -495,3 +495,117 @@ async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_
     let (status, _) = portal.get("/purchase", &member).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn teams_usage_and_the_audit_log_show_what_each_role_may_see() {
+    let portal = Portal::new().await;
+    let red = portal.fixture.team("Red").await;
+    let blue = portal.fixture.team("Blue").await;
+    let rita = portal.fixture.user("Rita Red", Some(&red)).await;
+    portal.fixture.assign(&product("professional"), &rita.id).await;
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (status, page) = portal.get("/teams", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Allocate seats to a team"));
+    let proof = csrf(&page);
+
+    // A new allocation, then a change in place, then a refusal in words.
+    let (status, headers, _) = portal
+        .post(
+            "/teams/allocations",
+            &admin,
+            None,
+            &format!("csrf={proof}&team={blue}&product=professional&seats=1"),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/teams?saved=1"))
+    );
+    let (status, _, _) = portal
+        .post(
+            &format!("/teams/{red}/allocations/professional"),
+            &admin,
+            None,
+            &format!("csrf={proof}&seats=2"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = portal.get("/teams?saved=1", &admin).await;
+    assert!(
+        page.contains("The allocation was saved.") && page.contains("Red") && page.contains("Blue"),
+        "{page}"
+    );
+    let (status, _, page) = portal
+        .post(
+            &format!("/teams/{red}/allocations/professional"),
+            &admin,
+            None,
+            &format!("csrf={proof}&seats=lots"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("is not a number of seats"));
+    let (status, _, page) = portal
+        .post(
+            &format!("/teams/{red}/allocations/professional"),
+            &admin,
+            None,
+            &format!("csrf={proof}&seats=50"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains(r#"role="alert""#), "{page}");
+
+    let (status, page) = portal.get("/usage", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Professional: 1 of 3 in use") && page.contains("<svg"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Red, Professional: 1 in use of 2 allocated"),
+        "{page}"
+    );
+
+    let (status, page) = portal.get("/audit?action=allocation_set", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<details>") && page.contains("allocation_set"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<strong>seat_assigned</strong>"),
+        "filtered by action"
+    );
+
+    // A team manager sees their team only, and no audit log.
+    portal.person("usr_tom", "Tom Manager", Role::TeamManager).await;
+    let tom = portal
+        .state
+        .seats
+        .signed_in(&portal.fixture.admin.org, &UserId::parse("usr_tom").expect("id"))
+        .await;
+    assert!(tom.expect("read").is_some());
+    portal
+        .fixture
+        .seats
+        .update_user(
+            &portal.fixture.admin,
+            &UserId::parse("usr_tom").expect("id"),
+            &seatflow_domain::UserChanges {
+                team: Some(Some(red.clone())),
+                ..Default::default()
+            },
+            Mode::Apply,
+        )
+        .await
+        .expect("tom joins Red");
+    let manager = portal.sign_in("usr_tom", Role::TeamManager).await;
+    let (status, page) = portal.get("/teams", &manager).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Red") && !page.contains("Blue"), "{page}");
+    assert!(!page.contains("Allocate seats to a team"));
+    let (status, _) = portal.get("/audit", &manager).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
