@@ -9,6 +9,8 @@
 //! - `GET /`: Licenses (admins) or My seats (everyone else).
 //! - `GET /teams` and its allocation forms, `GET /usage` (SVG bars),
 //!   `GET /audit` (admins; team managers see their teams).
+//! - `GET /settings`: notifications, API keys (created with scopes, the
+//!   secret shown once; revoked) (admins).
 //! - `GET /purchase` (choices and the breakdown), `POST /purchase` (on to
 //!   the provider's checkout), `GET /purchase/done?session=…` (progress,
 //!   then the summary and "create users now"): admins.
@@ -22,6 +24,7 @@ mod page;
 mod pages;
 mod purchase;
 pub mod session;
+mod settings;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -74,6 +77,10 @@ pub fn router(state: PortalState) -> Router {
         )
         .route("/usage", get(insight::usage))
         .route("/audit", get(insight::audit))
+        .route("/settings", get(settings::settings))
+        .route("/settings/notifications", post(settings::save_notifications))
+        .route("/settings/api-keys", post(settings::create_key))
+        .route("/settings/api-keys/{key_id}/revoke", post(settings::revoke_key))
         .route("/purchase", get(purchase::purchase).post(purchase::checkout))
         .route("/purchase/done", get(purchase::done))
         .route("/portal/session", get(session::sign_in))

@@ -55,6 +55,7 @@ impl Layout {
         }
         if role == Role::Admin {
             nav.push(("/audit", "Audit log"));
+            nav.push(("/settings", "Settings"));
         }
         if role == Role::Admin {
             nav.push(("/purchase", "Buy seats"));

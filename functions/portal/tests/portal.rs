@@ -609,3 +609,87 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see() {
     let (status, _) = portal.get("/audit", &manager).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once() {
+    let portal = Portal::new().await;
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (status, page) = portal.get("/settings", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let proof = csrf(&page);
+
+    let (status, headers, _) = portal
+        .post(
+            "/settings/notifications",
+            &admin,
+            None,
+            &format!("csrf={proof}&contacts=billing%40portal.example&send=renewal"),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/settings?saved=notifications"))
+    );
+    let preferences = portal
+        .fixture
+        .seats
+        .notification_preferences(&portal.fixture.admin)
+        .await
+        .expect("read");
+    assert_eq!(preferences.billing_contacts.len(), 1);
+    assert!(
+        preferences
+            .opted_out
+            .contains(&seatflow_domain::NoticeKind::OverLimit)
+    );
+    let (status, _, page) = portal
+        .post(
+            "/settings/notifications",
+            &admin,
+            None,
+            &format!("csrf={proof}&contacts=not-an-email"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains(r#"role="alert""#), "{page}");
+
+    let (status, _, page) = portal
+        .post(
+            "/settings/api-keys",
+            &admin,
+            None,
+            &format!("csrf={proof}&name=Web+shop&scope=entitlements%3Aread&scope=seats%3Aread"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        page.contains("shown this once") && page.contains(r#"value="sfk_"#),
+        "{page}"
+    );
+    assert!(page.contains("Check entitlements, Read seats and usage"));
+    let keys = portal
+        .fixture
+        .seats
+        .api_keys(&portal.fixture.admin)
+        .await
+        .expect("keys");
+    let key = keys
+        .iter()
+        .find(|k| k.name.as_str() == "Web shop")
+        .expect("created");
+    let (status, _, _) = portal
+        .post(
+            &format!("/settings/api-keys/{}/revoke", key.id),
+            &admin,
+            None,
+            &format!("csrf={proof}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = portal.get("/settings?saved=revoked", &admin).await;
+    assert!(page.contains("no longer works") && !page.contains("Web shop"));
+
+    let member = portal.sign_in("usr_max", Role::Member).await;
+    let (status, _) = portal.get("/settings", &member).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

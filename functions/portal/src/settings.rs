@@ -1,0 +1,269 @@
+//! Settings (admins, signed in as themselves): who receives billing notices
+//! and which, and API keys (created with scopes, the secret shown once;
+//! revoked).
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use seatflow_domain::{ApiKeyId, ApiScope, Email, Mode, NoticeKind, SeatError};
+use seatflow_http::auth::ApiKeySecret;
+use secrecy::ExposeSecret as _;
+use serde::Deserialize;
+
+use crate::PortalState;
+use crate::page::{Layout, PageError, form, render};
+use crate::session::Session;
+
+/// A key, in words.
+pub struct KeyRow {
+    id: String,
+    name: String,
+    prefix: String,
+    scopes: String,
+    last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    notice: Option<String>,
+    problem: Option<String>,
+    new_secret: Option<String>,
+    contacts: String,
+    kinds: Vec<(&'static str, &'static str, bool)>,
+    keys: Vec<KeyRow>,
+    scopes: Vec<(&'static str, &'static str)>,
+}
+
+const KINDS: [(NoticeKind, &str); 3] = [
+    (NoticeKind::Renewal, "Renewal reminders"),
+    (NoticeKind::PaymentFailed, "Failed payments"),
+    (NoticeKind::OverLimit, "Seats over the limit"),
+];
+
+fn scope_label(scope: ApiScope) -> &'static str {
+    match scope {
+        ApiScope::EntitlementsRead => "Check entitlements",
+        ApiScope::UsersRead => "Read users and teams",
+        ApiScope::UsersWrite => "Change users and teams",
+        ApiScope::SeatsRead => "Read seats and usage",
+        ApiScope::SeatsWrite => "Assign and revoke seats",
+        ApiScope::BillingRead => "Read billing",
+        ApiScope::BillingWrite => "Buy and change subscriptions",
+        ApiScope::AuditRead => "Read the audit log",
+        ApiScope::SettingsWrite => "Change settings",
+    }
+}
+
+/// The page's query.
+#[derive(Debug, Default, Deserialize)]
+pub struct SettingsQuery {
+    saved: Option<String>,
+}
+
+/// `GET /settings`.
+pub async fn settings(
+    session: Session,
+    State(state): State<PortalState>,
+    Query(query): Query<SettingsQuery>,
+) -> Result<Response, PageError> {
+    let notice = query.saved.as_deref().map(|what| match what {
+        "revoked" => "The key was revoked: it no longer works.".to_owned(),
+        _ => "Saved.".to_owned(),
+    });
+    settings_page(&session, &state, notice, None, None, StatusCode::OK).await
+}
+
+async fn settings_page(
+    session: &Session,
+    state: &PortalState,
+    notice: Option<String>,
+    problem: Option<String>,
+    new_secret: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let seats = &state.app.seats;
+    let preferences = seats.notification_preferences(&session.actor).await?;
+    let keys = seats
+        .api_keys(&session.actor)
+        .await?
+        .into_iter()
+        .filter(|k| k.revoked_at.is_none())
+        .map(|k| KeyRow {
+            id: k.id.to_string(),
+            name: k.name.as_str().to_owned(),
+            prefix: k.prefix.clone(),
+            scopes: k
+                .scopes
+                .iter()
+                .map(|s| scope_label(*s))
+                .collect::<Vec<_>>()
+                .join(", "),
+            last_used: k.last_used_at.map_or_else(
+                || "never".to_owned(),
+                |at| at.format("%-d %b %Y %H:00 UTC").to_string(),
+            ),
+        })
+        .collect();
+    let page = SettingsPage {
+        layout: Layout::signed_in(session, "/settings"),
+        notice,
+        problem,
+        new_secret,
+        contacts: preferences
+            .billing_contacts
+            .iter()
+            .map(Email::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        kinds: KINDS
+            .iter()
+            .map(|(kind, label)| (kind.as_str(), *label, !preferences.opted_out.contains(kind)))
+            .collect(),
+        keys,
+        scopes: ApiScope::ALL
+            .iter()
+            .map(|s| (s.as_str(), scope_label(*s)))
+            .collect(),
+    };
+    Ok(render(status, &page))
+}
+
+/// Shows a refusal on the settings page, or passes other errors on.
+async fn refused(session: &Session, state: &PortalState, error: SeatError) -> Result<Response, PageError> {
+    match PageError::from(error.clone()) {
+        PageError::Refused(status, _) => {
+            settings_page(session, state, None, Some(error.to_string()), None, status).await
+        }
+        other => Err(other),
+    }
+}
+
+/// `POST /settings/notifications`.
+pub async fn save_notifications(
+    session: Session,
+    State(state): State<PortalState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let pairs: Vec<(String, String)> = form(&body)?;
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    session.check(&headers, value("csrf"))?;
+    let contacts: Result<Vec<Email>, _> = value("contacts")
+        .split([',', ';', '\n'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(Email::parse)
+        .collect();
+    let contacts = match contacts {
+        Ok(contacts) => contacts,
+        Err(error) => return refused(&session, &state, error.into()).await,
+    };
+    let sent: BTreeSet<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "send")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let opted_out = KINDS
+        .iter()
+        .map(|(kind, _)| *kind)
+        .filter(|kind| !sent.contains(kind.as_str()))
+        .collect();
+    match state
+        .app
+        .seats
+        .set_notification_preferences(&session.actor, contacts, opted_out, Mode::Apply)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/settings?saved=notifications").into_response()),
+        Err(error) => refused(&session, &state, error).await,
+    }
+}
+
+/// `POST /settings/api-keys`: a new key, its secret shown on the answer.
+pub async fn create_key(
+    session: Session,
+    State(state): State<PortalState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let pairs: Vec<(String, String)> = form(&body)?;
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    session.check(&headers, value("csrf"))?;
+    let scopes: Vec<ApiScope> = pairs
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .filter_map(|(_, v)| ApiScope::ALL.into_iter().find(|s| s.as_str() == v))
+        .collect();
+    let secret = ApiKeySecret::generate();
+    match state
+        .app
+        .seats
+        .create_api_key(
+            &session.actor,
+            value("name"),
+            &secret.prefix,
+            &secret.hash,
+            &scopes,
+            Mode::Apply,
+        )
+        .await
+    {
+        // Rendered, not redirected: the secret must not sit in a URL.
+        Ok(_) => {
+            settings_page(
+                &session,
+                &state,
+                None,
+                None,
+                Some(secret.secret.expose_secret().to_owned()),
+                StatusCode::CREATED,
+            )
+            .await
+        }
+        Err(error) => refused(&session, &state, error).await,
+    }
+}
+
+/// The revoke form.
+#[derive(Debug, Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /settings/api-keys/{id}/revoke`.
+pub async fn revoke_key(
+    session: Session,
+    State(state): State<PortalState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let submitted: RevokeForm = form(&body)?;
+    session.check(&headers, &submitted.csrf)?;
+    let id = ApiKeyId::parse(&id).map_err(|_| PageError::NotFound)?;
+    match state
+        .app
+        .seats
+        .revoke_api_key(&session.actor, &id, Mode::Apply)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/settings?saved=revoked").into_response()),
+        Err(error) => refused(&session, &state, error).await,
+    }
+}
