@@ -9,6 +9,8 @@
 //! - `GET /`: Licenses (admins) or My seats (everyone else).
 //! - `GET /teams` and its allocation forms, `GET /usage` (SVG bars),
 //!   `GET /audit` (admins; team managers see their teams).
+//! - `GET /marketplace`, `GET /marketplace/{product}` (add-ons, bought
+//!   with seats), `POST /billing` (the provider's billing portal) (admins).
 //! - `GET /settings`: notifications, API keys (created with scopes, the
 //!   secret shown once; revoked) (admins).
 //! - `GET /purchase` (choices and the breakdown), `POST /purchase` (on to
@@ -20,6 +22,7 @@
 
 mod assets;
 mod insight;
+mod marketplace;
 mod page;
 mod pages;
 mod purchase;
@@ -77,6 +80,9 @@ pub fn router(state: PortalState) -> Router {
         )
         .route("/usage", get(insight::usage))
         .route("/audit", get(insight::audit))
+        .route("/marketplace", get(marketplace::marketplace))
+        .route("/marketplace/{product}", get(marketplace::product))
+        .route("/billing", post(marketplace::billing))
         .route("/settings", get(settings::settings))
         .route("/settings/notifications", post(settings::save_notifications))
         .route("/settings/api-keys", post(settings::create_key))

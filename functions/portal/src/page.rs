@@ -58,6 +58,7 @@ impl Layout {
             nav.push(("/settings", "Settings"));
         }
         if role == Role::Admin {
+            nav.push(("/marketplace", "Marketplace"));
             nav.push(("/purchase", "Buy seats"));
         }
         let who = match role {

@@ -35,6 +35,7 @@ pub struct LicenseRow {
 #[template(path = "licenses.html")]
 struct LicensesPage {
     layout: Layout,
+    has_billing: bool,
     any_over_limit: bool,
     licenses: Vec<LicenseRow>,
 }
@@ -89,6 +90,7 @@ pub async fn home(session: Session, State(state): State<PortalState>) -> Result<
         &LicensesPage {
             layout: Layout::signed_in(&session, "/"),
             any_over_limit: licenses.iter().any(|l| l.over_limit),
+            has_billing: seats.billing_customer(&session.actor).await.is_ok(),
             licenses,
         },
     ))

@@ -267,7 +267,7 @@ fn page(
 }
 
 /// Where this request came from, for the provider's return URLs.
-fn origin(state: &PortalState, headers: &HeaderMap) -> String {
+pub(crate) fn origin(state: &PortalState, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -693,3 +693,89 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once(
     let (status, _) = portal.get("/settings", &member).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_bought() {
+    use seatflow_domain::PaymentGateway as _;
+    let portal = Portal::new().await;
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (status, page) = portal.get("/marketplace", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Single sign-on through your identity provider")
+            && page.contains("You hold 2; 2 free."),
+        "{page}"
+    );
+    let (status, page) = portal.get("/marketplace/sso", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("/purchase?term=annual&#38;plan=professional&#38;quantity=3&#38;addon_sso=3"),
+        "{page}"
+    );
+    let (status, _) = portal.get("/marketplace/professional", &admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "plans are not add-ons");
+
+    // Nothing bought through the provider yet: no billing to manage.
+    let (_, page) = portal.get("/", &admin).await;
+    assert!(!page.contains("Manage billing"));
+    let proof = csrf(&page);
+    let (status, _, _) = portal
+        .post("/billing", &admin, None, &format!("csrf={proof}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let quote = portal
+        .fixture
+        .seats
+        .catalog()
+        .quote(&seatflow_domain::QuoteRequest {
+            plan: "professional".into(),
+            term: seatflow_domain::Term::Annual,
+            quantity: 2,
+            add_ons: vec![],
+        })
+        .expect("quote");
+    let org = OrgId::parse("org_portal").expect("id");
+    let session = portal
+        .gateway
+        .create_checkout(&seatflow_domain::NewCheckout::of_quote(
+            org.clone(),
+            &quote,
+            "https://portal.local/purchase/done".into(),
+            "https://portal.local/purchase".into(),
+        ))
+        .await
+        .expect("checkout");
+    let (_, subscription) = portal.gateway.pay(&session.id, "cus_portal").expect("paid");
+    portal
+        .fixture
+        .seats
+        .apply_subscription(
+            &Actor::system(org, "provisioner"),
+            &subscription
+                .snapshot(portal.fixture.seats.catalog())
+                .expect("snapshot"),
+            "evt_bought",
+            seatflow_domain::Clock::now(&*portal.fixture.clock),
+            Mode::Apply,
+        )
+        .await
+        .expect("provisioned");
+    let (_, page) = portal.get("/", &admin).await;
+    assert!(page.contains("Manage billing"));
+    let (status, headers, _) = portal
+        .post("/billing", &admin, None, &format!("csrf={proof}"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        headers[header::LOCATION]
+            .to_str()
+            .expect("location")
+            .contains("cus_portal"),
+        "{headers:?}"
+    );
+
+    let member = portal.sign_in("usr_max", Role::Member).await;
+    let (status, _) = portal.get("/marketplace", &member).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

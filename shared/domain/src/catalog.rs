@@ -102,6 +102,8 @@ pub struct Product {
     pub name: String,
     /// Plan or add-on.
     pub kind: ProductKind,
+    /// What it gives, in a sentence or two (the Marketplace's words).
+    pub description: String,
     /// Price per term.
     pub prices: BTreeMap<Term, Price>,
 }
@@ -150,6 +152,8 @@ struct CatalogFile {
 struct ProductFile {
     name: String,
     kind: ProductKind,
+    #[serde(default)]
+    description: String,
     prices: BTreeMap<Term, PriceFile>,
 }
 
@@ -280,6 +284,7 @@ impl Catalog {
                     id,
                     name: p.name,
                     kind: p.kind,
+                    description: p.description.trim().to_owned(),
                     prices,
                 },
             );
