@@ -21,6 +21,7 @@ lint: ## check formatting, and clippy with warnings as errors
 	$(CARGO) clippy --workspace --all-targets $(LAMBDA_FEATURES) -- -D warnings
 
 test: ## run every test (what CI runs): starts moto server for the AWS tests, installing it on first use
+	scripts/browser.sh
 	scripts/with-moto.sh $(CARGO) test --workspace $(LAMBDA_FEATURES) --no-fail-fast
 
 run-local: ## run every function locally on in-memory adapters

@@ -43,23 +43,19 @@ impl Layout {
     pub fn signed_in(session: &Session, current: &str) -> Self {
         let mut nav = Vec::new();
         let role = session.actor.role;
-        if role == Role::Admin {
-            nav.push(("/", "Licenses"));
-        } else {
-            nav.push(("/", "My seats"));
+        let admin = role == Role::Admin;
+        let manages = matches!(role, Role::Admin | Role::TeamManager);
+        nav.push(("/", if admin { "Licenses" } else { "My seats" }));
+        if manages {
+            nav.extend([("/users", "Users"), ("/teams", "Teams"), ("/usage", "Usage")]);
         }
-        if matches!(role, Role::Admin | Role::TeamManager) {
-            nav.push(("/users", "Users"));
-            nav.push(("/teams", "Teams"));
-            nav.push(("/usage", "Usage"));
-        }
-        if role == Role::Admin {
-            nav.push(("/audit", "Audit log"));
-            nav.push(("/settings", "Settings"));
-        }
-        if role == Role::Admin {
-            nav.push(("/marketplace", "Marketplace"));
-            nav.push(("/purchase", "Buy seats"));
+        if admin {
+            nav.extend([
+                ("/marketplace", "Marketplace"),
+                ("/purchase", "Buy seats"),
+                ("/audit", "Audit log"),
+                ("/settings", "Settings"),
+            ]);
         }
         let who = match role {
             Role::Admin => "admin",
@@ -220,17 +216,22 @@ pub fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
 }
 
 /// Headers every portal answer carries: no inline script, no framing, no
-/// referrer (a sign-in link carries a token), no sniffing.
+/// referrer to other sites (a sign-in link carries a token), no sniffing.
 pub async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     for (name, value) in [
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            // Forms post here, and two of them are then sent on to Stripe's
+            // Checkout and Customer Portal (form-action governs redirects too).
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self' https://checkout.stripe.com https://billing.stripe.com; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: with it, browsers send `Origin: null` on form
+        // posts, which the CSRF check refuses. Same-origin keeps the hand-off
+        // link (it carries a token) from leaking to any other site.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
