@@ -57,14 +57,29 @@ async fn screenshot(browser: &Client, name: &str) {
     std::fs::write(format!("{dir}/{name}.png"), png).expect("screenshot written");
 }
 
+/// The page's main landmark as text, once it is there (a page may still be
+/// on its way after a click or a redirect); says where the browser is if not.
 async fn text(browser: &Client) -> String {
-    browser
-        .find(Locator::Css("main"))
-        .await
-        .expect("a main landmark")
-        .text()
-        .await
-        .expect("text")
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        // A page replaced between finding its main and reading it (a
+        // navigation, the confirmation's refresh) is read again.
+        if let Ok(main) = browser.wait().for_element(Locator::Css("main")).await
+            && let Ok(text) = main.text().await
+        {
+            return text;
+        }
+        if Instant::now() > deadline {
+            let url = browser
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let source = browser.source().await.unwrap_or_default();
+            panic!("no readable main landmark at {url}:\n{source}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn fill(browser: &Client, css: &str, value: &str) {
