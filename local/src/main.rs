@@ -341,9 +341,18 @@ async fn provision(jobs: Arc<MemoryJobQueue>, provisioner: Provisioner) {
     let mut parked = Vec::new();
     loop {
         while let Some(job) = jobs.pop() {
-            if let Err(error) = provisioner.apply(&job).await {
-                tracing::error!(event = %job.event_id, error = %error, parked = parked.len() + 1, "job parked");
-                parked.push(job);
+            match provisioner.apply(&job).await {
+                Err(error) => {
+                    tracing::error!(event = %job.event_id, error = %error, parked = parked.len() + 1, "job parked");
+                    // What operators see at /v1/operator/jobs, as on AWS.
+                    provisioner.remember_failure(&job, &error).await;
+                    parked.push(job);
+                }
+                Ok(_) => {
+                    if let Err(error) = provisioner.seats().job_succeeded(&job.event_id).await {
+                        tracing::warn!(event = %job.event_id, %error, "a failure record was not cleared");
+                    }
+                }
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

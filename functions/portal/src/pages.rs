@@ -159,6 +159,7 @@ impl UserForm {
 #[template(path = "users.html")]
 struct UsersPage {
     layout: Layout,
+    is_admin: bool,
     query: String,
     notice: Option<String>,
     problem: Option<String>,
@@ -204,6 +205,8 @@ fn notice_text(code: &str) -> String {
         "created" => "The user was added.",
         "assigned" => "The seat was assigned.",
         "revoked" => "The seat was revoked.",
+        "updated" => "The user was changed.",
+        "removed" => "The user was removed; their seats are free.",
         _ => "Done.",
     }
     .to_owned()
@@ -310,6 +313,7 @@ async fn users_page(
         .collect();
     let page = UsersPage {
         layout: Layout::signed_in(session, "/users"),
+        is_admin: actor.role == Role::Admin,
         query: query.q.clone(),
         notice,
         problem,
@@ -502,6 +506,172 @@ async fn after_change(
                     status,
                 )
                 .await
+            }
+            other => Err(other),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserPage {
+    layout: Layout,
+    problem: Option<String>,
+    id: String,
+    name: String,
+    email: String,
+    seats: String,
+    current_role: &'static str,
+    current_team: String,
+    roles: Vec<(&'static str, &'static str)>,
+    teams: Vec<(String, String)>,
+}
+
+fn role_value(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::TeamManager => "team_manager",
+        Role::Member => "member",
+    }
+}
+
+/// `GET /users/{id}`: one user, to edit or remove (admins).
+pub async fn user(
+    session: Session,
+    State(state): State<PortalState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = UserId::parse(&id).map_err(|_| PageError::NotFound)?;
+    user_page(&session, &state, &id, None, StatusCode::OK).await
+}
+
+async fn user_page(
+    session: &Session,
+    state: &PortalState,
+    id: &UserId,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    if session.actor.role != Role::Admin {
+        return Err(PageError::Forbidden(
+            "only an organisation admin may change users".into(),
+        ));
+    }
+    let seats = &state.app.seats;
+    let held = seats.user(&session.actor, id).await?;
+    let teams = seats.teams(&session.actor).await?;
+    let page = UserPage {
+        layout: Layout::signed_in(session, "/users"),
+        problem,
+        id: held.user.id.to_string(),
+        name: held.user.name.as_str().to_owned(),
+        email: held.user.email.as_str().to_owned(),
+        seats: held
+            .seats
+            .iter()
+            .map(|s| product_name(state, &s.product))
+            .collect::<Vec<_>>()
+            .join(", "),
+        current_role: role_value(held.user.role),
+        current_team: held
+            .user
+            .team
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        roles: vec![
+            ("member", "Member"),
+            ("team_manager", "Team manager"),
+            ("admin", "Admin"),
+        ],
+        teams: teams
+            .iter()
+            .map(|t| (t.id.to_string(), t.name.as_str().to_owned()))
+            .collect(),
+    };
+    Ok(render(status, &page))
+}
+
+/// `POST /users/{id}`: name, email, role and team, in one audited change.
+pub async fn update_user(
+    session: Session,
+    State(state): State<PortalState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let submitted: UserForm = form(&body)?;
+    session.check(&headers, &submitted.csrf)?;
+    let id = UserId::parse(&id).map_err(|_| PageError::NotFound)?;
+    let changes = (|| -> Result<seatflow_domain::UserChanges, SeatError> {
+        let (new, _) = new_user(&submitted)?;
+        Ok(seatflow_domain::UserChanges {
+            name: Some(new.name),
+            email: Some(new.email),
+            role: Some(new.role),
+            team: Some(new.team),
+        })
+    })();
+    let result = match changes {
+        Ok(changes) => state
+            .app
+            .seats
+            .update_user(&session.actor, &id, &changes, Mode::Apply)
+            .await
+            .map(|_| ()),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/users?notice=updated").into_response()),
+        Err(error) => match PageError::from(error.clone()) {
+            PageError::Refused(status, _) => {
+                user_page(&session, &state, &id, Some(error.to_string()), status).await
+            }
+            other => Err(other),
+        },
+    }
+}
+
+/// The remove form.
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /users/{id}/remove`: every seat back, the audit kept.
+pub async fn remove_user(
+    session: Session,
+    State(state): State<PortalState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let submitted: RemoveForm = form(&body)?;
+    session.check(&headers, &submitted.csrf)?;
+    let id = UserId::parse(&id).map_err(|_| PageError::NotFound)?;
+    if submitted.confirm != "yes" {
+        return user_page(
+            &session,
+            &state,
+            &id,
+            Some("Tick the box to confirm the removal.".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    match state
+        .app
+        .seats
+        .remove_user(&session.actor, &id, Mode::Apply)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/users?notice=removed").into_response()),
+        Err(error) => match PageError::from(error.clone()) {
+            PageError::Refused(status, _) => {
+                user_page(&session, &state, &id, Some(error.to_string()), status).await
             }
             other => Err(other),
         },

@@ -779,3 +779,83 @@ async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_boug
     let (status, _) = portal.get("/marketplace", &member).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn an_admin_edits_and_removes_a_user_and_may_not_remove_themselves() {
+    let portal = Portal::new().await;
+    let red = portal.fixture.team("Red").await;
+    portal
+        .fixture
+        .assign(&product("professional"), &UserId::parse("usr_max").expect("id"))
+        .await;
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (status, page) = portal.get("/users/usr_max", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(r#"value="Max Member""#) && page.contains("Seats: Professional"),
+        "{page}"
+    );
+    let proof = csrf(&page);
+
+    let (status, headers, _) = portal
+        .post(
+            "/users/usr_max",
+            &admin,
+            None,
+            &format!("csrf={proof}&name=Max+Moved&email=usr_max%40portal.example&role=member&team={red}"),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/users?notice=updated"))
+    );
+    let moved = portal
+        .fixture
+        .seats
+        .user(&portal.fixture.admin, &UserId::parse("usr_max").expect("id"))
+        .await
+        .expect("user");
+    assert_eq!(
+        (moved.user.name.as_str(), moved.user.team.as_ref()),
+        ("Max Moved", Some(&red))
+    );
+    assert_eq!(
+        moved.seats[0].team.as_ref(),
+        Some(&red),
+        "the seat moved with them"
+    );
+
+    let (status, _, page) = portal
+        .post("/users/usr_max/remove", &admin, None, &format!("csrf={proof}"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Tick the box"));
+    let (status, _, page) = portal
+        .post(
+            "/users/usr_ada/remove",
+            &admin,
+            None,
+            &format!("csrf={proof}&confirm=yes"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    let (status, headers, _) = portal
+        .post(
+            "/users/usr_max/remove",
+            &admin,
+            None,
+            &format!("csrf={proof}&confirm=yes"),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/users?notice=removed"))
+    );
+    assert_eq!(
+        portal.fixture.pool(&product("professional")).await.assigned,
+        0,
+        "the seat came free"
+    );
+    let (status, _) = portal.get("/users/usr_max", &admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -105,7 +105,7 @@ impl Provisioner {
 impl Provisioner {
     /// Records a failed job for the operators (best effort: the queue keeps
     /// the job itself).
-    async fn remember_failure(&self, job: &ProvisioningJob, error: &crate::ProvisionError) {
+    pub async fn remember_failure(&self, job: &ProvisioningJob, error: &crate::ProvisionError) {
         let org = match error {
             crate::ProvisionError::UnknownOrganization { org, .. } => org.clone(),
             _ => None,
