@@ -72,6 +72,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/users", get(pages::users).post(pages::create_user))
         .route("/users/{user_id}", get(pages::user).post(pages::update_user))
         .route("/users/{user_id}/remove", post(pages::remove_user))
+        .route("/users/{user_id}/transfer", post(pages::transfer))
         .route("/users/{user_id}/seats", post(pages::assign))
         .route("/users/{user_id}/seats/{product}/revoke", post(pages::revoke))
         .route("/teams", get(insight::teams))

@@ -207,6 +207,7 @@ fn notice_text(code: &str) -> String {
         "revoked" => "The seat was revoked.",
         "updated" => "The user was changed.",
         "removed" => "The user was removed; their seats are free.",
+        "moved" => "The seat was moved.",
         _ => "Done.",
     }
     .to_owned()
@@ -521,6 +522,7 @@ struct UserPage {
     name: String,
     email: String,
     seats: String,
+    held: Vec<(String, String)>,
     current_role: &'static str,
     current_team: String,
     roles: Vec<(&'static str, &'static str)>,
@@ -572,6 +574,11 @@ async fn user_page(
             .map(|s| product_name(state, &s.product))
             .collect::<Vec<_>>()
             .join(", "),
+        held: held
+            .seats
+            .iter()
+            .map(|s| (s.product.to_string(), product_name(state, &s.product)))
+            .collect(),
         current_role: role_value(held.user.role),
         current_team: held
             .user
@@ -675,5 +682,61 @@ pub async fn remove_user(
             }
             other => Err(other),
         },
+    }
+}
+
+/// The transfer form.
+#[derive(Debug, Deserialize)]
+pub struct TransferForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// `POST /users/{id}/transfer`: the seat (with its add-ons for a last base
+/// seat) moves to another user in one change.
+pub async fn transfer(
+    session: Session,
+    State(state): State<PortalState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let submitted: TransferForm = form(&body)?;
+    session.check(&headers, &submitted.csrf)?;
+    let from = UserId::parse(&id).map_err(|_| PageError::NotFound)?;
+    let result = match (
+        ProductId::parse(&submitted.product),
+        UserId::parse(submitted.to.trim()),
+    ) {
+        (Ok(product), Ok(to)) => state
+            .app
+            .seats
+            .transfer(&session.actor, &product, &from, &to, Mode::Apply)
+            .await
+            .map(|_| ()),
+        (Err(error), _) => Err(error.into()),
+        (_, Err(_)) => Err(SeatError::Validation(seatflow_domain::ValidationError::new(
+            "to",
+            format!(
+                "'{}' is not a user id (they look like usr_…)",
+                submitted.to.trim()
+            ),
+        ))),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/users?notice=moved").into_response()),
+        // Shown on the giver's page in words: a receiver not found, no room
+        // in their team, a seat they already hold.
+        Err(error) => {
+            let api = seatflow_http::ApiError::from(error.clone());
+            if api.status().is_server_error() {
+                return Err(PageError::from(api));
+            }
+            user_page(&session, &state, &from, Some(error.to_string()), api.status()).await
+        }
     }
 }
