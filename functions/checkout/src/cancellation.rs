@@ -85,30 +85,18 @@ async fn change_renewal(
     caller.require_admin("change subscriptions")?;
     let key = seatflow_http::idempotency_key(headers)?;
     let seats = &state.app.seats;
-    let subscription_id: SubscriptionId = id
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("subscription '{id}' not found")))?;
-    // Ours first: a subscription of another organisation is not found.
-    seats.subscription(&caller, &subscription_id).await?;
-    let read_at = seats.clock().now();
-    let current = state
-        .payments
-        .subscription(&id)
-        .await?
-        .filter(|s| s.org() == Some(caller.org.as_str()))
-        .ok_or_else(|| ApiError::not_found(format!("subscription '{id}' not found")))?;
-    let mut snapshot = current
-        .snapshot(seats.catalog())
-        .map_err(|e| ApiError::upstream("payment_provider_refused", &e))?;
+    let crate::current::Current {
+        mut snapshot,
+        read_at,
+        ..
+    } = crate::current::current(&caller, &state, &id).await?;
     if matches!(
         snapshot.status,
         SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired
     ) {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "subscription_ended",
-            format!("subscription '{id}' has already ended; buy again to renew"),
-        ));
+        return Err(crate::current::ended(format!(
+            "subscription '{id}' has already ended; buy again to renew"
+        )));
     }
     let action = if cancel {
         AuditAction::CancellationScheduled

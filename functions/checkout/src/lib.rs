@@ -19,6 +19,7 @@
 //! Handlers parse, authorise, call the domain and the payment gateway, map.
 
 mod cancellation;
+mod current;
 mod plan_change;
 mod renewal_seats;
 

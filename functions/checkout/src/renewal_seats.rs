@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use seatflow_domain::{AuditAction, AuditEntry, Mode, ProrationBehavior, RenewalSeats, SubscriptionId};
+use seatflow_domain::{AuditAction, AuditEntry, Mode, ProrationBehavior, RenewalSeats};
 use seatflow_http::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, DryRun, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -71,26 +71,16 @@ pub async fn set_renewal_seats(
     caller.require_admin("change subscriptions")?;
     let key = seatflow_http::idempotency_key(&headers)?;
     let seats = &state.app.seats;
-    let subscription_id: SubscriptionId = id
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("subscription '{id}' not found")))?;
-    seats.subscription(&caller, &subscription_id).await?;
-    let read_at = seats.clock().now();
-    let current = state
-        .payments
-        .subscription(&id)
-        .await?
-        .filter(|s| s.org() == Some(caller.org.as_str()))
-        .ok_or_else(|| ApiError::not_found(format!("subscription '{id}' not found")))?;
-    let mut snapshot = current
-        .snapshot(seats.catalog())
-        .map_err(|e| ApiError::upstream("payment_provider_refused", &e))?;
+    let crate::current::Current {
+        id: subscription_id,
+        provider: current,
+        mut snapshot,
+        read_at,
+    } = crate::current::current(&caller, &state, &id).await?;
     if !snapshot.status.entitles() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "subscription_ended",
-            format!("subscription '{id}' has ended or is not paid; nothing renews"),
-        ));
+        return Err(crate::current::ended(format!(
+            "subscription '{id}' has ended or is not paid; nothing renews"
+        )));
     }
     let plan = seats
         .catalog()

@@ -157,12 +157,10 @@ pub async fn set_allocation(
         .await
     {
         Ok(_) => Ok(Redirect::to("/teams?saved=1").into_response()),
-        Err(error) => match PageError::from(error.clone()) {
-            PageError::Refused(status, _) => {
-                teams_page(&session, &state, None, Some(error.to_string()), status).await
-            }
-            other => Err(other),
-        },
+        Err(error) => {
+            let (status, text) = crate::page::refusal(error)?;
+            teams_page(&session, &state, None, Some(text), status).await
+        }
     }
 }
 

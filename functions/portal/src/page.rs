@@ -202,6 +202,18 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A refusal a form's page explains in words: its status and text. Any
+/// other failure (signed out, forbidden, not found, unavailable) passes on.
+///
+/// # Errors
+/// That other failure, as its page.
+pub fn refusal(error: SeatError) -> Result<(StatusCode, String), PageError> {
+    match PageError::from(error.clone()) {
+        PageError::Refused(status, _) => Ok((status, error.to_string())),
+        other => Err(other),
+    }
+}
+
 /// A form body (`application/x-www-form-urlencoded`).
 ///
 /// # Errors

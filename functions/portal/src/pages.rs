@@ -495,21 +495,19 @@ async fn after_change(
 ) -> Result<Response, PageError> {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/users?notice={notice}")).into_response()),
-        Err(error) => match PageError::from(error.clone()) {
-            PageError::Refused(status, _) => {
-                users_page(
-                    session,
-                    state,
-                    &UsersQuery::default(),
-                    None,
-                    Some(error.to_string()),
-                    UserForm::default(),
-                    status,
-                )
-                .await
-            }
-            other => Err(other),
-        },
+        Err(error) => {
+            let (status, text) = crate::page::refusal(error)?;
+            users_page(
+                session,
+                state,
+                &UsersQuery::default(),
+                None,
+                Some(text),
+                UserForm::default(),
+                status,
+            )
+            .await
+        }
     }
 }
 
@@ -630,12 +628,10 @@ pub async fn update_user(
     };
     match result {
         Ok(()) => Ok(Redirect::to("/users?notice=updated").into_response()),
-        Err(error) => match PageError::from(error.clone()) {
-            PageError::Refused(status, _) => {
-                user_page(&session, &state, &id, Some(error.to_string()), status).await
-            }
-            other => Err(other),
-        },
+        Err(error) => {
+            let (status, text) = crate::page::refusal(error)?;
+            user_page(&session, &state, &id, Some(text), status).await
+        }
     }
 }
 
@@ -676,12 +672,10 @@ pub async fn remove_user(
         .await
     {
         Ok(_) => Ok(Redirect::to("/users?notice=removed").into_response()),
-        Err(error) => match PageError::from(error.clone()) {
-            PageError::Refused(status, _) => {
-                user_page(&session, &state, &id, Some(error.to_string()), status).await
-            }
-            other => Err(other),
-        },
+        Err(error) => {
+            let (status, text) = crate::page::refusal(error)?;
+            user_page(&session, &state, &id, Some(text), status).await
+        }
     }
 }
 

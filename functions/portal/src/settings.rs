@@ -135,12 +135,8 @@ async fn settings_page(
 
 /// Shows a refusal on the settings page, or passes other errors on.
 async fn refused(session: &Session, state: &PortalState, error: SeatError) -> Result<Response, PageError> {
-    match PageError::from(error.clone()) {
-        PageError::Refused(status, _) => {
-            settings_page(session, state, None, Some(error.to_string()), None, status).await
-        }
-        other => Err(other),
-    }
+    let (status, text) = crate::page::refusal(error)?;
+    settings_page(session, state, None, Some(text), None, status).await
 }
 
 /// `POST /settings/notifications`.

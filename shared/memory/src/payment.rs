@@ -389,18 +389,9 @@ impl PaymentGateway for OfflinePaymentGateway {
         proration: ProrationBehavior,
         idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
-        if let Some(answer) = idempotency_key.and_then(|key| self.ledger().answered.get(key).cloned()) {
-            return Ok(answer);
-        }
-        let now = self.clock.now();
-        let changed = self.reprice(subscription, changes, proration, now)?;
-        if let Some(key) = idempotency_key {
-            self.ledger().answered.insert(key.to_owned(), changed.clone());
-        }
-        if let Some(listener) = &self.on_change {
-            listener(&changed);
-        }
-        Ok(changed)
+        self.change_once(idempotency_key, |now| {
+            self.reprice(subscription, changes, proration, now)
+        })
     }
 
     async fn set_cancel_at_period_end(
@@ -409,10 +400,7 @@ impl PaymentGateway for OfflinePaymentGateway {
         cancel: bool,
         idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
-        if let Some(answer) = idempotency_key.and_then(|key| self.ledger().answered.get(key).cloned()) {
-            return Ok(answer);
-        }
-        let changed = {
+        self.change_once(idempotency_key, |_| {
             let mut ledger = self.ledger();
             let sub = ledger
                 .subscriptions
@@ -422,16 +410,8 @@ impl PaymentGateway for OfflinePaymentGateway {
                     message: format!("no such subscription: '{subscription}'"),
                 })?;
             sub.cancel_at_period_end = cancel;
-            let changed = sub.clone();
-            if let Some(key) = idempotency_key {
-                ledger.answered.insert(key.to_owned(), changed.clone());
-            }
-            changed
-        };
-        if let Some(listener) = &self.on_change {
-            listener(&changed);
-        }
-        Ok(changed)
+            Ok(sub.clone())
+        })
     }
 
     async fn set_quantity(
@@ -441,11 +421,25 @@ impl PaymentGateway for OfflinePaymentGateway {
         proration: ProrationBehavior,
         idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
+        self.change_once(idempotency_key, |now| {
+            self.change_quantity(subscription, change, proration, now)
+        })
+    }
+}
+
+impl OfflinePaymentGateway {
+    /// Carries out a change of a subscription once per idempotency key (a
+    /// retry gets the first answer, as from Stripe), then tells the listener
+    /// (the local webhook) about it.
+    fn change_once(
+        &self,
+        idempotency_key: Option<&str>,
+        change: impl FnOnce(DateTime<Utc>) -> Result<ProviderSubscription, PaymentError>,
+    ) -> Result<ProviderSubscription, PaymentError> {
         if let Some(answer) = idempotency_key.and_then(|key| self.ledger().answered.get(key).cloned()) {
             return Ok(answer);
         }
-        let now = self.clock.now();
-        let changed = self.change_quantity(subscription, change, proration, now)?;
+        let changed = change(self.clock.now())?;
         if let Some(key) = idempotency_key {
             self.ledger().answered.insert(key.to_owned(), changed.clone());
         }
@@ -454,9 +448,7 @@ impl PaymentGateway for OfflinePaymentGateway {
         }
         Ok(changed)
     }
-}
 
-impl OfflinePaymentGateway {
     /// Gives items new prices as Stripe does: within the term, the new price
     /// for the rest of the period less the old one's unused time (unless not
     /// prorated); a new term starts a new period now, billed whole, less the

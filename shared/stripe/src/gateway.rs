@@ -67,6 +67,25 @@ impl StripeGateway {
         })
     }
 
+    /// `POST /v1/subscriptions/{id}` with `form`: the subscription as
+    /// updated.
+    async fn update_subscription(
+        &self,
+        id: &str,
+        form: &impl Serialize,
+        idempotency_key: Option<&str>,
+    ) -> Result<ProviderSubscription, PaymentError> {
+        let updated = self
+            .client
+            .send_with_key::<Value>(
+                RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}")).form(form),
+                idempotency_key,
+            )
+            .await
+            .map_err(refused)?;
+        subscription(&updated)
+    }
+
     /// The active price ids of `lookup_keys`, in that order.
     async fn prices(&self, lookup_keys: &[String]) -> Result<Vec<String>, PaymentError> {
         #[derive(Serialize)]
@@ -220,6 +239,14 @@ fn proration_name(proration: ProrationBehavior) -> &'static str {
         ProrationBehavior::AlwaysInvoice => "always_invoice",
         ProrationBehavior::None => "none",
     }
+}
+
+/// A subscription id fit for a URL path, or the provider's own refusal.
+fn subscription_path_id(subscription_id: &str) -> Result<&str, PaymentError> {
+    object_id(subscription_id).ok_or_else(|| PaymentError::Rejected {
+        code: "resource_missing".into(),
+        message: format!("no such subscription: {subscription_id:?}"),
+    })
 }
 
 #[derive(Serialize)]
@@ -384,10 +411,7 @@ impl PaymentGateway for StripeGateway {
         if proration == ProrationBehavior::None {
             return Ok(0);
         }
-        let id = object_id(subscription_id).ok_or_else(|| PaymentError::Rejected {
-            code: "resource_missing".into(),
-            message: format!("no such subscription: {subscription_id:?}"),
-        })?;
+        let id = subscription_path_id(subscription_id)?;
         let form = InvoicePreview {
             subscription: id,
             subscription_details: PreviewDetails {
@@ -419,10 +443,7 @@ impl PaymentGateway for StripeGateway {
         proration: ProrationBehavior,
         idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
-        let id = object_id(subscription_id).ok_or_else(|| PaymentError::Rejected {
-            code: "resource_missing".into(),
-            message: format!("no such subscription: {subscription_id:?}"),
-        })?;
+        let id = subscription_path_id(subscription_id)?;
         let keys: Vec<String> = changes.iter().map(|c| c.lookup_key.clone()).collect();
         let prices = self.prices(&keys).await?;
         let items = changes
@@ -438,15 +459,7 @@ impl PaymentGateway for StripeGateway {
             items,
             proration_behavior: proration_name(proration),
         };
-        let updated = self
-            .client
-            .send_with_key::<Value>(
-                RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}")).form(&form),
-                idempotency_key,
-            )
-            .await
-            .map_err(refused)?;
-        subscription(&updated)
+        self.update_subscription(id, &form, idempotency_key).await
     }
 
     async fn set_cancel_at_period_end(
@@ -455,22 +468,11 @@ impl PaymentGateway for StripeGateway {
         cancel: bool,
         idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
-        let id = object_id(subscription_id).ok_or_else(|| PaymentError::Rejected {
-            code: "resource_missing".into(),
-            message: format!("no such subscription: {subscription_id:?}"),
-        })?;
+        let id = subscription_path_id(subscription_id)?;
         let form = CancellationUpdate {
             cancel_at_period_end: cancel,
         };
-        let updated = self
-            .client
-            .send_with_key::<Value>(
-                RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}")).form(&form),
-                idempotency_key,
-            )
-            .await
-            .map_err(refused)?;
-        subscription(&updated)
+        self.update_subscription(id, &form, idempotency_key).await
     }
 
     async fn set_quantity(
@@ -480,24 +482,13 @@ impl PaymentGateway for StripeGateway {
         proration: ProrationBehavior,
         idempotency_key: Option<&str>,
     ) -> Result<ProviderSubscription, PaymentError> {
-        let id = object_id(subscription_id).ok_or_else(|| PaymentError::Rejected {
-            code: "resource_missing".into(),
-            message: format!("no such subscription: {subscription_id:?}"),
-        })?;
+        let id = subscription_path_id(subscription_id)?;
         let item = self.item_update(change).await?;
         let form = QuantityUpdate {
             items: [item],
             proration_behavior: proration_name(proration),
         };
-        let updated = self
-            .client
-            .send_with_key::<Value>(
-                RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}")).form(&form),
-                idempotency_key,
-            )
-            .await
-            .map_err(refused)?;
-        subscription(&updated)
+        self.update_subscription(id, &form, idempotency_key).await
     }
 }
 
