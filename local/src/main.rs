@@ -301,6 +301,7 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
             app: state.clone(),
             payments: payments.clone(),
             secure_cookies: false,
+            proration: config.proration,
         }))
         .merge(seatflow_checkout::router(CheckoutState {
             app: state.clone(),

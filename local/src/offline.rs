@@ -132,7 +132,7 @@ fn html(title: &str, body: &str) -> Html<String> {
          <style>body{{font-family:system-ui,sans-serif;max-width:48rem;margin:3rem auto;padding:0 1rem}}\
          table{{border-collapse:collapse}}td,th{{padding:.4rem .8rem;text-align:left;vertical-align:top}}\
          tr+tr td{{border-top:1px solid #ddd}}small{{color:#666}}button{{font-size:1.1rem;padding:.5rem 1.5rem}}</style>\
-         </head><body>{body}</body></html>",
+         </head><body><main>{body}</main></body></html>",
         title = escape(title)
     ))
 }

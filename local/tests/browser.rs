@@ -2,10 +2,15 @@
 //! `chromium-driver`, which `make test` installs when missing), driven over
 //! WebDriver against the real `seatflow-local` binary: sign in through the
 //! hand-off link, buy 5 monthly Professional seats with 2 SSO add-ons
-//! (checking the breakdown), pay on the offline checkout, watch the
-//! confirmation turn from progress to summary, create two users with seats
-//! from it, and find them on Users. A screenshot of every page visited is
-//! saved under `target/portal-screenshots/` for review.
+//! (the breakdown following the choices live), pay on the offline checkout,
+//! watch the confirmation turn from progress to summary, create two users
+//! with seats from it and find them on Users, fill every free seat until
+//! Users says none is left, add one more seat to the subscription, and give
+//! it in place. Then the other roles: a team manager sees only their team,
+//! a member reaches no admin page by link or by a forged POST, and a
+//! cross-site form signs nobody in. axe-core (from `.tools/`, which `make
+//! test` installs) checks every page for serious or critical violations, and
+//! a screenshot of every page is saved under `target/portal-screenshots/`.
 
 // Tests and benchmarks: a failed expectation is the failure being reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -88,6 +93,91 @@ async fn fill(browser: &Client, css: &str, value: &str) {
     field.send_keys(value).await.expect("typed");
 }
 
+/// axe-core's script, as `make test` installs it (scripts/browser.sh).
+fn axe_source() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.tools/node_modules/axe-core/axe.min.js"
+    );
+    std::fs::read_to_string(path).unwrap_or_else(|_| {
+        panic!("{path} is missing: `make test` installs it (scripts/browser.sh), or run scripts/browser.sh")
+    })
+}
+
+/// A screenshot of the page, and axe-core's check of it: no serious or
+/// critical violation.
+async fn check(browser: &Client, name: &str) {
+    screenshot(browser, name).await;
+    let title = browser.title().await.expect("a title");
+    assert!(
+        !title.is_empty() && title.len() < 80 && !title.contains('<'),
+        "{name}: a short plain title, not {title:?}"
+    );
+    browser
+        .execute(&axe_source(), vec![])
+        .await
+        .expect("axe-core loads");
+    let violations = browser
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, {resultTypes: ['violations']})
+                 .then(r => done(r.violations
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))),
+                   e => done(['axe-core failed: ' + e]));"#,
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    let violations: Vec<String> = serde_json::from_value(violations).expect("a list");
+    assert!(violations.is_empty(), "{name}: {violations:#?}");
+}
+
+/// The main landmark's text once `wanted` holds of it (the script or a
+/// navigation may still be changing the page); says what it saw if never.
+async fn until(browser: &Client, wanted: impl Fn(&str) -> bool, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = text(browser).await;
+        if wanted(&page) {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "never saw {what}:\n{page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Clicks the button, then waits until the page it was on is gone (a
+/// navigation, or the script putting the answer in its place), so that
+/// what is read next is the answer.
+async fn click(browser: &Client, label: &str) {
+    let main = browser.find(Locator::Css("main")).await.expect("a page");
+    browser
+        .find(Locator::XPath(&format!(
+            "//main//button[normalize-space()='{label}']"
+        )))
+        .await
+        .unwrap_or_else(|_| panic!("a button '{label}'"))
+        .click()
+        .await
+        .expect("clicked");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while main.is_displayed().await.is_ok() {
+        assert!(Instant::now() < deadline, "'{label}' changed nothing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn select(browser: &Client, css: &str, value: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|_| panic!("{value} in {css}"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
     assert!(
@@ -130,6 +220,15 @@ async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
         .output()
         .expect("login-url runs");
     let login = String::from_utf8(login.stdout).expect("utf-8").trim().to_owned();
+    let login_as = |role: &str| {
+        let out = Command::new(BIN)
+            .args(["login-url", "--addr", &addr.to_string(), "--role", role])
+            .env("SEATFLOW_STATE_DIR", &state)
+            .env_remove("SEATFLOW_JWT_SECRET")
+            .output()
+            .expect("login-url runs");
+        String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+    };
 
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
@@ -148,42 +247,54 @@ async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
     // Signed in as the demo admin: Licenses.
     browser.goto(&login).await.expect("hand-off");
     assert!(text(&browser).await.contains("Licenses"));
-    screenshot(&browser, "licenses").await;
+    check(&browser, "licenses").await;
 
-    // Buy seats: monthly Professional, 5 users, 2 SSO; the breakdown first.
+    // Buy seats: monthly Professional, 5 users, 2 SSO; the breakdown follows.
     browser.goto(&format!("{base}/purchase")).await.expect("purchase");
-    browser
-        .find(Locator::Css(r#"input[name="term"][value="monthly"]"#))
-        .await
-        .expect("monthly")
-        .click()
-        .await
-        .expect("chosen");
-    browser
-        .find(Locator::Css(r#"input[name="plan"][value="professional"]"#))
-        .await
-        .expect("plan")
-        .click()
-        .await
-        .expect("chosen");
-    fill(&browser, "#quantity", "5").await;
-    fill(&browser, "#addon-sso", "2").await;
-    browser
+    let update = browser
         .find(Locator::XPath(
             "//button[normalize-space()='Update the breakdown']",
         ))
         .await
-        .expect("update")
-        .click()
-        .await
-        .expect("updated");
-    let breakdown = text(&browser).await;
-    assert!(breakdown.contains("Total due now, billed monthly"), "{breakdown}");
+        .expect("the update button, for browsers without script");
     assert!(
-        breakdown.contains("153.00 USD"),
-        "5 × 29.00 + 2 × 4.00: {breakdown}"
+        !update.is_displayed().await.expect("displayed?"),
+        "the script prices the choices itself"
     );
-    screenshot(&browser, "purchase").await;
+    for css in [
+        r#"input[name="term"][value="monthly"]"#,
+        r#"input[name="plan"][value="professional"]"#,
+    ] {
+        browser
+            .find(Locator::Css(css))
+            .await
+            .expect(css)
+            .click()
+            .await
+            .expect("chosen");
+    }
+    fill(&browser, "#quantity", "5").await;
+    fill(&browser, "#addon-sso", "2").await;
+    let breakdown = until(&browser, |page| page.contains("153.00 USD"), "the live breakdown").await;
+    assert!(breakdown.contains("Total due now, billed monthly"), "{breakdown}");
+    // Add-ons stay within the seats.
+    fill(&browser, "#addon-sso", "9").await;
+    let kept = browser
+        .find(Locator::Css("#addon-sso"))
+        .await
+        .expect("sso")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept.as_deref(), Some("5"), "never more add-ons than seats");
+    fill(&browser, "#addon-sso", "2").await;
+    until(
+        &browser,
+        |page| page.contains("153.00 USD"),
+        "the breakdown again",
+    )
+    .await;
+    check(&browser, "purchase").await;
     browser
         .find(Locator::XPath(
             "//button[normalize-space()='Continue to payment']",
@@ -193,39 +304,23 @@ async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
         .click()
         .await
         .expect("on to checkout");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    screenshot(&browser, "offline-checkout").await;
 
-    // The offline checkout, then the confirmation.
-    browser
+    // The offline checkout, then the confirmation: progress, then the
+    // summary, without reloading (the script asks again).
+    let pay = browser
         .wait()
         .for_element(Locator::XPath("//button[normalize-space()='Pay']"))
         .await
-        .expect("the offline checkout page")
-        .click()
-        .await
-        .expect("paid");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let page = match browser.find(Locator::Css("main")).await {
-            Ok(main) => main.text().await.unwrap_or_default(),
-            // Still on its way from the offline page.
-            Err(_) => String::new(),
-        };
-        if page.contains("Your seats are ready") {
-            break;
-        }
-        assert!(
-            page.is_empty()
-                || page.contains("Setting up your seats")
-                || page.contains("Waiting for your payment"),
-            "progress, then the summary: {page}"
-        );
-        assert!(Instant::now() < deadline, "the seats never arrived: {page}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        browser.refresh().await.expect("refreshed");
-    }
-    screenshot(&browser, "confirmation").await;
+        .expect("the offline checkout page");
+    check(&browser, "offline-checkout").await;
+    pay.click().await.expect("paid");
+    until(
+        &browser,
+        |page| page.contains("Your seats are ready"),
+        "the summary",
+    )
+    .await;
+    check(&browser, "confirmation").await;
 
     // Create two users, each with a seat, from the confirmation.
     for (name, email) in [
@@ -234,22 +329,11 @@ async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
     ] {
         fill(&browser, "#name", name).await;
         fill(&browser, "#email", email).await;
-        browser
-            .find(Locator::XPath(
-                "//button[normalize-space()='Add user with a seat']",
-            ))
-            .await
-            .expect("add")
-            .click()
-            .await
-            .expect("added");
-        assert!(
-            text(&browser).await.contains(&format!("{name} ({email})")),
-            "{name} is listed"
-        );
+        click(&browser, "Add user with a seat").await;
+        let listed = format!("{name} ({email})");
+        until(&browser, |page| page.contains(&listed), "the new user listed").await;
     }
     screenshot(&browser, "confirmation-with-users").await;
-
     browser
         .goto(&format!("{base}/users?q=newcomer"))
         .await
@@ -259,11 +343,178 @@ async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
         users.contains("Nia Newcomer") && users.contains("Omar Newcomer"),
         "{users}"
     );
-    screenshot(&browser, "users").await;
-    for page in ["teams", "usage", "audit", "marketplace", "settings"] {
-        browser.goto(&format!("{base}/{page}")).await.expect(page);
-        screenshot(&browser, page).await;
+    check(&browser, "users").await;
+
+    // Fill every free seat: first those outside the teams' allocations (Users
+    // then says the rest are set aside for teams), then Engineering's; Users
+    // then says none is left, with a link to buy more.
+    browser.goto(&format!("{base}/users")).await.expect("users");
+    let mut added = 0;
+    let mut saw_set_aside = false;
+    loop {
+        let page = text(&browser).await;
+        if page.contains("Every Professional seat is in use (") {
+            break;
+        }
+        let set_aside = page.contains("Every Professional seat outside the teams' allocations is in use");
+        saw_set_aside |= set_aside;
+        added += 1;
+        assert!(added <= 60, "the demo has fewer free seats than this");
+        fill(&browser, "#name", &format!("Filler {added}")).await;
+        fill(&browser, "#email", &format!("filler{added}@demo.example")).await;
+        select(&browser, "#seat", "professional").await;
+        if set_aside {
+            select(&browser, "#team", "team_engineering").await;
+        }
+        click(&browser, "Add user").await;
+        let page = text(&browser).await;
+        assert!(page.contains("The user was added."), "Filler {added}: {page}");
     }
+    assert!(saw_set_aside, "Users said when only team seats were left");
+    let buy = browser
+        .find(Locator::XPath(
+            "//main//p[contains(@class,'alert')]//a[normalize-space()='buy more seats']",
+        ))
+        .await
+        .expect("the no-seats alert links to the purchase");
+    assert!(
+        buy.attr("href")
+            .await
+            .expect("href")
+            .is_some_and(|h| h.ends_with("/purchase"))
+    );
+    check(&browser, "users-full").await;
+
+    // One more seat on the subscription, from Licenses: the alert is gone,
+    // and the seat is given in place.
+    browser.goto(&base).await.expect("licenses");
+    browser
+        .find(Locator::LinkText("Add seats"))
+        .await
+        .expect("Add seats on the subscription")
+        .click()
+        .await
+        .expect("add seats");
+    assert!(text(&browser).await.contains("Add seats"));
+    select(&browser, "#product", "professional").await;
+    fill(&browser, "#add", "1").await;
+    click(&browser, "See the price").await;
+    until(&browser, |page| page.contains("What it costs"), "the price").await;
+    check(&browser, "add-seats").await;
+    click(&browser, "Add 1 seat").await;
+    until(&browser, |page| page.contains("Seats added"), "back on Licenses").await;
+    check(&browser, "licenses-seats-added").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        browser
+            .goto(&format!("{base}/users?q=dave"))
+            .await
+            .expect("users");
+        if !text(&browser).await.contains("Every Professional seat is in use") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the added seat never arrived");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let before = browser.current_url().await.expect("url");
+    click(&browser, "Assign").await;
+    let page = until(
+        &browser,
+        |page| page.contains("The seat was assigned."),
+        "the seat given",
+    )
+    .await;
+    assert!(page.contains("Dave Designer"), "still searching for Dave: {page}");
+    assert!(
+        browser
+            .find(Locator::XPath(
+                "//button[normalize-space()='revoke' and contains(@aria-label,'Dave Designer')]"
+            ))
+            .await
+            .is_ok(),
+        "Dave holds a seat now: {page}"
+    );
+    let after = browser.current_url().await.expect("url");
+    assert_eq!(after.path(), before.path(), "given in place");
+    check(&browser, "users-assigned-in-place").await;
+
+    for page in [
+        "teams",
+        "usage",
+        "audit",
+        "marketplace",
+        "marketplace/sso",
+        "settings",
+        "users/usr_dave",
+    ] {
+        browser.goto(&format!("{base}/{page}")).await.expect(page);
+        text(&browser).await;
+        check(&browser, &page.replace('/', "-")).await;
+    }
+
+    // A form on another site posting here: the browser sends no session
+    // (SameSite=Strict), so nobody is signed in and nothing is created.
+    let forged = format!(
+        "data:text/html,<form method=post action='{base}/users'><input name=name value=Mallory>\
+         <input name=email value=mallory%40evil.example><input name=role value=admin>\
+         <button>Go</button></form>"
+    );
+    browser.goto(&forged).await.expect("another site");
+    browser
+        .find(Locator::Css("button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("posted");
+    let refused = text(&browser).await;
+    assert!(
+        refused.contains("You are signed out") || refused.contains("This form has expired"),
+        "{refused}"
+    );
+    browser
+        .goto(&format!("{base}/users?q=mallory"))
+        .await
+        .expect("users");
+    assert!(
+        text(&browser).await.contains("No user matches"),
+        "Mallory was not created"
+    );
+
+    // A team manager sees their team only.
+    browser.goto(&login_as("team_manager")).await.expect("manager");
+    browser.goto(&format!("{base}/teams")).await.expect("teams");
+    let teams = text(&browser).await;
+    assert!(
+        teams.contains("Engineering") && !teams.contains("Design"),
+        "{teams}"
+    );
+    check(&browser, "teams-as-manager").await;
+    browser.goto(&format!("{base}/audit")).await.expect("audit");
+    assert!(text(&browser).await.contains("Not available to you"));
+
+    // A member reaches no admin page, by link or by a forged POST carrying
+    // their own session and proof.
+    browser.goto(&login_as("member")).await.expect("member");
+    assert!(text(&browser).await.contains("My seats"));
+    check(&browser, "my-seats").await;
+    for page in ["users", "purchase", "settings", "audit"] {
+        browser.goto(&format!("{base}/{page}")).await.expect(page);
+        assert!(text(&browser).await.contains("Not available to you"), "{page}");
+    }
+    browser.goto(&base).await.expect("home");
+    let status = browser
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               const proof = document.querySelector('input[name=csrf]').value;
+               fetch('/users', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+                 body: 'csrf=' + encodeURIComponent(proof) + '&name=Eve&email=eve%40demo.example&role=admin&seat='})
+                 .then(r => done(r.status), e => done(String(e)));"#,
+            vec![],
+        )
+        .await
+        .expect("a forged POST");
+    assert_eq!(status, serde_json::json!(403), "a member may not add users");
     browser.close().await.expect("closed");
     let _ = std::fs::remove_dir_all(&state);
 }

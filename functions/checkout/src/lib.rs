@@ -206,33 +206,17 @@ pub async fn add_seats(
     caller.require_admin("change subscriptions")?;
     let key = seatflow_http::idempotency_key(&headers)?;
     let seats = &state.app.seats;
-    let subscription_id = id
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("subscription '{id}' not found")))?;
-    // Ours first: a subscription of another organisation is not found.
-    seats.subscription(&caller, &subscription_id).await?;
-    let current = state
-        .payments
-        .subscription(&id)
-        .await?
-        .filter(|s| s.org() == Some(caller.org.as_str()))
-        .ok_or_else(|| ApiError::not_found(format!("subscription '{id}' not found")))?;
     let behavior = request.proration_behavior.unwrap_or(state.config.proration);
-    let at = seats.clock().now();
-    let mut increase =
-        seats
-            .catalog()
-            .plan_seat_increase(&current, &request.product, request.quantity, behavior, at)?;
-    // What the customer is shown is what the provider will bill: its own
-    // preview of the prorations (Stripe's invoice preview; offline, the same
-    // arithmetic as the catalog's).
-    if let Some(change) = increase.change() {
-        let amount = state
-            .payments
-            .preview_quantity_change(&id, change, behavior, at)
-            .await?;
-        increase.proration.amount_due.minor = amount;
-    }
+    let increase = seatflow_http::billing::plan_seat_increase(
+        seats,
+        state.payments.as_ref(),
+        &caller,
+        &id,
+        &request.product,
+        request.quantity,
+        behavior,
+    )
+    .await?;
     let Some(key) = key else {
         if let Some(change) = increase.change() {
             state.payments.set_quantity(&id, change, behavior, None).await?;

@@ -85,6 +85,7 @@ async fn main() {
         app: state.clone(),
         payments: Arc::new(gateway),
         secure_cookies: false,
+        proration: seatflow_domain::ProrationBehavior::default(),
     });
     let token = state
         .auth

@@ -1,5 +1,6 @@
-//! The portal's one stylesheet, embedded in the binary and served under a
-//! name that changes with its content, so browsers may cache it for good.
+//! The portal's one stylesheet and one script, embedded in the binary and
+//! served under names that change with their content, so browsers may cache
+//! them for good.
 
 use std::sync::LazyLock;
 
@@ -8,26 +9,66 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-const STYLESHEET: &str = include_str!("../assets/portal.css");
+/// An embedded file and the name it is served under.
+struct Asset {
+    path: String,
+    content_type: &'static str,
+    body: &'static str,
+}
 
-/// Where the current stylesheet is served: `/assets/portal-{hash}.css`.
-pub static STYLESHEET_PATH: LazyLock<String> = LazyLock::new(|| {
-    let digest = Sha256::digest(STYLESHEET.as_bytes());
-    let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("/assets/portal-{hash}.css")
+impl Asset {
+    /// `body` at `/assets/{stem}-{hash}.{extension}`.
+    fn new(stem: &str, extension: &str, content_type: &'static str, body: &'static str) -> Self {
+        let digest = Sha256::digest(body.as_bytes());
+        let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        Self {
+            path: format!("/assets/{stem}-{hash}.{extension}"),
+            content_type,
+            body,
+        }
+    }
+}
+
+static STYLESHEET: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "portal",
+        "css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/portal.css"),
+    )
 });
 
-/// `GET /assets/{name}`: the stylesheet under its current name only.
+static SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "portal",
+        "js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/portal.js"),
+    )
+});
+
+/// Where the current stylesheet is served: `/assets/portal-{hash}.css`.
+pub fn stylesheet_path() -> &'static str {
+    &STYLESHEET.path
+}
+
+/// Where the current script is served: `/assets/portal-{hash}.js`.
+pub fn script_path() -> &'static str {
+    &SCRIPT.path
+}
+
+/// `GET /assets/{name}`: each asset under its current name only.
 pub async fn asset(Path(name): Path<String>) -> Response {
-    if format!("/assets/{name}") != *STYLESHEET_PATH {
+    let wanted = format!("/assets/{name}");
+    let Some(asset) = [&*STYLESHEET, &*SCRIPT].into_iter().find(|a| a.path == wanted) else {
         return (StatusCode::NOT_FOUND, "no such asset").into_response();
-    }
+    };
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, asset.content_type),
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
-        STYLESHEET,
+        asset.body,
     )
         .into_response()
 }

@@ -1,12 +1,14 @@
 //! Teams (allocations per product with their use), Usage (in use against
 //! available, as server-rendered SVG bars) and the Audit log (paged,
-//! filtered, each entry opening to its before and after).
+//! filtered, each entry opening to its before and after); the usage and
+//! seat exports as files.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use seatflow_domain::{AuditAction, AuditId, Mode, ProductId, Role, SeatError, TeamId};
+use seatflow_domain::{AuditAction, AuditId, Mode, ProductId, Role, SeatError, TeamId, UserId};
+use seatflow_http::export;
 use serde::Deserialize;
 
 use crate::PortalState;
@@ -30,11 +32,23 @@ pub struct TeamRow {
 struct TeamsPage {
     layout: Layout,
     notice: Option<String>,
-    problem: Option<String>,
+    /// A refusal and the form it belongs to (`alloc-{team}-{product}`,
+    /// `new` or `move`), shown next to that form.
+    problem: Option<(String, String)>,
     rows: Vec<TeamRow>,
     can_allocate: bool,
+    can_move: bool,
     teams: Vec<(String, String)>,
     products: Vec<(String, String)>,
+}
+
+impl TeamsPage {
+    fn problem_at(&self, form: &str) -> Option<&str> {
+        self.problem
+            .as_ref()
+            .filter(|(at, _)| at == form)
+            .map(|(_, text)| text.as_str())
+    }
 }
 
 /// The Teams page's query.
@@ -49,7 +63,13 @@ pub async fn teams(
     State(state): State<PortalState>,
     Query(query): Query<TeamsQuery>,
 ) -> Result<Response, PageError> {
-    let notice = query.saved.map(|_| "The allocation was saved.".to_owned());
+    let notice = query.saved.map(|what| {
+        if what == "moved" {
+            "The seats were moved.".to_owned()
+        } else {
+            "The allocation was saved.".to_owned()
+        }
+    });
     teams_page(&session, &state, notice, None, StatusCode::OK).await
 }
 
@@ -57,7 +77,7 @@ async fn teams_page(
     session: &Session,
     state: &PortalState,
     notice: Option<String>,
-    problem: Option<String>,
+    problem: Option<(String, String)>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let seats = &state.app.seats;
@@ -89,6 +109,7 @@ async fn teams_page(
         problem,
         rows,
         can_allocate: session.actor.role == Role::Admin,
+        can_move: teams.len() >= 2,
         teams: teams
             .iter()
             .map(|t| (t.id.to_string(), t.name.as_str().to_owned()))
@@ -123,12 +144,18 @@ pub async fn set_allocation(
 ) -> Result<Response, PageError> {
     let submitted: AllocationForm = form(&body)?;
     session.check(&headers, &submitted.csrf)?;
+    let from_row = path.is_some();
     let (team, product) = match path {
         Some(Path(pair)) => pair,
         None => (
             submitted.team.clone().unwrap_or_default(),
             submitted.product.clone().unwrap_or_default(),
         ),
+    };
+    let at = if from_row {
+        format!("alloc-{team}-{product}")
+    } else {
+        "new".to_owned()
     };
     let team = TeamId::parse(&team).map_err(|_| PageError::NotFound)?;
     let product = ProductId::parse(&product).map_err(|_| PageError::NotFound)?;
@@ -143,7 +170,7 @@ pub async fn set_allocation(
                     &session,
                     &state,
                     None,
-                    Some(format!("'{seats_text}' is not a number of seats: give a whole number, or leave it empty for none.")),
+                    Some((at, format!("'{seats_text}' is not a number of seats: give a whole number, or leave it empty for none."))),
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await;
@@ -159,7 +186,70 @@ pub async fn set_allocation(
         Ok(_) => Ok(Redirect::to("/teams?saved=1").into_response()),
         Err(error) => {
             let (status, text) = crate::page::refusal(error)?;
-            teams_page(&session, &state, None, Some(text), status).await
+            teams_page(&session, &state, None, Some((at, text)), status).await
+        }
+    }
+}
+
+/// The form that moves seats from one team's allocation to another's.
+#[derive(Debug, Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    seats: String,
+}
+
+/// `POST /teams/allocations/move`: seats set aside for one team go to
+/// another (admins, and managers of both teams).
+pub async fn move_allocation(
+    session: Session,
+    State(state): State<PortalState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let submitted: MoveForm = form(&body)?;
+    session.check(&headers, &submitted.csrf)?;
+    let refused = |text: String| async {
+        teams_page(
+            &session,
+            &state,
+            None,
+            Some(("move".to_owned(), text)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await
+    };
+    let (Ok(product), Ok(from), Ok(to)) = (
+        ProductId::parse(&submitted.product),
+        TeamId::parse(&submitted.from),
+        TeamId::parse(&submitted.to),
+    ) else {
+        return refused("Choose a product and two teams.".to_owned()).await;
+    };
+    let Ok(count) = submitted.seats.trim().parse::<u32>() else {
+        return refused(format!(
+            "'{}' is not a number of seats: give a whole number.",
+            submitted.seats.trim()
+        ))
+        .await;
+    };
+    match state
+        .app
+        .seats
+        .move_allocation(&session.actor, &product, &from, &to, count, Mode::Apply)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/teams?saved=moved").into_response()),
+        Err(error) => {
+            let (status, text) = crate::page::refusal(error)?;
+            teams_page(&session, &state, None, Some(("move".to_owned(), text)), status).await
         }
     }
 }
@@ -194,6 +284,7 @@ impl Bar {
 #[template(path = "usage.html")]
 struct UsagePage {
     layout: Layout,
+    is_admin: bool,
     products: Vec<Bar>,
     teams: Vec<Bar>,
 }
@@ -225,11 +316,48 @@ pub async fn usage(session: Session, State(state): State<PortalState>) -> Result
     Ok(render(
         StatusCode::OK,
         &UsagePage {
+            is_admin: session.actor.role == Role::Admin,
             layout: Layout::signed_in(&session, "/usage"),
             products,
             teams,
         },
     ))
+}
+
+/// `GET /usage.csv`: the same figures as a file (team managers: their teams).
+pub async fn usage_csv(session: Session, State(state): State<PortalState>) -> Result<Response, PageError> {
+    let usage = state.app.seats.usage(&session.actor).await?;
+    Ok(export::csv_response("usage.csv", export::usage_csv(usage)))
+}
+
+/// The seat export's query: where a page starts.
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportQuery {
+    after: Option<String>,
+}
+
+/// `GET /assignments.csv`: every seat with its holder (admins), 10,000
+/// holders a file; a `Link` header names the next file.
+pub async fn assignments_csv(
+    session: Session,
+    State(state): State<PortalState>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, PageError> {
+    let after = query
+        .after
+        .as_deref()
+        .map(UserId::parse)
+        .transpose()
+        .map_err(|_| PageError::NotFound)?;
+    Ok(export::assignment_export(
+        &state.app.seats,
+        &session.actor,
+        export::Format::Csv,
+        after,
+        export::EXPORT_PAGE,
+        "/assignments.csv",
+    )
+    .await?)
 }
 
 /// One audit entry, in words.

@@ -8,7 +8,8 @@
 //!   application; `POST /portal/sign-out`; `GET /portal/signed-out`.
 //! - `GET /`: Licenses (admins) or My seats (everyone else).
 //! - `GET /teams` and its allocation forms, `GET /usage` (SVG bars),
-//!   `GET /audit` (admins; team managers see their teams).
+//!   `GET /audit` (admins; team managers see their teams); `GET /usage.csv`,
+//!   `GET /assignments.csv` (admins): the API's exports, for a browser.
 //! - `GET /marketplace`, `GET /marketplace/{product}` (add-ons, bought
 //!   with seats), `POST /billing` (the provider's billing portal) (admins).
 //! - `GET /settings`: notifications, API keys (created with scopes, the
@@ -16,10 +17,13 @@
 //! - `GET /purchase` (choices and the breakdown), `POST /purchase` (on to
 //!   the provider's checkout), `GET /purchase/done?session=…` (progress,
 //!   then the summary and "create users now"): admins.
+//! - `GET /subscriptions/{id}/seats` (what adding seats costs), `POST` (adds
+//!   them): admins, from Licenses.
 //! - `GET /users`, `POST /users`, `POST /users/{id}/seats`,
 //!   `POST /users/{id}/seats/{product}/revoke`: users and their seats
 //!   (admins; team managers within their teams).
 
+mod add_seats;
 mod assets;
 mod insight;
 mod marketplace;
@@ -44,6 +48,8 @@ pub struct PortalState {
     pub payments: std::sync::Arc<dyn seatflow_domain::PaymentGateway>,
     /// Whether the session cookie is `Secure` (served over HTTPS).
     pub secure_cookies: bool,
+    /// How seats added to a running subscription are billed.
+    pub proration: seatflow_domain::ProrationBehavior,
 }
 
 impl HasAuthenticator for PortalState {
@@ -77,11 +83,14 @@ pub fn router(state: PortalState) -> Router {
         .route("/users/{user_id}/seats/{product}/revoke", post(pages::revoke))
         .route("/teams", get(insight::teams))
         .route("/teams/allocations", post(insight::set_allocation))
+        .route("/teams/allocations/move", post(insight::move_allocation))
         .route(
             "/teams/{team_id}/allocations/{product}",
             post(insight::set_allocation),
         )
         .route("/usage", get(insight::usage))
+        .route("/usage.csv", get(insight::usage_csv))
+        .route("/assignments.csv", get(insight::assignments_csv))
         .route("/audit", get(insight::audit))
         .route("/marketplace", get(marketplace::marketplace))
         .route("/marketplace/{product}", get(marketplace::product))
@@ -91,6 +100,10 @@ pub fn router(state: PortalState) -> Router {
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/api-keys/{key_id}/revoke", post(settings::revoke_key))
         .route("/purchase", get(purchase::purchase).post(purchase::checkout))
+        .route(
+            "/subscriptions/{subscription_id}/seats",
+            get(add_seats::add_seats).post(add_seats::confirm_add_seats),
+        )
         .route("/purchase/done", get(purchase::done))
         .route("/portal/session", get(session::sign_in))
         .route("/portal/sign-out", post(session::sign_out))

@@ -10,6 +10,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         app,
         payments: seatflow_config::payment_gateway()?,
         secure_cookies: true,
+        proration: match std::env::var("PRORATION_BEHAVIOR") {
+            Ok(text) => text.parse()?,
+            Err(_) => seatflow_domain::ProrationBehavior::default(),
+        },
     };
     lambda_http::run(seatflow_portal::router(state)).await
 }

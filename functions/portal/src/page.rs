@@ -9,7 +9,7 @@ use seatflow_domain::{Role, SeatError};
 use seatflow_http::ApiError;
 use serde::de::DeserializeOwned;
 
-use crate::assets::STYLESHEET_PATH;
+use crate::assets::{script_path, stylesheet_path};
 use crate::session::Session;
 
 /// A link of the navigation.
@@ -28,6 +28,8 @@ pub struct NavItem {
 pub struct Layout {
     /// The stylesheet's URL.
     pub stylesheet: &'static str,
+    /// The script's URL.
+    pub script: &'static str,
     /// The navigation, for a signed-in person.
     pub nav: Option<Vec<NavItem>>,
     /// Who is signed in.
@@ -63,7 +65,8 @@ impl Layout {
             Role::Member => "member",
         };
         Self {
-            stylesheet: STYLESHEET_PATH.as_str(),
+            stylesheet: stylesheet_path(),
+            script: script_path(),
             nav: Some(
                 nav.into_iter()
                     .map(|(href, label)| NavItem {
@@ -89,7 +92,8 @@ impl Layout {
     #[must_use]
     pub fn anonymous() -> Self {
         Self {
-            stylesheet: STYLESHEET_PATH.as_str(),
+            stylesheet: stylesheet_path(),
+            script: script_path(),
             nav: None,
             who: String::new(),
             csrf: String::new(),

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use seatflow_domain::{
-    DisplayName, Email, LicenseSummary, Mode, NewUser, ProductId, ProductKind, Role, SeatError, TeamId,
-    UserId,
+    DisplayName, Email, LicenseSummary, Mode, NewUser, ProductId, ProductKind, Role, SeatError,
+    SubscriptionStatus, TeamId, Term, UserId,
 };
 use serde::Deserialize;
 
@@ -35,9 +35,27 @@ pub struct LicenseRow {
 #[template(path = "licenses.html")]
 struct LicensesPage {
     layout: Layout,
+    notice: Option<&'static str>,
+    subscriptions: Vec<SubscriptionRow>,
     has_billing: bool,
     any_over_limit: bool,
     licenses: Vec<LicenseRow>,
+}
+
+/// A subscription, in words, with its Add seats link.
+pub struct SubscriptionRow {
+    id: String,
+    plan: String,
+    seats: String,
+    status: &'static str,
+    renews: String,
+    can_add: bool,
+}
+
+/// The home page's query: what was just done.
+#[derive(Debug, Default, Deserialize)]
+pub struct HomeQuery {
+    notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -48,7 +66,11 @@ struct MySeatsPage {
 }
 
 /// `GET /`: Licenses for admins; everyone else's own seats.
-pub async fn home(session: Session, State(state): State<PortalState>) -> Result<Response, PageError> {
+pub async fn home(
+    session: Session,
+    State(state): State<PortalState>,
+    Query(query): Query<HomeQuery>,
+) -> Result<Response, PageError> {
     let seats = &state.app.seats;
     if session.actor.role != Role::Admin {
         let me = seats.me(&session.actor).await?;
@@ -85,10 +107,64 @@ pub async fn home(session: Session, State(state): State<PortalState>) -> Result<
             over_limit: l.over_limit,
         })
         .collect::<Vec<_>>();
+    let catalog = seats.catalog();
+    let name_of = |p: &ProductId| {
+        catalog
+            .product(p)
+            .map_or_else(|| p.to_string(), |p| p.name.clone())
+    };
+    let subscriptions = seats
+        .subscription_overviews(&session.actor)
+        .await?
+        .into_iter()
+        .map(|o| SubscriptionRow {
+            id: o.id.to_string(),
+            plan: format!(
+                "{}{}",
+                o.plan.as_ref().map_or_else(|| "No plan".to_owned(), &name_of),
+                match o.term {
+                    Some(Term::Monthly) => ", monthly",
+                    Some(Term::Annual) => ", annual",
+                    None => "",
+                }
+            ),
+            seats: o
+                .items
+                .iter()
+                .map(|i| format!("{} × {}", i.quantity, name_of(&i.product)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            status: match o.status {
+                SubscriptionStatus::Active | SubscriptionStatus::Trialing if o.cancel_at_period_end => {
+                    "ends at the period's end"
+                }
+                SubscriptionStatus::Active => "active",
+                SubscriptionStatus::Trialing => "trial",
+                SubscriptionStatus::PastDue => "payment overdue",
+                SubscriptionStatus::Unpaid => "unpaid",
+                SubscriptionStatus::Canceled => "ended",
+                SubscriptionStatus::Paused => "paused",
+                SubscriptionStatus::Incomplete | SubscriptionStatus::IncompleteExpired => "not paid",
+            },
+            renews: match (o.renews_at, o.renewal_amount) {
+                (Some(at), Some(amount)) => format!("{} for {amount}", at.format("%-d %B %Y")),
+                (Some(at), None) => at.format("%-d %B %Y").to_string(),
+                _ => "—".to_owned(),
+            },
+            can_add: matches!(
+                o.status,
+                SubscriptionStatus::Active | SubscriptionStatus::Trialing
+            ) && o.plan.is_some(),
+        })
+        .collect();
     Ok(render(
         StatusCode::OK,
         &LicensesPage {
             layout: Layout::signed_in(&session, "/"),
+            notice: (query.notice.as_deref() == Some("seats_added")).then_some(
+                "Seats added. They can be given out as soon as the payment provider confirms the change, usually within seconds.",
+            ),
+            subscriptions,
             any_over_limit: licenses.iter().any(|l| l.over_limit),
             has_billing: seats.billing_customer(&session.actor).await.is_ok(),
             licenses,
@@ -159,6 +235,8 @@ impl UserForm {
 #[template(path = "users.html")]
 struct UsersPage {
     layout: Layout,
+    /// This page with its search and place, where its forms come back to.
+    here: String,
     is_admin: bool,
     query: String,
     notice: Option<String>,
@@ -291,12 +369,22 @@ async fn users_page(
         .collect();
     let alerts = licenses
         .iter()
-        .filter(|l| l.kind == ProductKind::Plan && l.purchased > 0 && l.available == 0)
-        .map(|l| {
-            format!(
-                "Every {} seat is in use ({} of {}). To give someone a seat, revoke one or buy more seats.",
-                l.name, l.assigned, l.purchased
-            )
+        .filter(|l| l.kind == ProductKind::Plan && l.purchased > 0)
+        .filter_map(|l| {
+            if l.available == 0 {
+                Some(format!(
+                    "Every {} seat is in use ({} of {}). To give someone a seat, revoke one,",
+                    l.name, l.assigned, l.purchased
+                ))
+            } else if l.unallocated_available == 0 {
+                Some(format!(
+                    "Every {name} seat outside the teams' allocations is in use: the {free} still free are set aside for teams (see Teams). To give a seat to someone in no such team, move an allocation, revoke a seat,",
+                    name = l.name,
+                    free = l.available,
+                ))
+            } else {
+                None
+            }
         })
         .collect();
     let next = next.map(|after| {
@@ -312,8 +400,20 @@ async fn users_page(
         .filter(|(id, _)| ProductId::parse(id).is_ok_and(|p| catalog.is_plan(&p)))
         .cloned()
         .collect();
+    let mut here = Vec::new();
+    if !query.q.is_empty() {
+        here.push(("q", query.q.as_str()));
+    }
+    if let Some(after) = &query.after {
+        here.push(("after", after.as_str()));
+    }
     let page = UsersPage {
         layout: Layout::signed_in(session, "/users"),
+        here: if here.is_empty() {
+            "/users".to_owned()
+        } else {
+            format!("/users?{}", form_urlencoded_pairs(&here))
+        },
         is_admin: actor.role == Role::Admin,
         query: query.q.clone(),
         notice,
@@ -442,6 +542,9 @@ pub struct AssignForm {
     #[serde(default)]
     csrf: String,
     product: String,
+    /// The Users page the form was on (its search and place).
+    #[serde(default)]
+    back: String,
 }
 
 /// `POST /users/{id}/seats`: gives the user a seat (or an add-on).
@@ -462,7 +565,7 @@ pub async fn assign(
         .assign(&session.actor, &product, &user, Mode::Apply)
         .await
         .map(|_| ());
-    after_change(&session, &state, result, "assigned").await
+    after_change(&session, &state, result, "assigned", &submitted.back).await
 }
 
 /// `POST /users/{id}/seats/{product}/revoke`: takes the seat back.
@@ -483,7 +586,7 @@ pub async fn revoke(
         .unassign(&session.actor, &product, &user, Mode::Apply)
         .await
         .map(|_| ());
-    after_change(&session, &state, result, "revoked").await
+    after_change(&session, &state, result, "revoked", &submitted.back).await
 }
 
 /// Back to Users after a change; a refusal is shown there, in words.
@@ -492,15 +595,37 @@ async fn after_change(
     state: &PortalState,
     result: Result<(), SeatError>,
     notice: &str,
+    back: &str,
 ) -> Result<Response, PageError> {
+    // Only back to a Users page of this site, with its search and place.
+    let back: UsersQuery = back
+        .strip_prefix("/users")
+        .and_then(|rest| {
+            if rest.is_empty() {
+                Some("")
+            } else {
+                rest.strip_prefix('?')
+            }
+        })
+        .and_then(|query| serde_urlencoded::from_str(query).ok())
+        .unwrap_or_default();
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/users?notice={notice}")).into_response()),
+        Ok(()) => {
+            let mut pairs = vec![("notice", notice)];
+            if !back.q.is_empty() {
+                pairs.push(("q", back.q.as_str()));
+            }
+            if let Some(after) = &back.after {
+                pairs.push(("after", after.as_str()));
+            }
+            Ok(Redirect::to(&format!("/users?{}", form_urlencoded_pairs(&pairs))).into_response())
+        }
         Err(error) => {
             let (status, text) = crate::page::refusal(error)?;
             users_page(
                 session,
                 state,
-                &UsersQuery::default(),
+                &UsersQuery { notice: None, ..back },
                 None,
                 Some(text),
                 UserForm::default(),

@@ -48,6 +48,7 @@ impl Portal {
                 app: state.clone(),
                 payments: Arc::new(gateway.clone()),
                 secure_cookies: true,
+                proration: seatflow_domain::ProrationBehavior::default(),
             }),
             state,
             fixture,
@@ -188,7 +189,32 @@ async fn an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats() {
         page.contains("<h1>Licenses</h1>") && page.contains("Professional"),
         "{page}"
     );
-    assert!(!page.contains("<script"), "no script in the page");
+    assert_eq!(
+        page.matches("<script").count(),
+        page.matches(r#"<script src="/assets/portal-"#).count(),
+        "no inline script: {page}"
+    );
+    // The script under a name that changes with its content.
+    let at = page.find(r#"<script src=""#).expect("a script") + r#"<script src=""#.len();
+    let script = page[at..].split('"').next().expect("src").to_owned();
+    let request = Request::get(&script).body(Body::empty()).unwrap();
+    let (status, headers, body) = portal.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{script}");
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .starts_with("text/javascript")
+    );
+    assert!(
+        headers[header::CACHE_CONTROL]
+            .to_str()
+            .expect("cache")
+            .contains("immutable")
+    );
+    assert!(body.contains("data-in-place"), "the portal's own script");
+    let (status, _) = portal.get("/assets/portal-000000000000.js", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, page) = portal.get("/users", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Max Member") && page.contains("usr_max@portal.example"));
@@ -491,8 +517,70 @@ async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_
         Some("/users?notice=created")
     );
 
+    // Add seats to the subscription from Licenses: the price first, then
+    // the change; the same form sent again is not billed again.
+    let subscription_id = subscription.id.clone();
+    let (_, page) = portal.get("/", &admin).await;
+    let add_link = format!("/subscriptions/{subscription_id}/seats");
+    assert!(page.contains(&format!(r#"href="{add_link}""#)), "{page}");
+    let (status, page) = portal
+        .get(&format!("{add_link}?product=professional&add=2"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("from 5 to 7 seats"), "{page}");
+    let (status, page) = portal
+        .get(&format!("{add_link}?product=professional&add=many"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains(r#"id="add-error""#) && page.contains("not a number of seats"),
+        "{page}"
+    );
+    let form = format!("csrf={}&product=professional&add=2&before=5", csrf(&page));
+    let (status, headers, _) = portal
+        .post(&add_link, &admin, Some("https://portal.local"), &form)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION].to_str().ok(),
+        Some("/?notice=seats_added")
+    );
+    let at_provider = portal
+        .gateway
+        .subscription(&subscription_id)
+        .await
+        .expect("ok")
+        .expect("there");
+    let professional = |s: &seatflow_domain::ProviderSubscription| {
+        s.items
+            .iter()
+            .find(|i| {
+                i.lookup_key
+                    .as_deref()
+                    .is_some_and(|k| k.contains("professional"))
+            })
+            .map(|i| i.quantity)
+    };
+    assert_eq!(professional(&at_provider), Some(7));
+    let (status, _, page) = portal
+        .post(&add_link, &admin, Some("https://portal.local"), &form)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "priced at 5, now 7: {page}");
+    assert!(page.contains("from 7 to 9 seats"), "{page}");
+    let again = portal
+        .gateway
+        .subscription(&subscription_id)
+        .await
+        .expect("ok")
+        .expect("there");
+    assert_eq!(professional(&again), Some(7), "not billed twice");
+    let (status, _) = portal.get("/subscriptions/sub_someone_else/seats", &admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     let member = portal.sign_in("usr_max", Role::Member).await;
     let (status, _) = portal.get("/purchase", &member).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = portal.get(&add_link, &member).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -555,7 +643,78 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{page}");
-    assert!(page.contains(r#"role="alert""#), "{page}");
+    assert!(
+        page.contains(&format!(r#"id="alloc-{red}-professional-error" role="alert""#)),
+        "the refusal sits next to the row's field: {page}"
+    );
+
+    // Seats set aside move between teams; too many is refused at the form.
+    let (status, headers, _) = portal
+        .post(
+            "/teams/allocations/move",
+            &admin,
+            None,
+            &format!("csrf={proof}&product=professional&from={red}&to={blue}&seats=1"),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/teams?saved=moved"))
+    );
+    let allocations = portal
+        .fixture
+        .seats
+        .allocations(&portal.fixture.admin)
+        .await
+        .expect("read");
+    let allocated = |team: &seatflow_domain::TeamId| {
+        allocations
+            .iter()
+            .find(|a| &a.team == team && a.product.as_str() == "professional")
+            .and_then(|a| a.allocated)
+    };
+    assert_eq!((allocated(&red), allocated(&blue)), (Some(1), Some(2)));
+    let (status, _, page) = portal
+        .post(
+            "/teams/allocations/move",
+            &admin,
+            None,
+            &format!("csrf={proof}&product=professional&from={red}&to={blue}&seats=99"),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(page.contains(r#"id="move-error" role="alert""#), "{page}");
+
+    // The exports, for a browser: hostile cells neutralised.
+    let hostile = portal.fixture.team("@SUM(1+1)").await;
+    let (status, _, _) = portal
+        .post(
+            &format!("/teams/{hostile}/allocations/professional"),
+            &admin,
+            None,
+            &format!("csrf={proof}&seats=0"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let request = Request::get("/usage.csv")
+        .header(header::COOKIE, &admin)
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, csv) = portal.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    assert!(csv.contains(",'@SUM(1+1),") && !csv.contains(",@SUM"), "{csv}");
+    let (status, csv) = portal.get("/assignments.csv", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        csv.starts_with("user_id,name,email") && csv.contains("Rita Red"),
+        "{csv}"
+    );
 
     let (status, page) = portal.get("/usage", &admin).await;
     assert_eq!(status, StatusCode::OK);
@@ -564,7 +723,7 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see() {
         "{page}"
     );
     assert!(
-        page.contains("Red, Professional: 1 in use of 2 allocated"),
+        page.contains("Red, Professional: 1 in use of 1 allocated"),
         "{page}"
     );
 
@@ -607,6 +766,11 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see() {
     assert!(page.contains("Red") && !page.contains("Blue"), "{page}");
     assert!(!page.contains("Allocate seats to a team"));
     let (status, _) = portal.get("/audit", &manager).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, csv) = portal.get("/usage.csv", &manager).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.contains("Red") && !csv.contains("Blue"), "{csv}");
+    let (status, _) = portal.get("/assignments.csv", &manager).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 

@@ -4,6 +4,8 @@
 //! organisation-scoped caller, and the state every handler shares.
 
 pub mod auth;
+pub mod billing;
+pub mod export;
 pub mod extract;
 #[cfg(feature = "lambda")]
 pub mod lambda;

@@ -2,14 +2,14 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
-use seatflow_domain::{Assignment, AssignmentRow, ProductId, SeatError, Transfer, UserId, ValidationError};
+use seatflow_domain::{Assignment, ProductId, SeatError, Transfer, UserId, ValidationError};
 use seatflow_http::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::views::{DryRun, Format, Mutation, csv_cell, streamed};
+use super::views::{DryRun, Format, Mutation};
 use seatflow_http::AppState;
+use seatflow_http::export::{AssignmentExportRow, EXPORT_PAGE};
 
 /// A seat to assign.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,27 +47,6 @@ pub struct AddOnRequest {
     pub product: ProductId,
 }
 
-/// One seat and its holder, as exported.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AssignmentExportRow {
-    /// Holder's id.
-    pub user_id: String,
-    /// Holder's name.
-    pub name: String,
-    /// Holder's email.
-    pub email: String,
-    /// Team whose counters count the seat.
-    pub team_id: String,
-    /// Product.
-    pub product: String,
-    /// When assigned.
-    pub assigned_at: DateTime<Utc>,
-}
-
-/// Holders per export page unless `limit` says otherwise, and at most:
-/// 10,000 holders (a few seats each) stay well under Lambda's 6 MB response.
-pub const EXPORT_PAGE: usize = 10_000;
-
 /// One page of the assignment export.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -102,108 +81,15 @@ pub async fn list_assignments(
         Some(n @ 1..=EXPORT_PAGE) => n,
         Some(_) => return Err(ApiError::invalid_query("limit", "must be 1 to 10000")),
     };
-    // Read the page's holders (and one more, to know whether another page
-    // follows) before answering, so that the status and `Link` are right.
-    let mut chunks = Vec::new();
-    let mut after = query.after.clone();
-    let mut holders = 0;
-    let mut next = None;
-    while holders < limit {
-        let want = (limit - holders).min(seatflow_domain::MAX_PAGE);
-        let page = app.seats.assignment_page(&caller, after.as_ref(), want).await?;
-        holders += want;
-        after = page.next.clone();
-        chunks.push(page.rows);
-        if after.is_none() {
-            break;
-        }
-    }
-    if holders >= limit
-        && let Some(last) = after.clone()
-        && app
-            .seats
-            .assignment_page(&caller, Some(&last), 1)
-            .await?
-            .next
-            .is_some()
-    {
-        next = Some(last);
-    }
-    let mut response = match query.format {
-        Format::Json => streamed("application/json", None, json_stream(chunks)),
-        Format::Csv => streamed(
-            "text/csv; charset=utf-8",
-            Some("assignments.csv"),
-            csv_stream(chunks),
-        ),
-    };
-    if let Some(next) = next {
-        let format = match query.format {
-            Format::Json => "json",
-            Format::Csv => "csv",
-        };
-        let link = format!("</v1/assignments?format={format}&limit={limit}&after={next}>; rel=\"next\"");
-        if let Ok(value) = axum::http::HeaderValue::from_str(&link) {
-            response.headers_mut().insert(axum::http::header::LINK, value);
-        }
-    }
-    Ok(response)
-}
-
-fn export_row(r: AssignmentRow) -> AssignmentExportRow {
-    AssignmentExportRow {
-        user_id: r.user.id.to_string(),
-        name: r.user.name.as_str().to_owned(),
-        email: r.user.email.as_str().to_owned(),
-        team_id: r.assignment.team.map(|t| t.to_string()).unwrap_or_default(),
-        product: r.assignment.product.to_string(),
-        assigned_at: r.assignment.assigned_at,
-    }
-}
-
-/// The rows as a JSON array, written one chunk at a time.
-fn json_stream(chunks: Vec<Vec<AssignmentRow>>) -> impl Iterator<Item = Vec<u8>> + Send + 'static {
-    let mut first = true;
-    std::iter::once(b"[".to_vec())
-        .chain(chunks.into_iter().map(move |chunk| {
-            let mut out = Vec::new();
-            for row in chunk {
-                if !std::mem::take(&mut first) {
-                    out.push(b',');
-                }
-                // Plain strings and a timestamp always serialise.
-                let _ = serde_json::to_writer(&mut out, &export_row(row));
-            }
-            out
-        }))
-        .chain(std::iter::once(b"]".to_vec()))
-}
-
-/// The rows as CSV with a header row, written one chunk at a time.
-fn csv_stream(chunks: Vec<Vec<AssignmentRow>>) -> impl Iterator<Item = Vec<u8>> + Send + 'static {
-    let mut header = true;
-    chunks.into_iter().map(move |chunk| {
-        // The header row goes before the first row, wherever that is.
-        let with_header = header && !chunk.is_empty();
-        header &= chunk.is_empty();
-        let mut writer = csv::WriterBuilder::new()
-            .has_headers(with_header)
-            .from_writer(Vec::new());
-        for row in chunk {
-            let row = export_row(row);
-            let row = AssignmentExportRow {
-                user_id: csv_cell(row.user_id),
-                name: csv_cell(row.name),
-                email: csv_cell(row.email),
-                team_id: csv_cell(row.team_id),
-                product: csv_cell(row.product),
-                ..row
-            };
-            // Writing into memory cannot fail.
-            let _ = writer.serialize(row);
-        }
-        writer.into_inner().unwrap_or_default()
-    })
+    Ok(seatflow_http::export::assignment_export(
+        &app.seats,
+        &caller,
+        query.format,
+        query.after,
+        limit,
+        "/v1/assignments",
+    )
+    .await?)
 }
 
 /// Assigns a seat to a user.

@@ -34,6 +34,9 @@ pub struct LicenseSummary {
     pub assigned: u32,
     /// Seats free.
     pub available: u32,
+    /// Seats free outside the teams' allocations: what a user in no team
+    /// with an allocation can still be given.
+    pub unallocated_available: u32,
     /// More held than bought; new assignments refused.
     pub over_limit: bool,
     /// The nearest renewal of a subscription selling it (in the licenses
@@ -162,6 +165,7 @@ impl Seats {
             allocated: pool.allocated,
             assigned: pool.assigned,
             available: pool.available(),
+            unallocated_available: pool.unallocated_free(),
             over_limit: pool.over_limit(),
             renews_at: None,
         }
