@@ -6,14 +6,14 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use seatflow_domain::{ProductKind, Role, SeatIncrease, SubscriptionId};
 use serde::Deserialize;
 
 use crate::PortalState;
-use crate::page::{Layout, PageError, form, render};
-use crate::session::Session;
+use crate::page::{Layout, PageError, render};
+use crate::session::{Session, Submitted};
 
 #[derive(Template)]
 #[template(path = "add_seats.html")]
@@ -39,8 +39,6 @@ pub struct Preview {
 /// The form's fields.
 #[derive(Debug, Default, Deserialize)]
 pub struct AddSeatsForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     product: String,
     #[serde(default)]
@@ -192,15 +190,11 @@ pub async fn add_seats(
 
 /// `POST /subscriptions/{id}/seats`: adds the seats priced on the page.
 pub async fn confirm_add_seats(
-    session: Session,
     State(state): State<PortalState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, submitted): Submitted<AddSeatsForm>,
 ) -> Result<Response, PageError> {
     admin_only(&session)?;
-    let submitted: AddSeatsForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let increase = match plan(&state, &session, &id, &submitted).await? {
         Ok(increase) => increase,
         Err(text) => return page(&state, &session, &id, &submitted, Some(Err(text))).await,

@@ -5,15 +5,15 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use seatflow_domain::{AuditAction, AuditId, Mode, ProductId, Role, SeatError, TeamId, UserId};
 use seatflow_http::export;
 use serde::Deserialize;
 
 use crate::PortalState;
-use crate::page::{Layout, PageError, form, render};
-use crate::session::Session;
+use crate::page::{Layout, PageError, render};
+use crate::session::{Session, Submitted};
 
 /// One team's seats of one product.
 pub struct TeamRow {
@@ -126,8 +126,6 @@ async fn teams_page(
 /// An allocation form.
 #[derive(Debug, Deserialize)]
 pub struct AllocationForm {
-    #[serde(default)]
-    csrf: String,
     team: Option<String>,
     product: Option<String>,
     #[serde(default)]
@@ -136,14 +134,10 @@ pub struct AllocationForm {
 
 /// `POST /teams/{team}/allocations/{product}` and `POST /teams/allocations`.
 pub async fn set_allocation(
-    session: Session,
     State(state): State<PortalState>,
     path: Option<Path<(String, String)>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, submitted): Submitted<AllocationForm>,
 ) -> Result<Response, PageError> {
-    let submitted: AllocationForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let from_row = path.is_some();
     let (team, product) = match path {
         Some(Path(pair)) => pair,
@@ -195,8 +189,6 @@ pub async fn set_allocation(
 #[derive(Debug, Deserialize)]
 pub struct MoveForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     product: String,
     #[serde(default)]
     from: String,
@@ -209,13 +201,9 @@ pub struct MoveForm {
 /// `POST /teams/allocations/move`: seats set aside for one team go to
 /// another (admins, and managers of both teams).
 pub async fn move_allocation(
-    session: Session,
     State(state): State<PortalState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, submitted): Submitted<MoveForm>,
 ) -> Result<Response, PageError> {
-    let submitted: MoveForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let refused = |text: String| async {
         teams_page(
             &session,

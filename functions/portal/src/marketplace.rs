@@ -7,11 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use seatflow_domain::{ProductId, ProductKind, Role, Term};
-use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 use crate::PortalState;
-use crate::page::{Layout, PageError, form, render};
-use crate::session::Session;
+use crate::page::{Layout, PageError, render};
+use crate::session::{Session, Submitted};
 
 /// An add-on as a card.
 pub struct Card {
@@ -132,23 +132,13 @@ pub async fn product(
     ))
 }
 
-/// The billing form.
-#[derive(Debug, Deserialize)]
-pub struct BillingForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /billing`: on to the provider's billing portal (invoices, payment
 /// methods, billing details), back to Licenses afterwards.
 pub async fn billing(
-    session: Session,
     State(state): State<PortalState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, _): Submitted<IgnoredAny>,
 ) -> Result<Response, PageError> {
-    let submitted: BillingForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let customer = state.app.seats.billing_customer(&session.actor).await?;
     let back = format!("{}/", crate::purchase::origin(&state, &headers));
     let url = state

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use seatflow_domain::{
     DisplayName, Email, LicenseSummary, Mode, NewUser, ProductId, ProductKind, Role, SeatError,
@@ -13,8 +13,8 @@ use seatflow_domain::{
 use serde::Deserialize;
 
 use crate::PortalState;
-use crate::page::{Layout, PageError, form, render};
-use crate::session::Session;
+use crate::page::{Layout, PageError, render};
+use crate::session::{Session, Submitted};
 
 /// Users shown per page.
 pub const USERS_PER_PAGE: usize = 50;
@@ -195,8 +195,6 @@ pub struct UserRow {
 /// What the add-user form holds, to show again with its error.
 #[derive(Debug, Default, Deserialize)]
 pub struct UserForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -457,13 +455,9 @@ fn role_label(role: Role) -> &'static str {
 
 /// `POST /users`: adds a user, with a seat if chosen.
 pub async fn create_user(
-    session: Session,
     State(state): State<PortalState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, mut submitted): Submitted<UserForm>,
 ) -> Result<Response, PageError> {
-    let mut submitted: UserForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let created = new_user(&submitted);
     let result = match created {
         Ok((user, seat)) => state
@@ -536,11 +530,16 @@ fn new_user(form: &UserForm) -> Result<(NewUser, Option<ProductId>), SeatError> 
     ))
 }
 
+/// A form that only says which Users page it was on.
+#[derive(Debug, Deserialize)]
+pub struct BackForm {
+    #[serde(default)]
+    back: String,
+}
+
 /// The assign form.
 #[derive(Debug, Deserialize)]
 pub struct AssignForm {
-    #[serde(default)]
-    csrf: String,
     product: String,
     /// The Users page the form was on (its search and place).
     #[serde(default)]
@@ -549,14 +548,10 @@ pub struct AssignForm {
 
 /// `POST /users/{id}/seats`: gives the user a seat (or an add-on).
 pub async fn assign(
-    session: Session,
     State(state): State<PortalState>,
     Path(user): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, submitted): Submitted<AssignForm>,
 ) -> Result<Response, PageError> {
-    let submitted: AssignForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let user = UserId::parse(&user).map_err(|_| PageError::NotFound)?;
     let product = ProductId::parse(&submitted.product).map_err(SeatError::from)?;
     let result = state
@@ -570,14 +565,10 @@ pub async fn assign(
 
 /// `POST /users/{id}/seats/{product}/revoke`: takes the seat back.
 pub async fn revoke(
-    session: Session,
     State(state): State<PortalState>,
     Path((user, product)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, submitted): Submitted<BackForm>,
 ) -> Result<Response, PageError> {
-    let submitted: AssignForm = form(&[body.as_ref(), b"&product="].concat())?;
-    session.check(&headers, &submitted.csrf)?;
     let user = UserId::parse(&user).map_err(|_| PageError::NotFound)?;
     let product = ProductId::parse(&product).map_err(|_| PageError::NotFound)?;
     let result = state
@@ -724,14 +715,10 @@ async fn user_page(
 
 /// `POST /users/{id}`: name, email, role and team, in one audited change.
 pub async fn update_user(
-    session: Session,
     State(state): State<PortalState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, submitted): Submitted<UserForm>,
 ) -> Result<Response, PageError> {
-    let submitted: UserForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let id = UserId::parse(&id).map_err(|_| PageError::NotFound)?;
     let changes = (|| -> Result<seatflow_domain::UserChanges, SeatError> {
         let (new, _) = new_user(&submitted)?;
@@ -764,21 +751,15 @@ pub async fn update_user(
 #[derive(Debug, Deserialize)]
 pub struct RemoveForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     confirm: String,
 }
 
 /// `POST /users/{id}/remove`: every seat back, the audit kept.
 pub async fn remove_user(
-    session: Session,
     State(state): State<PortalState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, submitted): Submitted<RemoveForm>,
 ) -> Result<Response, PageError> {
-    let submitted: RemoveForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let id = UserId::parse(&id).map_err(|_| PageError::NotFound)?;
     if submitted.confirm != "yes" {
         return user_page(
@@ -808,8 +789,6 @@ pub async fn remove_user(
 #[derive(Debug, Deserialize)]
 pub struct TransferForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     product: String,
     #[serde(default)]
     to: String,
@@ -818,14 +797,10 @@ pub struct TransferForm {
 /// `POST /users/{id}/transfer`: the seat (with its add-ons for a last base
 /// seat) moves to another user in one change.
 pub async fn transfer(
-    session: Session,
     State(state): State<PortalState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, submitted): Submitted<TransferForm>,
 ) -> Result<Response, PageError> {
-    let submitted: TransferForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let from = UserId::parse(&id).map_err(|_| PageError::NotFound)?;
     let result = match (
         ProductId::parse(&submitted.product),

@@ -13,8 +13,8 @@ use seatflow_domain::{
 };
 
 use crate::PortalState;
-use crate::page::{Layout, PageError, form, render};
-use crate::session::Session;
+use crate::page::{Layout, PageError, render};
+use crate::session::{Session, Submitted};
 
 /// A plan as a card.
 pub struct PlanCard {
@@ -278,18 +278,11 @@ pub(crate) fn origin(state: &PortalState, headers: &HeaderMap) -> String {
 
 /// `POST /purchase`: the provider's checkout for the chosen seats.
 pub async fn checkout(
-    session: Session,
     State(state): State<PortalState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, pairs): Submitted<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     admin_only(&session)?;
-    let pairs: Vec<(String, String)> = form(&body)?;
-    let proof = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map_or("", |(_, v)| v.as_str());
-    session.check(&headers, proof)?;
     let choice = Choice::from_pairs(&pairs);
     let quote = match state.app.seats.catalog().quote(&choice.request()) {
         Ok(quote) => quote,

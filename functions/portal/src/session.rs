@@ -9,16 +9,18 @@
 //! which another site can neither read nor compute, and a cross-site
 //! `Origin` is refused outright.
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use seatflow_domain::{Actor, Principal};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::de::IgnoredAny;
 use sha2::{Digest, Sha256};
 
 use crate::PortalState;
-use crate::page::PageError;
+use crate::page::{PageError, form};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "seatflow_session";
@@ -101,6 +103,39 @@ impl Session {
     }
 }
 
+/// A state-changing form from a signed-in person: their session and the
+/// form, which is read only once its CSRF proof and origin were checked.
+/// Every POST handler takes its form this way, so none can skip the check.
+#[derive(Debug)]
+pub struct Submitted<T>(pub Session, pub T);
+
+/// The largest form body read (the longest, a user's details, is a few
+/// hundred bytes).
+const FORM_LIMIT: usize = 64 * 1024;
+
+impl<T: DeserializeOwned> FromRequest<PortalState> for Submitted<T> {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &PortalState) -> Result<Self, Self::Rejection> {
+        #[derive(Deserialize)]
+        struct Proof {
+            #[serde(default)]
+            csrf: String,
+        }
+        let (mut parts, body) = request.into_parts();
+        let session = Session::from_request_parts(&mut parts, state).await?;
+        let body = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+            PageError::Refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the form is larger than any of this portal's forms".into(),
+            )
+        })?;
+        let proof: Proof = form(&body)?;
+        session.check(&parts.headers, &proof.csrf)?;
+        Ok(Self(session, form(&body)?))
+    }
+}
+
 /// The hand-off's query.
 #[derive(Debug, Deserialize)]
 pub struct Handoff {
@@ -145,21 +180,8 @@ pub async fn sign_in(
     Ok(response)
 }
 
-/// The sign-out form.
-#[derive(Debug, Deserialize)]
-pub struct SignOut {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /portal/sign-out`: clears the session.
-pub async fn sign_out(
-    session: Session,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, PageError> {
-    let form: SignOut = crate::page::form(&body)?;
-    session.check(&headers, &form.csrf)?;
+pub async fn sign_out(Submitted(_, _): Submitted<IgnoredAny>) -> Result<Response, PageError> {
     let mut response = Redirect::to("/portal/signed-out").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,

@@ -6,16 +6,17 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use seatflow_domain::{ApiKeyId, ApiScope, Email, Mode, NoticeKind, SeatError};
 use seatflow_http::auth::ApiKeySecret;
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 use crate::PortalState;
-use crate::page::{Layout, PageError, form, render};
-use crate::session::Session;
+use crate::page::{Layout, PageError, render};
+use crate::session::{Session, Submitted};
 
 /// A key, in words.
 pub struct KeyRow {
@@ -141,19 +142,15 @@ async fn refused(session: &Session, state: &PortalState, error: SeatError) -> Re
 
 /// `POST /settings/notifications`.
 pub async fn save_notifications(
-    session: Session,
     State(state): State<PortalState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, pairs): Submitted<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let pairs: Vec<(String, String)> = form(&body)?;
     let value = |key: &str| {
         pairs
             .iter()
             .find(|(k, _)| k == key)
             .map_or("", |(_, v)| v.as_str())
     };
-    session.check(&headers, value("csrf"))?;
     let contacts: Result<Vec<Email>, _> = value("contacts")
         .split([',', ';', '\n'])
         .map(str::trim)
@@ -187,19 +184,15 @@ pub async fn save_notifications(
 
 /// `POST /settings/api-keys`: a new key, its secret shown on the answer.
 pub async fn create_key(
-    session: Session,
     State(state): State<PortalState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, pairs): Submitted<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let pairs: Vec<(String, String)> = form(&body)?;
     let value = |key: &str| {
         pairs
             .iter()
             .find(|(k, _)| k == key)
             .map_or("", |(_, v)| v.as_str())
     };
-    session.check(&headers, value("csrf"))?;
     let scopes: Vec<ApiScope> = pairs
         .iter()
         .filter(|(k, _)| k == "scope")
@@ -235,23 +228,12 @@ pub async fn create_key(
     }
 }
 
-/// The revoke form.
-#[derive(Debug, Deserialize)]
-pub struct RevokeForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /settings/api-keys/{id}/revoke`.
 pub async fn revoke_key(
-    session: Session,
     State(state): State<PortalState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Submitted(session, _): Submitted<IgnoredAny>,
 ) -> Result<Response, PageError> {
-    let submitted: RevokeForm = form(&body)?;
-    session.check(&headers, &submitted.csrf)?;
     let id = ApiKeyId::parse(&id).map_err(|_| PageError::NotFound)?;
     match state
         .app
