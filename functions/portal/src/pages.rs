@@ -631,7 +631,10 @@ async fn after_change(
 #[template(path = "user.html")]
 struct UserPage {
     layout: Layout,
-    problem: Option<String>,
+    /// A refusal and where it is shown: a field of the edit form (`name`,
+    /// `email`, `role`, `team`), `edit` for the form as a whole, `to` (the
+    /// transfer's receiver) or `confirm` (the removal).
+    problem: Option<(String, String)>,
     id: String,
     name: String,
     email: String,
@@ -641,6 +644,15 @@ struct UserPage {
     current_team: String,
     roles: Vec<(&'static str, &'static str)>,
     teams: Vec<(String, String)>,
+}
+
+impl UserPage {
+    fn problem_at(&self, at: &str) -> Option<&str> {
+        self.problem
+            .as_ref()
+            .filter(|(key, _)| key == at)
+            .map(|(_, text)| text.as_str())
+    }
 }
 
 fn role_value(role: Role) -> &'static str {
@@ -665,7 +677,7 @@ async fn user_page(
     session: &Session,
     state: &PortalState,
     id: &UserId,
-    problem: Option<String>,
+    problem: Option<(String, String)>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     if session.actor.role != Role::Admin {
@@ -741,8 +753,16 @@ pub async fn update_user(
     match result {
         Ok(()) => Ok(Redirect::to("/users?notice=updated").into_response()),
         Err(error) => {
+            let at = match &error {
+                SeatError::EmailTaken(_) => "email",
+                other => other
+                    .field()
+                    .filter(|f| ["name", "email", "role", "team"].contains(f))
+                    .unwrap_or("edit"),
+            }
+            .to_owned();
             let (status, text) = crate::page::refusal(error)?;
-            user_page(&session, &state, &id, Some(text), status).await
+            user_page(&session, &state, &id, Some((at, text)), status).await
         }
     }
 }
@@ -766,7 +786,7 @@ pub async fn remove_user(
             &session,
             &state,
             &id,
-            Some("Tick the box to confirm the removal.".into()),
+            Some(("confirm".into(), "Tick the box to confirm the removal.".into())),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -780,7 +800,7 @@ pub async fn remove_user(
         Ok(_) => Ok(Redirect::to("/users?notice=removed").into_response()),
         Err(error) => {
             let (status, text) = crate::page::refusal(error)?;
-            user_page(&session, &state, &id, Some(text), status).await
+            user_page(&session, &state, &id, Some(("confirm".into(), text)), status).await
         }
     }
 }
@@ -830,7 +850,14 @@ pub async fn transfer(
             if api.status().is_server_error() {
                 return Err(PageError::from(api));
             }
-            user_page(&session, &state, &from, Some(error.to_string()), api.status()).await
+            user_page(
+                &session,
+                &state,
+                &from,
+                Some(("to".into(), error.to_string())),
+                api.status(),
+            )
+            .await
         }
     }
 }

@@ -32,7 +32,9 @@ pub struct KeyRow {
 struct SettingsPage {
     layout: Layout,
     notice: Option<String>,
-    problem: Option<String>,
+    /// A refusal and the form it is shown in: `contacts`, `key` (a new
+    /// key) or `keys` (a revocation).
+    problem: Option<(String, String)>,
     new_secret: Option<String>,
     contacts: String,
     kinds: Vec<(&'static str, &'static str, bool)>,
@@ -83,7 +85,7 @@ async fn settings_page(
     session: &Session,
     state: &PortalState,
     notice: Option<String>,
-    problem: Option<String>,
+    problem: Option<(String, String)>,
     new_secret: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
@@ -134,10 +136,25 @@ async fn settings_page(
     Ok(render(status, &page))
 }
 
-/// Shows a refusal on the settings page, or passes other errors on.
-async fn refused(session: &Session, state: &PortalState, error: SeatError) -> Result<Response, PageError> {
+impl SettingsPage {
+    fn problem_at(&self, at: &str) -> Option<&str> {
+        self.problem
+            .as_ref()
+            .filter(|(key, _)| key == at)
+            .map(|(_, text)| text.as_str())
+    }
+}
+
+/// Shows a refusal next to form `at` of the settings page, or passes
+/// other errors on.
+async fn refused(
+    session: &Session,
+    state: &PortalState,
+    at: &str,
+    error: SeatError,
+) -> Result<Response, PageError> {
     let (status, text) = crate::page::refusal(error)?;
-    settings_page(session, state, None, Some(text), None, status).await
+    settings_page(session, state, None, Some((at.to_owned(), text)), None, status).await
 }
 
 /// `POST /settings/notifications`.
@@ -159,7 +176,7 @@ pub async fn save_notifications(
         .collect();
     let contacts = match contacts {
         Ok(contacts) => contacts,
-        Err(error) => return refused(&session, &state, error.into()).await,
+        Err(error) => return refused(&session, &state, "contacts", error.into()).await,
     };
     let sent: BTreeSet<&str> = pairs
         .iter()
@@ -178,7 +195,7 @@ pub async fn save_notifications(
         .await
     {
         Ok(_) => Ok(Redirect::to("/settings?saved=notifications").into_response()),
-        Err(error) => refused(&session, &state, error).await,
+        Err(error) => refused(&session, &state, "contacts", error).await,
     }
 }
 
@@ -224,7 +241,7 @@ pub async fn create_key(
             )
             .await
         }
-        Err(error) => refused(&session, &state, error).await,
+        Err(error) => refused(&session, &state, "key", error).await,
     }
 }
 
@@ -242,6 +259,6 @@ pub async fn revoke_key(
         .await
     {
         Ok(_) => Ok(Redirect::to("/settings?saved=revoked").into_response()),
-        Err(error) => refused(&session, &state, error).await,
+        Err(error) => refused(&session, &state, "keys", error).await,
     }
 }

@@ -815,7 +815,7 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once(
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains(r#"role="alert""#), "{page}");
+    assert!(page.contains(r#"id="contacts-error" role="alert""#), "{page}");
 
     let (status, _, page) = portal
         .post(
@@ -988,6 +988,28 @@ async fn an_admin_edits_and_removes_a_user_and_may_not_remove_themselves() {
         Some(&red),
         "the seat moved with them"
     );
+
+    // Refusals in words, next to the field at fault.
+    let (status, _, page) = portal
+        .post(
+            "/users/usr_max",
+            &admin,
+            None,
+            &format!("csrf={proof}&name=Max&email=usr_ada%40portal.example&role=member&team="),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains(r#"id="email-error" role="alert""#), "{page}");
+    let (status, _, page) = portal
+        .post(
+            "/users/usr_max/transfer",
+            &admin,
+            None,
+            &format!("csrf={proof}&product=professional&to=usr_nobody"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
+    assert!(page.contains(r#"id="to-error" role="alert""#), "{page}");
 
     let (status, _, page) = portal
         .post("/users/usr_max/remove", &admin, None, &format!("csrf={proof}"))
