@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with a single-threaded moto server (DynamoDB, SQS, SES
 # emulation) on a free loopback port, with the AWS SDK pointed at it.
-# Installs moto into .venv on first use. Usage: scripts/with-moto.sh CMD [ARGS...]
+# Installs moto (and PyJWT, which the tests verify tokens with) into .venv on
+# first use. Usage: scripts/with-moto.sh CMD [ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,14 @@ if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOT
     echo "installing moto[server]==$MOTO_VERSION into $VENV" >&2
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+# PyJWT: the independent verifier of the offline entitlement tokens in the
+# tests (cryptography, which it needs for ES256, comes with moto).
+PYJWT_VERSION=2.10.1
+if ! "$VENV/bin/python" -c "import jwt, sys; sys.exit(jwt.__version__ != '$PYJWT_VERSION')" 2>/dev/null; then
+    echo "installing pyjwt==$PYJWT_VERSION into $VENV" >&2
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "pyjwt==$PYJWT_VERSION"
 fi
 
 PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

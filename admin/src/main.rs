@@ -6,6 +6,9 @@
 //! - `seatflow-admin stripe webhook --url URL` registers the webhook endpoint
 //!   with the events seatflow needs, and says where its signing secret goes.
 //!
+//! - `seatflow-admin signing-key new|rotate` prints the entitlement tokens'
+//!   signing key set, new or rotated (read on stdin), for Secrets Manager.
+//!
 //! - `seatflow-admin operator …` calls the operators' routes of a running
 //!   seatflow (`SEATFLOW_API_URL`, `SEATFLOW_OPERATOR_KEY`): find and show
 //!   organisations, open one with its first admin, grant and end seats.
@@ -39,6 +42,20 @@ enum Command {
     /// Support: organisations and their seats, as one of the vendor's operators.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// The offline entitlement tokens' signing key set (the secret named by
+    /// the template's EntitlementKeysSecretName).
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum SigningKeyCommand {
+    /// Print a new key set of one ES256 key: store it as the secret's value.
+    New,
+    /// Read the current key set on stdin; print the next one: a new key that
+    /// signs from now on, and the current one, still published so its tokens
+    /// verify until they expire. Rotate again only after a token lifetime.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -148,6 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Stripe(command) => stripe(command).await,
         Command::Operator(command) => operate(command).await,
+        Command::SigningKey(command) => signing_key(&command),
     }
 }
 
@@ -308,5 +326,29 @@ async fn stripe(command: StripeCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "a command line prints what it makes on stdout"
+)]
+fn signing_key(command: &SigningKeyCommand) -> anyhow::Result<()> {
+    use seatflow_http::entitlement_tokens::{EntitlementTokens, KeySetDocument};
+    let keys = match command {
+        SigningKeyCommand::New => KeySetDocument::generate(),
+        SigningKeyCommand::Rotate => {
+            let mut current = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut current)
+                .context("reading the key set")?;
+            // The current set must load before it is rotated.
+            EntitlementTokens::from_key_set(&current, "seatflow", std::time::Duration::from_secs(60))
+                .context("the key set on stdin")?;
+            serde_json::from_str::<KeySetDocument>(&current)
+                .context("the key set on stdin")?
+                .rotated()
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&keys)?);
     Ok(())
 }

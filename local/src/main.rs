@@ -106,7 +106,9 @@ async fn main() -> anyhow::Result<()> {
             &seatflow_http::ApiKeySecret::hash(operator_key.expose_secret()),
         ),
     );
-    let state = AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst);
+    let state = AppState::with_auth(seats, auth)
+        .with_entitlement_rate(per_second, burst)
+        .with_entitlement_tokens(secret::entitlement_tokens()?);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(state, stores.renewals, cli.addr).await,
         Command::LoginUrl { role, user } => {
@@ -212,6 +214,9 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
     demo::seed(&state.seats)
         .await
         .context("seeding the demo organisation")?;
+    // Listening for signals before the port answers: a SIGTERM sent as soon
+    // as it does still stops the server cleanly.
+    let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -329,7 +334,7 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
         println!("  curl -s {base}/v1/licenses -H \"Authorization: Bearer $TOKEN\"");
     }
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("stopped");
     Ok(())
@@ -372,20 +377,41 @@ async fn remind_daily(reminders: Arc<Reminders>) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            signal.recv().await;
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is
+/// called, not when it is first awaited.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        let interrupted = async {
+            match interrupt.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let terminated = async {
+            match terminate.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = interrupted => {},
+            () = terminated => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -58,18 +58,47 @@ pub fn operator_key() -> anyhow::Result<SecretString> {
     )?))
 }
 
+/// The offline entitlement tokens' signing key set:
+/// `SEATFLOW_ENTITLEMENT_KEYS` when set (as on AWS), else one created once in
+/// the state directory.
+///
+/// # Errors
+/// A key set that cannot sign, or a state directory that cannot be written.
+pub fn entitlement_tokens() -> anyhow::Result<seatflow_http::entitlement_tokens::EntitlementTokens> {
+    if let Some(tokens) = seatflow_config::entitlement_tokens()? {
+        return Ok(tokens);
+    }
+    let keys = stored("entitlement-keys.json", || {
+        serde_json::to_string_pretty(&seatflow_http::entitlement_tokens::KeySetDocument::generate())
+            .unwrap_or_default()
+    })?;
+    seatflow_http::entitlement_tokens::EntitlementTokens::from_key_set(
+        &keys,
+        "seatflow",
+        seatflow_http::entitlement_tokens::DEFAULT_TOKEN_LIFETIME,
+    )
+    .context("the local entitlement signing keys")
+}
+
 /// A random secret kept in the state directory, created on first use.
 fn stored_secret(file: &str, prefix: &str) -> anyhow::Result<String> {
+    stored(file, || {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{prefix}{hex}")
+    })
+}
+
+/// A secret kept in the state directory, made by `create` on first use.
+fn stored(file: &str, create: impl FnOnce() -> String) -> anyhow::Result<String> {
     let dir = state_dir();
     let path = dir.join(file);
     let secret = match std::fs::read_to_string(&path) {
         Ok(secret) => secret.trim().to_owned(),
         Err(_) => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            let mut bytes = [0u8; 32];
-            rand::rng().fill_bytes(&mut bytes);
-            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            let secret = format!("{prefix}{hex}");
+            let secret = create();
             write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
             secret
         }

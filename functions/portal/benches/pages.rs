@@ -4,7 +4,7 @@
 //! organisation of 10,000 users,
 //! each with a seat, and Licenses; per page, the server's time to the whole
 //! answer (median and worst of the runs) and its bytes with the stylesheet
-//! (the portal serves no script). See BENCHMARKS.md.
+//! and the script. See BENCHMARKS.md.
 //!
 //! Run: `cargo bench -p seatflow-portal --bench pages`
 
@@ -110,14 +110,18 @@ async fn main() {
         .to_owned();
 
     let (_, _, home) = get(&router, "/", &cookie).await;
-    let stylesheet = home
-        .split(r#"rel="stylesheet" href=""#)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("stylesheet link")
-        .to_owned();
-    let (_, css_bytes, _) = get(&router, &stylesheet, &cookie).await;
-    println!("users: {USERS}, runs per page: {RUNS}, stylesheet: {css_bytes} bytes");
+    let linked = |before: &str| {
+        home.split(before)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("an asset link")
+            .to_owned()
+    };
+    let (_, css_bytes, _) = get(&router, &linked(r#"rel="stylesheet" href=""#), &cookie).await;
+    let (_, js_bytes, _) = get(&router, &linked(r#"<script src=""#), &cookie).await;
+    println!(
+        "users: {USERS}, runs per page: {RUNS}, stylesheet: {css_bytes} bytes, script: {js_bytes} bytes"
+    );
     for (name, path) in [
         ("Users (first 50 of 10,000)", "/users"),
         (
@@ -135,10 +139,10 @@ async fn main() {
         }
         times.sort();
         println!(
-            "{name}: median {:.2} ms, worst {:.2} ms, HTML {bytes} bytes, with the stylesheet {} bytes",
+            "{name}: median {:.2} ms, worst {:.2} ms, HTML {bytes} bytes, with the stylesheet and script {} bytes",
             times[RUNS / 2].as_secs_f64() * 1000.0,
             times[RUNS - 1].as_secs_f64() * 1000.0,
-            bytes + css_bytes
+            bytes + css_bytes + js_bytes
         );
     }
 }

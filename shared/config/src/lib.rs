@@ -179,7 +179,42 @@ pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
     let seats = seats(default).await?;
     // Behind API Gateway's JWT authorizer, its verified claims name the caller too.
     let auth = authenticator(jwt, seats.clone())?;
-    Ok(AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst))
+    let state = AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst);
+    Ok(match entitlement_tokens()? {
+        Some(tokens) => state.with_entitlement_tokens(tokens),
+        None => state,
+    })
+}
+
+/// Offline entitlement tokens, when `SEATFLOW_ENTITLEMENT_KEYS` holds the
+/// signing key set (JSON, from Secrets Manager on AWS): issued as
+/// `SEATFLOW_ENTITLEMENT_ISSUER` (`seatflow` unless set), living
+/// `SEATFLOW_ENTITLEMENT_TOKEN_SECONDS` (3600 unless set, at most a week).
+///
+/// # Errors
+/// A key set that cannot sign; a lifetime that is not a positive number.
+pub fn entitlement_tokens() -> anyhow::Result<Option<seatflow_http::entitlement_tokens::EntitlementTokens>> {
+    let Some(keys) = std::env::var("SEATFLOW_ENTITLEMENT_KEYS")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let issuer = std::env::var("SEATFLOW_ENTITLEMENT_ISSUER").unwrap_or_else(|_| "seatflow".to_owned());
+    let lifetime = match std::env::var("SEATFLOW_ENTITLEMENT_TOKEN_SECONDS") {
+        Ok(text) => std::time::Duration::from_secs(
+            text.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .with_context(|| format!("SEATFLOW_ENTITLEMENT_TOKEN_SECONDS must be a positive number of seconds, got {text:?}"))?,
+        ),
+        Err(_) => seatflow_http::entitlement_tokens::DEFAULT_TOKEN_LIFETIME,
+    };
+    Ok(Some(
+        seatflow_http::entitlement_tokens::EntitlementTokens::from_key_set(&keys, &issuer, lifetime)
+            .context("SEATFLOW_ENTITLEMENT_KEYS")?,
+    ))
 }
 
 /// Bearer authentication: seatflow's own tokens signed with `jwt`, API keys

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod entitlement_tokens;
 pub mod export;
 pub mod extract;
 #[cfg(feature = "lambda")]

@@ -9,6 +9,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use seatflow_domain::{ApiKeyId, Catalog, Clock, EntitlementStore, Seats};
 
 use crate::auth::{Authenticator, HasAuthenticator, JwtConfig};
+use crate::entitlement_tokens::EntitlementTokens;
 
 /// Handler state: cheap to clone.
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Entitlement checks per API key (in this process).
     pub entitlement_checks: Arc<DefaultKeyedRateLimiter<ApiKeyId>>,
+    /// Offline entitlement tokens, when signing keys are configured.
+    pub entitlement_tokens: Option<Arc<EntitlementTokens>>,
 }
 
 /// Entitlement checks an API key may make per second, and in a burst, unless
@@ -64,7 +67,15 @@ impl AppState {
                 NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN),
                 NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
             ),
+            entitlement_tokens: None,
         }
+    }
+
+    /// The same state issuing offline entitlement tokens with `tokens`.
+    #[must_use]
+    pub fn with_entitlement_tokens(mut self, tokens: EntitlementTokens) -> Self {
+        self.entitlement_tokens = Some(Arc::new(tokens));
+        self
     }
 
     /// The same state limiting each API key to `per_second` entitlement

@@ -75,6 +75,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::get_user, users::update_user, users::remove_user))
         .routes(routes!(users::get_me))
         .routes(routes!(entitlements::get_entitlements))
+        .routes(routes!(entitlements::get_entitlement_token))
         .routes(routes!(assignments::list_assignments, assignments::assign_seat))
         .routes(routes!(assignments::unassign_seat))
         .routes(routes!(assignments::transfer_seat))
@@ -107,6 +108,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The seats API router (`/healthz`, `/v1/openapi.json` and every `/v1` route).
 pub fn router(state: AppState) -> axum::Router {
     seatflow_http::openapi::with_document(api(), "/v1/openapi.json")
+        // Outside /v1 and its document: a standard location, public.
+        .route("/.well-known/jwks.json", get(entitlements::jwks))
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({ "status": "ok" })) }),

@@ -68,6 +68,12 @@ pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Op
             "/v1/entitlements?user=usr_ann".into(),
             None,
         ),
+        (
+            M::GET,
+            "/v1/entitlements/token",
+            "/v1/entitlements/token?user=usr_ann".into(),
+            None,
+        ),
         (M::GET, "/v1/assignments", "/v1/assignments".into(), None),
         (
             M::POST,

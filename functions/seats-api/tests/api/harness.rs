@@ -39,7 +39,16 @@ impl TestApp {
         let seats = seatflow_domain::Seats::new(fixture.store.clone(), fixture.clock.clone(), catalog);
         let operators = OperatorKeys::default().with("ops-olga", &ApiKeySecret::hash(OPERATOR_KEY));
         let auth = Authenticator::new(jwt(SECRET), seats.clone()).with_operator_keys(operators);
-        let state = AppState::with_auth(seats, auth);
+        let keys = serde_json::to_string(&seatflow_http::entitlement_tokens::KeySetDocument::generate())
+            .expect("a key set");
+        let state = AppState::with_auth(seats, auth).with_entitlement_tokens(
+            seatflow_http::entitlement_tokens::EntitlementTokens::from_key_set(
+                &keys,
+                "seatflow",
+                seatflow_http::entitlement_tokens::DEFAULT_TOKEN_LIFETIME,
+            )
+            .expect("keys"),
+        );
         let router = seatflow_seats_api::router(state.clone());
         let app = Self {
             state,

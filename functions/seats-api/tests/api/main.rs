@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod entitlement_tokens;
 mod entitlements;
 mod events;
 mod flows;

@@ -19,6 +19,7 @@ mod assignments;
 pub(crate) mod commit;
 mod confirmation;
 mod directory;
+mod entitlement_tokens;
 mod grants;
 mod import;
 mod job_failures;
@@ -35,6 +36,7 @@ pub use api_keys::KeyCaller;
 pub use assignments::Transfer;
 pub use commit::{Mode, Outcome};
 pub use confirmation::{BillingLine, BillingSummary, MAX_USERS_LISTED, PurchaseConfirmation, PurchaseStatus};
+pub use entitlement_tokens::EntitlementTokenClaims;
 pub use import::{ImportReport, ImportRow, MAX_IMPORT_ROWS, RowResult, RowStatus};
 pub use job_failures::FailedJob;
 pub use operators::{
