@@ -59,6 +59,7 @@ fn scope_label(scope: ApiScope) -> &'static str {
         ApiScope::BillingWrite => "Buy and change subscriptions",
         ApiScope::AuditRead => "Read the audit log",
         ApiScope::SettingsWrite => "Change settings",
+        ApiScope::Scim => "Provision users from your identity provider (SCIM)",
     }
 }
 

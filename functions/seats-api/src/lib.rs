@@ -3,5 +3,6 @@
 //! that `main.rs` runs on Lambda and `seatflow-local` serves directly.
 
 mod routes;
+mod scim;
 
 pub use routes::{openapi, router};

@@ -39,11 +39,16 @@ pub enum ApiScope {
     /// Change the organisation's settings (notification preferences).
     #[serde(rename = "settings:write")]
     SettingsWrite,
+    /// Provision users and teams from the organisation's identity provider
+    /// (`/scim/v2`): create, change, deactivate and remove users, and move
+    /// them between teams, seats following the directory's seat policy.
+    #[serde(rename = "scim")]
+    Scim,
 }
 
 impl ApiScope {
     /// Every scope.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::EntitlementsRead,
         Self::UsersRead,
         Self::UsersWrite,
@@ -53,6 +58,7 @@ impl ApiScope {
         Self::BillingWrite,
         Self::AuditRead,
         Self::SettingsWrite,
+        Self::Scim,
     ];
 
     /// A new key's scopes when none are asked for: the narrowest useful one.
@@ -71,6 +77,7 @@ impl ApiScope {
             Self::BillingWrite => "billing:write",
             Self::AuditRead => "audit:read",
             Self::SettingsWrite => "settings:write",
+            Self::Scim => "scim",
         }
     }
 }

@@ -65,6 +65,13 @@ pub enum AuditAction {
     GrantEnded,
     /// The organisation's notification preferences were set.
     NotificationPreferencesSet,
+    /// The organisation's directory (SCIM) deactivated a user: their seats
+    /// were given back, the account kept.
+    UserDeactivated,
+    /// The organisation's directory (SCIM) reactivated a user.
+    UserReactivated,
+    /// The product users from the organisation's directory get a seat of was set.
+    DirectorySeatSet,
 }
 
 /// Who made a change.

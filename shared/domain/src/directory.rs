@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assignment::Assignment;
 use crate::error::ValidationError;
-use crate::ids::{OrgId, TeamId, UserId};
+use crate::ids::{OrgId, ProductId, TeamId, UserId};
 
 /// A user's role in their organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -126,6 +126,10 @@ pub struct Organization {
     pub name: DisplayName,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// The product a user created by the organisation's directory (SCIM) is
+    /// given a seat of, when one is free; none: such users get no seat.
+    #[serde(default)]
+    pub directory_seat: Option<ProductId>,
     /// Optimistic-concurrency version.
     pub version: u64,
 }
@@ -162,10 +166,19 @@ pub struct User {
     pub role: Role,
     /// The team they belong to, if any.
     pub team: Option<TeamId>,
+    /// False once the organisation's directory (SCIM) deactivated them: they
+    /// hold no seat and cannot sign in; the account stays for a
+    /// reactivation and the audit trail.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
     /// Optimistic-concurrency version.
     pub version: u64,
+}
+
+fn active_by_default() -> bool {
+    true
 }
 
 /// What it takes to create a user.

@@ -27,11 +27,16 @@ pub fn required(method: &Method, template: &str) -> Option<Need> {
     };
     use Need::{AnyKey, Scope};
     let read = *method == Method::GET || *method == Method::HEAD;
+    if template.starts_with("/scim/v2/") {
+        return Some(Scope(ApiScope::Scim));
+    }
     let need = match (read, template) {
         (_, "/v1/catalog" | "/v1/me" | "/v1/checkout/quote") => AnyKey,
         // The domain refuses machine clients: keys never manage keys.
         (_, "/v1/api-keys" | "/v1/api-keys/{key_id}") => AnyKey,
         (true, "/v1/entitlements" | "/v1/entitlements/token") => Scope(EntitlementsRead),
+        (true, "/v1/directory-sync") => Scope(UsersRead),
+        (false, "/v1/directory-sync") => Scope(SettingsWrite),
         (true, "/v1/audit") => Scope(AuditRead),
         (true, "/v1/teams" | "/v1/teams/{team_id}" | "/v1/users" | "/v1/users/{user_id}") => Scope(UsersRead),
         (false, "/v1/teams" | "/v1/users" | "/v1/users/{user_id}" | "/v1/users/import") => Scope(UsersWrite),

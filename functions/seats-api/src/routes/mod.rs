@@ -6,6 +6,7 @@ mod api_keys;
 mod assignments;
 mod audit;
 mod catalog;
+mod directory_sync;
 mod entitlements;
 mod notifications;
 mod operators;
@@ -97,6 +98,10 @@ fn api() -> OpenApiRouter<AppState> {
             notifications::get_notifications,
             notifications::set_notifications
         ))
+        .routes(routes!(
+            directory_sync::get_directory_sync,
+            directory_sync::set_directory_sync
+        ))
 }
 
 /// The OpenAPI 3.1 document of every `/v1` route.
@@ -110,6 +115,8 @@ pub fn router(state: AppState) -> axum::Router {
     seatflow_http::openapi::with_document(api(), "/v1/openapi.json")
         // Outside /v1 and its document: a standard location, public.
         .route("/.well-known/jwks.json", get(entitlements::jwks))
+        // The identity provider's SCIM, with its own errors and media type.
+        .merge(crate::scim::router())
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({ "status": "ok" })) }),

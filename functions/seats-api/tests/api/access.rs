@@ -154,6 +154,13 @@ pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Op
             None,
         ),
         (M::GET, "/v1/notifications", "/v1/notifications".into(), None),
+        (M::GET, "/v1/directory-sync", "/v1/directory-sync".into(), None),
+        (
+            M::PUT,
+            "/v1/directory-sync",
+            "/v1/directory-sync".into(),
+            Some(json!({"default_product": "professional"})),
+        ),
         (
             M::PUT,
             "/v1/notifications",
@@ -289,6 +296,7 @@ async fn another_organisation_sees_and_changes_nothing() {
         "/v1/audit",
         "/v1/api-keys",
         "/v1/notifications",
+        "/v1/directory-sync",
         // The intruder's own user.
         "/v1/me",
         // Rows imported into the intruder's own organisation.

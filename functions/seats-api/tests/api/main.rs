@@ -14,4 +14,5 @@ mod harness;
 mod onboarding;
 mod operators;
 mod problems;
+mod scim;
 mod sign_in;

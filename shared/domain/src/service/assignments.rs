@@ -194,6 +194,15 @@ impl Seats {
         product: &ProductId,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Assignment, SeatError> {
+        if !user.active {
+            return Err(SeatError::Validation(crate::ValidationError::new(
+                "user",
+                format!(
+                    "'{}' was deactivated by the organisation's directory; reactivate them there first",
+                    user.id
+                ),
+            )));
+        }
         let team = user.team.as_ref();
         book.pool(product)
             .source_for(team)

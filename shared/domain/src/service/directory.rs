@@ -119,6 +119,7 @@ impl Seats {
                 email: new.email.clone(),
                 role: new.role,
                 team: new.team.clone(),
+                active: true,
                 created_at: now,
                 version: 0,
             };
@@ -265,13 +266,13 @@ impl Seats {
     /// A person's sign-in as seatflow knows them now: the actor of `user` of
     /// `org` with the stored role and, for a team manager, the team they are
     /// in (not what a token issued earlier said); `None` when `org` has no
-    /// such user (never added, or removed).
+    /// such user (never added, or removed) or its directory deactivated them.
     ///
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
     pub async fn signed_in(&self, org: &OrgId, user: &UserId) -> Result<Option<Actor>, SeatError> {
         let stored = self.store.holder(org, user).await?;
-        Ok(stored.map(|holder| Actor {
+        Ok(stored.filter(|holder| holder.user.active).map(|holder| Actor {
             org: org.clone(),
             principal: Principal::User(holder.user.id),
             role: holder.user.role,

@@ -19,6 +19,7 @@ mod assignments;
 pub(crate) mod commit;
 mod confirmation;
 mod directory;
+mod directory_sync;
 mod entitlement_tokens;
 mod grants;
 mod import;

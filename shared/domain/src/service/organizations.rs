@@ -37,6 +37,7 @@ impl Seats {
                 id: actor.org.clone(),
                 name: name.clone(),
                 created_at: now,
+                directory_seat: None,
                 version: 0,
             };
             Ok(self.create_one(
@@ -97,6 +98,7 @@ impl Seats {
             id: actor.org.clone(),
             name: org_name,
             created_at: now,
+            directory_seat: None,
             version: 0,
         };
         let admin = UserSeats {
@@ -107,6 +109,7 @@ impl Seats {
                 email,
                 role: Role::Admin,
                 team: None,
+                active: true,
                 created_at: now,
                 version: 0,
             },

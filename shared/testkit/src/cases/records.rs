@@ -653,3 +653,96 @@ pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store
     let myself = f.seats.update_user(&f.admin, &admin_id, &own, Mode::Apply).await;
     assert_eq!(myself.expect_err("not one's own role").code(), "forbidden");
 }
+
+/// The organisation's directory deactivates a user: every seat and add-on
+/// goes back in one change, the account stays (inactive: no sign-in, no new
+/// seat); reactivation keeps it seatless until a seat is assigned again.
+/// The organisation's directory seat policy is stored with it.
+pub async fn a_deactivated_user_gives_back_their_seats_and_keeps_the_account(
+    store: Arc<dyn EntitlementStore>,
+) {
+    use seatflow_domain::{AuditAction, Mode, SeatError};
+    let f = Fixture::new(store.clone(), "org_deactivate").await;
+    f.buy("professional", 5).await;
+    f.buy("sso", 5).await;
+    let team = f.team("Red").await;
+    f.allocate(&team, &product("professional"), Some(3)).await;
+    let leaver = f.user("Leaver", Some(&team)).await;
+    f.assign(&product("professional"), &leaver.id).await;
+    f.assign(&product("sso"), &leaver.id).await;
+
+    let off = f
+        .seats
+        .set_user_active(&f.admin, &leaver.id, false, Mode::Apply)
+        .await
+        .expect("deactivated");
+    assert_eq!(off.audit.action, AuditAction::UserDeactivated);
+    let stored = store
+        .holder(&f.admin.org, &leaver.id)
+        .await
+        .expect("read")
+        .expect("the account stays");
+    assert!(!stored.user.active && stored.seats.is_empty());
+    assert_eq!(f.pool(&product("professional")).await.assigned, 0);
+    assert_eq!(f.pool(&product("sso")).await.assigned, 0);
+    let counted = store
+        .team_seats(&f.admin.org, &team, &product("professional"))
+        .await
+        .expect("read")
+        .map_or(0, |t| t.assigned);
+    assert_eq!(counted, 0, "the team's count too");
+    assert!(
+        f.seats
+            .signed_in(&f.admin.org, &leaver.id)
+            .await
+            .expect("read")
+            .is_none(),
+        "no sign-in while deactivated"
+    );
+    let refused = f
+        .seats
+        .assign(&f.admin, &product("professional"), &leaver.id, Mode::Apply)
+        .await
+        .expect_err("no seat for a deactivated user");
+    assert!(matches!(refused, SeatError::Validation(_)), "{refused:?}");
+
+    let on = f
+        .seats
+        .set_user_active(&f.admin, &leaver.id, true, Mode::Apply)
+        .await
+        .expect("reactivated");
+    assert_eq!(on.audit.action, AuditAction::UserReactivated);
+    assert!(on.value.user.active && on.value.seats.is_empty());
+    f.assign(&product("professional"), &leaver.id).await;
+    assert_eq!(f.pool(&product("professional")).await.assigned, 1);
+
+    let set = f
+        .seats
+        .set_directory_seat(&f.admin, Some(&product("professional")), Mode::Apply)
+        .await
+        .expect("set");
+    assert_eq!(set.audit.action, AuditAction::DirectorySeatSet);
+    let org = store
+        .organization(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(org.directory_seat, Some(product("professional")));
+    f.seats
+        .set_directory_seat(&f.admin, None, Mode::Apply)
+        .await
+        .expect("cleared");
+    let org = store
+        .organization(&f.admin.org)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(org.directory_seat, None);
+    assert!(
+        f.seats
+            .set_directory_seat(&f.admin, Some(&product("sso")), Mode::Apply)
+            .await
+            .is_err(),
+        "an add-on is no seat to start with"
+    );
+}

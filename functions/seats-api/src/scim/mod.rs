@@ -1,0 +1,283 @@
+//! SCIM 2.0 (RFC 7643 and 7644) for the organisation's identity provider
+//! (Okta, Entra ID, Google): users and groups (seatflow's teams) created,
+//! changed, deactivated and removed by the directory, seats following the
+//! organisation's seat policy. Authentication is an API key with the `scim`
+//! scope; every change is audited with that key as the actor. Errors are
+//! SCIM error bodies (`application/scim+json`) with a `scimType` where the
+//! RFC names one.
+//!
+//! - `GET /scim/v2/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`
+//! - `GET|POST /scim/v2/Users`, `GET|PUT|PATCH|DELETE /scim/v2/Users/{id}`
+//! - `GET|POST /scim/v2/Groups`, `GET|PUT|PATCH|DELETE /scim/v2/Groups/{id}`
+
+mod discovery;
+mod filter;
+mod groups;
+mod users;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use seatflow_domain::{Actor, Principal, SeatError};
+use seatflow_http::{ApiError, AppState, Caller};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// The media type of every SCIM answer.
+pub const SCIM_JSON: &str = "application/scim+json";
+const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// The most resources one list answers with.
+pub const MAX_RESULTS: usize = 200;
+
+/// A SCIM error: its status, `scimType` and detail.
+#[derive(Debug)]
+pub struct ScimError {
+    status: StatusCode,
+    scim_type: Option<&'static str>,
+    detail: String,
+}
+
+impl ScimError {
+    /// An error with `status` and `scim_type`.
+    pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            scim_type,
+            detail: detail.into(),
+        }
+    }
+
+    /// 400 `invalidValue`.
+    pub fn invalid_value(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Some("invalidValue"), detail)
+    }
+
+    /// 404 for a resource of another organisation or none.
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, None, format!("{what} '{id}' not found"))
+    }
+}
+
+impl From<ApiError> for ScimError {
+    fn from(error: ApiError) -> Self {
+        let status = error.status();
+        let problem = error.problem();
+        let scim_type = match (status, problem.code.as_str()) {
+            (StatusCode::CONFLICT, "email_taken" | "already_exists") => Some("uniqueness"),
+            (StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST, _) => Some("invalidValue"),
+            _ => None,
+        };
+        // Validation failures are 400 in SCIM.
+        let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+            StatusCode::BAD_REQUEST
+        } else {
+            status
+        };
+        Self::new(status, scim_type, problem.detail)
+    }
+}
+
+impl From<SeatError> for ScimError {
+    fn from(error: SeatError) -> Self {
+        Self::from(ApiError::from(error))
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let Some(scim_type) = self.scim_type {
+            body["scimType"] = json!(scim_type);
+        }
+        scim_response(self.status, &body)
+    }
+}
+
+/// `body` as a SCIM answer.
+pub fn scim_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    response
+}
+
+/// The caller: an API key of the organisation with the `scim` scope.
+pub struct ScimCaller(pub Actor);
+
+impl FromRequestParts<AppState> for ScimCaller {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Caller(actor) = Caller::from_request_parts(parts, state).await?;
+        if !matches!(actor.principal, Principal::ApiKey(_)) {
+            return Err(ScimError::new(
+                StatusCode::FORBIDDEN,
+                None,
+                "SCIM takes an API key with the scope 'scim' (Settings → API keys)",
+            ));
+        }
+        Ok(Self(actor))
+    }
+}
+
+/// A SCIM request body: JSON, whatever its media type says
+/// (`application/scim+json` or `application/json`).
+pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ScimError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ScimError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            format!("the body is not the JSON this resource takes: {e}"),
+        )
+    })
+}
+
+/// A list answer: `resources` of `total`, from `start_index`.
+pub fn list_response(resources: Vec<Value>, total: usize, start_index: usize) -> Response {
+    scim_response(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": total,
+            "startIndex": start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }),
+    )
+}
+
+/// `startIndex` and `count` of a list query (1-based; RFC 7644 §3.4.2.4:
+/// below 1 counts as 1, a negative count as 0), `count` at most
+/// [`MAX_RESULTS`].
+pub fn paging(start_index: Option<&str>, count: Option<&str>) -> Result<(usize, usize), ScimError> {
+    let number = |text: Option<&str>, name: &str, default: i64| -> Result<i64, ScimError> {
+        text.map_or(Ok(default), |t| {
+            t.trim()
+                .parse::<i64>()
+                .map_err(|_| ScimError::invalid_value(format!("{name} must be a whole number, got '{t}'")))
+        })
+    };
+    let start = number(start_index, "startIndex", 1)?.max(1);
+    let count = number(count, "count", 100)?.clamp(0, MAX_RESULTS as i64);
+    Ok((
+        usize::try_from(start).unwrap_or(1),
+        usize::try_from(count).unwrap_or(0),
+    ))
+}
+
+/// The operations of a PATCH request (RFC 7644 §3.5.2).
+pub fn patch_operations(bytes: &[u8]) -> Result<Vec<PatchOperation>, ScimError> {
+    let request: Value = body(bytes)?;
+    let declared = request["schemas"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|v| v == PATCH_SCHEMA));
+    if !declared {
+        return Err(ScimError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            format!("a PATCH body declares the schema {PATCH_SCHEMA}"),
+        ));
+    }
+    let operations = request["Operations"].as_array().ok_or_else(|| {
+        ScimError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "a PATCH body has Operations",
+        )
+    })?;
+    operations
+        .iter()
+        .map(|operation| {
+            let op = operation["op"].as_str().unwrap_or_default().to_ascii_lowercase();
+            let op = match op.as_str() {
+                "add" => PatchOp::Add,
+                "replace" => PatchOp::Replace,
+                "remove" => PatchOp::Remove,
+                other => {
+                    return Err(ScimError::new(
+                        StatusCode::BAD_REQUEST,
+                        Some("invalidSyntax"),
+                        format!("unknown PATCH op '{other}' (add, replace, remove)"),
+                    ));
+                }
+            };
+            Ok(PatchOperation {
+                op,
+                path: operation["path"].as_str().map(str::to_owned),
+                value: operation.get("value").cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// A PATCH operation's kind (identity providers write them in any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchOp {
+    /// `add`.
+    Add,
+    /// `replace`.
+    Replace,
+    /// `remove`.
+    Remove,
+}
+
+/// One PATCH operation.
+#[derive(Debug, Clone)]
+pub struct PatchOperation {
+    /// What it does.
+    pub op: PatchOp,
+    /// The attribute it targets, if it names one.
+    pub path: Option<String>,
+    /// Its value.
+    pub value: Value,
+}
+
+/// A boolean as identity providers send it: `true`, or the string `"True"`
+/// (Entra ID).
+pub fn boolean(value: &Value, name: &str) -> Result<bool, ScimError> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(ScimError::invalid_value(format!(
+            "{name} must be true or false, got {other}"
+        ))),
+    }
+}
+
+/// The SCIM router (`/scim/v2/…`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/scim/v2/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
+        .route("/scim/v2/ResourceTypes", get(discovery::resource_types_list))
+        .route("/scim/v2/Schemas", get(discovery::schemas_list))
+        .route("/scim/v2/Users", get(users::list).post(users::create))
+        .route(
+            "/scim/v2/Users/{user_id}",
+            get(users::get_one)
+                .put(users::replace)
+                .patch(users::patch)
+                .delete(users::delete),
+        )
+        .route("/scim/v2/Groups", get(groups::list).post(groups::create))
+        .route(
+            "/scim/v2/Groups/{group_id}",
+            get(groups::get_one)
+                .put(groups::replace)
+                .patch(groups::patch)
+                .delete(groups::delete),
+        )
+}

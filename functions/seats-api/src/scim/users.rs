@@ -1,0 +1,428 @@
+//! `/scim/v2/Users`: the directory's users as seatflow's. `userName` is the
+//! email (or, when it is not one, the primary email); the display name comes
+//! from `displayName`, `name.formatted`, or `name.givenName` and
+//! `name.familyName`. A created user is a member, with a seat of the
+//! organisation's directory seat product when one is free; otherwise
+//! without, and flagged (`seatPending` in seatflow's extension). `active:
+//! false` gives every seat back and keeps the account.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use seatflow_domain::{
+    Actor, DisplayName, Email, Mode, NewUser, ProductId, Role, SeatError, UserChanges, UserId, UserSeats,
+};
+use seatflow_http::AppState;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    PatchOp, ScimCaller, ScimError, body, boolean, filter, list_response, paging, patch_operations,
+    scim_response,
+};
+
+const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// seatflow's extension: the seats a user holds, and whether the seat
+/// policy's seat is still owed to them.
+pub const SEATS_SCHEMA: &str = "urn:seatflow:params:scim:schemas:extension:seats:2.0:User";
+
+/// The user as a SCIM resource.
+pub fn resource(holder: &UserSeats, directory_seat: Option<&ProductId>) -> Value {
+    let user = &holder.user;
+    let seat_pending = user.active
+        && directory_seat.is_some_and(|wanted| !holder.seats.iter().any(|s| &s.product == wanted));
+    let mut resource = json!({
+        "schemas": [USER_SCHEMA, SEATS_SCHEMA],
+        "id": user.id.as_str(),
+        "userName": user.email.as_str(),
+        "displayName": user.name.as_str(),
+        "name": { "formatted": user.name.as_str() },
+        "emails": [{ "value": user.email.as_str(), "type": "work", "primary": true }],
+        "active": user.active,
+        "meta": {
+            "resourceType": "User",
+            "created": user.created_at.to_rfc3339(),
+            "location": format!("/scim/v2/Users/{}", user.id),
+            "version": format!("W/\"{}\"", user.version),
+        },
+        SEATS_SCHEMA: {
+            "seats": holder.seats.iter().map(|s| s.product.as_str()).collect::<Vec<_>>(),
+            "seatPending": seat_pending,
+        },
+    });
+    if let Some(team) = &user.team {
+        resource["groups"] = json!([{ "value": team.as_str(), "$ref": format!("/scim/v2/Groups/{team}") }]);
+    }
+    resource
+}
+
+async fn directory_seat(app: &AppState, actor: &Actor) -> Result<Option<ProductId>, ScimError> {
+    Ok(app
+        .seats
+        .organization(&actor.org)
+        .await?
+        .and_then(|org| org.directory_seat))
+}
+
+fn user_id(id: &str) -> Result<UserId, ScimError> {
+    UserId::parse(id).map_err(|_| ScimError::not_found("user", id))
+}
+
+/// What a User body says, as seatflow keeps it.
+struct Fields {
+    name: Option<DisplayName>,
+    email: Option<Email>,
+    active: Option<bool>,
+}
+
+/// The email of a User body: `userName` when it is an address, else the
+/// primary (or first) of `emails`.
+fn email_of(user_name: Option<&str>, emails: Option<&Value>) -> Result<Option<Email>, ScimError> {
+    if let Some(email) = user_name.and_then(|u| Email::parse(u).ok()) {
+        return Ok(Some(email));
+    }
+    let listed = emails.and_then(Value::as_array).and_then(|emails| {
+        emails
+            .iter()
+            .find(|e| e["primary"] == json!(true))
+            .or_else(|| emails.first())
+            .and_then(|e| e["value"].as_str())
+    });
+    match (listed, user_name) {
+        (Some(address), _) => Email::parse(address)
+            .map(Some)
+            .map_err(|e| ScimError::invalid_value(format!("emails: {e}"))),
+        (None, Some(user_name)) => Err(ScimError::invalid_value(format!(
+            "userName '{user_name}' is not an email address, and no email is given: seatflow reaches its users by email"
+        ))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn display_name(value: &str) -> Result<DisplayName, ScimError> {
+    DisplayName::parse(value).map_err(|e| ScimError::invalid_value(format!("name: {e}")))
+}
+
+/// The display name a body gives: `displayName`, `name.formatted`, or the
+/// given and family names (either may fill in for a missing one from `current`).
+fn name_of(body: &Value, current: Option<&str>) -> Result<Option<DisplayName>, ScimError> {
+    if let Some(display) = body["displayName"].as_str().filter(|d| !d.trim().is_empty()) {
+        return display_name(display).map(Some);
+    }
+    if let Some(formatted) = body["name"]["formatted"]
+        .as_str()
+        .filter(|d| !d.trim().is_empty())
+    {
+        return display_name(formatted).map(Some);
+    }
+    let given = body["name"]["givenName"].as_str();
+    let family = body["name"]["familyName"].as_str();
+    if given.is_none() && family.is_none() {
+        return Ok(None);
+    }
+    let (current_given, current_family) = current
+        .map(|c| c.split_once(' ').unwrap_or((c, "")))
+        .unwrap_or_default();
+    let whole = format!(
+        "{} {}",
+        given.unwrap_or(current_given),
+        family.unwrap_or(current_family)
+    );
+    display_name(whole.trim()).map(Some)
+}
+
+fn fields(body: &Value, current: Option<&str>) -> Result<Fields, ScimError> {
+    Ok(Fields {
+        name: name_of(body, current)?,
+        email: email_of(body["userName"].as_str(), body.get("emails"))?,
+        active: match body.get("active") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(boolean(value, "active")?),
+        },
+    })
+}
+
+/// The list's query.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    filter: Option<String>,
+    #[serde(rename = "startIndex")]
+    start_index: Option<String>,
+    count: Option<String>,
+}
+
+/// `GET /scim/v2/Users[?filter=userName eq "…"][&startIndex=&count=]`.
+pub async fn list(
+    ScimCaller(actor): ScimCaller,
+    State(app): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ScimError> {
+    let (start, count) = paging(query.start_index.as_deref(), query.count.as_deref())?;
+    let policy = directory_seat(&app, &actor).await?;
+    if let Some(text) = &query.filter {
+        let wanted = filter::equality(text, &["userName", "emails.value", "id", "externalId"])?;
+        let found = match wanted.attribute.as_str() {
+            "userName" | "emails.value" => match Email::parse(&wanted.value) {
+                Ok(email) => app.seats.user_by_email(&actor, &email).await?,
+                Err(_) => None,
+            },
+            "id" => match UserId::parse(&wanted.value) {
+                Ok(id) => match app.seats.user(&actor, &id).await {
+                    Ok(holder) => Some(holder),
+                    Err(SeatError::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                },
+                Err(_) => None,
+            },
+            // seatflow keeps no external ids: nobody has one.
+            _ => None,
+        };
+        let resources: Vec<Value> = found
+            .iter()
+            .map(|h| resource(h, policy.as_ref()))
+            .skip(start - 1)
+            .take(count)
+            .collect();
+        return Ok(list_response(resources, found.iter().count(), start));
+    }
+    // Every user, in id order, one store page at a time.
+    let mut all = Vec::new();
+    let mut after: Option<UserId> = None;
+    loop {
+        let page = app
+            .seats
+            .users(&actor, None, after.as_ref(), seatflow_domain::MAX_PAGE)
+            .await?;
+        let full = page.len() == seatflow_domain::MAX_PAGE;
+        after = page.last().map(|u| u.id.clone());
+        all.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let total = all.len();
+    let mut resources = Vec::new();
+    for user in all.into_iter().skip(start - 1).take(count) {
+        let holder = app.seats.user(&actor, &user.id).await?;
+        resources.push(resource(&holder, policy.as_ref()));
+    }
+    Ok(list_response(resources, total, start))
+}
+
+/// `GET /scim/v2/Users/{id}`.
+pub async fn get_one(
+    ScimCaller(actor): ScimCaller,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ScimError> {
+    let holder = app.seats.user(&actor, &user_id(&id)?).await?;
+    let policy = directory_seat(&app, &actor).await?;
+    Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
+}
+
+/// `POST /scim/v2/Users`: a member, with the policy's seat when one is free.
+pub async fn create(
+    ScimCaller(actor): ScimCaller,
+    State(app): State<AppState>,
+    bytes: Bytes,
+) -> Result<Response, ScimError> {
+    let input: Value = body(&bytes)?;
+    let given = fields(&input, None)?;
+    let email = given
+        .email
+        .ok_or_else(|| ScimError::invalid_value("userName (an email address) is required"))?;
+    let name = match given.name {
+        Some(name) => name,
+        None => display_name(email.as_str().split('@').next().unwrap_or("user"))?,
+    };
+    let new = NewUser {
+        id: None,
+        name,
+        email,
+        role: Role::Member,
+        team: None,
+    };
+    let policy = directory_seat(&app, &actor).await?;
+    let created = match &policy {
+        Some(product) if given.active != Some(false) => {
+            match app
+                .seats
+                .create_user(&actor, new.clone(), Some(product), Mode::Apply)
+                .await
+            {
+                Ok(created) => created.value,
+                Err(SeatError::NoSeatsAvailable { .. } | SeatError::TeamAllocationExhausted { .. }) => {
+                    tracing::warn!(org = %actor.org, %product,
+                        "no seat free for a user from the directory: created without one");
+                    app.seats.create_user(&actor, new, None, Mode::Apply).await?.value
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        _ => app.seats.create_user(&actor, new, None, Mode::Apply).await?.value,
+    };
+    let created = if given.active == Some(false) {
+        app.seats
+            .set_user_active(&actor, &created.user.id, false, Mode::Apply)
+            .await?
+            .value
+    } else {
+        created
+    };
+    let mut response = scim_response(StatusCode::CREATED, &resource(&created, policy.as_ref()));
+    if let Ok(location) = HeaderValue::from_str(&format!("/scim/v2/Users/{}", created.user.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Applies name, email and active to `id`, each only when it changes.
+async fn apply(app: &AppState, actor: &Actor, id: &UserId, fields: Fields) -> Result<UserSeats, ScimError> {
+    let current = app.seats.user(actor, id).await?;
+    let changes = UserChanges {
+        name: fields.name.filter(|n| n != &current.user.name),
+        email: fields.email.filter(|e| e != &current.user.email),
+        role: None,
+        team: None,
+    };
+    let mut holder = current;
+    if changes.name.is_some() || changes.email.is_some() {
+        holder = app
+            .seats
+            .update_user(actor, id, &changes, Mode::Apply)
+            .await?
+            .value;
+    }
+    if let Some(active) = fields.active.filter(|a| *a != holder.user.active) {
+        holder = app
+            .seats
+            .set_user_active(actor, id, active, Mode::Apply)
+            .await?
+            .value;
+        if active {
+            holder = give_policy_seat(app, actor, holder).await?;
+        }
+    }
+    Ok(holder)
+}
+
+/// A reactivated user gets the policy's seat again, when one is free.
+async fn give_policy_seat(app: &AppState, actor: &Actor, holder: UserSeats) -> Result<UserSeats, ScimError> {
+    let Some(product) = directory_seat(app, actor).await? else {
+        return Ok(holder);
+    };
+    match app
+        .seats
+        .assign(actor, &product, &holder.user.id, Mode::Apply)
+        .await
+    {
+        Ok(_) => Ok(app.seats.user(actor, &holder.user.id).await?),
+        Err(SeatError::NoSeatsAvailable { .. } | SeatError::TeamAllocationExhausted { .. }) => Ok(holder),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `PUT /scim/v2/Users/{id}`: the user as the body says.
+pub async fn replace(
+    ScimCaller(actor): ScimCaller,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ScimError> {
+    let id = user_id(&id)?;
+    let input: Value = body(&bytes)?;
+    let current = app.seats.user(&actor, &id).await?;
+    let fields = fields(&input, Some(current.user.name.as_str()))?;
+    let holder = apply(&app, &actor, &id, fields).await?;
+    let policy = directory_seat(&app, &actor).await?;
+    Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
+}
+
+/// `PATCH /scim/v2/Users/{id}`: `add` and `replace` of `active`,
+/// `userName`, `displayName`, `name.*`, `emails`, with or without a path
+/// (Okta sends `{"op":"replace","value":{"active":false}}`; Entra ID
+/// `{"op":"Replace","path":"active","value":"False"}`).
+pub async fn patch(
+    ScimCaller(actor): ScimCaller,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ScimError> {
+    let id = user_id(&id)?;
+    let operations = patch_operations(&bytes)?;
+    let current = app.seats.user(&actor, &id).await?;
+    // The operations folded into one User body, then applied as one.
+    let mut merged = json!({});
+    for operation in operations {
+        if operation.op == PatchOp::Remove {
+            match operation.path.as_deref() {
+                // Nothing seatflow keeps is optional but these.
+                Some("externalId" | "title" | "phoneNumbers" | "addresses") => continue,
+                other => {
+                    return Err(ScimError::new(
+                        StatusCode::BAD_REQUEST,
+                        Some("mutability"),
+                        format!(
+                            "{} cannot be removed from a seatflow user",
+                            other.unwrap_or("the user")
+                        ),
+                    ));
+                }
+            }
+        }
+        match operation.path.as_deref() {
+            None => {
+                let Value::Object(values) = operation.value else {
+                    return Err(ScimError::invalid_value(
+                        "a PATCH without a path takes an object value",
+                    ));
+                };
+                for (key, value) in values {
+                    merge(&mut merged, &key, value);
+                }
+            }
+            Some(path) => merge(&mut merged, path, operation.value),
+        }
+    }
+    let fields = fields(&merged, Some(current.user.name.as_str()))?;
+    let holder = apply(&app, &actor, &id, fields).await?;
+    let policy = directory_seat(&app, &actor).await?;
+    Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
+}
+
+/// Sets `path` (`active`, `name.givenName`, `emails[type eq "work"].value`…)
+/// in `body`, as a User body would hold it. Attributes seatflow does not
+/// keep are ignored.
+fn merge(body: &mut Value, path: &str, value: Value) {
+    let lower = path.to_ascii_lowercase();
+    match lower.as_str() {
+        "active" | "username" | "displayname" => {
+            let key = match lower.as_str() {
+                "active" => "active",
+                "username" => "userName",
+                _ => "displayName",
+            };
+            body[key] = value;
+        }
+        "name" => body["name"] = value,
+        "name.formatted" => body["name"]["formatted"] = value,
+        "name.givenname" => body["name"]["givenName"] = value,
+        "name.familyname" => body["name"]["familyName"] = value,
+        "emails" => body["emails"] = value,
+        _ if lower.starts_with("emails[") && lower.ends_with("].value") => {
+            body["emails"] = json!([{ "value": value, "primary": true }]);
+        }
+        _ => {}
+    }
+}
+
+/// `DELETE /scim/v2/Users/{id}`: the user goes, every seat back.
+pub async fn delete(
+    ScimCaller(actor): ScimCaller,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ScimError> {
+    app.seats.remove_user(&actor, &user_id(&id)?, Mode::Apply).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

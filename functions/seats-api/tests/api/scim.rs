@@ -1,0 +1,636 @@
+//! SCIM 2.0 as Okta and Entra ID speak it (the request shapes their
+//! documentation gives for user create, lookup, deactivate, group push and
+//! membership), ending in the expected users, teams and seats; bad requests
+//! answered with SCIM error bodies and their scimType; another
+//! organisation's key sees nothing.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use seatflow_domain::{ApiScope, Mode, OrgId, ProductId, Role, TeamId, UserId};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, Victim};
+
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A bad request: method, path, body, and the status and scimType it gets.
+type BadRequest = (Method, &'static str, Option<Value>, u16, Option<&'static str>);
+
+/// A SCIM request as identity providers send it (`application/scim+json`).
+async fn scim(
+    app: &TestApp,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {key}"));
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/scim+json; charset=utf-8");
+    }
+    let request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("request");
+    let (status, headers, bytes) = app.send(request).await;
+    if bytes.is_empty() {
+        return (status, Value::Null);
+    }
+    assert_eq!(
+        headers[header::CONTENT_TYPE].to_str().ok(),
+        Some("application/scim+json"),
+        "{status}"
+    );
+    (status, serde_json::from_slice(&bytes).expect("JSON"))
+}
+
+async fn with_policy(app: &TestApp, product: &str) {
+    let admin = app.token("usr_admin", "org_victim", Role::Admin, &[]);
+    let (status, _, body) = app
+        .call(
+            Method::PUT,
+            "/v1/directory-sync",
+            Some(&admin),
+            Some(json!({ "default_product": product })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, read) = app
+        .call(Method::GET, "/v1/directory-sync", Some(&admin), None)
+        .await;
+    assert_eq!(read["default_product"], product);
+}
+
+fn scim_error(body: &Value, status: u16, scim_type: Option<&str>) {
+    assert_eq!(
+        body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+        "{body}"
+    );
+    assert_eq!(body["status"], status.to_string(), "{body}");
+    assert_eq!(body["scimType"].as_str(), scim_type, "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+}
+
+async fn assigned(app: &TestApp, product: &str) -> u32 {
+    app.fixture
+        .pool(&ProductId::parse(product).expect("id"))
+        .await
+        .assigned
+}
+
+#[tokio::test]
+async fn okta_creates_finds_pushes_groups_deactivates_and_deletes_a_user() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    with_policy(&app, "professional").await;
+    let key = app.api_key_for("org_victim").await;
+    let before = assigned(&app, "professional").await;
+
+    // Okta looks the user up first, then creates them.
+    let (status, found) = scim(
+        &app,
+        &key,
+        Method::GET,
+        "/scim/v2/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            found["totalResults"].as_u64(),
+            found["Resources"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+    let okta_user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "test.user@okta.local",
+        "name": { "givenName": "Test", "familyName": "User" },
+        "emails": [{ "primary": true, "value": "test.user@okta.local", "type": "work" }],
+        "displayName": "Test User",
+        "locale": "en-US",
+        "externalId": "00ujl29u0le5T6Aj10h7",
+        "groups": [],
+        "password": "1mz050nq",
+        "active": true
+    });
+    let (status, created) = scim(
+        &app,
+        &key,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(okta_user.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    assert_eq!(created["userName"], "test.user@okta.local");
+    assert_eq!(created["displayName"], "Test User");
+    assert_eq!(created["active"], true);
+    let seats = &created["urn:seatflow:params:scim:schemas:extension:seats:2.0:User"];
+    assert_eq!(seats["seats"], json!(["professional"]), "the policy's seat");
+    assert_eq!(seats["seatPending"], false);
+    assert_eq!(assigned(&app, "professional").await, before + 1);
+    let (status, again) = scim(&app, &key, Method::POST, "/scim/v2/Users", Some(okta_user)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    scim_error(&again, 409, Some("uniqueness"));
+    let (_, found) = scim(
+        &app,
+        &key,
+        Method::GET,
+        "/scim/v2/Users?filter=userName%20eq%20%22TEST.USER%40okta.local%22",
+        None,
+    )
+    .await;
+    assert_eq!(
+        found["Resources"][0]["id"],
+        id.as_str(),
+        "found by email, any case"
+    );
+
+    // Group push: a team, the user added, then removed.
+    let (status, group) = scim(
+        &app,
+        &key,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Test SCIMv2",
+            "members": []
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let group_id = group["id"].as_str().expect("id").to_owned();
+    let (status, group) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{group_id}"),
+        Some(json!({
+            "schemas": [PATCH],
+            "Operations": [{ "op": "add", "path": "members", "value": [{ "value": id, "display": "test.user@okta.local" }] }]
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{group}");
+    assert_eq!(group["members"][0]["value"], id.as_str());
+    let team = TeamId::parse(&group_id).expect("team id");
+    let user = UserId::parse(&id).expect("user id");
+    let moved = app
+        .state
+        .seats
+        .user(&app.fixture.admin, &user)
+        .await
+        .expect("user");
+    assert_eq!(moved.user.team.as_ref(), Some(&team));
+    assert_eq!(
+        moved.seats[0].team.as_ref(),
+        Some(&team),
+        "the seat moved with them"
+    );
+    // A rename is the admins'; the same name is fine.
+    let (status, _) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{group_id}"),
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "value": { "id": group_id, "displayName": "Test SCIMv2" } }] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{group_id}"),
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "value": { "id": group_id, "displayName": "Renamed" } }] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    scim_error(&refused, 400, Some("mutability"));
+    let (status, group) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{group_id}"),
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "remove", "path": format!("members[value eq \"{id}\"]") }] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(group["members"], json!([]));
+
+    // Deactivated: every seat back, the account kept; reactivated: the seat again.
+    let (status, off) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Users/{id}"),
+        Some(
+            json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "value": { "active": false } }] }),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{off}");
+    assert_eq!(off["active"], false);
+    assert_eq!(
+        off["urn:seatflow:params:scim:schemas:extension:seats:2.0:User"]["seats"],
+        json!([])
+    );
+    assert_eq!(assigned(&app, "professional").await, before);
+    let (_, on) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Users/{id}"),
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "value": { "active": true } }] })),
+    )
+    .await;
+    assert_eq!(on["active"], true);
+    assert_eq!(assigned(&app, "professional").await, before + 1);
+
+    // A full replace changes the name; DELETE removes the user.
+    let (status, replaced) = scim(
+        &app,
+        &key,
+        Method::PUT,
+        &format!("/scim/v2/Users/{id}"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": id, "userName": "test.user@okta.local",
+            "name": { "givenName": "Tess", "familyName": "User" }, "active": true
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{replaced}");
+    assert_eq!(replaced["displayName"], "Tess User");
+    let (status, _) = scim(&app, &key, Method::DELETE, &format!("/scim/v2/Users/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(assigned(&app, "professional").await, before);
+    let (status, gone) = scim(&app, &key, Method::GET, &format!("/scim/v2/Users/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    scim_error(&gone, 404, None);
+
+    // Audited, with the directory's key as the actor.
+    let (_, _, audit) = app
+        .call(Method::GET, "/v1/audit?limit=100", Some(&key), None)
+        .await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["actor"]["kind"] == "api_key")
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "user_created",
+        "user_deactivated",
+        "user_reactivated",
+        "user_removed",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn entra_creates_users_until_no_seat_is_free_then_flags_them_and_moves_groups() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    with_policy(&app, "professional").await;
+    let key = app.api_key_for("org_victim").await;
+    // 10 Professional seats: Red's allocation sets 5 aside, Ben holds one
+    // outside it, so 4 are free for users in no team.
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        let (status, created) = scim(
+            &app,
+            &key,
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                "externalId": format!("0a21f0f2-8d2a-4f8e-bf98-7363c4aed4e{n}"),
+                "userName": format!("user{n}@contoso.com"),
+                "active": true,
+                "emails": [{ "primary": true, "type": "work", "value": format!("user{n}@contoso.com") }],
+                "meta": { "resourceType": "User" },
+                "name": { "formatted": format!("Given{n} Family"), "familyName": "Family", "givenName": format!("Given{n}") },
+                "roles": []
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        ids.push(created["id"].as_str().expect("id").to_owned());
+        let extension = &created["urn:seatflow:params:scim:schemas:extension:seats:2.0:User"];
+        if n <= 4 {
+            assert_eq!(extension["seats"], json!(["professional"]), "user {n}");
+        } else {
+            assert_eq!(
+                (extension["seats"].clone(), extension["seatPending"].clone()),
+                (json!([]), json!(true)),
+                "no seat was free: created without one, flagged"
+            );
+        }
+    }
+
+    // Entra's lookup, update and deactivation shapes.
+    let (_, found) = scim(
+        &app,
+        &key,
+        Method::GET,
+        "/scim/v2/Users?filter=userName+eq+%22user1%40contoso.com%22",
+        None,
+    )
+    .await;
+    assert_eq!(found["totalResults"], 1);
+    let first = &ids[0];
+    let (status, updated) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Users/{first}"),
+        Some(json!({
+            "schemas": [PATCH],
+            "Operations": [
+                { "op": "Replace", "path": "emails[type eq \"work\"].value", "value": "renamed@contoso.com" },
+                { "op": "Replace", "path": "name.familyName", "value": "Newfamily" }
+            ]
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["userName"], "renamed@contoso.com");
+    assert_eq!(updated["displayName"], "Given1 Newfamily");
+    let (status, off) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Users/{first}"),
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "Replace", "path": "active", "value": "False" }] })),
+    )
+    .await;
+    assert_eq!((status, off["active"].clone()), (StatusCode::OK, json!(false)));
+    // Its seat came free: the flagged user can now be given one.
+    let flagged = UserId::parse(&ids[4]).expect("id");
+    app.state
+        .seats
+        .assign(
+            &app.fixture.admin,
+            &ProductId::parse("professional").expect("id"),
+            &flagged,
+            Mode::Apply,
+        )
+        .await
+        .expect("the freed seat");
+
+    // Groups: created with an externalId, found by name, members added and removed.
+    let (status, group) = scim(
+        &app,
+        &key,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "Designers",
+            "meta": { "resourceType": "Group" }
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let group_id = group["id"].as_str().expect("id").to_owned();
+    let (_, listed) = scim(
+        &app,
+        &key,
+        Method::GET,
+        "/scim/v2/Groups?excludedAttributes=members&filter=displayName+eq+%22Designers%22",
+        None,
+    )
+    .await;
+    assert_eq!(listed["Resources"][0]["id"], group_id.as_str());
+    let second = &ids[1];
+    let (status, group) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{group_id}"),
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "Add", "path": "members", "value": [{ "$ref": null, "value": second }] }] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{group}");
+    assert_eq!(group["members"][0]["value"], second.as_str());
+    let (_, group) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{group_id}"),
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "Remove", "path": "members", "value": [{ "$ref": null, "value": second }] }] })),
+    )
+    .await;
+    assert_eq!(group["members"], json!([]));
+    // Into Red, whose allocation (5, Ann holds one) has room for four
+    // seated users; then it is full, and a fifth is refused and stays put.
+    let (status, red) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        "/scim/v2/Groups/team_red",
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "add", "path": "members", "value": ids.iter().skip(1).map(|id| json!({ "value": id })).collect::<Vec<_>>() }] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{red}");
+    assert_eq!(red["members"].as_array().map(Vec::len), Some(5));
+    let (status, refused) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        "/scim/v2/Groups/team_red",
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "add", "path": "members", "value": [{ "value": "usr_ben" }] }] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    scim_error(&refused, 409, None);
+    let ben = app
+        .state
+        .seats
+        .user(&app.fixture.admin, &UserId::parse("usr_ben").expect("id"))
+        .await
+        .expect("Ben");
+    assert_eq!(ben.user.team, Some(TeamId::parse("team_blue").expect("id")));
+}
+
+#[tokio::test]
+async fn bad_scim_requests_get_scim_errors_and_other_organisations_see_nothing() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let key = app.api_key_for("org_victim").await;
+    let cases: [BadRequest; 8] = [
+        (
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20co%20%22ann%22",
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            Method::GET,
+            "/scim/v2/Users?startIndex=first",
+            None,
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({ "displayName": "No Name" })),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({ "userName": "not-an-email" })),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::PATCH,
+            "/scim/v2/Users/usr_ann",
+            Some(json!({ "Operations": [{ "op": "replace", "path": "active", "value": false }] })),
+            400,
+            Some("invalidSyntax"),
+        ),
+        (
+            Method::PATCH,
+            "/scim/v2/Users/usr_ann",
+            Some(
+                json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "active", "value": "maybe" }] }),
+            ),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::PATCH,
+            "/scim/v2/Groups/team_red",
+            Some(
+                json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "owner", "value": "x" }] }),
+            ),
+            400,
+            Some("invalidPath"),
+        ),
+        (Method::GET, "/scim/v2/Users/usr_nobody", None, 404, None),
+    ];
+    for (method, path, body, status, scim_type) in cases {
+        let (got, answer) = scim(&app, &key, method.clone(), path, body).await;
+        assert_eq!(got.as_u16(), status, "{method} {path}: {answer}");
+        scim_error(&answer, status, scim_type);
+    }
+    // Not JSON at all.
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/scim/v2/Users")
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .header(header::CONTENT_TYPE, "application/scim+json")
+        .body(Body::from("{not json"))
+        .expect("request");
+    let (status, _, bytes) = app.send(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    scim_error(
+        &serde_json::from_slice(&bytes).expect("JSON"),
+        400,
+        Some("invalidSyntax"),
+    );
+
+    // Without a key, with a key lacking the scope, with a person's token.
+    let (status, answer) = scim(&app, "", Method::GET, "/scim/v2/Users", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    scim_error(&answer, 401, None);
+    let narrow = seatflow_http::auth::ApiKeySecret::generate();
+    app.state
+        .seats
+        .create_api_key(
+            &app.fixture.admin,
+            "entitlements only",
+            &narrow.prefix,
+            &narrow.hash,
+            &[ApiScope::EntitlementsRead],
+            Mode::Apply,
+        )
+        .await
+        .expect("key");
+    let narrow = secrecy::ExposeSecret::expose_secret(&narrow.secret).to_owned();
+    let (status, answer) = scim(&app, &narrow, Method::GET, "/scim/v2/Users", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    scim_error(&answer, 403, None);
+    let admin = app.token("usr_admin", "org_victim", Role::Admin, &[]);
+    let (status, _) = scim(&app, &admin, Method::GET, "/scim/v2/Users", None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "people use the API, directories SCIM"
+    );
+
+    // Another organisation's key sees and changes nothing of this one.
+    let other = app.api_key_for("org_other").await;
+    let (_, listed) = scim(&app, &other, Method::GET, "/scim/v2/Users", None).await;
+    let emails: Vec<&str> = listed["Resources"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["userName"].as_str())
+        .collect();
+    assert!(!emails.iter().any(|e| e.contains("victim")), "{emails:?}");
+    for (method, path) in [
+        (Method::GET, "/scim/v2/Users/usr_ann"),
+        (Method::DELETE, "/scim/v2/Users/usr_ann"),
+        (Method::GET, "/scim/v2/Groups/team_red"),
+    ] {
+        let (status, _) = scim(&app, &other, method, path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (_, found) = scim(
+        &app,
+        &other,
+        Method::GET,
+        "/scim/v2/Users?filter=userName%20eq%20%22ann%40victim.example%22",
+        None,
+    )
+    .await;
+    assert_eq!(found["totalResults"], 0);
+    let (_, groups) = scim(&app, &other, Method::GET, "/scim/v2/Groups", None).await;
+    assert_eq!(groups["totalResults"], 0);
+    assert!(
+        app.state
+            .seats
+            .user(&app.fixture.admin, &UserId::parse("usr_ann").expect("id"))
+            .await
+            .is_ok(),
+        "Ann is still there"
+    );
+    let _ = OrgId::parse("org_other");
+}
+
+#[tokio::test]
+async fn discovery_says_what_is_supported() {
+    let app = TestApp::new().await;
+    let key = app.api_key_for("org_victim").await;
+    let (status, config) = scim(&app, &key, Method::GET, "/scim/v2/ServiceProviderConfig", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(config["patch"]["supported"], true);
+    assert_eq!(config["bulk"]["supported"], false);
+    assert_eq!(config["filter"]["supported"], true);
+    let (_, types) = scim(&app, &key, Method::GET, "/scim/v2/ResourceTypes", None).await;
+    let names: Vec<&str> = types["Resources"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["User", "Group"]);
+    let (_, schemas) = scim(&app, &key, Method::GET, "/scim/v2/Schemas", None).await;
+    assert_eq!(schemas["totalResults"], 3);
+}

@@ -1,0 +1,138 @@
+//! What the organisation's own directory (an identity provider speaking
+//! SCIM) may do beyond creating, changing and removing users: deactivate a
+//! user (every seat back, the account kept for a return and the audit) and
+//! reactivate them; and the organisation's policy for users it creates,
+//! the product they get a seat of when one is free.
+
+use super::Seats;
+use super::commit::{Mode, Outcome, decide_and_commit};
+use crate::access::Actor;
+use crate::audit::{AuditAction, snapshot};
+use crate::directory::{Organization, UserSeats};
+use crate::draft::{Draft, SeatBook};
+use crate::error::SeatError;
+use crate::ids::{ProductId, UserId};
+use crate::store::SnapshotKeys;
+
+impl Seats {
+    /// Deactivates (`active: false`) or reactivates a user. Deactivation
+    /// gives every seat and add-on they hold back in the same change; they
+    /// can no longer sign in or be given a seat. Reactivation gives nothing
+    /// back: seats are assigned again as for anyone. The same state again
+    /// changes nothing and writes no audit entry.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins and for deactivating oneself;
+    /// not found.
+    pub async fn set_user_active(
+        &self,
+        actor: &Actor,
+        user: &UserId,
+        active: bool,
+        mode: Mode,
+    ) -> Result<Outcome<UserSeats>, SeatError> {
+        actor.require_admin("deactivate or reactivate users")?;
+        if !active && actor.user_id() == Some(user) {
+            return Err(SeatError::Forbidden(
+                "you cannot deactivate yourself; another admin can".into(),
+            ));
+        }
+        let keys = SnapshotKeys {
+            holders: vec![user.clone()],
+            pools: self.catalog.products.keys().cloned().collect(),
+            ..SnapshotKeys::default()
+        };
+        decide_and_commit!(self, "user", mode, {
+            let now = self.clock.now();
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let holder = read
+                .holder(user)
+                .ok_or_else(|| SeatError::not_found("user", user))?;
+            let mut draft = Draft::new(&actor.org);
+            let mut after = holder.clone();
+            after.user.active = active;
+            if !active {
+                let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+                for seat in &holder.seats {
+                    book.release(&seat.product, seat.team.as_ref())?;
+                }
+                book.write_into(&mut draft);
+                after.seats.clear();
+            }
+            draft.put(Some(holder), after.clone());
+            let audit = self.entry(
+                actor,
+                now,
+                if active {
+                    AuditAction::UserReactivated
+                } else {
+                    AuditAction::UserDeactivated
+                },
+                format!("user/{user}"),
+                snapshot(holder),
+                snapshot(&after),
+            );
+            Ok((draft.finish(audit), after))
+        })
+    }
+
+    /// Sets the product users created by the organisation's directory get a
+    /// seat of (none: no seat).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; an unknown product; not
+    /// found for an organisation seatflow does not know.
+    pub async fn set_directory_seat(
+        &self,
+        actor: &Actor,
+        product: Option<&ProductId>,
+        mode: Mode,
+    ) -> Result<Outcome<Organization>, SeatError> {
+        actor.require_admin("set the directory's seat policy")?;
+        if let Some(product) = product
+            && !self.catalog.is_plan(product)
+        {
+            return Err(SeatError::Validation(crate::ValidationError::new(
+                "default_product",
+                format!("'{product}' is not a plan of the catalog"),
+            )));
+        }
+        decide_and_commit!(self, "organisation", mode, {
+            let now = self.clock.now();
+            let org = self
+                .store
+                .organization(&actor.org)
+                .await?
+                .ok_or_else(|| SeatError::not_found("organization", &actor.org))?;
+            let mut after = org.clone();
+            after.directory_seat = product.cloned();
+            let mut draft = Draft::new(&actor.org);
+            draft.put(Some(&org), after.clone());
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::DirectorySeatSet,
+                format!("organization/{}", org.id),
+                snapshot(&org.directory_seat),
+                snapshot(&after.directory_seat),
+            );
+            Ok((draft.finish(audit), after))
+        })
+    }
+}
+
+impl Seats {
+    /// The user whose email is `email` (any case), with their seats; `None`
+    /// when the organisation has none (how a directory finds its users).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; the store's failures.
+    pub async fn user_by_email(
+        &self,
+        actor: &Actor,
+        email: &crate::directory::Email,
+    ) -> Result<Option<UserSeats>, SeatError> {
+        actor.require_admin("find users by email")?;
+        Ok(self.store.holder_by_email(&actor.org, email).await?)
+    }
+}
