@@ -98,6 +98,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/settings", get(settings::settings))
         .route("/settings/notifications", post(settings::save_notifications))
         .route("/settings/api-keys", post(settings::create_key))
+        .route("/settings/directory-sync", post(settings::save_directory_sync))
         .route("/settings/api-keys/{key_id}/revoke", post(settings::revoke_key))
         .route("/purchase", get(purchase::purchase).post(purchase::checkout))
         .route(

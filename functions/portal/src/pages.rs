@@ -188,6 +188,8 @@ pub struct UserRow {
     email: String,
     role: &'static str,
     team: String,
+    /// False once the organisation's directory deactivated them.
+    active: bool,
     seats: Vec<(String, String)>,
     assignable: Vec<(String, String)>,
 }
@@ -352,6 +354,7 @@ async fn users_page(
                 email: p.user.email.as_str().to_owned(),
                 role: role_label(p.user.role),
                 team: p.user.team.as_ref().map(&team_name).unwrap_or_default(),
+                active: p.user.active,
                 // A plan first; add-ons go on top of one.
                 assignable: {
                     let has_plan = p.seats.iter().any(|s| catalog.is_plan(&s.product));

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use seatflow_domain::{ApiKeyId, ApiScope, Email, Mode, NoticeKind, SeatError};
+use seatflow_domain::{ApiKeyId, ApiScope, Email, Mode, NoticeKind, ProductId, SeatError};
 use seatflow_http::auth::ApiKeySecret;
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
@@ -40,6 +40,9 @@ struct SettingsPage {
     kinds: Vec<(&'static str, &'static str, bool)>,
     keys: Vec<KeyRow>,
     scopes: Vec<(&'static str, &'static str)>,
+    /// The plans, and the one directory users get a seat of (empty: none).
+    plans: Vec<(String, String)>,
+    directory_seat: String,
 }
 
 const KINDS: [(NoticeKind, &str); 3] = [
@@ -133,6 +136,19 @@ async fn settings_page(
             .iter()
             .map(|s| (s.as_str(), scope_label(*s)))
             .collect(),
+        plans: seats
+            .catalog()
+            .products
+            .values()
+            .filter(|p| p.kind == seatflow_domain::ProductKind::Plan)
+            .map(|p| (p.id.to_string(), p.name.clone()))
+            .collect(),
+        directory_seat: seats
+            .organization(&session.actor.org)
+            .await?
+            .and_then(|o| o.directory_seat)
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
     };
     Ok(render(status, &page))
 }
@@ -261,5 +277,36 @@ pub async fn revoke_key(
     {
         Ok(_) => Ok(Redirect::to("/settings?saved=revoked").into_response()),
         Err(error) => refused(&session, &state, "keys", error).await,
+    }
+}
+
+/// The directory sync form.
+#[derive(Debug, serde::Deserialize)]
+pub struct DirectoryForm {
+    #[serde(default)]
+    product: String,
+}
+
+/// `POST /settings/directory-sync`: the plan directory users get a seat of.
+pub async fn save_directory_sync(
+    State(state): State<PortalState>,
+    Submitted(session, submitted): Submitted<DirectoryForm>,
+) -> Result<Response, PageError> {
+    let product = if submitted.product.is_empty() {
+        None
+    } else {
+        match ProductId::parse(&submitted.product) {
+            Ok(product) => Some(product),
+            Err(error) => return refused(&session, &state, "directory", error.into()).await,
+        }
+    };
+    match state
+        .app
+        .seats
+        .set_directory_seat(&session.actor, product.as_ref(), Mode::Apply)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/settings?saved=directory").into_response()),
+        Err(error) => refused(&session, &state, "directory", error).await,
     }
 }

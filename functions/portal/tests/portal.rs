@@ -383,6 +383,28 @@ async fn users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so() 
     );
     let (_, page) = portal.get("/users", &admin).await;
     assert!(!page.contains("Every Professional seat is in use"));
+
+    // A user the directory deactivated is shown so, with nothing to give.
+    portal
+        .fixture
+        .seats
+        .set_user_active(
+            &portal.fixture.admin,
+            &UserId::parse("usr_max").expect("id"),
+            false,
+            Mode::Apply,
+        )
+        .await
+        .expect("deactivated");
+    let (_, page) = portal.get("/users?q=max", &admin).await;
+    assert!(
+        page.contains(r#"<span class="badge bad">deactivated</span>"#),
+        "{page}"
+    );
+    assert!(
+        !page.contains(r#"id="assign-usr_max""#),
+        "no seat for them: {page}"
+    );
 }
 
 #[tokio::test]
@@ -856,6 +878,50 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once(
     let member = portal.sign_in("usr_max", Role::Member).await;
     let (status, _) = portal.get("/settings", &member).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The directory's seat policy.
+    let (status, headers, _) = portal
+        .post(
+            "/settings/directory-sync",
+            &admin,
+            None,
+            &format!("csrf={proof}&product=professional"),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/settings?saved=directory"))
+    );
+    let org = portal
+        .fixture
+        .seats
+        .organization(&portal.fixture.admin.org)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(
+        org.directory_seat.map(|p| p.to_string()).as_deref(),
+        Some("professional")
+    );
+    let (_, page) = portal.get("/settings", &admin).await;
+    assert!(
+        page.contains(r#"<option value="professional" selected>"#),
+        "{page}"
+    );
+    let (status, _, page) = portal
+        .post(
+            "/settings/directory-sync",
+            &admin,
+            None,
+            &format!("csrf={proof}&product=sso"),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an add-on is no seat to start with"
+    );
+    assert!(page.contains(r#"id="directory-error" role="alert""#), "{page}");
 }
 
 #[tokio::test]
