@@ -197,6 +197,38 @@ async fn main() {
         .await;
     }
     rows.push(create.row("create a user with a seat (half in team Red)"));
+    // What `POST /scim/v2/Users` does for a directory user: read the
+    // organisation's seat policy, then create the user with that seat.
+    let w = world(&config, "scim").await;
+    w.f.buy("professional", 60 + ROUNDS as u32).await;
+    w.f.seats
+        .set_directory_seat(&w.f.admin, Some(&pro), Mode::Apply)
+        .await
+        .expect("policy");
+    let mut scim = Samples::default();
+    for round in 0..ROUNDS {
+        let new = NewUser {
+            id: None,
+            name: DisplayName::parse(&format!("Directory {round}")).expect("name"),
+            email: Email::parse(&format!("dir{round}@bench.example")).expect("email"),
+            role: Role::Member,
+            team: None,
+        };
+        measure(&w.meter, &mut scim, async {
+            let policy =
+                w.f.seats
+                    .organization(&w.f.admin.org)
+                    .await
+                    .expect("read")
+                    .and_then(|o| o.directory_seat);
+            w.f.seats
+                .create_user(&w.f.admin, new, policy.as_ref(), Mode::Apply)
+                .await
+                .expect("create");
+        })
+        .await;
+    }
+    rows.push(scim.row("SCIM user create with the policy's seat (policy read + create)"));
     let w = world(&config, "transfer").await;
     let mut transfer = Samples::default();
     for round in 0..ROUNDS {

@@ -11,11 +11,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use seatflow_domain::{Actor, Mode, Team, TeamId, User, UserChanges, UserId};
 use seatflow_http::AppState;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    PatchOp, ScimCaller, ScimError, body, filter, list_response, paging, patch_operations, scim_response,
+    ListQuery, PatchOp, ScimCaller, ScimError, all_users, body, filter, list_response, paging,
+    patch_operations, scim_response,
 };
 
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -43,29 +43,7 @@ fn team_id(id: &str) -> Result<TeamId, ScimError> {
 }
 
 async fn members(app: &AppState, actor: &Actor, team: &TeamId) -> Result<Vec<User>, ScimError> {
-    let mut all = Vec::new();
-    let mut after: Option<UserId> = None;
-    loop {
-        let page = app
-            .seats
-            .users(actor, Some(team), after.as_ref(), seatflow_domain::MAX_PAGE)
-            .await?;
-        let full = page.len() == seatflow_domain::MAX_PAGE;
-        after = page.last().map(|u| u.id.clone());
-        all.extend(page);
-        if !full {
-            return Ok(all);
-        }
-    }
-}
-
-/// The list's query.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    filter: Option<String>,
-    #[serde(rename = "startIndex")]
-    start_index: Option<String>,
-    count: Option<String>,
+    all_users(app, actor, Some(team)).await
 }
 
 /// `GET /scim/v2/Groups[?filter=displayName eq "…"]`.

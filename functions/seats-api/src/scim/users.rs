@@ -14,12 +14,11 @@ use seatflow_domain::{
     Actor, DisplayName, Email, Mode, NewUser, ProductId, Role, SeatError, UserChanges, UserId, UserSeats,
 };
 use seatflow_http::AppState;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    PatchOp, ScimCaller, ScimError, body, boolean, filter, list_response, paging, patch_operations,
-    scim_response,
+    ListQuery, PatchOp, ScimCaller, ScimError, all_users, body, boolean, filter, list_response, paging,
+    patch_operations, scim_response,
 };
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -143,15 +142,6 @@ fn fields(body: &Value, current: Option<&str>) -> Result<Fields, ScimError> {
     })
 }
 
-/// The list's query.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    filter: Option<String>,
-    #[serde(rename = "startIndex")]
-    start_index: Option<String>,
-    count: Option<String>,
-}
-
 /// `GET /scim/v2/Users[?filter=userName eq "…"][&startIndex=&count=]`.
 pub async fn list(
     ScimCaller(actor): ScimCaller,
@@ -186,21 +176,7 @@ pub async fn list(
             .collect();
         return Ok(list_response(resources, found.iter().count(), start));
     }
-    // Every user, in id order, one store page at a time.
-    let mut all = Vec::new();
-    let mut after: Option<UserId> = None;
-    loop {
-        let page = app
-            .seats
-            .users(&actor, None, after.as_ref(), seatflow_domain::MAX_PAGE)
-            .await?;
-        let full = page.len() == seatflow_domain::MAX_PAGE;
-        after = page.last().map(|u| u.id.clone());
-        all.extend(page);
-        if !full {
-            break;
-        }
-    }
+    let all = all_users(&app, &actor, None).await?;
     let total = all.len();
     let mut resources = Vec::new();
     for user in all.into_iter().skip(start - 1).take(count) {
