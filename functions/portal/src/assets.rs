@@ -13,12 +13,12 @@ use sha2::{Digest, Sha256};
 struct Asset {
     path: String,
     content_type: &'static str,
-    body: &'static str,
+    body: String,
 }
 
 impl Asset {
     /// `body` at `/assets/{stem}-{hash}.{extension}`.
-    fn new(stem: &str, extension: &str, content_type: &'static str, body: &'static str) -> Self {
+    fn new(stem: &str, extension: &str, content_type: &'static str, body: String) -> Self {
         let digest = Sha256::digest(body.as_bytes());
         let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
         Self {
@@ -34,7 +34,7 @@ static STYLESHEET: LazyLock<Asset> = LazyLock::new(|| {
         "portal",
         "css",
         "text/css; charset=utf-8",
-        include_str!("../assets/portal.css"),
+        include_str!("../assets/portal.css").to_owned(),
     )
 });
 
@@ -43,9 +43,19 @@ static SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
         "portal",
         "js",
         "text/javascript; charset=utf-8",
-        include_str!("../assets/portal.js"),
+        without_comment_lines(include_str!("../assets/portal.js")),
     )
 });
+
+/// The script as browsers get it: its comment lines are for its readers
+/// (every page's bytes count against the portal's budget).
+fn without_comment_lines(script: &str) -> String {
+    script
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
 
 /// Where the current stylesheet is served: `/assets/portal-{hash}.css`.
 pub fn stylesheet_path() -> &'static str {
@@ -68,7 +78,7 @@ pub async fn asset(Path(name): Path<String>) -> Response {
             (header::CONTENT_TYPE, asset.content_type),
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
-        asset.body,
+        asset.body.clone(),
     )
         .into_response()
 }
