@@ -5,7 +5,6 @@
 //! moves them. Renaming and deleting teams stays with the organisation's
 //! admins.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -14,7 +13,7 @@ use seatflow_http::AppState;
 use serde_json::{Value, json};
 
 use super::{
-    ListQuery, PatchOp, ScimCaller, ScimError, all_users, body, filter, list_response, paging,
+    ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, all_users, filter, list_response, paging,
     patch_operations, scim_response,
 };
 
@@ -156,9 +155,8 @@ fn unchanged_name(team: &Team, wanted: Option<&str>) -> Result<(), ScimError> {
 pub async fn create(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
-    bytes: Bytes,
+    ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
-    let input: Value = body(&bytes)?;
     let name = input["displayName"]
         .as_str()
         .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
@@ -197,11 +195,10 @@ pub async fn replace(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
     Path(id): Path<String>,
-    bytes: Bytes,
+    ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
     let id = team_id(&id)?;
     let team = app.seats.team(&actor, &id).await?;
-    let input: Value = body(&bytes)?;
     unchanged_name(&team, input["displayName"].as_str())?;
     let wanted = member_ids(input.get("members").unwrap_or(&Value::Null))?;
     set_members(&app, &actor, &id, &wanted).await?;
@@ -231,11 +228,11 @@ pub async fn patch(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
     Path(id): Path<String>,
-    bytes: Bytes,
+    ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
     let id = team_id(&id)?;
     let team = app.seats.team(&actor, &id).await?;
-    for operation in patch_operations(&bytes)? {
+    for operation in patch_operations(&input)? {
         let path = operation.path.as_deref().map(str::trim);
         match (operation.op, path) {
             (PatchOp::Add, Some(p)) if p.eq_ignore_ascii_case("members") => {

@@ -16,14 +16,13 @@ mod groups;
 mod users;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use seatflow_domain::{Actor, Principal, SeatError};
 use seatflow_http::{ApiError, AppState, Caller};
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// The media type of every SCIM answer.
@@ -130,16 +129,27 @@ impl FromRequestParts<AppState> for ScimCaller {
     }
 }
 
+/// The largest SCIM body read (a user or a group's membership change is a
+/// few kilobytes); larger ones are refused before they are buffered.
+const MAX_BODY: usize = 64 * 1024;
+
 /// A SCIM request body: JSON, whatever its media type says
-/// (`application/scim+json` or `application/json`).
-pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ScimError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ScimError::new(
-            StatusCode::BAD_REQUEST,
-            Some("invalidSyntax"),
-            format!("the body is not the JSON this resource takes: {e}"),
-        )
-    })
+/// (`application/scim+json` or `application/json`), at most 64 KB.
+pub struct ScimBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimBody {
+    type Rejection = ScimError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = seatflow_http::extract::read_body(request, MAX_BODY).await?;
+        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
+            ScimError::new(
+                StatusCode::BAD_REQUEST,
+                Some("invalidSyntax"),
+                format!("the body is not JSON: {e}"),
+            )
+        })
+    }
 }
 
 /// A list answer: `resources` of `total`, from `start_index`.
@@ -211,8 +221,7 @@ pub fn paging(start_index: Option<&str>, count: Option<&str>) -> Result<(usize, 
 }
 
 /// The operations of a PATCH request (RFC 7644 §3.5.2).
-pub fn patch_operations(bytes: &[u8]) -> Result<Vec<PatchOperation>, ScimError> {
-    let request: Value = body(bytes)?;
+pub fn patch_operations(request: &Value) -> Result<Vec<PatchOperation>, ScimError> {
     let declared = request["schemas"]
         .as_array()
         .is_some_and(|s| s.iter().any(|v| v == PATCH_SCHEMA));

@@ -6,7 +6,6 @@
 //! without, and flagged (`seatPending` in seatflow's extension). `active:
 //! false` gives every seat back and keeps the account.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +16,7 @@ use seatflow_http::AppState;
 use serde_json::{Value, json};
 
 use super::{
-    ListQuery, PatchOp, ScimCaller, ScimError, all_users, body, boolean, filter, list_response, paging,
+    ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, all_users, boolean, filter, list_response, paging,
     patch_operations, scim_response,
 };
 
@@ -201,9 +200,8 @@ pub async fn get_one(
 pub async fn create(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
-    bytes: Bytes,
+    ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
-    let input: Value = body(&bytes)?;
     let given = fields(&input, None)?;
     let email = given
         .email
@@ -304,10 +302,9 @@ pub async fn replace(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
     Path(id): Path<String>,
-    bytes: Bytes,
+    ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
     let id = user_id(&id)?;
-    let input: Value = body(&bytes)?;
     let current = app.seats.user(&actor, &id).await?;
     let fields = fields(&input, Some(current.user.name.as_str()))?;
     let holder = apply(&app, &actor, &id, fields).await?;
@@ -323,10 +320,10 @@ pub async fn patch(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
     Path(id): Path<String>,
-    bytes: Bytes,
+    ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
     let id = user_id(&id)?;
-    let operations = patch_operations(&bytes)?;
+    let operations = patch_operations(&input)?;
     let current = app.seats.user(&actor, &id).await?;
     // The operations folded into one User body, then applied as one.
     let mut merged = json!({});

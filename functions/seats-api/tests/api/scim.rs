@@ -545,6 +545,12 @@ async fn bad_scim_requests_get_scim_errors_and_other_organisations_see_nothing()
         Some("invalidSyntax"),
     );
 
+    // Too large to read: refused before it is buffered.
+    let huge = json!({ "userName": "big@victim.example", "displayName": "x".repeat(100 * 1024) });
+    let (status, answer) = scim(&app, &key, Method::POST, "/scim/v2/Users", Some(huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    scim_error(&answer, 413, None);
+
     // Without a key, with a key lacking the scope, with a person's token.
     let (status, answer) = scim(&app, "", Method::GET, "/scim/v2/Users", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
