@@ -108,6 +108,11 @@ pub struct AuditEntry {
     /// State after (null when removed), as JSON.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub after: Box<RawValue>,
+    /// What ties the change to the logs: for a change a payment provider's
+    /// event caused, that event's id (`evt_…`), which the webhook's and the
+    /// provisioner's log lines carry as `event`. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 impl PartialEq for AuditEntry {
@@ -120,6 +125,7 @@ impl PartialEq for AuditEntry {
             && self.target == other.target
             && self.before.get() == other.before.get()
             && self.after.get() == other.after.get()
+            && self.correlation_id == other.correlation_id
     }
 }
 

@@ -260,6 +260,8 @@ struct AuditItem {
     target: String,
     before: String,
     after: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<String>,
 }
 
 pub fn audit_item(entry: &AuditEntry) -> Result<Item, StoreError> {
@@ -272,6 +274,7 @@ pub fn audit_item(entry: &AuditEntry) -> Result<Item, StoreError> {
         target: entry.target.clone(),
         before: entry.before.get().to_owned(),
         after: entry.after.get().to_owned(),
+        correlation_id: entry.correlation_id.clone(),
     };
     to_item(&stored, keys::org(&entry.org), keys::audit(&entry.id))
 }
@@ -289,5 +292,6 @@ pub fn audit_from_item(item: Item) -> Result<AuditEntry, StoreError> {
         target: stored.target,
         before: raw(stored.before)?,
         after: raw(stored.after)?,
+        correlation_id: stored.correlation_id,
     })
 }

@@ -50,6 +50,10 @@ pub struct Outcome<T> {
 
 /// What one decision concluded: a change to commit with its value, or an
 /// answer that needs no write (a duplicate event, say).
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per request, moved once into the commit: boxing would allocate for every change"
+)]
 pub(crate) enum Decision<T, A> {
     Commit(Change, T),
     Answer(A),
@@ -133,6 +137,7 @@ impl Seats {
             target,
             before,
             after,
+            correlation_id: None,
         }
     }
 

@@ -223,7 +223,7 @@ impl Seats {
                 })),
                 Trigger::Event(_) | Trigger::Request(..) => audit::snapshot(&updated),
             };
-            let audit = self.entry(
+            let mut audit = self.entry(
                 actor,
                 now,
                 action,
@@ -231,6 +231,9 @@ impl Seats {
                 before,
                 after,
             );
+            if let Trigger::Event(event_id) = trigger {
+                audit.correlation_id = Some(event_id.to_owned());
+            }
             Ok(Decision::Commit(draft.finish(audit), updated))
         })?;
         let applied = match settled {

@@ -60,6 +60,7 @@ fn audit_for(actor: &Actor, at: chrono::DateTime<chrono::Utc>) -> seatflow_domai
         target: "test".into(),
         before: serde_json::value::RawValue::from_string("null".to_owned()).expect("null is JSON"),
         after: serde_json::value::RawValue::from_string("null".to_owned()).expect("null is JSON"),
+        correlation_id: None,
     }
 }
 

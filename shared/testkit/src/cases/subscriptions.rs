@@ -68,9 +68,16 @@ pub async fn a_subscription_event_sizes_its_pools_exactly_once(store: Arc<dyn En
         .await
         .expect("applied");
     assert_eq!(again, Applied::Duplicate);
+    let entries = store.audit(&f.admin.org, None, 500).await.expect("audit");
+    assert_eq!(entries.len(), audit_before + 1);
+    let applied = entries
+        .iter()
+        .find(|e| e.action == seatflow_domain::AuditAction::SubscriptionApplied)
+        .expect("the change's entry");
     assert_eq!(
-        store.audit(&f.admin.org, None, 500).await.expect("audit").len(),
-        audit_before + 1
+        applied.correlation_id.as_deref(),
+        Some("evt_once"),
+        "the event's id ties the entry to the webhook's and provisioner's logs"
     );
     // A dry run of a new event writes nothing, not even the event.
     let more = subscription_state(&f.admin.org, "sub_once", Active, &[("professional", 12)]);
