@@ -8,7 +8,7 @@ space := $(subst ,, )
 FUNCTION_FEATURES := $(subst $(space),$(comma),$(foreach fn,$(FUNCTIONS),seatflow-$(fn)/lambda))
 LAMBDA_FEATURES := --features $(FUNCTION_FEATURES),seatflow-local/dynamodb
 
-.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint build-lambda invoke bench-lambda
+.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint sam-validate build-lambda invoke bench-lambda
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,17 @@ CFN_LINT_VERSION := 1.58.0
 cfn-lint: ## lint the SAM template with cfn-lint (installed into .venv on first use)
 	@test -x .venv/bin/cfn-lint || { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check "cfn-lint==$(CFN_LINT_VERSION)"; }
 	.venv/bin/cfn-lint infra/template.yaml
+
+SAM_CLI_VERSION := 1.170.0
+SAM := .venv-sam/bin/sam
+# The SAM transform CloudFormation runs at deploy, run here: a template it
+# refuses never reaches a deploy. Offline; the credentials are placeholders.
+sam-validate: ## run SAM's transform and lint on the template (aws-sam-cli installed into .venv-sam on first use)
+	@test -x $(SAM) && $(SAM) --version | grep -q "$(SAM_CLI_VERSION)" || { python3 -m venv .venv-sam && .venv-sam/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli==$(SAM_CLI_VERSION)"; }
+	AWS_ACCESS_KEY_ID=placeholder AWS_SECRET_ACCESS_KEY=placeholder AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 \
+	  $(SAM) validate --lint --template infra/template.yaml
+	AWS_ACCESS_KEY_ID=placeholder AWS_SECRET_ACCESS_KEY=placeholder AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 \
+	  $(SAM) validate --template infra/template.yaml
 
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.13.0
