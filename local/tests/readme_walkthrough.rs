@@ -6,44 +6,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read as _;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{Process, free_port, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn wait_for(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "seatflow-local did not listen on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// A quiet `seatflow-local` on a free port with a known webhook secret.
-fn start_with_webhook_secret(state: &std::path::Path, secret: &str) -> (Server, SocketAddr) {
+fn start_with_webhook_secret(state: &std::path::Path, secret: &str) -> (Process, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let server = Server(
+    let server = Process(
         Command::new(BIN)
             .args(["--addr", &addr.to_string()])
             .env("SEATFLOW_STATE_DIR", state)
@@ -53,7 +29,7 @@ fn start_with_webhook_secret(state: &std::path::Path, secret: &str) -> (Server, 
             .spawn()
             .expect("seatflow-local starts"),
     );
-    wait_for(addr);
+    wait_for(addr, "seatflow-local");
     (server, addr)
 }
 
@@ -105,8 +81,8 @@ fn run_walkthrough(name: &str, env: &[(&str, &str)]) {
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let _server = Server(command.spawn().expect("seatflow-local starts"));
-    wait_for(addr);
+    let _server = Process(command.spawn().expect("seatflow-local starts"));
+    wait_for(addr, "seatflow-local");
 
     let script = walkthrough()
         .replace("127.0.0.1:3000", &addr.to_string())
@@ -162,7 +138,7 @@ fn run_walkthrough(name: &str, env: &[(&str, &str)]) {
 fn the_server_greets_with_its_address_and_stops_cleanly_on_a_signal() {
     let state = std::env::temp_dir().join(format!("seatflow-greeting-{}", std::process::id()));
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let mut server = Server(
+    let mut server = Process(
         Command::new(BIN)
             .args(["--addr", &addr.to_string()])
             .env("SEATFLOW_STATE_DIR", &state)
@@ -171,7 +147,7 @@ fn the_server_greets_with_its_address_and_stops_cleanly_on_a_signal() {
             .spawn()
             .expect("starts"),
     );
-    wait_for(addr);
+    wait_for(addr, "seatflow-local");
     // SIGTERM takes the same graceful path as Ctrl-C.
     let pid = server.0.id().to_string();
     assert!(

@@ -27,17 +27,9 @@ pub(crate) struct Current {
 /// the provider's and the store's failures.
 pub(crate) async fn current(caller: &Actor, state: &CheckoutState, id: &str) -> Result<Current, ApiError> {
     let seats = &state.app.seats;
-    let not_found = || ApiError::not_found(format!("subscription '{id}' not found"));
-    let subscription_id: SubscriptionId = id.parse().map_err(|_| not_found())?;
-    // Ours first: a subscription of another organisation is not found.
-    seats.subscription(caller, &subscription_id).await?;
     let read_at = seats.clock().now();
-    let provider = state
-        .payments
-        .subscription(id)
-        .await?
-        .filter(|s| s.org() == Some(caller.org.as_str()))
-        .ok_or_else(not_found)?;
+    let (subscription_id, provider) =
+        seatflow_http::billing::provider_subscription(seats, state.payments.as_ref(), caller, id).await?;
     let snapshot = provider
         .snapshot(seats.catalog())
         .map_err(|e| ApiError::upstream("payment_provider_refused", &e))?;

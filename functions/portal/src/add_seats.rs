@@ -98,13 +98,13 @@ async fn page(
 ) -> Result<Response, PageError> {
     let seats = &state.app.seats;
     let subscription_id: SubscriptionId = id.parse().map_err(|_| PageError::NotFound)?;
-    let subscription = seats.subscription(&session.actor, &subscription_id).await?;
     let catalog = seats.catalog();
+    // The organisation's own subscriptions only: another's is not found.
     let overview = seats
         .subscription_overviews(&session.actor)
         .await?
         .into_iter()
-        .find(|o| o.id == subscription.id)
+        .find(|o| o.id == subscription_id)
         .ok_or(PageError::NotFound)?;
     // Its plan, then every add-on (held or not): add-ons are bought here too.
     let mut products: Vec<(String, String, u32)> = Vec::new();
@@ -153,7 +153,7 @@ async fn page(
         status,
         &AddSeatsPage {
             layout: Layout::signed_in(session, "/"),
-            subscription: subscription.id.to_string(),
+            subscription: overview.id.to_string(),
             product: if submitted.product.is_empty() {
                 products.first().map(|p| p.0.clone()).unwrap_or_default()
             } else {

@@ -13,7 +13,7 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
-use seatflow_domain::{Actor, Principal};
+use seatflow_domain::{Actor, Principal, UserId};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde::de::IgnoredAny;
@@ -58,18 +58,7 @@ impl FromRequestParts<PortalState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &PortalState) -> Result<Self, Self::Rejection> {
         let token = cookie_value(&parts.headers, COOKIE).ok_or(PageError::SignedOut)?;
-        let actor = state
-            .app
-            .auth
-            .authenticate(Some(&format!("Bearer {token}")))
-            .await
-            .map_err(|e| match e.status() {
-                StatusCode::UNAUTHORIZED => PageError::SignedOut,
-                _ => PageError::from(e),
-            })?;
-        if !matches!(actor.principal, Principal::User(_)) {
-            return Err(PageError::SignedOut);
-        }
+        let (actor, _) = person(state, token).await?;
         Ok(Self {
             actor,
             csrf: csrf_for(token),
@@ -136,6 +125,21 @@ impl<T: DeserializeOwned> FromRequest<PortalState> for Submitted<T> {
     }
 }
 
+/// The person `token` signs in, verified as the API verifies tokens (a
+/// removed or deactivated user is refused); machine clients are not people.
+async fn person(state: &PortalState, token: &str) -> Result<(Actor, UserId), PageError> {
+    let actor = state
+        .app
+        .auth
+        .authenticate(Some(&format!("Bearer {token}")))
+        .await?;
+    let Principal::User(user) = &actor.principal else {
+        return Err(PageError::SignedOut);
+    };
+    let user = user.clone();
+    Ok((actor, user))
+}
+
 /// The hand-off's query.
 #[derive(Debug, Deserialize)]
 pub struct Handoff {
@@ -151,23 +155,12 @@ pub async fn sign_in(
         .token
         .filter(|t| !t.is_empty())
         .ok_or(PageError::SignedOut)?;
-    let actor = state
-        .app
-        .auth
-        .authenticate(Some(&format!("Bearer {token}")))
-        .await
-        .map_err(|e| match e.status() {
-            StatusCode::UNAUTHORIZED => PageError::SignedOut,
-            _ => PageError::from(e),
-        })?;
-    let Principal::User(user) = &actor.principal else {
-        return Err(PageError::SignedOut);
-    };
+    let (actor, user) = person(&state, &token).await?;
     let ttl = SESSION_SECONDS.min(state.app.auth.max_token_lifetime());
     let session = state
         .app
         .auth
-        .mint(user, &actor.org, actor.role, &actor.teams, ttl)
+        .mint(&user, &actor.org, actor.role, &actor.teams, ttl)
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!("{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{secure}");

@@ -13,8 +13,8 @@ use seatflow_http::AppState;
 use serde_json::{Value, json};
 
 use super::{
-    ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, all_users, filter, list_response, paging,
-    patch_operations, scim_response,
+    ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, filter, list_response, paging, patch_operations,
+    scim_response,
 };
 
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -41,8 +41,22 @@ fn team_id(id: &str) -> Result<TeamId, ScimError> {
     TeamId::parse(id).map_err(|_| ScimError::not_found("group", id))
 }
 
+/// Every member of `team`, read a store page at a time.
 async fn members(app: &AppState, actor: &Actor, team: &TeamId) -> Result<Vec<User>, ScimError> {
-    all_users(app, actor, Some(team)).await
+    let mut all = Vec::new();
+    let mut after: Option<UserId> = None;
+    loop {
+        let page = app
+            .seats
+            .users(actor, Some(team), after.as_ref(), seatflow_domain::MAX_PAGE)
+            .await?;
+        let full = page.len() == seatflow_domain::MAX_PAGE;
+        after = page.last().map(|u| u.id.clone());
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
 }
 
 /// `GET /scim/v2/Groups[?filter=displayName eq "…"]`.

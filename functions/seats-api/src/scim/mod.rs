@@ -178,29 +178,6 @@ pub struct ListQuery {
     pub count: Option<String>,
 }
 
-/// Every user of the organisation (of `team`, if given), in id order, read
-/// one store page at a time.
-pub async fn all_users(
-    app: &AppState,
-    actor: &Actor,
-    team: Option<&seatflow_domain::TeamId>,
-) -> Result<Vec<seatflow_domain::User>, ScimError> {
-    let mut all = Vec::new();
-    let mut after: Option<seatflow_domain::UserId> = None;
-    loop {
-        let page = app
-            .seats
-            .users(actor, team, after.as_ref(), seatflow_domain::MAX_PAGE)
-            .await?;
-        let full = page.len() == seatflow_domain::MAX_PAGE;
-        after = page.last().map(|u| u.id.clone());
-        all.extend(page);
-        if !full {
-            return Ok(all);
-        }
-    }
-}
-
 /// `startIndex` and `count` of a list query (1-based; RFC 7644 §3.4.2.4:
 /// below 1 counts as 1, a negative count as 0), `count` at most
 /// [`MAX_RESULTS`].

@@ -16,7 +16,7 @@ use seatflow_http::AppState;
 use serde_json::{Value, json};
 
 use super::{
-    ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, all_users, boolean, filter, list_response, paging,
+    ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, boolean, filter, list_response, paging,
     patch_operations, scim_response,
 };
 
@@ -149,9 +149,9 @@ pub async fn list(
 ) -> Result<Response, ScimError> {
     let (start, count) = paging(query.start_index.as_deref(), query.count.as_deref())?;
     let policy = directory_seat(&app, &actor).await?;
-    if let Some(text) = &query.filter {
+    let found: Vec<UserSeats> = if let Some(text) = &query.filter {
         let wanted = filter::equality(text, &["userName", "emails.value", "id", "externalId"])?;
-        let found = match wanted.attribute.as_str() {
+        let one = match wanted.attribute.as_str() {
             "userName" | "emails.value" => match Email::parse(&wanted.value) {
                 Ok(email) => app.seats.user_by_email(&actor, &email).await?,
                 Err(_) => None,
@@ -167,22 +167,35 @@ pub async fn list(
             // seatflow keeps no external ids: nobody has one.
             _ => None,
         };
-        let resources: Vec<Value> = found
-            .iter()
-            .map(|h| resource(h, policy.as_ref()))
-            .skip(start - 1)
-            .take(count)
-            .collect();
-        return Ok(list_response(resources, found.iter().count(), start));
+        one.into_iter().collect()
+    } else {
+        every_holder(&app, &actor).await?
+    };
+    let resources: Vec<Value> = found
+        .iter()
+        .skip(start - 1)
+        .take(count)
+        .map(|h| resource(h, policy.as_ref()))
+        .collect();
+    Ok(list_response(resources, found.len(), start))
+}
+
+/// Every user of the organisation with their seats, in id order, read a
+/// store page at a time (each user and their seats are one item).
+async fn every_holder(app: &AppState, actor: &Actor) -> Result<Vec<UserSeats>, ScimError> {
+    let mut all = Vec::new();
+    let mut after: Option<UserId> = None;
+    loop {
+        let (page, next) = app
+            .seats
+            .people(actor, None, after.as_ref(), seatflow_domain::MAX_PAGE)
+            .await?;
+        all.extend(page);
+        match next {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
     }
-    let all = all_users(&app, &actor, None).await?;
-    let total = all.len();
-    let mut resources = Vec::new();
-    for user in all.into_iter().skip(start - 1).take(count) {
-        let holder = app.seats.user(&actor, &user.id).await?;
-        resources.push(resource(&holder, policy.as_ref()));
-    }
-    Ok(list_response(resources, total, start))
 }
 
 /// `GET /scim/v2/Users/{id}`.
@@ -251,9 +264,14 @@ pub async fn create(
     Ok(response)
 }
 
-/// Applies name, email and active to `id`, each only when it changes.
-async fn apply(app: &AppState, actor: &Actor, id: &UserId, fields: Fields) -> Result<UserSeats, ScimError> {
-    let current = app.seats.user(actor, id).await?;
+/// Applies name, email and active to `current`, each only when it changes.
+async fn apply(
+    app: &AppState,
+    actor: &Actor,
+    current: UserSeats,
+    fields: Fields,
+) -> Result<UserSeats, ScimError> {
+    let id = current.user.id.clone();
     let changes = UserChanges {
         name: fields.name.filter(|n| n != &current.user.name),
         email: fields.email.filter(|e| e != &current.user.email),
@@ -264,14 +282,14 @@ async fn apply(app: &AppState, actor: &Actor, id: &UserId, fields: Fields) -> Re
     if changes.name.is_some() || changes.email.is_some() {
         holder = app
             .seats
-            .update_user(actor, id, &changes, Mode::Apply)
+            .update_user(actor, &id, &changes, Mode::Apply)
             .await?
             .value;
     }
     if let Some(active) = fields.active.filter(|a| *a != holder.user.active) {
         holder = app
             .seats
-            .set_user_active(actor, id, active, Mode::Apply)
+            .set_user_active(actor, &id, active, Mode::Apply)
             .await?
             .value;
         if active {
@@ -307,7 +325,7 @@ pub async fn replace(
     let id = user_id(&id)?;
     let current = app.seats.user(&actor, &id).await?;
     let fields = fields(&input, Some(current.user.name.as_str()))?;
-    let holder = apply(&app, &actor, &id, fields).await?;
+    let holder = apply(&app, &actor, current, fields).await?;
     let policy = directory_seat(&app, &actor).await?;
     Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
 }
@@ -359,7 +377,7 @@ pub async fn patch(
         }
     }
     let fields = fields(&merged, Some(current.user.name.as_str()))?;
-    let holder = apply(&app, &actor, &id, fields).await?;
+    let holder = apply(&app, &actor, current, fields).await?;
     let policy = directory_seat(&app, &actor).await?;
     Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
 }

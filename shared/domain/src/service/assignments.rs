@@ -232,7 +232,7 @@ fn without_seats(holder: &UserSeats, removed: &[Assignment]) -> UserSeats {
 }
 
 /// Gives back the seats `removed` in `book`.
-fn release_all(book: &mut SeatBook, removed: &[Assignment]) -> Result<(), SeatError> {
+pub(crate) fn release_all(book: &mut SeatBook, removed: &[Assignment]) -> Result<(), SeatError> {
     for seat in removed {
         book.release(&seat.product, seat.team.as_ref())?;
     }

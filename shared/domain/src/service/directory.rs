@@ -1,5 +1,6 @@
 //! The directory: teams and the users in them, with the seats they hold.
 
+use super::assignments::release_all;
 use super::commit::{Mode, Outcome, decide_and_commit};
 use super::{MAX_PAGE, Seats};
 use crate::access::{Actor, Principal};
@@ -303,12 +304,7 @@ impl Seats {
                 "you cannot remove yourself; another admin can".into(),
             ));
         }
-        // Every pool: whatever the user holds is read in the same snapshot.
-        let keys = SnapshotKeys {
-            holders: vec![user.clone()],
-            pools: self.catalog.products.keys().cloned().collect(),
-            ..SnapshotKeys::default()
-        };
+        let keys = self.holder_and_every_pool(user);
         decide_and_commit!(self, "user", mode, {
             let now = self.clock.now();
             let read = self.store.snapshot(&actor.org, &keys).await?;
@@ -316,9 +312,7 @@ impl Seats {
                 .holder(user)
                 .ok_or_else(|| SeatError::not_found("user", user))?;
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
-            for seat in &holder.seats {
-                book.release(&seat.product, seat.team.as_ref())?;
-            }
+            release_all(&mut book, &holder.seats)?;
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             draft.remove_holder(holder);
@@ -411,5 +405,17 @@ impl Seats {
             );
             Ok((draft.finish(audit), updated))
         })
+    }
+}
+
+impl Seats {
+    /// What a change to everything `user` holds reads: the user with their
+    /// seats and every pool, in one snapshot.
+    pub(crate) fn holder_and_every_pool(&self, user: &UserId) -> SnapshotKeys {
+        SnapshotKeys {
+            holders: vec![user.clone()],
+            pools: self.catalog.products.keys().cloned().collect(),
+            ..SnapshotKeys::default()
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! the product they get a seat of when one is free.
 
 use super::Seats;
+use super::assignments::release_all;
 use super::commit::{Mode, Outcome, decide_and_commit};
 use crate::access::Actor;
 use crate::audit::{AuditAction, snapshot};
@@ -12,7 +13,6 @@ use crate::directory::{Organization, UserSeats};
 use crate::draft::{Draft, SeatBook};
 use crate::error::SeatError;
 use crate::ids::{ProductId, UserId};
-use crate::store::SnapshotKeys;
 
 impl Seats {
     /// Deactivates (`active: false`) or reactivates a user. Deactivation
@@ -37,11 +37,7 @@ impl Seats {
                 "you cannot deactivate yourself; another admin can".into(),
             ));
         }
-        let keys = SnapshotKeys {
-            holders: vec![user.clone()],
-            pools: self.catalog.products.keys().cloned().collect(),
-            ..SnapshotKeys::default()
-        };
+        let keys = self.holder_and_every_pool(user);
         decide_and_commit!(self, "user", mode, {
             let now = self.clock.now();
             let read = self.store.snapshot(&actor.org, &keys).await?;
@@ -53,9 +49,7 @@ impl Seats {
             after.user.active = active;
             if !active {
                 let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
-                for seat in &holder.seats {
-                    book.release(&seat.product, seat.team.as_ref())?;
-                }
+                release_all(&mut book, &holder.seats)?;
                 book.write_into(&mut draft);
                 after.seats.clear();
             }
