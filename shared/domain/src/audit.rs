@@ -72,6 +72,16 @@ pub enum AuditAction {
     UserReactivated,
     /// The product users from the organisation's directory get a seat of was set.
     DirectorySeatSet,
+    /// An outbound webhook endpoint was added.
+    WebhookEndpointCreated,
+    /// An outbound webhook endpoint's URL, event types or state changed.
+    WebhookEndpointUpdated,
+    /// An outbound webhook endpoint got a new signing secret.
+    WebhookSecretRotated,
+    /// seatflow disabled an outbound webhook endpoint that kept failing.
+    WebhookEndpointDisabled,
+    /// An outbound webhook endpoint was removed.
+    WebhookEndpointDeleted,
 }
 
 /// Who made a change.

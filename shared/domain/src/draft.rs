@@ -9,6 +9,7 @@ use crate::audit::AuditEntry;
 use crate::directory::{Organization, Team, UserSeats};
 use crate::error::SeatError;
 use crate::ids::{OrgId, ProductId, TeamId};
+use crate::outbound::{self, PendingEvent};
 use crate::pool::{SeatPool, TeamSeats};
 use crate::seat_rules::SeatSource;
 use crate::store::{Change, Put, Snapshot, TeamSeatsCount, Write};
@@ -19,27 +20,34 @@ pub(crate) trait Versioned: Sized {
     fn version(&self) -> u64;
     fn set_version(&mut self, version: u64);
     fn into_write(put: Put<Self>) -> Write;
+    /// The outbound events of writing `after` over `before` (none for most
+    /// records).
+    fn events(_before: Option<&Self>, _after: &Self) -> Vec<PendingEvent> {
+        Vec::new()
+    }
 }
 
 macro_rules! versioned {
-    ($($ty:ty => $variant:ident),* $(,)?) => {$(
+    ($($ty:ty => $variant:ident $(, events: $events:path)?);* $(;)?) => {$(
         impl Versioned for $ty {
             fn version(&self) -> u64 { self.version }
             fn set_version(&mut self, version: u64) { self.version = version; }
             fn into_write(put: Put<Self>) -> Write { Write::$variant(put) }
+            $(fn events(before: Option<&Self>, after: &Self) -> Vec<PendingEvent> { $events(before, after) })?
         }
     )*};
 }
 
 versioned!(
-    Organization => Organization,
-    Team => Team,
-    SeatPool => Pool,
-    TeamSeats => TeamSeats,
-    ApiKey => ApiKey,
-    Subscription => Subscription,
-    crate::grant::SeatGrant => Grant,
-    crate::notification::NotificationPreferences => NotificationPreferences,
+    Organization => Organization;
+    Team => Team;
+    SeatPool => Pool, events: outbound::pool_events;
+    TeamSeats => TeamSeats;
+    ApiKey => ApiKey;
+    Subscription => Subscription, events: outbound::subscription_events;
+    crate::grant::SeatGrant => Grant;
+    crate::notification::NotificationPreferences => NotificationPreferences;
+    crate::webhook::WebhookEndpoint => WebhookEndpoint;
 );
 
 /// A user is versioned with the seats they hold: a seat change moves the
@@ -54,12 +62,16 @@ impl Versioned for UserSeats {
     fn into_write(put: Put<Self>) -> Write {
         Write::Holder(put)
     }
+    fn events(before: Option<&Self>, after: &Self) -> Vec<PendingEvent> {
+        outbound::holder_events(before, after)
+    }
 }
 
 /// The writes of a change being decided.
 pub(crate) struct Draft {
     org: OrgId,
     writes: Vec<Write>,
+    events: Vec<PendingEvent>,
 }
 
 impl Draft {
@@ -67,11 +79,13 @@ impl Draft {
         Self {
             org: org.clone(),
             writes: Vec::new(),
+            events: Vec::new(),
         }
     }
 
     /// Writes `after` over `before` (`None`: a new record).
     pub(crate) fn put<T: Versioned>(&mut self, before: Option<&T>, mut after: T) {
+        self.events.extend(T::events(before, &after));
         let expected = before.map(Versioned::version);
         after.set_version(expected.map_or(1, |v| v + 1));
         self.writes.push(T::into_write(Put {
@@ -112,6 +126,7 @@ impl Draft {
 
     /// Removes `holder` (read at its version), freeing their email.
     pub(crate) fn remove_holder(&mut self, holder: &UserSeats) {
+        self.events.extend(outbound::removal_events(holder));
         self.writes.push(Write::RemoveHolder(crate::store::RemoveHolder {
             user: holder.user.id.clone(),
             email: holder.user.email.clone(),
@@ -119,15 +134,30 @@ impl Draft {
         }));
     }
 
+    /// Removes an endpoint (read at its version).
+    pub(crate) fn remove_endpoint(&mut self, endpoint: &crate::webhook::WebhookEndpoint) {
+        self.writes
+            .push(Write::RemoveWebhookEndpoint(crate::store::RemoveEndpoint {
+                id: endpoint.id.clone(),
+                expected: endpoint.version,
+            }));
+    }
+
     pub(crate) fn record_event(&mut self, event: crate::subscription::ProcessedEvent) {
         self.writes.push(Write::ProcessedEvent(event));
     }
 
     pub(crate) fn finish(self, audit: AuditEntry) -> Change {
+        let events = self
+            .events
+            .into_iter()
+            .map(|e| e.stamp(&self.org, audit.at))
+            .collect();
         Change {
             org: self.org,
             writes: self.writes,
             audit,
+            events,
         }
     }
 }

@@ -118,6 +118,11 @@ string_id!(
     GrantId,
     "grant"
 );
+string_id!(
+    /// An outbound webhook endpoint.
+    EndpointId,
+    "we"
+);
 
 /// An audit entry's id. Time-ordered (UUID v7 from the injected clock), so that
 /// ordering by id is ordering by time (to the millisecond; entries of the same

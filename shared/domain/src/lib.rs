@@ -32,6 +32,7 @@ mod ids;
 mod job_failure;
 mod money;
 mod notification;
+mod outbound;
 mod payment;
 mod pool;
 mod provisioning;
@@ -40,6 +41,7 @@ mod seat_rules;
 mod service;
 mod store;
 mod subscription;
+mod webhook;
 
 // ----- model -----
 pub use access::{Actor, Operator, Principal};
@@ -50,13 +52,14 @@ pub use catalog::{Catalog, Price, PriceTier, Product, ProductKind, Term};
 pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User, UserChanges, UserSeats};
 pub use grant::{MAX_GRANT_REFERENCE, NewGrant, SeatGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};
-pub use ids::{ApiKeyId, AuditId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
+pub use ids::{ApiKeyId, AuditId, EndpointId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 pub use job_failure::{JobFailure, REMEMBER_FAILURES_DAYS};
 pub use money::{Currency, Money, mul_div_round};
 pub use notification::{
     Claim, DueNotice, NoticeKey, NoticeKind, NoticeSubject, NotificationPreferences, OutgoingEmail,
     ReminderWindows,
 };
+pub use outbound::{EventType, OutboundEvent};
 pub use payment::{
     CheckoutLine, CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY, PriceChange,
     ProrationBehavior, ProviderItem, ProviderSubscription, RenewalSeats, SUBSCRIPTION_PAGE, SeatIncrease,
@@ -69,26 +72,34 @@ pub use seat_rules::{Holdings, SeatSource};
 pub use subscription::{
     Applied, ProcessedEvent, REMEMBER_EVENTS_DAYS, Subscription, SubscriptionSnapshot, SubscriptionStatus,
 };
+pub use webhook::{
+    DELIVERY_RETRY_DAYS, Delivery, DeliveryAnswer, DeliveryJob, DeliveryStatus, EndpointSecret,
+    MAX_ENDPOINT_URL, MAX_ENDPOINTS, MAX_SECRET_OVERLAP_HOURS, PublicEndpoint, SecretTimes, WebhookEndpoint,
+    check_endpoint_url,
+};
 
 // ----- ports -----
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use idempotency::IdempotencyStore;
 pub use notification::{Mailer, NoticeLedger};
+pub use outbound::Outbox;
 pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
 pub use store::{
-    Change, EntitlementStore, MoveEmail, Put, RemoveHolder, RenewalIndex, Snapshot, SnapshotKeys,
-    SubscriptionOwner, TeamSeatsCount, Write,
+    Change, EntitlementStore, MoveEmail, Put, RemoveEndpoint, RemoveHolder, RenewalIndex, Snapshot,
+    SnapshotKeys, SubscriptionOwner, TeamSeatsCount, Write,
 };
+pub use webhook::{DeliveryLog, DeliveryQueue};
 
 // ----- services -----
 pub use service::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine, BillingSummary,
-    DEFAULT_PAYMENT_GRACE_DAYS, Entitlement, EntitlementTokenClaims, FailedJob, FirstAdmin, ImportReport,
-    ImportRow, KeyCaller, LicenseSummary, MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE,
-    MAX_USERS_LISTED, Mode, OpenedOrganization, OrganizationPage, OrganizationTriage, Outcome,
-    PurchaseConfirmation, PurchaseStatus, RowResult, RowStatus, Seats, SubscriptionItem,
-    SubscriptionOverview, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements,
+    DEFAULT_PAYMENT_GRACE_DAYS, EndpointChanges, EndpointWithSecret, Entitlement, EntitlementTokenClaims,
+    FailedJob, FirstAdmin, ImportReport, ImportRow, KeyCaller, LicenseSummary, MAX_IMPORT_ROWS,
+    MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode, NewEndpoint, OpenedOrganization,
+    OrganizationPage, OrganizationTriage, Outcome, PurchaseConfirmation, PurchaseStatus, RowResult,
+    RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage, UsageTotals,
+    UserEntitlements,
 };
 
 // ----- errors -----

@@ -79,6 +79,20 @@ pub enum Write {
     ProcessedEvent(ProcessedEvent),
     /// Create or update the organisation's notification preferences.
     NotificationPreferences(Put<NotificationPreferences>),
+    /// Create or update an outbound webhook endpoint.
+    WebhookEndpoint(Put<crate::WebhookEndpoint>),
+    /// Remove an outbound webhook endpoint; a conflict unless the stored one
+    /// has the `expected` version.
+    RemoveWebhookEndpoint(RemoveEndpoint),
+}
+
+/// An endpoint to remove, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveEndpoint {
+    /// The endpoint.
+    pub id: crate::EndpointId,
+    /// Its version as read.
+    pub expected: u64,
 }
 
 /// Adds `delta` to a team's count of seats of `product` held by its members,
@@ -147,6 +161,9 @@ pub struct Change {
     pub writes: Vec<Write>,
     /// The entry recording the change.
     pub audit: AuditEntry,
+    /// The outbound events the change emits, written as its outbox in the
+    /// same commit (see [`crate::OutboundEvent`]).
+    pub events: Vec<crate::OutboundEvent>,
 }
 
 /// What a decision reads, as one consistent snapshot: users with their seats,
@@ -296,6 +313,14 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     async fn job_failures(&self, limit: usize) -> Result<Vec<crate::JobFailure>, StoreError>;
     /// Forgets an event's failure (its job succeeded).
     async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError>;
+    /// An outbound webhook endpoint.
+    async fn webhook_endpoint(
+        &self,
+        org: &OrgId,
+        id: &crate::EndpointId,
+    ) -> Result<Option<crate::WebhookEndpoint>, StoreError>;
+    /// The organisation's outbound webhook endpoints.
+    async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<crate::WebhookEndpoint>, StoreError>;
     /// The organisation's notification preferences, if it set any.
     async fn notification_preferences(
         &self,

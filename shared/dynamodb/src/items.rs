@@ -155,6 +155,46 @@ fn index(item: &mut Item, pk: String, sk: String) {
     item.insert(keys::GSI1SK.into(), AttributeValue::S(sk));
 }
 
+impl Stored for seatflow_domain::WebhookEndpoint {
+    fn sort_key(&self) -> String {
+        keys::webhook_endpoint(&self.id)
+    }
+    fn org(&self) -> &OrgId {
+        &self.org
+    }
+}
+
+/// How long a change's outbox item stays (the stream reader takes it within
+/// seconds; the stream itself keeps records for 24 hours).
+pub const OUTBOX_KEEP_DAYS: i64 = 2;
+
+/// A committed change's outbound events, as one item: `events` holds them
+/// as a JSON array (the stream reader parses the new image's one string).
+pub fn outbox_item(change: &seatflow_domain::Change) -> Result<Item, StoreError> {
+    let events = serde_json::to_string(&change.events).map_err(|e| corrupt("outbox", e))?;
+    let mut item = Item::new();
+    item.insert(keys::PK.into(), AttributeValue::S(keys::org(&change.org)));
+    item.insert(keys::SK.into(), AttributeValue::S(keys::outbox(&change.audit.id)));
+    item.insert("events".into(), AttributeValue::S(events));
+    let expires = change.audit.at + chrono::Duration::days(OUTBOX_KEEP_DAYS);
+    item.insert(
+        keys::EXPIRES_AT.into(),
+        AttributeValue::N(expires.timestamp().to_string()),
+    );
+    Ok(item)
+}
+
+/// The events of an outbox item (as the table or a stream record holds it).
+pub fn outbox_events(item: &Item) -> Result<Vec<seatflow_domain::OutboundEvent>, StoreError> {
+    let Some(AttributeValue::S(events)) = item.get("events") else {
+        return Err(corrupt("outbox", "no events"));
+    };
+    serde_json::from_str(events).map_err(|e| corrupt("outbox", e))
+}
+
+/// How long the delivery log keeps a delivery.
+pub const DELIVERY_KEEP_DAYS: i64 = 30;
+
 impl Stored for seatflow_domain::NotificationPreferences {
     fn sort_key(&self) -> String {
         keys::NOTIFY_SK.into()

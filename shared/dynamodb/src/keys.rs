@@ -85,3 +85,21 @@ pub const OVER_LIMIT: &str = "OVER_LIMIT";
 pub const ORGS: &str = "ORGS";
 /// GSI1 partition of the grants that count and have an end (sorted by it).
 pub const GRANT_UNTIL: &str = "GRANT_UNTIL";
+/// An outbound webhook endpoint.
+pub fn webhook_endpoint(id: &seatflow_domain::EndpointId) -> String {
+    format!("WHOOK#{id}")
+}
+pub const WEBHOOK_ENDPOINTS: &str = "WHOOK#";
+/// A committed change's outbound events (the stream reader's input); the
+/// audit entry's id, so the outbox sorts in commit order.
+pub fn outbox(id: &AuditId) -> String {
+    format!("{OUTBOX}{id}")
+}
+pub const OUTBOX: &str = "OUTBOX#";
+/// One event's delivery to one endpoint: per endpoint, in event-id (time) order.
+pub fn delivery(endpoint: &seatflow_domain::EndpointId, event: &str) -> String {
+    format!("DELIVERY#{endpoint}#{event}")
+}
+pub fn deliveries(endpoint: &seatflow_domain::EndpointId) -> String {
+    format!("DELIVERY#{endpoint}#")
+}

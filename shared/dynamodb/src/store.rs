@@ -14,10 +14,10 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
 use rand::Rng as _;
 use seatflow_domain::{
-    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Email, EntitlementStore, GrantId, NotificationPreferences,
-    OrgId, Organization, ProductId, RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError,
-    Subscription, SubscriptionId, SubscriptionOwner, Team, TeamId, TeamSeats, TeamSeatsCount, User, UserId,
-    UserSeats, Write,
+    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId,
+    EntitlementStore, GrantId, NotificationPreferences, OrgId, Organization, ProductId, RenewalIndex,
+    SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId, SubscriptionOwner,
+    Team, TeamId, TeamSeats, TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint, Write,
 };
 use serde::de::DeserializeOwned;
 
@@ -519,6 +519,12 @@ impl DynamoEntitlementStore {
                 }
                 Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
                 Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::WebhookEndpoint(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::RemoveWebhookEndpoint(removal) => items.push(self.delete(
+                    keys::org(&change.org),
+                    keys::webhook_endpoint(&removal.id),
+                    Some(removal.expected),
+                )?),
                 Write::ProcessedEvent(event) => {
                     items.push(Self::put(items::event_item(event), None, &self.table)?)
                 }
@@ -555,6 +561,11 @@ impl DynamoEntitlementStore {
             }
         }
         items.push(Self::put(items::audit_item(&change.audit)?, None, &self.table)?);
+        // The outbox: written by the same transaction, so its events exist
+        // exactly when the change does (the stream reader relays them).
+        if !change.events.is_empty() {
+            items.push(Self::put(items::outbox_item(change)?, None, &self.table)?);
+        }
         Ok((items, capped))
     }
 }
@@ -836,6 +847,21 @@ impl EntitlementStore for DynamoEntitlementStore {
         items.into_iter().map(items::from_item).collect()
     }
 
+    async fn webhook_endpoint(
+        &self,
+        org: &OrgId,
+        id: &EndpointId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        self.get_record(keys::org(org), keys::webhook_endpoint(id)).await
+    }
+
+    async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        let items = self
+            .query_prefix(keys::org(org), keys::WEBHOOK_ENDPOINTS.into())
+            .await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
         Ok(self
             .get(keys::event(event_id), keys::EVENT_SK.into())
@@ -955,6 +981,86 @@ impl EntitlementStore for DynamoEntitlementStore {
 
     async fn pause_before_retry(&self, attempt: u32) {
         backoff(attempt.min(4)).await;
+    }
+}
+
+#[async_trait]
+impl seatflow_domain::Outbox for DynamoEntitlementStore {
+    async fn outbox(
+        &self,
+        org: &OrgId,
+        limit: usize,
+    ) -> Result<Vec<seatflow_domain::OutboundEvent>, StoreError> {
+        let items = self
+            .query_range(
+                false,
+                keys::org(org),
+                keys::OUTBOX.into(),
+                format!("{}~", keys::OUTBOX),
+                false,
+                limit,
+            )
+            .await?;
+        let mut events = Vec::new();
+        for item in items {
+            events.extend(items::outbox_events(&item)?);
+        }
+        events.truncate(limit);
+        Ok(events)
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for DynamoEntitlementStore {
+    async fn record_delivery(&self, org: &OrgId, delivery: &Delivery) -> Result<(), StoreError> {
+        let mut item = items::to_item(
+            delivery,
+            keys::org(org),
+            keys::delivery(&delivery.endpoint, &delivery.event.id),
+        )?;
+        let expires = delivery.event.created_at + chrono::Duration::days(items::DELIVERY_KEEP_DAYS);
+        item.insert(
+            keys::EXPIRES_AT.into(),
+            AttributeValue::N(expires.timestamp().to_string()),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn delivery(
+        &self,
+        org: &OrgId,
+        endpoint: &EndpointId,
+        event: &str,
+    ) -> Result<Option<Delivery>, StoreError> {
+        self.get_record(keys::org(org), keys::delivery(endpoint, event))
+            .await
+    }
+
+    async fn deliveries(
+        &self,
+        org: &OrgId,
+        endpoint: &EndpointId,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let prefix = keys::deliveries(endpoint);
+        let items = self
+            .query_range(
+                false,
+                keys::org(org),
+                prefix.clone(),
+                format!("{prefix}~"),
+                true,
+                limit,
+            )
+            .await?;
+        items.into_iter().take(limit).map(items::from_item).collect()
     }
 }
 

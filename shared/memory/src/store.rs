@@ -8,10 +8,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Email, EntitlementStore, GrantId, NotificationPreferences,
-    OrgId, Organization, ProcessedEvent, ProductId, Put, RenewalIndex, SeatGrant, SeatPool, Snapshot,
-    SnapshotKeys, StoreError, Subscription, SubscriptionId, Team, TeamId, TeamSeats, User, UserId, UserSeats,
-    Write,
+    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId,
+    EntitlementStore, GrantId, NotificationPreferences, OrgId, Organization, OutboundEvent, ProcessedEvent,
+    ProductId, Put, RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription,
+    SubscriptionId, Team, TeamId, TeamSeats, User, UserId, UserSeats, WebhookEndpoint, Write,
 };
 
 #[derive(Debug, Default)]
@@ -29,6 +29,9 @@ struct OrgRecords {
     subscriptions: BTreeMap<SubscriptionId, Subscription>,
     grants: BTreeMap<GrantId, SeatGrant>,
     notification_preferences: Option<NotificationPreferences>,
+    webhook_endpoints: BTreeMap<EndpointId, WebhookEndpoint>,
+    /// Deliveries by endpoint, then event id (time-ordered).
+    deliveries: BTreeMap<(EndpointId, String), Delivery>,
 }
 
 #[derive(Debug, Default)]
@@ -41,12 +44,24 @@ struct Records {
     /// Which organisation counts each subscription.
     subscription_owners: HashMap<SubscriptionId, OrgId>,
     job_failures: BTreeMap<String, seatflow_domain::JobFailure>,
+    /// Committed changes' events not yet taken by [`MemoryEntitlementStore::take_outbox`].
+    outbox: Vec<OutboundEvent>,
 }
 
+/// Called after each commit that wrote events (the local relay's wake-up).
+type CommitHook = Box<dyn Fn() + Send + Sync>;
+
 /// The in-memory entitlement store.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryEntitlementStore {
     records: Mutex<Records>,
+    on_events: Mutex<Option<CommitHook>>,
+}
+
+impl std::fmt::Debug for MemoryEntitlementStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryEntitlementStore").finish_non_exhaustive()
+    }
 }
 
 impl MemoryEntitlementStore {
@@ -54,6 +69,19 @@ impl MemoryEntitlementStore {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Calls `hook` after every commit that wrote outbound events (once the
+    /// lock is released), so a relay can wait instead of polling.
+    pub fn on_events(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *self.on_events.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new(hook));
+    }
+
+    /// Takes every committed event not taken yet, in commit order: the
+    /// outbox, as the stream reader sees it on DynamoDB.
+    #[must_use]
+    pub fn take_outbox(&self) -> Vec<OutboundEvent> {
+        std::mem::take(&mut self.lock().outbox)
     }
 
     fn lock(&self) -> MutexGuard<'_, Records> {
@@ -133,6 +161,15 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
         Write::NotificationPreferences(Put { expected, .. }) => {
             records.notification_preferences.as_ref().map(|p| p.version) == *expected
         }
+        Write::WebhookEndpoint(Put { expected, value }) => {
+            version_matches(&records.webhook_endpoints, &value.id, *expected, |e| e.version)
+        }
+        Write::RemoveWebhookEndpoint(removal) => version_matches(
+            &records.webhook_endpoints,
+            &removal.id,
+            Some(removal.expected),
+            |e| e.version,
+        ),
     }
 }
 
@@ -222,6 +259,15 @@ fn apply(
             records.grants.insert(put.value.id.clone(), put.value);
         }
         Write::NotificationPreferences(put) => records.notification_preferences = Some(put.value),
+        Write::WebhookEndpoint(put) => {
+            records.webhook_endpoints.insert(put.value.id.clone(), put.value);
+        }
+        Write::RemoveWebhookEndpoint(removal) => {
+            records.webhook_endpoints.remove(&removal.id);
+            records
+                .deliveries
+                .retain(|(endpoint, _), _| *endpoint != removal.id);
+        }
     }
 }
 
@@ -451,6 +497,7 @@ impl EntitlementStore for MemoryEntitlementStore {
             processed_events,
             subscription_owners,
             job_failures: _,
+            outbox,
         } = &mut *guard;
         let records = orgs.entry(change.org.clone()).or_default();
         // Two new users with one email in the same change would both pass the
@@ -485,7 +532,83 @@ impl EntitlementStore for MemoryEntitlementStore {
             );
         }
         records.audit.insert(change.audit.id, Box::new(change.audit));
+        let emitted = !change.events.is_empty();
+        outbox.extend(change.events);
+        drop(guard);
+        if emitted && let Some(hook) = &*self.on_events.lock().unwrap_or_else(PoisonError::into_inner) {
+            hook();
+        }
         Ok(())
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        org: &OrgId,
+        id: &EndpointId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        Ok(self.read(org, |r| r.webhook_endpoints.get(id).cloned()))
+    }
+
+    async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        Ok(self.read(org, |r| r.webhook_endpoints.values().cloned().collect()))
+    }
+}
+
+#[async_trait]
+impl seatflow_domain::Outbox for MemoryEntitlementStore {
+    async fn outbox(&self, org: &OrgId, limit: usize) -> Result<Vec<OutboundEvent>, StoreError> {
+        let records = self.lock();
+        Ok(records
+            .outbox
+            .iter()
+            .filter(|e| &e.organization == org)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for MemoryEntitlementStore {
+    async fn record_delivery(&self, org: &OrgId, delivery: &Delivery) -> Result<(), StoreError> {
+        let mut records = self.lock();
+        let records = records.orgs.entry(org.clone()).or_default();
+        // A removed endpoint keeps no log.
+        if records.webhook_endpoints.contains_key(&delivery.endpoint) {
+            let key = (delivery.endpoint.clone(), delivery.event.id.clone());
+            records.deliveries.insert(key, delivery.clone());
+        }
+        Ok(())
+    }
+
+    async fn delivery(
+        &self,
+        org: &OrgId,
+        endpoint: &EndpointId,
+        event: &str,
+    ) -> Result<Option<Delivery>, StoreError> {
+        Ok(self.read(org, |r| {
+            r.deliveries.get(&(endpoint.clone(), event.to_owned())).cloned()
+        }))
+    }
+
+    async fn deliveries(
+        &self,
+        org: &OrgId,
+        endpoint: &EndpointId,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        Ok(self.read(org, |r| {
+            r.deliveries
+                .range((endpoint.clone(), String::new())..)
+                .take_while(|((e, _), _)| e == endpoint)
+                .map(|(_, d)| d.clone())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .take(limit)
+                .collect()
+        }))
     }
 }
 

@@ -67,6 +67,8 @@ macro_rules! entitlement_store_conformance {
             grants_that_ran_out_are_found_across_organisations,
             notices_find_renewals_failing_payments_and_over_limit_pools,
             notification_preferences_are_kept_per_organisation,
+            a_change_emits_its_events_with_it_and_a_refused_one_none,
+            webhook_endpoints_and_their_delivery_log_are_kept_per_organisation,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

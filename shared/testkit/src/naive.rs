@@ -195,6 +195,21 @@ impl EntitlementStore for NaiveStore {
         self.inner.notification_preferences(org).await
     }
 
+    async fn webhook_endpoint(
+        &self,
+        org: &OrgId,
+        id: &seatflow_domain::EndpointId,
+    ) -> Result<Option<seatflow_domain::WebhookEndpoint>, StoreError> {
+        self.inner.webhook_endpoint(org, id).await
+    }
+
+    async fn webhook_endpoints(
+        &self,
+        org: &OrgId,
+    ) -> Result<Vec<seatflow_domain::WebhookEndpoint>, StoreError> {
+        self.inner.webhook_endpoints(org).await
+    }
+
     async fn commit(&self, mut change: Change) -> Result<(), StoreError> {
         let _one_at_a_time = self.commits.lock().await;
         let org = change.org.clone();

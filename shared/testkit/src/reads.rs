@@ -7,9 +7,15 @@ use seatflow_domain::{
 
 /// A store the conformance suite runs against: the entitlements and the
 /// renewal index of one adapter.
-pub trait Store: EntitlementStore + RenewalIndex {}
+pub trait Store:
+    EntitlementStore + RenewalIndex + seatflow_domain::DeliveryLog + seatflow_domain::Outbox
+{
+}
 
-impl<S: EntitlementStore + RenewalIndex + ?Sized> Store for S {}
+impl<S: EntitlementStore + RenewalIndex + seatflow_domain::DeliveryLog + seatflow_domain::Outbox + ?Sized>
+    Store for S
+{
+}
 
 /// Test reads over [`EntitlementStore`]: one record at a time, and every
 /// assignment in (user, product) order.

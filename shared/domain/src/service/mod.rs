@@ -32,6 +32,7 @@ mod provider_state;
 mod reminders;
 mod subscriptions;
 mod views;
+mod webhook_endpoints;
 
 pub use api_keys::KeyCaller;
 pub use assignments::Transfer;
@@ -48,6 +49,7 @@ pub use views::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, Entitlement, LicenseSummary, TeamUsage, Usage,
     UsageTotals, UserEntitlements,
 };
+pub use webhook_endpoints::{EndpointChanges, EndpointWithSecret, NewEndpoint};
 
 /// Largest page any listing returns.
 pub const MAX_PAGE: usize = 500;

@@ -2,12 +2,14 @@
 //! a violation.
 
 mod concurrency;
+mod outbound;
 mod records;
 mod seats;
 mod sources;
 mod subscriptions;
 
 pub use concurrency::*;
+pub use outbound::*;
 pub use records::*;
 pub use seats::*;
 pub use sources::*;

@@ -30,6 +30,7 @@ pub async fn commit_refuses_a_stale_version(store: Arc<dyn EntitlementStore>) {
                 value,
             })],
             audit: audit_for(&f.admin, f.clock.now()),
+            events: Vec::new(),
         }
     };
     store
@@ -98,6 +99,7 @@ pub async fn commit_is_all_or_nothing(store: Arc<dyn EntitlementStore>) {
             }),
         ],
         audit: audit_for(&f.admin, f.clock.now()),
+        events: Vec::new(),
     };
     assert_eq!(store.commit(change).await, Err(StoreError::Conflict));
     let after = store

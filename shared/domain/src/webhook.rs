@@ -1,0 +1,341 @@
+//! Outbound webhook endpoints (where an organisation's events go, with the
+//! secrets that sign them) and the log of each event's delivery to each.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::ids::{EndpointId, OrgId};
+use crate::outbound::{EventType, OutboundEvent};
+use crate::provisioning::QueueError;
+use crate::store::StoreError;
+
+/// The longest URL an endpoint may have.
+pub const MAX_ENDPOINT_URL: usize = 2048;
+/// Endpoints per organisation.
+pub const MAX_ENDPOINTS: usize = 16;
+/// The longest overlap a rotated-out secret keeps signing.
+pub const MAX_SECRET_OVERLAP_HOURS: i64 = 7 * 24;
+/// Deliveries are retried for this long after their first attempt, then
+/// marked failed.
+pub const DELIVERY_RETRY_DAYS: i64 = 3;
+
+/// One signing secret of an endpoint. The newest signs alone once the
+/// older ones' overlap ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointSecret {
+    /// The secret (`whsec_…`), shown to the admin once, when made.
+    pub secret: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it stops signing (set when a newer one replaced it).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl EndpointSecret {
+    /// A new random secret (244 bits from the OS-seeded generator).
+    #[must_use]
+    pub fn generate(at: DateTime<Utc>) -> Self {
+        Self {
+            secret: format!(
+                "whsec_{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ),
+            created_at: at,
+            expires_at: None,
+        }
+    }
+
+    /// Whether it signs at `now`.
+    #[must_use]
+    pub fn signs_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|end| now < end)
+    }
+}
+
+/// Where an organisation's outbound events go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    /// Owning organisation.
+    pub org: OrgId,
+    /// Its id.
+    pub id: EndpointId,
+    /// Where events are posted.
+    pub url: String,
+    /// The event types it receives.
+    pub event_types: BTreeSet<EventType>,
+    /// Disabled endpoints receive nothing (events meanwhile are not kept
+    /// for them).
+    pub enabled: bool,
+    /// Why it was disabled, when seatflow disabled it.
+    pub disabled_reason: Option<String>,
+    /// Signing secrets, newest first.
+    pub secrets: Vec<EndpointSecret>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// Optimistic-concurrency version.
+    pub version: u64,
+}
+
+impl WebhookEndpoint {
+    /// The secrets that sign at `now`, newest first.
+    #[must_use]
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        self.secrets
+            .iter()
+            .filter(|s| s.signs_at(now))
+            .map(|s| s.secret.as_str())
+            .collect()
+    }
+
+    /// Whether it wants events of `kind`.
+    #[must_use]
+    pub fn wants(&self, kind: EventType) -> bool {
+        self.enabled && self.event_types.contains(&kind)
+    }
+
+    /// The endpoint as shown and audited: its secrets' times, never the
+    /// secrets.
+    #[must_use]
+    pub fn public(&self) -> PublicEndpoint {
+        PublicEndpoint {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            event_types: self.event_types.iter().copied().collect(),
+            enabled: self.enabled,
+            disabled_reason: self.disabled_reason.clone(),
+            secrets: self
+                .secrets
+                .iter()
+                .map(|s| SecretTimes {
+                    created_at: s.created_at,
+                    expires_at: s.expires_at,
+                })
+                .collect(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// An endpoint without its secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublicEndpoint {
+    /// Its id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "we_0a1b2c"))]
+    pub id: EndpointId,
+    /// Where events are posted.
+    pub url: String,
+    /// The event types it receives.
+    pub event_types: Vec<EventType>,
+    /// Whether it receives events.
+    pub enabled: bool,
+    /// Why seatflow disabled it, if it did.
+    pub disabled_reason: Option<String>,
+    /// Its signing secrets' times, newest first.
+    pub secrets: Vec<SecretTimes>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// When a secret was made and stops signing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecretTimes {
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it stops signing, if a newer one replaced it.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Checks an endpoint URL: absolute `https://` with a host (or `http://`
+/// when `allow_http`, for local use), no credentials, no fragment.
+///
+/// # Errors
+/// [`ValidationError`] on `url`.
+pub fn check_endpoint_url(url: &str, allow_http: bool) -> Result<String, ValidationError> {
+    let bad = |why: &str| ValidationError::new("url", why);
+    let url = url.trim();
+    if url.is_empty() || url.len() > MAX_ENDPOINT_URL {
+        return Err(bad("must be a URL of 1 to 2048 characters"));
+    }
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        if !allow_http {
+            return Err(bad("must start with https:// (events carry your users' data)"));
+        }
+        rest
+    } else {
+        return Err(bad("must start with https://"));
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return Err(bad("must name a host, without user name or password"));
+    }
+    if url.contains('#') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must not contain a fragment, spaces or control characters"));
+    }
+    Ok(url.to_owned())
+}
+
+/// Where one event's delivery to one endpoint stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Retried for three days without success (or the endpoint went away).
+    Failed,
+}
+
+/// What the endpoint answered to the last attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryAnswer {
+    /// The HTTP status, when it answered at all.
+    pub status: Option<u16>,
+    /// The start of its body, or why there was no answer.
+    pub detail: String,
+}
+
+/// One event's delivery to one endpoint: the delivery log's line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The endpoint.
+    pub endpoint: EndpointId,
+    /// The event, as sent.
+    pub event: OutboundEvent,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The first attempt (the three days of retries count from it).
+    pub first_attempt_at: Option<DateTime<Utc>>,
+    /// The last attempt.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// What the endpoint answered last.
+    pub last_answer: Option<DeliveryAnswer>,
+}
+
+impl Delivery {
+    /// A delivery not yet attempted.
+    #[must_use]
+    pub fn pending(endpoint: EndpointId, event: OutboundEvent) -> Self {
+        Self {
+            endpoint,
+            event,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            first_attempt_at: None,
+            last_attempt_at: None,
+            next_attempt_at: None,
+            last_answer: None,
+        }
+    }
+
+    /// Whether retrying stopped being worth it at `now` (three days after
+    /// the first attempt).
+    #[must_use]
+    pub fn retries_exhausted_at(&self, now: DateTime<Utc>) -> bool {
+        self.first_attempt_at
+            .is_some_and(|first| now - first >= Duration::days(DELIVERY_RETRY_DAYS))
+    }
+}
+
+/// One event to deliver to one endpoint: what travels through the
+/// delivery queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryJob {
+    /// The organisation.
+    pub org: OrgId,
+    /// The endpoint.
+    pub endpoint: EndpointId,
+    /// The event.
+    pub event: OutboundEvent,
+}
+
+impl DeliveryJob {
+    /// Jobs of one group are delivered in order: one endpoint, one ordering
+    /// key (a user, a pool, a subscription).
+    #[must_use]
+    pub fn group(&self) -> String {
+        format!("{}:{}:{}", self.org, self.endpoint, self.event.ordering_key)
+    }
+}
+
+/// The log of deliveries, per endpoint: what was sent, how it went.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync + std::fmt::Debug {
+    /// Records a delivery (replacing what was recorded of it).
+    async fn record_delivery(&self, org: &OrgId, delivery: &Delivery) -> Result<(), StoreError>;
+    /// One event's delivery to an endpoint.
+    async fn delivery(
+        &self,
+        org: &OrgId,
+        endpoint: &EndpointId,
+        event: &str,
+    ) -> Result<Option<Delivery>, StoreError>;
+    /// An endpoint's deliveries, newest first, at most `limit`.
+    async fn deliveries(
+        &self,
+        org: &OrgId,
+        endpoint: &EndpointId,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+}
+
+/// Where deliveries wait for their attempt. Jobs of one [`DeliveryJob::group`]
+/// are attempted in order, the next only once the one before is settled.
+#[async_trait]
+pub trait DeliveryQueue: Send + Sync + std::fmt::Debug {
+    /// Queues `jobs`, in order.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`]; then none is known to be queued.
+    async fn enqueue(&self, jobs: &[DeliveryJob]) -> Result<(), QueueError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_urls_are_https_with_a_host() {
+        assert!(check_endpoint_url("https://hooks.example.com/seatflow", false).is_ok());
+        assert!(check_endpoint_url("http://127.0.0.1:9000/hook", true).is_ok());
+        for bad in [
+            "",
+            "http://hooks.example.com/x",
+            "ftp://example.com",
+            "https://",
+            "https://user:pw@example.com/",
+            "https://example.com/#frag",
+            "https://exa mple.com/",
+        ] {
+            assert!(check_endpoint_url(bad, false).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn a_rotated_out_secret_signs_until_its_overlap_ends() {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).expect("valid");
+        let mut old = EndpointSecret::generate(at);
+        let new = EndpointSecret::generate(at);
+        assert_ne!(old.secret, new.secret);
+        assert!(old.secret.starts_with("whsec_") && old.secret.len() == 70);
+        old.expires_at = Some(at + Duration::hours(1));
+        assert!(old.signs_at(at + Duration::minutes(59)));
+        assert!(!old.signs_at(at + Duration::hours(1)));
+        assert!(new.signs_at(at + Duration::days(365)));
+    }
+}
