@@ -94,12 +94,12 @@ pub use webhook::{DeliveryLog, DeliveryQueue};
 // ----- services -----
 pub use service::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine, BillingSummary,
-    DEFAULT_PAYMENT_GRACE_DAYS, EndpointChanges, EndpointWithSecret, Entitlement, EntitlementTokenClaims,
-    FailedJob, FirstAdmin, ImportReport, ImportRow, KeyCaller, LicenseSummary, MAX_IMPORT_ROWS,
-    MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode, NewEndpoint, OpenedOrganization,
-    OrganizationPage, OrganizationTriage, Outcome, PurchaseConfirmation, PurchaseStatus, RowResult,
-    RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage, UsageTotals,
-    UserEntitlements,
+    DEFAULT_PAYMENT_GRACE_DAYS, DisabledEndpoint, EndpointChanges, EndpointWithSecret, Entitlement,
+    EntitlementTokenClaims, FailedJob, FirstAdmin, ImportReport, ImportRow, KeyCaller, LicenseSummary,
+    MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode, NewEndpoint,
+    OpenedOrganization, OrganizationPage, OrganizationTriage, Outcome, PurchaseConfirmation, PurchaseStatus,
+    RowResult, RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage,
+    UsageTotals, UserEntitlements,
 };
 
 // ----- errors -----

@@ -49,7 +49,7 @@ pub use views::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, Entitlement, LicenseSummary, TeamUsage, Usage,
     UsageTotals, UserEntitlements,
 };
-pub use webhook_endpoints::{EndpointChanges, EndpointWithSecret, NewEndpoint};
+pub use webhook_endpoints::{DisabledEndpoint, EndpointChanges, EndpointWithSecret, NewEndpoint};
 
 /// Largest page any listing returns.
 pub const MAX_PAGE: usize = 500;

@@ -148,7 +148,7 @@ impl Seats {
         self.catalog.quote(&request).ok().map(|quote| quote.total_due)
     }
 
-    async fn admin_emails(&self, org: &OrgId) -> Result<Vec<Email>, SeatError> {
+    pub(crate) async fn admin_emails(&self, org: &OrgId) -> Result<Vec<Email>, SeatError> {
         let mut admins = Vec::new();
         let mut after = None;
         loop {

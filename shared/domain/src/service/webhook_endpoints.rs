@@ -53,6 +53,15 @@ pub struct EndpointWithSecret {
     pub secret: String,
 }
 
+/// An endpoint seatflow disabled, and the organisation's admins to tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledEndpoint {
+    /// The endpoint as it is now.
+    pub endpoint: PublicEndpoint,
+    /// The admins' emails.
+    pub admins: Vec<crate::directory::Email>,
+}
+
 fn event_types(types: &[EventType]) -> Result<BTreeSet<EventType>, ValidationError> {
     if types.is_empty() {
         return Err(ValidationError::new(
@@ -259,7 +268,8 @@ impl Seats {
     }
 
     /// Disables an endpoint whose delivery failed for good, saying why; the
-    /// actor is seatflow itself. `None` when it is gone or already disabled.
+    /// actor is seatflow itself. Answers the endpoint with the admins to
+    /// tell; `None` when it is gone or already disabled.
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless the system.
@@ -268,7 +278,7 @@ impl Seats {
         actor: &Actor,
         id: &EndpointId,
         reason: &str,
-    ) -> Result<Option<PublicEndpoint>, SeatError> {
+    ) -> Result<Option<DisabledEndpoint>, SeatError> {
         actor.require_vendor("disable webhook endpoints")?;
         let settled = decide_and_commit!(answer: self, "webhook endpoint", Mode::Apply, {
             let now = self.clock.now();
@@ -285,7 +295,10 @@ impl Seats {
             }
         })?;
         Ok(match settled {
-            Settled::Committed(outcome) => Some(outcome.value),
+            Settled::Committed(outcome) => Some(DisabledEndpoint {
+                endpoint: outcome.value,
+                admins: self.admin_emails(&actor.org).await?,
+            }),
             Settled::Answered(()) => None,
         })
     }

@@ -1,0 +1,209 @@
+//! One delivery attempt: sign the event with the endpoint's secrets, post
+//! it, log the answer, and say what happens next: done, again after a
+//! backoff, or failed for good after three days, which disables the
+//! endpoint and tells the organisation's admins.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use html_escape::encode_text;
+use seatflow_domain::{
+    Actor, Clock, Delivery, DeliveryAnswer, DeliveryJob, DeliveryLog, DeliveryStatus, DisabledEndpoint,
+    EntitlementStore, Mailer, OutgoingEmail, SeatError, Seats, StoreError,
+};
+
+use crate::retry::{jitter, retry_delay};
+use crate::signature::{SIGNATURE_HEADER, sign};
+use crate::transport::Transport;
+
+/// What became of an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempted {
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Try again after this long (the job stays at its group's head).
+    RetryIn(chrono::Duration),
+    /// Failed for good (three days of failures, or the endpoint is disabled).
+    Failed,
+    /// Nothing to do: the endpoint is gone, or the delivery was settled
+    /// already (a duplicate from the queue).
+    Dropped,
+}
+
+/// Why an attempt could not be made at all; the queue keeps the job.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The domain refused (a store failure while disabling the endpoint).
+    #[error(transparent)]
+    Seats(#[from] SeatError),
+}
+
+/// Makes delivery attempts.
+#[derive(Debug, Clone)]
+pub struct Deliverer {
+    seats: Arc<Seats>,
+    store: Arc<dyn EntitlementStore>,
+    log: Arc<dyn DeliveryLog>,
+    transport: Arc<dyn Transport>,
+    mailer: Option<Arc<dyn Mailer>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Deliverer {
+    /// A deliverer; `mailer` tells admins of a disabled endpoint (none: logged only).
+    #[must_use]
+    pub fn new(
+        seats: Arc<Seats>,
+        store: Arc<dyn EntitlementStore>,
+        log: Arc<dyn DeliveryLog>,
+        transport: Arc<dyn Transport>,
+        mailer: Option<Arc<dyn Mailer>>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            seats,
+            store,
+            log,
+            transport,
+            mailer,
+            clock,
+        }
+    }
+
+    /// Attempts `job` once.
+    ///
+    /// # Errors
+    /// [`DeliverError`]: nothing was sent or nothing recorded; try the job again.
+    pub async fn attempt(&self, job: &DeliveryJob) -> Result<Attempted, DeliverError> {
+        let Some(endpoint) = self.store.webhook_endpoint(&job.org, &job.endpoint).await? else {
+            return Ok(Attempted::Dropped);
+        };
+        let mut delivery = match self.log.delivery(&job.org, &job.endpoint, &job.event.id).await? {
+            Some(logged) if logged.status != DeliveryStatus::Pending => return Ok(Attempted::Dropped),
+            Some(logged) => logged,
+            None => Delivery::pending(job.endpoint.clone(), job.event.clone()),
+        };
+        let now = self.clock.now();
+        if !endpoint.enabled {
+            delivery.status = DeliveryStatus::Failed;
+            delivery.next_attempt_at = None;
+            delivery.last_answer = Some(DeliveryAnswer {
+                status: None,
+                detail: "not sent: the endpoint is disabled".into(),
+            });
+            self.log.record_delivery(&job.org, &delivery).await?;
+            return Ok(Attempted::Failed);
+        }
+        let body = Bytes::from(serde_json::to_vec(&job.event).unwrap_or_default());
+        let signature = sign(&endpoint.signing_secrets(now), now.timestamp(), &body);
+        let headers = [
+            (SIGNATURE_HEADER, signature),
+            ("seatflow-event-id", job.event.id.clone()),
+        ];
+        let answer = self.transport.post(&endpoint.url, &headers, body).await;
+        delivery.attempts += 1;
+        delivery.first_attempt_at.get_or_insert(now);
+        delivery.last_attempt_at = Some(now);
+        let delivered = matches!(&answer, Ok(a) if (200..300).contains(&a.status));
+        delivery.last_answer = Some(match answer {
+            Ok(a) => DeliveryAnswer {
+                status: Some(a.status),
+                detail: a.excerpt,
+            },
+            Err(why) => DeliveryAnswer {
+                status: None,
+                detail: why,
+            },
+        });
+        let attempted = if delivered {
+            delivery.status = DeliveryStatus::Delivered;
+            delivery.next_attempt_at = None;
+            Attempted::Delivered
+        } else if delivery.retries_exhausted_at(now) {
+            delivery.status = DeliveryStatus::Failed;
+            delivery.next_attempt_at = None;
+            Attempted::Failed
+        } else {
+            let wait = retry_delay(delivery.attempts, jitter());
+            delivery.next_attempt_at = Some(now + wait);
+            Attempted::RetryIn(wait)
+        };
+        self.log.record_delivery(&job.org, &delivery).await?;
+        tracing::info!(
+            event = %job.event.id,
+            endpoint = %job.endpoint,
+            org = %job.org,
+            attempts = delivery.attempts,
+            answer = ?delivery.last_answer.as_ref().and_then(|a| a.status),
+            outcome = ?attempted,
+            "webhook delivery attempted"
+        );
+        if attempted == Attempted::Failed {
+            self.disable(job, now, delivery.first_attempt_at).await?;
+        }
+        Ok(attempted)
+    }
+
+    /// Disables the endpoint of a delivery that failed for good and emails
+    /// the admins (a mail failure is logged: the endpoint's state and the
+    /// delivery log already say it).
+    async fn disable(
+        &self,
+        job: &DeliveryJob,
+        now: DateTime<Utc>,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<(), DeliverError> {
+        let since = since.unwrap_or(now).format("%-d %B %Y %H:%M UTC");
+        let reason = format!("deliveries failed since {since}");
+        let actor = Actor::system(job.org.clone(), "webhooks");
+        let Some(disabled) = self
+            .seats
+            .disable_failing_endpoint(&actor, &job.endpoint, &reason)
+            .await?
+        else {
+            return Ok(());
+        };
+        tracing::warn!(endpoint = %job.endpoint, org = %job.org, %reason, "webhook endpoint disabled");
+        if let Some(mailer) = &self.mailer
+            && !disabled.admins.is_empty()
+            && let Err(e) = mailer.send(&disabled_email(&job.org, &disabled, &reason)).await
+        {
+            tracing::error!(endpoint = %job.endpoint, error = %e, "could not email the admins of a disabled endpoint");
+        }
+        Ok(())
+    }
+}
+
+/// The admins' email about a disabled endpoint (the URL is theirs: escaped).
+#[must_use]
+pub fn disabled_email(
+    org: &seatflow_domain::OrgId,
+    disabled: &DisabledEndpoint,
+    reason: &str,
+) -> OutgoingEmail {
+    let url = &disabled.endpoint.url;
+    let text = format!(
+        "seatflow stopped sending events to your webhook endpoint {url}: {reason}.\n\n\
+         Events are not kept for a disabled endpoint. Once it answers again, enable it \
+         (PATCH /v1/webhook-endpoints/{id} with {{\"enabled\": true}}) and redeliver what it \
+         missed from its delivery log.\n",
+        id = disabled.endpoint.id,
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>seatflow stopped sending events to your webhook endpoint <code>{}</code>: {}.</p>\n\
+         <p>Events are not kept for a disabled endpoint. Once it answers again, enable it and redeliver what it missed from its delivery log.</p></body></html>\n",
+        encode_text(url),
+        encode_text(reason),
+    );
+    OutgoingEmail {
+        org: org.clone(),
+        to: disabled.admins.clone(),
+        subject: "A seatflow webhook endpoint was disabled".into(),
+        text,
+        html,
+    }
+}

@@ -1,0 +1,109 @@
+//! From the outbox to the delivery queue: each committed event becomes one
+//! delivery per endpoint that wants it, logged as pending and queued in the
+//! order the events were committed. A redelivery puts a logged delivery
+//! back in the queue.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use seatflow_domain::{
+    Delivery, DeliveryJob, DeliveryLog, DeliveryQueue, EndpointId, EntitlementStore, OrgId, OutboundEvent,
+    QueueError, StoreError, WebhookEndpoint,
+};
+
+/// Why relaying failed; nothing is lost: the caller retries the same events
+/// (the stream redelivers the batch; receivers deduplicate on the event id).
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queue refused.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Relays events from the outbox to the delivery queue.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    store: Arc<dyn EntitlementStore>,
+    log: Arc<dyn DeliveryLog>,
+    queue: Arc<dyn DeliveryQueue>,
+}
+
+impl Relay {
+    /// A relay reading endpoints from `store`, logging to `log`, queueing on `queue`.
+    #[must_use]
+    pub fn new(
+        store: Arc<dyn EntitlementStore>,
+        log: Arc<dyn DeliveryLog>,
+        queue: Arc<dyn DeliveryQueue>,
+    ) -> Self {
+        Self { store, log, queue }
+    }
+
+    /// Queues a delivery of each of `events` (in commit order) to each
+    /// enabled endpoint of its organisation that wants its type. Answers
+    /// how many deliveries were queued.
+    ///
+    /// # Errors
+    /// [`RelayError`]; some deliveries may be queued already, and relaying
+    /// the same events again queues them again (receivers deduplicate on
+    /// the event id).
+    pub async fn relay(&self, events: &[OutboundEvent]) -> Result<usize, RelayError> {
+        let mut endpoints: BTreeMap<OrgId, Vec<WebhookEndpoint>> = BTreeMap::new();
+        let mut jobs = Vec::new();
+        for event in events {
+            if !endpoints.contains_key(&event.organization) {
+                let found = self.store.webhook_endpoints(&event.organization).await?;
+                endpoints.insert(event.organization.clone(), found);
+            }
+            let wanting = endpoints
+                .get(&event.organization)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.wants(event.kind));
+            for endpoint in wanting {
+                jobs.push(DeliveryJob {
+                    org: event.organization.clone(),
+                    endpoint: endpoint.id.clone(),
+                    event: event.clone(),
+                });
+            }
+        }
+        for job in &jobs {
+            let pending = Delivery::pending(job.endpoint.clone(), job.event.clone());
+            self.log.record_delivery(&job.org, &pending).await?;
+        }
+        self.queue.enqueue(&jobs).await?;
+        Ok(jobs.len())
+    }
+
+    /// Queues a logged delivery again, as new: three more days of retries.
+    /// `None` when the log has no such delivery.
+    ///
+    /// # Errors
+    /// [`RelayError`].
+    pub async fn redeliver(
+        &self,
+        org: &OrgId,
+        endpoint: &EndpointId,
+        event: &str,
+    ) -> Result<Option<Delivery>, RelayError> {
+        let Some(logged) = self.log.delivery(org, endpoint, event).await? else {
+            return Ok(None);
+        };
+        // A new round: attempts and the three days count afresh; the last
+        // answer stays until the next attempt replaces it.
+        let mut again = Delivery::pending(endpoint.clone(), logged.event.clone());
+        again.last_answer = logged.last_answer;
+        self.log.record_delivery(org, &again).await?;
+        let job = DeliveryJob {
+            org: org.clone(),
+            endpoint: endpoint.clone(),
+            event: logged.event,
+        };
+        self.queue.enqueue(std::slice::from_ref(&job)).await?;
+        Ok(Some(again))
+    }
+}
