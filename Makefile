@@ -1,7 +1,7 @@
 # seatflow developer commands. `make help` lists them.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-FUNCTIONS := seats-api checkout portal stripe-webhook provisioner renewal-reminders reconciler
+FUNCTIONS := seats-api checkout portal stripe-webhook provisioner renewal-reminders reconciler outbound
 comma := ,
 space := $(subst ,, )
 # Each function's `lambda` feature (its Lambda entry point), comma-separated.

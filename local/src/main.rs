@@ -14,14 +14,17 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use seatflow_checkout::{CheckoutConfig, CheckoutState};
-use seatflow_config::{StoreKind, Stores};
-use seatflow_domain::{OrgId, PaymentGateway, ProrationBehavior, RenewalIndex, Role, TeamId, UserId};
+use seatflow_config::Stores;
+use seatflow_domain::{OrgId, PaymentGateway, ProrationBehavior, Role, TeamId, UserId};
 use seatflow_http::AppState;
-use seatflow_memory::{MemoryJobQueue, MemoryNoticeLedger, MemoryOutbox, OfflinePaymentGateway};
+use seatflow_memory::{
+    MemoryEntitlementStore, MemoryJobQueue, MemoryNoticeLedger, MemoryOutbox, OfflinePaymentGateway,
+};
 use seatflow_provisioner::Provisioner;
 use seatflow_reconciler::{ReconcileConfig, Reconciler};
 use seatflow_renewal_reminders::{ReminderConfig, Reminders};
 use seatflow_stripe_webhook::WebhookState;
+use seatflow_webhooks::{Deliverer, HttpTransport, LocalQueue, Relay, relay_outbox};
 use secrecy::ExposeSecret as _;
 
 #[derive(Debug, Parser)]
@@ -96,7 +99,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let jwt = secret::jwt_config()?;
     let max_lifetime = jwt.max_lifetime_seconds;
-    let stores = local_store().await?;
+    let (stores, memory) = local_store().await?;
+    // Outbound webhooks: queued and delivered in this process.
+    let deliveries = Arc::new(LocalQueue::new());
     let seats = seatflow_config::seats_over(stores.entitlements.clone(), seatflow_config::clock())?;
     let (per_second, burst) = seatflow_config::entitlement_rate()?;
     let operator_key = secret::operator_key()?;
@@ -108,9 +113,22 @@ async fn main() -> anyhow::Result<()> {
     );
     let state = AppState::with_auth(seats, auth)
         .with_entitlement_rate(per_second, burst)
-        .with_entitlement_tokens(secret::entitlement_tokens()?);
+        .with_entitlement_tokens(secret::entitlement_tokens()?)
+        .with_outbound(seatflow_http::Outbound {
+            log: stores.deliveries.clone(),
+            queue: deliveries.clone(),
+        })
+        // Local receivers listen on plain HTTP.
+        .allowing_http_endpoints();
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(state, stores.renewals, cli.addr).await,
+        Command::Serve => {
+            let webhooks = Webhooks {
+                stores: stores.clone(),
+                memory,
+                queue: deliveries,
+            };
+            serve(state, webhooks, cli.addr).await
+        }
         Command::LoginUrl { role, user } => {
             let token = demo_token(&state, role, user.as_deref(), 1)?;
             #[allow(clippy::print_stdout)] // the link is the command's output
@@ -180,7 +198,9 @@ async fn main() -> anyhow::Result<()> {
 
 /// The store: in-memory unless `SEATFLOW_STORE` says otherwise. On DynamoDB
 /// the table is created if it does not exist (local use against moto).
-async fn local_store() -> anyhow::Result<Stores> {
+/// The in-memory store is also answered as itself: its commits wake the
+/// outbound webhooks' relay.
+async fn local_store() -> anyhow::Result<(Stores, Option<Arc<MemoryEntitlementStore>>)> {
     #[cfg(feature = "dynamodb")]
     if std::env::var("SEATFLOW_STORE").as_deref() == Ok("dynamodb") {
         let store = seatflow_dynamodb::DynamoEntitlementStore::from_env()
@@ -190,9 +210,60 @@ async fn local_store() -> anyhow::Result<Stores> {
             .ensure_table()
             .await
             .context("creating the DynamoDB table")?;
-        return Ok(Stores::of(store));
+        return Ok((Stores::of(store), None));
     }
-    seatflow_config::stores(StoreKind::Memory).await
+    match std::env::var("SEATFLOW_STORE").as_deref() {
+        Err(_) | Ok("memory") => {}
+        Ok("dynamodb") => anyhow::bail!("SEATFLOW_STORE=dynamodb needs a build with `--features dynamodb`"),
+        Ok(other) => anyhow::bail!("SEATFLOW_STORE={other} is not a store; use 'memory' or 'dynamodb'"),
+    }
+    let memory = Arc::new(MemoryEntitlementStore::new());
+    Ok((Stores::shared(memory.clone()), Some(memory)))
+}
+
+/// What outbound webhooks need in this process.
+struct Webhooks {
+    stores: Stores,
+    memory: Option<Arc<MemoryEntitlementStore>>,
+    queue: Arc<LocalQueue>,
+}
+
+impl Webhooks {
+    /// Relays the in-memory store's events and delivers them, in this
+    /// process. On DynamoDB the table's stream is what relays (on AWS, the
+    /// outbox relay function): nothing is delivered locally then.
+    fn start(
+        self,
+        seats: &seatflow_domain::Seats,
+        mailer: Arc<dyn seatflow_domain::Mailer>,
+    ) -> anyhow::Result<()> {
+        let Some(memory) = self.memory else {
+            tracing::warn!(
+                "outbound webhooks are not delivered locally on DynamoDB (the stream relays them on AWS)"
+            );
+            return Ok(());
+        };
+        let transport = HttpTransport::new().map_err(|e| anyhow::anyhow!("webhook transport: {e}"))?;
+        let deliverer = Deliverer::new(
+            Arc::new(seats.clone()),
+            self.stores.entitlements.clone(),
+            self.stores.deliveries.clone(),
+            Arc::new(transport),
+            Some(mailer),
+            seatflow_config::clock(),
+        );
+        let relay = Relay::new(
+            self.stores.entitlements,
+            self.stores.deliveries,
+            self.queue.clone(),
+        );
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let notify = wake.clone();
+        memory.on_events(move || notify.notify_one());
+        tokio::spawn(relay_outbox(move || memory.take_outbox(), wake, relay));
+        tokio::spawn(self.queue.run(deliverer));
+        Ok(())
+    }
 }
 
 /// A token for a person of the demo organisation, living `hours`.
@@ -210,7 +281,8 @@ fn demo_token(state: &AppState, role: RoleArg, user: Option<&str>, hours: u64) -
     Ok(state.auth.mint(&user, &demo::org(), role, &teams, hours * 3600)?)
 }
 
-async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAddr) -> anyhow::Result<()> {
+async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow::Result<()> {
+    let renewals = webhooks.stores.renewals.clone();
     demo::seed(&state.seats)
         .await
         .context("seeding the demo organisation")?;
@@ -271,6 +343,7 @@ async fn serve(state: AppState, renewals: Arc<dyn RenewalIndex>, addr: SocketAdd
     ));
     // Reminders: emails land in the in-memory outbox; the job runs daily and on demand.
     let outbox = Arc::new(MemoryOutbox::new());
+    webhooks.start(&state.seats, outbox.clone())?;
     let reminder_config = match std::env::var("BILLING_URL") {
         Ok(_) => ReminderConfig::from_env()?,
         Err(_) => ReminderConfig::new(format!("{base}/v1/licenses"))?,

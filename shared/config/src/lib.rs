@@ -12,6 +12,7 @@
 //! | `STRIPE_SECRET_KEY`, `STRIPE_API_BASE` | the Stripe gateway | — |
 //! | `STRIPE_WEBHOOK_SECRET` | webhook signing secret (`whsec_…`) | — |
 //! | `QUEUE_URL` | the SQS FIFO provisioning queue | — |
+//! | `WEBHOOK_QUEUE_URL` | the SQS FIFO queue of outbound webhook deliveries | — |
 //! | `SENDER_ADDRESS`, `SES_CONFIGURATION_SET` | the SES mailer | — |
 //! | `CHECKOUT_SUCCESS_URL`, `CHECKOUT_CANCEL_URL`, `PRORATION_BEHAVIOR` | [`CheckoutConfig`] | — |
 //! | `BILLING_URL`, `REMINDER_WINDOWS` | [`ReminderConfig`] | windows 30,7,1 |
@@ -27,7 +28,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use seatflow_domain::{
-    Catalog, Clock, DEFAULT_PAYMENT_GRACE_DAYS, EntitlementStore, RenewalIndex, Seats, SystemClock,
+    Catalog, Clock, DEFAULT_PAYMENT_GRACE_DAYS, DeliveryLog, EntitlementStore, RenewalIndex, Seats,
+    SystemClock,
 };
 use seatflow_http::{AppState, JwtConfig};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -75,15 +77,22 @@ pub struct Stores {
     pub entitlements: Arc<dyn EntitlementStore>,
     /// The cross-organisation reads of the scheduled notices.
     pub renewals: Arc<dyn RenewalIndex>,
+    /// The outbound webhooks' delivery log.
+    pub deliveries: Arc<dyn DeliveryLog>,
 }
 
 impl Stores {
-    /// `store` through both its ports.
-    pub fn of<S: EntitlementStore + RenewalIndex + 'static>(store: S) -> Self {
-        let store = Arc::new(store);
+    /// `store` through each of its ports.
+    pub fn of<S: EntitlementStore + RenewalIndex + DeliveryLog + 'static>(store: S) -> Self {
+        Self::shared(Arc::new(store))
+    }
+
+    /// A shared `store` through each of its ports.
+    pub fn shared<S: EntitlementStore + RenewalIndex + DeliveryLog + 'static>(store: Arc<S>) -> Self {
         Self {
             entitlements: store.clone(),
-            renewals: store,
+            renewals: store.clone(),
+            deliveries: store,
         }
     }
 }
@@ -176,10 +185,22 @@ pub async fn seats(default: StoreKind) -> anyhow::Result<Seats> {
 pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
     let jwt = JwtConfig::from_env().context("JWT configuration")?;
     let (per_second, burst) = entitlement_rate()?;
-    let seats = seats(default).await?;
+    let stores = stores(default).await?;
+    let seats = seats_over(stores.entitlements.clone(), clock())?;
     // Behind API Gateway's JWT authorizer, its verified claims name the caller too.
     let auth = authenticator(jwt, seats.clone())?;
-    let state = AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst);
+    #[allow(
+        unused_mut,
+        reason = "only builds with the SQS queue configure outbound webhooks"
+    )]
+    let mut state = AppState::with_auth(seats, auth).with_entitlement_rate(per_second, burst);
+    #[cfg(feature = "sqs")]
+    if let Some(queue) = delivery_queue().await? {
+        state = state.with_outbound(seatflow_http::Outbound {
+            log: stores.deliveries,
+            queue,
+        });
+    }
     Ok(match entitlement_tokens()? {
         Some(tokens) => state.with_entitlement_tokens(tokens),
         None => state,
@@ -308,6 +329,16 @@ pub async fn job_queue() -> anyhow::Result<Arc<dyn seatflow_domain::JobQueue>> {
     Ok(Arc::new(
         seatflow_sqs::SqsJobQueue::from_env().await.context("SQS queue")?,
     ))
+}
+
+/// The SQS FIFO queue of outbound webhook deliveries at
+/// `WEBHOOK_QUEUE_URL`; `None` when unset (no redelivery from this function).
+///
+/// # Errors
+/// None today; a result for symmetry with the other adapters.
+#[cfg(feature = "sqs")]
+pub async fn delivery_queue() -> anyhow::Result<Option<Arc<seatflow_sqs::SqsDeliveryQueue>>> {
+    Ok(seatflow_sqs::SqsDeliveryQueue::from_env().await.map(Arc::new))
 }
 
 /// The SES mailer sending as `SENDER_ADDRESS`.

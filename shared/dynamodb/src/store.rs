@@ -1023,10 +1023,16 @@ impl DeliveryLog for DynamoEntitlementStore {
             keys::EXPIRES_AT.into(),
             AttributeValue::N(expires.timestamp().to_string()),
         );
-        self.client
-            .put_item()
+        // In a transaction of one, as every write of the functions (their
+        // policies allow item writes inside transactions only).
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
             .send()
             .await
             .map_err(unavailable)?;

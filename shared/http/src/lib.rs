@@ -22,4 +22,4 @@ pub use auth::{
 };
 pub use extract::{ApiJson, ApiPath, ApiQuery, DryRun, idempotency_key};
 pub use problem::{ApiError, Problem};
-pub use state::{AppState, DEFAULT_ENTITLEMENT_RATE};
+pub use state::{AppState, DEFAULT_ENTITLEMENT_RATE, Outbound};

@@ -56,6 +56,16 @@ pub fn required(method: &Method, template: &str) -> Option<Need> {
             | "/v1/users/{user_id}/add-ons/{product}",
         ) => Scope(SeatsWrite),
         (_, "/v1/notifications") => Scope(SettingsWrite),
+        // Endpoints and their delivery logs (which hold events' data) are
+        // the organisation's integration settings, read or written.
+        (
+            _,
+            "/v1/webhook-endpoints"
+            | "/v1/webhook-endpoints/{endpoint_id}"
+            | "/v1/webhook-endpoints/{endpoint_id}/secret"
+            | "/v1/webhook-endpoints/{endpoint_id}/deliveries"
+            | "/v1/webhook-endpoints/{endpoint_id}/deliveries/{event_id}/redeliver",
+        ) => Scope(SettingsWrite),
         (true, "/v1/checkout/sessions/{id}/confirmation") => Scope(BillingRead),
         (
             false,

@@ -22,6 +22,20 @@ pub struct AppState {
     pub entitlement_checks: Arc<DefaultKeyedRateLimiter<ApiKeyId>>,
     /// Offline entitlement tokens, when signing keys are configured.
     pub entitlement_tokens: Option<Arc<EntitlementTokens>>,
+    /// Outbound webhooks' delivery log and queue, when configured.
+    pub outbound: Option<Outbound>,
+    /// Whether webhook endpoints may be plain `http://` (local use only).
+    pub allow_http_endpoints: bool,
+}
+
+/// What the API needs of outbound webhooks beyond the endpoints themselves:
+/// the delivery log to show, and the queue a redelivery goes to.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    /// The delivery log.
+    pub log: Arc<dyn seatflow_domain::DeliveryLog>,
+    /// The delivery queue.
+    pub queue: Arc<dyn seatflow_domain::DeliveryQueue>,
 }
 
 /// Entitlement checks an API key may make per second, and in a burst, unless
@@ -68,7 +82,24 @@ impl AppState {
                 NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
             ),
             entitlement_tokens: None,
+            outbound: None,
+            allow_http_endpoints: false,
         }
+    }
+
+    /// The same state showing deliveries from `outbound.log` and queueing
+    /// redeliveries on `outbound.queue`.
+    #[must_use]
+    pub fn with_outbound(mut self, outbound: Outbound) -> Self {
+        self.outbound = Some(outbound);
+        self
+    }
+
+    /// The same state accepting plain `http://` webhook endpoints (local use).
+    #[must_use]
+    pub fn allowing_http_endpoints(mut self) -> Self {
+        self.allow_http_endpoints = true;
+        self
     }
 
     /// The same state issuing offline entitlement tokens with `tokens`.

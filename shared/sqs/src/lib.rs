@@ -69,3 +69,93 @@ impl JobQueue for SqsJobQueue {
         Ok(())
     }
 }
+
+/// The SQS FIFO queue of outbound webhook deliveries: the message group is
+/// the delivery's group (organisation, endpoint, and the event's ordering
+/// key: a user, a pool, a subscription), so one user's events reach an
+/// endpoint in order; the deduplication id is the event and endpoint, so a
+/// relay that runs twice within five minutes queues a delivery once.
+/// Retries happen on the same message: the delivering function makes it
+/// invisible for the backoff ([`SqsDeliveryQueue::retry_after`]), which
+/// holds its group back until then.
+#[derive(Debug, Clone)]
+pub struct SqsDeliveryQueue {
+    client: Client,
+    queue_url: String,
+}
+
+/// SQS takes at most 10 messages per batch.
+const BATCH: usize = 10;
+
+impl SqsDeliveryQueue {
+    /// The queue at `queue_url` (FIFO), reached through `client`.
+    #[must_use]
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// From the environment: `WEBHOOK_QUEUE_URL` (`None` when unset);
+    /// region, credentials and endpoint the SDK's way.
+    pub async fn from_env() -> Option<Self> {
+        let url = std::env::var("WEBHOOK_QUEUE_URL").ok()?;
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Some(Self::new(Client::new(&config), url))
+    }
+
+    /// Holds a received message back for `seconds` (at most 12 hours), so
+    /// the next attempt comes after the backoff.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`].
+    pub async fn retry_after(&self, receipt_handle: &str, seconds: i64) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(i32::try_from(seconds.clamp(0, 43_200)).unwrap_or(43_200))
+            .send()
+            .await
+            .map_err(|e| QueueError::Unavailable(DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl seatflow_domain::DeliveryQueue for SqsDeliveryQueue {
+    async fn enqueue(&self, jobs: &[seatflow_domain::DeliveryJob]) -> Result<(), QueueError> {
+        // Batches in order: SQS keeps the order of one sender's messages in a group.
+        for batch in jobs.chunks(BATCH) {
+            let mut entries = Vec::with_capacity(batch.len());
+            for (i, job) in batch.iter().enumerate() {
+                let body = serde_json::to_string(job).map_err(|e| QueueError::Unavailable(e.to_string()))?;
+                let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .message_group_id(bounded(&job.group()))
+                    .message_deduplication_id(bounded(&format!("{}:{}", job.event.id, job.endpoint)))
+                    .build()
+                    .map_err(|e| QueueError::Unavailable(e.to_string()))?;
+                entries.push(entry);
+            }
+            let sent = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| QueueError::Unavailable(DisplayErrorContext(e).to_string()))?;
+            if let Some(failed) = sent.failed.first() {
+                return Err(QueueError::Unavailable(format!(
+                    "SQS refused a delivery: {} {}",
+                    failed.code,
+                    failed.message.as_deref().unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
+    }
+}

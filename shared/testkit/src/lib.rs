@@ -15,6 +15,8 @@ pub mod ledger_cases;
 pub mod moto;
 mod naive;
 mod reads;
+#[cfg(feature = "webhook-receiver")]
+pub mod receiver;
 #[cfg(feature = "stripe-standin")]
 pub mod stripe_standin;
 

@@ -79,8 +79,7 @@ impl Relay {
         Ok(jobs.len())
     }
 
-    /// Queues a logged delivery again, as new: three more days of retries.
-    /// `None` when the log has no such delivery.
+    /// Queues a logged delivery again (see [`redeliver`]).
     ///
     /// # Errors
     /// [`RelayError`].
@@ -90,20 +89,34 @@ impl Relay {
         endpoint: &EndpointId,
         event: &str,
     ) -> Result<Option<Delivery>, RelayError> {
-        let Some(logged) = self.log.delivery(org, endpoint, event).await? else {
-            return Ok(None);
-        };
-        // A new round: attempts and the three days count afresh; the last
-        // answer stays until the next attempt replaces it.
-        let mut again = Delivery::pending(endpoint.clone(), logged.event.clone());
-        again.last_answer = logged.last_answer;
-        self.log.record_delivery(org, &again).await?;
-        let job = DeliveryJob {
-            org: org.clone(),
-            endpoint: endpoint.clone(),
-            event: logged.event,
-        };
-        self.queue.enqueue(std::slice::from_ref(&job)).await?;
-        Ok(Some(again))
+        redeliver(&*self.log, &*self.queue, org, endpoint, event).await
     }
+}
+
+/// Queues a logged delivery again, as new: attempts and the three days of
+/// retries count afresh (the last answer stays until the next attempt
+/// replaces it). `None` when the log has no such delivery.
+///
+/// # Errors
+/// [`RelayError`].
+pub async fn redeliver(
+    log: &dyn DeliveryLog,
+    queue: &dyn DeliveryQueue,
+    org: &OrgId,
+    endpoint: &EndpointId,
+    event: &str,
+) -> Result<Option<Delivery>, RelayError> {
+    let Some(logged) = log.delivery(org, endpoint, event).await? else {
+        return Ok(None);
+    };
+    let mut again = Delivery::pending(endpoint.clone(), logged.event.clone());
+    again.last_answer = logged.last_answer;
+    log.record_delivery(org, &again).await?;
+    let job = DeliveryJob {
+        org: org.clone(),
+        endpoint: endpoint.clone(),
+        event: logged.event,
+    };
+    queue.enqueue(std::slice::from_ref(&job)).await?;
+    Ok(Some(again))
 }

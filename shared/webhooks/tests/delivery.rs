@@ -6,91 +6,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use seatflow_domain::{
     Catalog, Clock as _, DeliveryJob, DeliveryLog as _, DeliveryQueue, DeliveryStatus, EndpointChanges,
     EventType, Mode, NewEndpoint, QueueError, Seats,
 };
 use seatflow_memory::{MemoryEntitlementStore, MemoryOutbox};
+use seatflow_testkit::receiver::Receiver;
 use seatflow_testkit::{Fixture, product};
 use seatflow_webhooks::{
     Attempted, DEFAULT_TOLERANCE_SECONDS, Deliverer, HttpTransport, LocalQueue, Relay, SignatureError,
     relay_outbox, verify,
 };
 use tokio::sync::Notify;
-
-/// What the receiver got: the signature header and the raw body.
-type Received = Arc<Mutex<Vec<(String, Bytes)>>>;
-
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    got: Received,
-    status: Arc<AtomicU16>,
-}
-
-impl Receiver {
-    async fn start() -> Self {
-        let got: Received = Arc::default();
-        let status = Arc::new(AtomicU16::new(200));
-        let app = axum::Router::new()
-            .route(
-                "/hook",
-                axum::routing::post(
-                    |State((got, status)): State<(Received, Arc<AtomicU16>)>,
-                     headers: HeaderMap,
-                     body: Bytes| async move {
-                        let signature = headers
-                            .get("seatflow-signature")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or_default()
-                            .to_owned();
-                        // Answers take uneven time, as a real receiver's do.
-                        tokio::time::sleep(Duration::from_millis((body.len() % 4) as u64)).await;
-                        let code = status.load(Ordering::SeqCst);
-                        if code == 200 {
-                            got.lock().unwrap().push((signature, body));
-                        }
-                        (StatusCode::from_u16(code).unwrap(), "answer from the receiver")
-                    },
-                ),
-            )
-            .with_state((got.clone(), status.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, got, status }
-    }
-
-    fn events(&self) -> Vec<(String, serde_json::Value, Bytes)> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(sig, body)| (sig.clone(), serde_json::from_slice(body).unwrap(), body.clone()))
-            .collect()
-    }
-
-    async fn wait_for(&self, count: usize) -> Vec<(String, serde_json::Value, Bytes)> {
-        for _ in 0..500 {
-            if self.got.lock().unwrap().len() >= count {
-                return self.events();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!(
-            "the receiver got {} of {count} events",
-            self.got.lock().unwrap().len()
-        );
-    }
-}
 
 /// A queue that keeps what it is given, for tests that attempt by hand.
 #[derive(Debug, Default)]
@@ -237,7 +168,7 @@ async fn every_event_reaches_a_receiver_that_verifies_it_and_refused_changes_sen
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_endpoint_is_retried_then_failed_and_disabled_then_redelivered_by_hand() {
     let receiver = Receiver::start().await;
-    receiver.status.store(500, Ordering::SeqCst);
+    receiver.answer(500);
     let store = Arc::new(MemoryEntitlementStore::new());
     let f = Fixture::new(store.clone(), "org_failing").await;
     let queue = Arc::new(KeptQueue::default());
@@ -296,7 +227,7 @@ async fn a_failing_endpoint_is_retried_then_failed_and_disabled_then_redelivered
     assert_eq!(s.relay.relay(&s.store.take_outbox()).await.unwrap(), 0);
 
     // Fixed and enabled again, the admin redelivers what it missed.
-    receiver.status.store(200, Ordering::SeqCst);
+    receiver.answer(200);
     let enable = EndpointChanges {
         enabled: Some(true),
         ..EndpointChanges::default()

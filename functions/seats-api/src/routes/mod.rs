@@ -14,6 +14,7 @@ mod teams;
 mod usage;
 mod users;
 mod views;
+mod webhook_endpoints;
 
 use axum::Json;
 use axum::http::{StatusCode, Uri};
@@ -41,6 +42,7 @@ use seatflow_http::AppState;
         (name = "audit", description = "The audit log"),
         (name = "api-keys", description = "Machine client keys"),
         (name = "notifications", description = "Who receives billing notices, and which"),
+        (name = "webhooks", description = "Outbound webhook endpoints: signed events when seats, users, pools and subscriptions change"),
         (name = "operators", description = "The vendor's support staff, across organisations, with an operator key"),
     )
 )]
@@ -102,6 +104,18 @@ fn api() -> OpenApiRouter<AppState> {
             directory_sync::get_directory_sync,
             directory_sync::set_directory_sync
         ))
+        .routes(routes!(
+            webhook_endpoints::list_webhook_endpoints,
+            webhook_endpoints::create_webhook_endpoint
+        ))
+        .routes(routes!(
+            webhook_endpoints::get_webhook_endpoint,
+            webhook_endpoints::update_webhook_endpoint,
+            webhook_endpoints::delete_webhook_endpoint
+        ))
+        .routes(routes!(webhook_endpoints::rotate_webhook_secret))
+        .routes(routes!(webhook_endpoints::list_deliveries))
+        .routes(routes!(webhook_endpoints::redeliver))
 }
 
 /// The OpenAPI 3.1 document of every `/v1` route.
