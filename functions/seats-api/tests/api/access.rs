@@ -8,7 +8,10 @@ use crate::harness::{TestApp, Victim};
 
 /// One request per documented operation, aimed at the victim organisation's
 /// team Red, user Ann (Red, Professional + SSO) and user Cat (no team, no seat).
-pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Option<Value>)> {
+pub(crate) fn route_table(
+    key_id: &str,
+    endpoint_id: &str,
+) -> Vec<(Method, &'static str, String, Option<Value>)> {
     use Method as M;
     vec![
         (M::GET, "/v1/catalog", "/v1/catalog".into(), None),
@@ -167,6 +170,56 @@ pub(crate) fn route_table(key_id: &str) -> Vec<(Method, &'static str, String, Op
             "/v1/notifications".into(),
             Some(json!({"billing_contacts": ["billing@intruder.example"], "opted_out": ["over_limit"]})),
         ),
+        (
+            M::GET,
+            "/v1/webhook-endpoints",
+            "/v1/webhook-endpoints".into(),
+            None,
+        ),
+        (
+            M::POST,
+            "/v1/webhook-endpoints",
+            "/v1/webhook-endpoints".into(),
+            Some(json!({"url": "https://intruder.example/hook", "event_types": ["seat.assigned"]})),
+        ),
+        (
+            M::GET,
+            "/v1/webhook-endpoints/{endpoint_id}",
+            format!("/v1/webhook-endpoints/{endpoint_id}"),
+            None,
+        ),
+        (
+            M::PATCH,
+            "/v1/webhook-endpoints/{endpoint_id}",
+            format!("/v1/webhook-endpoints/{endpoint_id}"),
+            Some(json!({"url": "https://intruder.example/hook"})),
+        ),
+        (
+            M::DELETE,
+            "/v1/webhook-endpoints/{endpoint_id}",
+            format!("/v1/webhook-endpoints/{endpoint_id}"),
+            None,
+        ),
+        (
+            M::POST,
+            "/v1/webhook-endpoints/{endpoint_id}/secret",
+            format!("/v1/webhook-endpoints/{endpoint_id}/secret"),
+            Some(json!({"overlap_hours": 0})),
+        ),
+        (
+            M::GET,
+            "/v1/webhook-endpoints/{endpoint_id}/deliveries",
+            format!("/v1/webhook-endpoints/{endpoint_id}/deliveries"),
+            None,
+        ),
+        (
+            M::POST,
+            "/v1/webhook-endpoints/{endpoint_id}/deliveries/{event_id}/redeliver",
+            format!(
+                "/v1/webhook-endpoints/{endpoint_id}/deliveries/evt_0193a0c4506c0073cf8db0170a6047fe/redeliver"
+            ),
+            None,
+        ),
     ]
 }
 
@@ -179,7 +232,7 @@ async fn the_route_table_covers_every_documented_operation() {
             documented.push((method.to_uppercase(), path.clone()));
         }
     }
-    let mut tested: Vec<(String, String)> = route_table("key")
+    let mut tested: Vec<(String, String)> = route_table("key", "we_x")
         .into_iter()
         .map(|(m, p, _, _)| (m.to_string(), p.to_owned()))
         .collect();
@@ -208,7 +261,7 @@ async fn every_route_refuses_missing_forged_and_expired_credentials() {
     let victim = Victim::seed(&app).await;
     let forged = app.foreign_token("usr_ann", "org_victim");
     let expired = app.expired_token("usr_ann", "org_victim");
-    for (method, template, path, body) in route_table(&victim.key_id) {
+    for (method, template, path, body) in route_table(&victim.key_id, &victim.endpoint_id) {
         for token in [
             None,
             Some("garbage"),
@@ -239,7 +292,7 @@ async fn walk_denied(
     secrets: &[&str],
 ) {
     let audit_before = victim.audit_len(app).await;
-    for (method, template, path, body) in route_table(&victim.key_id) {
+    for (method, template, path, body) in route_table(&victim.key_id, &victim.endpoint_id) {
         // What the caller sent may be echoed back (`team 'x' not found`); only
         // what they did not already know would be a leak.
         let sent = format!(
@@ -297,6 +350,7 @@ async fn another_organisation_sees_and_changes_nothing() {
         "/v1/api-keys",
         "/v1/notifications",
         "/v1/directory-sync",
+        "/v1/webhook-endpoints",
         // The intruder's own user.
         "/v1/me",
         // Rows imported into the intruder's own organisation.

@@ -36,6 +36,14 @@ fn expected_status(name: &str) -> u16 {
         | "operator-grant-seats" => 201,
         // No such grant.
         "operator-end-grant" => 404,
+        "create-webhook-endpoint" => 201,
+        // No such endpoint.
+        "get-webhook-endpoint"
+        | "update-webhook-endpoint"
+        | "delete-webhook-endpoint"
+        | "rotate-webhook-secret"
+        | "list-webhook-deliveries"
+        | "redeliver-webhook-event" => 404,
         // The samples authenticate as a machine client, which may not manage keys.
         "list-api-keys" | "create-api-key" | "revoke-api-key" => 403,
         // A machine client has no user of its own.

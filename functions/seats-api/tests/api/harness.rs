@@ -26,6 +26,10 @@ pub struct TestApp {
     pub state: AppState,
     pub router: axum::Router,
     pub fixture: Fixture,
+    /// The store, as itself (its outbox).
+    pub memory: Arc<MemoryEntitlementStore>,
+    /// Where redeliveries go (nothing delivers here).
+    pub deliveries: Arc<seatflow_webhooks::LocalQueue>,
 }
 
 fn jwt(secret: &str) -> JwtConfig {
@@ -34,26 +38,35 @@ fn jwt(secret: &str) -> JwtConfig {
 
 impl TestApp {
     pub async fn new() -> Self {
-        let fixture = Fixture::new(Arc::new(MemoryEntitlementStore::new()), "org_victim").await;
+        let memory = Arc::new(MemoryEntitlementStore::new());
+        let fixture = Fixture::new(memory.clone(), "org_victim").await;
+        let deliveries = Arc::new(seatflow_webhooks::LocalQueue::new());
         let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
         let seats = seatflow_domain::Seats::new(fixture.store.clone(), fixture.clock.clone(), catalog);
         let operators = OperatorKeys::default().with("ops-olga", &ApiKeySecret::hash(OPERATOR_KEY));
         let auth = Authenticator::new(jwt(SECRET), seats.clone()).with_operator_keys(operators);
         let keys = serde_json::to_string(&seatflow_http::entitlement_tokens::KeySetDocument::generate())
             .expect("a key set");
-        let state = AppState::with_auth(seats, auth).with_entitlement_tokens(
-            seatflow_http::entitlement_tokens::EntitlementTokens::from_key_set(
-                &keys,
-                "seatflow",
-                seatflow_http::entitlement_tokens::DEFAULT_TOKEN_LIFETIME,
+        let state = AppState::with_auth(seats, auth)
+            .with_entitlement_tokens(
+                seatflow_http::entitlement_tokens::EntitlementTokens::from_key_set(
+                    &keys,
+                    "seatflow",
+                    seatflow_http::entitlement_tokens::DEFAULT_TOKEN_LIFETIME,
+                )
+                .expect("keys"),
             )
-            .expect("keys"),
-        );
+            .with_outbound(seatflow_http::Outbound {
+                log: memory.clone(),
+                queue: deliveries.clone(),
+            });
         let router = seatflow_seats_api::router(state.clone());
         let app = Self {
             state,
             router,
             fixture,
+            memory,
+            deliveries,
         };
         // The people the tests sign in as: a token is honoured only for a
         // user the organisation has.
@@ -252,6 +265,8 @@ impl TestApp {
 pub struct Victim {
     pub key_id: String,
     pub key_prefix: String,
+    pub endpoint_id: String,
+    pub endpoint_secret: String,
     org: OrgId,
 }
 
@@ -314,9 +329,23 @@ impl Victim {
             )
             .await
             .expect("key");
+        let endpoint = seats
+            .create_webhook_endpoint(
+                admin,
+                &seatflow_domain::NewEndpoint {
+                    url: "https://hooks.victim.example/seatflow".into(),
+                    event_types: seatflow_domain::EventType::ALL.to_vec(),
+                    allow_http: false,
+                },
+                Mode::Apply,
+            )
+            .await
+            .expect("endpoint");
         Self {
             key_id: key.value.id.to_string(),
             key_prefix: secret.prefix,
+            endpoint_id: endpoint.value.endpoint.id.to_string(),
+            endpoint_secret: endpoint.value.secret,
             org: admin.org.clone(),
         }
     }
@@ -333,6 +362,9 @@ impl Victim {
             "team_blue",
             &self.key_prefix,
             &self.key_id,
+            "hooks.victim.example",
+            &self.endpoint_id,
+            &self.endpoint_secret,
         ]
     }
 

@@ -16,3 +16,4 @@ mod operators;
 mod problems;
 mod scim;
 mod sign_in;
+mod webhooks;

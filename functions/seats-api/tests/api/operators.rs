@@ -218,7 +218,7 @@ async fn an_operator_grants_and_ends_seats_under_their_own_name() {
 async fn an_operator_key_is_no_organisation_credential_and_an_unknown_one_is_nothing() {
     let app = TestApp::new().await;
     let victim = Victim::seed(&app).await;
-    for (method, template, path, body) in route_table(&victim.key_id) {
+    for (method, template, path, body) in route_table(&victim.key_id, &victim.endpoint_id) {
         let (status, _, problem) = app.call(method.clone(), &path, OPS, body.clone()).await;
         if template.starts_with("/v1/operator/") {
             assert!(
