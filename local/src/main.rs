@@ -283,6 +283,11 @@ fn demo_token(state: &AppState, role: RoleArg, user: Option<&str>, hours: u64) -
 
 async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow::Result<()> {
     let renewals = webhooks.stores.renewals.clone();
+    // Emails (reminders, disabled webhook endpoints) land in the in-memory outbox.
+    let outbox = Arc::new(MemoryOutbox::new());
+    // Relaying from the first commit on: the seed's events go nowhere (no
+    // endpoint exists yet).
+    webhooks.start(&state.seats, outbox.clone())?;
     demo::seed(&state.seats)
         .await
         .context("seeding the demo organisation")?;
@@ -341,9 +346,7 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
         jobs,
         Provisioner::new(state.seats.clone(), payments.clone()),
     ));
-    // Reminders: emails land in the in-memory outbox; the job runs daily and on demand.
-    let outbox = Arc::new(MemoryOutbox::new());
-    webhooks.start(&state.seats, outbox.clone())?;
+    // Reminders: the job runs daily and on demand.
     let reminder_config = match std::env::var("BILLING_URL") {
         Ok(_) => ReminderConfig::from_env()?,
         Err(_) => ReminderConfig::new(format!("{base}/v1/licenses"))?,

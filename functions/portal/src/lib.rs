@@ -13,7 +13,10 @@
 //! - `GET /marketplace`, `GET /marketplace/{product}` (add-ons, bought
 //!   with seats), `POST /billing` (the provider's billing portal) (admins).
 //! - `GET /settings`: notifications, API keys (created with scopes, the
-//!   secret shown once; revoked) (admins).
+//!   secret shown once; revoked) (admins); `GET /settings/webhooks`
+//!   (endpoints: add with the secret shown once, on/off, new secret,
+//!   remove) and `GET /settings/webhooks/{id}` (its deliveries, sent again
+//!   on request).
 //! - `GET /purchase` (choices and the breakdown), `POST /purchase` (on to
 //!   the provider's checkout), `GET /purchase/done?session=…` (progress,
 //!   then the summary and "create users now"): admins.
@@ -32,6 +35,7 @@ mod pages;
 mod purchase;
 pub mod session;
 mod settings;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -100,6 +104,27 @@ pub fn router(state: PortalState) -> Router {
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/directory-sync", post(settings::save_directory_sync))
         .route("/settings/api-keys/{key_id}/revoke", post(settings::revoke_key))
+        .route(
+            "/settings/webhooks",
+            get(webhooks::webhooks).post(webhooks::create_endpoint),
+        )
+        .route("/settings/webhooks/{endpoint_id}", get(webhooks::deliveries))
+        .route(
+            "/settings/webhooks/{endpoint_id}/enabled",
+            post(webhooks::set_enabled),
+        )
+        .route(
+            "/settings/webhooks/{endpoint_id}/secret",
+            post(webhooks::rotate_secret),
+        )
+        .route(
+            "/settings/webhooks/{endpoint_id}/remove",
+            post(webhooks::remove_endpoint),
+        )
+        .route(
+            "/settings/webhooks/{endpoint_id}/deliveries/{event_id}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route("/purchase", get(purchase::purchase).post(purchase::checkout))
         .route(
             "/subscriptions/{subscription_id}/seats",

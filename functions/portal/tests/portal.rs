@@ -21,23 +21,28 @@ struct Portal {
     state: AppState,
     fixture: Fixture,
     gateway: seatflow_memory::OfflinePaymentGateway,
+    /// The store as itself (its outbox), and where redeliveries go.
+    memory: Arc<seatflow_memory::MemoryEntitlementStore>,
+    deliveries: Arc<seatflow_webhooks::LocalQueue>,
 }
 
 impl Portal {
     /// Organisation `org_portal` with 3 Professional and 2 SSO seats; Ada the
     /// admin, Max a member.
     async fn new() -> Self {
-        let fixture = Fixture::new(
-            Arc::new(seatflow_memory::MemoryEntitlementStore::new()),
-            "org_portal",
-        )
-        .await;
+        let memory = Arc::new(seatflow_memory::MemoryEntitlementStore::new());
+        let deliveries = Arc::new(seatflow_webhooks::LocalQueue::new());
+        let fixture = Fixture::new(memory.clone(), "org_portal").await;
         fixture.buy("professional", 3).await;
         fixture.buy("sso", 2).await;
         let state = AppState::of(
             fixture.seats.clone(),
             JwtConfig::new(secrecy::SecretString::from("p".repeat(32))).expect("jwt"),
-        );
+        )
+        .with_outbound(seatflow_http::Outbound {
+            log: memory.clone(),
+            queue: deliveries.clone(),
+        });
         let gateway = seatflow_memory::OfflinePaymentGateway::new(
             Arc::new(fixture.seats.catalog().clone()),
             fixture.clock.clone(),
@@ -53,6 +58,8 @@ impl Portal {
             state,
             fixture,
             gateway,
+            memory,
+            deliveries,
         };
         portal.person("usr_ada", "Ada Admin", Role::Admin).await;
         portal.person("usr_max", "Max Member", Role::Member).await;
@@ -1110,4 +1117,148 @@ async fn an_admin_edits_and_removes_a_user_and_may_not_remove_themselves() {
     );
     let (status, _) = portal.get("/users/usr_max", &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn admins_add_webhook_endpoints_see_deliveries_and_send_them_again() {
+    let portal = Portal::new().await;
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (status, page) = portal.get("/settings/webhooks", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No endpoint yet."), "{page}");
+    let proof = csrf(&page);
+    let (status, page) = portal.get("/settings", &admin).await;
+    assert!(status == StatusCode::OK && page.contains(r#"href="/settings/webhooks""#));
+
+    let (status, _, page) = portal
+        .post(
+            "/settings/webhooks",
+            &admin,
+            None,
+            &format!("csrf={proof}&url=http%3A%2F%2Fhooks.example.com%2F&event=seat.assigned"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains(r#"id="new-error" role="alert""#) && page.contains("https://"),
+        "{page}"
+    );
+    let (status, _, page) = portal
+        .post(
+            "/settings/webhooks",
+            &admin,
+            None,
+            &format!("csrf={proof}&url=https%3A%2F%2Fhooks.example.com%2Fseatflow&event=seat.assigned&event=seat.revoked"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    assert!(
+        page.contains("shown this once") && page.contains(r#"value="whsec_"#),
+        "{page}"
+    );
+    assert!(page.contains("A seat is assigned, A seat is revoked"), "{page}");
+    let endpoints = portal
+        .fixture
+        .seats
+        .webhook_endpoints(&portal.fixture.admin)
+        .await
+        .unwrap();
+    let id = endpoints[0].id.to_string();
+
+    // A seat change, relayed: the log shows it waiting; sent again on request.
+    let _ = portal.memory.take_outbox();
+    let max = UserId::parse("usr_max").unwrap();
+    portal.fixture.assign(&product("professional"), &max).await;
+    let relay = seatflow_webhooks::Relay::new(
+        portal.memory.clone(),
+        portal.memory.clone(),
+        portal.deliveries.clone(),
+    );
+    assert_eq!(relay.relay(&portal.memory.take_outbox()).await.unwrap(), 1);
+    let (status, page) = portal.get(&format!("/settings/webhooks/{id}"), &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("A seat is assigned") && page.contains("Waiting"),
+        "{page}"
+    );
+    let event = page
+        .split("<code class=\"muted\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(event.starts_with("evt_"), "{event}");
+    let queued = portal.deliveries.len();
+    let (status, headers, _) = portal
+        .post(
+            &format!("/settings/webhooks/{id}/deliveries/{event}/redeliver"),
+            &admin,
+            None,
+            &format!("csrf={proof}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        format!("/settings/webhooks/{id}?saved=redelivered").as_str()
+    );
+    assert_eq!(portal.deliveries.len(), queued + 1);
+
+    let (status, headers, _) = portal
+        .post(
+            &format!("/settings/webhooks/{id}/enabled"),
+            &admin,
+            None,
+            &format!("csrf={proof}&enabled=false"),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/settings/webhooks?saved=off"))
+    );
+    let (status, _, page) = portal
+        .post(
+            &format!("/settings/webhooks/{id}/deliveries/{event}/redeliver"),
+            &admin,
+            None,
+            &format!("csrf={proof}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("turn it on first"), "{page}");
+
+    let (status, _, page) = portal
+        .post(
+            &format!("/settings/webhooks/{id}/secret"),
+            &admin,
+            None,
+            &format!("csrf={proof}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(r#"value="whsec_"#) && page.contains("Two, the old one until"),
+        "{page}"
+    );
+    let (status, _, _) = portal
+        .post(
+            &format!("/settings/webhooks/{id}/remove"),
+            &admin,
+            None,
+            &format!("csrf={proof}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = portal.get("/settings/webhooks?saved=removed", &admin).await;
+    assert!(
+        page.contains("No endpoint yet.") && page.contains("The endpoint was removed."),
+        "{page}"
+    );
+
+    let member = portal.sign_in("usr_max", Role::Member).await;
+    let (status, page) = portal.get("/settings/webhooks", &member).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Not available to you"));
 }

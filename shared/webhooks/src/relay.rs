@@ -62,7 +62,9 @@ impl Relay {
                 .get(&event.organization)
                 .into_iter()
                 .flatten()
-                .filter(|e| e.wants(event.kind));
+                // Not what was committed before the endpoint existed (a
+                // relay running late must not send it history).
+                .filter(|e| e.wants(event.kind) && e.created_at <= event.created_at);
             for endpoint in wanting {
                 jobs.push(DeliveryJob {
                     org: event.organization.clone(),

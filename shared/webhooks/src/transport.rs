@@ -29,6 +29,20 @@ pub struct Answer {
     pub excerpt: String,
 }
 
+/// Why no answer came, in words for the delivery log: the innermost cause
+/// (hyper's own message says only "client error (Connect)").
+fn describe(error: &hyper_util::client::legacy::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    if error.is_connect() {
+        format!("could not connect: {cause}")
+    } else {
+        format!("no answer: {cause}")
+    }
+}
+
 /// Posts a signed event.
 #[async_trait]
 pub trait Transport: Send + Sync + std::fmt::Debug {
@@ -90,7 +104,7 @@ impl Transport for HttpTransport {
         }
         let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| e.to_string())?;
+            let response = self.client.request(request).await.map_err(|e| describe(&e))?;
             let status = response.status().as_u16();
             // Read a little of the body, never all of a hostile one.
             let body = Limited::new(response.into_body(), 64 * 1024).collect().await;

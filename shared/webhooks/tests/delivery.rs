@@ -356,3 +356,19 @@ async fn order_per_user_holds_under_concurrency() {
     }
     assert!(queue.is_empty());
 }
+
+/// A relay running late never sends an endpoint what was committed before
+/// the endpoint existed.
+#[tokio::test]
+async fn an_endpoint_gets_nothing_committed_before_it_existed() {
+    let store = Arc::new(MemoryEntitlementStore::new());
+    let f = Fixture::new(store.clone(), "org_late").await;
+    let queue = Arc::new(KeptQueue::default());
+    let s = system(store.clone(), f, queue.clone());
+    s.f.user("Ada", None).await;
+    s.f.clock.advance(chrono::Duration::seconds(1));
+    endpoint(&s.f, "https://hooks.example.com/late", &EventType::ALL).await;
+    assert_eq!(s.relay.relay(&s.store.take_outbox()).await.unwrap(), 0);
+    s.f.user("Bob", None).await;
+    assert_eq!(s.relay.relay(&s.store.take_outbox()).await.unwrap(), 1);
+}

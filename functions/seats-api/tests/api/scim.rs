@@ -133,6 +133,29 @@ async fn okta_creates_finds_pushes_groups_deactivates_and_deletes_a_user() {
     let seats = &created["urn:seatflow:params:scim:schemas:extension:seats:2.0:User"];
     assert_eq!(seats["seats"], json!(["professional"]), "the policy's seat");
     assert_eq!(seats["seatPending"], false);
+    // The directory's change emits the outbound events of any other.
+    let emitted: Vec<(String, String)> = app
+        .memory
+        .take_outbox()
+        .iter()
+        .filter(|e| e.ordering_key == format!("user:{id}"))
+        .map(|e| {
+            (
+                e.kind.as_str().to_owned(),
+                e.data["object"]["user"]["email"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        emitted,
+        [
+            ("user.created".to_owned(), "test.user@okta.local".to_owned()),
+            ("seat.assigned".to_owned(), "test.user@okta.local".to_owned())
+        ]
+    );
     assert_eq!(assigned(&app, "professional").await, before + 1);
     let (status, again) = scim(&app, &key, Method::POST, "/scim/v2/Users", Some(okta_user)).await;
     assert_eq!(status, StatusCode::CONFLICT);

@@ -1,0 +1,240 @@
+//! Time from a seat change to its delivery at a local receiver: in one
+//! process (the in-memory store's commit wakes the relay, the in-process
+//! queue delivers), and when `AWS_ENDPOINT_URL` is set on moto (the change
+//! committed to DynamoDB, its outbox item handed to the relay as the stream
+//! would, the delivery through SQS FIFO and the delivering function's batch
+//! code). Each round assigns or revokes one seat and waits until the
+//! receiver has the event; the clock runs from just before the change is
+//! asked for to the receiver's handler.
+//!
+//! Run: `cargo bench -p seatflow-outbound --bench delivery`, and on moto
+//! `scripts/with-moto.sh cargo bench -p seatflow-outbound --bench delivery`
+//! (figures in BENCHMARKS.md). On AWS the stream adds its own latency
+//! (typically well under a second), which moto does not model.
+
+// Benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use seatflow_domain::{Catalog, EventType, Mode, NewEndpoint, Seats, SystemClock};
+use seatflow_memory::MemoryEntitlementStore;
+use seatflow_outbound::delivery::{Message, deliver_batch};
+use seatflow_outbound::stream::{StreamEvent, relay_records};
+use seatflow_testkit::{Fixture, aws, product};
+use seatflow_webhooks::{Deliverer, HttpTransport, LocalQueue, Relay, relay_outbox};
+use tokio::sync::mpsc;
+
+const ROUNDS: usize = 200;
+const ROUNDS_ON_MOTO: usize = 50;
+
+/// A receiver that reports the instant each post arrives.
+async fn receiver() -> (String, mpsc::UnboundedReceiver<Instant>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(Instant::now());
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
+
+async fn endpoint(f: &Fixture, url: &str) {
+    f.seats
+        .create_webhook_endpoint(
+            &f.admin,
+            &NewEndpoint {
+                url: url.into(),
+                event_types: vec![EventType::SeatAssigned, EventType::SeatRevoked],
+                allow_http: true,
+            },
+            Mode::Apply,
+        )
+        .await
+        .unwrap();
+}
+
+fn report(label: &str, mut latencies: Vec<Duration>) {
+    latencies.sort();
+    let at = |q: f64| {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let i = ((latencies.len() - 1) as f64 * q).round() as usize;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    println!(
+        "{label}: {} changes, median {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        latencies.len(),
+        at(0.5),
+        at(0.95),
+        at(1.0)
+    );
+}
+
+/// One seat, assigned and revoked in turn: one event per round.
+async fn change(f: &Fixture, round: usize, user: &seatflow_domain::UserId) {
+    if round.is_multiple_of(2) {
+        f.assign(&product("professional"), user).await;
+    } else {
+        f.unassign(&product("professional"), user).await;
+    }
+}
+
+async fn in_process() {
+    let store = Arc::new(MemoryEntitlementStore::new());
+    let f = Fixture::new(store.clone(), "org_bench").await;
+    let (url, mut arrivals) = receiver().await;
+    endpoint(&f, &url).await;
+    f.buy("professional", 1).await;
+    let user = f.user("Ada", None).await.id;
+    let seats = Arc::new(Seats::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(Catalog::default_catalog().unwrap()),
+    ));
+    let queue = Arc::new(LocalQueue::new());
+    let deliverer = Deliverer::new(
+        seats,
+        store.clone(),
+        store.clone(),
+        Arc::new(HttpTransport::new().unwrap()),
+        None,
+        Arc::new(SystemClock),
+    );
+    let relay = Relay::new(store.clone(), store.clone(), queue.clone());
+    let _ = store.take_outbox();
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let notify = wake.clone();
+    store.on_events(move || notify.notify_one());
+    let taken = store.clone();
+    tokio::spawn(relay_outbox(move || taken.take_outbox(), wake, relay));
+    tokio::spawn(queue.run(deliverer));
+    let mut latencies = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let start = Instant::now();
+        change(&f, round, &user).await;
+        let arrived = arrivals.recv().await.unwrap();
+        latencies.push(arrived - start);
+    }
+    report(
+        "in process (memory store, in-process queue, HTTP to a local receiver)",
+        latencies,
+    );
+}
+
+async fn on_moto() {
+    let config = aws::sdk_config().await;
+    let store = Arc::new(aws::fresh_table(&config).await);
+    let queue_url = aws::fresh_fifo_queue(&config).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let queue = Arc::new(seatflow_sqs::SqsDeliveryQueue::new(
+        sqs.clone(),
+        queue_url.clone(),
+    ));
+    let f = Fixture::new(store.clone(), "org_bench").await;
+    let (url, mut arrivals) = receiver().await;
+    endpoint(&f, &url).await;
+    f.buy("professional", 1).await;
+    let user = f.user("Ada", None).await.id;
+    let seats = Arc::new(Seats::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(Catalog::default_catalog().unwrap()),
+    ));
+    let deliverer = Deliverer::new(
+        seats,
+        store.clone(),
+        store.clone(),
+        Arc::new(HttpTransport::new().unwrap()),
+        None,
+        Arc::new(SystemClock),
+    );
+    let relay = Relay::new(store.clone(), store.clone(), queue.clone());
+    let mut seen = std::collections::HashSet::new();
+    let mut latencies = Vec::with_capacity(ROUNDS_ON_MOTO);
+    for round in 0..ROUNDS_ON_MOTO {
+        let start = Instant::now();
+        change(&f, round, &user).await;
+        // The stream's part: the new outbox item, as a stream record.
+        let items = dynamodb
+            .query()
+            .table_name(store.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :outbox)")
+            .expression_attribute_values(":pk", AttributeValue::S("ORG#org_bench".into()))
+            .expression_attribute_values(":outbox", AttributeValue::S("OUTBOX#".into()))
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        let records: Vec<serde_json::Value> = items
+            .into_iter()
+            .filter_map(|item| {
+                let sk = item.get("SK")?.as_s().ok()?.clone();
+                let events = item.get("events")?.as_s().ok()?.clone();
+                seen.insert(sk.clone()).then(|| {
+                    serde_json::json!({"eventName": "INSERT", "dynamodb": {"SequenceNumber": sk,
+                        "NewImage": {"SK": {"S": sk}, "events": {"S": events}}}})
+                })
+            })
+            .collect();
+        let stream: StreamEvent = serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
+        relay_records(&relay, stream).await;
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages: Vec<Message> = received
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| Message {
+                id: m.message_id.unwrap_or_default(),
+                receipt: m.receipt_handle.unwrap_or_default(),
+                body: m.body.unwrap_or_default(),
+            })
+            .collect();
+        let batch = deliver_batch(&deliverer, &*queue, &messages).await;
+        for message in messages.iter().filter(|m| !batch.failures.contains(&m.id)) {
+            sqs.delete_message()
+                .queue_url(&queue_url)
+                .receipt_handle(&message.receipt)
+                .send()
+                .await
+                .unwrap();
+        }
+        let arrived = arrivals.recv().await.unwrap();
+        latencies.push(arrived - start);
+    }
+    report(
+        "on moto (DynamoDB commit, outbox item relayed, SQS FIFO, delivery batch)",
+        latencies,
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    in_process().await;
+    if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+        on_moto().await;
+    } else {
+        println!("(AWS_ENDPOINT_URL is not set: run with scripts/with-moto.sh for the moto figures)");
+    }
+}

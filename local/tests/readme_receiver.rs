@@ -1,0 +1,172 @@
+//! The README's webhook receiver (Python, standard library only), run as
+//! written against `seatflow-local`: it verifies every event the local
+//! process delivers, and refuses a post whose signature is forged or stale.
+
+// Tests and benchmarks: a failed expectation is the failure being reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+mod common;
+
+use common::{Process, free_port, wait_for};
+
+const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
+
+fn receiver_script() -> &'static str {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("<!-- receiver:start -->")
+        .expect("receiver start marker");
+    let end = readme.find("<!-- receiver:end -->").expect("receiver end marker");
+    let block = &readme[start..end];
+    let code = block.split("```python").nth(1).expect("a python block");
+    code.split("```").next().expect("closed block")
+}
+
+fn curl(args: &[&str]) -> (u16, String) {
+    let output = Command::new("curl")
+        .args(["-sS", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').expect("a status line");
+    (status.trim().parse().expect("a status"), body.to_owned())
+}
+
+#[test]
+fn the_readme_receiver_verifies_what_seatflow_local_sends() {
+    let state = std::env::temp_dir().join(format!("seatflow-receiver-{}", std::process::id()));
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let _server = Process(
+        Command::new(BIN)
+            .args(["--addr", &addr.to_string()])
+            .env("SEATFLOW_STATE_DIR", &state)
+            .env_remove("SEATFLOW_JWT_SECRET")
+            .env_remove("SEATFLOW_STORE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("seatflow-local starts"),
+    );
+    wait_for(addr, "seatflow-local");
+    let token = Command::new(BIN)
+        .args(["token", "--role", "admin"])
+        .env("SEATFLOW_STATE_DIR", &state)
+        .env_remove("SEATFLOW_JWT_SECRET")
+        .output()
+        .expect("token");
+    let auth = format!(
+        "Authorization: Bearer {}",
+        String::from_utf8_lossy(&token.stdout).trim()
+    );
+    let base = format!("http://{addr}");
+
+    let port = free_port();
+    let (status, created) = curl(&[
+        "-X",
+        "POST",
+        &format!("{base}/v1/webhook-endpoints"),
+        "-H",
+        &auth,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        &format!(r#"{{"url":"http://127.0.0.1:{port}/","event_types":["seat.assigned","user.created"]}}"#),
+    ]);
+    assert_eq!(status, 201, "{created}");
+    let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let secret = created["result"]["secret"].as_str().unwrap();
+
+    let script = state.join("receiver.py");
+    std::fs::write(&script, receiver_script()).unwrap();
+    let mut receiver = Process(
+        Command::new("python3")
+            .arg(&script)
+            .env("SEATFLOW_WEBHOOK_SECRET", secret)
+            .env("PORT", port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the receiver"),
+    );
+    let receiver_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for(receiver_addr, "the README's receiver");
+    let (lines_tx, lines) = mpsc::channel();
+    let stdout = receiver.0.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    // A forged and a stale signature are refused.
+    let receiver_url = format!("http://{receiver_addr}/");
+    for header in [
+        "Seatflow-Signature: t=9999999999,v1=00".to_owned(),
+        "Seatflow-Signature: t=1,v1=00".to_owned(),
+        "X-Nothing: at all".to_owned(),
+    ] {
+        let (status, _) = curl(&["-X", "POST", &receiver_url, "-H", &header, "-d", "{}"]);
+        assert_eq!(status, 400, "{header}");
+    }
+
+    let (status, user) = curl(&[
+        "-X",
+        "POST",
+        &format!("{base}/v1/users"),
+        "-H",
+        &auth,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"id":"usr_hook","name":"Hook Example","email":"hook@example.com","role":"member","seat":"professional"}"#,
+    ]);
+    assert_eq!(status, 201, "{user}");
+    let mut verified = Vec::new();
+    while verified.len() < 2 {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("the receiver verified only {verified:?}"));
+        verified.push(line);
+    }
+    assert!(
+        verified[0].starts_with("verified user.created evt_"),
+        "{verified:?}"
+    );
+    assert!(
+        verified[1].starts_with("verified seat.assigned evt_"),
+        "{verified:?}"
+    );
+
+    // The delivery log says both were delivered (once the answer is logged).
+    let id = created["result"]["endpoint"]["id"].as_str().unwrap();
+    let delivered = |log: &serde_json::Value| {
+        log.as_array().is_some_and(|l| {
+            l.len() == 2 && l.iter().all(|d| d["status"] == "delivered" && d["attempts"] == 1)
+        })
+    };
+    let mut log = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (status, text) = curl(&[
+            &format!("{base}/v1/webhook-endpoints/{id}/deliveries"),
+            "-H",
+            &auth,
+        ]);
+        assert_eq!(status, 200, "{text}");
+        log = serde_json::from_str(&text).unwrap();
+        if delivered(&log) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(delivered(&log), "{log}");
+    let _ = std::fs::remove_dir_all(&state);
+}
