@@ -307,6 +307,7 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
         secret: secret.clone(),
         queue: jobs.clone(),
         clock: clock.clone(),
+        on_refused_signature: seatflow_stripe_webhook::count_nothing,
     });
     let config = CheckoutConfig::new(
         &std::env::var("CHECKOUT_SUCCESS_URL")

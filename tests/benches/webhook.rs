@@ -79,6 +79,7 @@ async fn measure(label: &str, rounds: usize, f: &Fixture, queue: Arc<dyn JobQueu
         secret: Arc::new(SecretString::from(SECRET)),
         queue,
         clock: f.clock.clone(),
+        on_refused_signature: seatflow_stripe_webhook::count_nothing,
     });
     let stripe = offline(f);
     let provisioner = Provisioner::new(f.seats.clone(), stripe.clone());

@@ -191,6 +191,7 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
         secret: Arc::new(SecretString::from(WEBHOOK_SECRET)),
         queue: Arc::new(SqsJobQueue::new(sqs.clone(), queue.clone())),
         clock: clock.clone(),
+        on_refused_signature: seatflow_stripe_webhook::count_nothing,
     });
     let provisioner = Provisioner::new(state.seats.clone(), Arc::new(gateway.clone()));
     let seats_api = seatflow_seats_api::router(state.clone());

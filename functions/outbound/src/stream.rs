@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use seatflow_domain::OutboundEvent;
+use seatflow_domain::{EventType, OutboundEvent};
 use seatflow_webhooks::Relay;
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +83,11 @@ pub struct RelayReport {
     pub queued: usize,
     /// Outbox items that could not be read (logged; retrying cannot mend them).
     pub unreadable: usize,
+    /// Seats assigned and revoked among the relayed events (the metrics of
+    /// seat changes, whichever path made them).
+    pub seats_assigned: usize,
+    /// See `seats_assigned`.
+    pub seats_revoked: usize,
     /// The response for Lambda.
     pub response: StreamBatchResponse,
 }
@@ -103,7 +108,16 @@ pub async fn relay_records(relay: &Relay, event: StreamEvent) -> RelayReport {
             }
         };
         match relay.relay(&events).await {
-            Ok(queued) => report.queued += queued,
+            Ok(queued) => {
+                report.queued += queued;
+                for event in &events {
+                    match event.kind {
+                        EventType::SeatAssigned => report.seats_assigned += 1,
+                        EventType::SeatRevoked => report.seats_revoked += 1,
+                        _ => {}
+                    }
+                }
+            }
             Err(e) => {
                 tracing::error!(sequence = %record.dynamodb.sequence_number, error = %e, "relaying an outbox item failed; the stream retries from it");
                 report.response.batch_item_failures.push(ItemFailure {

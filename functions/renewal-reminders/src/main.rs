@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use seatflow_config::{ReminderConfig, StoreKind};
-use seatflow_renewal_reminders::{Reminders, RunReport};
+use seatflow_renewal_reminders::{Reminders, RunError, RunReport};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -23,9 +23,26 @@ async fn main() -> Result<(), Error> {
         ReminderConfig::from_env()?,
     );
     let reminders = &reminders;
+    let clock = seatflow_config::clock();
+    let clock = &clock;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            Ok::<RunReport, Error>(reminders.on_schedule(&event.payload).await?)
+            let outcome = reminders.on_schedule(&event.payload).await;
+            let report = match &outcome {
+                Ok(report) | Err(RunError::NotSent(report)) => Some(report),
+                Err(_) => None,
+            };
+            if let Some(report) = report {
+                seatflow_config::emit_metrics(
+                    "renewal-reminders",
+                    &[
+                        ("NoticesSent", report.sent.len()),
+                        ("NoticesFailed", report.failed.len()),
+                    ],
+                    clock.now(),
+                );
+            }
+            Ok::<RunReport, Error>(outcome?)
         },
     ))
     .await

@@ -28,7 +28,13 @@ pub struct WebhookState {
     pub queue: Arc<dyn JobQueue>,
     /// Now, for the signature's age.
     pub clock: Arc<dyn Clock>,
+    /// Called for every refused signature (the Lambda entry point counts
+    /// them as a metric; [`count_nothing`] elsewhere).
+    pub on_refused_signature: fn(),
 }
+
+/// An `on_refused_signature` that counts nothing.
+pub fn count_nothing() {}
 
 /// The acknowledgement Stripe gets.
 #[derive(Debug, Serialize)]
@@ -55,6 +61,7 @@ async fn receive(
     let now = state.clock.now().timestamp();
     signature::verify(header, &body, state.secret.expose_secret().as_bytes(), now).map_err(|e| {
         tracing::warn!(error = %e, "refused a webhook");
+        (state.on_refused_signature)();
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_signature", e.to_string())
     })?;
     let job = event::job_of(&body)

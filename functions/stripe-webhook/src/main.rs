@@ -12,6 +12,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         secret: Arc::new(seatflow_config::webhook_secret()?),
         queue: seatflow_config::job_queue().await?,
         clock: seatflow_config::clock(),
+        on_refused_signature: || {
+            let now = seatflow_domain::Clock::now(&seatflow_domain::SystemClock);
+            seatflow_config::emit_metrics("stripe-webhook", &[("WebhookSignaturesRefused", 1)], now);
+        },
     };
     lambda_http::run(router(state)).await
 }

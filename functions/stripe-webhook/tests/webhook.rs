@@ -42,6 +42,14 @@ fn subscription(id: &str, customer: &str) -> Value {
     sub
 }
 
+/// Signatures refused by every harness of this binary (the hook is a plain
+/// function, as the Lambda entry point's metric is).
+static REFUSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count_refusal() {
+    REFUSED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
 struct Harness {
     queue: Arc<MemoryJobQueue>,
     clock: Arc<ManualClock>,
@@ -57,6 +65,7 @@ fn harness() -> Harness {
         secret: Arc::new(SecretString::from(SECRET)),
         queue: queue.clone(),
         clock: clock.clone(),
+        on_refused_signature: count_refusal,
     };
     Harness {
         queue,
@@ -256,6 +265,7 @@ async fn every_sample_event_is_verified_and_queued_through_the_lambda_adapter() 
                 secret: Arc::new(SecretString::from(SAMPLE_SECRET)),
                 queue: queue.clone(),
                 clock,
+                on_refused_signature: seatflow_stripe_webhook::count_nothing,
             });
             let request: lambda_http::request::LambdaRequest =
                 serde_json::from_value(sample.clone()).expect("an API Gateway v2 event");
@@ -278,4 +288,24 @@ async fn every_sample_event_is_verified_and_queued_through_the_lambda_adapter() 
         samples += 1;
     }
     assert!(samples >= 1);
+}
+
+#[tokio::test]
+async fn a_refused_signature_is_counted_and_an_accepted_one_is_not() {
+    let h = harness();
+    let body = event(
+        "evt_count",
+        "customer.subscription.updated",
+        subscription("sub_c", "cus_c"),
+    )
+    .to_string();
+    let forged = h.signature(body.as_bytes(), "whsec_not_the_secret");
+    let before = REFUSED.load(std::sync::atomic::Ordering::SeqCst);
+    let (status, _) = h.post(body.as_bytes(), Some(&forged)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Other tests of this binary refuse signatures concurrently: at least ours.
+    assert!(REFUSED.load(std::sync::atomic::Ordering::SeqCst) > before);
+    let good = h.signature(body.as_bytes(), SECRET);
+    let (status, _) = h.post(body.as_bytes(), Some(&good)).await;
+    assert_eq!(status, StatusCode::OK);
 }

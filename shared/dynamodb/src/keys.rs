@@ -66,6 +66,12 @@ pub const SUBSCRIPTION_OWNER_SK: &str = "SUBOWNER";
 /// The table's TTL attribute (Unix seconds).
 pub const EXPIRES_AT: &str = "expires_at";
 pub const NOTIFY_SK: &str = "NOTIFY";
+/// The partition of an organisation's notice ledger: apart from its
+/// entitlements, so that the reminders' IAM policy can allow writes to
+/// ledger items only (`dynamodb:LeadingKeys` `NOTICE#*`).
+pub fn notice_ledger(org: &OrgId) -> String {
+    format!("NOTICE#{org}")
+}
 pub fn notice(key: &seatflow_domain::NoticeKey) -> String {
     format!("NOTICE#{key}")
 }

@@ -1,6 +1,6 @@
 //! `DynamoNoticeLedger`: which notices went out, in the entitlement table.
 //!
-//! One item per notice, `PK = ORG#{org}`, `SK = NOTICE#{key}`, in one of two
+//! One item per notice, `PK = NOTICE#{org}`, `SK = NOTICE#{key}`, in one of two
 //! states: `claimed` (with the claiming run's `token` and `lease_until`, Unix
 //! seconds) or `sent` (with `sent_at`, and `expires_at` a year and more later
 //! for the table's TTL: by then its period is long over). A claim is one
@@ -98,7 +98,7 @@ impl NoticeLedger for DynamoNoticeLedger {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(keys::PK, s(keys::org(org)))
+            .item(keys::PK, s(keys::notice_ledger(org)))
             .item(keys::SK, s(keys::notice(key)))
             .item(STATE, s(CLAIMED))
             .item(TOKEN, s(token.clone()))
@@ -118,7 +118,7 @@ impl NoticeLedger for DynamoNoticeLedger {
                     .client
                     .get_item()
                     .table_name(&self.table)
-                    .key(keys::PK, s(keys::org(org)))
+                    .key(keys::PK, s(keys::notice_ledger(org)))
                     .key(keys::SK, s(keys::notice(key)))
                     .consistent_read(true)
                     .send()
@@ -150,7 +150,7 @@ impl NoticeLedger for DynamoNoticeLedger {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::org(org)))
+            .key(keys::PK, s(keys::notice_ledger(org)))
             .key(keys::SK, s(keys::notice(key)))
             .update_expression("SET #state = :sent, sent_at = :at, #expires = :expires REMOVE #token, #lease")
             .condition_expression("#token = :token")
@@ -172,7 +172,7 @@ impl NoticeLedger for DynamoNoticeLedger {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::org(org)))
+            .key(keys::PK, s(keys::notice_ledger(org)))
             .key(keys::SK, s(keys::notice(key)))
             .condition_expression("#token = :token")
             .expression_attribute_names("#token", TOKEN)

@@ -20,13 +20,16 @@
 //! | API key by secret hash | `APIKEY#{sha256}` | `APIKEY` | |
 //! | subscription | `ORG#{org}` | `SUB#{subscription}` | renewing: `GSI1PK = RENEWAL#{yyyy-mm of period end}`, `GSI1SK = {period end, 12-digit Unix s}#{org}#{sub}`; past due: `GSI1PK = PAYMENT_FAILING`, `GSI1SK = {org}#{sub}` |
 //! | notification preferences | `ORG#{org}` | `NOTIFY` | |
-//! | notice sent / claimed (ledger) | `ORG#{org}` | `NOTICE#{kind}#…` | `expires_at` once sent (TTL) |
+//! | notice sent / claimed (ledger; its own partition, so the reminders may write nothing else) | `NOTICE#{org}` | `NOTICE#{kind}#…` | `expires_at` once sent (TTL) |
 //! | manual grant of seats | `ORG#{org}` | `GRANT#{grant}` | `GSI1PK = GRANT_UNTIL`, `GSI1SK = {until, 12-digit Unix s}#{org}#{grant}` while it counts and has an end |
 //! | which organisation counts a subscription (`org`) | `SUBOWNER#{subscription}` | `SUBOWNER` | |
 //! | processed payment event | `EVENT#{event}` | `EVENT` | `expires_at` (TTL, Unix seconds) |
 //! | failed provisioning job (until it succeeds) | `JOBFAIL` | `{event}` | `expires_at` (TTL, 30 days) |
 //! | idempotency record (money-moving requests) | `IDEMP#{org}#{key}` | `IDEMP` | `expires_at` (TTL, a day) |
 //! | audit entry | `ORG#{org}` | `AUDIT#{uuid v7}` | |
+//! | a change's outbound events (the outbox: `events`, JSON), read from the table's stream | `ORG#{org}` | `OUTBOX#{audit id}` | `expires_at` (TTL, 2 days) |
+//! | outbound webhook endpoint (URL, event types, signing secrets) | `ORG#{org}` | `WHOOK#{endpoint}` | |
+//! | an event's delivery to an endpoint (the delivery log) | `ORG#{org}` | `DELIVERY#{endpoint}#{event}` | `expires_at` (TTL, 30 days) |
 //!
 //! One global secondary index, `GSI1` (`GSI1PK`, `GSI1SK`, all attributes
 //! projected), overloaded and sparse: a team's members; subscriptions renewing

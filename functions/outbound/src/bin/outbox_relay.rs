@@ -28,6 +28,8 @@ async fn main() -> Result<(), Error> {
             &[
                 ("WebhookDeliveriesQueued", report.queued),
                 ("OutboxItemsUnreadable", report.unreadable),
+                ("SeatsAssigned", report.seats_assigned),
+                ("SeatsRevoked", report.seats_revoked),
             ],
             clock.now(),
         );
