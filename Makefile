@@ -8,7 +8,7 @@ space := $(subst ,, )
 FUNCTION_FEATURES := $(subst $(space),$(comma),$(foreach fn,$(FUNCTIONS),seatflow-$(fn)/lambda))
 LAMBDA_FEATURES := --features $(FUNCTION_FEATURES),seatflow-local/dynamodb
 
-.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint sam-validate build-lambda invoke bench-lambda
+.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint sam-validate checkov build-lambda invoke bench-lambda
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,13 @@ sam-validate: ## run SAM's transform and lint on the template (aws-sam-cli insta
 	  $(SAM) validate --lint --template infra/template.yaml
 	AWS_ACCESS_KEY_ID=placeholder AWS_SECRET_ACCESS_KEY=placeholder AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 \
 	  $(SAM) validate --template infra/template.yaml
+
+CHECKOV_VERSION := 3.3.30
+# The checks skipped by design, each explained at the top of the template.
+CHECKOV_SKIP := $(shell sed -n 's/^\#   \(CKV_[A-Z0-9_]*\) .*/\1/p' infra/template.yaml | paste -sd, -)
+checkov: ## Checkov's security checks on the template (installed into .venv-checkov on first use)
+	@test -x .venv-checkov/bin/checkov && .venv-checkov/bin/checkov --version | grep -qx "$(CHECKOV_VERSION)" || { python3 -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet --disable-pip-version-check "checkov==$(CHECKOV_VERSION)"; }
+	.venv-checkov/bin/checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-check "$(CHECKOV_SKIP)"
 
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.13.0
