@@ -8,7 +8,7 @@ space := $(subst ,, )
 FUNCTION_FEATURES := $(subst $(space),$(comma),$(foreach fn,$(FUNCTIONS),seatflow-$(fn)/lambda))
 LAMBDA_FEATURES := --features $(FUNCTION_FEATURES),seatflow-local/dynamodb
 
-.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint sam-validate checkov build-lambda invoke bench-lambda
+.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint sam-validate checkov deploy-rehearsal build-lambda invoke bench-lambda
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,13 @@ sam-validate: ## run SAM's transform and lint on the template (aws-sam-cli insta
 	  $(SAM) validate --lint --template infra/template.yaml
 	AWS_ACCESS_KEY_ID=placeholder AWS_SECRET_ACCESS_KEY=placeholder AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 \
 	  $(SAM) validate --template infra/template.yaml
+
+# SAM's transform (aws-sam-cli's samtranslator, as sam-validate installs it),
+# then the stack created on moto's CloudFormation and checked resource by
+# resource (scripts/deploy_rehearsal.py says what moto cannot model).
+deploy-rehearsal: ## create the stack on moto's CloudFormation and check its wiring
+	@test -x $(SAM) && $(SAM) --version | grep -q "$(SAM_CLI_VERSION)" || { python3 -m venv .venv-sam && .venv-sam/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli==$(SAM_CLI_VERSION)"; }
+	scripts/with-moto.sh .venv-sam/bin/python scripts/deploy_rehearsal.py
 
 CHECKOV_VERSION := 3.3.30
 # The checks skipped by design, each explained at the top of the template.
