@@ -18,14 +18,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use seatflow_domain::{Catalog, EventType, Mode, NewEndpoint, Seats, SystemClock};
 use seatflow_memory::MemoryEntitlementStore;
-use seatflow_outbound::delivery::{Message, deliver_batch};
-use seatflow_outbound::stream::{StreamEvent, relay_records};
+use seatflow_outbound::delivery::deliver_batch;
+use seatflow_outbound::stream::relay_records;
 use seatflow_testkit::{Fixture, aws, product};
 use seatflow_webhooks::{Deliverer, HttpTransport, LocalQueue, Relay, relay_outbox};
 use tokio::sync::mpsc;
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 const ROUNDS: usize = 200;
 const ROUNDS_ON_MOTO: usize = 50;
@@ -139,10 +141,8 @@ async fn on_moto() {
     let config = aws::sdk_config().await;
     let store = Arc::new(aws::fresh_table(&config).await);
     let queue_url = aws::fresh_fifo_queue(&config).await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let queue = Arc::new(seatflow_sqs::SqsDeliveryQueue::new(
-        sqs.clone(),
+        aws_sdk_sqs::Client::new(&config),
         queue_url.clone(),
     ));
     let f = Fixture::new(store.clone(), "org_bench").await;
@@ -170,56 +170,11 @@ async fn on_moto() {
         let start = Instant::now();
         change(&f, round, &user).await;
         // The stream's part: the new outbox item, as a stream record.
-        let items = dynamodb
-            .query()
-            .table_name(store.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :outbox)")
-            .expression_attribute_values(":pk", AttributeValue::S("ORG#org_bench".into()))
-            .expression_attribute_values(":outbox", AttributeValue::S("OUTBOX#".into()))
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap_or_default();
-        let records: Vec<serde_json::Value> = items
-            .into_iter()
-            .filter_map(|item| {
-                let sk = item.get("SK")?.as_s().ok()?.clone();
-                let events = item.get("events")?.as_s().ok()?.clone();
-                seen.insert(sk.clone()).then(|| {
-                    serde_json::json!({"eventName": "INSERT", "dynamodb": {"SequenceNumber": sk,
-                        "NewImage": {"SK": {"S": sk}, "events": {"S": events}}}})
-                })
-            })
-            .collect();
-        let stream: StreamEvent = serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
+        let stream = support::outbox_stream(&config, store.table(), "org_bench", &mut seen).await;
         relay_records(&relay, stream).await;
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages: Vec<Message> = received
-            .messages
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| Message {
-                id: m.message_id.unwrap_or_default(),
-                receipt: m.receipt_handle.unwrap_or_default(),
-                body: m.body.unwrap_or_default(),
-            })
-            .collect();
+        let messages = support::receive(&config, &queue_url).await;
         let batch = deliver_batch(&deliverer, &*queue, &messages).await;
-        for message in messages.iter().filter(|m| !batch.failures.contains(&m.id)) {
-            sqs.delete_message()
-                .queue_url(&queue_url)
-                .receipt_handle(&message.receipt)
-                .send()
-                .await
-                .unwrap();
-        }
+        support::settle(&config, &queue_url, &messages, &batch.failures).await;
         let arrived = arrivals.recv().await.unwrap();
         latencies.push(arrived - start);
     }

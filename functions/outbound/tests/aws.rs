@@ -8,13 +8,15 @@
 // Tests: a failed expectation is the failure being reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+mod support;
+
 use seatflow_domain::{Catalog, Clock as _, EventType, Mode, NewEndpoint, Seats};
 use seatflow_dynamodb::DynamoEntitlementStore;
-use seatflow_outbound::delivery::{Message, deliver_batch};
-use seatflow_outbound::stream::{StreamEvent, relay_records};
+use seatflow_outbound::delivery::deliver_batch;
+use seatflow_outbound::stream::relay_records;
 use seatflow_sqs::SqsDeliveryQueue;
 use seatflow_testkit::receiver::Receiver;
 use seatflow_testkit::{Fixture, aws, product};
@@ -40,78 +42,6 @@ async fn aws() -> Aws {
         store,
         queue,
         queue_url,
-    }
-}
-
-/// The stream records Lambda would hand the relay for the organisation's
-/// outbox items: each new image carries the stored item's `SK` and
-/// `events` exactly as the table holds them.
-async fn stream_of_outbox(aws: &Aws, org: &str) -> StreamEvent {
-    let items = aws_sdk_dynamodb::Client::new(&aws.config)
-        .query()
-        .table_name(aws.store.table())
-        .key_condition_expression("PK = :pk AND begins_with(SK, :outbox)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("ORG#{org}")))
-        .expression_attribute_values(":outbox", AttributeValue::S("OUTBOX#".into()))
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    let records: Vec<serde_json::Value> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let image: serde_json::Map<String, serde_json::Value> = item
-                .iter()
-                .filter_map(|(name, value)| match value {
-                    AttributeValue::S(s) => Some((name.clone(), serde_json::json!({ "S": s }))),
-                    AttributeValue::N(n) => Some((name.clone(), serde_json::json!({ "N": n }))),
-                    _ => None,
-                })
-                .collect();
-            serde_json::json!({
-                "eventName": "INSERT",
-                "eventSource": "aws:dynamodb",
-                "dynamodb": { "SequenceNumber": format!("{}", 100 + i), "NewImage": image, "StreamViewType": "NEW_IMAGE" }
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
-}
-
-async fn receive(aws: &Aws) -> Vec<Message> {
-    let received = aws_sdk_sqs::Client::new(&aws.config)
-        .receive_message()
-        .queue_url(&aws.queue_url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap();
-    received
-        .messages
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| Message {
-            id: m.message_id.unwrap_or_default(),
-            receipt: m.receipt_handle.unwrap_or_default(),
-            body: m.body.unwrap_or_default(),
-        })
-        .collect()
-}
-
-/// What Lambda's event source mapping does after a batch: deletes every
-/// message the response does not name.
-async fn settle(aws: &Aws, messages: &[Message], failures: &[String]) {
-    let client = aws_sdk_sqs::Client::new(&aws.config);
-    for message in messages.iter().filter(|m| !failures.contains(&m.id)) {
-        client
-            .delete_message()
-            .queue_url(&aws.queue_url)
-            .receipt_handle(&message.receipt)
-            .send()
-            .await
-            .unwrap();
     }
 }
 
@@ -144,7 +74,9 @@ async fn a_committed_change_reaches_the_receiver_through_the_stream_and_sqs() {
     );
 
     let relay = Relay::new(aws.store.clone(), aws.store.clone(), aws.queue.clone());
-    let report = relay_records(&relay, stream_of_outbox(&aws, "org_wired").await).await;
+    let mut seen = HashSet::new();
+    let stream = support::outbox_stream(&aws.config, aws.store.table(), "org_wired", &mut seen).await;
+    let report = relay_records(&relay, stream).await;
     assert_eq!(
         report.queued, 1,
         "one seat event, for the one endpoint that wants it"
@@ -164,11 +96,11 @@ async fn a_committed_change_reaches_the_receiver_through_the_stream_and_sqs() {
         None,
         f.clock.clone(),
     );
-    let messages = receive(&aws).await;
+    let messages = support::receive(&aws.config, &aws.queue_url).await;
     assert_eq!(messages.len(), 1);
     let report = deliver_batch(&deliverer, &*aws.queue, &messages).await;
     assert_eq!((report.delivered, report.failures.len()), (1, 0));
-    settle(&aws, &messages, &report.failures).await;
+    support::settle(&aws.config, &aws.queue_url, &messages, &report.failures).await;
     let got = receiver.events();
     assert_eq!(got.len(), 1);
     let (signature, event, body) = &got[0];
@@ -187,19 +119,20 @@ async fn a_committed_change_reaches_the_receiver_through_the_stream_and_sqs() {
 
     // The endpoint fails: the message is held back (invisible) for the backoff.
     receiver.answer(503);
-    // A second later: the newest outbox item sorts last.
-    f.clock.advance(chrono::Duration::seconds(1));
     f.unassign(&product("professional"), &ada.id).await;
-    let fresh = stream_of_outbox(&aws, "org_wired").await;
-    let last = fresh.records.into_iter().last().unwrap();
-    let report = relay_records(&relay, StreamEvent { records: vec![last] }).await;
+    let stream = support::outbox_stream(&aws.config, aws.store.table(), "org_wired", &mut seen).await;
+    assert_eq!(stream.records.len(), 1, "the unassign's outbox item only");
+    let report = relay_records(&relay, stream).await;
     assert_eq!(report.queued, 1);
-    let messages = receive(&aws).await;
+    let messages = support::receive(&aws.config, &aws.queue_url).await;
     assert_eq!(messages.len(), 1);
     let report = deliver_batch(&deliverer, &*aws.queue, &messages).await;
     assert_eq!(
         (report.retried, report.failures.clone()),
         (1, vec![messages[0].id.clone()])
     );
-    assert!(receive(&aws).await.is_empty(), "held back for the backoff");
+    assert!(
+        support::receive(&aws.config, &aws.queue_url).await.is_empty(),
+        "held back for the backoff"
+    );
 }

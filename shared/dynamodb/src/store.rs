@@ -398,6 +398,28 @@ impl DynamoEntitlementStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// Writes `item` (replacing what was there), forgotten by the table's TTL
+    /// after `expires`. In a transaction of one, as every write of the
+    /// functions: their policies allow item writes inside transactions only.
+    async fn put_expiring(&self, mut item: Item, expires: DateTime<Utc>) -> Result<(), StoreError> {
+        item.insert(
+            keys::EXPIRES_AT.into(),
+            AttributeValue::N(expires.timestamp().to_string()),
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     fn put_record<T: Stored>(
         &self,
         record: &T,
@@ -870,24 +892,8 @@ impl EntitlementStore for DynamoEntitlementStore {
     }
 
     async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
-        let mut item = items::to_item(failure, keys::JOB_FAILURES.into(), failure.event_id.clone())?;
-        item.insert(
-            keys::EXPIRES_AT.into(),
-            AttributeValue::N(failure.expires_at.timestamp().to_string()),
-        );
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        // In a transaction of one, as every write of the functions.
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        let item = items::to_item(failure, keys::JOB_FAILURES.into(), failure.event_id.clone())?;
+        self.put_expiring(item, failure.expires_at).await
     }
 
     async fn job_failure(&self, event_id: &str) -> Result<Option<seatflow_domain::JobFailure>, StoreError> {
@@ -1013,30 +1019,13 @@ impl seatflow_domain::Outbox for DynamoEntitlementStore {
 #[async_trait]
 impl DeliveryLog for DynamoEntitlementStore {
     async fn record_delivery(&self, org: &OrgId, delivery: &Delivery) -> Result<(), StoreError> {
-        let mut item = items::to_item(
+        let item = items::to_item(
             delivery,
             keys::org(org),
             keys::delivery(&delivery.endpoint, &delivery.event.id),
         )?;
         let expires = delivery.event.created_at + chrono::Duration::days(items::DELIVERY_KEEP_DAYS);
-        item.insert(
-            keys::EXPIRES_AT.into(),
-            AttributeValue::N(expires.timestamp().to_string()),
-        );
-        // In a transaction of one, as every write of the functions (their
-        // policies allow item writes inside transactions only).
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put_expiring(item, expires).await
     }
 
     async fn delivery(
