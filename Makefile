@@ -65,7 +65,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_SKIP := $(shell sed -n 's/^\#   \(CKV_[A-Z0-9_]*\) .*/\1/p' infra/template.yaml | paste -sd, -)
 checkov: ## Checkov's security checks on the template (installed into .venv-checkov on first use)
 	@test -x .venv-checkov/bin/checkov && .venv-checkov/bin/checkov --version | grep -qx "$(CHECKOV_VERSION)" || { python3 -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet --disable-pip-version-check "checkov==$(CHECKOV_VERSION)"; }
-	.venv-checkov/bin/checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-check "$(CHECKOV_SKIP)"
+	.venv-checkov/bin/checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-download --skip-check "$(CHECKOV_SKIP)"
 
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.13.0
@@ -88,7 +88,7 @@ build-lambda: $(LAMBDA_TOOLS) ## release build of every function for Lambda (arm
 
 bench-lambda: ## size and cold start (init) of every function's release binary, as in BENCHMARKS.md
 	$(CARGO) build --release --bins $(foreach fn,$(FUNCTIONS),-p seatflow-$(fn)) --features $(FUNCTION_FEATURES)
-	scripts/cold-start.py 30
+	scripts/with-moto.sh .venv/bin/python scripts/cold-start.py 30
 
 # make invoke FN=renewal-reminders EVENT=events/renewal-reminders/scheduled.json
 # Serves FN with `cargo lambda watch` (environment from the caller: TABLE_NAME,

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Cold start of each function's release binary, against a local Lambda Runtime API.
 
-Usage: scripts/cold-start.py [RUNS]   (after `cargo build --release ... --bins`)
+Usage: scripts/with-moto.sh scripts/cold-start.py [RUNS]
+       (after `cargo build --release ... --bins`; `make bench-lambda` does both)
 
 For each binary: serves the Runtime API's `GET /2018-06-01/runtime/invocation/next`
 on a loopback port, starts the binary with the environment Lambda gives it
-(plus each function's own configuration, no AWS calls needed at start), and
-times process start until its first `next` request: the init phase, the
-binary ready for its first event. Prints the binary size and p50/p99 of RUNS.
+(plus each function's own configuration, as the template sets it: secrets
+named by `*_ID` variables, read from moto's Secrets Manager at start, where
+this script stores them first), and times process start until its first
+`next` request: the init phase, secrets read, the binary ready for its first
+event. Prints the binary size and p50/p99 of RUNS.
 """
 import http.server
 import os
@@ -31,19 +34,33 @@ COMMON = {
     "SEATFLOW_LOG_FORMAT": "json",
     "RUST_LOG": "warn",
 }
+SECRETS = {
+    "seatflow/jwt": "x" * 48,
+    "seatflow/stripe": '{"secret_key":"sk_test_cold_start","webhook_secret":"whsec_cold_start"}',
+}
 FUNCTIONS = {
-    "seatflow-seats-api": {"SEATFLOW_JWT_SECRET": "x" * 48},
+    "seatflow-seats-api": {"SEATFLOW_JWT_SECRET_ID": "seatflow/jwt"},
+    "seatflow-portal": {
+        "SEATFLOW_JWT_SECRET_ID": "seatflow/jwt",
+        "STRIPE_SECRET_KEY_ID": "seatflow/stripe#secret_key",
+    },
     "seatflow-checkout": {
-        "SEATFLOW_JWT_SECRET": "x" * 48,
-        "STRIPE_SECRET_KEY": "sk_test_cold_start",
+        "SEATFLOW_JWT_SECRET_ID": "seatflow/jwt",
+        "STRIPE_SECRET_KEY_ID": "seatflow/stripe#secret_key",
         "CHECKOUT_SUCCESS_URL": "https://shop.example/done?session={CHECKOUT_SESSION_ID}",
         "CHECKOUT_CANCEL_URL": "https://shop.example/cancelled",
     },
     "seatflow-stripe-webhook": {
-        "STRIPE_WEBHOOK_SECRET": "whsec_cold_start",
+        "STRIPE_WEBHOOK_SECRET_ID": "seatflow/stripe#webhook_secret",
         "QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/seatflow.fifo",
     },
-    "seatflow-provisioner": {"STRIPE_SECRET_KEY": "sk_test_cold_start"},
+    "seatflow-provisioner": {"STRIPE_SECRET_KEY_ID": "seatflow/stripe#secret_key"},
+    "seatflow-reconciler": {"STRIPE_SECRET_KEY_ID": "seatflow/stripe#secret_key"},
+    "seatflow-outbox-relay": {"WEBHOOK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/hooks.fifo"},
+    "seatflow-webhook-delivery": {
+        "WEBHOOK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/hooks.fifo",
+        "SENDER_ADDRESS": "noreply@seatflow.example",
+    },
     "seatflow-renewal-reminders": {
         "SENDER_ADDRESS": "noreply@seatflow.example",
         "BILLING_URL": "https://shop.example/billing",
@@ -71,7 +88,22 @@ def percentile(samples, p):
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def store_secrets():
+    """The template's secrets, in moto's Secrets Manager (AWS_ENDPOINT_URL)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        sys.exit("AWS_ENDPOINT_URL is not set: run with scripts/with-moto.sh (the functions read their secrets at start)")
+    COMMON["AWS_ENDPOINT_URL"] = endpoint
+    COMMON["AWS_REGION"] = os.environ.get("AWS_REGION", "us-east-1")
+    import boto3
+
+    client = boto3.client("secretsmanager", endpoint_url=endpoint, region_name=COMMON["AWS_REGION"])
+    for name, value in SECRETS.items():
+        client.create_secret(Name=name, SecretString=value)
+
+
 def main():
+    store_secrets()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     api = f"127.0.0.1:{server.server_address[1]}"

@@ -160,6 +160,25 @@ def main():
     env = lam.get_function_configuration(FunctionName=physical["StripeWebhookFunction"])["Environment"]["Variables"]
     check(env.get("QUEUE_URL") == physical["ProvisioningQueue"], "StripeWebhookFunction is told the provisioning queue")
 
+    # No secret in any function's configuration: only the names of secrets,
+    # which each function's role may read.
+    secret_names = {"SEATFLOW_JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SEATFLOW_ENTITLEMENT_KEYS"}
+    for name in functions:
+        config = lam.get_function_configuration(FunctionName=physical[name])
+        env = config.get("Environment", {}).get("Variables", {})
+        held = sorted(secret_names & env.keys())
+        check(not held and not any("resolve:secretsmanager" in str(v) for v in env.values()), f"{name} holds no secret ({held or 'none'})")
+        named = sorted(k for k in env if k.endswith("_ID") and k[:-3] in secret_names and str(env[k]))
+        if named:
+            role = config["Role"].rsplit("/", 1)[-1]
+            statements = [
+                st
+                for p in iam.list_role_policies(RoleName=role)["PolicyNames"]
+                for st in policy_document(iam.get_role_policy(RoleName=role, PolicyName=p)["PolicyDocument"])["Statement"]
+            ]
+            readable = [st for st in statements if st.get("Action") == "secretsmanager:GetSecretValue"]
+            check(bool(readable), f"{name} may read the secrets it names ({', '.join(named)})")
+
     # The reminders may write notice-ledger items only.
     role = lam.get_function_configuration(FunctionName=physical["RenewalRemindersFunction"])["Role"].rsplit("/", 1)[-1]
     documents = [

@@ -303,14 +303,12 @@ async fn stripe(command: StripeCommand) -> anyhow::Result<()> {
                         "  aws secretsmanager put-secret-value --secret-id {secret_name} \\\n    --secret-string '{{\"secret_key\":\"sk_…\",\"webhook_secret\":\"{secret}\"}}'"
                     );
                     println!(
-                        "Then deploy with a new SecretsVersion (sam deploy --parameter-overrides SecretsVersion=<new>)."
+                        "The webhook function reads it within SecretsTtlSeconds (5 minutes unless changed), no redeploy"
                     );
                     println!(
-                        "Only then does the webhook function verify with it; until then it refuses Stripe's"
+                        "needed; until then it refuses Stripe's events with 400, and Stripe retries them for up to"
                     );
-                    println!(
-                        "events with 400 and Stripe retries them for up to three days, so none is lost."
-                    );
+                    println!("three days, so none is lost.");
                 }
                 Registered::Updated { id } => {
                     println!(

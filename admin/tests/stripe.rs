@@ -135,7 +135,7 @@ async fn webhook_registers_the_endpoint_once_with_every_needed_event() {
         text.contains("aws secretsmanager put-secret-value --secret-id seatflow/stripe"),
         "{text}"
     );
-    assert!(text.contains("SecretsVersion"), "{text}");
+    assert!(text.contains("SecretsTtlSeconds"), "{text}");
     {
         let state = stripe.state();
         assert_eq!(state.webhook_endpoints.len(), 1);

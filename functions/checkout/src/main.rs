@@ -1,18 +1,41 @@
-//! Lambda entry point of the checkout function: wiring only.
+//! Lambda entry point of checkout: wiring only. Its secrets (the JWT
+//! secret, the entitlement signing keys, Stripe's API key) are read from
+//! Secrets Manager at cold start and again after their TTL.
 
 use std::sync::Arc;
 
 use seatflow_checkout::{CheckoutState, router};
-use seatflow_config::{CheckoutConfig, StoreKind};
+use seatflow_config::{APP_SECRETS, CheckoutConfig, Refreshing, STRIPE_SECRET_KEY, StoreKind};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_config::init_tracing();
-    let state = CheckoutState {
-        app: seatflow_config::app_state(StoreKind::DynamoDb).await?,
-        payments: seatflow_config::payment_gateway()?,
-        config: Arc::new(CheckoutConfig::from_env()?),
-        idempotency: seatflow_config::idempotency_store(StoreKind::DynamoDb).await?,
-    };
-    lambda_http::run(seatflow_http::lambda::with_gateway_claims(router(state))).await
+    let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
+    let config = Arc::new(CheckoutConfig::from_env()?);
+    let idempotency = seatflow_config::idempotency_store(StoreKind::DynamoDb).await?;
+    let mut names = APP_SECRETS.to_vec();
+    names.push(STRIPE_SECRET_KEY);
+    let app = Arc::new(
+        Refreshing::from_env(
+            &names,
+            Box::new(move |secrets| {
+                let (stores, config, idempotency) = (stores.clone(), config.clone(), idempotency.clone());
+                Box::pin(async move {
+                    let state = CheckoutState {
+                        app: seatflow_config::app_state_with(&stores, &secrets).await?,
+                        payments: seatflow_config::payment_gateway_with(&secrets)?,
+                        config,
+                        idempotency,
+                    };
+                    Ok(seatflow_http::lambda::with_gateway_claims(router(state)))
+                })
+            }),
+        )
+        .await?,
+    );
+    seatflow_http::lambda::run_current(move || {
+        let app = app.clone();
+        async move { (*app.get().await).clone() }
+    })
+    .await
 }

@@ -1,19 +1,42 @@
-//! Lambda entry point of the portal: wiring only.
+//! Lambda entry point of the portal: wiring only. Its secrets (the JWT
+//! secret, the entitlement signing keys, Stripe's API key) are read from
+//! Secrets Manager at cold start and again after their TTL.
 
-use seatflow_config::StoreKind;
+use std::sync::Arc;
+
+use seatflow_config::{APP_SECRETS, Refreshing, STRIPE_SECRET_KEY, StoreKind};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_config::init_tracing();
-    let app = seatflow_config::app_state(StoreKind::DynamoDb).await?;
-    let state = seatflow_portal::PortalState {
-        app,
-        payments: seatflow_config::payment_gateway()?,
-        secure_cookies: true,
-        proration: match std::env::var("PRORATION_BEHAVIOR") {
-            Ok(text) => text.parse()?,
-            Err(_) => seatflow_domain::ProrationBehavior::default(),
-        },
+    let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
+    let proration = match std::env::var("PRORATION_BEHAVIOR") {
+        Ok(text) => text.parse()?,
+        Err(_) => seatflow_domain::ProrationBehavior::default(),
     };
-    lambda_http::run(seatflow_portal::router(state)).await
+    let mut names = APP_SECRETS.to_vec();
+    names.push(STRIPE_SECRET_KEY);
+    let app = Arc::new(
+        Refreshing::from_env(
+            &names,
+            Box::new(move |secrets| {
+                let stores = stores.clone();
+                Box::pin(async move {
+                    let state = seatflow_portal::PortalState {
+                        app: seatflow_config::app_state_with(&stores, &secrets).await?,
+                        payments: seatflow_config::payment_gateway_with(&secrets)?,
+                        secure_cookies: true,
+                        proration,
+                    };
+                    Ok(seatflow_portal::router(state))
+                })
+            }),
+        )
+        .await?,
+    );
+    seatflow_http::lambda::run_current(move || {
+        let app = app.clone();
+        async move { (*app.get().await).clone() }
+    })
+    .await
 }

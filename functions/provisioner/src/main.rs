@@ -3,20 +3,35 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use seatflow_config::StoreKind;
+use seatflow_config::{Refreshing, STRIPE_SECRET_KEY, StoreKind};
 use seatflow_provisioner::{Provisioner, batch};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     seatflow_config::init_tracing();
     let seats = seatflow_config::seats(StoreKind::DynamoDb).await?;
-    let provisioner = Provisioner::new(seats, seatflow_config::payment_gateway()?);
-    let provisioner = &provisioner;
+    // Stripe's key is read from Secrets Manager at cold start and again
+    // after its TTL; the provisioner is rebuilt when it changed.
+    let provisioners = Refreshing::from_env(
+        &[STRIPE_SECRET_KEY],
+        Box::new(move |secrets| {
+            let seats = seats.clone();
+            Box::pin(async move {
+                Ok(Provisioner::new(
+                    seats,
+                    seatflow_config::payment_gateway_with(&secrets)?,
+                ))
+            })
+        }),
+    )
+    .await?;
+    let provisioners = &provisioners;
     let clock = seatflow_config::clock();
     let clock = &clock;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = batch::sqs::deadline(event.context.deadline);
         let messages = batch::sqs::messages(event.payload);
+        let provisioner = provisioners.get().await;
         let failures = provisioner.apply_batch_until(&messages, Some(deadline)).await;
         // Failed jobs go back to the queue (and after five receives to its
         // dead-letter queue): what the dashboard shows as parked.

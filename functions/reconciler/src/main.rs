@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use seatflow_config::StoreKind;
+use seatflow_config::{Refreshing, STRIPE_SECRET_KEY, StoreKind};
 use seatflow_reconciler::{ReconcileConfig, ReconcileReport, Reconciler};
 
 /// Kept back from the invocation's time, to end grants and report.
@@ -16,19 +16,30 @@ const MARGIN: Duration = Duration::from_secs(20);
 async fn main() -> Result<(), Error> {
     seatflow_config::init_tracing();
     let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
-    let reconciler = Reconciler::new(
-        Arc::new(seatflow_config::seats_over(
-            stores.entitlements,
-            seatflow_config::clock(),
-        )?),
-        seatflow_config::payment_gateway()?,
-        stores.renewals,
-        ReconcileConfig::from_env()?,
-    );
-    let reconciler = &reconciler;
+    let seats = Arc::new(seatflow_config::seats_over(
+        stores.entitlements,
+        seatflow_config::clock(),
+    )?);
+    let config = ReconcileConfig::from_env()?;
+    let renewals = stores.renewals;
+    // Stripe's key is read from Secrets Manager at cold start and again
+    // after its TTL; the reconciler is rebuilt when it changed.
+    let reconcilers = Refreshing::from_env(
+        &[STRIPE_SECRET_KEY],
+        Box::new(move |secrets| {
+            let (seats, renewals, config) = (seats.clone(), renewals.clone(), config);
+            Box::pin(async move {
+                let payments = seatflow_config::payment_gateway_with(&secrets)?;
+                Ok(Reconciler::new(seats, payments, renewals, config))
+            })
+        }),
+    )
+    .await?;
+    let reconcilers = &reconcilers;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             let deadline = deadline(event.context.deadline).checked_sub(MARGIN);
+            let reconciler = reconcilers.get().await;
             Ok::<ReconcileReport, Error>(reconciler.on_schedule(deadline).await?)
         },
     ))

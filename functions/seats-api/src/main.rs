@@ -1,13 +1,34 @@
-//! Lambda entry point of the seats API: wiring only.
+//! Lambda entry point of the seats API: wiring only. Its secrets (the JWT
+//! secret, the entitlement signing keys) are read from Secrets Manager at
+//! cold start and again after their TTL; the router is rebuilt when they
+//! changed.
 
-use seatflow_config::StoreKind;
+use std::sync::Arc;
+
+use seatflow_config::{APP_SECRETS, Refreshing, StoreKind};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_config::init_tracing();
-    let state = seatflow_config::app_state(StoreKind::DynamoDb).await?;
-    lambda_http::run(seatflow_http::lambda::with_gateway_claims(
-        seatflow_seats_api::router(state),
-    ))
+    let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
+    let app = Arc::new(
+        Refreshing::from_env(
+            &APP_SECRETS,
+            Box::new(move |secrets| {
+                let stores = stores.clone();
+                Box::pin(async move {
+                    let state = seatflow_config::app_state_with(&stores, &secrets).await?;
+                    Ok(seatflow_http::lambda::with_gateway_claims(
+                        seatflow_seats_api::router(state),
+                    ))
+                })
+            }),
+        )
+        .await?,
+    );
+    seatflow_http::lambda::run_current(move || {
+        let app = app.clone();
+        async move { (*app.get().await).clone() }
+    })
     .await
 }

@@ -9,6 +9,8 @@
 //! | `SEATFLOW_CATALOG` | path of a catalog TOML | the shipped `catalog.toml` |
 //! | `PAYMENT_GRACE_DAYS` | days seats stay usable after a failed payment | 7 |
 //! | `SEATFLOW_JWT_SECRET`, `SEATFLOW_GATEWAY_JWT` | bearer authentication | — |
+//! | `{SECRET}_ID` (`SEATFLOW_JWT_SECRET_ID`, `STRIPE_SECRET_KEY_ID=id#field`, …) | read that secret from Secrets Manager instead ([`secrets`]) | — |
+//! | `SEATFLOW_SECRETS_TTL_SECONDS` | how long secrets are kept before they are read again | 300 |
 //! | `STRIPE_SECRET_KEY`, `STRIPE_API_BASE` | the Stripe gateway | — |
 //! | `STRIPE_WEBHOOK_SECRET` | webhook signing secret (`whsec_…`) | — |
 //! | `QUEUE_URL` | the SQS FIFO provisioning queue | — |
@@ -22,6 +24,7 @@
 
 mod checkout;
 mod reminders;
+pub mod secrets;
 mod telemetry;
 
 use std::sync::Arc;
@@ -36,6 +39,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 pub use checkout::CheckoutConfig;
 pub use reminders::{ConfigError as ReminderConfigError, ReminderConfig};
+pub use secrets::{Refreshing, Secrets};
 pub use telemetry::{METRICS_NAMESPACE, emit_metrics, init_tracing, metrics_line};
 
 /// Which entitlement store a function uses when `SEATFLOW_STORE` is unset:
@@ -176,16 +180,39 @@ pub async fn seats(default: StoreKind) -> anyhow::Result<Seats> {
     seats_over(entitlement_store(default).await?, clock())
 }
 
-/// What an HTTP function's handlers share: the service, and bearer
-/// authentication from `SEATFLOW_JWT_SECRET` (required) and
-/// `SEATFLOW_GATEWAY_JWT` (trust API Gateway's JWT authorizer).
+/// The secrets an HTTP function of the seats API, portal or checkout reads:
+/// the JWT secret and the entitlement signing keys (see [`secrets`]).
+pub const APP_SECRETS: [&str; 2] = [JWT_SECRET, ENTITLEMENT_KEYS];
+/// The HS256 secret of seatflow's own tokens.
+pub const JWT_SECRET: &str = "SEATFLOW_JWT_SECRET";
+/// The offline entitlement tokens' signing key set.
+pub const ENTITLEMENT_KEYS: &str = "SEATFLOW_ENTITLEMENT_KEYS";
+/// Stripe's API key.
+pub const STRIPE_SECRET_KEY: &str = "STRIPE_SECRET_KEY";
+/// Stripe's webhook signing secret.
+pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
+
+/// What an HTTP function's handlers share, from the environment alone (local
+/// use and tests): see [`app_state_with`].
 ///
 /// # Errors
 /// Missing or invalid configuration.
 pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
-    let jwt = JwtConfig::from_env().context("JWT configuration")?;
+    let secrets = Secrets::from_env(&APP_SECRETS).await?;
+    app_state_with(&stores(default).await?, &secrets).await
+}
+
+/// What an HTTP function's handlers share: the service over `stores`, bearer
+/// authentication with the JWT secret of `secrets` (required) and
+/// `SEATFLOW_GATEWAY_JWT` (trust API Gateway's JWT authorizer), entitlement
+/// tokens when `secrets` has signing keys, outbound webhooks' redelivery
+/// queue when configured.
+///
+/// # Errors
+/// Missing or invalid configuration.
+pub async fn app_state_with(stores: &Stores, secrets: &Secrets) -> anyhow::Result<AppState> {
+    let jwt = JwtConfig::from_env_with_secret(secrets.require(JWT_SECRET)?).context("JWT configuration")?;
     let (per_second, burst) = entitlement_rate()?;
-    let stores = stores(default).await?;
     let seats = seats_over(stores.entitlements.clone(), clock())?;
     // Behind API Gateway's JWT authorizer, its verified claims name the caller too.
     let auth = authenticator(jwt, seats.clone())?;
@@ -197,11 +224,11 @@ pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
     #[cfg(feature = "sqs")]
     if let Some(queue) = delivery_queue().await? {
         state = state.with_outbound(seatflow_http::Outbound {
-            log: stores.deliveries,
+            log: stores.deliveries.clone(),
             queue,
         });
     }
-    Ok(match entitlement_tokens()? {
+    Ok(match entitlement_tokens_with(secrets)? {
         Some(tokens) => state.with_entitlement_tokens(tokens),
         None => state,
     })
@@ -215,8 +242,19 @@ pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
 /// # Errors
 /// A key set that cannot sign; a lifetime that is not a positive number.
 pub fn entitlement_tokens() -> anyhow::Result<Option<seatflow_http::entitlement_tokens::EntitlementTokens>> {
-    let Some(keys) = std::env::var("SEATFLOW_ENTITLEMENT_KEYS")
-        .ok()
+    entitlement_tokens_with(&Secrets::plain_env(&[ENTITLEMENT_KEYS]))
+}
+
+/// [`entitlement_tokens`] with the key set of `secrets`.
+///
+/// # Errors
+/// See [`entitlement_tokens`].
+pub fn entitlement_tokens_with(
+    secrets: &Secrets,
+) -> anyhow::Result<Option<seatflow_http::entitlement_tokens::EntitlementTokens>> {
+    let Some(keys) = secrets
+        .get(ENTITLEMENT_KEYS)
+        .map(|k| k.expose_secret().to_owned())
         .filter(|k| !k.trim().is_empty())
     else {
         return Ok(None);
@@ -291,8 +329,16 @@ fn parse_rate(text: &str) -> Option<(std::num::NonZeroU32, std::num::NonZeroU32)
 /// Unset, empty, or not a Stripe signing secret (`whsec_…`): a function that
 /// cannot verify signatures must not start.
 pub fn webhook_secret() -> anyhow::Result<SecretString> {
-    let secret = std::env::var("STRIPE_WEBHOOK_SECRET").context("STRIPE_WEBHOOK_SECRET is not set")?;
-    webhook_secret_checked(SecretString::from(secret.trim().to_owned()))
+    webhook_secret_with(&Secrets::plain_env(&[STRIPE_WEBHOOK_SECRET]))
+}
+
+/// [`webhook_secret`] from `secrets`.
+///
+/// # Errors
+/// See [`webhook_secret`].
+pub fn webhook_secret_with(secrets: &Secrets) -> anyhow::Result<SecretString> {
+    let secret = secrets.require(STRIPE_WEBHOOK_SECRET)?;
+    webhook_secret_checked(SecretString::from(secret.expose_secret().trim().to_owned()))
 }
 
 /// `secret` if it looks like a Stripe webhook signing secret.
@@ -315,8 +361,20 @@ pub fn webhook_secret_checked(secret: SecretString) -> anyhow::Result<SecretStri
 /// A missing key, or a client that cannot be built.
 #[cfg(feature = "stripe")]
 pub fn payment_gateway() -> anyhow::Result<Arc<dyn seatflow_domain::PaymentGateway>> {
+    payment_gateway_with(&Secrets::plain_env(&[STRIPE_SECRET_KEY]))
+}
+
+/// [`payment_gateway`] with the API key of `secrets`.
+///
+/// # Errors
+/// See [`payment_gateway`].
+#[cfg(feature = "stripe")]
+pub fn payment_gateway_with(secrets: &Secrets) -> anyhow::Result<Arc<dyn seatflow_domain::PaymentGateway>> {
+    let key = secrets.require(STRIPE_SECRET_KEY)?;
+    let base = std::env::var("STRIPE_API_BASE").ok();
     Ok(Arc::new(
-        seatflow_stripe::StripeGateway::from_env().context("Stripe gateway")?,
+        seatflow_stripe::StripeGateway::new(key.expose_secret(), base.as_deref())
+            .context("Stripe gateway")?,
     ))
 }
 

@@ -98,7 +98,16 @@ impl JwtConfig {
     /// [`AuthConfigError`] when the secret is missing or short.
     pub fn from_env() -> Result<Self, AuthConfigError> {
         let secret = std::env::var("SEATFLOW_JWT_SECRET").map_err(|_| AuthConfigError::MissingSecret)?;
-        let mut config = Self::new(SecretString::from(secret))?;
+        Self::from_env_with_secret(SecretString::from(secret))
+    }
+
+    /// With `secret` (read elsewhere: Secrets Manager), and the rest from the
+    /// environment as [`JwtConfig::from_env`] reads it.
+    ///
+    /// # Errors
+    /// A short secret; a bad maximum lifetime.
+    pub fn from_env_with_secret(secret: SecretString) -> Result<Self, AuthConfigError> {
+        let mut config = Self::new(secret)?;
         if let Ok(issuer) = std::env::var("SEATFLOW_JWT_ISSUER") {
             config.issuer = issuer;
         }

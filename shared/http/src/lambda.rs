@@ -28,3 +28,22 @@ pub fn with_gateway_claims(router: Router) -> Router {
         request
     }))
 }
+
+/// Runs on Lambda, answering each request with the router `current` gives
+/// then: a function whose router is rebuilt when its secrets change hands
+/// out the newest one.
+///
+/// # Errors
+/// The runtime's.
+pub async fn run_current<F, Fut>(current: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Router> + Send,
+{
+    use tower::ServiceExt as _;
+    lambda_http::run(lambda_http::service_fn(move |request: lambda_http::Request| {
+        let current = current.clone();
+        async move { current().await.oneshot(request).await }
+    }))
+    .await
+}
