@@ -8,7 +8,7 @@ space := $(subst ,, )
 FUNCTION_FEATURES := $(subst $(space),$(comma),$(foreach fn,$(FUNCTIONS),seatflow-$(fn)/lambda))
 LAMBDA_FEATURES := --features $(FUNCTION_FEATURES),seatflow-local/dynamodb
 
-.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint sam-validate checkov deploy-rehearsal build-lambda invoke bench-lambda
+.PHONY: help fmt lint test run-local bench bench-dynamodb cfn-lint sam-validate checkov deploy-rehearsal api-fuzz build-lambda invoke bench-lambda
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,13 @@ sam-validate: ## run SAM's transform and lint on the template (aws-sam-cli insta
 deploy-rehearsal: ## create the stack on moto's CloudFormation and check its wiring
 	@test -x $(SAM) && $(SAM) --version | grep -q "$(SAM_CLI_VERSION)" || { python3 -m venv .venv-sam && .venv-sam/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli==$(SAM_CLI_VERSION)"; }
 	scripts/with-moto.sh .venv-sam/bin/python scripts/deploy_rehearsal.py
+
+SCHEMATHESIS_VERSION := 4.32.5
+# After `make test`, which built target/debug/seatflow-local.
+api-fuzz: ## schemathesis (--checks all, stateful) against seatflow-local: the seats API, its operator routes, checkout
+	@test -x .venv-schemathesis/bin/schemathesis && .venv-schemathesis/bin/schemathesis --version | grep -q "$(SCHEMATHESIS_VERSION)" || { python3 -m venv .venv-schemathesis && .venv-schemathesis/bin/pip install --quiet --disable-pip-version-check "schemathesis==$(SCHEMATHESIS_VERSION)"; }
+	@test -x target/debug/seatflow-local || $(CARGO) build -p seatflow-local
+	scripts/api-fuzz.sh
 
 CHECKOV_VERSION := 3.3.30
 # The checks skipped by design, each explained at the top of the template.

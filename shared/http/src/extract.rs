@@ -41,6 +41,15 @@ where
             ));
         }
         let bytes = read_body(req, MAX_BODY).await?;
+        // Every body this API reads is an object: serde would also take a
+        // struct from an array of its fields in order, which no client means.
+        if bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b != b'{')
+        {
+            return Err(ApiError::invalid_field("body", "must be a JSON object"));
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -102,6 +111,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 fn strip_position(message: &str) -> String {
     message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+/// A page size from the query: `default` when absent; 400 `invalid_query`
+/// outside 1 to `max` (the documented range, never silently clamped).
+///
+/// # Errors
+/// [`ApiError`] naming `limit`.
+pub fn page_limit(limit: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid_query("limit", format!("must be 1 to {max}"))),
+    }
 }
 
 /// Query parameters; a bad one → 400 `invalid_query` naming it.

@@ -20,6 +20,6 @@ pub use auth::{
     ApiKeySecret, Authenticator, Caller, Claims, GatewayClaims, HasAuthenticator, JwtConfig, OperatorCaller,
     OperatorKeys,
 };
-pub use extract::{ApiJson, ApiPath, ApiQuery, DryRun, idempotency_key};
+pub use extract::{ApiJson, ApiPath, ApiQuery, DryRun, idempotency_key, page_limit};
 pub use problem::{ApiError, Problem};
 pub use state::{AppState, DEFAULT_ENTITLEMENT_RATE, Outbound};

@@ -18,6 +18,7 @@ pub struct AuditQuery {
     #[param(value_type = Option<String>)]
     pub cursor: Option<AuditId>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
@@ -32,7 +33,11 @@ pub async fn list_audit(
 ) -> Result<Json<AuditPage>, ApiError> {
     Ok(Json(
         app.seats
-            .audit(&caller, query.cursor.as_ref(), query.limit.unwrap_or(50))
+            .audit(
+                &caller,
+                query.cursor.as_ref(),
+                seatflow_http::page_limit(query.limit, 50, 500)?,
+            )
             .await?,
     ))
 }

@@ -32,7 +32,7 @@ use seatflow_http::AppState;
     info(title = "seatflow seats API", description = "Seat licenses, teams, users, allocations, assignments, usage and audit. Errors are application/problem+json with a stable `code`."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    components(schemas(seatflow_http::Problem)),
+    components(schemas(seatflow_http::Problem, seatflow_http::export::Format)),
     tags(
         (name = "licenses", description = "Seat pools per product"),
         (name = "teams", description = "Teams and their allocations"),
@@ -118,10 +118,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(webhook_endpoints::redeliver))
 }
 
-/// The OpenAPI 3.1 document of every `/v1` route.
+/// The OpenAPI 3.1 document of every `/v1` route, as served.
 #[must_use]
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+pub fn openapi() -> serde_json::Value {
+    seatflow_http::openapi::contract(&api().split_for_parts().1)
 }
 
 /// The seats API router (`/healthz`, `/v1/openapi.json` and every `/v1` route).

@@ -29,6 +29,7 @@ pub struct FindOrganizations {
     #[param(value_type = Option<String>)]
     pub after: Option<OrgId>,
     /// At most this many (1 to 100, default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
@@ -74,7 +75,7 @@ pub async fn find_organizations(
             &operator,
             query.q.as_deref(),
             query.after.as_ref(),
-            query.limit.unwrap_or(50),
+            seatflow_http::page_limit(query.limit, 50, 100)?,
         )
         .await?;
     Ok(Json(page))

@@ -53,6 +53,7 @@ pub struct UserQuery {
     #[param(value_type = Option<String>)]
     pub after: Option<UserId>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
@@ -75,7 +76,7 @@ pub async fn list_users(
     State(app): State<AppState>,
     ApiQuery(query): ApiQuery<UserQuery>,
 ) -> Result<Json<UserPage>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
+    let limit = seatflow_http::page_limit(query.limit, 100, seatflow_domain::MAX_PAGE)?;
     let users = app
         .seats
         .users(&caller, query.team.as_ref(), query.after.as_ref(), limit)

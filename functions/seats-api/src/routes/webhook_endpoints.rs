@@ -24,6 +24,7 @@ pub struct NewWebhookEndpoint {
     /// Where events are posted: an `https://` URL.
     pub url: String,
     /// The event types it receives (at least one).
+    #[schema(min_items = 1)]
     pub event_types: Vec<EventType>,
 }
 
@@ -33,7 +34,8 @@ pub struct NewWebhookEndpoint {
 pub struct WebhookEndpointChanges {
     /// A new URL.
     pub url: Option<String>,
-    /// New event types.
+    /// New event types (at least one).
+    #[schema(min_items = 1)]
     pub event_types: Option<Vec<EventType>>,
     /// Enable or disable it (enabling clears why seatflow disabled it).
     pub enabled: Option<bool>,
@@ -231,10 +233,7 @@ pub async fn list_deliveries(
     ApiPath(id): ApiPath<EndpointId>,
     ApiQuery(page): ApiQuery<DeliveryPage>,
 ) -> Result<Json<Vec<DeliveryView>>, ApiError> {
-    let limit = page.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(seatflow_domain::ValidationError::new("limit", "must be between 1 and 100").into());
-    }
+    let limit = seatflow_http::page_limit(page.limit, 50, 100)?;
     // Checks the caller may see the endpoint (and that it exists).
     app.seats.webhook_endpoint(&caller, &id).await?;
     let log = outbound(&app)?.log.deliveries(&caller.org, &id, limit).await?;
