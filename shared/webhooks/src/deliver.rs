@@ -207,3 +207,33 @@ pub fn disabled_email(
         html,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seatflow_domain::{Email, EndpointId, OrgId, PublicEndpoint};
+
+    /// An endpoint's URL is the admin's text: escaped in the HTML, kept as
+    /// text in the plain body, never in the subject.
+    #[test]
+    fn a_hostile_url_is_text_in_the_disabled_email() {
+        let url = "https://x.example/<script>alert(1)</script>?a=1&b=\"2\"";
+        let disabled = DisabledEndpoint {
+            endpoint: PublicEndpoint {
+                id: EndpointId::parse("we_1").expect("id"),
+                url: url.to_owned(),
+                event_types: Vec::new(),
+                enabled: false,
+                disabled_reason: None,
+                secrets: Vec::new(),
+                created_at: chrono::DateTime::from_timestamp(0, 0).expect("time"),
+            },
+            admins: vec![Email::parse("ada@example.com").expect("email")],
+        };
+        let email = disabled_email(&OrgId::parse("org_x").expect("id"), &disabled, "deliveries failed");
+        assert!(!email.html.contains("<script>"), "{}", email.html);
+        assert!(email.html.contains("&lt;script&gt;"), "{}", email.html);
+        assert!(email.text.contains(url));
+        assert!(!email.subject.contains(url));
+    }
+}
