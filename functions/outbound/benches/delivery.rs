@@ -86,6 +86,36 @@ fn report(label: &str, mut latencies: Vec<Duration>) {
     );
 }
 
+/// The organisation of the rounds: an endpoint at a fresh receiver, one
+/// seat, one user; the receiver's arrivals.
+async fn organisation(
+    store: Arc<dyn seatflow_testkit::Store>,
+) -> (Fixture, seatflow_domain::UserId, mpsc::UnboundedReceiver<Instant>) {
+    let f = Fixture::new(store, "org_bench").await;
+    let (url, arrivals) = receiver().await;
+    endpoint(&f, &url).await;
+    f.buy("professional", 1).await;
+    let user = f.user("Ada", None).await.id;
+    (f, user, arrivals)
+}
+
+/// A deliverer over `store`, on the system clock, posting over HTTP.
+fn deliverer<S: seatflow_testkit::Store + 'static>(store: Arc<S>) -> Deliverer {
+    let seats = Arc::new(Seats::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(Catalog::default_catalog().unwrap()),
+    ));
+    Deliverer::new(
+        seats,
+        store.clone(),
+        store,
+        Arc::new(HttpTransport::new().unwrap()),
+        None,
+        Arc::new(SystemClock),
+    )
+}
+
 /// One seat, assigned and revoked in turn: one event per round.
 async fn change(f: &Fixture, round: usize, user: &seatflow_domain::UserId) {
     if round.is_multiple_of(2) {
@@ -97,25 +127,9 @@ async fn change(f: &Fixture, round: usize, user: &seatflow_domain::UserId) {
 
 async fn in_process() {
     let store = Arc::new(MemoryEntitlementStore::new());
-    let f = Fixture::new(store.clone(), "org_bench").await;
-    let (url, mut arrivals) = receiver().await;
-    endpoint(&f, &url).await;
-    f.buy("professional", 1).await;
-    let user = f.user("Ada", None).await.id;
-    let seats = Arc::new(Seats::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(Catalog::default_catalog().unwrap()),
-    ));
+    let (f, user, mut arrivals) = organisation(store.clone()).await;
     let queue = Arc::new(LocalQueue::new());
-    let deliverer = Deliverer::new(
-        seats,
-        store.clone(),
-        store.clone(),
-        Arc::new(HttpTransport::new().unwrap()),
-        None,
-        Arc::new(SystemClock),
-    );
+    let deliverer = deliverer(store.clone());
     let relay = Relay::new(store.clone(), store.clone(), queue.clone());
     let _ = store.take_outbox();
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -145,24 +159,8 @@ async fn on_moto() {
         aws_sdk_sqs::Client::new(&config),
         queue_url.clone(),
     ));
-    let f = Fixture::new(store.clone(), "org_bench").await;
-    let (url, mut arrivals) = receiver().await;
-    endpoint(&f, &url).await;
-    f.buy("professional", 1).await;
-    let user = f.user("Ada", None).await.id;
-    let seats = Arc::new(Seats::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(Catalog::default_catalog().unwrap()),
-    ));
-    let deliverer = Deliverer::new(
-        seats,
-        store.clone(),
-        store.clone(),
-        Arc::new(HttpTransport::new().unwrap()),
-        None,
-        Arc::new(SystemClock),
-    );
+    let (f, user, mut arrivals) = organisation(store.clone()).await;
+    let deliverer = deliverer(store.clone());
     let relay = Relay::new(store.clone(), store.clone(), queue.clone());
     let mut seen = std::collections::HashSet::new();
     let mut latencies = Vec::with_capacity(ROUNDS_ON_MOTO);

@@ -230,7 +230,11 @@ mod tests {
             },
             admins: vec![Email::parse("ada@example.com").expect("email")],
         };
-        let email = disabled_email(&OrgId::parse("org_x").expect("id"), &disabled, "deliveries failed");
+        let email = disabled_email(
+            &OrgId::parse("org_x").expect("id"),
+            &disabled,
+            "deliveries failed",
+        );
         assert!(!email.html.contains("<script>"), "{}", email.html);
         assert!(email.html.contains("&lt;script&gt;"), "{}", email.html);
         assert!(email.text.contains(url));
