@@ -24,7 +24,7 @@ use seatflow_provisioner::Provisioner;
 use seatflow_reconciler::{ReconcileConfig, Reconciler};
 use seatflow_renewal_reminders::{ReminderConfig, Reminders};
 use seatflow_stripe_webhook::WebhookState;
-use seatflow_webhooks::{Deliverer, HttpTransport, LocalQueue, Relay, relay_outbox};
+use seatflow_webhooks::{Deliverer, HttpTransport, LocalQueue, Relay, deliver_in_process};
 use secrecy::ExposeSecret as _;
 
 #[derive(Debug, Parser)]
@@ -257,11 +257,14 @@ impl Webhooks {
             self.stores.deliveries,
             self.queue.clone(),
         );
-        let wake = Arc::new(tokio::sync::Notify::new());
-        let notify = wake.clone();
-        memory.on_events(move || notify.notify_one());
-        tokio::spawn(relay_outbox(move || memory.take_outbox(), wake, relay));
-        tokio::spawn(self.queue.run(deliverer));
+        let taken = memory.clone();
+        deliver_in_process(
+            |hook| memory.on_events(hook),
+            move || taken.take_outbox(),
+            relay,
+            self.queue,
+            deliverer,
+        );
         Ok(())
     }
 }

@@ -23,7 +23,7 @@ use seatflow_memory::MemoryEntitlementStore;
 use seatflow_outbound::delivery::deliver_batch;
 use seatflow_outbound::stream::relay_records;
 use seatflow_testkit::{Fixture, aws, product};
-use seatflow_webhooks::{Deliverer, HttpTransport, LocalQueue, Relay, relay_outbox};
+use seatflow_webhooks::{Deliverer, HttpTransport, LocalQueue, Relay, deliver_in_process};
 use tokio::sync::mpsc;
 
 #[path = "../tests/support/mod.rs"]
@@ -132,12 +132,14 @@ async fn in_process() {
     let deliverer = deliverer(store.clone());
     let relay = Relay::new(store.clone(), store.clone(), queue.clone());
     let _ = store.take_outbox();
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let notify = wake.clone();
-    store.on_events(move || notify.notify_one());
     let taken = store.clone();
-    tokio::spawn(relay_outbox(move || taken.take_outbox(), wake, relay));
-    tokio::spawn(queue.run(deliverer));
+    deliver_in_process(
+        |hook| store.on_events(hook),
+        move || taken.take_outbox(),
+        relay,
+        queue,
+        deliverer,
+    );
     let mut latencies = Vec::with_capacity(ROUNDS);
     for round in 0..ROUNDS {
         let start = Instant::now();

@@ -358,14 +358,17 @@ pub async fn redeliver(
     Submitted(session, _): Submitted<IgnoredAny>,
 ) -> Result<Response, PageError> {
     let id = endpoint_id(&id)?;
-    let endpoint = state.app.seats.webhook_endpoint(&session.actor, &id).await?;
     let refuse = |text: &str| {
         let text = text.to_owned();
         let (state, session, id) = (state.clone(), session.clone(), id.clone());
         async move { deliveries_page(&session, &state, &id, None, Some(text), StatusCode::CONFLICT).await }
     };
-    if !endpoint.enabled {
-        return refuse("The endpoint is off: turn it on first, then send the event again.").await;
+    match state.app.seats.redeliverable_endpoint(&session.actor, &id).await {
+        Ok(_) => {}
+        Err(SeatError::EndpointDisabled(_)) => {
+            return refuse("The endpoint is off: turn it on first, then send the event again.").await;
+        }
+        Err(error) => return Err(error.into()),
     }
     let Some(outbound) = &state.app.outbound else {
         return refuse("Webhook delivery is not configured on this deployment.").await;
@@ -378,8 +381,6 @@ pub async fn redeliver(
         }
         Ok(None) => Err(PageError::NotFound),
         Err(seatflow_webhooks::RelayError::Store(e)) => Err(SeatError::from(e).into()),
-        Err(seatflow_webhooks::RelayError::Queue(e)) => {
-            Err(SeatError::StoreUnavailable(e.to_string()).into())
-        }
+        Err(seatflow_webhooks::RelayError::Queue(e)) => Err(seatflow_http::ApiError::from(e).into()),
     }
 }

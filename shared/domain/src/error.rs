@@ -182,6 +182,9 @@ pub enum SeatError {
     /// Another user already has this email in the organisation.
     #[error("a user with email '{0}' already exists")]
     EmailTaken(String),
+    /// A webhook endpoint that is off is sent nothing, a redelivery included.
+    #[error("the endpoint '{0}' is off: turn it on first, then send the event again")]
+    EndpointDisabled(String),
     /// Optimistic concurrency kept losing; the caller may retry.
     #[error("the {0} changed concurrently too often; retry")]
     ConcurrentModification(&'static str),
@@ -212,6 +215,7 @@ impl SeatError {
             Self::AllocationExceedsPool { .. } => "allocation_exceeds_pool",
             Self::AlreadyExists { .. } => "already_exists",
             Self::EmailTaken(_) => "email_taken",
+            Self::EndpointDisabled(_) => "endpoint_disabled",
             Self::DecreaseBelowAssigned { .. } => "decrease_below_assigned",
             Self::ConcurrentModification(_) => "concurrent_modification",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -239,6 +243,7 @@ impl SeatError {
             | Self::AllocationExceedsPool { .. }
             | Self::AlreadyExists { .. }
             | Self::EmailTaken(_)
+            | Self::EndpointDisabled(_)
             | Self::DecreaseBelowAssigned { .. }
             | Self::ConcurrentModification(_) => ErrorKind::Conflict,
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,

@@ -18,7 +18,7 @@ pub mod signature;
 mod transport;
 
 pub use deliver::{Attempted, DeliverError, Deliverer, disabled_email};
-pub use local::{LocalQueue, relay_outbox};
+pub use local::{LocalQueue, deliver_in_process};
 pub use relay::{Relay, RelayError, redeliver};
 pub use signature::{DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, SignatureError, sign, verify};
 pub use transport::{ANSWER_EXCERPT, ATTEMPT_TIMEOUT, Answer, HttpTransport, Transport};

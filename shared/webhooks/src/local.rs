@@ -1,7 +1,8 @@
 //! Delivery inside one process (local use): [`LocalQueue`] keeps SQS FIFO's
 //! semantics (a group's next job waits until the one before is settled; a
 //! failed attempt stays at its group's head until its retry is due), and
-//! [`relay_outbox`] relays what the in-memory store's commits emit.
+//! [`deliver_in_process`] relays what the in-memory store's commits emit
+//! and runs the queue.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -150,10 +151,28 @@ impl LocalQueue {
     }
 }
 
+/// Relays and delivers in this process, for ever (two spawned tasks):
+/// `on_events` registers the wake-up the store calls after each commit that
+/// emitted events, `take` takes its outbox (the in-memory store's
+/// `on_events` and `take_outbox`).
+pub fn deliver_in_process(
+    on_events: impl FnOnce(Box<dyn Fn() + Send + Sync>),
+    take: impl Fn() -> Vec<OutboundEvent> + Send + 'static,
+    relay: Relay,
+    queue: Arc<LocalQueue>,
+    deliverer: Deliverer,
+) {
+    let wake = Arc::new(Notify::new());
+    let notify = wake.clone();
+    on_events(Box::new(move || notify.notify_one()));
+    tokio::spawn(relay_outbox(take, wake, relay));
+    tokio::spawn(queue.run(deliverer));
+}
+
 /// Relays for ever: whenever `wake` is notified (the store's commit hook),
 /// takes the outbox with `take` and relays it; a failed relay is logged and
 /// its events tried again a second later.
-pub async fn relay_outbox(take: impl Fn() -> Vec<OutboundEvent> + Send, wake: Arc<Notify>, relay: Relay) {
+async fn relay_outbox(take: impl Fn() -> Vec<OutboundEvent> + Send, wake: Arc<Notify>, relay: Relay) {
     let mut carried: Vec<OutboundEvent> = Vec::new();
     loop {
         if carried.is_empty() {

@@ -19,9 +19,8 @@ use seatflow_testkit::receiver::Receiver;
 use seatflow_testkit::{Fixture, product};
 use seatflow_webhooks::{
     Attempted, DEFAULT_TOLERANCE_SECONDS, Deliverer, HttpTransport, LocalQueue, Relay, SignatureError,
-    relay_outbox, verify,
+    deliver_in_process, verify,
 };
-use tokio::sync::Notify;
 
 /// A queue that keeps what it is given, for tests that attempt by hand.
 #[derive(Debug, Default)]
@@ -95,12 +94,14 @@ fn run_in_process(
     deliverer: Deliverer,
     queue: Arc<LocalQueue>,
 ) {
-    let wake = Arc::new(Notify::new());
-    let notify = wake.clone();
-    store.on_events(move || notify.notify_one());
     let taken = store.clone();
-    tokio::spawn(relay_outbox(move || taken.take_outbox(), wake, relay));
-    tokio::spawn(queue.run(deliverer));
+    deliver_in_process(
+        |hook| store.on_events(hook),
+        move || taken.take_outbox(),
+        relay,
+        queue,
+        deliverer,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -253,18 +253,11 @@ pub async fn redeliver(
     State(app): State<AppState>,
     ApiPath((id, event)): ApiPath<(EndpointId, String)>,
 ) -> Result<Response, ApiError> {
-    let endpoint = app.seats.webhook_endpoint(&caller, &id).await?;
+    app.seats.redeliverable_endpoint(&caller, &id).await?;
     let outbound = outbound(&app)?;
     let not_found = || ApiError::not_found(format!("no delivery of event '{event}' to endpoint '{id}'"));
     if !event.starts_with("evt_") || event.len() > 64 {
         return Err(not_found());
-    }
-    if !endpoint.enabled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "endpoint_disabled",
-            "the endpoint is disabled: enable it first (PATCH with {\"enabled\": true})",
-        ));
     }
     let again = seatflow_webhooks::redeliver(&*outbound.log, &*outbound.queue, &caller.org, &id, &event)
         .await

@@ -150,6 +150,25 @@ impl Seats {
         Ok(self.stored_endpoint(actor, id).await?.public())
     }
 
+    /// An endpoint events may be sent to again by hand: refused while it is
+    /// off (nothing is sent to an endpoint that is off).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] unless an admin; not found;
+    /// [`SeatError::EndpointDisabled`].
+    pub async fn redeliverable_endpoint(
+        &self,
+        actor: &Actor,
+        id: &EndpointId,
+    ) -> Result<PublicEndpoint, SeatError> {
+        let endpoint = self.webhook_endpoint(actor, id).await?;
+        if endpoint.enabled {
+            Ok(endpoint)
+        } else {
+            Err(SeatError::EndpointDisabled(id.to_string()))
+        }
+    }
+
     async fn stored_endpoint(&self, actor: &Actor, id: &EndpointId) -> Result<WebhookEndpoint, SeatError> {
         self.store
             .webhook_endpoint(&actor.org, id)
