@@ -16,8 +16,9 @@ help: ## list the targets
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-lint: ## check formatting, and clippy with warnings as errors
+lint: ## check formatting, and clippy with warnings as errors (default features, and the Lambda set)
 	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --workspace --all-targets $(LAMBDA_FEATURES) -- -D warnings
 
 test: ## run every test (what CI runs): starts moto server for the AWS tests, installing it on first use

@@ -20,17 +20,24 @@ pub struct OperatorApi {
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
+impl std::fmt::Debug for OperatorApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("OperatorApi")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
 impl OperatorApi {
-    /// From `SEATFLOW_API_URL` (the stack output `ApiUrl`) and
-    /// `SEATFLOW_OPERATOR_KEY` (an `sfo_…` key).
+    /// At `base` (`SEATFLOW_API_URL`, the stack output `ApiUrl`) with `key`
+    /// (`SEATFLOW_OPERATOR_KEY`, an `sfo_…` key).
     ///
     /// # Errors
     /// Either missing or malformed.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let base = std::env::var("SEATFLOW_API_URL")
-            .context("SEATFLOW_API_URL (the stack output ApiUrl) is not set")?;
-        let key = std::env::var("SEATFLOW_OPERATOR_KEY")
-            .context("SEATFLOW_OPERATOR_KEY (an sfo_… key) is not set")?;
+    pub fn new(base: Option<String>, key: Option<String>) -> anyhow::Result<Self> {
+        let base = base.context("SEATFLOW_API_URL (the stack output ApiUrl) is not set")?;
+        let key = key.context("SEATFLOW_OPERATOR_KEY (an sfo_… key) is not set")?;
         if !key.starts_with("sfo_") {
             bail!("SEATFLOW_OPERATOR_KEY must be an operator key (sfo_…)");
         }

@@ -143,8 +143,8 @@ async fn webhook_registers_the_endpoint_once_with_every_needed_event() {
             .as_array()
             .expect("events")
             .clone();
-        assert_eq!(events.len(), seatflow_stripe_webhook::event::NEEDED.len());
-        for needed in seatflow_stripe_webhook::event::NEEDED {
+        assert_eq!(events.len(), seatflow_stripe::event::NEEDED.len());
+        for needed in seatflow_stripe::event::NEEDED {
             assert!(events.contains(&serde_json::json!(needed)), "{needed}");
         }
     }

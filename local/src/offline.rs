@@ -54,7 +54,7 @@ impl EventSender {
         let now = self.clock.now();
         let id = format!("evt_offline_{}", uuid::Uuid::new_v4().simple());
         let payload = wire::event(&id, event_type, now, object).to_string();
-        let signature = seatflow_stripe_webhook::signature::sign(
+        let signature = seatflow_stripe::signature::sign(
             self.secret.expose_secret().as_bytes(),
             now.timestamp(),
             payload.as_bytes(),

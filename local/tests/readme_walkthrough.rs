@@ -248,7 +248,7 @@ fn the_local_server_takes_signed_stripe_webhooks_and_refuses_unsigned_ones() {
         .as_secs() as i64;
     let signature = format!(
         "t={t},v1={}",
-        seatflow_stripe_webhook::signature::sign(secret.as_bytes(), t, body.as_bytes())
+        seatflow_stripe::signature::sign(secret.as_bytes(), t, body.as_bytes())
     );
     let post = |signature: Option<&str>| {
         let mut command = Command::new("curl");
@@ -327,7 +327,7 @@ fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
     assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stdout));
     let signature = format!(
         "t={t},v1={}",
-        seatflow_stripe_webhook::signature::sign(secret.as_bytes(), t, body.as_bytes())
+        seatflow_stripe::signature::sign(secret.as_bytes(), t, body.as_bytes())
     );
     let posted = Command::new("curl")
         .args([

@@ -9,10 +9,12 @@
 //!   every pool ends equal to Stripe's final state (memory and moto).
 //! - `purchase`: the checkout function's routes, with payments provisioned
 //!   by the provisioner: quotes, sessions, confirmations, seat increases.
+//! - `operator_cli`: `seatflow-admin operator …` against the seats API.
 
 // Tests and benchmarks: a failed expectation is the failure being reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod operator_cli;
 mod pipeline;
 mod purchase;
 mod storm;

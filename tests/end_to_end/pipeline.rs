@@ -109,11 +109,8 @@ async fn call(
 async fn deliver(webhook: &axum::Router, id: &str, kind: &str, object: Value) {
     let now = SystemClock.now();
     let payload = wire::event(id, kind, now, object).to_string();
-    let signature = seatflow_stripe_webhook::signature::sign(
-        WEBHOOK_SECRET.as_bytes(),
-        now.timestamp(),
-        payload.as_bytes(),
-    );
+    let signature =
+        seatflow_stripe::signature::sign(WEBHOOK_SECRET.as_bytes(), now.timestamp(), payload.as_bytes());
     let header = format!("t={},v1={signature}", now.timestamp());
     let (status, ack) = call(
         webhook,

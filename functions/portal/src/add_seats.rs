@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use seatflow_app::{AddSeats, BillingError};
 use seatflow_domain::{ProductKind, Role, SeatIncrease, SubscriptionId};
 use serde::Deserialize;
 
@@ -70,16 +71,10 @@ async fn plan(
             submitted.add.trim()
         )));
     };
-    match seatflow_http::billing::plan_seat_increase(
-        &state.app.seats,
-        state.payments.as_ref(),
-        &session.actor,
-        id,
-        &submitted.product,
-        add,
-        state.proration,
-    )
-    .await
+    match state
+        .billing()
+        .plan_seat_increase(&session.actor, id, &submitted.product, add, None)
+        .await
     {
         Ok(increase) => Ok(Ok(increase)),
         Err(error) => match PageError::from(error) {
@@ -195,31 +190,42 @@ pub async fn confirm_add_seats(
     Submitted(session, submitted): Submitted<AddSeatsForm>,
 ) -> Result<Response, PageError> {
     admin_only(&session)?;
-    let increase = match plan(&state, &session, &id, &submitted).await? {
-        Ok(increase) => increase,
-        Err(text) => return page(&state, &session, &id, &submitted, Some(Err(text))).await,
-    };
-    if submitted.before != Some(increase.quantity_before) {
-        // Priced at another quantity: a second submit, or a change made
-        // meanwhile. Show what adding now would cost instead.
-        let mut shown = page(&state, &session, &id, &submitted, Some(Ok(increase))).await?;
-        *shown.status_mut() = StatusCode::CONFLICT;
+    let (Ok(add), Some(before)) = (submitted.add.trim().parse::<i64>(), submitted.before) else {
+        // Not a number, or a form that was never priced: show the price.
+        let planned = plan(&state, &session, &id, &submitted).await?;
+        let priced = planned.is_ok();
+        let mut shown = page(&state, &session, &id, &submitted, Some(planned)).await?;
+        if priced {
+            *shown.status_mut() = StatusCode::CONFLICT;
+        }
         return Ok(shown);
+    };
+    // The API's own retry safety: the seats are added only from the
+    // quantity the page priced, so a second submit, or a change made
+    // meanwhile, shows what adding now would cost instead of billing twice.
+    let request = AddSeats {
+        product: submitted.product.clone(),
+        quantity: add,
+        proration_behavior: None,
+        quantity_before: Some(before),
+    };
+    match state
+        .billing()
+        .add_seats(&session.actor, &id, &request, None)
+        .await
+    {
+        Ok(_) => {}
+        Err(BillingError::QuantityChanged { current, .. }) => {
+            let mut shown = page(&state, &session, &id, &submitted, Some(Ok(*current))).await?;
+            *shown.status_mut() = StatusCode::CONFLICT;
+            return Ok(shown);
+        }
+        Err(error) => match PageError::from(error) {
+            PageError::Refused(_, text) => {
+                return page(&state, &session, &id, &submitted, Some(Err(text))).await;
+            }
+            other => return Err(other),
+        },
     }
-    if let Some(change) = increase.change() {
-        // The same change from the same quantity is one request to the
-        // provider, however often it is sent.
-        let key = format!(
-            "seatflow:{}:portal-seats:{id}:{}:{}",
-            session.actor.org, increase.product, increase.quantity_before
-        );
-        state
-            .payments
-            .set_quantity(&id, change, state.proration, Some(&key))
-            .await
-            .map_err(|e| PageError::from(seatflow_http::ApiError::from(e)))?;
-    }
-    tracing::info!(org = %session.actor.org, subscription = %id, product = %increase.product,
-        from = increase.quantity_before, to = increase.quantity_after, "seats added from the portal");
     Ok(Redirect::to("/?notice=seats_added").into_response())
 }

@@ -56,6 +56,14 @@ pub struct PortalState {
     pub proration: seatflow_domain::ProrationBehavior,
 }
 
+impl PortalState {
+    /// The billing flows over this state's ports (the API's own).
+    #[must_use]
+    pub fn billing(&self) -> seatflow_app::Billing {
+        seatflow_app::Billing::new(self.app.seats.clone(), self.payments.clone(), self.proration)
+    }
+}
+
 impl HasAuthenticator for PortalState {
     fn authenticator(&self) -> &Authenticator {
         &self.app.auth

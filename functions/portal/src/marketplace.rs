@@ -139,12 +139,7 @@ pub async fn billing(
     headers: HeaderMap,
     Submitted(session, _): Submitted<IgnoredAny>,
 ) -> Result<Response, PageError> {
-    let customer = state.app.seats.billing_customer(&session.actor).await?;
     let back = format!("{}/", crate::purchase::origin(&state, &headers));
-    let url = state
-        .payments
-        .billing_portal(&customer, &back)
-        .await
-        .map_err(|e| PageError::from(seatflow_http::ApiError::from(e)))?;
+    let url = state.billing().billing_portal(&session.actor, &back).await?;
     Ok(Redirect::to(&url).into_response())
 }

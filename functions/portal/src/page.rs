@@ -149,6 +149,12 @@ impl From<SeatError> for PageError {
     }
 }
 
+impl From<seatflow_app::BillingError> for PageError {
+    fn from(error: seatflow_app::BillingError) -> Self {
+        Self::from(ApiError::from(error))
+    }
+}
+
 impl From<ApiError> for PageError {
     fn from(error: ApiError) -> Self {
         match error.status() {

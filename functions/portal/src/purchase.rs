@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use seatflow_domain::{
-    AddOnRequest, NewCheckout, ProductKind, PurchaseStatus, Quote, QuoteRequest, Role, SeatError, Term,
+    AddOnRequest, ProductKind, PurchaseStatus, Quote, QuoteRequest, Role, SeatError, Term,
 };
 
 use crate::PortalState;
@@ -284,28 +284,23 @@ pub async fn checkout(
 ) -> Result<Response, PageError> {
     admin_only(&session)?;
     let choice = Choice::from_pairs(&pairs);
-    let quote = match state.app.seats.catalog().quote(&choice.request()) {
-        Ok(quote) => quote,
-        Err(error) => {
-            return Ok(render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &page(&session, &state, &choice, None, Some(error)),
-            ));
-        }
-    };
+    let request = choice.request();
+    if let Err(error) = state.app.seats.catalog().quote(&request) {
+        return Ok(render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(&session, &state, &choice, None, Some(error)),
+        ));
+    }
     let base = origin(&state, &headers);
-    let checkout = NewCheckout::of_quote(
-        session.actor.org.clone(),
-        &quote,
-        format!("{base}/purchase/done?session={{CHECKOUT_SESSION_ID}}"),
-        format!("{base}/purchase"),
-    );
     let created = state
-        .payments
-        .create_checkout(&checkout)
-        .await
-        .map_err(|e| PageError::from(seatflow_http::ApiError::from(e)))?;
-    tracing::info!(org = %session.actor.org, session = %created.id, "checkout started from the portal");
+        .billing()
+        .start_checkout(
+            &session.actor,
+            &request,
+            &format!("{base}/purchase/done?session={{CHECKOUT_SESSION_ID}}"),
+            &format!("{base}/purchase"),
+        )
+        .await?;
     let url = created
         .url
         .ok_or_else(|| PageError::Unavailable("the checkout has no page".into()))?;
@@ -340,23 +335,11 @@ pub async fn done(
     Query(done): Query<Done>,
 ) -> Result<Response, PageError> {
     admin_only(&session)?;
-    let valid = !done.session.is_empty()
-        && done.session.len() <= 255
-        && done
-            .session
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !valid {
-        return Err(PageError::NotFound);
-    }
-    let checkout = state
-        .payments
-        .checkout_session(&done.session)
-        .await
-        .map_err(|e| PageError::from(seatflow_http::ApiError::from(e)))?
-        .ok_or(PageError::NotFound)?;
+    let confirmation = state
+        .billing()
+        .purchase_confirmation(&session.actor, &done.session)
+        .await?;
     let seats = &state.app.seats;
-    let confirmation = seats.purchase_confirmation(&session.actor, &checkout).await?;
     let (heading, status_text, refresh) = match confirmation.status {
         PurchaseStatus::AwaitingPayment => (
             "Waiting for your payment",
@@ -411,7 +394,7 @@ pub async fn done(
                 .iter()
                 .map(|u| format!("{} ({})", u.name.as_str(), u.email.as_str()))
                 .collect(),
-            back: format!("/purchase/done?session={}", checkout.id),
+            back: format!("/purchase/done?session={}", done.session),
             teams: teams
                 .iter()
                 .map(|t| (t.id.to_string(), t.name.as_str().to_owned()))

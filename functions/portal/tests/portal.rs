@@ -135,6 +135,13 @@ impl Portal {
         origin: Option<&str>,
         form: &str,
     ) -> (StatusCode, axum::http::HeaderMap, String) {
+        self.send(form_post(path, cookie, origin, form)).await
+    }
+}
+
+/// A form as the browser posts it.
+fn form_post(path: &str, cookie: &str, origin: Option<&str>, form: &str) -> Request<Body> {
+    {
         let mut request = Request::builder()
             .method(Method::POST)
             .uri(path)
@@ -144,8 +151,7 @@ impl Portal {
         if let Some(origin) = origin {
             request = request.header(header::ORIGIN, origin);
         }
-        self.send(request.body(Body::from(form.to_owned())).unwrap())
-            .await
+        request.body(Body::from(form.to_owned())).unwrap()
     }
 }
 
@@ -603,6 +609,46 @@ async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_
         .expect("ok")
         .expect("there");
     assert_eq!(professional(&again), Some(7), "not billed twice");
+
+    // A submit whose first attempt died after the provider applied it, sent
+    // again (the API's retry strategy, through the same flow): added once.
+    let dying = seatflow_portal::router(PortalState {
+        app: portal.state.clone(),
+        payments: Arc::new(seatflow_testkit::HeldPayments::dies_after_change(Arc::new(
+            portal.gateway.clone(),
+        ))),
+        secure_cookies: true,
+        proration: seatflow_domain::ProrationBehavior::default(),
+    });
+    let (_, page) = portal
+        .get(&format!("{add_link}?product=professional&add=2"), &admin)
+        .await;
+    let form = format!("csrf={}&product=professional&add=2&before=7", csrf(&page));
+    let killed = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        dying.oneshot(form_post(&add_link, &admin, Some("https://portal.local"), &form)),
+    )
+    .await;
+    assert!(killed.is_err(), "the first attempt never answered");
+    let applied = portal
+        .gateway
+        .subscription(&subscription_id)
+        .await
+        .expect("ok")
+        .expect("there");
+    assert_eq!(professional(&applied), Some(9), "the provider applied it");
+    let (status, _, page) = portal
+        .post(&add_link, &admin, Some("https://portal.local"), &form)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "priced at 7, now 9: {page}");
+    assert!(page.contains("from 9 to 11 seats"), "{page}");
+    let after = portal
+        .gateway
+        .subscription(&subscription_id)
+        .await
+        .expect("ok")
+        .expect("there");
+    assert_eq!(professional(&after), Some(9), "added once");
     let (status, _) = portal.get("/subscriptions/sub_someone_else/seats", &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

@@ -10,6 +10,7 @@ use seatflow_memory::{MemoryEntitlementStore, OfflinePaymentGateway};
 use seatflow_provisioner::Provisioner;
 use seatflow_provisioner::batch::QueuedMessage;
 use seatflow_stripe::wire;
+#[cfg(feature = "lambda")]
 use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::{Fixture, product};
 use serde_json::json;

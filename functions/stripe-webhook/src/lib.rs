@@ -4,8 +4,7 @@
 //! answers 200. It writes no entitlements: the provisioner does, from the queue.
 //! A bad, missing or stale signature is refused with 400 before any work.
 
-pub mod event;
-pub mod signature;
+pub use seatflow_stripe::{event, signature};
 
 use std::sync::Arc;
 

@@ -4,7 +4,6 @@
 //! organisation-scoped caller, and the state every handler shares.
 
 pub mod auth;
-pub mod billing;
 pub mod entitlement_tokens;
 pub mod export;
 pub mod extract;

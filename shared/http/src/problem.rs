@@ -9,6 +9,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use seatflow_app::BillingError;
 use seatflow_domain::{ErrorKind, PaymentError, QueueError, SeatError, StoreError, ValidationError};
 use serde::Serialize;
 
@@ -252,6 +253,35 @@ impl From<PaymentError> for ApiError {
             PaymentError::Unavailable(_) => "payment_provider_unavailable",
         };
         Self::upstream(code, &error)
+    }
+}
+
+/// The billing flows' refusals, and the failures of the ports they span.
+impl From<BillingError> for ApiError {
+    fn from(error: BillingError) -> Self {
+        match error {
+            BillingError::Seats(error) => error.into(),
+            BillingError::Payment(error) => error.into(),
+            BillingError::SubscriptionNotFound(_) | BillingError::CheckoutNotFound(_) => {
+                Self::not_found(error.to_string())
+            }
+            BillingError::SubscriptionEnded(why) => {
+                Self::new(StatusCode::CONFLICT, "subscription_ended", why)
+            }
+            BillingError::ProviderAnswer(cause) => Self::upstream("payment_provider_refused", &cause),
+            BillingError::QuantityChanged { .. } => {
+                Self::new(StatusCode::CONFLICT, "quantity_changed", error.to_string())
+            }
+            BillingError::IdempotencyKeyInUse => {
+                Self::new(StatusCode::CONFLICT, "idempotency_key_in_use", error.to_string())
+            }
+            BillingError::IdempotencyKeyReused => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                error.to_string(),
+            ),
+            BillingError::IdempotencyRecord(cause) => Self::upstream("store_unavailable", &cause),
+        }
     }
 }
 

@@ -1,12 +1,16 @@
-//! Stripe for seatflow: the [`PaymentGateway`](seatflow_domain::PaymentGateway)
-//! adapter ([`StripeGateway`]) on a Stripe client built on async-stripe's
-//! client core ([`StripeApi`]), and Stripe's JSON read and written by hand
+//! Stripe for seatflow, Stripe's wire format in one adapter: the
+//! [`PaymentGateway`](seatflow_domain::PaymentGateway) adapter
+//! ([`StripeGateway`]) on a Stripe client built on async-stripe's client
+//! core ([`StripeApi`]); webhook signatures ([`signature`]) and events read
+//! into provisioning jobs ([`event`]); Stripe's JSON read and written by hand
 //! for the few fields the provisioner needs ([`wire`]); and setting a Stripe
 //! account up from the catalog ([`setup`]).
 
 mod client;
+pub mod event;
 mod gateway;
 pub mod setup;
+pub mod signature;
 pub mod wire;
 
 pub use client::{StripeApi, StripeError};

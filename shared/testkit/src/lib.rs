@@ -14,6 +14,7 @@ pub mod idempotency_cases;
 pub mod ledger_cases;
 pub mod moto;
 mod naive;
+mod payments;
 mod reads;
 #[cfg(feature = "webhook-receiver")]
 pub mod receiver;
@@ -22,6 +23,7 @@ pub mod stripe_standin;
 
 pub use fixture::{Fixture, org, product, start_time};
 pub use naive::NaiveStore;
+pub use payments::HeldPayments;
 pub use reads::{Store, StoreReads};
 
 /// Generates one `#[tokio::test]` per conformance case, each on a fresh store

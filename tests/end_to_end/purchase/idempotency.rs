@@ -2,10 +2,8 @@
 //! never adds seats twice, not even when the first attempt died after Stripe
 //! applied the change.
 
-use seatflow_domain::{
-    CheckoutSession, ItemQuantity, NewCheckout, PaymentError, PaymentGateway, ProrationBehavior,
-    ProviderSubscription,
-};
+use seatflow_domain::PaymentGateway;
+use seatflow_testkit::HeldPayments;
 
 use super::*;
 
@@ -114,92 +112,13 @@ async fn the_same_key_replays_the_first_answer_and_adds_the_seats_once() {
     );
 }
 
-/// Stripe, offline, that applies a change and then never answers: the
-/// Lambda dies after Stripe did the work.
-#[derive(Debug)]
-struct DiesAfterStripe(OfflinePaymentGateway);
-
-#[async_trait::async_trait]
-impl PaymentGateway for DiesAfterStripe {
-    async fn create_checkout(&self, checkout: &NewCheckout) -> Result<CheckoutSession, PaymentError> {
-        self.0.create_checkout(checkout).await
-    }
-
-    async fn checkout_session(&self, id: &str) -> Result<Option<CheckoutSession>, PaymentError> {
-        self.0.checkout_session(id).await
-    }
-
-    async fn subscription(&self, id: &str) -> Result<Option<ProviderSubscription>, PaymentError> {
-        self.0.subscription(id).await
-    }
-
-    async fn set_cancel_at_period_end(
-        &self,
-        subscription: &str,
-        cancel: bool,
-        idempotency_key: Option<&str>,
-    ) -> Result<ProviderSubscription, PaymentError> {
-        self.0
-            .set_cancel_at_period_end(subscription, cancel, idempotency_key)
-            .await
-    }
-
-    async fn change_prices(
-        &self,
-        subscription: &str,
-        changes: &[seatflow_domain::ItemQuantity],
-        proration: seatflow_domain::ProrationBehavior,
-        idempotency_key: Option<&str>,
-    ) -> Result<ProviderSubscription, PaymentError> {
-        self.0
-            .change_prices(subscription, changes, proration, idempotency_key)
-            .await
-    }
-
-    async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError> {
-        self.0.billing_portal(customer, return_url).await
-    }
-
-    async fn subscriptions_page(
-        &self,
-        starting_after: Option<&str>,
-    ) -> Result<seatflow_domain::SubscriptionPage, PaymentError> {
-        self.0.subscriptions_page(starting_after).await
-    }
-
-    async fn preview_quantity_change(
-        &self,
-        subscription: &str,
-        change: &ItemQuantity,
-        proration: ProrationBehavior,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<i64, PaymentError> {
-        self.0
-            .preview_quantity_change(subscription, change, proration, at)
-            .await
-    }
-
-    async fn set_quantity(
-        &self,
-        subscription: &str,
-        change: &ItemQuantity,
-        proration: ProrationBehavior,
-        idempotency_key: Option<&str>,
-    ) -> Result<ProviderSubscription, PaymentError> {
-        self.0
-            .set_quantity(subscription, change, proration, idempotency_key)
-            .await?;
-        std::future::pending().await
-    }
-}
-
 #[tokio::test]
 async fn a_retry_after_the_first_attempt_died_adds_the_seats_once() {
     let app = app();
     let sub = bought(&app).await;
     let three = json!({"product": "professional", "quantity": 3});
     let dying = seatflow_checkout::router(CheckoutState {
-        payments: Arc::new(DiesAfterStripe(app.gateway.clone())),
+        payments: Arc::new(HeldPayments::dies_after_change(Arc::new(app.gateway.clone()))),
         ..app.checkout.clone()
     });
     let killed = tokio::time::timeout(
@@ -230,4 +149,102 @@ async fn a_retry_after_the_first_attempt_died_adds_the_seats_once() {
         "the first attempt's plan"
     );
     assert_eq!(provider_quantity(&app, &sub).await, 15, "not 18");
+}
+
+/// The one retry strategy without a key: the client states the quantity it
+/// saw, so a retry of a request that was carried out adds nothing.
+#[tokio::test]
+async fn stating_the_quantity_seen_adds_the_seats_once_without_a_key() {
+    let app = app();
+    let sub = bought(&app).await;
+    let from_12 = json!({"product": "professional", "quantity": 3, "quantity_before": 12});
+    let (status, _, first) = add_seats(&app.router, &app.token, &sub, from_12.clone(), None).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["quantity_after"], 15);
+    let (status, _, problem) = add_seats(&app.router, &app.token, &sub, from_12.clone(), None).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("quantity_changed")),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("15") && d.contains("12")),
+        "{problem}"
+    );
+    assert_eq!(provider_quantity(&app, &sub).await, 15, "added once");
+
+    // From the quantity it holds now, the client adds again.
+    let from_15 = json!({"product": "professional", "quantity": 3, "quantity_before": 15});
+    let (status, _, answer) = add_seats(&app.router, &app.token, &sub, from_15, None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(provider_quantity(&app, &sub).await, 18);
+}
+
+#[tokio::test]
+async fn a_retry_after_the_first_attempt_died_adds_the_seats_once_without_a_key() {
+    let app = app();
+    let sub = bought(&app).await;
+    let from_12 = json!({"product": "professional", "quantity": 3, "quantity_before": 12});
+    let dying = seatflow_checkout::router(CheckoutState {
+        payments: Arc::new(HeldPayments::dies_after_change(Arc::new(app.gateway.clone()))),
+        ..app.checkout.clone()
+    });
+    let killed = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        add_seats(&dying, &app.token, &sub, from_12.clone(), None),
+    )
+    .await;
+    assert!(killed.is_err(), "the first attempt never answered");
+    assert_eq!(provider_quantity(&app, &sub).await, 15, "Stripe applied it");
+    let (status, _, problem) = add_seats(&app.router, &app.token, &sub, from_12, None).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("quantity_changed")),
+        "{problem}"
+    );
+    assert_eq!(provider_quantity(&app, &sub).await, 15, "not 18");
+}
+
+/// Two attempts of one request that both priced from 12 reach Stripe
+/// together: they carry the same derived key, so Stripe changes once.
+#[tokio::test]
+async fn attempts_racing_to_stripe_from_the_same_quantity_add_the_seats_once() {
+    let app = app();
+    let sub = bought(&app).await;
+    let from_12 = json!({"product": "professional", "quantity": 3, "quantity_before": 12});
+    let racing = seatflow_checkout::router(CheckoutState {
+        payments: Arc::new(HeldPayments::racing(Arc::new(app.gateway.clone()), 2)),
+        ..app.checkout.clone()
+    });
+    let (a, b) = tokio::join!(
+        add_seats(&racing, &app.token, &sub, from_12.clone(), None),
+        add_seats(&racing, &app.token, &sub, from_12, None),
+    );
+    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{} {}", a.2, b.2);
+    assert_eq!(provider_quantity(&app, &sub).await, 15, "one change at Stripe");
+}
+
+/// With a key too, a request priced from another quantity is refused, and
+/// the key stays free for the corrected request.
+#[tokio::test]
+async fn a_key_with_a_stale_quantity_is_refused_and_freed() {
+    let app = app();
+    let sub = bought(&app).await;
+    let stale = json!({"product": "professional", "quantity": 3, "quantity_before": 10});
+    let (status, _, problem) = add_seats(&app.router, &app.token, &sub, stale, Some("k-q")).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("quantity_changed")),
+        "{problem}"
+    );
+    assert_eq!(provider_quantity(&app, &sub).await, 12, "nothing changed");
+    let fresh = json!({"product": "professional", "quantity": 3, "quantity_before": 12});
+    let (status, _, answer) = add_seats(&app.router, &app.token, &sub, fresh.clone(), Some("k-q")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, headers, again) = add_seats(&app.router, &app.token, &sub, fresh, Some("k-q")).await;
+    assert_eq!((status, &again), (StatusCode::OK, &answer));
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(provider_quantity(&app, &sub).await, 15, "added once");
 }
