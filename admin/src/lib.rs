@@ -286,7 +286,7 @@ pub async fn operator_answer(
 
 #[allow(clippy::print_stdout, reason = "a command line reports on stdout")]
 async fn stripe(command: StripeCommand) -> anyhow::Result<()> {
-    let api = StripeApi::from_env().context("connecting to Stripe")?;
+    let api = StripeApi::from_vars(seatflow_config::env::var).context("connecting to Stripe")?;
     match command {
         StripeCommand::Sync { dry_run } => {
             let catalog = seatflow_config::catalog()?;

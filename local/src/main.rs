@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use seatflow_checkout::{CheckoutConfig, CheckoutState};
 use seatflow_config::Stores;
-use seatflow_domain::{OrgId, PaymentGateway, ProrationBehavior, Role, TeamId, UserId};
+use seatflow_domain::{OrgId, PaymentGateway, Role, TeamId, UserId};
 use seatflow_http::AppState;
 use seatflow_memory::{
     MemoryEntitlementStore, MemoryJobQueue, MemoryNoticeLedger, MemoryOutbox, OfflinePaymentGateway,
@@ -106,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
     let (per_second, burst) = seatflow_config::entitlement_rate()?;
     let operator_key = secret::operator_key()?;
     let auth = seatflow_config::authenticator(jwt, seats.clone())?.with_operator_keys(
-        seatflow_http::OperatorKeys::from_env()?.with(
+        seatflow_http::OperatorKeys::from_vars(seatflow_config::env::var)?.with(
             "local-operator",
             &seatflow_http::ApiKeySecret::hash(operator_key.expose_secret()),
         ),
@@ -203,7 +203,7 @@ async fn main() -> anyhow::Result<()> {
 async fn local_store() -> anyhow::Result<(Stores, Option<Arc<MemoryEntitlementStore>>)> {
     #[cfg(feature = "dynamodb")]
     if std::env::var("SEATFLOW_STORE").as_deref() == Ok("dynamodb") {
-        let store = seatflow_dynamodb::DynamoEntitlementStore::from_env()
+        let store = seatflow_dynamodb::DynamoEntitlementStore::from_vars(seatflow_config::env::var)
             .await
             .context("DynamoDB store")?;
         store
@@ -316,10 +316,7 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
         &std::env::var("CHECKOUT_SUCCESS_URL")
             .unwrap_or_else(|_| format!("{base}/checkout/done?session={{CHECKOUT_SESSION_ID}}")),
         &std::env::var("CHECKOUT_CANCEL_URL").unwrap_or_else(|_| format!("{base}/checkout/cancelled")),
-        match std::env::var("PRORATION_BEHAVIOR") {
-            Ok(text) => text.parse().context("PRORATION_BEHAVIOR")?,
-            Err(_) => ProrationBehavior::default(),
-        },
+        seatflow_config::proration_behavior()?,
     )?;
     let mut app = seatflow_seats_api::router(state.clone()).merge(webhook.clone());
     // With a Stripe key, real Stripe (test mode); without, the offline provider and its page.
@@ -369,7 +366,7 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
         Arc::new(state.seats.clone()),
         payments.clone(),
         renewals_for_reconciler,
-        ReconcileConfig::from_env()?,
+        ReconcileConfig::from_vars(seatflow_config::env::var)?,
     ));
     tokio::spawn(reconcile::daily(reconciler.clone()));
     let app = app

@@ -26,7 +26,7 @@ fn state_dir() -> PathBuf {
 /// An unusable secret, or a state directory that cannot be written.
 pub fn jwt_config() -> anyhow::Result<JwtConfig> {
     if std::env::var_os("SEATFLOW_JWT_SECRET").is_some() {
-        return JwtConfig::from_env().context("SEATFLOW_JWT_SECRET");
+        return JwtConfig::from_vars(seatflow_config::env::var).context("SEATFLOW_JWT_SECRET");
     }
     let secret = stored_secret("jwt-secret", "")?;
     JwtConfig::new(SecretString::from(secret)).context("the local JWT secret")

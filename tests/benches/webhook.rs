@@ -154,7 +154,7 @@ async fn main() {
     )
     .await;
 
-    if std::env::var("AWS_ENDPOINT_URL").is_err() {
+    if !seatflow_testkit::moto::configured().await {
         #[allow(clippy::print_stdout)]
         {
             println!("(AWS_ENDPOINT_URL unset: run under scripts/with-moto.sh for the moto figures)");

@@ -187,7 +187,7 @@ async fn on_moto() {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     in_process().await;
-    if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+    if seatflow_testkit::moto::configured().await {
         on_moto().await;
     } else {
         println!("(AWS_ENDPOINT_URL is not set: run with scripts/with-moto.sh for the moto figures)");

@@ -10,10 +10,7 @@ use seatflow_config::{APP_SECRETS, Refreshing, STRIPE_SECRET_KEY, StoreKind};
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_config::init_tracing();
     let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
-    let proration = match std::env::var("PRORATION_BEHAVIOR") {
-        Ok(text) => text.parse()?,
-        Err(_) => seatflow_domain::ProrationBehavior::default(),
-    };
+    let proration = seatflow_config::proration_behavior()?;
     let mut names = APP_SECRETS.to_vec();
     names.push(STRIPE_SECRET_KEY);
     let app = Arc::new(

@@ -76,7 +76,7 @@ async fn measure(label: &str, orgs: usize, store: Arc<dyn EntitlementStore>, ind
 async fn main() {
     let memory = Arc::new(seatflow_memory::MemoryEntitlementStore::new());
     measure("in-memory store", ORGS, memory.clone(), memory).await;
-    if std::env::var("AWS_ENDPOINT_URL").is_ok() {
+    if seatflow_testkit::moto::configured().await {
         let config = seatflow_testkit::aws::sdk_config().await;
         let table = seatflow_testkit::aws::fresh_table(&config).await;
         let store = Arc::new(table);

@@ -41,19 +41,20 @@ impl Default for ReconcileConfig {
 }
 
 impl ReconcileConfig {
-    /// `SEATFLOW_RECONCILE_RATE` (requests per second, a positive integer),
-    /// else [`DEFAULT_RATE`].
+    /// `SEATFLOW_RECONCILE_RATE` (requests per second, a positive integer)
+    /// as `var` reads it (`seatflow-config` from the environment), else
+    /// [`DEFAULT_RATE`].
     ///
     /// # Errors
     /// A rate that is not a positive integer.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        match std::env::var("SEATFLOW_RECONCILE_RATE") {
-            Ok(text) => text
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        match var("SEATFLOW_RECONCILE_RATE") {
+            Some(text) => text
                 .trim()
                 .parse::<NonZeroU32>()
                 .map(|requests_per_second| Self { requests_per_second })
                 .map_err(|_| ConfigError(text)),
-            Err(_) => Ok(Self::default()),
+            None => Ok(Self::default()),
         }
     }
 }

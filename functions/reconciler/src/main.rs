@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
         stores.entitlements,
         seatflow_config::clock(),
     )?);
-    let config = ReconcileConfig::from_env()?;
+    let config = ReconcileConfig::from_vars(seatflow_config::env::var)?;
     let renewals = stores.renewals;
     // Stripe's key is read from Secrets Manager at cold start and again
     // after its TTL; the reconciler is rebuilt when it changed.

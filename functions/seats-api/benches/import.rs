@@ -110,7 +110,7 @@ async fn main() {
         || None,
     )
     .await;
-    if std::env::var("AWS_ENDPOINT_URL").is_ok() {
+    if seatflow_testkit::moto::configured().await {
         let config = seatflow_testkit::aws::sdk_config().await;
         let meter = Arc::new(seatflow_dynamodb::CapacityMeter::default());
         let store = seatflow_testkit::aws::fresh_table(&config)

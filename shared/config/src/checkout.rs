@@ -40,16 +40,27 @@ impl CheckoutConfig {
     /// # Errors
     /// A missing or invalid setting.
     pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str| std::env::var(name).with_context(|| format!("{name} is not set"));
-        let proration = match std::env::var("PRORATION_BEHAVIOR") {
-            Ok(text) => text.parse().context("PRORATION_BEHAVIOR")?,
-            Err(_) => ProrationBehavior::default(),
-        };
+        let var = |name: &str| crate::env::var(name).with_context(|| format!("{name} is not set"));
         Self::new(
             &var("CHECKOUT_SUCCESS_URL")?,
             &var("CHECKOUT_CANCEL_URL")?,
-            proration,
+            proration_behavior()?,
         )
+    }
+}
+
+/// How seats added to a running subscription are billed unless a request
+/// says otherwise: `PRORATION_BEHAVIOR` (`create_prorations`,
+/// `always_invoice`, `none`), else `create_prorations`.
+///
+/// # Errors
+/// A value that names no behaviour.
+pub fn proration_behavior() -> anyhow::Result<ProrationBehavior> {
+    match crate::env::var("PRORATION_BEHAVIOR") {
+        Some(text) => text
+            .parse()
+            .with_context(|| format!("PRORATION_BEHAVIOR={text:?}")),
+        None => Ok(ProrationBehavior::default()),
     }
 }
 

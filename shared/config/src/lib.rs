@@ -23,6 +23,7 @@
 //! for moto) the SDK's usual way.
 
 mod checkout;
+pub mod env;
 mod reminders;
 pub mod secrets;
 mod telemetry;
@@ -37,7 +38,7 @@ use seatflow_domain::{
 use seatflow_http::{AppState, JwtConfig};
 use secrecy::{ExposeSecret as _, SecretString};
 
-pub use checkout::CheckoutConfig;
+pub use checkout::{CheckoutConfig, proration_behavior};
 pub use reminders::{ConfigError as ReminderConfigError, ReminderConfig};
 pub use secrets::{Refreshing, Secrets};
 pub use telemetry::{METRICS_NAMESPACE, emit_metrics, init_tracing, metrics_line};
@@ -59,11 +60,11 @@ impl StoreKind {
     /// # Errors
     /// A value that names no store.
     pub fn from_env_or(default: Self) -> anyhow::Result<Self> {
-        match std::env::var("SEATFLOW_STORE").as_deref() {
-            Err(_) => Ok(default),
-            Ok("memory") => Ok(Self::Memory),
-            Ok("dynamodb") => Ok(Self::DynamoDb),
-            Ok(other) => anyhow::bail!("SEATFLOW_STORE={other} is not a store; use 'memory' or 'dynamodb'"),
+        match env::var("SEATFLOW_STORE").as_deref() {
+            None => Ok(default),
+            Some("memory") => Ok(Self::Memory),
+            Some("dynamodb") => Ok(Self::DynamoDb),
+            Some(other) => anyhow::bail!("SEATFLOW_STORE={other} is not a store; use 'memory' or 'dynamodb'"),
         }
     }
 }
@@ -118,7 +119,7 @@ pub async fn stores(default: StoreKind) -> anyhow::Result<Stores> {
         StoreKind::Memory => Ok(Stores::of(seatflow_memory::MemoryEntitlementStore::new())),
         #[cfg(feature = "dynamodb")]
         StoreKind::DynamoDb => {
-            let store = seatflow_dynamodb::DynamoEntitlementStore::from_env()
+            let store = seatflow_dynamodb::DynamoEntitlementStore::from_vars(env::var)
                 .await
                 .context("DynamoDB store")?;
             Ok(Stores::of(store))
@@ -135,12 +136,12 @@ pub async fn stores(default: StoreKind) -> anyhow::Result<Stores> {
 /// # Errors
 /// An unreadable or invalid catalog file.
 pub fn catalog() -> anyhow::Result<Catalog> {
-    match std::env::var("SEATFLOW_CATALOG") {
-        Ok(path) => {
+    match env::var("SEATFLOW_CATALOG") {
+        Some(path) => {
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading catalog {path}"))?;
             Catalog::from_toml(&text).with_context(|| format!("loading catalog {path}"))
         }
-        Err(_) => Catalog::default_catalog().context("loading the shipped catalog"),
+        None => Catalog::default_catalog().context("loading the shipped catalog"),
     }
 }
 
@@ -150,14 +151,14 @@ pub fn catalog() -> anyhow::Result<Catalog> {
 /// # Errors
 /// A value that is not a whole number of days up to 365.
 pub fn payment_grace_days() -> anyhow::Result<u32> {
-    match std::env::var("PAYMENT_GRACE_DAYS") {
-        Ok(text) => text
+    match env::var("PAYMENT_GRACE_DAYS") {
+        Some(text) => text
             .trim()
             .parse::<u32>()
             .ok()
             .filter(|days| *days <= 365)
             .with_context(|| format!("PAYMENT_GRACE_DAYS must be 0 to 365 days, got {text:?}")),
-        Err(_) => Ok(u32::try_from(DEFAULT_PAYMENT_GRACE_DAYS).unwrap_or(7)),
+        None => Ok(u32::try_from(DEFAULT_PAYMENT_GRACE_DAYS).unwrap_or(7)),
     }
 }
 
@@ -211,7 +212,7 @@ pub async fn app_state(default: StoreKind) -> anyhow::Result<AppState> {
 /// # Errors
 /// Missing or invalid configuration.
 pub async fn app_state_with(stores: &Stores, secrets: &Secrets) -> anyhow::Result<AppState> {
-    let jwt = JwtConfig::from_env_with_secret(secrets.require(JWT_SECRET)?).context("JWT configuration")?;
+    let jwt = JwtConfig::with_secret(secrets.require(JWT_SECRET)?, env::var).context("JWT configuration")?;
     let (per_second, burst) = entitlement_rate()?;
     let seats = seats_over(stores.entitlements.clone(), clock())?;
     // Behind API Gateway's JWT authorizer, its verified claims name the caller too.
@@ -259,16 +260,16 @@ pub fn entitlement_tokens_with(
     else {
         return Ok(None);
     };
-    let issuer = std::env::var("SEATFLOW_ENTITLEMENT_ISSUER").unwrap_or_else(|_| "seatflow".to_owned());
-    let lifetime = match std::env::var("SEATFLOW_ENTITLEMENT_TOKEN_SECONDS") {
-        Ok(text) => std::time::Duration::from_secs(
+    let issuer = env::var("SEATFLOW_ENTITLEMENT_ISSUER").unwrap_or_else(|| "seatflow".to_owned());
+    let lifetime = match env::var("SEATFLOW_ENTITLEMENT_TOKEN_SECONDS") {
+        Some(text) => std::time::Duration::from_secs(
             text.trim()
                 .parse::<u64>()
                 .ok()
                 .filter(|s| *s > 0)
                 .with_context(|| format!("SEATFLOW_ENTITLEMENT_TOKEN_SECONDS must be a positive number of seconds, got {text:?}"))?,
         ),
-        Err(_) => seatflow_http::entitlement_tokens::DEFAULT_TOKEN_LIFETIME,
+        None => seatflow_http::entitlement_tokens::DEFAULT_TOKEN_LIFETIME,
     };
     Ok(Some(
         seatflow_http::entitlement_tokens::EntitlementTokens::from_key_set(&keys, &issuer, lifetime)
@@ -284,11 +285,13 @@ pub fn entitlement_tokens_with(
 /// # Errors
 /// An identity provider configured wrongly.
 pub fn authenticator(jwt: JwtConfig, seats: Seats) -> anyhow::Result<seatflow_http::Authenticator> {
-    let operators = seatflow_http::OperatorKeys::from_env().context("operator keys")?;
+    let operators = seatflow_http::OperatorKeys::from_vars(env::var).context("operator keys")?;
     let mut auth = seatflow_http::Authenticator::new(jwt, seats)
-        .trusting_gateway_claims(seatflow_http::auth::trust_gateway_from_env())
+        .trusting_gateway_claims(seatflow_http::auth::trust_gateway(env::var))
         .with_operator_keys(operators);
-    if let Some(provider) = seatflow_http::oidc::OidcConfig::from_env().context("identity provider")? {
+    if let Some(provider) =
+        seatflow_http::oidc::OidcConfig::from_vars(env::var).context("identity provider")?
+    {
         tracing::info!(issuer = %provider.issuer, "accepting the identity provider's tokens");
         auth = auth.with_identity_provider(
             seatflow_http::oidc::OidcVerifier::new(provider).context("identity provider")?,
@@ -305,7 +308,7 @@ pub fn authenticator(jwt: JwtConfig, seats: Seats) -> anyhow::Result<seatflow_ht
 /// A value that is not one or two positive whole numbers.
 pub fn entitlement_rate() -> anyhow::Result<(std::num::NonZeroU32, std::num::NonZeroU32)> {
     let (rate, burst) = seatflow_http::DEFAULT_ENTITLEMENT_RATE;
-    let text = std::env::var("SEATFLOW_ENTITLEMENT_RATE").unwrap_or_else(|_| format!("{rate},{burst}"));
+    let text = env::var("SEATFLOW_ENTITLEMENT_RATE").unwrap_or_else(|| format!("{rate},{burst}"));
     parse_rate(&text).with_context(|| {
         format!("SEATFLOW_ENTITLEMENT_RATE must be 'per_second' or 'per_second,burst' (positive numbers), got {text:?}")
     })
@@ -371,7 +374,7 @@ pub fn payment_gateway() -> anyhow::Result<Arc<dyn seatflow_domain::PaymentGatew
 #[cfg(feature = "stripe")]
 pub fn payment_gateway_with(secrets: &Secrets) -> anyhow::Result<Arc<dyn seatflow_domain::PaymentGateway>> {
     let key = secrets.require(STRIPE_SECRET_KEY)?;
-    let base = std::env::var("STRIPE_API_BASE").ok();
+    let base = env::var("STRIPE_API_BASE");
     Ok(Arc::new(
         seatflow_stripe::StripeGateway::new(key.expose_secret(), base.as_deref())
             .context("Stripe gateway")?,
@@ -385,7 +388,9 @@ pub fn payment_gateway_with(secrets: &Secrets) -> anyhow::Result<Arc<dyn seatflo
 #[cfg(feature = "sqs")]
 pub async fn job_queue() -> anyhow::Result<Arc<dyn seatflow_domain::JobQueue>> {
     Ok(Arc::new(
-        seatflow_sqs::SqsJobQueue::from_env().await.context("SQS queue")?,
+        seatflow_sqs::SqsJobQueue::from_vars(env::var)
+            .await
+            .context("SQS queue")?,
     ))
 }
 
@@ -396,7 +401,9 @@ pub async fn job_queue() -> anyhow::Result<Arc<dyn seatflow_domain::JobQueue>> {
 /// None today; a result for symmetry with the other adapters.
 #[cfg(feature = "sqs")]
 pub async fn delivery_queue() -> anyhow::Result<Option<Arc<seatflow_sqs::SqsDeliveryQueue>>> {
-    Ok(seatflow_sqs::SqsDeliveryQueue::from_env().await.map(Arc::new))
+    Ok(seatflow_sqs::SqsDeliveryQueue::from_vars(env::var)
+        .await
+        .map(Arc::new))
 }
 
 /// The SES mailer sending as `SENDER_ADDRESS`.
@@ -406,7 +413,9 @@ pub async fn delivery_queue() -> anyhow::Result<Option<Arc<seatflow_sqs::SqsDeli
 #[cfg(feature = "ses")]
 pub async fn mailer() -> anyhow::Result<Arc<dyn seatflow_domain::Mailer>> {
     Ok(Arc::new(
-        seatflow_ses::SesMailer::from_env().await.context("SES mailer")?,
+        seatflow_ses::SesMailer::from_vars(env::var)
+            .await
+            .context("SES mailer")?,
     ))
 }
 
@@ -422,7 +431,7 @@ pub async fn idempotency_store(
         StoreKind::Memory => Ok(Arc::new(seatflow_memory::MemoryIdempotencyStore::new())),
         #[cfg(feature = "dynamodb")]
         StoreKind::DynamoDb => Ok(Arc::new(
-            seatflow_dynamodb::DynamoIdempotencyStore::from_env()
+            seatflow_dynamodb::DynamoIdempotencyStore::from_vars(env::var)
                 .await
                 .context("idempotency store")?,
         )),
@@ -440,7 +449,7 @@ pub async fn idempotency_store(
 #[cfg(feature = "dynamodb")]
 pub async fn notice_ledger() -> anyhow::Result<Arc<dyn seatflow_domain::NoticeLedger>> {
     Ok(Arc::new(
-        seatflow_dynamodb::DynamoNoticeLedger::from_env()
+        seatflow_dynamodb::DynamoNoticeLedger::from_vars(env::var)
             .await
             .context("notice ledger")?,
     ))

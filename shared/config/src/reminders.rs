@@ -50,8 +50,8 @@ impl ReminderConfig {
     /// # Errors
     /// [`ConfigError`] for a missing or malformed value.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut config = Self::new(std::env::var("BILLING_URL").unwrap_or_default())?;
-        if let Ok(text) = std::env::var("REMINDER_WINDOWS") {
+        let mut config = Self::new(crate::env::var("BILLING_URL").unwrap_or_default())?;
+        if let Some(text) = crate::env::var("REMINDER_WINDOWS") {
             config.windows = ReminderWindows::parse(&text).map_err(ConfigError::Windows)?;
         }
         Ok(config)

@@ -126,7 +126,7 @@ impl Secrets {
     /// # Errors
     /// See [`Secrets::read`].
     pub async fn from_env(names: &[&str]) -> anyhow::Result<Self> {
-        let env = |name: &str| std::env::var(name).ok();
+        let env = |name: &str| crate::env::var(name);
         let wants_store = names.iter().any(|n| env(&format!("{n}_ID")).is_some());
         if !wants_store {
             return Self::read(names, env, None).await;
@@ -141,11 +141,7 @@ impl Secrets {
     pub fn plain_env(names: &[&str]) -> Self {
         let values = names
             .iter()
-            .filter_map(|name| {
-                std::env::var(name)
-                    .ok()
-                    .map(|v| ((*name).to_owned(), SecretString::from(v)))
-            })
+            .filter_map(|name| crate::env::var(name).map(|v| ((*name).to_owned(), SecretString::from(v))))
             .collect();
         Self { values }
     }
@@ -188,15 +184,15 @@ fn field_of(secret: &SecretString, field: &str) -> Option<SecretString> {
 /// # Errors
 /// A value that is not a whole number of seconds.
 pub fn secrets_ttl() -> anyhow::Result<Duration> {
-    match std::env::var("SEATFLOW_SECRETS_TTL_SECONDS") {
-        Ok(text) => text
+    match crate::env::var("SEATFLOW_SECRETS_TTL_SECONDS") {
+        Some(text) => text
             .trim()
             .parse::<u64>()
             .map(Duration::from_secs)
             .with_context(|| {
                 format!("SEATFLOW_SECRETS_TTL_SECONDS must be a whole number of seconds, got {text:?}")
             }),
-        Err(_) => Ok(DEFAULT_SECRETS_TTL),
+        None => Ok(DEFAULT_SECRETS_TTL),
     }
 }
 

@@ -8,10 +8,7 @@ use tracing_subscriber::EnvFilter;
 /// also the default inside Lambda.
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("SEATFLOW_LOG_FORMAT")
-        .map(|f| f == "json")
-        .unwrap_or(false)
-        || std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let json = crate::env::var("SEATFLOW_LOG_FORMAT").is_some_and(|f| f == "json") || crate::env::on_lambda();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

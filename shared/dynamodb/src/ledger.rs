@@ -43,12 +43,13 @@ impl DynamoNoticeLedger {
         }
     }
 
-    /// On the table named by `TABLE_NAME`.
+    /// On the table named by `TABLE_NAME` (`var` reads the settings;
+    /// `seatflow-config` from the environment).
     ///
     /// # Errors
     /// [`crate::StoreConfigError::MissingTable`].
-    pub async fn from_env() -> Result<Self, crate::StoreConfigError> {
-        let table = std::env::var("TABLE_NAME").map_err(|_| crate::StoreConfigError::MissingTable)?;
+    pub async fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, crate::StoreConfigError> {
+        let table = var("TABLE_NAME").ok_or(crate::StoreConfigError::MissingTable)?;
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self::new(Client::new(&config), table))
     }

@@ -172,13 +172,14 @@ impl DynamoEntitlementStore {
         self.meter.as_ref().map(|_| ReturnConsumedCapacity::Total)
     }
 
-    /// A store from the environment: the table from `TABLE_NAME`; region,
+    /// A store from its settings (`var` reads them; `seatflow-config` from
+    /// the environment): the table from `TABLE_NAME`; region,
     /// credentials and endpoint (`AWS_ENDPOINT_URL`, for moto) the SDK's way.
     ///
     /// # Errors
     /// [`StoreConfigError::MissingTable`].
-    pub async fn from_env() -> Result<Self, StoreConfigError> {
-        let table = std::env::var("TABLE_NAME").map_err(|_| StoreConfigError::MissingTable)?;
+    pub async fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, StoreConfigError> {
+        let table = var("TABLE_NAME").ok_or(StoreConfigError::MissingTable)?;
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self::new(Client::new(&config), table))
     }

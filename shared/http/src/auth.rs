@@ -91,30 +91,34 @@ impl JwtConfig {
         })
     }
 
-    /// From `SEATFLOW_JWT_SECRET`, and optionally `SEATFLOW_JWT_ISSUER` and
+    /// From its settings (`var`; `seatflow-config` reads the environment):
+    /// `SEATFLOW_JWT_SECRET`, and optionally `SEATFLOW_JWT_ISSUER` and
     /// `SEATFLOW_JWT_AUDIENCE`.
     ///
     /// # Errors
     /// [`AuthConfigError`] when the secret is missing or short.
-    pub fn from_env() -> Result<Self, AuthConfigError> {
-        let secret = std::env::var("SEATFLOW_JWT_SECRET").map_err(|_| AuthConfigError::MissingSecret)?;
-        Self::from_env_with_secret(SecretString::from(secret))
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, AuthConfigError> {
+        let secret = var("SEATFLOW_JWT_SECRET").ok_or(AuthConfigError::MissingSecret)?;
+        Self::with_secret(SecretString::from(secret), var)
     }
 
-    /// With `secret` (read elsewhere: Secrets Manager), and the rest from the
-    /// environment as [`JwtConfig::from_env`] reads it.
+    /// With `secret` (read elsewhere: Secrets Manager), and the rest from
+    /// `var` as [`JwtConfig::from_vars`] reads it.
     ///
     /// # Errors
     /// A short secret; a bad maximum lifetime.
-    pub fn from_env_with_secret(secret: SecretString) -> Result<Self, AuthConfigError> {
+    pub fn with_secret(
+        secret: SecretString,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, AuthConfigError> {
         let mut config = Self::new(secret)?;
-        if let Ok(issuer) = std::env::var("SEATFLOW_JWT_ISSUER") {
+        if let Some(issuer) = var("SEATFLOW_JWT_ISSUER") {
             config.issuer = issuer;
         }
-        if let Ok(audience) = std::env::var("SEATFLOW_JWT_AUDIENCE") {
+        if let Some(audience) = var("SEATFLOW_JWT_AUDIENCE") {
             config.audience = audience;
         }
-        if let Ok(hours) = std::env::var("SEATFLOW_JWT_MAX_LIFETIME_HOURS") {
+        if let Some(hours) = var("SEATFLOW_JWT_MAX_LIFETIME_HOURS") {
             config.max_lifetime_seconds = hours
                 .trim()
                 .parse::<u64>()
@@ -232,12 +236,12 @@ impl OperatorKeys {
         Ok(Self(keys))
     }
 
-    /// From `SEATFLOW_OPERATOR_KEYS` (unset: no operators).
+    /// From `SEATFLOW_OPERATOR_KEYS` (unset: no operators), as `var` reads it.
     ///
     /// # Errors
     /// As [`OperatorKeys::parse`].
-    pub fn from_env() -> Result<Self, AuthConfigError> {
-        std::env::var("SEATFLOW_OPERATOR_KEYS").map_or_else(|_| Ok(Self::default()), |t| Self::parse(&t))
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, AuthConfigError> {
+        var("SEATFLOW_OPERATOR_KEYS").map_or_else(|| Ok(Self::default()), |t| Self::parse(&t))
     }
 
     /// These keys and one more, `name` with secret hash `hash`.
@@ -259,13 +263,13 @@ impl OperatorKeys {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GatewayClaims(pub std::collections::HashMap<String, String>);
 
-/// Whether `SEATFLOW_GATEWAY_JWT` asks to trust gateway-verified tokens
-/// (`true`/`1`; anything else, or unset: no).
+/// Whether `SEATFLOW_GATEWAY_JWT` (as `var` reads it) asks to trust
+/// gateway-verified tokens (`true`/`1`; anything else, or unset: no).
 #[must_use]
-pub fn trust_gateway_from_env() -> bool {
+pub fn trust_gateway(var: impl Fn(&str) -> Option<String>) -> bool {
     matches!(
-        std::env::var("SEATFLOW_GATEWAY_JWT").as_deref().map(str::trim),
-        Ok("true" | "1")
+        var("SEATFLOW_GATEWAY_JWT").as_deref().map(str::trim),
+        Some("true" | "1")
     )
 }
 

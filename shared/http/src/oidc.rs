@@ -130,7 +130,8 @@ impl OidcConfig {
         }
     }
 
-    /// From `SEATFLOW_OIDC_ISSUER` (none set: `None`, no provider),
+    /// From its settings (`var`; `seatflow-config` reads the environment):
+    /// `SEATFLOW_OIDC_ISSUER` (none set: `None`, no provider),
     /// `SEATFLOW_OIDC_AUDIENCE` (required with it), and optionally
     /// `SEATFLOW_OIDC_JWKS_URL`, `SEATFLOW_OIDC_CLAIMS` (see
     /// [`ClaimNames::parse`]), `SEATFLOW_OIDC_JWKS_TTL_SECONDS` and
@@ -138,8 +139,8 @@ impl OidcConfig {
     ///
     /// # Errors
     /// [`AuthConfigError`] for a missing audience or a malformed value.
-    pub fn from_env() -> Result<Option<Self>, AuthConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, AuthConfigError> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let Some(issuer) = var("SEATFLOW_OIDC_ISSUER") else {
             return Ok(None);
         };

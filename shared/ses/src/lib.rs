@@ -53,20 +53,20 @@ impl SesMailer {
         self
     }
 
-    /// From `SENDER_ADDRESS` and, optionally, `SES_CONFIGURATION_SET`; the
+    /// From its settings (`var`; `seatflow-config` reads the environment):
+    /// `SENDER_ADDRESS` and, optionally, `SES_CONFIGURATION_SET`; the
     /// SDK's endpoint and credentials from the environment as usual.
     ///
     /// # Errors
     /// [`MailerConfigError::MissingSender`].
-    pub async fn from_env() -> Result<Self, MailerConfigError> {
-        let from = std::env::var("SENDER_ADDRESS")
-            .ok()
+    pub async fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, MailerConfigError> {
+        let from = var("SENDER_ADDRESS")
             .filter(|s| !s.trim().is_empty())
             .ok_or(MailerConfigError::MissingSender)?;
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let mailer = Self::new(Client::new(&config), from);
-        Ok(match std::env::var("SES_CONFIGURATION_SET") {
-            Ok(set) if !set.trim().is_empty() => mailer.with_configuration_set(set),
+        Ok(match var("SES_CONFIGURATION_SET") {
+            Some(set) if !set.trim().is_empty() => mailer.with_configuration_set(set),
             _ => mailer,
         })
     }

@@ -37,13 +37,13 @@ impl SqsJobQueue {
         }
     }
 
-    /// From the environment: `QUEUE_URL`; region, credentials and endpoint
+    /// From its settings (`var`; `seatflow-config` reads the environment): `QUEUE_URL`; region, credentials and endpoint
     /// (`AWS_ENDPOINT_URL`, for moto) the SDK's way.
     ///
     /// # Errors
     /// [`QueueConfigError::MissingQueueUrl`].
-    pub async fn from_env() -> Result<Self, QueueConfigError> {
-        let url = std::env::var("QUEUE_URL").map_err(|_| QueueConfigError::MissingQueueUrl)?;
+    pub async fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, QueueConfigError> {
+        let url = var("QUEUE_URL").ok_or(QueueConfigError::MissingQueueUrl)?;
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self::new(Client::new(&config), url))
     }
@@ -97,10 +97,10 @@ impl SqsDeliveryQueue {
         }
     }
 
-    /// From the environment: `WEBHOOK_QUEUE_URL` (`None` when unset);
+    /// From its settings (`var`): `WEBHOOK_QUEUE_URL` (`None` when unset);
     /// region, credentials and endpoint the SDK's way.
-    pub async fn from_env() -> Option<Self> {
-        let url = std::env::var("WEBHOOK_QUEUE_URL").ok()?;
+    pub async fn from_vars(var: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let url = var("WEBHOOK_QUEUE_URL")?;
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Some(Self::new(Client::new(&config), url))
     }

@@ -129,18 +129,18 @@ impl StripeApi {
         })
     }
 
-    /// A client configured by `STRIPE_SECRET_KEY` (required) and
+    /// A client configured by its settings (`var`; `seatflow-config` reads
+    /// the environment): `STRIPE_SECRET_KEY` (required) and
     /// `STRIPE_API_BASE` (optional: a stand-in's address), retrying each
     /// request up to three times with one idempotency key.
     ///
     /// # Errors
     /// [`StripeError::Config`] for a missing key, or a client that cannot be built.
-    pub fn from_env() -> Result<Self, StripeError> {
-        let key = std::env::var("STRIPE_SECRET_KEY")
-            .ok()
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, StripeError> {
+        let key = var("STRIPE_SECRET_KEY")
             .filter(|k| !k.trim().is_empty())
             .ok_or_else(|| StripeError::Config("STRIPE_SECRET_KEY is not set".into()))?;
-        let base = std::env::var("STRIPE_API_BASE").ok().filter(|b| !b.is_empty());
+        let base = var("STRIPE_API_BASE").filter(|b| !b.is_empty());
         Self::new(
             key.trim(),
             base.as_deref(),

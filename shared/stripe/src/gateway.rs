@@ -40,13 +40,13 @@ impl StripeGateway {
         Ok(Self { client })
     }
 
-    /// The gateway configured by `STRIPE_SECRET_KEY` (required) and
+    /// The gateway configured by its settings (`var`): `STRIPE_SECRET_KEY` (required) and
     /// `STRIPE_API_BASE` (optional: a stand-in's address).
     ///
     /// # Errors
     /// A missing key, or a client that cannot be built.
-    pub fn from_env() -> Result<Self, PaymentError> {
-        let client = StripeApi::from_env().map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, PaymentError> {
+        let client = StripeApi::from_vars(var).map_err(|e| PaymentError::Unavailable(e.to_string()))?;
         Ok(Self { client })
     }
 

@@ -15,7 +15,7 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(moto::endpoint())
+        .endpoint_url(moto::endpoint().await)
         .load()
         .await
 }

@@ -12,6 +12,7 @@ pub mod cases;
 mod fixture;
 pub mod idempotency_cases;
 pub mod ledger_cases;
+#[cfg(feature = "aws")]
 pub mod moto;
 mod naive;
 mod payments;

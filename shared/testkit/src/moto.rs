@@ -2,12 +2,25 @@
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-/// moto's address, from `AWS_ENDPOINT_URL`. Panics, never skips, without it.
-#[must_use]
-pub fn endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
-        panic!("AWS_ENDPOINT_URL is not set: these tests need moto server (run them with `make test`)")
-    })
+/// Whether the AWS SDK is pointed at a stand-in (`AWS_ENDPOINT_URL`, as
+/// `scripts/with-moto.sh` sets it): benchmarks measure on moto only then.
+pub async fn configured() -> bool {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest())
+        .await
+        .endpoint_url()
+        .is_some()
+}
+
+/// moto's address, `AWS_ENDPOINT_URL` as the AWS SDK reads it. Panics,
+/// never skips, without it.
+pub async fn endpoint() -> String {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest())
+        .await
+        .endpoint_url()
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            panic!("AWS_ENDPOINT_URL is not set: these tests need moto server (run them with `make test`)")
+        })
 }
 
 /// Every message moto's SES accepted from `source`, oldest first, as moto
@@ -40,7 +53,7 @@ pub async fn sent_mail(source: &str) -> Vec<serde_json::Value> {
 /// GET `path` on moto (plain HTTP/1.0, so the body ends at close): its JSON
 /// body, or `None` when moto answers 404.
 async fn get_json(path: &str) -> Option<serde_json::Value> {
-    let endpoint = endpoint();
+    let endpoint = endpoint().await;
     let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(host)
         .await
