@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-mod common;
-
-use common::{Process, free_port, wait_for};
+use crate::common::{Process, free_port, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
 

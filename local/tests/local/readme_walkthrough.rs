@@ -10,9 +10,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{Process, free_port, wait_for};
+use crate::common::{Process, free_port, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
 
@@ -34,7 +32,7 @@ fn start_with_webhook_secret(state: &std::path::Path, secret: &str) -> (Process,
 }
 
 fn walkthrough() -> String {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../../README.md");
     let start = readme
         .find("<!-- walkthrough:start -->")
         .expect("walkthrough start marker");

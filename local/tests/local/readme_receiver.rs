@@ -11,14 +11,12 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-mod common;
-
-use common::{Process, free_port, wait_for};
+use crate::common::{Process, free_port, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
 
 fn receiver_script() -> &'static str {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../../README.md");
     let start = readme
         .find("<!-- receiver:start -->")
         .expect("receiver start marker");
