@@ -194,6 +194,17 @@ pub enum SeatError {
 }
 
 impl SeatError {
+    /// Whether this refusal only means that no seat is free (in the pool,
+    /// or in the team's allocation): a change that takes a seat only when
+    /// one is free goes on without it.
+    #[must_use]
+    pub fn means_no_seat_free(&self) -> bool {
+        matches!(
+            self,
+            Self::NoSeatsAvailable { .. } | Self::TeamAllocationExhausted { .. }
+        )
+    }
+
     /// Stable machine-readable code; part of the API contract.
     #[must_use]
     pub fn code(&self) -> &'static str {

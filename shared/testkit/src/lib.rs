@@ -51,6 +51,7 @@ macro_rules! entitlement_store_conformance {
             users_page_by_id_and_filter_by_team,
             removing_a_user_gives_back_every_seat_and_frees_the_email,
             a_deactivated_user_gives_back_their_seats_and_keeps_the_account,
+            a_directory_user_takes_the_policy_seat_when_free_in_one_commit,
             a_team_move_carries_seats_and_an_email_change_moves_the_claim,
             concurrent_assigns_never_oversell_a_pool,
             concurrent_allocation_moves_never_over_allocate,

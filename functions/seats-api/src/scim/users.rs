@@ -56,11 +56,7 @@ pub fn resource(holder: &UserSeats, directory_seat: Option<&ProductId>) -> Value
 }
 
 async fn directory_seat(app: &AppState, actor: &Actor) -> Result<Option<ProductId>, ScimError> {
-    Ok(app
-        .seats
-        .organization(&actor.org)
-        .await?
-        .and_then(|org| org.directory_seat))
+    Ok(app.seats.directory_seat(actor).await?)
 }
 
 fn user_id(id: &str) -> Result<UserId, ScimError> {
@@ -230,33 +226,12 @@ pub async fn create(
         role: Role::Member,
         team: None,
     };
+    let created = app
+        .seats
+        .create_directory_user(&actor, new, given.active != Some(false), Mode::Apply)
+        .await?
+        .value;
     let policy = directory_seat(&app, &actor).await?;
-    let created = match &policy {
-        Some(product) if given.active != Some(false) => {
-            match app
-                .seats
-                .create_user(&actor, new.clone(), Some(product), Mode::Apply)
-                .await
-            {
-                Ok(created) => created.value,
-                Err(SeatError::NoSeatsAvailable { .. } | SeatError::TeamAllocationExhausted { .. }) => {
-                    tracing::warn!(org = %actor.org, %product,
-                        "no seat free for a user from the directory: created without one");
-                    app.seats.create_user(&actor, new, None, Mode::Apply).await?.value
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        _ => app.seats.create_user(&actor, new, None, Mode::Apply).await?.value,
-    };
-    let created = if given.active == Some(false) {
-        app.seats
-            .set_user_active(&actor, &created.user.id, false, Mode::Apply)
-            .await?
-            .value
-    } else {
-        created
-    };
     let mut response = scim_response(StatusCode::CREATED, &resource(&created, policy.as_ref()));
     if let Ok(location) = HeaderValue::from_str(&format!("/scim/v2/Users/{}", created.user.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -289,30 +264,11 @@ async fn apply(
     if let Some(active) = fields.active.filter(|a| *a != holder.user.active) {
         holder = app
             .seats
-            .set_user_active(actor, &id, active, Mode::Apply)
+            .set_directory_user_active(actor, &id, active, Mode::Apply)
             .await?
             .value;
-        if active {
-            holder = give_policy_seat(app, actor, holder).await?;
-        }
     }
     Ok(holder)
-}
-
-/// A reactivated user gets the policy's seat again, when one is free.
-async fn give_policy_seat(app: &AppState, actor: &Actor, holder: UserSeats) -> Result<UserSeats, ScimError> {
-    let Some(product) = directory_seat(app, actor).await? else {
-        return Ok(holder);
-    };
-    match app
-        .seats
-        .assign(actor, &product, &holder.user.id, Mode::Apply)
-        .await
-    {
-        Ok(_) => Ok(app.seats.user(actor, &holder.user.id).await?),
-        Err(SeatError::NoSeatsAvailable { .. } | SeatError::TeamAllocationExhausted { .. }) => Ok(holder),
-        Err(error) => Err(error.into()),
-    }
 }
 
 /// `PUT /scim/v2/Users/{id}`: the user as the body says.

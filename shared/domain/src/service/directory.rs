@@ -69,6 +69,21 @@ impl Seats {
         seat: Option<&ProductId>,
         mode: Mode,
     ) -> Result<Outcome<UserSeats>, SeatError> {
+        self.create_user_with(actor, new, seat.map(SeatWanted::Required), true, mode)
+            .await
+    }
+
+    /// [`Self::create_user`], with the seat required or taken only when one
+    /// is free, and the user created active or not: one decision, one commit.
+    pub(crate) async fn create_user_with(
+        &self,
+        actor: &Actor,
+        new: NewUser,
+        seat: Option<SeatWanted<'_>>,
+        active: bool,
+        mode: Mode,
+    ) -> Result<Outcome<UserSeats>, SeatError> {
+        let seat_product = seat.map(SeatWanted::product);
         actor.require_admin_or_manager("create users")?;
         if !actor.is_admin() {
             let own_team = new.team.as_ref().is_some_and(|t| actor.manages(t));
@@ -78,7 +93,7 @@ impl Seats {
                 ));
             }
         }
-        if let Some(seat) = seat
+        if let Some(seat) = seat_product
             && !self.catalog.is_plan(seat)
         {
             self.product(seat)?;
@@ -91,7 +106,7 @@ impl Seats {
             holders: new.id.iter().cloned().collect(),
             emails: vec![new.email.clone()],
             teams: new.team.iter().cloned().collect(),
-            pools: seat.iter().cloned().cloned().collect(),
+            pools: seat_product.iter().cloned().cloned().collect(),
             ..SnapshotKeys::default()
         };
         decide_and_commit!(self, "user", mode, {
@@ -120,16 +135,22 @@ impl Seats {
                 email: new.email.clone(),
                 role: new.role,
                 team: new.team.clone(),
-                active: true,
+                active,
                 created_at: now,
                 version: 0,
             };
             let mut draft = Draft::new(&actor.org);
             let mut seats = Vec::new();
-            if let Some(product) = seat {
+            if let Some(wanted) = seat {
                 let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
-                seats.push(Self::take_seat(actor, &mut book, &user, product, now)?);
-                book.write_into(&mut draft);
+                match Self::take_seat(actor, &mut book, &user, wanted.product(), now) {
+                    Ok(taken) => {
+                        seats.push(taken);
+                        book.write_into(&mut draft);
+                    }
+                    Err(full) if wanted.if_free() && full.means_no_seat_free() => {}
+                    Err(error) => return Err(error),
+                }
             }
             let value = UserSeats { user, seats };
             draft.put(None, value.clone());
@@ -417,5 +438,27 @@ impl Seats {
             pools: self.catalog.products.keys().cloned().collect(),
             ..SnapshotKeys::default()
         }
+    }
+}
+
+/// A seat a change asks for: one it must get, or one it takes only when one
+/// is free (the directory's seat policy).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SeatWanted<'a> {
+    /// Refused without it.
+    Required(&'a ProductId),
+    /// Taken when one is free; none otherwise.
+    IfFree(&'a ProductId),
+}
+
+impl<'a> SeatWanted<'a> {
+    fn product(self) -> &'a ProductId {
+        match self {
+            Self::Required(product) | Self::IfFree(product) => product,
+        }
+    }
+
+    fn if_free(self) -> bool {
+        matches!(self, Self::IfFree(_))
     }
 }

@@ -7,9 +7,10 @@
 use super::Seats;
 use super::assignments::release_all;
 use super::commit::{Mode, Outcome, decide_and_commit};
+use super::directory::SeatWanted;
 use crate::access::Actor;
 use crate::audit::{AuditAction, snapshot};
-use crate::directory::{Organization, UserSeats};
+use crate::directory::{NewUser, Organization, UserSeats};
 use crate::draft::{Draft, SeatBook};
 use crate::error::SeatError;
 use crate::ids::{ProductId, UserId};
@@ -31,6 +32,19 @@ impl Seats {
         active: bool,
         mode: Mode,
     ) -> Result<Outcome<UserSeats>, SeatError> {
+        self.set_active_with(actor, user, active, None, mode).await
+    }
+
+    /// [`Self::set_user_active`]; a reactivated user also takes a seat of
+    /// `policy` when one is free, in the same change.
+    async fn set_active_with(
+        &self,
+        actor: &Actor,
+        user: &UserId,
+        active: bool,
+        policy: Option<&ProductId>,
+        mode: Mode,
+    ) -> Result<Outcome<UserSeats>, SeatError> {
         actor.require_admin("deactivate or reactivate users")?;
         if !active && actor.user_id() == Some(user) {
             return Err(SeatError::Forbidden(
@@ -47,11 +61,23 @@ impl Seats {
             let mut draft = Draft::new(&actor.org);
             let mut after = holder.clone();
             after.user.active = active;
+            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
             if !active {
-                let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
                 release_all(&mut book, &holder.seats)?;
                 book.write_into(&mut draft);
                 after.seats.clear();
+            } else if let Some(product) = policy
+                && !holder.user.active
+                && !holder.seats.iter().any(|s| &s.product == product)
+            {
+                match Self::take_seat(actor, &mut book, &after.user, product, now) {
+                    Ok(taken) => {
+                        after.seats.push(taken);
+                        book.write_into(&mut draft);
+                    }
+                    Err(full) if full.means_no_seat_free() => {}
+                    Err(error) => return Err(error),
+                }
             }
             draft.put(Some(holder), after.clone());
             let audit = self.entry(
@@ -68,6 +94,62 @@ impl Seats {
             );
             Ok((draft.finish(audit), after))
         })
+    }
+
+    /// Creates a user the organisation's directory pushed: `new`, active or
+    /// not, with a seat of the organisation's directory-seat product when
+    /// one is free and the user is active, else without (the caller shows
+    /// them as pending a seat). The seat policy and the user are one
+    /// decision, in one commit.
+    ///
+    /// # Errors
+    /// As [`Self::create_user`], except that a full pool or team allocation
+    /// is no refusal.
+    pub async fn create_directory_user(
+        &self,
+        actor: &Actor,
+        new: NewUser,
+        active: bool,
+        mode: Mode,
+    ) -> Result<Outcome<UserSeats>, SeatError> {
+        let policy = self.directory_seat(actor).await?;
+        let seat = policy.as_ref().filter(|_| active).map(SeatWanted::IfFree);
+        self.create_user_with(actor, new, seat, active, mode).await
+    }
+
+    /// Deactivates or reactivates a user for the organisation's directory:
+    /// as [`Self::set_user_active`], and a reactivated user takes a seat of
+    /// the directory-seat product again when one is free, in the same commit.
+    ///
+    /// # Errors
+    /// As [`Self::set_user_active`].
+    pub async fn set_directory_user_active(
+        &self,
+        actor: &Actor,
+        user: &UserId,
+        active: bool,
+        mode: Mode,
+    ) -> Result<Outcome<UserSeats>, SeatError> {
+        let policy = if active {
+            self.directory_seat(actor).await?
+        } else {
+            None
+        };
+        self.set_active_with(actor, user, active, policy.as_ref(), mode)
+            .await
+    }
+
+    /// The product the organisation's directory users get a seat of, if any.
+    ///
+    /// # Errors
+    /// Not found; the store's failures.
+    pub async fn directory_seat(&self, actor: &Actor) -> Result<Option<ProductId>, SeatError> {
+        Ok(self
+            .store
+            .organization(&actor.org)
+            .await?
+            .ok_or_else(|| SeatError::not_found("organization", &actor.org))?
+            .directory_seat)
     }
 
     /// Sets the product users created by the organisation's directory get a

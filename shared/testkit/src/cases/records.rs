@@ -749,3 +749,70 @@ pub async fn a_deactivated_user_gives_back_their_seats_and_keeps_the_account(
         "an add-on is no seat to start with"
     );
 }
+
+/// The directory's seat policy is one decision in one commit: a user it
+/// creates takes the policy's seat while one is free, else none; one it
+/// creates inactive takes none; one it reactivates takes the seat again when
+/// one is free. Each is one audit entry.
+pub async fn a_directory_user_takes_the_policy_seat_when_free_in_one_commit(
+    store: Arc<dyn EntitlementStore>,
+) {
+    use seatflow_domain::{AuditAction, DisplayName, Email, Mode, NewUser, Role};
+    let f = Fixture::new(store.clone(), "org_directory").await;
+    f.buy("professional", 1).await;
+    f.seats
+        .set_directory_seat(&f.admin, Some(&product("professional")), Mode::Apply)
+        .await
+        .expect("policy");
+    let new = |name: &str| NewUser {
+        id: None,
+        name: DisplayName::parse(name).expect("name"),
+        email: Email::parse(&format!("{}@directory.example", name.to_lowercase())).expect("email"),
+        role: Role::Member,
+        team: None,
+    };
+    let audit = || async { store.audit(&f.admin.org, None, 100).await.expect("audit").len() };
+    let before = audit().await;
+    let first = f
+        .seats
+        .create_directory_user(&f.admin, new("First"), true, Mode::Apply)
+        .await
+        .expect("created");
+    assert_eq!(first.audit.action, AuditAction::UserCreated);
+    assert_eq!(first.value.seats.len(), 1, "the policy's seat, free");
+    let second = f
+        .seats
+        .create_directory_user(&f.admin, new("Second"), true, Mode::Apply)
+        .await
+        .expect("created without a seat, not refused");
+    assert!(second.value.seats.is_empty() && second.value.user.active);
+    let asleep = f
+        .seats
+        .create_directory_user(&f.admin, new("Asleep"), false, Mode::Apply)
+        .await
+        .expect("created inactive");
+    assert!(!asleep.value.user.active && asleep.value.seats.is_empty());
+    assert_eq!(audit().await, before + 3, "one commit each");
+    assert_eq!(f.pool(&product("professional")).await.assigned, 1);
+
+    // The seat comes free; a reactivated user takes it in the same change.
+    f.seats
+        .set_directory_user_active(&f.admin, &first.value.user.id, false, Mode::Apply)
+        .await
+        .expect("deactivated");
+    let awake = f
+        .seats
+        .set_directory_user_active(&f.admin, &asleep.value.user.id, true, Mode::Apply)
+        .await
+        .expect("reactivated");
+    assert_eq!(awake.audit.action, AuditAction::UserReactivated);
+    assert_eq!(awake.value.seats.len(), 1, "the freed seat");
+    assert_eq!(audit().await, before + 5);
+    let stored = store
+        .holder(&f.admin.org, &asleep.value.user.id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert!(stored.user.active && stored.seats.len() == 1);
+    assert_eq!(f.pool(&product("professional")).await.assigned, 1);
+}
