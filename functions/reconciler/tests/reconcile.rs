@@ -6,14 +6,15 @@
 // Tests: a failed expectation is the failure being reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use seatflow_domain::store_ports::*;
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration};
 use seatflow_domain::{
-    AuditAction, Catalog, Clock as _, EntitlementStore, Mode, NewGrant, ORG_METADATA_KEY, PaymentGateway,
-    ProviderItem, ProviderSubscription, RenewalIndex, SubscriptionId,
+    AuditAction, Catalog, Clock as _, Mode, NewGrant, ORG_METADATA_KEY, PaymentGateway, ProviderItem,
+    ProviderSubscription, RenewalIndex, SubscriptionId,
 };
 use seatflow_memory::{MemoryEntitlementStore, OfflinePaymentGateway};
 use seatflow_reconciler::{ReconcileConfig, ReconcileReport, Reconciler};

@@ -86,9 +86,19 @@ pub use outbound::Outbox;
 pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
 pub use store::{
-    Change, EntitlementStore, MoveEmail, Put, RemoveEndpoint, RemoveHolder, RenewalIndex, Snapshot,
-    SnapshotKeys, SubscriptionOwner, TeamSeatsCount, Write,
+    ApiKeyReads, BillingReads, Change, CommitPort, DirectoryReads, EntitlementStore, JobFailures, MoveEmail,
+    OrganizationReads, Put, RemoveEndpoint, RemoveHolder, RenewalIndex, Snapshot, SnapshotKeys,
+    SubscriptionOwner, TeamSeatsCount, Write,
 };
+
+/// The entitlement store's traits, to bring into scope where a store's
+/// methods are called (`use seatflow_domain::store_ports::*;`).
+pub mod store_ports {
+    pub use crate::store::{
+        ApiKeyReads, BillingReads, CommitPort, DirectoryReads, EntitlementStore, JobFailures,
+        OrganizationReads,
+    };
+}
 pub use webhook::{DeliveryLog, DeliveryQueue};
 
 // ----- services -----

@@ -218,14 +218,53 @@ impl Snapshot {
     }
 }
 
-/// Persistence for entitlements. Every read is scoped to one organisation,
-/// except finding an API key by its hash (the key names its organisation)
-/// and whether an event was applied (event ids are global).
+/// Persistence for entitlements: the commit port ([`CommitPort`]) and one
+/// read trait per family of records. Every read is scoped to one
+/// organisation, except finding an API key by its hash (the key names its
+/// organisation), whether an event was applied (event ids are global), and
+/// the operators' reads across organisations.
 ///
-/// Reads return the latest committed state. [`EntitlementStore::commit`] is
-/// atomic and checks every written record's version.
+/// Reads return the latest committed state. [`CommitPort::commit`] is atomic
+/// and checks every written record's version. Implement the parts; every
+/// type that has them all is an `EntitlementStore`.
+pub trait EntitlementStore:
+    CommitPort + OrganizationReads + DirectoryReads + ApiKeyReads + BillingReads + JobFailures
+{
+}
+
+impl<T> EntitlementStore for T where
+    T: CommitPort + OrganizationReads + DirectoryReads + ApiKeyReads + BillingReads + JobFailures + ?Sized
+{
+}
+
+/// The one way to write: a consistent snapshot of the records a decision
+/// reads, and an atomic, version-checked commit of what it decided.
 #[async_trait]
-pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
+pub trait CommitPort: Send + Sync + std::fmt::Debug {
+    /// The records `keys` names, as one consistent snapshot: a seat decision
+    /// reads everything it decides on with this one call, so that it never
+    /// combines records from either side of another change.
+    async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError>;
+    /// Applies a change atomically.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] if any record's version is not the expected
+    /// one, or a new user's email is taken; [`StoreError::AllocationFull`] if
+    /// a [`TeamSeatsCount`] would pass its allocation; then nothing is written.
+    async fn commit(&self, change: Change) -> Result<(), StoreError>;
+    /// Called before a decision is remade after a conflict (`attempt` from 0),
+    /// so that a store shared by many processes can spread retries out. The
+    /// default does not wait.
+    async fn pause_before_retry(&self, attempt: u32) {
+        let _ = attempt;
+    }
+}
+
+/// An organisation's own records: itself, its settings (notification
+/// preferences, webhook endpoints) and its audit log; and every
+/// organisation, for the vendor's operators.
+#[async_trait]
+pub trait OrganizationReads: Send + Sync + std::fmt::Debug {
     /// An organisation.
     async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError>;
     /// Up to `limit` organisations of every tenant, by id, after `after`
@@ -235,6 +274,31 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
         after: Option<&OrgId>,
         limit: usize,
     ) -> Result<Vec<Organization>, StoreError>;
+    /// The organisation's notification preferences, if it set any.
+    async fn notification_preferences(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<NotificationPreferences>, StoreError>;
+    /// An outbound webhook endpoint.
+    async fn webhook_endpoint(
+        &self,
+        org: &OrgId,
+        id: &crate::EndpointId,
+    ) -> Result<Option<crate::WebhookEndpoint>, StoreError>;
+    /// The organisation's outbound webhook endpoints.
+    async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<crate::WebhookEndpoint>, StoreError>;
+    /// Audit entries older than `before`, newest first, at most `limit`.
+    async fn audit(
+        &self,
+        org: &OrgId,
+        before: Option<&AuditId>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Who holds what: pools, teams and their seats, users and their seats.
+#[async_trait]
+pub trait DirectoryReads: Send + Sync + std::fmt::Debug {
     /// Every pool of the organisation (one per product it holds).
     async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError>;
     /// One team.
@@ -243,10 +307,6 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError>;
     /// Every team's seats of every product.
     async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError>;
-    /// The records `keys` names, as one consistent snapshot: a seat decision
-    /// reads everything it decides on with this one call, so that it never
-    /// combines records from either side of another change.
-    async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError>;
     /// A user and the seats they hold.
     async fn holder(&self, org: &OrgId, user: &UserId) -> Result<Option<UserSeats>, StoreError>;
     /// The user with `email`, and the seats they hold.
@@ -267,15 +327,17 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
         after: Option<&UserId>,
         limit: usize,
     ) -> Result<Vec<UserSeats>, StoreError>;
-    /// Audit entries older than `before`, newest first, at most `limit`.
-    async fn audit(
-        &self,
-        org: &OrgId,
-        before: Option<&AuditId>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// API keys, and when each was last used.
+#[async_trait]
+pub trait ApiKeyReads: Send + Sync + std::fmt::Debug {
     /// One API key.
     async fn api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
+    /// Every API key of the organisation.
+    async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError>;
+    /// The API key whose secret hashes to `secret_hash`, in any organisation.
+    async fn api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError>;
     /// Records that a key was used at `at` (its `last_used_at`), outside any
     /// change: no version moves and no audit entry is written.
     async fn touch_api_key(
@@ -284,10 +346,12 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
         id: &ApiKeyId,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError>;
-    /// Every API key of the organisation.
-    async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError>;
-    /// The API key whose secret hashes to `secret_hash`, in any organisation.
-    async fn api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError>;
+}
+
+/// What the organisation pays for and was given: subscriptions, their
+/// owners, manual grants, and which payment events were applied.
+#[async_trait]
+pub trait BillingReads: Send + Sync + std::fmt::Debug {
     /// One subscription of the organisation.
     async fn subscription(
         &self,
@@ -305,6 +369,11 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     async fn grants(&self, org: &OrgId) -> Result<Vec<SeatGrant>, StoreError>;
     /// Whether the event was applied before.
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
+}
+
+/// Provisioning jobs that failed, for the vendor's operators.
+#[async_trait]
+pub trait JobFailures: Send + Sync + std::fmt::Debug {
     /// Records a failed provisioning job (replacing an earlier record of it).
     async fn record_job_failure(&self, failure: &crate::JobFailure) -> Result<(), StoreError>;
     /// The failure recorded for an event, if any.
@@ -313,33 +382,6 @@ pub trait EntitlementStore: Send + Sync + std::fmt::Debug {
     async fn job_failures(&self, limit: usize) -> Result<Vec<crate::JobFailure>, StoreError>;
     /// Forgets an event's failure (its job succeeded).
     async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError>;
-    /// An outbound webhook endpoint.
-    async fn webhook_endpoint(
-        &self,
-        org: &OrgId,
-        id: &crate::EndpointId,
-    ) -> Result<Option<crate::WebhookEndpoint>, StoreError>;
-    /// The organisation's outbound webhook endpoints.
-    async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<crate::WebhookEndpoint>, StoreError>;
-    /// The organisation's notification preferences, if it set any.
-    async fn notification_preferences(
-        &self,
-        org: &OrgId,
-    ) -> Result<Option<NotificationPreferences>, StoreError>;
-    /// Applies a change atomically.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] if any record's version is not the expected
-    /// one, or a new user's email is taken; [`StoreError::AllocationFull`] if
-    /// a [`TeamSeatsCount`] would pass its allocation; then nothing is written.
-    async fn commit(&self, change: Change) -> Result<(), StoreError>;
-
-    /// Called before a decision is remade after a conflict (`attempt` from 0),
-    /// so that a store shared by many processes can spread retries out. The
-    /// default does not wait.
-    async fn pause_before_retry(&self, attempt: u32) {
-        let _ = attempt;
-    }
 }
 
 /// The cross-organisation reads of the scheduled jobs (notices,

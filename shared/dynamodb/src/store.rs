@@ -13,11 +13,14 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
 use rand::Rng as _;
+use seatflow_domain::store_ports::{
+    ApiKeyReads, BillingReads, CommitPort, DirectoryReads, JobFailures, OrganizationReads,
+};
 use seatflow_domain::{
-    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId,
-    EntitlementStore, GrantId, NotificationPreferences, OrgId, Organization, ProductId, RenewalIndex,
-    SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId, SubscriptionOwner,
-    Team, TeamId, TeamSeats, TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint, Write,
+    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId, GrantId,
+    NotificationPreferences, OrgId, Organization, ProductId, RenewalIndex, SeatGrant, SeatPool, Snapshot,
+    SnapshotKeys, StoreError, Subscription, SubscriptionId, SubscriptionOwner, Team, TeamId, TeamSeats,
+    TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint, Write,
 };
 use serde::de::DeserializeOwned;
 
@@ -633,38 +636,7 @@ fn job_failure_of(mut item: Item) -> Result<seatflow_domain::JobFailure, StoreEr
 }
 
 #[async_trait]
-impl EntitlementStore for DynamoEntitlementStore {
-    async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
-        self.get_record(keys::org(org), keys::ORG_SK.into()).await
-    }
-
-    async fn organizations(
-        &self,
-        after: Option<&OrgId>,
-        limit: usize,
-    ) -> Result<Vec<Organization>, StoreError> {
-        // Ids are letters, digits, '_' and '-': '!' sorts before every one.
-        let low = after.map_or_else(|| "!".to_owned(), ToString::to_string);
-        let items = self
-            .query_range(true, keys::ORGS.into(), low, "~".into(), false, limit)
-            .await?;
-        items.into_iter().map(items::from_item).collect()
-    }
-
-    async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
-        let items = self.query_prefix(keys::org(org), "POOL#".into()).await?;
-        items.into_iter().map(items::from_item).collect()
-    }
-
-    async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError> {
-        self.get_record(keys::org(org), keys::team(team)).await
-    }
-
-    async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError> {
-        let items = self.query_prefix(keys::org(org), "TEAM#".into()).await?;
-        items.into_iter().map(items::from_item).collect()
-    }
-
+impl CommitPort for DynamoEntitlementStore {
     async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
         let pk = keys::org(org);
         let sort_keys: Vec<String> = keys
@@ -699,6 +671,127 @@ impl EntitlementStore for DynamoEntitlementStore {
             }
         }
         Ok(read)
+    }
+
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        let (items, capped) = self.transaction(&change)?;
+        // A delete is billed by the deleted item's size; assignments are under 1 KB.
+        let sizes: Vec<usize> = items
+            .iter()
+            .map(|i| i.put().map_or(1, |p| capacity::item_size(p.item())))
+            .collect();
+        let mut last = String::new();
+        for attempt in 0..TRANSIENT_ATTEMPTS {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .set_return_consumed_capacity(self.capacity_mode())
+                .send()
+                .await;
+            if let Some(meter) = &self.meter {
+                // Refused transactions are billed too.
+                meter.transactional_write(sizes.iter().copied());
+                if let Ok(output) = &sent {
+                    meter.reported(output.consumed_capacity.iter().flatten());
+                }
+            }
+            match sent.map_err(|e| classify(e, &capped)) {
+                Ok(_) => return Ok(()),
+                Err(Failure::Stale) => return Err(StoreError::Conflict),
+                Err(Failure::Full(team, product)) => {
+                    return Err(StoreError::AllocationFull { team, product });
+                }
+                Err(Failure::Fatal(text)) => return Err(StoreError::Unavailable(text)),
+                Err(Failure::Transient(text)) => {
+                    tracing::debug!(attempt, error = %text, "transient DynamoDB failure; retrying");
+                    last = text;
+                    backoff(attempt).await;
+                }
+            }
+        }
+        // Still colliding: let the domain decide again on fresh state.
+        if last.contains("TransactionConflict") {
+            Err(StoreError::Conflict)
+        } else {
+            Err(StoreError::Unavailable(last))
+        }
+    }
+
+    async fn pause_before_retry(&self, attempt: u32) {
+        backoff(attempt.min(4)).await;
+    }
+}
+
+#[async_trait]
+impl OrganizationReads for DynamoEntitlementStore {
+    async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
+        self.get_record(keys::org(org), keys::ORG_SK.into()).await
+    }
+
+    async fn organizations(
+        &self,
+        after: Option<&OrgId>,
+        limit: usize,
+    ) -> Result<Vec<Organization>, StoreError> {
+        // Ids are letters, digits, '_' and '-': '!' sorts before every one.
+        let low = after.map_or_else(|| "!".to_owned(), ToString::to_string);
+        let items = self
+            .query_range(true, keys::ORGS.into(), low, "~".into(), false, limit)
+            .await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn audit(
+        &self,
+        org: &OrgId,
+        before: Option<&AuditId>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let high = before.map_or_else(|| "AUDIT$".to_owned(), keys::audit);
+        let items = self
+            .query_range(false, keys::org(org), "AUDIT#".into(), high, true, limit)
+            .await?;
+        items.into_iter().map(items::audit_from_item).collect()
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        org: &OrgId,
+        id: &EndpointId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        self.get_record(keys::org(org), keys::webhook_endpoint(id)).await
+    }
+
+    async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        let items = self
+            .query_prefix(keys::org(org), keys::WEBHOOK_ENDPOINTS.into())
+            .await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn notification_preferences(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<NotificationPreferences>, StoreError> {
+        self.get_record(keys::org(org), keys::NOTIFY_SK.into()).await
+    }
+}
+
+#[async_trait]
+impl DirectoryReads for DynamoEntitlementStore {
+    async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "POOL#".into()).await?;
+        items.into_iter().map(items::from_item).collect()
+    }
+
+    async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError> {
+        self.get_record(keys::org(org), keys::team(team)).await
+    }
+
+    async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "TEAM#".into()).await?;
+        items.into_iter().map(items::from_item).collect()
     }
 
     async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
@@ -769,20 +862,10 @@ impl EntitlementStore for DynamoEntitlementStore {
             .await?;
         items.into_iter().map(items::holder_from_item).collect()
     }
+}
 
-    async fn audit(
-        &self,
-        org: &OrgId,
-        before: Option<&AuditId>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let high = before.map_or_else(|| "AUDIT$".to_owned(), keys::audit);
-        let items = self
-            .query_range(false, keys::org(org), "AUDIT#".into(), high, true, limit)
-            .await?;
-        items.into_iter().map(items::audit_from_item).collect()
-    }
-
+#[async_trait]
+impl ApiKeyReads for DynamoEntitlementStore {
     async fn api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
         self.get_record(keys::org(org), keys::api_key(id)).await
     }
@@ -831,7 +914,10 @@ impl EntitlementStore for DynamoEntitlementStore {
         };
         self.get_record(keys::org(&org), keys::api_key(&key)).await
     }
+}
 
+#[async_trait]
+impl BillingReads for DynamoEntitlementStore {
     async fn subscription(
         &self,
         org: &OrgId,
@@ -870,28 +956,16 @@ impl EntitlementStore for DynamoEntitlementStore {
         items.into_iter().map(items::from_item).collect()
     }
 
-    async fn webhook_endpoint(
-        &self,
-        org: &OrgId,
-        id: &EndpointId,
-    ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        self.get_record(keys::org(org), keys::webhook_endpoint(id)).await
-    }
-
-    async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        let items = self
-            .query_prefix(keys::org(org), keys::WEBHOOK_ENDPOINTS.into())
-            .await?;
-        items.into_iter().map(items::from_item).collect()
-    }
-
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
         Ok(self
             .get(keys::event(event_id), keys::EVENT_SK.into())
             .await?
             .is_some())
     }
+}
 
+#[async_trait]
+impl JobFailures for DynamoEntitlementStore {
     async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
         let item = items::to_item(failure, keys::JOB_FAILURES.into(), failure.event_id.clone())?;
         self.put_expiring(item, failure.expires_at).await
@@ -932,62 +1006,6 @@ impl EntitlementStore for DynamoEntitlementStore {
             .await
             .map_err(unavailable)?;
         Ok(())
-    }
-
-    async fn notification_preferences(
-        &self,
-        org: &OrgId,
-    ) -> Result<Option<NotificationPreferences>, StoreError> {
-        self.get_record(keys::org(org), keys::NOTIFY_SK.into()).await
-    }
-
-    async fn commit(&self, change: Change) -> Result<(), StoreError> {
-        let (items, capped) = self.transaction(&change)?;
-        // A delete is billed by the deleted item's size; assignments are under 1 KB.
-        let sizes: Vec<usize> = items
-            .iter()
-            .map(|i| i.put().map_or(1, |p| capacity::item_size(p.item())))
-            .collect();
-        let mut last = String::new();
-        for attempt in 0..TRANSIENT_ATTEMPTS {
-            let sent = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .set_return_consumed_capacity(self.capacity_mode())
-                .send()
-                .await;
-            if let Some(meter) = &self.meter {
-                // Refused transactions are billed too.
-                meter.transactional_write(sizes.iter().copied());
-                if let Ok(output) = &sent {
-                    meter.reported(output.consumed_capacity.iter().flatten());
-                }
-            }
-            match sent.map_err(|e| classify(e, &capped)) {
-                Ok(_) => return Ok(()),
-                Err(Failure::Stale) => return Err(StoreError::Conflict),
-                Err(Failure::Full(team, product)) => {
-                    return Err(StoreError::AllocationFull { team, product });
-                }
-                Err(Failure::Fatal(text)) => return Err(StoreError::Unavailable(text)),
-                Err(Failure::Transient(text)) => {
-                    tracing::debug!(attempt, error = %text, "transient DynamoDB failure; retrying");
-                    last = text;
-                    backoff(attempt).await;
-                }
-            }
-        }
-        // Still colliding: let the domain decide again on fresh state.
-        if last.contains("TransactionConflict") {
-            Err(StoreError::Conflict)
-        } else {
-            Err(StoreError::Unavailable(last))
-        }
-    }
-
-    async fn pause_before_retry(&self, attempt: u32) {
-        backoff(attempt.min(4)).await;
     }
 }
 

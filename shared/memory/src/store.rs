@@ -7,11 +7,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use seatflow_domain::store_ports::{
+    ApiKeyReads, BillingReads, CommitPort, DirectoryReads, JobFailures, OrganizationReads,
+};
 use seatflow_domain::{
-    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId,
-    EntitlementStore, GrantId, NotificationPreferences, OrgId, Organization, OutboundEvent, ProcessedEvent,
-    ProductId, Put, RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription,
-    SubscriptionId, Team, TeamId, TeamSeats, User, UserId, UserSeats, WebhookEndpoint, Write,
+    ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId, GrantId,
+    NotificationPreferences, OrgId, Organization, OutboundEvent, ProcessedEvent, ProductId, Put,
+    RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId,
+    Team, TeamId, TeamSeats, User, UserId, UserSeats, WebhookEndpoint, Write,
 };
 
 #[derive(Debug, Default)]
@@ -272,60 +275,7 @@ fn apply(
 }
 
 #[async_trait]
-impl EntitlementStore for MemoryEntitlementStore {
-    async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
-        Ok(self.read(org, |r| r.organization.clone()))
-    }
-
-    async fn organizations(
-        &self,
-        after: Option<&OrgId>,
-        limit: usize,
-    ) -> Result<Vec<Organization>, StoreError> {
-        let mut found: Vec<Organization> = self
-            .lock()
-            .orgs
-            .values()
-            .filter_map(|r| r.organization.clone())
-            .filter(|o| after.is_none_or(|after| o.id > *after))
-            .collect();
-        found.sort_by(|a, b| a.id.cmp(&b.id));
-        found.truncate(limit);
-        Ok(found)
-    }
-
-    async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
-        self.lock()
-            .job_failures
-            .insert(failure.event_id.clone(), failure.clone());
-        Ok(())
-    }
-
-    async fn job_failure(&self, event_id: &str) -> Result<Option<seatflow_domain::JobFailure>, StoreError> {
-        Ok(self.lock().job_failures.get(event_id).cloned())
-    }
-
-    async fn job_failures(&self, limit: usize) -> Result<Vec<seatflow_domain::JobFailure>, StoreError> {
-        Ok(self.lock().job_failures.values().take(limit).cloned().collect())
-    }
-
-    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
-        self.lock().job_failures.remove(event_id);
-        Ok(())
-    }
-
-    async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
-        Ok(self.read(org, |r| r.pools.values().cloned().collect()))
-    }
-
-    async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError> {
-        Ok(self.read(org, |r| r.teams.get(team).cloned()))
-    }
-
-    async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError> {
-        Ok(self.read(org, |r| r.teams.values().cloned().collect()))
-    }
-
+impl CommitPort for MemoryEntitlementStore {
     async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
         // One lock: a consistent snapshot.
         Ok(self.read(org, |r| Snapshot {
@@ -355,6 +305,135 @@ impl EntitlementStore for MemoryEntitlementStore {
                 .filter_map(|k| r.team_seats.get(k).cloned())
                 .collect(),
         }))
+    }
+
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        let mut guard = self.lock();
+        let Records {
+            orgs,
+            api_key_hashes,
+            processed_events,
+            subscription_owners,
+            job_failures: _,
+            outbox,
+        } = &mut *guard;
+        let records = orgs.entry(change.org.clone()).or_default();
+        // Two new users with one email in the same change would both pass the
+        // per-write check; refuse that too.
+        let mut new_emails = std::collections::HashSet::new();
+        let all_fresh = change.writes.iter().all(|w| match w {
+            Write::Holder(Put {
+                expected: None,
+                value,
+            }) => new_emails.insert(value.user.email.clone()) && check(records, w),
+            Write::ProcessedEvent(event) => !processed_events.contains_key(&event.id),
+            Write::SubscriptionOwner(claim) => {
+                subscription_owners.get(&claim.subscription) == claim.expected.as_ref()
+            }
+            _ => check(records, w),
+        });
+        // Audit ids are UUID v7 (74 random bits): no need to check them for collisions.
+        if !all_fresh {
+            return Err(StoreError::Conflict);
+        }
+        if let Some((team, product)) = over_allocation(records, &change.writes) {
+            return Err(StoreError::AllocationFull { team, product });
+        }
+        for write in change.writes {
+            apply(
+                &change.org,
+                records,
+                api_key_hashes,
+                processed_events,
+                subscription_owners,
+                write,
+            );
+        }
+        records.audit.insert(change.audit.id, Box::new(change.audit));
+        let emitted = !change.events.is_empty();
+        outbox.extend(change.events);
+        drop(guard);
+        if emitted && let Some(hook) = &*self.on_events.lock().unwrap_or_else(PoisonError::into_inner) {
+            hook();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl OrganizationReads for MemoryEntitlementStore {
+    async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
+        Ok(self.read(org, |r| r.organization.clone()))
+    }
+
+    async fn organizations(
+        &self,
+        after: Option<&OrgId>,
+        limit: usize,
+    ) -> Result<Vec<Organization>, StoreError> {
+        let mut found: Vec<Organization> = self
+            .lock()
+            .orgs
+            .values()
+            .filter_map(|r| r.organization.clone())
+            .filter(|o| after.is_none_or(|after| o.id > *after))
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn audit(
+        &self,
+        org: &OrgId,
+        before: Option<&AuditId>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self.read(org, |r| {
+            let older = match before {
+                Some(cursor) => r.audit.range(..*cursor),
+                None => r.audit.range(..),
+            };
+            older
+                .rev()
+                .take(limit)
+                .map(|(_, e)| AuditEntry::clone(e))
+                .collect()
+        }))
+    }
+
+    async fn notification_preferences(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<NotificationPreferences>, StoreError> {
+        Ok(self.read(org, |r| r.notification_preferences.clone()))
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        org: &OrgId,
+        id: &EndpointId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        Ok(self.read(org, |r| r.webhook_endpoints.get(id).cloned()))
+    }
+
+    async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        Ok(self.read(org, |r| r.webhook_endpoints.values().cloned().collect()))
+    }
+}
+
+#[async_trait]
+impl DirectoryReads for MemoryEntitlementStore {
+    async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
+        Ok(self.read(org, |r| r.pools.values().cloned().collect()))
+    }
+
+    async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError> {
+        Ok(self.read(org, |r| r.teams.get(team).cloned()))
+    }
+
+    async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError> {
+        Ok(self.read(org, |r| r.teams.values().cloned().collect()))
     }
 
     async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
@@ -410,26 +489,10 @@ impl EntitlementStore for MemoryEntitlementStore {
                 .collect()
         }))
     }
+}
 
-    async fn audit(
-        &self,
-        org: &OrgId,
-        before: Option<&AuditId>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        Ok(self.read(org, |r| {
-            let older = match before {
-                Some(cursor) => r.audit.range(..*cursor),
-                None => r.audit.range(..),
-            };
-            older
-                .rev()
-                .take(limit)
-                .map(|(_, e)| AuditEntry::clone(e))
-                .collect()
-        }))
-    }
-
+#[async_trait]
+impl ApiKeyReads for MemoryEntitlementStore {
     async fn api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
         Ok(self.read(org, |r| r.api_keys.get(id).cloned()))
     }
@@ -453,7 +516,10 @@ impl EntitlementStore for MemoryEntitlementStore {
             .and_then(|(org, id)| records.orgs.get(org)?.api_keys.get(id))
             .cloned())
     }
+}
 
+#[async_trait]
+impl BillingReads for MemoryEntitlementStore {
     async fn subscription(
         &self,
         org: &OrgId,
@@ -481,76 +547,28 @@ impl EntitlementStore for MemoryEntitlementStore {
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
         Ok(self.lock().processed_events.contains_key(event_id))
     }
+}
 
-    async fn notification_preferences(
-        &self,
-        org: &OrgId,
-    ) -> Result<Option<NotificationPreferences>, StoreError> {
-        Ok(self.read(org, |r| r.notification_preferences.clone()))
-    }
-
-    async fn commit(&self, change: Change) -> Result<(), StoreError> {
-        let mut guard = self.lock();
-        let Records {
-            orgs,
-            api_key_hashes,
-            processed_events,
-            subscription_owners,
-            job_failures: _,
-            outbox,
-        } = &mut *guard;
-        let records = orgs.entry(change.org.clone()).or_default();
-        // Two new users with one email in the same change would both pass the
-        // per-write check; refuse that too.
-        let mut new_emails = std::collections::HashSet::new();
-        let all_fresh = change.writes.iter().all(|w| match w {
-            Write::Holder(Put {
-                expected: None,
-                value,
-            }) => new_emails.insert(value.user.email.clone()) && check(records, w),
-            Write::ProcessedEvent(event) => !processed_events.contains_key(&event.id),
-            Write::SubscriptionOwner(claim) => {
-                subscription_owners.get(&claim.subscription) == claim.expected.as_ref()
-            }
-            _ => check(records, w),
-        });
-        // Audit ids are UUID v7 (74 random bits): no need to check them for collisions.
-        if !all_fresh {
-            return Err(StoreError::Conflict);
-        }
-        if let Some((team, product)) = over_allocation(records, &change.writes) {
-            return Err(StoreError::AllocationFull { team, product });
-        }
-        for write in change.writes {
-            apply(
-                &change.org,
-                records,
-                api_key_hashes,
-                processed_events,
-                subscription_owners,
-                write,
-            );
-        }
-        records.audit.insert(change.audit.id, Box::new(change.audit));
-        let emitted = !change.events.is_empty();
-        outbox.extend(change.events);
-        drop(guard);
-        if emitted && let Some(hook) = &*self.on_events.lock().unwrap_or_else(PoisonError::into_inner) {
-            hook();
-        }
+#[async_trait]
+impl JobFailures for MemoryEntitlementStore {
+    async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
+        self.lock()
+            .job_failures
+            .insert(failure.event_id.clone(), failure.clone());
         Ok(())
     }
 
-    async fn webhook_endpoint(
-        &self,
-        org: &OrgId,
-        id: &EndpointId,
-    ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        Ok(self.read(org, |r| r.webhook_endpoints.get(id).cloned()))
+    async fn job_failure(&self, event_id: &str) -> Result<Option<seatflow_domain::JobFailure>, StoreError> {
+        Ok(self.lock().job_failures.get(event_id).cloned())
     }
 
-    async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        Ok(self.read(org, |r| r.webhook_endpoints.values().cloned().collect()))
+    async fn job_failures(&self, limit: usize) -> Result<Vec<seatflow_domain::JobFailure>, StoreError> {
+        Ok(self.lock().job_failures.values().take(limit).cloned().collect())
+    }
+
+    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
+        self.lock().job_failures.remove(event_id);
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod aws;
 pub mod cases;
 mod fixture;
+mod forward;
 pub mod idempotency_cases;
 pub mod ledger_cases;
 #[cfg(feature = "aws")]
@@ -23,6 +24,11 @@ pub mod receiver;
 pub mod stripe_standin;
 
 pub use fixture::{Fixture, org, product, start_time};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use async_trait::async_trait;
+}
 pub use naive::NaiveStore;
 pub use payments::HeldPayments;
 pub use reads::{Store, StoreReads};

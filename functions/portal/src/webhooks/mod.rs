@@ -41,12 +41,11 @@ fn event_label(kind: EventType) -> &'static str {
     }
 }
 
-/// An endpoint, in words.
-
 fn endpoint_id(id: &str) -> Result<EndpointId, PageError> {
     EndpointId::parse(id).map_err(|_| PageError::NotFound)
 }
 
+/// An endpoint, in words.
 pub struct EndpointRow {
     id: String,
     url: String,
