@@ -343,12 +343,13 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses
             "items": {"data": [{"id": "si_1", "quantity": quantity, "price": {"lookup_key": "seatflow_essential_monthly"}}]}
         })
     };
-    let job = |event: &str, at: i64, object: Value| seatflow_domain::ProvisioningJob {
-        event_id: event.into(),
-        event_type: "customer.subscription.updated".into(),
-        occurred_at: chrono::DateTime::from_timestamp(at, 0).expect("time"),
-        group: object["id"].as_str().unwrap_or_default().into(),
-        object: serde_json::value::RawValue::from_string(object.to_string()).expect("JSON"),
+    let job = |event: &str, at: i64, object: Value| {
+        seatflow_stripe::event::job_for(
+            event,
+            "customer.subscription.updated",
+            chrono::DateTime::from_timestamp(at, 0).expect("time"),
+            &object.to_string(),
+        )
     };
     // Stripe's current states, which the provisioner reads.
     for state in [

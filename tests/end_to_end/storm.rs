@@ -165,13 +165,12 @@ fn event(n: usize, sub: &ProviderSubscription) -> ProvisioningJob {
             "current_period_end": i.current_period_end.map(|t| t.timestamp()),
         })).collect::<Vec<_>>() }
     });
-    ProvisioningJob {
-        event_id: format!("evt_storm_{n}"),
-        event_type: "customer.subscription.updated".into(),
-        occurred_at: DateTime::from_timestamp(1_790_000_000, 0).expect("time"),
-        group: sub.id.clone(),
-        object: serde_json::value::RawValue::from_string(object.to_string()).expect("JSON"),
-    }
+    seatflow_stripe::event::job_for(
+        &format!("evt_storm_{n}"),
+        "customer.subscription.updated",
+        DateTime::from_timestamp(1_790_000_000, 0).expect("time"),
+        &object.to_string(),
+    )
 }
 
 /// What Stripe's final state entitles each organisation to, per product.

@@ -110,7 +110,7 @@ impl Provisioner {
             crate::ProvisionError::UnknownOrganization { org, .. } => org.clone(),
             _ => None,
         }
-        .or_else(|| crate::named_org(job));
+        .or_else(|| job.subject.org().map(str::to_owned));
         let failed = seatflow_domain::FailedJob {
             event_id: &job.event_id,
             event_type: &job.event_type,

@@ -16,7 +16,9 @@
 //! made in between. Stripe's `created` (one-second resolution, and the same
 //! second for a subscription's creation and activation) plays no part.
 //!
-//! Only the few fields needed are read from the raw JSON (`seatflow_stripe::wire`).
+//! What a job is about (its subscription, the organisation it names) came
+//! with it: the webhook read it from Stripe's payload (`seatflow_stripe::event`);
+//! the subscription's state is read from the provider here.
 //! Batches (`batch`): failures are reported per message, and a FIFO group
 //! stops at its first failure.
 
@@ -25,10 +27,9 @@ pub mod batch;
 use std::sync::Arc;
 
 use seatflow_domain::{
-    Actor, Applied, Mode, PaymentError, PaymentGateway, ProviderSubscription, ProvisioningJob, SeatError,
-    Seats, SnapshotError,
+    Actor, Applied, JobSubject, Mode, PaymentError, PaymentGateway, ProviderSubscription, ProvisioningJob,
+    SeatError, Seats, SnapshotError,
 };
-use seatflow_stripe::wire::{self, SubscriptionRef};
 
 /// What applying a job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +55,7 @@ pub enum ProvisionError {
         /// The event id.
         event: String,
         /// What was being read.
-        what: &'static str,
+        what: String,
         /// The parser's complaint.
         detail: String,
     },
@@ -125,21 +126,6 @@ impl ProvisionError {
     }
 }
 
-/// The organisation a job's object names (a subscription's or invoice's
-/// metadata, a checkout session's reference), as it names it.
-#[must_use]
-pub fn named_org(job: &ProvisioningJob) -> Option<String> {
-    let object: serde_json::Value = serde_json::from_str(job.object.get()).ok()?;
-    [
-        &object["metadata"]["org"],
-        &object["client_reference_id"],
-        &object["subscription_details"]["metadata"]["org"],
-        &object["parent"]["subscription_details"]["metadata"]["org"],
-    ]
-    .into_iter()
-    .find_map(|v| v.as_str().filter(|o| !o.is_empty()).map(str::to_owned))
-}
-
 /// Applies provisioning jobs through the entitlement service, reading each
 /// job's subscription from the payment gateway.
 #[derive(Debug, Clone)]
@@ -167,18 +153,16 @@ impl Provisioner {
     /// [`ProvisionError`]; the job should be retried (and parked if it keeps failing).
     pub async fn apply(&self, job: &ProvisioningJob) -> Result<Outcome, ProvisionError> {
         let event = || job.event_id.clone();
-        let id = match wire::subscription_of(&job.event_type, job.object.get()) {
-            Err(e) => {
+        let id = match &job.subject {
+            JobSubject::Malformed { what, detail, .. } => {
                 return Err(ProvisionError::Malformed {
                     event: event(),
-                    what: e.what,
-                    detail: e.detail,
+                    what: what.clone(),
+                    detail: detail.clone(),
                 });
             }
-            // The payload's state is ignored: only the id is taken from it.
-            Ok(SubscriptionRef::Embedded(sub)) => sub.id,
-            Ok(SubscriptionRef::Named(id)) => id,
-            Ok(SubscriptionRef::None) => {
+            JobSubject::Subscription { id, .. } => id.clone(),
+            JobSubject::NoSubscription { .. } => {
                 tracing::info!(event = %job.event_id, kind = %job.event_type, "belongs to no subscription");
                 return Ok(Outcome::NoSubscription);
             }
@@ -247,7 +231,7 @@ impl Provisioner {
             },
             SnapshotError::Malformed { field, detail } => ProvisionError::Malformed {
                 event: event(),
-                what: field,
+                what: field.to_owned(),
                 detail,
             },
         })?;

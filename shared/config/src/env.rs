@@ -172,4 +172,40 @@ mod tests {
             "read the environment outside seatflow-config: {readers:?}"
         );
     }
+
+    #[test]
+    fn the_readme_layout_lists_every_crate() {
+        let root = workspace();
+        let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+        let layout = readme
+            .split("\n## Layout\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").nth(1))
+            .expect("a Layout section with its tree");
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+        let members: Vec<&str> = manifest
+            .split("members = [")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .expect("workspace members")
+            .split(',')
+            .map(|m| m.trim().trim_matches('"'))
+            .filter(|m| !m.is_empty())
+            .collect();
+        assert!(members.len() > 10, "{members:?}");
+        let missing: Vec<_> = members
+            .iter()
+            .filter(|member| {
+                let listed = match member.split_once('/') {
+                    Some(("functions", name)) => format!("\n  {name}/"),
+                    _ => format!("\n{member}/"),
+                };
+                !layout.contains(&listed)
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "crates missing from the README's Layout: {missing:?}"
+        );
+    }
 }

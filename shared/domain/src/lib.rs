@@ -66,7 +66,7 @@ pub use payment::{
     SubscriptionPage,
 };
 pub use pool::{SeatPool, TeamSeats};
-pub use provisioning::ProvisioningJob;
+pub use provisioning::{JobSubject, ProvisioningJob};
 pub use quote::{AddOnRequest, ProrationPreview, Quantity, Quote, QuoteRequest};
 pub use seat_rules::{Holdings, SeatSource};
 pub use subscription::{

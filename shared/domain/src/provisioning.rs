@@ -1,15 +1,15 @@
 //! Provisioning jobs: a payment event to apply to the entitlements, and the
 //! [`JobQueue`] port that carries them from the webhook to the provisioner.
-//! A job holds the event's object as opaque JSON: the provisioner reads the
-//! few fields it needs; the domain knows no payment provider's types.
+//! The webhook reads what a job is about from the provider's payload once
+//! ([`JobSubject`]): nothing later parses the provider's JSON, and the domain
+//! knows no payment provider's types.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 /// One payment event to apply.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvisioningJob {
     /// The provider's event id: the deduplication key.
     pub event_id: String,
@@ -20,17 +20,50 @@ pub struct ProvisioningJob {
     /// Jobs of one group are applied in order: the subscription, or the
     /// customer before a subscription exists.
     pub group: String,
-    /// The event's object, as the provider sent it.
-    pub object: Box<RawValue>,
+    /// What the event is about.
+    pub subject: JobSubject,
 }
 
-impl PartialEq for ProvisioningJob {
-    fn eq(&self, other: &Self) -> bool {
-        self.event_id == other.event_id
-            && self.event_type == other.event_type
-            && self.occurred_at == other.occurred_at
-            && self.group == other.group
-            && self.object.get() == other.object.get()
+/// What a payment event is about, as the webhook read it from the
+/// provider's payload. The provisioner reads the subscription's state from
+/// the provider itself: only its id is taken from the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobSubject {
+    /// A subscription.
+    Subscription {
+        /// The provider's subscription id.
+        id: String,
+        /// The organisation the payload names (metadata or client
+        /// reference), as it names it.
+        org: Option<String>,
+    },
+    /// Nothing a subscription holds (a one-off payment): nothing to apply.
+    NoSubscription {
+        /// The organisation the payload names, if any.
+        org: Option<String>,
+    },
+    /// A payload that is not the shape its event type promises: the job
+    /// fails, and the failure is recorded for the operators.
+    Malformed {
+        /// What was being read.
+        what: String,
+        /// The parser's complaint.
+        detail: String,
+        /// The organisation the payload names, if any.
+        org: Option<String>,
+    },
+}
+
+impl JobSubject {
+    /// The organisation the payload names, if any, as it names it.
+    #[must_use]
+    pub fn org(&self) -> Option<&str> {
+        match self {
+            Self::Subscription { org, .. } | Self::NoSubscription { org } | Self::Malformed { org, .. } => {
+                org.as_deref()
+            }
+        }
     }
 }
 

@@ -22,7 +22,10 @@ fn job(event: &str, group: &str) -> ProvisioningJob {
         event_type: "customer.subscription.updated".into(),
         occurred_at: chrono::DateTime::from_timestamp(1_790_000_000, 0).expect("time"),
         group: group.into(),
-        object: serde_json::value::RawValue::from_string(r#"{"id":"sub_1"}"#.into()).expect("json"),
+        subject: seatflow_domain::JobSubject::Subscription {
+            id: "sub_1".into(),
+            org: None,
+        },
     }
 }
 

@@ -1,9 +1,11 @@
 //! Reading a verified event: only the few fields needed, from the raw JSON,
 //! so that an event type or API version this code has never seen still gets
-//! its 200 (typed Stripe parsers fail on those).
+//! its 200 (typed Stripe parsers fail on those). What the event is about
+//! (its subscription, the organisation it names) is read here, once, into
+//! the job: nothing later parses Stripe's JSON.
 
 use chrono::{DateTime, Utc};
-use seatflow_domain::ProvisioningJob;
+use seatflow_domain::{JobSubject, ProvisioningJob};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -77,8 +79,8 @@ fn id_of(value: Option<&serde_json::Value>) -> Option<String> {
 
 /// The group an object's events are applied in: its subscription, else its
 /// customer, else the object itself.
-fn group_of(object: &RawValue) -> Option<String> {
-    let ids: Ids = serde_json::from_str(object.get()).unwrap_or_default();
+fn group_of(object: &str) -> Option<String> {
+    let ids: Ids = serde_json::from_str(object).unwrap_or_default();
     let subscription = if ids.object.as_deref() == Some("subscription") {
         ids.id.clone()
     } else {
@@ -109,12 +111,54 @@ pub fn job_of(body: &[u8]) -> Result<Option<ProvisioningJob>, EventError> {
     }
     let occurred_at = DateTime::<Utc>::from_timestamp(envelope.created, 0)
         .ok_or_else(|| EventError(format!("created {} is not a time", envelope.created)))?;
-    let group = group_of(envelope.data.object).unwrap_or_else(|| envelope.id.clone());
-    Ok(Some(ProvisioningJob {
-        event_id: envelope.id,
-        event_type: envelope.event_type,
+    Ok(Some(job_for(
+        &envelope.id,
+        &envelope.event_type,
         occurred_at,
-        group,
-        object: envelope.data.object.to_owned(),
-    }))
+        envelope.data.object.get(),
+    )))
+}
+
+/// The provisioning job of event `event_id` of `event_type` about `object`
+/// (Stripe's JSON): its group, and what it is about.
+#[must_use]
+pub fn job_for(
+    event_id: &str,
+    event_type: &str,
+    occurred_at: DateTime<Utc>,
+    object: &str,
+) -> ProvisioningJob {
+    let org = named_org(object);
+    let subject = match crate::wire::subscription_of(event_type, object) {
+        // The payload's state is ignored: only the id is taken from it.
+        Ok(crate::wire::SubscriptionRef::Embedded(sub)) => JobSubject::Subscription { id: sub.id, org },
+        Ok(crate::wire::SubscriptionRef::Named(id)) => JobSubject::Subscription { id, org },
+        Ok(crate::wire::SubscriptionRef::None) => JobSubject::NoSubscription { org },
+        Err(e) => JobSubject::Malformed {
+            what: e.what.to_owned(),
+            detail: e.detail,
+            org,
+        },
+    };
+    ProvisioningJob {
+        event_id: event_id.to_owned(),
+        event_type: event_type.to_owned(),
+        occurred_at,
+        group: group_of(object).unwrap_or_else(|| event_id.to_owned()),
+        subject,
+    }
+}
+
+/// The organisation an object names (a subscription's or invoice's
+/// metadata, a checkout session's reference), as it names it.
+fn named_org(object: &str) -> Option<String> {
+    let object: serde_json::Value = serde_json::from_str(object).ok()?;
+    [
+        &object["metadata"]["org"],
+        &object["client_reference_id"],
+        &object["subscription_details"]["metadata"]["org"],
+        &object["parent"]["subscription_details"]["metadata"]["org"],
+    ]
+    .into_iter()
+    .find_map(|v| v.as_str().filter(|o| !o.is_empty()).map(str::to_owned))
 }

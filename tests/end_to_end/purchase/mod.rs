@@ -171,13 +171,12 @@ impl App {
         let provisioner = Provisioner::new(self.state.seats.clone(), Arc::new(self.gateway.clone()));
         let now = self.clock.now();
         let object = wire::checkout_session_object(&session, "cus_buyer");
-        let job = seatflow_domain::ProvisioningJob {
-            event_id: format!("evt_{id}"),
-            event_type: "checkout.session.completed".into(),
-            occurred_at: now,
-            group: "cus_buyer".into(),
-            object: serde_json::value::RawValue::from_string(object.to_string()).expect("JSON"),
-        };
+        let job = seatflow_stripe::event::job_for(
+            &format!("evt_{id}"),
+            "checkout.session.completed",
+            now,
+            &object.to_string(),
+        );
         provisioner.apply(&job).await.expect("provisioned");
         sub.id
     }

@@ -134,13 +134,12 @@ async fn the_confirmation_is_pending_until_provisioned_then_shows_the_purchase()
     let provisioner = Provisioner::new(app.state.seats.clone(), Arc::new(app.gateway.clone()));
     let object = wire::checkout_session_object(&session, "cus_buyer");
     provisioner
-        .apply(&seatflow_domain::ProvisioningJob {
-            event_id: "evt_cs_done".into(),
-            event_type: "checkout.session.completed".into(),
-            occurred_at: app.clock.now(),
-            group: "cus_buyer".into(),
-            object: serde_json::value::RawValue::from_string(object.to_string()).expect("JSON"),
-        })
+        .apply(&seatflow_stripe::event::job_for(
+            "evt_cs_done",
+            "checkout.session.completed",
+            app.clock.now(),
+            &object.to_string(),
+        ))
         .await
         .expect("provisioned");
 

@@ -15,31 +15,34 @@ use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::{Fixture, product};
 use serde_json::json;
 
+/// Stripe's subscription `group` of `org` with `quantity` Essential seats.
+fn subscription(group: &str, org: &str, quantity: u32) -> serde_json::Value {
+    json!({
+        "id": group, "object": "subscription", "status": "active", "customer": "cus_1",
+        "metadata": { "org": org },
+        "items": { "data": [{ "quantity": quantity, "price": { "lookup_key": "seatflow_essential_monthly" } }] }
+    })
+}
+
 fn message(id: &str, group: &str, event: &str, org: &str, quantity: u32) -> QueuedMessage {
-    let job = json!({
-        "event_id": event,
-        "event_type": "customer.subscription.updated",
-        "occurred_at": "2026-11-22T14:00:00Z",
-        "group": group,
-        "object": {
-            "id": group, "object": "subscription", "status": "active", "customer": "cus_1",
-            "metadata": { "org": org },
-            "items": { "data": [{ "quantity": quantity, "price": { "lookup_key": "seatflow_essential_monthly" } }] }
-        }
-    });
+    let job = seatflow_stripe::event::job_for(
+        event,
+        "customer.subscription.updated",
+        chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("time"),
+        &subscription(group, org, quantity).to_string(),
+    );
     QueuedMessage {
         id: id.into(),
         group: group.into(),
-        body: job.to_string(),
+        body: serde_json::to_string(&job).expect("JSON"),
     }
 }
 
 /// The provider holds `group` as a subscription of `org` with `quantity`
 /// Essential seats.
 fn stripe_holds(gateway: &OfflinePaymentGateway, group: &str, org: &str, quantity: u32) {
-    let body = message("-", group, "-", org, quantity).body;
-    let job: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    match wire::subscription_of("customer.subscription.updated", &job["object"].to_string()) {
+    let object = subscription(group, org, quantity).to_string();
+    match wire::subscription_of("customer.subscription.updated", &object) {
         Ok(wire::SubscriptionRef::Embedded(state)) => gateway.put_subscription(*state),
         other => panic!("not a subscription: {other:?}"),
     }
@@ -98,8 +101,15 @@ async fn the_sample_sqs_event_is_read_and_applied_in_order() {
     let stripe = offline(&f);
     let provisioner = Provisioner::new(f.seats.clone(), stripe.clone());
     // The provider's state is the later one the sample's events announce.
-    let newer: serde_json::Value = serde_json::from_str(&messages[1].body).expect("JSON");
-    match wire::subscription_of("customer.subscription.updated", &newer["object"].to_string()) {
+    let newer = json!({
+        "id": "sub_sample", "object": "subscription", "status": "active", "customer": "cus_sample",
+        "cancel_at_period_end": false, "metadata": { "org": "org_sample" },
+        "items": { "object": "list", "data": [
+            { "quantity": 25, "current_period_end": 1_795_000_000, "price": { "id": "price_sample", "lookup_key": "seatflow_professional_annual" } },
+            { "quantity": 5, "current_period_end": 1_795_000_000, "price": { "id": "price_sample", "lookup_key": "seatflow_sso_annual" } }
+        ] }
+    });
+    match wire::subscription_of("customer.subscription.updated", &newer.to_string()) {
         Ok(wire::SubscriptionRef::Embedded(state)) => stripe.put_subscription(*state),
         other => panic!("not a subscription: {other:?}"),
     }

@@ -43,14 +43,14 @@ fn subscription(id: &str, org: Option<&str>, status: &str, items: &[(&str, u32)]
     sub
 }
 
+/// The job the webhook makes of event `event` of `kind` about `object`.
 fn job(event: &str, kind: &str, at: i64, object: &Value) -> ProvisioningJob {
-    ProvisioningJob {
-        event_id: event.into(),
-        event_type: kind.into(),
-        occurred_at: DateTime::from_timestamp(at, 0).expect("time"),
-        group: object["id"].as_str().unwrap_or("none").into(),
-        object: serde_json::value::RawValue::from_string(object.to_string()).expect("JSON"),
-    }
+    seatflow_stripe::event::job_for(
+        event,
+        kind,
+        DateTime::from_timestamp(at, 0).expect("time"),
+        &object.to_string(),
+    )
 }
 
 async fn setup() -> (Fixture, Provisioner, Arc<OfflinePaymentGateway>) {
