@@ -30,7 +30,8 @@ async fn main() -> Result<(), Error> {
             let (seats, renewals, config) = (seats.clone(), renewals.clone(), config);
             Box::pin(async move {
                 let payments = seatflow_config::payment_gateway_with(&secrets)?;
-                Ok(Reconciler::new(seats, payments, renewals, config))
+                Ok(Reconciler::new(seats, payments, renewals, config)
+                    .with_report_hook(seatflow_reconciler::emit))
             })
         }),
     )

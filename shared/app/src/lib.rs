@@ -8,11 +8,18 @@
 //!   running subscription (one retry-safety strategy), plan and term changes,
 //!   seats at renewal, cancellation at the period's end and its undoing, the
 //!   provider's billing portal.
+//! - [`provisioning::Provisioner`]: a payment event applied to the seats
+//!   (the subscription read from the provider, applied once per event), and
+//!   queued batches with their FIFO groups held back behind a failure.
+//! - [`reconciliation::Reconciler`]: every subscription of the provider
+//!   compared with what seatflow holds, drift applied, grants ended.
 //!
 //! Each service has its own error type ([`BillingError`]); `seatflow-http`
 //! maps it to problem+json in one place.
 
 pub mod billing;
+pub mod provisioning;
+pub mod reconciliation;
 
 pub use billing::{
     AddSeats, Billing, BillingError, ChangePlan, CreatedSession, PlanChangeResult, RenewalChange,

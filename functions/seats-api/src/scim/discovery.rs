@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::users::SEATS_SCHEMA;
+use super::user_resource::SEATS_SCHEMA;
 use super::{MAX_RESULTS, ScimCaller, scim_response};
 
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";

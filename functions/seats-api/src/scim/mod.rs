@@ -13,6 +13,7 @@
 mod discovery;
 mod filter;
 mod groups;
+mod user_resource;
 mod users;
 
 use axum::Router;

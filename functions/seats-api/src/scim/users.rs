@@ -10,50 +10,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use seatflow_domain::{
-    Actor, DisplayName, Email, Mode, NewUser, ProductId, Role, SeatError, UserChanges, UserId, UserSeats,
+    Actor, Email, Mode, NewUser, ProductId, Role, SeatError, UserChanges, UserId, UserSeats,
 };
 use seatflow_http::AppState;
 use serde_json::{Value, json};
 
+use super::user_resource::{Fields, display_name, fields, merge, resource};
 use super::{
-    ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, boolean, filter, list_response, paging,
-    patch_operations, scim_response,
+    ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, filter, list_response, paging, patch_operations,
+    scim_response,
 };
-
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-/// seatflow's extension: the seats a user holds, and whether the seat
-/// policy's seat is still owed to them.
-pub const SEATS_SCHEMA: &str = "urn:seatflow:params:scim:schemas:extension:seats:2.0:User";
-
-/// The user as a SCIM resource.
-pub fn resource(holder: &UserSeats, directory_seat: Option<&ProductId>) -> Value {
-    let user = &holder.user;
-    let seat_pending = user.active
-        && directory_seat.is_some_and(|wanted| !holder.seats.iter().any(|s| &s.product == wanted));
-    let mut resource = json!({
-        "schemas": [USER_SCHEMA, SEATS_SCHEMA],
-        "id": user.id.as_str(),
-        "userName": user.email.as_str(),
-        "displayName": user.name.as_str(),
-        "name": { "formatted": user.name.as_str() },
-        "emails": [{ "value": user.email.as_str(), "type": "work", "primary": true }],
-        "active": user.active,
-        "meta": {
-            "resourceType": "User",
-            "created": user.created_at.to_rfc3339(),
-            "location": format!("/scim/v2/Users/{}", user.id),
-            "version": format!("W/\"{}\"", user.version),
-        },
-        SEATS_SCHEMA: {
-            "seats": holder.seats.iter().map(|s| s.product.as_str()).collect::<Vec<_>>(),
-            "seatPending": seat_pending,
-        },
-    });
-    if let Some(team) = &user.team {
-        resource["groups"] = json!([{ "value": team.as_str(), "$ref": format!("/scim/v2/Groups/{team}") }]);
-    }
-    resource
-}
 
 async fn directory_seat(app: &AppState, actor: &Actor) -> Result<Option<ProductId>, ScimError> {
     Ok(app.seats.directory_seat(actor).await?)
@@ -61,80 +27,6 @@ async fn directory_seat(app: &AppState, actor: &Actor) -> Result<Option<ProductI
 
 fn user_id(id: &str) -> Result<UserId, ScimError> {
     UserId::parse(id).map_err(|_| ScimError::not_found("user", id))
-}
-
-/// What a User body says, as seatflow keeps it.
-struct Fields {
-    name: Option<DisplayName>,
-    email: Option<Email>,
-    active: Option<bool>,
-}
-
-/// The email of a User body: `userName` when it is an address, else the
-/// primary (or first) of `emails`.
-fn email_of(user_name: Option<&str>, emails: Option<&Value>) -> Result<Option<Email>, ScimError> {
-    if let Some(email) = user_name.and_then(|u| Email::parse(u).ok()) {
-        return Ok(Some(email));
-    }
-    let listed = emails.and_then(Value::as_array).and_then(|emails| {
-        emails
-            .iter()
-            .find(|e| e["primary"] == json!(true))
-            .or_else(|| emails.first())
-            .and_then(|e| e["value"].as_str())
-    });
-    match (listed, user_name) {
-        (Some(address), _) => Email::parse(address)
-            .map(Some)
-            .map_err(|e| ScimError::invalid_value(format!("emails: {e}"))),
-        (None, Some(user_name)) => Err(ScimError::invalid_value(format!(
-            "userName '{user_name}' is not an email address, and no email is given: seatflow reaches its users by email"
-        ))),
-        (None, None) => Ok(None),
-    }
-}
-
-fn display_name(value: &str) -> Result<DisplayName, ScimError> {
-    DisplayName::parse(value).map_err(|e| ScimError::invalid_value(format!("name: {e}")))
-}
-
-/// The display name a body gives: `displayName`, `name.formatted`, or the
-/// given and family names (either may fill in for a missing one from `current`).
-fn name_of(body: &Value, current: Option<&str>) -> Result<Option<DisplayName>, ScimError> {
-    if let Some(display) = body["displayName"].as_str().filter(|d| !d.trim().is_empty()) {
-        return display_name(display).map(Some);
-    }
-    if let Some(formatted) = body["name"]["formatted"]
-        .as_str()
-        .filter(|d| !d.trim().is_empty())
-    {
-        return display_name(formatted).map(Some);
-    }
-    let given = body["name"]["givenName"].as_str();
-    let family = body["name"]["familyName"].as_str();
-    if given.is_none() && family.is_none() {
-        return Ok(None);
-    }
-    let (current_given, current_family) = current
-        .map(|c| c.split_once(' ').unwrap_or((c, "")))
-        .unwrap_or_default();
-    let whole = format!(
-        "{} {}",
-        given.unwrap_or(current_given),
-        family.unwrap_or(current_family)
-    );
-    display_name(whole.trim()).map(Some)
-}
-
-fn fields(body: &Value, current: Option<&str>) -> Result<Fields, ScimError> {
-    Ok(Fields {
-        name: name_of(body, current)?,
-        email: email_of(body["userName"].as_str(), body.get("emails"))?,
-        active: match body.get("active") {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(boolean(value, "active")?),
-        },
-    })
 }
 
 /// `GET /scim/v2/Users[?filter=userName eq "…"][&startIndex=&count=]`.
@@ -226,12 +118,11 @@ pub async fn create(
         role: Role::Member,
         team: None,
     };
-    let created = app
+    let (created, policy) = app
         .seats
         .create_directory_user(&actor, new, given.active != Some(false), Mode::Apply)
-        .await?
-        .value;
-    let policy = directory_seat(&app, &actor).await?;
+        .await?;
+    let created = created.value;
     let mut response = scim_response(StatusCode::CREATED, &resource(&created, policy.as_ref()));
     if let Ok(location) = HeaderValue::from_str(&format!("/scim/v2/Users/{}", created.user.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -336,32 +227,6 @@ pub async fn patch(
     let holder = apply(&app, &actor, current, fields).await?;
     let policy = directory_seat(&app, &actor).await?;
     Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
-}
-
-/// Sets `path` (`active`, `name.givenName`, `emails[type eq "work"].value`…)
-/// in `body`, as a User body would hold it. Attributes seatflow does not
-/// keep are ignored.
-fn merge(body: &mut Value, path: &str, value: Value) {
-    let lower = path.to_ascii_lowercase();
-    match lower.as_str() {
-        "active" | "username" | "displayname" => {
-            let key = match lower.as_str() {
-                "active" => "active",
-                "username" => "userName",
-                _ => "displayName",
-            };
-            body[key] = value;
-        }
-        "name" => body["name"] = value,
-        "name.formatted" => body["name"]["formatted"] = value,
-        "name.givenname" => body["name"]["givenName"] = value,
-        "name.familyname" => body["name"]["familyName"] = value,
-        "emails" => body["emails"] = value,
-        _ if lower.starts_with("emails[") && lower.ends_with("].value") => {
-            body["emails"] = json!([{ "value": value, "primary": true }]);
-        }
-        _ => {}
-    }
 }
 
 /// `DELETE /scim/v2/Users/{id}`: the user goes, every seat back.

@@ -98,9 +98,9 @@ impl Seats {
 
     /// Creates a user the organisation's directory pushed: `new`, active or
     /// not, with a seat of the organisation's directory-seat product when
-    /// one is free and the user is active, else without (the caller shows
-    /// them as pending a seat). The seat policy and the user are one
-    /// decision, in one commit.
+    /// one is free and the user is active, else without. The seat policy and
+    /// the user are one decision, in one commit. Also returns the policy's
+    /// product: a user without a seat of it is pending one.
     ///
     /// # Errors
     /// As [`Self::create_user`], except that a full pool or team allocation
@@ -111,10 +111,11 @@ impl Seats {
         new: NewUser,
         active: bool,
         mode: Mode,
-    ) -> Result<Outcome<UserSeats>, SeatError> {
+    ) -> Result<(Outcome<UserSeats>, Option<ProductId>), SeatError> {
         let policy = self.directory_seat(actor).await?;
         let seat = policy.as_ref().filter(|_| active).map(SeatWanted::IfFree);
-        self.create_user_with(actor, new, seat, active, mode).await
+        let created = self.create_user_with(actor, new, seat, active, mode).await?;
+        Ok((created, policy))
     }
 
     /// Deactivates or reactivates a user for the organisation's directory:

@@ -773,20 +773,21 @@ pub async fn a_directory_user_takes_the_policy_seat_when_free_in_one_commit(
     };
     let audit = || async { store.audit(&f.admin.org, None, 100).await.expect("audit").len() };
     let before = audit().await;
-    let first = f
+    let (first, policy) = f
         .seats
         .create_directory_user(&f.admin, new("First"), true, Mode::Apply)
         .await
         .expect("created");
+    assert_eq!(policy, Some(product("professional")));
     assert_eq!(first.audit.action, AuditAction::UserCreated);
     assert_eq!(first.value.seats.len(), 1, "the policy's seat, free");
-    let second = f
+    let (second, _) = f
         .seats
         .create_directory_user(&f.admin, new("Second"), true, Mode::Apply)
         .await
         .expect("created without a seat, not refused");
     assert!(second.value.seats.is_empty() && second.value.user.active);
-    let asleep = f
+    let (asleep, _) = f
         .seats
         .create_directory_user(&f.admin, new("Asleep"), false, Mode::Apply)
         .await

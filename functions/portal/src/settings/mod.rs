@@ -1,6 +1,11 @@
 //! Settings (admins, signed in as themselves): who receives billing notices
 //! and which, and API keys (created with scopes, the secret shown once;
 //! revoked).
+//! The page is here; the forms that change it are `forms`.
+
+mod forms;
+
+pub use forms::{create_key, revoke_key, save_directory_sync, save_notifications};
 
 use std::collections::BTreeSet;
 
@@ -172,141 +177,4 @@ async fn refused(
 ) -> Result<Response, PageError> {
     let (status, text) = crate::page::refusal(error)?;
     settings_page(session, state, None, Some((at.to_owned(), text)), None, status).await
-}
-
-/// `POST /settings/notifications`.
-pub async fn save_notifications(
-    State(state): State<PortalState>,
-    Submitted(session, pairs): Submitted<Vec<(String, String)>>,
-) -> Result<Response, PageError> {
-    let value = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-    };
-    let contacts: Result<Vec<Email>, _> = value("contacts")
-        .split([',', ';', '\n'])
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(Email::parse)
-        .collect();
-    let contacts = match contacts {
-        Ok(contacts) => contacts,
-        Err(error) => return refused(&session, &state, "contacts", error.into()).await,
-    };
-    let sent: BTreeSet<&str> = pairs
-        .iter()
-        .filter(|(k, _)| k == "send")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let opted_out = KINDS
-        .iter()
-        .map(|(kind, _)| *kind)
-        .filter(|kind| !sent.contains(kind.as_str()))
-        .collect();
-    match state
-        .app
-        .seats
-        .set_notification_preferences(&session.actor, contacts, opted_out, Mode::Apply)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to("/settings?saved=notifications").into_response()),
-        Err(error) => refused(&session, &state, "contacts", error).await,
-    }
-}
-
-/// `POST /settings/api-keys`: a new key, its secret shown on the answer.
-pub async fn create_key(
-    State(state): State<PortalState>,
-    Submitted(session, pairs): Submitted<Vec<(String, String)>>,
-) -> Result<Response, PageError> {
-    let value = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-    };
-    let scopes: Vec<ApiScope> = pairs
-        .iter()
-        .filter(|(k, _)| k == "scope")
-        .filter_map(|(_, v)| ApiScope::ALL.into_iter().find(|s| s.as_str() == v))
-        .collect();
-    let secret = ApiKeySecret::generate();
-    match state
-        .app
-        .seats
-        .create_api_key(
-            &session.actor,
-            value("name"),
-            &secret.prefix,
-            &secret.hash,
-            &scopes,
-            Mode::Apply,
-        )
-        .await
-    {
-        // Rendered, not redirected: the secret must not sit in a URL.
-        Ok(_) => {
-            settings_page(
-                &session,
-                &state,
-                None,
-                None,
-                Some(secret.secret.expose_secret().to_owned()),
-                StatusCode::CREATED,
-            )
-            .await
-        }
-        Err(error) => refused(&session, &state, "key", error).await,
-    }
-}
-
-/// `POST /settings/api-keys/{id}/revoke`.
-pub async fn revoke_key(
-    State(state): State<PortalState>,
-    Path(id): Path<String>,
-    Submitted(session, _): Submitted<IgnoredAny>,
-) -> Result<Response, PageError> {
-    let id = ApiKeyId::parse(&id).map_err(|_| PageError::NotFound)?;
-    match state
-        .app
-        .seats
-        .revoke_api_key(&session.actor, &id, Mode::Apply)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to("/settings?saved=revoked").into_response()),
-        Err(error) => refused(&session, &state, "keys", error).await,
-    }
-}
-
-/// The directory sync form.
-#[derive(Debug, serde::Deserialize)]
-pub struct DirectoryForm {
-    #[serde(default)]
-    product: String,
-}
-
-/// `POST /settings/directory-sync`: the plan directory users get a seat of.
-pub async fn save_directory_sync(
-    State(state): State<PortalState>,
-    Submitted(session, submitted): Submitted<DirectoryForm>,
-) -> Result<Response, PageError> {
-    let product = if submitted.product.is_empty() {
-        None
-    } else {
-        match ProductId::parse(&submitted.product) {
-            Ok(product) => Some(product),
-            Err(error) => return refused(&session, &state, "directory", error.into()).await,
-        }
-    };
-    match state
-        .app
-        .seats
-        .set_directory_seat(&session.actor, product.as_ref(), Mode::Apply)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to("/settings?saved=directory").into_response()),
-        Err(error) => refused(&session, &state, "directory", error).await,
-    }
 }
