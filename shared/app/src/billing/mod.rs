@@ -10,13 +10,14 @@ mod plan_change;
 mod renewal;
 mod seat_increase;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    Actor, Applied, AuditEntry, IdempotencyStore, PaymentError, PaymentGateway, ProrationBehavior,
-    ProviderSubscription, SeatError, SeatIncrease, Seats, SnapshotError, StoreError, SubscriptionId,
-    SubscriptionSnapshot,
+    Actor, Applied, AuditAction, AuditEntry, IdempotencyStore, Mode, PaymentError, PaymentGateway, ProductId,
+    ProrationBehavior, ProviderSubscription, SeatError, SeatIncrease, Seats, SnapshotError, StoreError,
+    SubscriptionId, SubscriptionSnapshot,
 };
 
 pub use checkout::CreatedSession;
@@ -154,6 +155,54 @@ impl Billing {
             .filter(|s| s.org() == Some(caller.org.as_str()))
             .ok_or_else(not_found)?;
         Ok((subscription_id, provider))
+    }
+
+    /// What a change of a subscription that still entitles starts from
+    /// (admins); `ended` says why one that has ended cannot change.
+    async fn entitling(&self, caller: &Actor, id: &str, ended: &str) -> Result<Current, BillingError> {
+        caller.require_admin("change subscriptions")?;
+        let current = self.current(caller, id).await?;
+        if !current.snapshot.status.entitles() {
+            return Err(BillingError::SubscriptionEnded(format!(
+                "subscription '{id}' {ended}"
+            )));
+        }
+        Ok(current)
+    }
+
+    /// What the admin's change of `snapshot` would write (a preview), or
+    /// writes: the audit entry.
+    async fn apply_requested(
+        &self,
+        caller: &Actor,
+        snapshot: &SubscriptionSnapshot,
+        action: AuditAction,
+        keep: &BTreeMap<ProductId, u32>,
+        read_at: DateTime<Utc>,
+        mode: Mode,
+    ) -> Result<Option<AuditEntry>, BillingError> {
+        let applied = self
+            .seats
+            .apply_requested_change(caller, snapshot, action, keep, read_at, mode)
+            .await?;
+        Ok(audit_of(applied))
+    }
+
+    /// Applies the provider's answer to a change it made (read at
+    /// `read_at`, before it was asked): the audit entry.
+    async fn apply_answer(
+        &self,
+        caller: &Actor,
+        answer: &ProviderSubscription,
+        action: AuditAction,
+        keep: &BTreeMap<ProductId, u32>,
+        read_at: DateTime<Utc>,
+    ) -> Result<(SubscriptionSnapshot, Option<AuditEntry>), BillingError> {
+        let snapshot = answer.snapshot(self.seats.catalog())?;
+        let audit = self
+            .apply_requested(caller, &snapshot, action, keep, read_at, Mode::Apply)
+            .await?;
+        Ok((snapshot, audit))
     }
 
     /// What every change of a running subscription starts from.

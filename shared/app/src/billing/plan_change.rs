@@ -12,7 +12,7 @@ use seatflow_domain::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Billing, BillingError, Current, audit_of};
+use super::{Billing, BillingError, Current};
 
 /// The plan and term wanted.
 #[derive(Debug, Clone, Deserialize)]
@@ -63,19 +63,15 @@ impl Billing {
         mode: Mode,
         key: Option<&IdempotencyKey>,
     ) -> Result<PlanChangeResult, BillingError> {
-        caller.require_admin("change subscriptions")?;
         let seats = &self.seats;
         let Current {
             provider: current,
             mut snapshot,
             read_at,
             ..
-        } = self.current(caller, id).await?;
-        if !snapshot.status.entitles() {
-            return Err(BillingError::SubscriptionEnded(format!(
-                "subscription '{id}' has ended or is not paid; buy again"
-            )));
-        }
+        } = self
+            .entitling(caller, id, "has ended or is not paid; buy again")
+            .await?;
         let behavior = request.proration_behavior.unwrap_or(self.proration);
         let change = seats.catalog().plan_price_change(
             &current,
@@ -112,10 +108,10 @@ impl Billing {
                 snapshot.items.insert(change.plan_after.clone(), quantity);
             }
             snapshot.term = Some(change.term_after);
-            let applied = seats
-                .apply_requested_change(caller, &snapshot, action, &keep, read_at, Mode::DryRun)
+            let audit = self
+                .apply_requested(caller, &snapshot, action, &keep, read_at, Mode::DryRun)
                 .await?;
-            return Ok(respond(change, true, audit_of(applied)));
+            return Ok(respond(change, true, audit));
         }
         let provider_key = key.map(|k| {
             k.provider_key(
@@ -128,12 +124,11 @@ impl Billing {
             .payments
             .change_prices(id, change.changes(), behavior, provider_key.as_deref())
             .await?;
-        let snapshot = updated.snapshot(seats.catalog())?;
-        let applied = seats
-            .apply_requested_change(caller, &snapshot, action, &keep, read_at, Mode::Apply)
+        let (_, audit) = self
+            .apply_answer(caller, &updated, action, &keep, read_at)
             .await?;
         tracing::info!(org = %caller.org, subscription = %id, from = %change.plan_before, to = %change.plan_after,
             term = ?change.term_after, "plan changed");
-        Ok(respond(change, true, audit_of(applied)))
+        Ok(respond(change, true, audit))
     }
 }

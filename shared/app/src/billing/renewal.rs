@@ -18,7 +18,7 @@ use seatflow_domain::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Billing, BillingError, Current, audit_of};
+use super::{Billing, BillingError, Current};
 
 /// The seats to renew with.
 #[derive(Debug, Clone, Deserialize)]
@@ -111,19 +111,15 @@ impl Billing {
         mode: Mode,
         key: Option<&IdempotencyKey>,
     ) -> Result<RenewalSeatsChange, BillingError> {
-        caller.require_admin("change subscriptions")?;
         let seats = &self.seats;
         let Current {
             id: subscription_id,
             provider: current,
             mut snapshot,
             read_at,
-        } = self.current(caller, id).await?;
-        if !snapshot.status.entitles() {
-            return Err(BillingError::SubscriptionEnded(format!(
-                "subscription '{id}' has ended or is not paid; nothing renews"
-            )));
-        }
+        } = self
+            .entitling(caller, id, "has ended or is not paid; nothing renews")
+            .await?;
         let plan = seats
             .catalog()
             .plan_renewal_seats(&current, &request.product, request.quantity)?;
@@ -154,10 +150,10 @@ impl Billing {
             snapshot
                 .items
                 .insert(plan.product.clone(), plan.quantity_at_renewal);
-            let applied = seats
-                .apply_requested_change(caller, &snapshot, action, &keep, read_at, Mode::DryRun)
+            let audit = self
+                .apply_requested(caller, &snapshot, action, &keep, read_at, Mode::DryRun)
                 .await?;
-            return Ok(respond(plan, true, audit_of(applied)));
+            return Ok(respond(plan, true, audit));
         }
         let provider_key = key.map(|k| k.provider_key(&caller.org, "renewal-seats"));
         let read_at = seats.clock().now();
@@ -170,13 +166,12 @@ impl Billing {
                 provider_key.as_deref(),
             )
             .await?;
-        let snapshot = updated.snapshot(seats.catalog())?;
-        let applied = seats
-            .apply_requested_change(caller, &snapshot, action, &keep, read_at, Mode::Apply)
+        let (_, audit) = self
+            .apply_answer(caller, &updated, action, &keep, read_at)
             .await?;
         tracing::info!(org = %caller.org, subscription = %id, product = %plan.product,
             now = plan.quantity_now, at_renewal = plan.quantity_at_renewal, "seats reduced at renewal");
-        Ok(respond(plan, true, audit_of(applied)))
+        Ok(respond(plan, true, audit))
     }
 
     /// Ends subscription `id` at its current period's end (`cancel`), or
@@ -221,10 +216,10 @@ impl Billing {
         let keep = BTreeMap::new();
         if dry_run {
             snapshot.cancel_at_period_end = cancel;
-            let applied = seats
-                .apply_requested_change(caller, &snapshot, action, &keep, read_at, Mode::DryRun)
+            let audit = self
+                .apply_requested(caller, &snapshot, action, &keep, read_at, Mode::DryRun)
                 .await?;
-            return Ok(RenewalChange::of(&snapshot, true, audit_of(applied), true));
+            return Ok(RenewalChange::of(&snapshot, true, audit, true));
         }
         let provider_key = key.map(|k| k.provider_key(&caller.org, if cancel { "cancel" } else { "resume" }));
         let read_at = seats.clock().now();
@@ -232,11 +227,10 @@ impl Billing {
             .payments
             .set_cancel_at_period_end(id, cancel, provider_key.as_deref())
             .await?;
-        let snapshot = updated.snapshot(seats.catalog())?;
-        let applied = seats
-            .apply_requested_change(caller, &snapshot, action, &keep, read_at, Mode::Apply)
+        let (snapshot, audit) = self
+            .apply_answer(caller, &updated, action, &keep, read_at)
             .await?;
         tracing::info!(org = %caller.org, subscription = %id, cancel, "renewal changed");
-        Ok(RenewalChange::of(&snapshot, true, audit_of(applied), false))
+        Ok(RenewalChange::of(&snapshot, true, audit, false))
     }
 }
