@@ -1,7 +1,9 @@
 //! What every seatflow HTTP function shares: errors rendered as
 //! `application/problem+json` with stable codes, extractors that name the
 //! offending field, bearer authentication (JWT or API key) that yields an
-//! organisation-scoped caller, and the state every handler shares.
+//! organisation-scoped caller, and the state every handler shares. The
+//! domain's errors and the billing flows' (`seatflow-app`) become problems
+//! here, in one place (`problem`).
 
 pub mod auth;
 pub mod entitlement_tokens;

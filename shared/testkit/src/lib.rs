@@ -1,7 +1,10 @@
 //! Test support shared by every adapter and function: a seeded [`Fixture`],
 //! and the conformance suite every `EntitlementStore` adapter must pass
-//! ([`entitlement_store_conformance!`]), including concurrency; with the
-//! `aws` feature, one harness for tests on moto ([`aws`]).
+//! ([`entitlement_store_conformance!`]), including concurrency; a store
+//! wrapper that changes one method writes only that one
+//! ([`forward_store_reads!`]); a payment gateway that holds quantity changes
+//! ([`HeldPayments`]); with the `aws` feature, one harness for tests on moto
+//! ([`aws`], [`moto`]).
 
 // Test support: a failed expectation is the failing test's message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
