@@ -87,7 +87,7 @@ pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
 pub use store::{
     ApiKeyReads, BillingReads, Change, CommitPort, DirectoryReads, EntitlementStore, JobFailures, MoveEmail,
-    OrganizationReads, Put, RemoveEndpoint, RemoveHolder, RenewalIndex, Snapshot, SnapshotKeys,
+    OrganizationReads, Put, Record, RemoveEndpoint, RemoveHolder, RenewalIndex, Snapshot, SnapshotKeys,
     SubscriptionOwner, TeamSeatsCount, Write,
 };
 

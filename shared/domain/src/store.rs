@@ -218,6 +218,30 @@ impl Snapshot {
     }
 }
 
+/// A write that records what happened around the entitlements rather than
+/// changing them. It goes through the commit port like every write
+/// ([`CommitPort::record`]), but checks no version, writes no audit entry
+/// and emits no event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A provisioning job failed (its record replaces an earlier one).
+    JobFailed(crate::JobFailure),
+    /// A job that had failed succeeded: its record goes.
+    JobSucceeded {
+        /// The job's event id.
+        event_id: String,
+    },
+    /// An API key was used (its `last_used_at`); nothing if the key is gone.
+    KeyUsed {
+        /// The key's organisation.
+        org: OrgId,
+        /// The key.
+        id: ApiKeyId,
+        /// When.
+        at: chrono::DateTime<chrono::Utc>,
+    },
+}
+
 /// Persistence for entitlements: the commit port ([`CommitPort`]) and one
 /// read trait per family of records. Every read is scoped to one
 /// organisation, except finding an API key by its hash (the key names its
@@ -252,6 +276,14 @@ pub trait CommitPort: Send + Sync + std::fmt::Debug {
     /// one, or a new user's email is taken; [`StoreError::AllocationFull`] if
     /// a [`TeamSeatsCount`] would pass its allocation; then nothing is written.
     async fn commit(&self, change: Change) -> Result<(), StoreError>;
+
+    /// Writes a [`Record`]: what happened around the entitlements (a job
+    /// failed or succeeded, a key was used), with no version checked, no
+    /// audit entry and no event.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn record(&self, record: Record) -> Result<(), StoreError>;
     /// Called before a decision is remade after a conflict (`attempt` from 0),
     /// so that a store shared by many processes can spread retries out. The
     /// default does not wait.
@@ -329,7 +361,7 @@ pub trait DirectoryReads: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<UserSeats>, StoreError>;
 }
 
-/// API keys, and when each was last used.
+/// API keys (when each was last used is written as a [`Record`]).
 #[async_trait]
 pub trait ApiKeyReads: Send + Sync + std::fmt::Debug {
     /// One API key.
@@ -338,14 +370,6 @@ pub trait ApiKeyReads: Send + Sync + std::fmt::Debug {
     async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError>;
     /// The API key whose secret hashes to `secret_hash`, in any organisation.
     async fn api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError>;
-    /// Records that a key was used at `at` (its `last_used_at`), outside any
-    /// change: no version moves and no audit entry is written.
-    async fn touch_api_key(
-        &self,
-        org: &OrgId,
-        id: &ApiKeyId,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), StoreError>;
 }
 
 /// What the organisation pays for and was given: subscriptions, their
@@ -371,17 +395,14 @@ pub trait BillingReads: Send + Sync + std::fmt::Debug {
     async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
 }
 
-/// Provisioning jobs that failed, for the vendor's operators.
+/// Provisioning jobs that failed, for the vendor's operators (written as
+/// [`Record`]s).
 #[async_trait]
 pub trait JobFailures: Send + Sync + std::fmt::Debug {
-    /// Records a failed provisioning job (replacing an earlier record of it).
-    async fn record_job_failure(&self, failure: &crate::JobFailure) -> Result<(), StoreError>;
     /// The failure recorded for an event, if any.
     async fn job_failure(&self, event_id: &str) -> Result<Option<crate::JobFailure>, StoreError>;
     /// Failed jobs of every organisation, at most `limit`, by event id.
     async fn job_failures(&self, limit: usize) -> Result<Vec<crate::JobFailure>, StoreError>;
-    /// Forgets an event's failure (its job succeeded).
-    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError>;
 }
 
 /// The cross-organisation reads of the scheduled jobs (notices,

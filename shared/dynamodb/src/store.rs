@@ -18,9 +18,9 @@ use seatflow_domain::store_ports::{
 };
 use seatflow_domain::{
     ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId, GrantId,
-    NotificationPreferences, OrgId, Organization, ProductId, RenewalIndex, SeatGrant, SeatPool, Snapshot,
-    SnapshotKeys, StoreError, Subscription, SubscriptionId, SubscriptionOwner, Team, TeamId, TeamSeats,
-    TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint, Write,
+    NotificationPreferences, OrgId, Organization, ProductId, Record, RenewalIndex, SeatGrant, SeatPool,
+    Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId, SubscriptionOwner, Team, TeamId,
+    TeamSeats, TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint, Write,
 };
 use serde::de::DeserializeOwned;
 
@@ -637,6 +637,14 @@ fn job_failure_of(mut item: Item) -> Result<seatflow_domain::JobFailure, StoreEr
 
 #[async_trait]
 impl CommitPort for DynamoEntitlementStore {
+    async fn record(&self, record: Record) -> Result<(), StoreError> {
+        match record {
+            Record::JobFailed(failure) => self.record_job_failure(&failure).await,
+            Record::JobSucceeded { event_id } => self.forget_job_failure(&event_id).await,
+            Record::KeyUsed { org, id, at } => self.touch_api_key(&org, &id, at).await,
+        }
+    }
+
     async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
         let pk = keys::org(org);
         let sort_keys: Vec<String> = keys
@@ -870,29 +878,6 @@ impl ApiKeyReads for DynamoEntitlementStore {
         self.get_record(keys::org(org), keys::api_key(id)).await
     }
 
-    async fn touch_api_key(&self, org: &OrgId, id: &ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        // In a transaction of one: the functions may update items only inside
-        // transactions (their IAM policy's `dynamodb:EnclosingOperation`).
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::org(org)))
-            .key(keys::SK, s(keys::api_key(id)))
-            .update_expression("SET #used = :at")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#used", "last_used_at")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":at", s(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
     async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError> {
         let items = self.query_prefix(keys::org(org), "KEY#".into()).await?;
         items.into_iter().map(items::from_item).collect()
@@ -966,11 +951,6 @@ impl BillingReads for DynamoEntitlementStore {
 
 #[async_trait]
 impl JobFailures for DynamoEntitlementStore {
-    async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
-        let item = items::to_item(failure, keys::JOB_FAILURES.into(), failure.event_id.clone())?;
-        self.put_expiring(item, failure.expires_at).await
-    }
-
     async fn job_failure(&self, event_id: &str) -> Result<Option<seatflow_domain::JobFailure>, StoreError> {
         self.get(keys::JOB_FAILURES.into(), event_id.to_owned())
             .await?
@@ -990,22 +970,6 @@ impl JobFailures for DynamoEntitlementStore {
             )
             .await?;
         items.into_iter().map(job_failure_of).collect()
-    }
-
-    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::JOB_FAILURES))
-            .key(keys::SK, s(event_id))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 }
 
@@ -1145,5 +1109,52 @@ impl RenewalIndex for DynamoEntitlementStore {
             .map(items::from_item)
             .collect::<Result<_, _>>()?;
         Ok(found.into_iter().filter(SeatPool::over_limit).collect())
+    }
+}
+
+/// The writes of [`Record`]s.
+impl DynamoEntitlementStore {
+    async fn touch_api_key(&self, org: &OrgId, id: &ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        // In a transaction of one: the functions may update items only inside
+        // transactions (their IAM policy's `dynamodb:EnclosingOperation`).
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::api_key(id)))
+            .update_expression("SET #used = :at")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#used", "last_used_at")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":at", s(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
+        let item = items::to_item(failure, keys::JOB_FAILURES.into(), failure.event_id.clone())?;
+        self.put_expiring(item, failure.expires_at).await
+    }
+
+    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::JOB_FAILURES))
+            .key(keys::SK, s(event_id))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }

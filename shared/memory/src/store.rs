@@ -12,7 +12,7 @@ use seatflow_domain::store_ports::{
 };
 use seatflow_domain::{
     ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId, GrantId,
-    NotificationPreferences, OrgId, Organization, OutboundEvent, ProcessedEvent, ProductId, Put,
+    NotificationPreferences, OrgId, Organization, OutboundEvent, ProcessedEvent, ProductId, Put, Record,
     RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId,
     Team, TeamId, TeamSeats, User, UserId, UserSeats, WebhookEndpoint, Write,
 };
@@ -276,6 +276,14 @@ fn apply(
 
 #[async_trait]
 impl CommitPort for MemoryEntitlementStore {
+    async fn record(&self, record: Record) -> Result<(), StoreError> {
+        match record {
+            Record::JobFailed(failure) => self.record_job_failure(&failure).await,
+            Record::JobSucceeded { event_id } => self.forget_job_failure(&event_id).await,
+            Record::KeyUsed { org, id, at } => self.touch_api_key(&org, &id, at).await,
+        }
+    }
+
     async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
         // One lock: a consistent snapshot.
         Ok(self.read(org, |r| Snapshot {
@@ -497,13 +505,6 @@ impl ApiKeyReads for MemoryEntitlementStore {
         Ok(self.read(org, |r| r.api_keys.get(id).cloned()))
     }
 
-    async fn touch_api_key(&self, org: &OrgId, id: &ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        if let Some(key) = self.lock().orgs.get_mut(org).and_then(|r| r.api_keys.get_mut(id)) {
-            key.last_used_at = Some(at);
-        }
-        Ok(())
-    }
-
     async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, StoreError> {
         Ok(self.read(org, |r| r.api_keys.values().cloned().collect()))
     }
@@ -551,24 +552,12 @@ impl BillingReads for MemoryEntitlementStore {
 
 #[async_trait]
 impl JobFailures for MemoryEntitlementStore {
-    async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
-        self.lock()
-            .job_failures
-            .insert(failure.event_id.clone(), failure.clone());
-        Ok(())
-    }
-
     async fn job_failure(&self, event_id: &str) -> Result<Option<seatflow_domain::JobFailure>, StoreError> {
         Ok(self.lock().job_failures.get(event_id).cloned())
     }
 
     async fn job_failures(&self, limit: usize) -> Result<Vec<seatflow_domain::JobFailure>, StoreError> {
         Ok(self.lock().job_failures.values().take(limit).cloned().collect())
-    }
-
-    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
-        self.lock().job_failures.remove(event_id);
-        Ok(())
     }
 }
 
@@ -662,5 +651,27 @@ impl RenewalIndex for MemoryEntitlementStore {
             .values()
             .flat_map(|r| r.pools.values().filter(|p| p.over_limit()).cloned())
             .collect())
+    }
+}
+
+/// The writes of [`Record`]s.
+impl MemoryEntitlementStore {
+    async fn touch_api_key(&self, org: &OrgId, id: &ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(key) = self.lock().orgs.get_mut(org).and_then(|r| r.api_keys.get_mut(id)) {
+            key.last_used_at = Some(at);
+        }
+        Ok(())
+    }
+
+    async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {
+        self.lock()
+            .job_failures
+            .insert(failure.event_id.clone(), failure.clone());
+        Ok(())
+    }
+
+    async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
+        self.lock().job_failures.remove(event_id);
+        Ok(())
     }
 }

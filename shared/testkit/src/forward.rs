@@ -118,15 +118,6 @@ macro_rules! forward_store_reads {
         self.$field.api_key(org, id).await
     }
 
-    async fn touch_api_key(
-        &self,
-        org: &::seatflow_domain::OrgId,
-        id: &::seatflow_domain::ApiKeyId,
-        at: ::chrono::DateTime<::chrono::Utc>,
-    ) -> Result<(), ::seatflow_domain::StoreError> {
-        self.$field.touch_api_key(org, id, at).await
-    }
-
     async fn api_keys(&self, org: &::seatflow_domain::OrgId) -> Result<Vec<::seatflow_domain::ApiKey>, ::seatflow_domain::StoreError> {
         self.$field.api_keys(org).await
     }
@@ -178,9 +169,6 @@ macro_rules! forward_store_reads {
     (@one JobFailures, $ty:ty, $field:ident) => {
         #[$crate::__private::async_trait]
         impl ::seatflow_domain::store_ports::JobFailures for $ty {
-    async fn record_job_failure(&self, failure: &::seatflow_domain::JobFailure) -> Result<(), ::seatflow_domain::StoreError> {
-        self.$field.record_job_failure(failure).await
-    }
 
     async fn job_failure(&self, event_id: &str) -> Result<Option<::seatflow_domain::JobFailure>, ::seatflow_domain::StoreError> {
         self.$field.job_failure(event_id).await
@@ -188,10 +176,6 @@ macro_rules! forward_store_reads {
 
     async fn job_failures(&self, limit: usize) -> Result<Vec<::seatflow_domain::JobFailure>, ::seatflow_domain::StoreError> {
         self.$field.job_failures(limit).await
-    }
-
-    async fn forget_job_failure(&self, event_id: &str) -> Result<(), ::seatflow_domain::StoreError> {
-        self.$field.forget_job_failure(event_id).await
     }
         }
     };

@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use seatflow_domain::store_ports::CommitPort;
-use seatflow_domain::{Change, EntitlementStore, OrgId, Put, Snapshot, SnapshotKeys, StoreError, Write};
+use seatflow_domain::{
+    Change, EntitlementStore, OrgId, Put, Record, Snapshot, SnapshotKeys, StoreError, Write,
+};
 
 use crate::reads::StoreReads as _;
 
@@ -75,6 +77,10 @@ impl CommitPort for NaiveStore {
             }
         }
         self.inner.commit(change).await
+    }
+
+    async fn record(&self, record: Record) -> Result<(), StoreError> {
+        self.inner.record(record).await
     }
 }
 

@@ -157,6 +157,13 @@ impl Seats {
         {
             return Ok(());
         }
-        Ok(self.store.touch_api_key(&caller.actor.org, id, now).await?)
+        Ok(self
+            .store
+            .record(crate::store::Record::KeyUsed {
+                org: caller.actor.org.clone(),
+                id: id.clone(),
+                at: now,
+            })
+            .await?)
     }
 }

@@ -47,7 +47,9 @@ impl Seats {
             last_failed_at: now,
             expires_at: now + Duration::days(REMEMBER_FAILURES_DAYS),
         };
-        self.store.record_job_failure(&failure).await?;
+        self.store
+            .record(crate::store::Record::JobFailed(failure.clone()))
+            .await?;
         Ok(failure)
     }
 
@@ -57,7 +59,11 @@ impl Seats {
     /// [`SeatError::StoreUnavailable`].
     pub async fn job_succeeded(&self, event_id: &str) -> Result<(), SeatError> {
         if self.store.job_failure(event_id).await?.is_some() {
-            self.store.forget_job_failure(event_id).await?;
+            self.store
+                .record(crate::store::Record::JobSucceeded {
+                    event_id: event_id.to_owned(),
+                })
+                .await?;
         }
         Ok(())
     }
