@@ -8,12 +8,14 @@ mod audit;
 mod catalog;
 mod directory_sync;
 mod entitlements;
+mod import;
 mod notifications;
 mod operators;
 mod teams;
 mod usage;
 mod users;
 mod views;
+mod webhook_deliveries;
 mod webhook_endpoints;
 
 use axum::Json;
@@ -74,7 +76,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(allocations::list_allocations))
         .routes(routes!(allocations::move_allocation))
         .routes(routes!(users::list_users, users::create_user))
-        .routes(routes!(users::import_users))
+        .routes(routes!(import::import_users))
         .routes(routes!(users::get_user, users::update_user, users::remove_user))
         .routes(routes!(users::get_me))
         .routes(routes!(entitlements::get_entitlements))
@@ -114,8 +116,8 @@ fn api() -> OpenApiRouter<AppState> {
             webhook_endpoints::delete_webhook_endpoint
         ))
         .routes(routes!(webhook_endpoints::rotate_webhook_secret))
-        .routes(routes!(webhook_endpoints::list_deliveries))
-        .routes(routes!(webhook_endpoints::redeliver))
+        .routes(routes!(webhook_deliveries::list_deliveries))
+        .routes(routes!(webhook_deliveries::redeliver))
 }
 
 /// The OpenAPI 3.1 document of every `/v1` route, as served.

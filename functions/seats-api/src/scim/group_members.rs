@@ -1,0 +1,147 @@
+//! A SCIM Group as seatflow's team, and its members moved in and out of it
+//! with their seats.
+
+use axum::http::StatusCode;
+use seatflow_domain::{Actor, Mode, Team, TeamId, User, UserChanges, UserId};
+use seatflow_http::AppState;
+use serde_json::{Value, json};
+
+use super::{ScimError, filter};
+
+pub(super) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+pub(super) fn resource(team: &Team, members: &[User]) -> Value {
+    json!({
+        "schemas": [GROUP_SCHEMA],
+        "id": team.id.as_str(),
+        "displayName": team.name.as_str(),
+        "members": members.iter().map(|m| json!({
+            "value": m.id.as_str(),
+            "display": m.name.as_str(),
+            "$ref": format!("/scim/v2/Users/{}", m.id),
+        })).collect::<Vec<_>>(),
+        "meta": {
+            "resourceType": "Group",
+            "created": team.created_at.to_rfc3339(),
+            "location": format!("/scim/v2/Groups/{}", team.id),
+        },
+    })
+}
+
+pub(super) fn team_id(id: &str) -> Result<TeamId, ScimError> {
+    TeamId::parse(id).map_err(|_| ScimError::not_found("group", id))
+}
+
+/// Every member of `team`, read a store page at a time.
+pub(super) async fn members(app: &AppState, actor: &Actor, team: &TeamId) -> Result<Vec<User>, ScimError> {
+    let mut all = Vec::new();
+    let mut after: Option<UserId> = None;
+    loop {
+        let page = app
+            .seats
+            .users(actor, Some(team), after.as_ref(), seatflow_domain::MAX_PAGE)
+            .await?;
+        let full = page.len() == seatflow_domain::MAX_PAGE;
+        after = page.last().map(|u| u.id.clone());
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
+}
+
+/// The user ids of a `members` value: `[{"value": "usr_…"}, …]`.
+pub(super) fn member_ids(value: &Value) -> Result<Vec<UserId>, ScimError> {
+    let list = match value {
+        Value::Array(list) => list.clone(),
+        Value::Object(_) => vec![value.clone()],
+        Value::Null => Vec::new(),
+        other => {
+            return Err(ScimError::invalid_value(format!(
+                "members must be a list, got {other}"
+            )));
+        }
+    };
+    list.iter()
+        .map(|m| {
+            let id = m["value"]
+                .as_str()
+                .ok_or_else(|| ScimError::invalid_value("each member has a value (a user id)"))?;
+            UserId::parse(id)
+                .map_err(|_| ScimError::invalid_value(format!("'{id}' is not a seatflow user id")))
+        })
+        .collect()
+}
+
+/// Moves `user` into `team` (or out of it, `None`), with their seats.
+pub(super) async fn move_member(
+    app: &AppState,
+    actor: &Actor,
+    user: &UserId,
+    team: Option<&TeamId>,
+) -> Result<(), ScimError> {
+    let changes = UserChanges {
+        team: Some(team.cloned()),
+        ..UserChanges::default()
+    };
+    app.seats.update_user(actor, user, &changes, Mode::Apply).await?;
+    Ok(())
+}
+
+/// Makes `team`'s members exactly `wanted`.
+pub(super) async fn set_members(
+    app: &AppState,
+    actor: &Actor,
+    team: &TeamId,
+    wanted: &[UserId],
+) -> Result<(), ScimError> {
+    let current = members(app, actor, team).await?;
+    for user in current.iter().filter(|u| !wanted.contains(&u.id)) {
+        move_member(app, actor, &user.id, None).await?;
+    }
+    for user in wanted.iter().filter(|id| !current.iter().any(|u| &u.id == *id)) {
+        move_member(app, actor, user, Some(team)).await?;
+    }
+    Ok(())
+}
+
+pub(super) fn unchanged_name(team: &Team, wanted: Option<&str>) -> Result<(), ScimError> {
+    match wanted {
+        Some(name) if name != team.name.as_str() => Err(ScimError::new(
+            StatusCode::BAD_REQUEST,
+            Some("mutability"),
+            format!(
+                "seatflow's admins rename teams; '{}' keeps its name (asked: '{name}')",
+                team.name.as_str()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The user id a path like `members[value eq "usr_…"]` names.
+pub(super) fn member_in_path(path: &str) -> Result<Option<UserId>, ScimError> {
+    let Some(inner) = path
+        .strip_prefix("members[")
+        .and_then(|rest| rest.strip_suffix(']'))
+    else {
+        return Ok(None);
+    };
+    let wanted = filter::equality(inner, &["value"])?;
+    UserId::parse(&wanted.value)
+        .map(Some)
+        .map_err(|_| ScimError::invalid_value(format!("'{}' is not a seatflow user id", wanted.value)))
+}
+
+pub(super) async fn remove_if_member(
+    app: &AppState,
+    actor: &Actor,
+    team: &TeamId,
+    user: &UserId,
+) -> Result<(), ScimError> {
+    let holder = app.seats.user(actor, user).await?;
+    if holder.user.team.as_ref() == Some(team) {
+        move_member(app, actor, user, None).await?;
+    }
+    Ok(())
+}
