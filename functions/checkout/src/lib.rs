@@ -28,7 +28,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
-use seatflow_app::{AddSeats, Billing, CreatedSession, SeatsAdded};
+use seatflow_app::{AddSeats, Billing, CreatedSession};
 use seatflow_domain::{
     IdempotencyStore, PaymentGateway, PurchaseConfirmation, Quote, QuoteRequest, SeatIncrease,
 };
@@ -160,8 +160,9 @@ pub async fn add_seats(
         .billing()
         .add_seats(&caller, &id, &request, key.as_ref())
         .await?;
-    let mut response = Json(added.to_json()?).into_response();
-    if matches!(added, SeatsAdded::Replayed(_)) {
+    let replayed = added.replayed;
+    let mut response = Json(added.answer).into_response();
+    if replayed {
         response.headers_mut().insert(
             "idempotent-replayed",
             axum::http::HeaderValue::from_static("true"),

@@ -4,7 +4,7 @@
 //! `seatflow_app::reconciliation`; this crate adds the run's metrics.
 
 pub use seatflow_app::reconciliation::{
-    ConfigError, DEFAULT_RATE, ReconcileConfig, ReconcileError, ReconcileReport, Reconciler, report_nothing,
+    ConfigError, DEFAULT_RATE, ReconcileConfig, ReconcileError, ReconcileReport, Reconciler,
 };
 
 /// The report's counts as CloudWatch metrics (embedded metric format): the

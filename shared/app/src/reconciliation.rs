@@ -118,7 +118,7 @@ pub struct Reconciler {
 }
 
 /// An `on_report` that reports nothing.
-pub fn report_nothing(_: &ReconcileReport, _: chrono::DateTime<chrono::Utc>) {}
+fn report_nothing(_: &ReconcileReport, _: chrono::DateTime<chrono::Utc>) {}
 
 impl Reconciler {
     /// A job applying the provider's subscriptions through `seats`, finding

@@ -265,7 +265,7 @@ impl FromStr for ProrationBehavior {
 
 /// A quantity to set on a subscription: an existing item, or a new one of the
 /// price with `lookup_key`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemQuantity {
     /// The existing item, if the subscription has one of this price.
     pub item: Option<String>,

@@ -40,16 +40,6 @@ impl StripeGateway {
         Ok(Self { client })
     }
 
-    /// The gateway configured by its settings (`var`): `STRIPE_SECRET_KEY` (required) and
-    /// `STRIPE_API_BASE` (optional: a stand-in's address).
-    ///
-    /// # Errors
-    /// A missing key, or a client that cannot be built.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, PaymentError> {
-        let client = StripeApi::from_vars(var).map_err(|e| PaymentError::Unavailable(e.to_string()))?;
-        Ok(Self { client })
-    }
-
     /// The item of a quantity change: the existing item by id, or a new one
     /// by its price.
     async fn item_update(&self, change: &ItemQuantity) -> Result<ItemUpdate, PaymentError> {

@@ -9,9 +9,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use seatflow_domain::{
-    Actor, Email, Mode, NewUser, ProductId, Role, SeatError, UserChanges, UserId, UserSeats,
-};
+use seatflow_domain::{Actor, Email, Mode, NewUser, Role, SeatError, UserChanges, UserId, UserSeats};
 use seatflow_http::AppState;
 use serde_json::{Value, json};
 
@@ -20,10 +18,6 @@ use super::{
     ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, filter, list_response, paging, patch_operations,
     scim_response,
 };
-
-async fn directory_seat(app: &AppState, actor: &Actor) -> Result<Option<ProductId>, ScimError> {
-    Ok(app.seats.directory_seat(actor).await?)
-}
 
 fn user_id(id: &str) -> Result<UserId, ScimError> {
     UserId::parse(id).map_err(|_| ScimError::not_found("user", id))
@@ -36,7 +30,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ScimError> {
     let (start, count) = paging(query.start_index.as_deref(), query.count.as_deref())?;
-    let policy = directory_seat(&app, &actor).await?;
+    let policy = app.seats.directory_seat(&actor).await?;
     let found: Vec<UserSeats> = if let Some(text) = &query.filter {
         let wanted = filter::equality(text, &["userName", "emails.value", "id", "externalId"])?;
         let one = match wanted.attribute.as_str() {
@@ -93,7 +87,7 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Response, ScimError> {
     let holder = app.seats.user(&actor, &user_id(&id)?).await?;
-    let policy = directory_seat(&app, &actor).await?;
+    let policy = app.seats.directory_seat(&actor).await?;
     Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
 }
 
@@ -173,7 +167,7 @@ pub async fn replace(
     let current = app.seats.user(&actor, &id).await?;
     let fields = fields(&input, Some(current.user.name.as_str()))?;
     let holder = apply(&app, &actor, current, fields).await?;
-    let policy = directory_seat(&app, &actor).await?;
+    let policy = app.seats.directory_seat(&actor).await?;
     Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
 }
 
@@ -225,7 +219,7 @@ pub async fn patch(
     }
     let fields = fields(&merged, Some(current.user.name.as_str()))?;
     let holder = apply(&app, &actor, current, fields).await?;
-    let policy = directory_seat(&app, &actor).await?;
+    let policy = app.seats.directory_seat(&actor).await?;
     Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
 }
 

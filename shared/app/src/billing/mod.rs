@@ -119,18 +119,6 @@ impl Billing {
         self
     }
 
-    /// The entitlement service.
-    #[must_use]
-    pub fn seats(&self) -> &Seats {
-        &self.seats
-    }
-
-    /// How seat increases are billed unless a request says otherwise.
-    #[must_use]
-    pub fn proration(&self) -> ProrationBehavior {
-        self.proration
-    }
-
     /// Subscription `id` of `caller`'s organisation as the payment provider
     /// holds it now: seatflow's record is read first, so that another
     /// organisation's subscription is not found, then the provider's, whose
@@ -140,7 +128,7 @@ impl Billing {
     /// [`BillingError::SubscriptionNotFound`] for an id that is not the
     /// organisation's (here or at the provider); the provider's and the
     /// store's failures.
-    pub async fn provider_subscription(
+    async fn provider_subscription(
         &self,
         caller: &Actor,
         id: &str,

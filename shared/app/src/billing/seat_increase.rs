@@ -42,42 +42,24 @@ pub struct AddSeats {
     pub quantity_before: Option<u32>,
 }
 
-/// What adding seats did.
+/// What adding seats answered.
 #[derive(Debug, Clone)]
-pub enum SeatsAdded {
-    /// Carried out now (or nothing to change): what changed and its cost.
-    Added(Box<SeatIncrease>),
-    /// A request under the same `Idempotency-Key` was carried out before:
-    /// its answer, as first given (JSON), is the answer again.
-    Replayed(serde_json::Value),
-    /// An attempt under the same key died after it planned: its plan was
-    /// carried out now, and this is its answer (JSON).
-    Resumed(serde_json::Value),
+pub struct SeatsAdded {
+    /// The increase and what it costs ([`SeatIncrease`] as JSON), as the
+    /// request under this key first answered it when it is a retry.
+    pub answer: serde_json::Value,
+    /// True when a request under the same `Idempotency-Key` was carried out
+    /// before and this is its answer again.
+    pub replayed: bool,
 }
 
-impl SeatsAdded {
-    /// The answer as JSON.
-    ///
-    /// # Errors
-    /// A seat increase that does not serialise (never, in practice).
-    pub fn to_json(&self) -> Result<serde_json::Value, BillingError> {
-        match self {
-            Self::Added(increase) => serde_json::to_value(increase.as_ref())
-                .map_err(|e| BillingError::IdempotencyRecord(e.to_string())),
-            Self::Replayed(body) | Self::Resumed(body) => Ok(body.clone()),
-        }
-    }
-}
-
-/// A seat change as decided: the provider's change and the answer, kept
-/// under the request's `Idempotency-Key` so that a retry carries out the
-/// same change.
+/// A seat change as decided: the provider's change (none when nothing
+/// changes) and the answer, kept under the request's `Idempotency-Key` so
+/// that a retry carries out the same change.
 #[derive(Debug, Serialize, Deserialize)]
 struct SeatPlan {
-    item: Option<String>,
-    lookup_key: String,
-    quantity: u32,
-    response: serde_json::Value,
+    change: Option<ItemQuantity>,
+    answer: serde_json::Value,
 }
 
 impl Billing {
@@ -134,6 +116,11 @@ impl Billing {
         let increase = self
             .plan_seat_increase(caller, id, &request.product, request.quantity, Some(behavior))
             .await?;
+        let record = |e: serde_json::Error| BillingError::IdempotencyRecord(e.to_string());
+        let planned = SeatPlan {
+            change: increase.change().cloned(),
+            answer: serde_json::to_value(&increase).map_err(record)?,
+        };
         let Some(key) = key else {
             expect_quantity(request, &increase)?;
             let provider_key = request
@@ -146,29 +133,23 @@ impl Billing {
             }
             tracing::info!(org = %caller.org, subscription = %id, product = %increase.product,
                 from = increase.quantity_before, to = increase.quantity_after, "seats added");
-            return Ok(SeatsAdded::Added(Box::new(increase)));
+            return Ok(SeatsAdded {
+                answer: planned.answer,
+                replayed: false,
+            });
         };
         let idempotency = self
             .idempotency
             .as_deref()
             .ok_or_else(|| BillingError::IdempotencyRecord("no idempotency store is configured".into()))?;
-        let record = |e: serde_json::Error| BillingError::IdempotencyRecord(e.to_string());
         let fingerprint = format!(
             "POST /v1/subscriptions/{id}/seats {}:{}:{:?}:{:?}",
             request.product, request.quantity, request.proration_behavior, request.quantity_before
         );
-        let planned = SeatPlan {
-            item: increase.change().and_then(|c| c.item.clone()),
-            lookup_key: increase
-                .change()
-                .map_or_else(String::new, |c| c.lookup_key.clone()),
-            quantity: increase.change().map_or(0, |c| c.quantity),
-            response: serde_json::to_value(&increase).map_err(record)?,
-        };
         let now = self.seats.clock().now();
         let lease = now + Duration::seconds(IDEMPOTENCY_LEASE_SECONDS);
         let planned_text = serde_json::to_string(&planned).map_err(record)?;
-        let (plan, resumed) = match idempotency
+        let plan = match idempotency
             .start(&caller.org, key, &fingerprint, &planned_text, now, lease)
             .await?
         {
@@ -177,27 +158,23 @@ impl Billing {
                     idempotency.abandon(&caller.org, key).await?;
                     return Err(error);
                 }
-                (planned, false)
+                planned
             }
-            Started::Resumed { plan } => (serde_json::from_str(&plan).map_err(record)?, true),
+            Started::Resumed { plan } => serde_json::from_str(&plan).map_err(record)?,
             Started::Replay { response } => {
-                return Ok(SeatsAdded::Replayed(
-                    serde_json::from_str(&response).map_err(record)?,
-                ));
+                return Ok(SeatsAdded {
+                    answer: serde_json::from_str(&response).map_err(record)?,
+                    replayed: true,
+                });
             }
             Started::InProgress => return Err(BillingError::IdempotencyKeyInUse),
             Started::Mismatch => return Err(BillingError::IdempotencyKeyReused),
         };
-        if !plan.lookup_key.is_empty() {
-            let change = ItemQuantity {
-                item: plan.item.clone(),
-                lookup_key: plan.lookup_key.clone(),
-                quantity: plan.quantity,
-            };
+        if let Some(change) = &plan.change {
             let provider_key = key.provider_key(&caller.org, "seats");
             if let Err(error) = self
                 .payments
-                .set_quantity(id, &change, behavior, Some(&provider_key))
+                .set_quantity(id, change, behavior, Some(&provider_key))
                 .await
             {
                 // Refused: nothing changed, so the key is free for a corrected
@@ -213,13 +190,12 @@ impl Billing {
             }
         }
         idempotency
-            .finish(&caller.org, key, &plan.response.to_string())
+            .finish(&caller.org, key, &plan.answer.to_string())
             .await?;
         tracing::info!(org = %caller.org, subscription = %id, key = %key, "seats added");
-        Ok(if resumed {
-            SeatsAdded::Resumed(plan.response)
-        } else {
-            SeatsAdded::Added(Box::new(increase))
+        Ok(SeatsAdded {
+            answer: plan.answer,
+            replayed: false,
         })
     }
 }
