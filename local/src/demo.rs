@@ -32,23 +32,32 @@ where
 ///
 /// Does nothing if the organisation exists (a persistent store seeded before).
 pub async fn seed(seats: &Seats) -> Result<(), SeatError> {
-    if seats.organization(&org()).await?.is_some() {
+    if seats.organizations().organization(&org()).await?.is_some() {
         return Ok(());
     }
     let system = Actor::system(org(), "demo-seed");
-    seats.create_organization(&system, "Demo Co", Mode::Apply).await?;
+    seats
+        .organizations()
+        .create_organization(&system, "Demo Co", Mode::Apply)
+        .await?;
     for (product, quantity) in [("professional", 25), ("sso", 10), ("analytics", 5)] {
         let grant = NewGrant::parse(id::<ProductId>(product), quantity, None, "demo seed")?;
-        seats.grant_seats(&system, &grant, Mode::Apply).await?;
+        seats
+            .subscriptions()
+            .grant_seats(&system, &grant, Mode::Apply)
+            .await?;
     }
     seats
+        .directory()
         .create_team(&system, Some(&id(ENGINEERING)), "Engineering", Mode::Apply)
         .await?;
     seats
+        .directory()
         .create_team(&system, Some(&id(DESIGN)), "Design", Mode::Apply)
         .await?;
     let professional: ProductId = id("professional");
     seats
+        .allocations()
         .set_allocation(&system, &id(ENGINEERING), &professional, Some(10), Mode::Apply)
         .await?;
     let people = [
@@ -66,6 +75,7 @@ pub async fn seed(seats: &Seats) -> Result<(), SeatError> {
             team: team.map(id::<TeamId>),
         };
         seats
+            .directory()
             .create_user(&system, new, seat.then_some(&professional), Mode::Apply)
             .await?;
     }

@@ -432,7 +432,12 @@ async fn provision(jobs: Arc<MemoryJobQueue>, provisioner: Provisioner) {
                     parked.push(job);
                 }
                 Ok(_) => {
-                    if let Err(error) = provisioner.seats().job_succeeded(&job.event_id).await {
+                    if let Err(error) = provisioner
+                        .seats()
+                        .integrations()
+                        .job_succeeded(&job.event_id)
+                        .await
+                    {
                         tracing::warn!(event = %job.event_id, %error, "a failure record was not cleared");
                     }
                 }

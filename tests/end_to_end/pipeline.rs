@@ -139,6 +139,7 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
     let org = OrgId::parse("org_pipeline").expect("id");
     state
         .seats
+        .organizations()
         .create_organization(&Actor::system(org.clone(), "test"), "Pipeline Inc", Mode::Apply)
         .await
         .expect("org");
@@ -151,6 +152,7 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
     };
     state
         .seats
+        .directory()
         .create_user(&Actor::system(org.clone(), "test"), owner, None, Mode::Apply)
         .await
         .expect("owner");
@@ -274,6 +276,7 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
     // Seats available; a user gets one; the entitlement check says yes.
     let licenses = state
         .seats
+        .views()
         .licenses(&Actor::system(org.clone(), "test"))
         .await
         .expect("licenses");
@@ -293,6 +296,7 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
     };
     state
         .seats
+        .directory()
         .create_user(
             &admin,
             NewUser {
@@ -406,6 +410,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses
 
     // The organisation appears; redelivery applies the held jobs in order.
     f.seats
+        .organizations()
         .create_organization(
             &Actor::system(OrgId::parse("org_later").expect("id"), "test"),
             "Later",

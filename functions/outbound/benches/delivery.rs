@@ -53,6 +53,7 @@ async fn receiver() -> (String, mpsc::UnboundedReceiver<Instant>) {
 
 async fn endpoint(f: &Fixture, url: &str) {
     f.seats
+        .integrations()
         .create_webhook_endpoint(
             &f.admin,
             &NewEndpoint {

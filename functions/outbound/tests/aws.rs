@@ -52,6 +52,7 @@ async fn a_committed_change_reaches_the_receiver_through_the_stream_and_sqs() {
     let f = Fixture::new(aws.store.clone(), "org_wired").await;
     let created = f
         .seats
+        .integrations()
         .create_webhook_endpoint(
             &f.admin,
             &NewEndpoint {

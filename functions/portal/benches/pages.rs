@@ -56,6 +56,7 @@ async fn main() {
     let system = Actor::system(org.clone(), "bench");
     let seats = &state.seats;
     seats
+        .organizations()
         .create_organization(&system, "Bench Inc", Mode::Apply)
         .await
         .expect("org");
@@ -64,6 +65,7 @@ async fn main() {
         seatflow_domain::NewGrant::parse(pro.clone(), u32::try_from(USERS).expect("fits"), None, "bench")
             .expect("grant");
     seats
+        .subscriptions()
         .grant_seats(&system, &grant, Mode::Apply)
         .await
         .expect("seats");
@@ -76,6 +78,7 @@ async fn main() {
             team: None,
         };
         seats
+            .directory()
             .create_user(&system, new, Some(&pro), Mode::Apply)
             .await
             .expect("user");

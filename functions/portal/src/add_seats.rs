@@ -96,6 +96,7 @@ async fn page(
     let catalog = seats.catalog();
     // The organisation's own subscriptions only: another's is not found.
     let overview = seats
+        .subscriptions()
         .subscription_overviews(&session.actor)
         .await?
         .into_iter()

@@ -59,7 +59,7 @@ fn admin_only(session: &Session) -> Result<(), PageError> {
 pub async fn marketplace(session: Session, State(state): State<PortalState>) -> Result<Response, PageError> {
     admin_only(&session)?;
     let seats = &state.app.seats;
-    let licenses = seats.licenses(&session.actor).await?;
+    let licenses = seats.views().licenses(&session.actor).await?;
     let cards = seats
         .catalog()
         .products
@@ -101,7 +101,7 @@ pub async fn product(
         .and_then(|id| catalog.product(&id))
         .filter(|p| p.kind == ProductKind::AddOn)
         .ok_or(PageError::NotFound)?;
-    let licenses = seats.licenses(&session.actor).await?;
+    let licenses = seats.views().licenses(&session.actor).await?;
     let pool = licenses.iter().find(|l| l.product == product.id);
     // The plan held most, and its seats: what the add-on goes with.
     let plan = licenses

@@ -70,6 +70,7 @@ impl Portal {
         let system = Actor::system(OrgId::parse("org_portal").expect("id"), "test");
         self.fixture
             .seats
+            .directory()
             .create_user(
                 &system,
                 NewUser {
@@ -258,6 +259,7 @@ async fn an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats() {
         portal
             .fixture
             .seats
+            .directory()
             .people(&portal.fixture.admin, Some("eve"), None, 10)
             .await
             .expect("people")
@@ -286,6 +288,7 @@ async fn forms_without_the_proof_or_from_another_site_change_nothing() {
     let found = portal
         .fixture
         .seats
+        .directory()
         .people(&portal.fixture.admin, Some("mallory"), None, 10)
         .await
         .expect("people");
@@ -401,6 +404,7 @@ async fn users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so() 
     portal
         .fixture
         .seats
+        .directory()
         .set_user_active(
             &portal.fixture.admin,
             &UserId::parse("usr_max").expect("id"),
@@ -498,6 +502,7 @@ async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_
     portal
         .fixture
         .seats
+        .subscriptions()
         .apply_subscription(
             &Actor::system(OrgId::parse("org_portal").expect("id"), "provisioner"),
             &snapshot,
@@ -739,7 +744,8 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see() {
     let allocations = portal
         .fixture
         .seats
-        .allocations(&portal.fixture.admin)
+        .allocations()
+        .list(&portal.fixture.admin)
         .await
         .expect("read");
     let allocated = |team: &seatflow_domain::TeamId| {
@@ -818,12 +824,14 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see() {
     let tom = portal
         .state
         .seats
+        .directory()
         .signed_in(&portal.fixture.admin.org, &UserId::parse("usr_tom").expect("id"))
         .await;
     assert!(tom.expect("read").is_some());
     portal
         .fixture
         .seats
+        .directory()
         .update_user(
             &portal.fixture.admin,
             &UserId::parse("usr_tom").expect("id"),
@@ -872,6 +880,7 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once(
     let preferences = portal
         .fixture
         .seats
+        .directory()
         .notification_preferences(&portal.fixture.admin)
         .await
         .expect("read");
@@ -909,6 +918,7 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once(
     let keys = portal
         .fixture
         .seats
+        .integrations()
         .api_keys(&portal.fixture.admin)
         .await
         .expect("keys");
@@ -948,6 +958,7 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once(
     let org = portal
         .fixture
         .seats
+        .organizations()
         .organization(&portal.fixture.admin.org)
         .await
         .expect("read")
@@ -1033,6 +1044,7 @@ async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_boug
     portal
         .fixture
         .seats
+        .subscriptions()
         .apply_subscription(
             &Actor::system(org, "provisioner"),
             &subscription
@@ -1095,6 +1107,7 @@ async fn an_admin_edits_and_removes_a_user_and_may_not_remove_themselves() {
     let moved = portal
         .fixture
         .seats
+        .directory()
         .user(&portal.fixture.admin, &UserId::parse("usr_max").expect("id"))
         .await
         .expect("user");
@@ -1206,6 +1219,7 @@ async fn admins_add_webhook_endpoints_see_deliveries_and_send_them_again() {
     let endpoints = portal
         .fixture
         .seats
+        .integrations()
         .webhook_endpoints(&portal.fixture.admin)
         .await
         .unwrap();

@@ -39,6 +39,7 @@ async fn measure(label: &str, orgs: usize, store: Arc<dyn EntitlementStore>, ind
     for org in &orgs {
         let actor = Actor::system(OrgId::parse(org.as_str()).expect("id"), "bench");
         seats
+            .organizations()
             .create_organization(&actor, org, Mode::Apply)
             .await
             .expect("organisation");

@@ -101,6 +101,7 @@ async fn purchased(f: &Fixture, p: &str) -> u32 {
 async fn delivered(w: &World, sub: &ProviderSubscription, event: &str) {
     let snapshot = sub.snapshot(w.f.seats.catalog()).expect("snapshot");
     w.f.seats
+        .subscriptions()
         .apply_subscription(&w.f.admin, &snapshot, event, w.f.clock.now(), Mode::Apply)
         .await
         .expect("applied");
@@ -174,6 +175,7 @@ async fn each_kind_of_drift_is_corrected_audited_and_counted() {
     let until = w.f.clock.now() + Duration::hours(1);
     let grant = NewGrant::parse(product("sso"), 6, Some(until), "pilot").expect("grant");
     w.f.seats
+        .subscriptions()
         .grant_seats(&w.f.vendor(), &grant, Mode::Apply)
         .await
         .expect("granted");
@@ -205,6 +207,7 @@ async fn each_kind_of_drift_is_corrected_audited_and_counted() {
     assert_eq!(purchased(&w.f, "enterprise").await, 7);
     let renewed =
         w.f.seats
+            .subscriptions()
             .subscription(&w.f.admin, &SubscriptionId::parse("sub_period").expect("id"))
             .await
             .expect("stored");

@@ -76,6 +76,7 @@ impl Reminders {
     pub async fn run(&self) -> Result<RunReport, SeatError> {
         let due = self
             .seats
+            .subscriptions()
             .due_notices(self.index.as_ref(), &self.config.windows)
             .await?;
         let mut report = RunReport {

@@ -39,6 +39,7 @@ async fn seeded(users: usize) -> (axum::Router, String) {
     let admin = Actor::system(org.clone(), "bench");
     let seats = &state.seats;
     seats
+        .organizations()
         .create_organization(&admin, "Export Inc", Mode::Apply)
         .await
         .expect("org");
@@ -47,6 +48,7 @@ async fn seeded(users: usize) -> (axum::Router, String) {
         seatflow_domain::NewGrant::parse(pro.clone(), u32::try_from(users).expect("fits"), None, "bench")
             .expect("grant");
     seats
+        .subscriptions()
         .grant_seats(&admin, &grant, Mode::Apply)
         .await
         .expect("seats");
@@ -60,6 +62,7 @@ async fn seeded(users: usize) -> (axum::Router, String) {
             team: None,
         };
         seats
+            .directory()
             .create_user(&admin, new, Some(&pro), Mode::Apply)
             .await
             .expect("user");

@@ -33,6 +33,7 @@ async fn import(label: &str, store: Arc<dyn EntitlementStore>, requests: impl Fn
     let system = Actor::system(org.clone(), "bench");
     let seats = &state.seats;
     seats
+        .organizations()
         .create_organization(&system, "Import Inc", Mode::Apply)
         .await
         .expect("org");
@@ -44,6 +45,7 @@ async fn import(label: &str, store: Arc<dyn EntitlementStore>, requests: impl Fn
     )
     .expect("grant");
     seats
+        .subscriptions()
         .grant_seats(&system, &grant, Mode::Apply)
         .await
         .expect("seats");
@@ -55,6 +57,7 @@ async fn import(label: &str, store: Arc<dyn EntitlementStore>, requests: impl Fn
         team: None,
     };
     seats
+        .directory()
         .create_user(&system, admin, None, Mode::Apply)
         .await
         .expect("admin");

@@ -236,7 +236,11 @@ impl Reconciler {
         let known = if organisations.contains(&snapshot.org) {
             Ok(Some(()))
         } else {
-            self.seats.organization(&snapshot.org).await.map(|o| o.map(drop))
+            self.seats
+                .organizations()
+                .organization(&snapshot.org)
+                .await
+                .map(|o| o.map(drop))
         };
         match known {
             Ok(Some(())) => {}
@@ -255,6 +259,7 @@ impl Reconciler {
         let actor = Actor::system(snapshot.org.clone(), "reconciler");
         match self
             .seats
+            .subscriptions()
             .reconcile_subscription(&actor, &snapshot, read_at)
             .await
         {
@@ -281,7 +286,7 @@ impl Reconciler {
         let mut ended = 0;
         for grant in run_out {
             let actor = Actor::system(grant.org.clone(), "reconciler");
-            match self.seats.end_grant(&actor, &grant.id).await {
+            match self.seats.subscriptions().end_grant(&actor, &grant.id).await {
                 Ok(_) => ended += 1,
                 Err(error) => {
                     report.failed += 1;

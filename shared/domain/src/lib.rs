@@ -111,6 +111,7 @@ pub use service::{
     RowResult, RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage,
     UsageTotals, UserEntitlements,
 };
+pub use service::{Allocations, Directory, Integrations, Organizations, Subscriptions, Views};
 
 // ----- errors -----
 pub use catalog::CatalogError;

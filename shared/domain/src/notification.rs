@@ -1,6 +1,6 @@
 //! Notices the system emails on its own: renewal reminders, payment-failed
 //! notices during the grace period, and over-limit notices. Which are due is
-//! decided here ([`crate::Seats::due_notices`]); sending is the [`Mailer`]
+//! decided here ([`crate::Subscriptions::due_notices`]); sending is the [`Mailer`]
 //! port's, and "at most once, never lost" is the [`NoticeLedger`] port's.
 
 use std::collections::BTreeSet;

@@ -85,6 +85,7 @@ async fn world(config: &aws_config::SdkConfig, name: &str) -> World {
     f.buy("sso", 60).await;
     let red: TeamId = f.team("Red").await;
     f.seats
+        .allocations()
         .set_allocation(&f.admin, &red, &pro, Some(30), Mode::Apply)
         .await
         .expect("allocation");
@@ -94,6 +95,7 @@ async fn world(config: &aws_config::SdkConfig, name: &str) -> World {
         let user = f.user(&format!("Holder {i}"), team).await;
         holders.push(user.id.clone());
         f.seats
+            .allocations()
             .assign(&f.admin, &pro, &user.id, Mode::Apply)
             .await
             .expect("seat");
@@ -103,10 +105,12 @@ async fn world(config: &aws_config::SdkConfig, name: &str) -> World {
     let giver = f.user("Giver", Some(&red)).await.id;
     let taker = f.user("Taker", None).await.id;
     f.seats
+        .allocations()
         .assign(&f.admin, &pro, &giver, Mode::Apply)
         .await
         .expect("seat");
     f.seats
+        .allocations()
         .assign(&f.admin, &sso, &giver, Mode::Apply)
         .await
         .expect("add-on");
@@ -134,6 +138,7 @@ async fn main() {
         for _ in 0..ROUNDS {
             measure(&w.meter, &mut assign, async {
                 w.f.seats
+                    .allocations()
                     .assign(&w.f.admin, &pro, user, Mode::Apply)
                     .await
                     .expect("assign");
@@ -141,6 +146,7 @@ async fn main() {
             .await;
             measure(&w.meter, &mut unassign, async {
                 w.f.seats
+                    .allocations()
                     .unassign(&w.f.admin, &pro, user, Mode::Apply)
                     .await
                     .expect("unassign");
@@ -158,6 +164,7 @@ async fn main() {
         let holder = &w.holders[0];
         measure(&w.meter, &mut add, async {
             w.f.seats
+                .allocations()
                 .assign(&w.f.admin, &sso, holder, Mode::Apply)
                 .await
                 .expect("add-on");
@@ -165,6 +172,7 @@ async fn main() {
         .await;
         measure(&w.meter, &mut remove, async {
             w.f.seats
+                .allocations()
                 .unassign(&w.f.admin, &sso, holder, Mode::Apply)
                 .await
                 .expect("remove add-on");
@@ -176,6 +184,7 @@ async fn main() {
     let w = world(&config, "create").await;
     w.f.buy("professional", 60 + 2 * ROUNDS as u32).await;
     w.f.seats
+        .allocations()
         .set_allocation(&w.f.admin, &w.red, &pro, Some(30 + ROUNDS as u32), Mode::Apply)
         .await
         .expect("room in Red");
@@ -190,6 +199,7 @@ async fn main() {
         };
         measure(&w.meter, &mut create, async {
             w.f.seats
+                .directory()
                 .create_user(&w.f.admin, new, Some(&pro), Mode::Apply)
                 .await
                 .expect("create");
@@ -202,6 +212,7 @@ async fn main() {
     let w = world(&config, "scim").await;
     w.f.buy("professional", 60 + ROUNDS as u32).await;
     w.f.seats
+        .directory()
         .set_directory_seat(&w.f.admin, Some(&pro), Mode::Apply)
         .await
         .expect("policy");
@@ -217,11 +228,13 @@ async fn main() {
         measure(&w.meter, &mut scim, async {
             let policy =
                 w.f.seats
+                    .organizations()
                     .organization(&w.f.admin.org)
                     .await
                     .expect("read")
                     .and_then(|o| o.directory_seat);
             w.f.seats
+                .directory()
                 .create_user(&w.f.admin, new, policy.as_ref(), Mode::Apply)
                 .await
                 .expect("create");
@@ -239,6 +252,7 @@ async fn main() {
         };
         measure(&w.meter, &mut transfer, async {
             w.f.seats
+                .allocations()
                 .transfer(&w.f.admin, &pro, from, to, Mode::Apply)
                 .await
                 .expect("transfer");
@@ -252,6 +266,7 @@ async fn main() {
         let seats = 30 + u32::try_from(round % 2).unwrap_or(0);
         measure(&w.meter, &mut allocate, async {
             w.f.seats
+                .allocations()
                 .set_allocation(&w.f.admin, &w.red, &pro, Some(seats), Mode::Apply)
                 .await
                 .expect("allocate");
@@ -263,7 +278,7 @@ async fn main() {
     let mut summary = Samples::default();
     for _ in 0..ROUNDS {
         measure(&w.meter, &mut summary, async {
-            w.f.seats.licenses(&w.f.admin).await.expect("summary");
+            w.f.seats.views().licenses(&w.f.admin).await.expect("summary");
         })
         .await;
     }

@@ -68,6 +68,7 @@ async fn sixty_four_independent_clients_never_oversell_a_pool_of_ten() {
                 );
                 let seats = Seats::new(Arc::new(own), clock, catalog);
                 seats
+                    .allocations()
                     .assign(&admin, &product("professional"), &user, Mode::Apply)
                     .await
             })

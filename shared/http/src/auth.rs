@@ -322,7 +322,7 @@ impl Authenticator {
 
     /// Lets `actor` in, founding their organisation first when seatflow does
     /// not know it and the token carries the founder's `email` (see
-    /// `Seats::found_organization`). Then a person is taken as seatflow
+    /// `Organizations::found_organization`). Then a person is taken as seatflow
     /// stores them, not as the token says: their stored role and team, so a
     /// demotion or team move takes effect at once, and a user removed (or
     /// never added) is refused however fresh the token. Machine clients are
@@ -343,7 +343,11 @@ impl Authenticator {
         {
             let email = seatflow_domain::Email::parse(email)
                 .map_err(|_| ApiError::unauthenticated("invalid token: email claim"))?;
-            let founded = self.seats.found_organization(&actor, &email, org_name).await?;
+            let founded = self
+                .seats
+                .organizations()
+                .found_organization(&actor, &email, org_name)
+                .await?;
             if founded {
                 tracing::info!(org = %actor.org, "organisation founded by its first admin's sign-in");
             }
@@ -352,12 +356,16 @@ impl Authenticator {
         let Some(user) = actor.user_id() else {
             return Ok(actor);
         };
-        self.seats.signed_in(&actor.org, user).await?.ok_or_else(|| {
-            ApiError::unauthenticated(format!(
-                "user '{user}' is not a user of organisation '{}' (removed, or never added)",
-                actor.org
-            ))
-        })
+        self.seats
+            .directory()
+            .signed_in(&actor.org, user)
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthenticated(format!(
+                    "user '{user}' is not a user of organisation '{}' (removed, or never added)",
+                    actor.org
+                ))
+            })
     }
 
     fn known_orgs(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<OrgId>> {
@@ -558,11 +566,12 @@ impl Authenticator {
         if token.starts_with(API_KEY_PREFIX) {
             let caller = self
                 .seats
+                .integrations()
                 .authenticate_api_key(&ApiKeySecret::hash(token))
                 .await?
                 .ok_or_else(|| ApiError::unauthenticated("unknown or revoked API key"))?;
             // Best effort: a refused write only leaves the last use older.
-            if let Err(error) = self.seats.record_api_key_use(&caller).await {
+            if let Err(error) = self.seats.integrations().record_api_key_use(&caller).await {
                 tracing::debug!(%error, "an API key's last use was not recorded");
             }
             return Ok((caller.actor, Some(caller.scopes)));

@@ -202,7 +202,10 @@ pub async fn assignment_export(
     let mut next = None;
     while holders < limit {
         let want = (limit - holders).min(seatflow_domain::MAX_PAGE);
-        let page = seats.assignment_page(caller, after.as_ref(), want).await?;
+        let page = seats
+            .views()
+            .assignment_page(caller, after.as_ref(), want)
+            .await?;
         holders += want;
         after = page.next.clone();
         chunks.push(page.rows);
@@ -213,6 +216,7 @@ pub async fn assignment_export(
     if holders >= limit
         && let Some(last) = after.clone()
         && seats
+            .views()
             .assignment_page(caller, Some(&last), 1)
             .await?
             .next

@@ -37,6 +37,7 @@ async fn organisation(users: u32) -> (Fixture, UserId, ProductId) {
         };
         let seat = (!spare).then_some(&pro);
         f.seats
+            .directory()
             .create_user(&f.admin, new, seat, Mode::Apply)
             .await
             .expect("user");
@@ -64,12 +65,14 @@ fn seats(c: &mut Criterion) {
                         let start = Instant::now();
                         black_box(
                             f.seats
+                                .allocations()
                                 .assign(&f.admin, &pro, &spare, Mode::Apply)
                                 .await
                                 .expect("assign"),
                         );
                         timed += start.elapsed();
                         f.seats
+                            .allocations()
                             .unassign(&f.admin, &pro, &spare, Mode::Apply)
                             .await
                             .expect("unassign");
@@ -85,12 +88,14 @@ fn seats(c: &mut Criterion) {
                     let mut timed = Duration::ZERO;
                     for _ in 0..iters {
                         f.seats
+                            .allocations()
                             .assign(&f.admin, &pro, &spare, Mode::Apply)
                             .await
                             .expect("assign");
                         let start = Instant::now();
                         black_box(
                             f.seats
+                                .allocations()
                                 .unassign(&f.admin, &pro, &spare, Mode::Apply)
                                 .await
                                 .expect("unassign"),
@@ -103,7 +108,7 @@ fn seats(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("licenses_summary", users), &users, |b, _| {
             b.to_async(&runtime)
-                .iter(|| async { black_box(f.seats.licenses(&f.admin).await.expect("summary")) });
+                .iter(|| async { black_box(f.seats.views().licenses(&f.admin).await.expect("summary")) });
         });
     }
     group.finish();

@@ -66,6 +66,7 @@ impl Fixture {
         };
         fixture
             .seats
+            .organizations()
             .create_organization(&Actor::system(org(org_id), "fixture"), name, Mode::Apply)
             .await
             .expect("organisation created");
@@ -82,6 +83,7 @@ impl Fixture {
     pub async fn grant(&self, product_id: &str, seats: u32) -> SeatGrant {
         let grant = NewGrant::parse(product(product_id), seats, None, "test fixture").expect("grant");
         self.seats
+            .subscriptions()
             .grant_seats(&self.vendor(), &grant, Mode::Apply)
             .await
             .expect("seats granted")
@@ -92,9 +94,16 @@ impl Fixture {
     /// it): ends its grants and grants `seats`.
     pub async fn buy(&self, product_id: &str, seats: u32) {
         let wanted = product(product_id);
-        for grant in self.seats.grants(&self.admin).await.expect("grants") {
+        for grant in self
+            .seats
+            .subscriptions()
+            .grants(&self.admin)
+            .await
+            .expect("grants")
+        {
             if grant.product == wanted && grant.counts() {
                 self.seats
+                    .subscriptions()
                     .end_grant(&self.vendor(), &grant.id)
                     .await
                     .expect("grant ended");
@@ -108,6 +117,7 @@ impl Fixture {
     /// Creates a team.
     pub async fn team(&self, name: &str) -> TeamId {
         self.seats
+            .directory()
             .create_team(&self.admin, None, name, Mode::Apply)
             .await
             .expect("team created")
@@ -131,6 +141,7 @@ impl Fixture {
             team: team.cloned(),
         };
         self.seats
+            .directory()
             .create_user(&self.admin, new, None, Mode::Apply)
             .await
             .expect("user created")
@@ -163,6 +174,7 @@ impl Fixture {
     /// Assigns a seat of `product` to `user` as the admin.
     pub async fn assign(&self, product: &ProductId, user: &UserId) -> Assignment {
         self.seats
+            .allocations()
             .assign(&self.admin, product, user, Mode::Apply)
             .await
             .unwrap_or_else(|e| panic!("assigning {product} to {user}: {e}"))
@@ -171,7 +183,12 @@ impl Fixture {
 
     /// The code of the refusal of assigning `product` to `user` as the admin.
     pub async fn refused_assign(&self, product: &ProductId, user: &UserId) -> &'static str {
-        match self.seats.assign(&self.admin, product, user, Mode::Apply).await {
+        match self
+            .seats
+            .allocations()
+            .assign(&self.admin, product, user, Mode::Apply)
+            .await
+        {
             Ok(_) => panic!("assigning {product} to {user} was expected to be refused"),
             Err(e) => e.code(),
         }
@@ -180,6 +197,7 @@ impl Fixture {
     /// Takes `user`'s seat of `product` as the admin: the seats that went.
     pub async fn unassign(&self, product: &ProductId, user: &UserId) -> Vec<Assignment> {
         self.seats
+            .allocations()
             .unassign(&self.admin, product, user, Mode::Apply)
             .await
             .unwrap_or_else(|e| panic!("unassigning {product} from {user}: {e}"))
@@ -189,6 +207,7 @@ impl Fixture {
     /// Sets `team`'s allocation of `product` as the admin.
     pub async fn allocate(&self, team: &TeamId, product: &ProductId, seats: Option<u32>) -> TeamSeats {
         self.seats
+            .allocations()
             .set_allocation(&self.admin, team, product, seats, Mode::Apply)
             .await
             .unwrap_or_else(|e| panic!("allocating {seats:?} {product} to {team}: {e}"))
@@ -210,7 +229,12 @@ impl Fixture {
     /// without a base seat.
     pub async fn assert_counters_match_assignments(&self) {
         let org = &self.admin.org;
-        let rows = self.seats.assignment_rows(&self.admin).await.expect("export");
+        let rows = self
+            .seats
+            .views()
+            .assignment_rows(&self.admin)
+            .await
+            .expect("export");
         for pool in self.store.pools(org).await.expect("pools") {
             let held = rows
                 .iter()

@@ -162,6 +162,7 @@ impl Deliverer {
         let actor = Actor::system(job.org.clone(), "webhooks");
         let Some(disabled) = self
             .seats
+            .integrations()
             .disable_failing_endpoint(&actor, &job.endpoint, &reason)
             .await?
         else {

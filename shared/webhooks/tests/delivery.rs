@@ -73,6 +73,7 @@ fn system(store: Arc<MemoryEntitlementStore>, f: Fixture, queue: Arc<dyn Deliver
 async fn endpoint(f: &Fixture, url: &str, types: &[EventType]) -> (seatflow_domain::EndpointId, String) {
     let created = f
         .seats
+        .integrations()
         .create_webhook_endpoint(
             &f.admin,
             &NewEndpoint {
@@ -121,6 +122,7 @@ async fn every_event_reaches_a_receiver_that_verifies_it_and_refused_changes_sen
     s.f.assign(&pro, &ada.id).await;
     assert_eq!(s.f.refused_assign(&pro, &bob.id).await, "no_seats_available");
     s.f.seats
+        .allocations()
         .unassign(&s.f.admin, &pro, &ada.id, Mode::DryRun)
         .await
         .unwrap();
@@ -205,7 +207,12 @@ async fn a_failing_endpoint_is_retried_then_failed_and_disabled_then_redelivered
     assert_eq!(s.deliverer.attempt(&job).await.unwrap(), Attempted::Failed);
     let logged = s.store.delivery(org, &id, &job.event.id).await.unwrap().unwrap();
     assert_eq!((logged.status, logged.attempts), (DeliveryStatus::Failed, 3));
-    let shown = s.f.seats.webhook_endpoint(&s.f.admin, &id).await.unwrap();
+    let shown =
+        s.f.seats
+            .integrations()
+            .webhook_endpoint(&s.f.admin, &id)
+            .await
+            .unwrap();
     assert!(!shown.enabled);
     assert!(
         shown
@@ -234,6 +241,7 @@ async fn a_failing_endpoint_is_retried_then_failed_and_disabled_then_redelivered
         ..EndpointChanges::default()
     };
     s.f.seats
+        .integrations()
         .update_webhook_endpoint(&s.f.admin, &id, &enable, Mode::Apply)
         .await
         .unwrap();
@@ -265,6 +273,7 @@ async fn during_a_secret_rotation_both_secrets_verify_until_the_overlap_ends() {
     let (id, old) = endpoint(&s.f, &receiver.url, &[EventType::UserCreated]).await;
     let new =
         s.f.seats
+            .integrations()
             .rotate_webhook_secret(&s.f.admin, &id, 1, Mode::Apply)
             .await
             .unwrap()
@@ -328,11 +337,13 @@ async fn order_per_user_holds_under_concurrency() {
                     loop {
                         let done = if round % 2 == 0 {
                             f.seats
+                                .allocations()
                                 .assign(&f.admin, &pro, &user, Mode::Apply)
                                 .await
                                 .map(|_| ())
                         } else {
                             f.seats
+                                .allocations()
                                 .unassign(&f.admin, &pro, &user, Mode::Apply)
                                 .await
                                 .map(|_| ())

@@ -145,6 +145,7 @@ impl App {
         let system = Actor::system(OrgId::parse(org).expect("id"), "test");
         self.state
             .seats
+            .organizations()
             .create_organization(&system, "Buyer", Mode::Apply)
             .await
             .expect("org");
@@ -158,6 +159,7 @@ impl App {
             };
             self.state
                 .seats
+                .directory()
                 .create_user(&system, person, None, Mode::Apply)
                 .await
                 .expect("person");

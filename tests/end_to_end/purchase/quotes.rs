@@ -154,6 +154,7 @@ async fn every_sample_event_is_handled_through_the_lambda_adapter() {
     let hash = seatflow_http::auth::ApiKeySecret::hash(key);
     app.state
         .seats
+        .integrations()
         .create_api_key(
             &admin,
             "samples",

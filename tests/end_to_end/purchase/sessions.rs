@@ -117,6 +117,7 @@ async fn the_confirmation_is_pending_until_provisioned_then_shows_the_purchase()
     };
     app.state
         .seats
+        .directory()
         .create_user(
             &admin,
             seatflow_domain::NewUser {
@@ -386,6 +387,7 @@ async fn a_new_organisation_buys_and_is_provisioned_without_anyone_creating_it()
     let seats = app
         .state
         .seats
+        .views()
         .licenses(&seatflow_domain::Actor::system(
             OrgId::parse("org_fresh").expect("id"),
             "test",
@@ -485,6 +487,7 @@ async fn a_subscription_ends_at_its_period_end_and_renews_again_when_taken_back(
     let overview = || async {
         app.state
             .seats
+            .subscriptions()
             .subscription_overviews(&admin)
             .await
             .expect("subscriptions")
@@ -493,6 +496,7 @@ async fn a_subscription_ends_at_its_period_end_and_renews_again_when_taken_back(
     let purchased = || async {
         app.state
             .seats
+            .views()
             .licenses(&admin)
             .await
             .expect("licenses")
@@ -537,7 +541,13 @@ async fn a_subscription_ends_at_its_period_end_and_renews_again_when_taken_back(
     );
     let provider = app.gateway.subscription(&sub).await.expect("ok").expect("exists");
     assert!(provider.cancel_at_period_end, "the provider holds the same state");
-    let audit = app.state.seats.audit(&admin, None, 1).await.expect("audit");
+    let audit = app
+        .state
+        .seats
+        .views()
+        .audit(&admin, None, 1)
+        .await
+        .expect("audit");
     assert_eq!(
         audit.entries[0].action,
         seatflow_domain::AuditAction::CancellationScheduled
@@ -610,6 +620,7 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
         };
         app.state
             .seats
+            .directory()
             .create_user(&admin, person, Some(&professional), Mode::Apply)
             .await
             .expect("holder");
@@ -619,6 +630,7 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
     let pool = || async {
         app.state
             .seats
+            .views()
             .licenses(&admin)
             .await
             .expect("licenses")
@@ -719,6 +731,7 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
     let overview = app
         .state
         .seats
+        .subscriptions()
         .subscription_overviews(&admin)
         .await
         .expect("overview")
@@ -739,6 +752,7 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
     app.clock.advance(chrono::Duration::seconds(5));
     app.state
         .seats
+        .subscriptions()
         .apply_subscription(&system, &snapshot, "evt_updated", app.clock.now(), Mode::Apply)
         .await
         .expect("applied");
@@ -756,6 +770,7 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
     app.clock.advance(chrono::Duration::days(310));
     app.state
         .seats
+        .subscriptions()
         .apply_subscription(
             &system,
             &renewed.snapshot(&app.catalog).expect("snapshot"),
@@ -805,6 +820,7 @@ async fn a_plan_upgrade_moves_the_holders_and_a_term_change_starts_a_new_period(
         let created = app
             .state
             .seats
+            .directory()
             .create_user(&admin, person, Some(&professional), Mode::Apply)
             .await
             .expect("holder");
@@ -818,6 +834,7 @@ async fn a_plan_upgrade_moves_the_holders_and_a_term_change_starts_a_new_period(
         let seats = app.state.seats.clone();
         async move {
             seats
+                .views()
                 .licenses(&admin)
                 .await
                 .expect("licenses")
@@ -885,7 +902,14 @@ async fn a_plan_upgrade_moves_the_holders_and_a_term_change_starts_a_new_period(
     assert_eq!(pool(enterprise.clone()).await, Some((12, 3)));
     assert_eq!(pool(professional.clone()).await, Some((0, 0)));
     for holder in &holders {
-        let seats = app.state.seats.user(&admin, holder).await.expect("user").seats;
+        let seats = app
+            .state
+            .seats
+            .directory()
+            .user(&admin, holder)
+            .await
+            .expect("user")
+            .seats;
         assert_eq!(
             seats.iter().map(|s| s.product.as_str()).collect::<Vec<_>>(),
             ["enterprise"]
@@ -928,6 +952,7 @@ async fn a_plan_upgrade_moves_the_holders_and_a_term_change_starts_a_new_period(
     let overview = app
         .state
         .seats
+        .subscriptions()
         .subscription_overviews(&admin)
         .await
         .expect("overview")

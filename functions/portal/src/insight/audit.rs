@@ -67,6 +67,7 @@ pub async fn audit(
     let page = state
         .app
         .seats
+        .views()
         .audit(&session.actor, cursor.as_ref(), AUDIT_PAGE)
         .await?;
     let entries = page

@@ -68,8 +68,8 @@ async fn teams_page(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let seats = &state.app.seats;
-    let usage = seats.usage(&session.actor).await?;
-    let teams = seats.teams(&session.actor).await?;
+    let usage = seats.views().usage(&session.actor).await?;
+    let teams = seats.directory().teams(&session.actor).await?;
     let catalog = seats.catalog();
     let name_of = |p: &ProductId| {
         catalog
@@ -161,6 +161,7 @@ pub async fn set_allocation(
     match state
         .app
         .seats
+        .allocations()
         .set_allocation(&session.actor, &team, &product, allocation, Mode::Apply)
         .await
     {
@@ -218,6 +219,7 @@ pub async fn move_allocation(
     match state
         .app
         .seats
+        .allocations()
         .move_allocation(&session.actor, &product, &from, &to, count, Mode::Apply)
         .await
     {

@@ -40,7 +40,7 @@ struct UsagePage {
 /// `GET /usage`: in use against available, per product and per team.
 pub async fn usage(session: Session, State(state): State<PortalState>) -> Result<Response, PageError> {
     let seats = &state.app.seats;
-    let usage = seats.usage(&session.actor).await?;
+    let usage = seats.views().usage(&session.actor).await?;
     let catalog = seats.catalog();
     let products = usage
         .products
@@ -74,7 +74,7 @@ pub async fn usage(session: Session, State(state): State<PortalState>) -> Result
 
 /// `GET /usage.csv`: the same figures as a file (team managers: their teams).
 pub async fn usage_csv(session: Session, State(state): State<PortalState>) -> Result<Response, PageError> {
-    let usage = state.app.seats.usage(&session.actor).await?;
+    let usage = state.app.seats.views().usage(&session.actor).await?;
     Ok(export::csv_response("usage.csv", export::usage_csv(usage)))
 }
 

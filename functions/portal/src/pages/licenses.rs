@@ -56,7 +56,7 @@ pub async fn home(
 ) -> Result<Response, PageError> {
     let seats = &state.app.seats;
     if session.actor.role != Role::Admin {
-        let me = seats.me(&session.actor).await?;
+        let me = seats.directory().me(&session.actor).await?;
         let products = me
             .seats
             .iter()
@@ -71,6 +71,7 @@ pub async fn home(
         ));
     }
     let licenses = seats
+        .views()
         .licenses(&session.actor)
         .await?
         .into_iter()
@@ -97,6 +98,7 @@ pub async fn home(
             .map_or_else(|| p.to_string(), |p| p.name.clone())
     };
     let subscriptions = seats
+        .subscriptions()
         .subscription_overviews(&session.actor)
         .await?
         .into_iter()
@@ -149,7 +151,7 @@ pub async fn home(
             ),
             subscriptions,
             any_over_limit: licenses.iter().any(|l| l.over_limit),
-            has_billing: seats.billing_customer(&session.actor).await.is_ok(),
+            has_billing: seats.subscriptions().billing_customer(&session.actor).await.is_ok(),
             licenses,
         },
     ))

@@ -61,8 +61,8 @@ async fn user_page(
         ));
     }
     let seats = &state.app.seats;
-    let held = seats.user(&session.actor, id).await?;
-    let teams = seats.teams(&session.actor).await?;
+    let held = seats.directory().user(&session.actor, id).await?;
+    let teams = seats.directory().teams(&session.actor).await?;
     let page = UserPage {
         layout: Layout::signed_in(session, "/users"),
         problem,
@@ -120,6 +120,7 @@ pub async fn update_user(
         Ok(changes) => state
             .app
             .seats
+            .directory()
             .update_user(&session.actor, &id, &changes, Mode::Apply)
             .await
             .map(|_| ()),
@@ -169,6 +170,7 @@ pub async fn remove_user(
     match state
         .app
         .seats
+        .directory()
         .remove_user(&session.actor, &id, Mode::Apply)
         .await
     {
@@ -204,6 +206,7 @@ pub async fn transfer(
         (Ok(product), Ok(to)) => state
             .app
             .seats
+            .allocations()
             .transfer(&session.actor, &product, &from, &to, Mode::Apply)
             .await
             .map(|_| ()),

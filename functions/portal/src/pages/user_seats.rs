@@ -14,6 +14,7 @@ pub async fn create_user(
         Ok((user, seat)) => state
             .app
             .seats
+            .directory()
             .create_user(&session.actor, user, seat.as_ref(), Mode::Apply)
             .await
             .map(|_| ()),
@@ -76,6 +77,7 @@ pub async fn assign(
     let result = state
         .app
         .seats
+        .allocations()
         .assign(&session.actor, &product, &user, Mode::Apply)
         .await
         .map(|_| ());
@@ -93,6 +95,7 @@ pub async fn revoke(
     let result = state
         .app
         .seats
+        .allocations()
         .unassign(&session.actor, &product, &user, Mode::Apply)
         .await
         .map(|_| ());

@@ -85,10 +85,11 @@ pub(super) async fn users_page(
         .transpose()
         .map_err(|_| PageError::NotFound)?;
     let (people, next) = seats
+        .directory()
         .people(actor, Some(query.q.as_str()), after.as_ref(), USERS_PER_PAGE)
         .await?;
     let licenses: Vec<LicenseSummary> = if actor.role == Role::Admin {
-        seats.licenses(actor).await?
+        seats.views().licenses(actor).await?
     } else {
         Vec::new()
     };
@@ -108,7 +109,7 @@ pub(super) async fn users_page(
             .map(|l| (l.product.to_string(), l.name.clone()))
             .collect()
     };
-    let teams = seats.teams(actor).await?;
+    let teams = seats.directory().teams(actor).await?;
     let team_name = |id: &TeamId| {
         teams
             .iter()

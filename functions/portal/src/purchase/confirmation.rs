@@ -59,7 +59,7 @@ pub async fn done(
         ),
     };
     let catalog = seats.catalog();
-    let teams = seats.teams(&session.actor).await?;
+    let teams = seats.directory().teams(&session.actor).await?;
     Ok(render(
         StatusCode::OK,
         &ConfirmationPage {

@@ -36,6 +36,7 @@ pub async fn save_notifications(
     match state
         .app
         .seats
+        .directory()
         .set_notification_preferences(&session.actor, contacts, opted_out, Mode::Apply)
         .await
     {
@@ -64,6 +65,7 @@ pub async fn create_key(
     match state
         .app
         .seats
+        .integrations()
         .create_api_key(
             &session.actor,
             value("name"),
@@ -100,6 +102,7 @@ pub async fn revoke_key(
     match state
         .app
         .seats
+        .integrations()
         .revoke_api_key(&session.actor, &id, Mode::Apply)
         .await
     {
@@ -131,6 +134,7 @@ pub async fn save_directory_sync(
     match state
         .app
         .seats
+        .directory()
         .set_directory_seat(&session.actor, product.as_ref(), Mode::Apply)
         .await
     {

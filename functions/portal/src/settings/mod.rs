@@ -99,8 +99,9 @@ async fn settings_page(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let seats = &state.app.seats;
-    let preferences = seats.notification_preferences(&session.actor).await?;
+    let preferences = seats.directory().notification_preferences(&session.actor).await?;
     let keys = seats
+        .integrations()
         .api_keys(&session.actor)
         .await?
         .into_iter()
@@ -149,6 +150,7 @@ async fn settings_page(
             .map(|p| (p.id.to_string(), p.name.clone()))
             .collect(),
         directory_seat: seats
+            .organizations()
             .organization(&session.actor.org)
             .await?
             .and_then(|o| o.directory_seat)

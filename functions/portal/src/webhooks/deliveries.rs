@@ -65,7 +65,12 @@ async fn deliveries_page(
     problem: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let endpoint = state.app.seats.webhook_endpoint(&session.actor, id).await?;
+    let endpoint = state
+        .app
+        .seats
+        .integrations()
+        .webhook_endpoint(&session.actor, id)
+        .await?;
     let deliveries = match &state.app.outbound {
         Some(outbound) => outbound
             .log
@@ -96,7 +101,13 @@ pub async fn redeliver(
         let (state, session, id) = (state.clone(), session.clone(), id.clone());
         async move { deliveries_page(&session, &state, &id, None, Some(text), StatusCode::CONFLICT).await }
     };
-    match state.app.seats.redeliverable_endpoint(&session.actor, &id).await {
+    match state
+        .app
+        .seats
+        .integrations()
+        .redeliverable_endpoint(&session.actor, &id)
+        .await
+    {
         Ok(_) => {}
         Err(SeatError::EndpointDisabled(_)) => {
             return refuse("The endpoint is off: turn it on first, then send the event again.").await;

@@ -43,7 +43,12 @@ async fn webhooks_page(
     new_secret: Option<(String, String)>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let endpoints = state.app.seats.webhook_endpoints(&session.actor).await?;
+    let endpoints = state
+        .app
+        .seats
+        .integrations()
+        .webhook_endpoints(&session.actor)
+        .await?;
     let page = WebhooksPage {
         layout: Layout::signed_in(session, "/settings"),
         notice,
@@ -91,6 +96,7 @@ pub async fn create_endpoint(
     match state
         .app
         .seats
+        .integrations()
         .create_webhook_endpoint(&session.actor, &new, Mode::Apply)
         .await
     {
@@ -123,6 +129,7 @@ pub async fn set_enabled(
     match state
         .app
         .seats
+        .integrations()
         .update_webhook_endpoint(&session.actor, &id, &changes, Mode::Apply)
         .await
     {
@@ -145,6 +152,7 @@ pub async fn rotate_secret(
     match state
         .app
         .seats
+        .integrations()
         .rotate_webhook_secret(&session.actor, &id, OVERLAP_HOURS, Mode::Apply)
         .await
     {
@@ -166,6 +174,7 @@ pub async fn remove_endpoint(
     match state
         .app
         .seats
+        .integrations()
         .delete_webhook_endpoint(&session.actor, &id, Mode::Apply)
         .await
     {

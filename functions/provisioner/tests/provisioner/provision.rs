@@ -102,6 +102,7 @@ async fn a_subscription_event_provisions_its_seats_once() {
     );
     let stored = f
         .seats
+        .subscriptions()
         .subscription(&f.admin, &"sub_1".parse().expect("id"))
         .await
         .expect("stored");
@@ -363,6 +364,7 @@ async fn a_failed_payment_keeps_seats_usable_for_the_grace_period_only() {
         .expect("applied");
     let user = f.user("Grace Hopper", None).await;
     seats
+        .allocations()
         .assign(&f.admin, &product("essential"), &user.id, Mode::Apply)
         .await
         .expect("assigned");
@@ -371,6 +373,7 @@ async fn a_failed_payment_keeps_seats_usable_for_the_grace_period_only() {
         let id = user.id.to_string();
         async move {
             seats
+                .views()
                 .entitlements(&admin, &id)
                 .await
                 .expect("entitlements")
@@ -387,6 +390,7 @@ async fn a_failed_payment_keeps_seats_usable_for_the_grace_period_only() {
     f.clock.advance(chrono::Duration::days(2));
     assert_eq!(usable(seats.clone()).await, 1, "inside the grace period");
     let until = seats
+        .views()
         .entitlements(&f.admin, user.id.as_str())
         .await
         .expect("entitlements")
@@ -461,11 +465,13 @@ async fn a_paused_subscription_turns_access_off_and_resuming_restores_it() {
         .expect("applied");
     let user = f.user("Paula Pause", None).await;
     f.seats
+        .allocations()
         .assign(&f.admin, &product("essential"), &user.id, Mode::Apply)
         .await
         .expect("assigned");
     let products = async |f: &Fixture| {
         f.seats
+            .views()
             .entitlements(&f.admin, user.id.as_str())
             .await
             .expect("entitlements")
@@ -480,7 +486,7 @@ async fn a_paused_subscription_turns_access_off_and_resuming_restores_it() {
         .await
         .expect("applied");
     assert_eq!(products(&f).await, 0, "paused: access off");
-    let kept = f.seats.user(&f.admin, &user.id).await.expect("user");
+    let kept = f.seats.directory().user(&f.admin, &user.id).await.expect("user");
     assert_eq!(kept.seats.len(), 1, "the seat stays assigned: {kept:?}");
     sub["status"] = json!("active");
     stripe_holds(&stripe, &sub);
@@ -517,7 +523,12 @@ async fn a_failing_job_is_recorded_for_operators_until_it_succeeds() {
             provisioner.apply_batch(std::slice::from_ref(&queued)).await,
             ["msg_1"]
         );
-        let failures = f.seats.failed_jobs(&olga, None).await.expect("failures");
+        let failures = f
+            .seats
+            .integrations()
+            .failed_jobs(&olga, None)
+            .await
+            .expect("failures");
         assert_eq!(failures.len(), 1);
         assert_eq!(
             (
@@ -532,6 +543,7 @@ async fn a_failing_job_is_recorded_for_operators_until_it_succeeds() {
     let newcomer = seatflow_domain::OrgId::parse("org_newcomer").expect("id");
     assert_eq!(
         f.seats
+            .integrations()
             .failed_jobs(&olga, Some(&newcomer))
             .await
             .expect("failures")
@@ -540,6 +552,7 @@ async fn a_failing_job_is_recorded_for_operators_until_it_succeeds() {
     );
     assert!(
         f.seats
+            .integrations()
             .failed_jobs(&olga, Some(&f.admin.org))
             .await
             .expect("failures")
@@ -547,6 +560,7 @@ async fn a_failing_job_is_recorded_for_operators_until_it_succeeds() {
     );
 
     f.seats
+        .organizations()
         .create_organization(
             &seatflow_domain::Actor::system(newcomer.clone(), "test"),
             "Newcomer",
@@ -562,6 +576,7 @@ async fn a_failing_job_is_recorded_for_operators_until_it_succeeds() {
     );
     assert!(
         f.seats
+            .integrations()
             .failed_jobs(&olga, None)
             .await
             .expect("failures")

@@ -33,6 +33,7 @@ async fn the_scheduled_event_runs_the_reminders() {
         cancel_at_period_end: false,
     };
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &state, "evt_sample", f.clock.now(), Mode::Apply)
         .await
         .expect("applied");

@@ -97,6 +97,7 @@ fn subscription(
 async fn apply(f: &Fixture, state: &SubscriptionSnapshot, event: &str) {
     let at = f.clock.now();
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, state, event, at, Mode::Apply)
         .await
         .expect("applied");
@@ -190,6 +191,7 @@ async fn billing_contacts_and_opt_outs_are_respected() {
     .await;
     let billing = Email::parse("billing@prefs.example").expect("email");
     f.seats
+        .directory()
         .set_notification_preferences(
             &f.admin,
             vec![billing],
@@ -203,6 +205,7 @@ async fn billing_contacts_and_opt_outs_are_respected() {
     for name in ["Ent One", "Ent Two"] {
         let user = f.user(name, None).await;
         f.seats
+            .allocations()
             .assign(&f.admin, &product("enterprise"), &user.id, Mode::Apply)
             .await
             .expect("assigned");
@@ -221,6 +224,7 @@ async fn billing_contacts_and_opt_outs_are_respected() {
     // Opting out of renewals too, and back into over-limit notices: the
     // over-limit notice goes to the admins.
     f.seats
+        .directory()
         .set_notification_preferences(&f.admin, vec![], [NoticeKind::Renewal].into(), Mode::Apply)
         .await
         .expect("preferences");

@@ -52,6 +52,7 @@ pub async fn set_allocation(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .seats
+        .allocations()
         .set_allocation(&caller, &team, &product, body.seats, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, false))
@@ -64,7 +65,7 @@ pub async fn list_allocations(
     Caller(caller): Caller,
     State(app): State<AppState>,
 ) -> Result<Json<Vec<TeamSeats>>, ApiError> {
-    Ok(Json(app.seats.allocations(&caller).await?))
+    Ok(Json(app.seats.allocations().list(&caller).await?))
 }
 
 /// Moves allocated seats from one team to another (admins, or a manager of both).
@@ -79,6 +80,7 @@ pub async fn move_allocation(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .seats
+        .allocations()
         .move_allocation(
             &caller,
             &body.product,

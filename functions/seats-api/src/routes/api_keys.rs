@@ -41,7 +41,7 @@ pub async fn list_api_keys(
     Caller(caller): Caller,
     State(app): State<AppState>,
 ) -> Result<Json<Vec<ApiKey>>, ApiError> {
-    Ok(Json(app.seats.api_keys(&caller).await?))
+    Ok(Json(app.seats.integrations().api_keys(&caller).await?))
 }
 
 /// Creates an API key scoped to the caller's organisation.
@@ -57,6 +57,7 @@ pub async fn create_api_key(
     let secret = ApiKeySecret::generate();
     let outcome = app
         .seats
+        .integrations()
         .create_api_key(
             &caller,
             &body.name,
@@ -89,6 +90,10 @@ pub async fn revoke_api_key(
     ApiPath(id): ApiPath<ApiKeyId>,
     ApiQuery(dry): ApiQuery<DryRun>,
 ) -> Result<Response, ApiError> {
-    let outcome = app.seats.revoke_api_key(&caller, &id, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .integrations()
+        .revoke_api_key(&caller, &id, dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, false))
 }

@@ -104,6 +104,7 @@ pub async fn assign_seat(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .seats
+        .allocations()
         .assign(&caller, &body.product, &body.user, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, true))
@@ -120,7 +121,11 @@ pub async fn unassign_seat(
     ApiPath((product, user)): ApiPath<(ProductId, UserId)>,
     ApiQuery(dry): ApiQuery<DryRun>,
 ) -> Result<Response, ApiError> {
-    let outcome = app.seats.unassign(&caller, &product, &user, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .allocations()
+        .unassign(&caller, &product, &user, dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, false))
 }
 
@@ -136,6 +141,7 @@ pub async fn transfer_seat(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .seats
+        .allocations()
         .transfer(&caller, &body.product, &body.from_user, &body.to_user, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, false))
@@ -166,6 +172,7 @@ pub async fn assign_add_on(
     require_add_on(&app, &body.product)?;
     let outcome = app
         .seats
+        .allocations()
         .assign(&caller, &body.product, &user, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, true))
@@ -183,6 +190,10 @@ pub async fn unassign_add_on(
     ApiQuery(dry): ApiQuery<DryRun>,
 ) -> Result<Response, ApiError> {
     require_add_on(&app, &product)?;
-    let outcome = app.seats.unassign(&caller, &product, &user, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .allocations()
+        .unassign(&caller, &product, &user, dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, false))
 }

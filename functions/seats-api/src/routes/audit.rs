@@ -33,6 +33,7 @@ pub async fn list_audit(
 ) -> Result<Json<AuditPage>, ApiError> {
     Ok(Json(
         app.seats
+            .views()
             .audit(
                 &caller,
                 query.cursor.as_ref(),

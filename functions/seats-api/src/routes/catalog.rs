@@ -21,7 +21,7 @@ pub async fn list_licenses(
     Caller(caller): Caller,
     State(app): State<AppState>,
 ) -> Result<Json<Vec<LicenseSummary>>, ApiError> {
-    Ok(Json(app.seats.licenses(&caller).await?))
+    Ok(Json(app.seats.views().licenses(&caller).await?))
 }
 
 /// Every subscription at a glance: plan, term, items and quantities, status,
@@ -33,7 +33,9 @@ pub async fn list_subscriptions(
     Caller(caller): Caller,
     State(app): State<AppState>,
 ) -> Result<Json<Vec<SubscriptionOverview>>, ApiError> {
-    Ok(Json(app.seats.subscription_overviews(&caller).await?))
+    Ok(Json(
+        app.seats.subscriptions().subscription_overviews(&caller).await?,
+    ))
 }
 
 /// Add-ons: each one in the catalog, with the organisation's seats of it.
@@ -43,5 +45,5 @@ pub async fn list_add_ons(
     Caller(caller): Caller,
     State(app): State<AppState>,
 ) -> Result<Json<Vec<AddOnSeats>>, ApiError> {
-    Ok(Json(app.seats.add_ons(&caller).await?))
+    Ok(Json(app.seats.views().add_ons(&caller).await?))
 }

@@ -34,6 +34,7 @@ pub async fn get_directory_sync(
     caller.require_admin("see the directory sync policy")?;
     let org = app
         .seats
+        .organizations()
         .organization(&caller.org)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("organisation '{}' not found", caller.org)))?;
@@ -54,6 +55,7 @@ pub async fn set_directory_sync(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .seats
+        .directory()
         .set_directory_seat(&caller, body.default_product.as_ref(), dry.mode())
         .await?;
     Ok(Mutation::respond(

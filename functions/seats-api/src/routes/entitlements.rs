@@ -38,7 +38,7 @@ pub async fn get_entitlements(
     if let Some(refused) = rate_limited(&app, &caller) {
         return Ok(refused);
     }
-    Ok(Json(app.seats.entitlements(&caller, &query.user).await?).into_response())
+    Ok(Json(app.seats.views().entitlements(&caller, &query.user).await?).into_response())
 }
 
 /// 429 `rate_limited` with `Retry-After` for an API key past its rate of
@@ -104,6 +104,7 @@ pub async fn get_entitlement_token(
     let lifetime = chrono::Duration::from_std(tokens.lifetime()).unwrap_or(chrono::Duration::hours(1));
     let claims = app
         .seats
+        .views()
         .entitlement_token_claims(&caller, &query.user, lifetime)
         .await?;
     let token = tokens

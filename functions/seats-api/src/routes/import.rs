@@ -67,7 +67,12 @@ pub async fn import_users(
             ));
         }
     };
-    Ok(Json(app.seats.import_users(&caller, &rows, dry.mode()).await?))
+    Ok(Json(
+        app.seats
+            .directory()
+            .import_users(&caller, &rows, dry.mode())
+            .await?,
+    ))
 }
 
 /// CSV rows by their header, each naming the row at fault.

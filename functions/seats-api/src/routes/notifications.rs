@@ -34,7 +34,9 @@ pub async fn get_notifications(
     Caller(caller): Caller,
     State(app): State<AppState>,
 ) -> Result<Json<NotificationPreferences>, ApiError> {
-    Ok(Json(app.seats.notification_preferences(&caller).await?))
+    Ok(Json(
+        app.seats.directory().notification_preferences(&caller).await?,
+    ))
 }
 
 /// Sets the organisation's notification preferences.
@@ -49,6 +51,7 @@ pub async fn set_notifications(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .seats
+        .directory()
         .set_notification_preferences(&caller, body.billing_contacts, body.opted_out, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, false))

@@ -71,6 +71,7 @@ pub async fn find_organizations(
 ) -> Result<Json<OrganizationPage>, ApiError> {
     let page = app
         .seats
+        .organizations()
         .find_organizations(
             &operator,
             query.q.as_deref(),
@@ -92,6 +93,7 @@ pub async fn open_organization(
 ) -> Result<Response, ApiError> {
     let opened = app
         .seats
+        .organizations()
         .open_organization(&operator, &body.id, &body.name, &body.admin)
         .await?;
     Ok((StatusCode::CREATED, Json(opened)).into_response())
@@ -108,7 +110,7 @@ pub async fn get_organization(
     State(app): State<AppState>,
     ApiPath(org): ApiPath<OrgId>,
 ) -> Result<Json<OrganizationTriage>, ApiError> {
-    Ok(Json(app.seats.triage(&operator, &org).await?))
+    Ok(Json(app.seats.organizations().triage(&operator, &org).await?))
 }
 
 /// Provisioning jobs failing now, of every organisation (unknown ones
@@ -120,7 +122,7 @@ pub async fn failed_jobs(
     OperatorCaller(operator): OperatorCaller,
     State(app): State<AppState>,
 ) -> Result<Json<Vec<JobFailure>>, ApiError> {
-    Ok(Json(app.seats.failed_jobs(&operator, None).await?))
+    Ok(Json(app.seats.integrations().failed_jobs(&operator, None).await?))
 }
 
 /// Grants seats outside any subscription (a contract, a trial).
@@ -138,6 +140,7 @@ pub async fn grant_seats(
         .map_err(seatflow_domain::SeatError::from)?;
     let outcome = app
         .seats
+        .subscriptions()
         .grant_seats(&operator.acting_in(org), &grant, Mode::Apply)
         .await?;
     Ok(Mutation::respond(outcome, true))
@@ -155,5 +158,10 @@ pub async fn end_grant(
     State(app): State<AppState>,
     ApiPath((org, grant)): ApiPath<(OrgId, GrantId)>,
 ) -> Result<Json<SeatGrant>, ApiError> {
-    Ok(Json(app.seats.end_grant(&operator.acting_in(org), &grant).await?))
+    Ok(Json(
+        app.seats
+            .subscriptions()
+            .end_grant(&operator.acting_in(org), &grant)
+            .await?,
+    ))
 }

@@ -30,7 +30,7 @@ pub async fn list_teams(
     Caller(caller): Caller,
     State(app): State<AppState>,
 ) -> Result<Json<Vec<Team>>, ApiError> {
-    Ok(Json(app.seats.teams(&caller).await?))
+    Ok(Json(app.seats.directory().teams(&caller).await?))
 }
 
 /// Creates a team (admins).
@@ -45,6 +45,7 @@ pub async fn create_team(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .seats
+        .directory()
         .create_team(&caller, body.id.as_ref(), &body.name, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, true))
@@ -59,5 +60,5 @@ pub async fn get_team(
     State(app): State<AppState>,
     ApiPath(team): ApiPath<TeamId>,
 ) -> Result<Json<Team>, ApiError> {
-    Ok(Json(app.seats.team(&caller, &team).await?))
+    Ok(Json(app.seats.directory().team(&caller, &team).await?))
 }

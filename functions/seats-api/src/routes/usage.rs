@@ -20,7 +20,7 @@ pub async fn get_usage(
     State(app): State<AppState>,
     ApiQuery(query): ApiQuery<FormatQuery>,
 ) -> Result<Response, ApiError> {
-    let usage = app.seats.usage(&caller).await?;
+    let usage = app.seats.views().usage(&caller).await?;
     Ok(match query.format {
         Format::Json => Json(usage).into_response(),
         Format::Csv => csv_response("usage.csv", usage_csv(usage)),

@@ -77,6 +77,7 @@ pub async fn list_users(
     let limit = seatflow_http::page_limit(query.limit, 100, seatflow_domain::MAX_PAGE)?;
     let users = app
         .seats
+        .directory()
         .users(&caller, query.team.as_ref(), query.after.as_ref(), limit)
         .await?;
     let next_after = if users.len() == limit.clamp(1, seatflow_domain::MAX_PAGE) {
@@ -106,6 +107,7 @@ pub async fn create_user(
     };
     let outcome = app
         .seats
+        .directory()
         .create_user(&caller, new, body.seat.as_ref(), dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, true))
@@ -120,7 +122,7 @@ pub async fn get_user(
     State(app): State<AppState>,
     ApiPath(user): ApiPath<UserId>,
 ) -> Result<Json<UserSeats>, ApiError> {
-    Ok(Json(app.seats.user(&caller, &user).await?))
+    Ok(Json(app.seats.directory().user(&caller, &user).await?))
 }
 
 /// Changes to a user: only the fields present change.
@@ -178,6 +180,7 @@ pub async fn update_user(
     };
     let outcome = app
         .seats
+        .directory()
         .update_user(&caller, &user, &changes, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, false))
@@ -197,7 +200,11 @@ pub async fn remove_user(
     ApiPath(user): ApiPath<UserId>,
     ApiQuery(dry): ApiQuery<DryRun>,
 ) -> Result<Response, ApiError> {
-    let outcome = app.seats.remove_user(&caller, &user, dry.mode()).await?;
+    let outcome = app
+        .seats
+        .directory()
+        .remove_user(&caller, &user, dry.mode())
+        .await?;
     Ok(Mutation::respond(outcome, false))
 }
 
@@ -208,5 +215,5 @@ pub async fn get_me(
     Caller(caller): Caller,
     State(app): State<AppState>,
 ) -> Result<Json<UserSeats>, ApiError> {
-    Ok(Json(app.seats.me(&caller).await?))
+    Ok(Json(app.seats.directory().me(&caller).await?))
 }

@@ -76,7 +76,7 @@ pub async fn list_deliveries(
 ) -> Result<Json<Vec<DeliveryView>>, ApiError> {
     let limit = seatflow_http::page_limit(page.limit, 50, 100)?;
     // Checks the caller may see the endpoint (and that it exists).
-    app.seats.webhook_endpoint(&caller, &id).await?;
+    app.seats.integrations().webhook_endpoint(&caller, &id).await?;
     let log = outbound(&app)?.log.deliveries(&caller.org, &id, limit).await?;
     Ok(Json(log.into_iter().map(DeliveryView::from).collect()))
 }
@@ -94,7 +94,10 @@ pub async fn redeliver(
     State(app): State<AppState>,
     ApiPath((id, event)): ApiPath<(EndpointId, String)>,
 ) -> Result<Response, ApiError> {
-    app.seats.redeliverable_endpoint(&caller, &id).await?;
+    app.seats
+        .integrations()
+        .redeliverable_endpoint(&caller, &id)
+        .await?;
     let outbound = outbound(&app)?;
     let not_found = || ApiError::not_found(format!("no delivery of event '{event}' to endpoint '{id}'"));
     if !event.starts_with("evt_") || event.len() > 64 {

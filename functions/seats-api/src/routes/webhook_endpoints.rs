@@ -65,7 +65,7 @@ pub async fn list_webhook_endpoints(
     Caller(caller): Caller,
     State(app): State<AppState>,
 ) -> Result<Json<Vec<PublicEndpoint>>, ApiError> {
-    Ok(Json(app.seats.webhook_endpoints(&caller).await?))
+    Ok(Json(app.seats.integrations().webhook_endpoints(&caller).await?))
 }
 
 /// Adds an endpoint; the answer carries its signing secret, shown this once.
@@ -86,6 +86,7 @@ pub async fn create_webhook_endpoint(
     };
     let outcome = app
         .seats
+        .integrations()
         .create_webhook_endpoint(&caller, &new, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, true))
@@ -101,7 +102,9 @@ pub async fn get_webhook_endpoint(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<EndpointId>,
 ) -> Result<Json<PublicEndpoint>, ApiError> {
-    Ok(Json(app.seats.webhook_endpoint(&caller, &id).await?))
+    Ok(Json(
+        app.seats.integrations().webhook_endpoint(&caller, &id).await?,
+    ))
 }
 
 /// Changes an endpoint's URL, event types, or enables or disables it.
@@ -125,6 +128,7 @@ pub async fn update_webhook_endpoint(
     };
     let outcome = app
         .seats
+        .integrations()
         .update_webhook_endpoint(&caller, &id, &changes, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, false))
@@ -143,6 +147,7 @@ pub async fn delete_webhook_endpoint(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .seats
+        .integrations()
         .delete_webhook_endpoint(&caller, &id, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, false))
@@ -165,6 +170,7 @@ pub async fn rotate_webhook_secret(
     let overlap = body.overlap_hours.unwrap_or(24);
     let outcome = app
         .seats
+        .integrations()
         .rotate_webhook_secret(&caller, &id, overlap, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, false))

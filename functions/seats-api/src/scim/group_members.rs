@@ -39,6 +39,7 @@ pub(super) async fn members(app: &AppState, actor: &Actor, team: &TeamId) -> Res
     loop {
         let page = app
             .seats
+            .directory()
             .users(actor, Some(team), after.as_ref(), seatflow_domain::MAX_PAGE)
             .await?;
         let full = page.len() == seatflow_domain::MAX_PAGE;
@@ -84,7 +85,10 @@ pub(super) async fn move_member(
         team: Some(team.cloned()),
         ..UserChanges::default()
     };
-    app.seats.update_user(actor, user, &changes, Mode::Apply).await?;
+    app.seats
+        .directory()
+        .update_user(actor, user, &changes, Mode::Apply)
+        .await?;
     Ok(())
 }
 
@@ -139,7 +143,7 @@ pub(super) async fn remove_if_member(
     team: &TeamId,
     user: &UserId,
 ) -> Result<(), ScimError> {
-    let holder = app.seats.user(actor, user).await?;
+    let holder = app.seats.directory().user(actor, user).await?;
     if holder.user.team.as_ref() == Some(team) {
         move_member(app, actor, user, None).await?;
     }

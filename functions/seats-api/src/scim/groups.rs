@@ -28,7 +28,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ScimError> {
     let (start, count) = paging(query.start_index.as_deref(), query.count.as_deref())?;
-    let mut teams = app.seats.teams(&actor).await?;
+    let mut teams = app.seats.directory().teams(&actor).await?;
     if let Some(text) = &query.filter {
         let wanted = filter::equality(text, &["displayName", "id"])?;
         teams.retain(|t| match wanted.attribute.as_str() {
@@ -51,7 +51,7 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Response, ScimError> {
     let id = team_id(&id)?;
-    let team = app.seats.team(&actor, &id).await?;
+    let team = app.seats.directory().team(&actor, &id).await?;
     Ok(scim_response(
         StatusCode::OK,
         &resource(&team, &members(&app, &actor, &id).await?),
@@ -70,6 +70,7 @@ pub async fn create(
     let wanted = member_ids(input.get("members").unwrap_or(&Value::Null))?;
     let exists = app
         .seats
+        .directory()
         .teams(&actor)
         .await?
         .into_iter()
@@ -83,6 +84,7 @@ pub async fn create(
     }
     let team = app
         .seats
+        .directory()
         .create_team(&actor, None, name, Mode::Apply)
         .await?
         .value;
@@ -105,7 +107,7 @@ pub async fn replace(
     ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
     let id = team_id(&id)?;
-    let team = app.seats.team(&actor, &id).await?;
+    let team = app.seats.directory().team(&actor, &id).await?;
     unchanged_name(&team, input["displayName"].as_str())?;
     let wanted = member_ids(input.get("members").unwrap_or(&Value::Null))?;
     set_members(&app, &actor, &id, &wanted).await?;
@@ -124,7 +126,7 @@ pub async fn patch(
     ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
     let id = team_id(&id)?;
-    let team = app.seats.team(&actor, &id).await?;
+    let team = app.seats.directory().team(&actor, &id).await?;
     for operation in patch_operations(&input)? {
         let path = operation.path.as_deref().map(str::trim);
         match (operation.op, path) {
@@ -187,7 +189,7 @@ pub async fn delete(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ScimError> {
-    app.seats.team(&actor, &team_id(&id)?).await?;
+    app.seats.directory().team(&actor, &team_id(&id)?).await?;
     Err(ScimError::new(
         StatusCode::NOT_IMPLEMENTED,
         None,

@@ -30,16 +30,16 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ScimError> {
     let (start, count) = paging(query.start_index.as_deref(), query.count.as_deref())?;
-    let policy = app.seats.directory_seat(&actor).await?;
+    let policy = app.seats.directory().directory_seat(&actor).await?;
     let found: Vec<UserSeats> = if let Some(text) = &query.filter {
         let wanted = filter::equality(text, &["userName", "emails.value", "id", "externalId"])?;
         let one = match wanted.attribute.as_str() {
             "userName" | "emails.value" => match Email::parse(&wanted.value) {
-                Ok(email) => app.seats.user_by_email(&actor, &email).await?,
+                Ok(email) => app.seats.directory().user_by_email(&actor, &email).await?,
                 Err(_) => None,
             },
             "id" => match UserId::parse(&wanted.value) {
-                Ok(id) => match app.seats.user(&actor, &id).await {
+                Ok(id) => match app.seats.directory().user(&actor, &id).await {
                     Ok(holder) => Some(holder),
                     Err(SeatError::NotFound { .. }) => None,
                     Err(e) => return Err(e.into()),
@@ -70,6 +70,7 @@ async fn every_holder(app: &AppState, actor: &Actor) -> Result<Vec<UserSeats>, S
     loop {
         let (page, next) = app
             .seats
+            .directory()
             .people(actor, None, after.as_ref(), seatflow_domain::MAX_PAGE)
             .await?;
         all.extend(page);
@@ -86,8 +87,8 @@ pub async fn get_one(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ScimError> {
-    let holder = app.seats.user(&actor, &user_id(&id)?).await?;
-    let policy = app.seats.directory_seat(&actor).await?;
+    let holder = app.seats.directory().user(&actor, &user_id(&id)?).await?;
+    let policy = app.seats.directory().directory_seat(&actor).await?;
     Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
 }
 
@@ -114,6 +115,7 @@ pub async fn create(
     };
     let (created, policy) = app
         .seats
+        .directory()
         .create_directory_user(&actor, new, given.active != Some(false), Mode::Apply)
         .await?;
     let created = created.value;
@@ -142,6 +144,7 @@ async fn apply(
     if changes.name.is_some() || changes.email.is_some() {
         holder = app
             .seats
+            .directory()
             .update_user(actor, &id, &changes, Mode::Apply)
             .await?
             .value;
@@ -149,6 +152,7 @@ async fn apply(
     if let Some(active) = fields.active.filter(|a| *a != holder.user.active) {
         holder = app
             .seats
+            .directory()
             .set_directory_user_active(actor, &id, active, Mode::Apply)
             .await?
             .value;
@@ -164,10 +168,10 @@ pub async fn replace(
     ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
     let id = user_id(&id)?;
-    let current = app.seats.user(&actor, &id).await?;
+    let current = app.seats.directory().user(&actor, &id).await?;
     let fields = fields(&input, Some(current.user.name.as_str()))?;
     let holder = apply(&app, &actor, current, fields).await?;
-    let policy = app.seats.directory_seat(&actor).await?;
+    let policy = app.seats.directory().directory_seat(&actor).await?;
     Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
 }
 
@@ -183,7 +187,7 @@ pub async fn patch(
 ) -> Result<Response, ScimError> {
     let id = user_id(&id)?;
     let operations = patch_operations(&input)?;
-    let current = app.seats.user(&actor, &id).await?;
+    let current = app.seats.directory().user(&actor, &id).await?;
     // The operations folded into one User body, then applied as one.
     let mut merged = json!({});
     for operation in operations {
@@ -219,7 +223,7 @@ pub async fn patch(
     }
     let fields = fields(&merged, Some(current.user.name.as_str()))?;
     let holder = apply(&app, &actor, current, fields).await?;
-    let policy = app.seats.directory_seat(&actor).await?;
+    let policy = app.seats.directory().directory_seat(&actor).await?;
     Ok(scim_response(StatusCode::OK, &resource(&holder, policy.as_ref())))
 }
 
@@ -229,6 +233,9 @@ pub async fn delete(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ScimError> {
-    app.seats.remove_user(&actor, &user_id(&id)?, Mode::Apply).await?;
+    app.seats
+        .directory()
+        .remove_user(&actor, &user_id(&id)?, Mode::Apply)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

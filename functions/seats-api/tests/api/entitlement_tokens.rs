@@ -261,6 +261,7 @@ async fn a_token_never_outlives_the_paid_period() {
     };
     app.state
         .seats
+        .subscriptions()
         .apply_subscription(
             &Actor::system(org, "test"),
             &snapshot,

@@ -69,6 +69,7 @@ async fn the_entitlement_check_follows_seats_and_subscriptions() {
     let seats = &app.state.seats;
     let at = |s| chrono::DateTime::from_timestamp(s, 0).expect("time");
     seats
+        .subscriptions()
         .apply_subscription(&admin, &state, "evt_v1", at(1_790_000_000), Mode::Apply)
         .await
         .expect("applied");
@@ -78,6 +79,7 @@ async fn the_entitlement_check_follows_seats_and_subscriptions() {
     assert_eq!(live["products"][0]["until"], "2027-01-15T08:00:00Z");
     state.status = SubscriptionStatus::Canceled;
     seats
+        .subscriptions()
         .apply_subscription(&admin, &state, "evt_v2", at(1_790_000_100), Mode::Apply)
         .await
         .expect("applied");
@@ -273,6 +275,7 @@ async fn subscriptions_show_their_renewal_date_and_amount() {
         ("evt_c", snapshot("sub_ending", 3, true)),
     ] {
         f.seats
+            .subscriptions()
             .apply_subscription(&f.admin, &state, event, now, Mode::Apply)
             .await
             .expect("applied");

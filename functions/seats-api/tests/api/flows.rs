@@ -308,6 +308,7 @@ async fn the_assignment_export_pages_with_next_links() {
     for i in 0..5 {
         let user = f.user(&format!("Pager {i}"), None).await;
         f.seats
+            .allocations()
             .assign(&f.admin, &pro, &user.id, seatflow_domain::Mode::Apply)
             .await
             .expect("seat");

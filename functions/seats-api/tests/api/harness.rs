@@ -74,6 +74,7 @@ impl TestApp {
             .await;
         app.state
             .seats
+            .organizations()
             .create_organization(
                 &Actor::system(OrgId::parse("org_other").expect("id"), "test"),
                 "Other",
@@ -98,6 +99,7 @@ impl TestApp {
         let system = Actor::system(OrgId::parse(org).expect("id"), "test");
         self.state
             .seats
+            .directory()
             .create_user(&system, new, None, Mode::Apply)
             .await
             .expect("person");
@@ -176,6 +178,7 @@ impl TestApp {
         };
         self.state
             .seats
+            .integrations()
             .create_api_key(
                 &admin,
                 "machine",
@@ -280,12 +283,14 @@ impl Victim {
         f.buy("analytics", 5).await;
         for (id, name) in [("team_red", "Red"), ("team_blue", "Blue")] {
             seats
+                .directory()
                 .create_team(admin, Some(&TeamId::parse(id).expect("id")), name, Mode::Apply)
                 .await
                 .expect("team");
         }
         let pro = ProductId::parse("professional").expect("id");
         seats
+            .allocations()
             .set_allocation(
                 admin,
                 &TeamId::parse("team_red").expect("id"),
@@ -308,17 +313,20 @@ impl Victim {
                 team: team.map(|t| TeamId::parse(t).expect("id")),
             };
             seats
+                .directory()
                 .create_user(admin, new, seat.then_some(&pro), Mode::Apply)
                 .await
                 .expect("user");
         }
         let sso = ProductId::parse("sso").expect("id");
         seats
+            .allocations()
             .assign(admin, &sso, &UserId::parse("usr_ann").expect("id"), Mode::Apply)
             .await
             .expect("add-on");
         let secret = seatflow_http::auth::ApiKeySecret::generate();
         let key = seats
+            .integrations()
             .create_api_key(
                 admin,
                 "victim shop",
@@ -330,6 +338,7 @@ impl Victim {
             .await
             .expect("key");
         let endpoint = seats
+            .integrations()
             .create_webhook_endpoint(
                 admin,
                 &seatflow_domain::NewEndpoint {

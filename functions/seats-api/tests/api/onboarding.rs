@@ -79,6 +79,7 @@ async fn only_an_admin_founds_an_organisation() {
     let refused = app
         .state
         .seats
+        .organizations()
         .found_organization(&member, &email, None)
         .await
         .expect_err("a member cannot found it");
@@ -92,6 +93,7 @@ async fn only_an_admin_founds_an_organisation() {
     assert_eq!(
         app.state
             .seats
+            .organizations()
             .found_organization(&machine, &email, None)
             .await
             .expect_err("nor a machine client")

@@ -207,6 +207,7 @@ async fn okta_creates_finds_pushes_groups_deactivates_and_deletes_a_user() {
     let moved = app
         .state
         .seats
+        .directory()
         .user(&app.fixture.admin, &user)
         .await
         .expect("user");
@@ -401,6 +402,7 @@ async fn entra_creates_users_until_no_seat_is_free_then_flags_them_and_moves_gro
     let flagged = UserId::parse(&ids[4]).expect("id");
     app.state
         .seats
+        .allocations()
         .assign(
             &app.fixture.admin,
             &ProductId::parse("professional").expect("id"),
@@ -480,6 +482,7 @@ async fn entra_creates_users_until_no_seat_is_free_then_flags_them_and_moves_gro
     let ben = app
         .state
         .seats
+        .directory()
         .user(&app.fixture.admin, &UserId::parse("usr_ben").expect("id"))
         .await
         .expect("Ben");
@@ -581,6 +584,7 @@ async fn bad_scim_requests_get_scim_errors_and_other_organisations_see_nothing()
     let narrow = seatflow_http::auth::ApiKeySecret::generate();
     app.state
         .seats
+        .integrations()
         .create_api_key(
             &app.fixture.admin,
             "entitlements only",
@@ -635,6 +639,7 @@ async fn bad_scim_requests_get_scim_errors_and_other_organisations_see_nothing()
     assert!(
         app.state
             .seats
+            .directory()
             .user(&app.fixture.admin, &UserId::parse("usr_ann").expect("id"))
             .await
             .is_ok(),

@@ -69,7 +69,11 @@ impl Billing {
             return Err(not_found());
         }
         let session = self.payments.checkout_session(id).await?.ok_or_else(not_found)?;
-        Ok(self.seats.purchase_confirmation(caller, &session).await?)
+        Ok(self
+            .seats
+            .subscriptions()
+            .purchase_confirmation(caller, &session)
+            .await?)
     }
 
     /// The provider's billing portal for the organisation's customer
@@ -79,7 +83,7 @@ impl Billing {
     /// Not found when the organisation has bought nothing yet; the
     /// provider's failures.
     pub async fn billing_portal(&self, caller: &Actor, return_url: &str) -> Result<String, BillingError> {
-        let customer = self.seats.billing_customer(caller).await?;
+        let customer = self.seats.subscriptions().billing_customer(caller).await?;
         Ok(self.payments.billing_portal(&customer, return_url).await?)
     }
 }

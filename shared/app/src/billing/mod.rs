@@ -135,7 +135,10 @@ impl Billing {
     ) -> Result<(SubscriptionId, ProviderSubscription), BillingError> {
         let not_found = || BillingError::SubscriptionNotFound(id.to_owned());
         let subscription_id: SubscriptionId = id.parse().map_err(|_| not_found())?;
-        self.seats.subscription(caller, &subscription_id).await?;
+        self.seats
+            .subscriptions()
+            .subscription(caller, &subscription_id)
+            .await?;
         let provider = self
             .payments
             .subscription(id)
@@ -171,6 +174,7 @@ impl Billing {
     ) -> Result<Option<AuditEntry>, BillingError> {
         let applied = self
             .seats
+            .subscriptions()
             .apply_requested_change(caller, snapshot, action, keep, read_at, mode)
             .await?;
         Ok(audit_of(applied))

@@ -84,6 +84,7 @@ impl Billing {
             0
         } else {
             seats
+                .views()
                 .licenses(caller)
                 .await?
                 .iter()

@@ -124,6 +124,7 @@ impl Billing {
             .catalog()
             .plan_renewal_seats(&current, &request.product, request.quantity)?;
         let pool_at_renewal = seats
+            .subscriptions()
             .seats_at_renewal(
                 caller,
                 &subscription_id,

@@ -92,7 +92,7 @@ impl Provisioner {
                 }
                 Ok(_) => {
                     // Best effort: the record is for operators, not for the job.
-                    if let Err(error) = self.seats().job_succeeded(&job.event_id).await {
+                    if let Err(error) = self.seats().integrations().job_succeeded(&job.event_id).await {
                         tracing::warn!(event = %job.event_id, %error, "a failure record was not cleared");
                     }
                 }
@@ -118,7 +118,7 @@ impl Provisioner {
             code: error.code(),
             message: &error.to_string(),
         };
-        if let Err(record) = self.seats().record_job_failure(failed).await {
+        if let Err(record) = self.seats().integrations().record_job_failure(failed).await {
             tracing::warn!(event = %job.event_id, error = %record, "a failed job was not recorded");
         }
     }

@@ -4,7 +4,7 @@
 //! (`customer.subscription.*` events carry it, checkout-session and invoice
 //! events name it), and the provisioner reads that subscription's current
 //! state from the payment provider, once, and applies it (see
-//! `Seats::apply_subscription`). What the payload says about seats is never
+//! `Subscriptions::apply_subscription`). What the payload says about seats is never
 //! used, so deliveries in any order, duplicated or concurrent, all end in the
 //! provider's current state, and a replayed event costs one read.
 //!
@@ -176,6 +176,7 @@ impl Provisioner {
         // A duplicate delivery needs no read from the provider.
         if self
             .seats
+            .subscriptions()
             .event_applied(&job.event_id)
             .await
             .map_err(seats_error)?
@@ -199,6 +200,7 @@ impl Provisioner {
         let actor = Actor::system(snapshot.org.clone(), "provisioner");
         let applied = self
             .seats
+            .subscriptions()
             .apply_subscription(&actor, &snapshot, &job.event_id, read_at, Mode::Apply)
             .await
             .map_err(|source| ProvisionError::Seats {
@@ -239,6 +241,7 @@ impl Provisioner {
         })?;
         let known = self
             .seats
+            .organizations()
             .organization(&snapshot.org)
             .await
             .map_err(|source| ProvisionError::Seats {

@@ -1,8 +1,8 @@
 //! Team allocations: seats of a product set aside for a team, set and moved
 //! between teams, never promising more than the pool holds.
 
-use super::Seats;
 use super::commit::{Mode, Outcome, decide_and_commit};
+use super::{Allocations, Seats};
 use crate::access::Actor;
 use crate::audit::{AuditAction, snapshot};
 use crate::draft::{Draft, SeatBook};
@@ -11,7 +11,7 @@ use crate::ids::{ProductId, TeamId};
 use crate::pool::TeamSeats;
 use crate::store::SnapshotKeys;
 
-impl Seats {
+impl Allocations<'_> {
     /// Sets `team`'s allocation of `product` (`None`: no allocation; members
     /// draw on the unallocated pool).
     ///
@@ -19,7 +19,7 @@ impl Seats {
     /// [`SeatError::AllocationExceedsPool`],
     /// [`SeatError::Forbidden`] for non-admins, not found.
     pub async fn set_allocation(
-        &self,
+        self,
         actor: &Actor,
         team: &TeamId,
         product: &ProductId,
@@ -37,7 +37,7 @@ impl Seats {
         decide_and_commit!(self, "allocation", mode, {
             let now = self.clock.now();
             let read = self.store.snapshot(&actor.org, &keys).await?;
-            Self::managed_team(actor, &read, team)?;
+            Seats::managed_team(actor, &read, team)?;
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &keys.team_seats);
             let before = book.team(team, product);
             let pool_before = book.pool_before(product);
@@ -66,7 +66,7 @@ impl Seats {
     /// Validation (same team, zero seats, more than allocated),
     /// [`SeatError::Forbidden`], not found.
     pub async fn move_allocation(
-        &self,
+        self,
         actor: &Actor,
         product: &ProductId,
         from: &TeamId,
@@ -91,8 +91,8 @@ impl Seats {
         decide_and_commit!(self, "allocation", mode, {
             let now = self.clock.now();
             let read = self.store.snapshot(&actor.org, &keys).await?;
-            Self::managed_team(actor, &read, from)?;
-            Self::managed_team(actor, &read, to)?;
+            Seats::managed_team(actor, &read, from)?;
+            Seats::managed_team(actor, &read, to)?;
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &keys.team_seats);
             let before = vec![book.team(from, product), book.team(to, product)];
             let from_allocated = before[0].allocated.unwrap_or(0);
@@ -127,7 +127,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for members.
-    pub async fn allocations(&self, actor: &Actor) -> Result<Vec<TeamSeats>, SeatError> {
+    pub async fn list(self, actor: &Actor) -> Result<Vec<TeamSeats>, SeatError> {
         actor.require_admin_or_manager("see allocations")?;
         let all = self.store.all_team_seats(&actor.org).await?;
         Ok(all.into_iter().filter(|t| actor.manages(&t.team)).collect())

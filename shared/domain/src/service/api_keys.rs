@@ -1,6 +1,6 @@
 //! API keys for machine clients, and authenticating a caller by one.
 
-use super::Seats;
+use super::Integrations;
 use super::commit::{Mode, Outcome, decide_and_commit};
 use crate::access::{Actor, Principal};
 use crate::api_key::{ApiKey, ApiScope};
@@ -22,14 +22,14 @@ use crate::draft::Draft;
 use crate::error::SeatError;
 use crate::ids::ApiKeyId;
 
-impl Seats {
+impl Integrations<'_> {
     /// Records a new API key for the caller's organisation. The caller (the
     /// HTTP edge) generated the secret and passes only its hash.
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless a person admin; validation of the name.
     pub async fn create_api_key(
-        &self,
+        self,
         actor: &Actor,
         name: &str,
         prefix: &str,
@@ -75,7 +75,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::Forbidden`] unless a person admin; not found.
     pub async fn revoke_api_key(
-        &self,
+        self,
         actor: &Actor,
         id: &ApiKeyId,
         mode: Mode,
@@ -108,7 +108,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless a person admin.
-    pub async fn api_keys(&self, actor: &Actor) -> Result<Vec<ApiKey>, SeatError> {
+    pub async fn api_keys(self, actor: &Actor) -> Result<Vec<ApiKey>, SeatError> {
         actor.require_person_admin("list API keys")?;
         Ok(self.store.api_keys(&actor.org).await?)
     }
@@ -119,7 +119,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
-    pub async fn authenticate_api_key(&self, secret_hash: &str) -> Result<Option<KeyCaller>, SeatError> {
+    pub async fn authenticate_api_key(self, secret_hash: &str) -> Result<Option<KeyCaller>, SeatError> {
         let Some(key) = self
             .store
             .api_key_by_hash(secret_hash)
@@ -146,7 +146,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::StoreUnavailable`] when the store refuses; the caller may
     /// go on, the figure only stays older.
-    pub async fn record_api_key_use(&self, caller: &KeyCaller) -> Result<(), SeatError> {
+    pub async fn record_api_key_use(self, caller: &KeyCaller) -> Result<(), SeatError> {
         let now = self.clock.now();
         let Principal::ApiKey(id) = &caller.actor.principal else {
             return Ok(());

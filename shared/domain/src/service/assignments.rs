@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use super::Seats;
 use super::commit::{Mode, Outcome, decide_and_commit};
+use super::{Allocations, Seats};
 use crate::access::Actor;
 use crate::assignment::Assignment;
 use crate::audit::{AuditAction, nothing, snapshot};
@@ -28,7 +28,7 @@ pub struct Transfer {
     pub assigned: Assignment,
 }
 
-impl Seats {
+impl Allocations<'_> {
     /// Assigns a seat of `product` to `user`: from their team's allocation when
     /// the team has one, else from the unallocated pool. An add-on needs a base
     /// seat. One read (the user with their seats, and the pool) and one write.
@@ -38,7 +38,7 @@ impl Seats {
     /// [`SeatError::AlreadyAssigned`], [`SeatError::BaseSeatRequired`],
     /// [`SeatError::Forbidden`], not found.
     pub async fn assign(
-        &self,
+        self,
         actor: &Actor,
         product: &ProductId,
         user: &UserId,
@@ -54,10 +54,10 @@ impl Seats {
         decide_and_commit!(self, "seat pool", mode, {
             let now = self.clock.now();
             let read = self.store.snapshot(&actor.org, &keys).await?;
-            let holder = Self::managed(actor, &read, user)?;
+            let holder = Seats::managed(actor, &read, user)?;
             Holdings::new(&holder.user.id, &holder.seats, &self.catalog).check_can_take(product, kind)?;
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
-            let assignment = Self::take_seat(actor, &mut book, &holder.user, product, now)?;
+            let assignment = Seats::take_seat(actor, &mut book, &holder.user, product, now)?;
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             draft.put(Some(holder), with_seat(holder, &assignment));
@@ -80,7 +80,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::NotAssigned`], [`SeatError::Forbidden`], not found.
     pub async fn unassign(
-        &self,
+        self,
         actor: &Actor,
         product: &ProductId,
         user: &UserId,
@@ -96,7 +96,7 @@ impl Seats {
         decide_and_commit!(self, "seat pool", mode, {
             let now = self.clock.now();
             let read = self.store.snapshot(&actor.org, &keys).await?;
-            let holder = Self::managed(actor, &read, user)?;
+            let holder = Seats::managed(actor, &read, user)?;
             let holdings = Holdings::new(&holder.user.id, &holder.seats, &self.catalog);
             holdings.check_holds(product)?;
             let removed = holdings.removed_with(product);
@@ -120,10 +120,10 @@ impl Seats {
     /// Moves `from`'s seat of `product` to `to` in one change.
     ///
     /// # Errors
-    /// Those of [`Seats::unassign`] for the giver and [`Seats::assign`] for the
+    /// Those of [`Allocations::unassign`] for the giver and [`Allocations::assign`] for the
     /// receiver; validation when both are the same user.
     pub async fn transfer(
-        &self,
+        self,
         actor: &Actor,
         product: &ProductId,
         from: &UserId,
@@ -143,15 +143,15 @@ impl Seats {
         decide_and_commit!(self, "seat pool", mode, {
             let now = self.clock.now();
             let read = self.store.snapshot(&actor.org, &keys).await?;
-            let giver = Self::managed(actor, &read, from)?;
-            let receiver = Self::managed(actor, &read, to)?;
+            let giver = Seats::managed(actor, &read, from)?;
+            let receiver = Seats::managed(actor, &read, to)?;
             let giving = Holdings::new(&giver.user.id, &giver.seats, &self.catalog);
             giving.check_holds(product)?;
             Holdings::new(&receiver.user.id, &receiver.seats, &self.catalog).check_can_take(product, kind)?;
             let removed = giving.removed_with(product);
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
             release_all(&mut book, &removed)?;
-            let assigned = Self::take_seat(actor, &mut book, &receiver.user, product, now)?;
+            let assigned = Seats::take_seat(actor, &mut book, &receiver.user, product, now)?;
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             draft.put(Some(giver), without_seats(giver, &removed));
@@ -171,7 +171,7 @@ impl Seats {
 
     /// The pools a seat change of `product` may touch: its own, and for a plan
     /// every add-on's (they leave with a holder's last base seat).
-    fn pools_touched_by(&self, product: &ProductId) -> Vec<ProductId> {
+    fn pools_touched_by(self, product: &ProductId) -> Vec<ProductId> {
         let mut products = vec![product.clone()];
         if self.catalog.is_plan(product) {
             products.extend(
@@ -184,7 +184,9 @@ impl Seats {
         }
         products
     }
+}
 
+impl Seats {
     /// Takes a seat of `product` for `user` in `book`, from the source the
     /// rules name, if the caller may draw on it.
     pub(crate) fn take_seat(

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{LicenseSummary, MAX_PAGE, Seats};
+use super::{LicenseSummary, MAX_PAGE, Subscriptions};
 use crate::access::Actor;
 use crate::catalog::Term;
 use crate::directory::User;
@@ -85,7 +85,7 @@ pub struct PurchaseConfirmation {
     pub billing: Option<BillingSummary>,
 }
 
-impl Seats {
+impl Subscriptions<'_> {
     /// The confirmation of `session`, which the caller's organisation must
     /// have started.
     ///
@@ -93,7 +93,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] for non-admins; not found for a session of
     /// another organisation.
     pub async fn purchase_confirmation(
-        &self,
+        self,
         actor: &Actor,
         session: &CheckoutSession,
     ) -> Result<PurchaseConfirmation, SeatError> {
@@ -124,18 +124,21 @@ impl Seats {
         Ok(PurchaseConfirmation {
             session: session.id.clone(),
             status: PurchaseStatus::Provisioned,
-            licenses: self.licenses(actor).await?,
+            licenses: self.views().licenses(actor).await?,
             users_created_since: users.len(),
             users: users.into_iter().take(MAX_USERS_LISTED).collect(),
             billing: Some(self.billing_summary(&subscription)),
         })
     }
 
-    async fn users_created_since(&self, actor: &Actor, since: DateTime<Utc>) -> Result<Vec<User>, SeatError> {
+    async fn users_created_since(self, actor: &Actor, since: DateTime<Utc>) -> Result<Vec<User>, SeatError> {
         let mut found = Vec::new();
         let mut after = None;
         loop {
-            let page = self.users(actor, None, after.as_ref(), MAX_PAGE).await?;
+            let page = self
+                .directory()
+                .users(actor, None, after.as_ref(), MAX_PAGE)
+                .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
             let full = page.len() == MAX_PAGE;
@@ -148,7 +151,7 @@ impl Seats {
         Ok(found)
     }
 
-    fn billing_summary(&self, subscription: &Subscription) -> BillingSummary {
+    fn billing_summary(self, subscription: &Subscription) -> BillingSummary {
         let catalog = self.catalog();
         // The term is the plan's; a subscription sells one term.
         let term = subscription.term;

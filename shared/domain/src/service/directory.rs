@@ -2,7 +2,7 @@
 
 use super::assignments::release_all;
 use super::commit::{Mode, Outcome, decide_and_commit};
-use super::{MAX_PAGE, Seats};
+use super::{Directory, MAX_PAGE, Seats};
 use crate::access::{Actor, Principal};
 use crate::audit::{AuditAction, nothing, snapshot};
 use crate::directory::{DisplayName, NewUser, Role, Team, User, UserChanges, UserSeats};
@@ -11,14 +11,14 @@ use crate::error::SeatError;
 use crate::ids::{OrgId, ProductId, TeamId, UserId};
 use crate::store::SnapshotKeys;
 
-impl Seats {
+impl Directory<'_> {
     /// Creates a team, with the id given or a fresh one.
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins; validation of the name;
     /// [`SeatError::AlreadyExists`] for a taken id.
     pub async fn create_team(
-        &self,
+        self,
         actor: &Actor,
         id: Option<&TeamId>,
         name: &str,
@@ -61,9 +61,9 @@ impl Seats {
     /// # Errors
     /// [`SeatError::EmailTaken`], [`SeatError::AlreadyExists`] for a taken id,
     /// not found for an unknown team or product,
-    /// [`SeatError::Forbidden`], and every error of [`Seats::assign`].
+    /// [`SeatError::Forbidden`], and every error of [`Allocations::assign`](super::Allocations::assign).
     pub async fn create_user(
-        &self,
+        self,
         actor: &Actor,
         new: NewUser,
         seat: Option<&ProductId>,
@@ -76,7 +76,7 @@ impl Seats {
     /// [`Self::create_user`], with the seat required or taken only when one
     /// is free, and the user created active or not: one decision, one commit.
     pub(crate) async fn create_user_with(
-        &self,
+        self,
         actor: &Actor,
         new: NewUser,
         seat: Option<SeatWanted<'_>>,
@@ -113,7 +113,7 @@ impl Seats {
             let now = self.clock.now();
             let read = self.store.snapshot(&actor.org, &keys).await?;
             if let Some(team) = &new.team {
-                Self::managed_team(actor, &read, team)?;
+                Seats::managed_team(actor, &read, team)?;
             }
             if read.email_taken(&new.email) {
                 return Err(SeatError::EmailTaken(new.email.as_str().to_owned()));
@@ -143,7 +143,7 @@ impl Seats {
             let mut seats = Vec::new();
             if let Some(wanted) = seat {
                 let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
-                match Self::take_seat(actor, &mut book, &user, wanted.product(), now) {
+                match Seats::take_seat(actor, &mut book, &user, wanted.product(), now) {
                     Ok(taken) => {
                         seats.push(taken);
                         book.write_into(&mut draft);
@@ -170,7 +170,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for members.
-    pub async fn teams(&self, actor: &Actor) -> Result<Vec<Team>, SeatError> {
+    pub async fn teams(self, actor: &Actor) -> Result<Vec<Team>, SeatError> {
         actor.require_admin_or_manager("list teams")?;
         let teams = self.store.teams(&actor.org).await?;
         Ok(teams.into_iter().filter(|t| actor.manages(&t.id)).collect())
@@ -180,7 +180,7 @@ impl Seats {
     ///
     /// # Errors
     /// Not found when absent or not managed by the caller.
-    pub async fn team(&self, actor: &Actor, id: &TeamId) -> Result<Team, SeatError> {
+    pub async fn team(self, actor: &Actor, id: &TeamId) -> Result<Team, SeatError> {
         self.visible_team(actor, id).await
     }
 
@@ -190,7 +190,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::Forbidden`] for members; not found for a team not managed.
     pub async fn users(
-        &self,
+        self,
         actor: &Actor,
         team: Option<&TeamId>,
         after: Option<&UserId>,
@@ -219,7 +219,7 @@ impl Seats {
     ///
     /// # Errors
     /// Not found when absent or not visible.
-    pub async fn user(&self, actor: &Actor, id: &UserId) -> Result<UserSeats, SeatError> {
+    pub async fn user(self, actor: &Actor, id: &UserId) -> Result<UserSeats, SeatError> {
         self.visible_user(actor, id).await
     }
 
@@ -233,7 +233,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] for members and machine clients without the
     /// right; [`SeatError::StoreUnavailable`].
     pub async fn people(
-        &self,
+        self,
         actor: &Actor,
         query: Option<&str>,
         after: Option<&UserId>,
@@ -278,7 +278,7 @@ impl Seats {
     ///
     /// # Errors
     /// Not found for machine clients or a token naming no user.
-    pub async fn me(&self, actor: &Actor) -> Result<UserSeats, SeatError> {
+    pub async fn me(self, actor: &Actor) -> Result<UserSeats, SeatError> {
         let id = actor
             .user_id()
             .ok_or_else(|| SeatError::not_found("user", "(machine client)"))?;
@@ -292,7 +292,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
-    pub async fn signed_in(&self, org: &OrgId, user: &UserId) -> Result<Option<Actor>, SeatError> {
+    pub async fn signed_in(self, org: &OrgId, user: &UserId) -> Result<Option<Actor>, SeatError> {
         let stored = self.store.holder(org, user).await?;
         Ok(stored.filter(|holder| holder.user.active).map(|holder| Actor {
             org: org.clone(),
@@ -314,7 +314,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] for non-admins and for removing oneself;
     /// not found.
     pub async fn remove_user(
-        &self,
+        self,
         actor: &Actor,
         user: &UserId,
         mode: Mode,
@@ -360,7 +360,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] for non-admins and for changing one's own
     /// role; [`SeatError::EmailTaken`]; not found for the user or the team.
     pub async fn update_user(
-        &self,
+        self,
         actor: &Actor,
         id: &UserId,
         changes: &UserChanges,

@@ -4,10 +4,10 @@
 //! reactivate them; and the organisation's policy for users it creates,
 //! the product they get a seat of when one is free.
 
-use super::Seats;
 use super::assignments::release_all;
 use super::commit::{Mode, Outcome, decide_and_commit};
 use super::directory::SeatWanted;
+use super::{Directory, Seats};
 use crate::access::Actor;
 use crate::audit::{AuditAction, snapshot};
 use crate::directory::{NewUser, Organization, UserSeats};
@@ -15,7 +15,7 @@ use crate::draft::{Draft, SeatBook};
 use crate::error::SeatError;
 use crate::ids::{ProductId, UserId};
 
-impl Seats {
+impl Directory<'_> {
     /// Deactivates (`active: false`) or reactivates a user. Deactivation
     /// gives every seat and add-on they hold back in the same change; they
     /// can no longer sign in or be given a seat. Reactivation gives nothing
@@ -26,7 +26,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] for non-admins and for deactivating oneself;
     /// not found.
     pub async fn set_user_active(
-        &self,
+        self,
         actor: &Actor,
         user: &UserId,
         active: bool,
@@ -38,7 +38,7 @@ impl Seats {
     /// [`Self::set_user_active`]; a reactivated user also takes a seat of
     /// `policy` when one is free, in the same change.
     async fn set_active_with(
-        &self,
+        self,
         actor: &Actor,
         user: &UserId,
         active: bool,
@@ -70,7 +70,7 @@ impl Seats {
                 && !holder.user.active
                 && !holder.seats.iter().any(|s| &s.product == product)
             {
-                match Self::take_seat(actor, &mut book, &after.user, product, now) {
+                match Seats::take_seat(actor, &mut book, &after.user, product, now) {
                     Ok(taken) => {
                         after.seats.push(taken);
                         book.write_into(&mut draft);
@@ -106,7 +106,7 @@ impl Seats {
     /// As [`Self::create_user`], except that a full pool or team allocation
     /// is no refusal.
     pub async fn create_directory_user(
-        &self,
+        self,
         actor: &Actor,
         new: NewUser,
         active: bool,
@@ -125,7 +125,7 @@ impl Seats {
     /// # Errors
     /// As [`Self::set_user_active`].
     pub async fn set_directory_user_active(
-        &self,
+        self,
         actor: &Actor,
         user: &UserId,
         active: bool,
@@ -144,7 +144,7 @@ impl Seats {
     ///
     /// # Errors
     /// Not found; the store's failures.
-    pub async fn directory_seat(&self, actor: &Actor) -> Result<Option<ProductId>, SeatError> {
+    pub async fn directory_seat(self, actor: &Actor) -> Result<Option<ProductId>, SeatError> {
         Ok(self
             .store
             .organization(&actor.org)
@@ -160,7 +160,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] for non-admins; an unknown product; not
     /// found for an organisation seatflow does not know.
     pub async fn set_directory_seat(
-        &self,
+        self,
         actor: &Actor,
         product: Option<&ProductId>,
         mode: Mode,
@@ -198,14 +198,14 @@ impl Seats {
     }
 }
 
-impl Seats {
+impl Directory<'_> {
     /// The user whose email is `email` (any case), with their seats; `None`
     /// when the organisation has none (how a directory finds its users).
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins; the store's failures.
     pub async fn user_by_email(
-        &self,
+        self,
         actor: &Actor,
         email: &crate::directory::Email,
     ) -> Result<Option<UserSeats>, SeatError> {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::{Actor, Entitlement, OrgId, SeatError, UserId};
 
-use super::Seats;
+use super::Views;
 
 /// The contents of an offline entitlement token (signing is the edge's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,15 +26,15 @@ pub struct EntitlementTokenClaims {
     pub expires_at: DateTime<Utc>,
 }
 
-impl Seats {
+impl Views<'_> {
     /// The token contents for `who` (a user id or an email), valid for
     /// `lifetime` from now, and never past any product's paid period plus
     /// the payment grace.
     ///
     /// # Errors
-    /// As [`Seats::entitlements`]: forbidden, not found, validation, store.
+    /// As [`Views::entitlements`]: forbidden, not found, validation, store.
     pub async fn entitlement_token_claims(
-        &self,
+        self,
         actor: &Actor,
         who: &str,
         lifetime: Duration,

@@ -3,7 +3,7 @@
 //! [`crate::SeatGrant`]). Ending a grant never unassigns anyone: a pool that
 //! shrinks below its holders goes over-limit.
 
-use super::Seats;
+use super::Subscriptions;
 use super::commit::{Mode, Outcome, Settled, decide_and_commit};
 use crate::access::Actor;
 use crate::audit::{AuditAction, nothing, snapshot};
@@ -13,7 +13,7 @@ use crate::grant::{NewGrant, SeatGrant};
 use crate::ids::GrantId;
 use crate::store::SnapshotKeys;
 
-impl Seats {
+impl Subscriptions<'_> {
     /// Grants seats of a product to the actor's organisation, counted in its
     /// pool until the grant ends.
     ///
@@ -22,7 +22,7 @@ impl Seats {
     /// unknown organisation or a product outside the catalog; a validation
     /// error when the pool would pass `u32::MAX` seats.
     pub async fn grant_seats(
-        &self,
+        self,
         actor: &Actor,
         grant: &NewGrant,
         mode: Mode,
@@ -67,7 +67,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless the vendor asks; not found.
-    pub async fn end_grant(&self, actor: &Actor, id: &GrantId) -> Result<SeatGrant, SeatError> {
+    pub async fn end_grant(self, actor: &Actor, id: &GrantId) -> Result<SeatGrant, SeatError> {
         actor.require_vendor("revoke granted seats")?;
         let settled = decide_and_commit!(answer: self, "grant", Mode::Apply, {
             let stored = self
@@ -106,7 +106,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless the vendor asks; the store's errors.
-    pub async fn end_expired_grants(&self, actor: &Actor) -> Result<Vec<SeatGrant>, SeatError> {
+    pub async fn end_expired_grants(self, actor: &Actor) -> Result<Vec<SeatGrant>, SeatError> {
         actor.require_vendor("end expired grants")?;
         let now = self.clock.now();
         let mut ended = Vec::new();
@@ -126,14 +126,14 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins.
-    pub async fn grants(&self, actor: &Actor) -> Result<Vec<SeatGrant>, SeatError> {
+    pub async fn grants(self, actor: &Actor) -> Result<Vec<SeatGrant>, SeatError> {
         actor.require_admin("see granted seats")?;
         Ok(self.store.grants(&actor.org).await?)
     }
 
     /// Writes the grant's product pool with the grant contributing `seats`.
     async fn resize_for_grant(
-        &self,
+        self,
         draft: &mut Draft,
         grant: &SeatGrant,
         seats: u32,

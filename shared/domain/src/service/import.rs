@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Seats;
+use super::Directory;
 use super::commit::Mode;
 use crate::access::Actor;
 use crate::directory::{DisplayName, Email, NewUser, Role};
@@ -128,7 +128,7 @@ impl ImportRow {
     }
 }
 
-impl Seats {
+impl Directory<'_> {
     /// Imports up to [`MAX_IMPORT_ROWS`] users, each row validated and
     /// applied on its own (a refused row leaves the others), reporting every
     /// row. A row whose email the organisation has is left as it is. In a
@@ -139,7 +139,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] for non-admins; a validation error for no rows
     /// or more than [`MAX_IMPORT_ROWS`]. Row failures are in the report.
     pub async fn import_users(
-        &self,
+        self,
         actor: &Actor,
         rows: &[ImportRow],
         mode: Mode,
@@ -190,7 +190,7 @@ impl Seats {
     }
 
     async fn import_one(
-        &self,
+        self,
         actor: &Actor,
         row: &ImportRow,
         seen: &mut std::collections::HashSet<Email>,

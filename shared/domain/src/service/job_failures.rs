@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 
-use super::Seats;
+use super::Integrations;
 use crate::access::Operator;
 use crate::error::SeatError;
 use crate::ids::OrgId;
@@ -27,12 +27,12 @@ pub struct FailedJob<'a> {
     pub message: &'a str,
 }
 
-impl Seats {
+impl Integrations<'_> {
     /// Records that a job failed (once more, if it failed before).
     ///
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
-    pub async fn record_job_failure(&self, failed: FailedJob<'_>) -> Result<JobFailure, SeatError> {
+    pub async fn record_job_failure(self, failed: FailedJob<'_>) -> Result<JobFailure, SeatError> {
         let now = self.clock.now();
         let before = self.store.job_failure(failed.event_id).await?;
         let failure = JobFailure {
@@ -57,7 +57,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
-    pub async fn job_succeeded(&self, event_id: &str) -> Result<(), SeatError> {
+    pub async fn job_succeeded(self, event_id: &str) -> Result<(), SeatError> {
         if self.store.job_failure(event_id).await?.is_some() {
             self.store
                 .record(crate::store::Record::JobSucceeded {
@@ -74,7 +74,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
     pub async fn failed_jobs(
-        &self,
+        self,
         _operator: &Operator,
         org: Option<&OrgId>,
     ) -> Result<Vec<JobFailure>, SeatError> {

@@ -1,7 +1,17 @@
-//! The entitlement service, [`Seats`], one module per concept. Every write
-//! goes through the commit machinery in [`commit`]: decide on a snapshot,
-//! commit with the versions read, decide again after a conflict, or only
-//! report in a dry run; each write carries its audit entry.
+//! The entitlement services. [`Seats`] holds what they share (the store, the
+//! clock, the catalog and the commit machinery in [`commit`]: decide on a
+//! snapshot, commit with the versions read, decide again after a conflict,
+//! or only report in a dry run; each write carries its audit entry). Each
+//! concept's operations are on their own type, reached from `Seats`:
+//!
+//! | Concept | Type | Modules |
+//! |---|---|---|
+//! | teams, users, the directory's sync, imports, a user's notices | [`Directory`] | `directory`, `directory_sync`, `import`, `notifications` |
+//! | team allocations, seat assignments and transfers | [`Allocations`] | `allocations`, `assignments` |
+//! | subscriptions, the provider's state, grants, confirmations, reminders | [`Subscriptions`] | `subscriptions`, `provider_state`, `plan_moves`, `grants`, `confirmation`, `reminders` |
+//! | API keys, webhook endpoints, failed jobs | [`Integrations`] | `api_keys`, `webhook_endpoints`, `job_failures` |
+//! | read models: licenses, usage, assignments, audit, entitlements | [`Views`] | `views`, `entitlement_tokens` |
+//! | organisations and the operators' console | [`Organizations`] | `organizations`, `operators` |
 
 use std::sync::Arc;
 
@@ -57,14 +67,100 @@ pub const MAX_PAGE: usize = 500;
 /// How long seats stay usable after a payment fails, unless configured.
 pub const DEFAULT_PAYMENT_GRACE_DAYS: i64 = 7;
 
-/// The entitlement service: every operation on an organisation's seats, each
-/// authorised for its [`Actor`] and scoped to the actor's organisation.
+/// The entitlement services' shared part: the store, the clock, the catalog
+/// and the commit machinery. Its operations are grouped by concept
+/// ([`Seats::directory`], [`Seats::allocations`], ...), each authorised for
+/// its [`Actor`] and scoped to the actor's organisation.
 #[derive(Debug, Clone)]
 pub struct Seats {
     pub(crate) store: Arc<dyn EntitlementStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) payment_grace: chrono::Duration,
+}
+
+/// Teams and users: create, change, remove, the identity provider's sync (active, seat policy), imports, a user's notification preferences.
+#[derive(Debug, Clone, Copy)]
+pub struct Directory<'a> {
+    seats: &'a Seats,
+}
+
+impl std::ops::Deref for Directory<'_> {
+    type Target = Seats;
+
+    fn deref(&self) -> &Seats {
+        self.seats
+    }
+}
+
+/// Seats per team and seats per user: allocations, assignments, transfers.
+#[derive(Debug, Clone, Copy)]
+pub struct Allocations<'a> {
+    seats: &'a Seats,
+}
+
+impl std::ops::Deref for Allocations<'_> {
+    type Target = Seats;
+
+    fn deref(&self) -> &Seats {
+        self.seats
+    }
+}
+
+/// What was bought: the provider's subscriptions applied and reconciled, plan moves, grants, purchase confirmations, renewal reminders.
+#[derive(Debug, Clone, Copy)]
+pub struct Subscriptions<'a> {
+    seats: &'a Seats,
+}
+
+impl std::ops::Deref for Subscriptions<'_> {
+    type Target = Seats;
+
+    fn deref(&self) -> &Seats {
+        self.seats
+    }
+}
+
+/// What other systems hold: API keys, webhook endpoints, failed provisioning jobs.
+#[derive(Debug, Clone, Copy)]
+pub struct Integrations<'a> {
+    seats: &'a Seats,
+}
+
+impl std::ops::Deref for Integrations<'_> {
+    type Target = Seats;
+
+    fn deref(&self) -> &Seats {
+        self.seats
+    }
+}
+
+/// Read models: licenses, add-ons, usage, assignment pages, the audit log, a user's entitlements and their token claims.
+#[derive(Debug, Clone, Copy)]
+pub struct Views<'a> {
+    seats: &'a Seats,
+}
+
+impl std::ops::Deref for Views<'_> {
+    type Target = Seats;
+
+    fn deref(&self) -> &Seats {
+        self.seats
+    }
+}
+
+/// Organisations: founding, reading, and the operators' console (search, triage, opening one).
+#[derive(Debug, Clone, Copy)]
+pub struct Organizations<'a> {
+    seats: &'a Seats,
+}
+
+impl std::ops::Deref for Organizations<'_> {
+    type Target = Seats;
+
+    fn deref(&self) -> &Seats {
+        self.seats
+    }
 }
 
 impl From<StoreError> for SeatError {
@@ -100,6 +196,42 @@ impl Seats {
         self
     }
 
+    /// Teams and users: create, change, remove, the identity provider's sync (active, seat policy), imports, a user's notification preferences.
+    #[must_use]
+    pub fn directory(&self) -> Directory<'_> {
+        Directory { seats: self }
+    }
+
+    /// Seats per team and seats per user: allocations, assignments, transfers.
+    #[must_use]
+    pub fn allocations(&self) -> Allocations<'_> {
+        Allocations { seats: self }
+    }
+
+    /// What was bought: the provider's subscriptions applied and reconciled, plan moves, grants, purchase confirmations, renewal reminders.
+    #[must_use]
+    pub fn subscriptions(&self) -> Subscriptions<'_> {
+        Subscriptions { seats: self }
+    }
+
+    /// What other systems hold: API keys, webhook endpoints, failed provisioning jobs.
+    #[must_use]
+    pub fn integrations(&self) -> Integrations<'_> {
+        Integrations { seats: self }
+    }
+
+    /// Read models: licenses, add-ons, usage, assignment pages, the audit log, a user's entitlements and their token claims.
+    #[must_use]
+    pub fn views(&self) -> Views<'_> {
+        Views { seats: self }
+    }
+
+    /// Organisations: founding, reading, and the operators' console (search, triage, opening one).
+    #[must_use]
+    pub fn organizations(&self) -> Organizations<'_> {
+        Organizations { seats: self }
+    }
+
     /// The catalog.
     #[must_use]
     pub fn catalog(&self) -> &Catalog {
@@ -122,7 +254,7 @@ impl Seats {
     /// "forbidden", so that existence is not revealed).
     async fn visible_user(&self, actor: &Actor, id: &UserId) -> Result<UserSeats, SeatError> {
         let found = self.store.holder(&actor.org, id).await?;
-        Self::visible(actor, found.as_ref(), id).cloned()
+        Seats::visible(actor, found.as_ref(), id).cloned()
     }
 
     /// `found` (user `id` as read) if the caller may see them, else not found.
@@ -140,7 +272,7 @@ impl Seats {
     /// User `id` from `snapshot` if the caller may change their seats: admins
     /// any, team managers members of their teams.
     fn managed<'a>(actor: &Actor, snapshot: &'a Snapshot, id: &UserId) -> Result<&'a UserSeats, SeatError> {
-        let holder = Self::visible(actor, snapshot.holder(id), id)?;
+        let holder = Seats::visible(actor, snapshot.holder(id), id)?;
         if actor.is_admin() || holder.user.team.as_ref().is_some_and(|t| actor.manages(t)) {
             Ok(holder)
         } else {
@@ -152,7 +284,7 @@ impl Seats {
 
     /// Team `id` from `snapshot` if the caller manages it, else not found.
     fn managed_team<'a>(actor: &Actor, snapshot: &'a Snapshot, id: &TeamId) -> Result<&'a Team, SeatError> {
-        Self::team_if_managed(actor, snapshot.team(id), id)
+        Seats::team_if_managed(actor, snapshot.team(id), id)
     }
 
     /// `found` (team `id` as read) if the caller manages it, else not found.
@@ -169,6 +301,6 @@ impl Seats {
 
     async fn visible_team(&self, actor: &Actor, id: &TeamId) -> Result<Team, SeatError> {
         let found = self.store.team(&actor.org, id).await?;
-        Self::team_if_managed(actor, found.as_ref(), id).cloned()
+        Seats::team_if_managed(actor, found.as_ref(), id).cloned()
     }
 }

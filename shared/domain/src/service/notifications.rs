@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::Seats;
+use super::Directory;
 use super::commit::{Mode, Outcome, decide_and_commit};
 use crate::access::Actor;
 use crate::audit::{AuditAction, nothing, snapshot};
@@ -12,16 +12,13 @@ use crate::draft::Draft;
 use crate::error::SeatError;
 use crate::notification::{NoticeKind, NotificationPreferences};
 
-impl Seats {
+impl Directory<'_> {
     /// The organisation's notification preferences (the defaults if it set
     /// none).
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless an admin.
-    pub async fn notification_preferences(
-        &self,
-        actor: &Actor,
-    ) -> Result<NotificationPreferences, SeatError> {
+    pub async fn notification_preferences(self, actor: &Actor) -> Result<NotificationPreferences, SeatError> {
         actor.require_admin("see notification preferences")?;
         Ok(self
             .store
@@ -37,7 +34,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] unless an admin; [`SeatError::Validation`] for
     /// contacts given twice or too many.
     pub async fn set_notification_preferences(
-        &self,
+        self,
         actor: &Actor,
         billing_contacts: Vec<Email>,
         opted_out: BTreeSet<NoticeKind>,

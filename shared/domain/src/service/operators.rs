@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Seats;
+use super::Organizations;
 use super::commit::{Mode, decide_and_commit};
 use super::subscriptions::SubscriptionOverview;
 use super::views::{AuditPage, LicenseSummary};
@@ -78,7 +78,7 @@ pub struct OpenedOrganization {
     pub admin: User,
 }
 
-impl Seats {
+impl Organizations<'_> {
     /// Organisations by id after `after`; with `query`, only those whose id
     /// or name contains it (any case), or that own the subscription it names.
     /// A search reads at most a few thousand organisations per call and then
@@ -89,7 +89,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
     pub async fn find_organizations(
-        &self,
+        self,
         _operator: &Operator,
         query: Option<&str>,
         after: Option<&OrgId>,
@@ -155,7 +155,7 @@ impl Seats {
     ///
     /// # Errors
     /// Not found; [`SeatError::StoreUnavailable`].
-    pub async fn triage(&self, operator: &Operator, org: &OrgId) -> Result<OrganizationTriage, SeatError> {
+    pub async fn triage(self, operator: &Operator, org: &OrgId) -> Result<OrganizationTriage, SeatError> {
         let organization = self
             .store
             .organization(org)
@@ -172,12 +172,12 @@ impl Seats {
             .collect();
         Ok(OrganizationTriage {
             organization,
-            licenses: self.licenses(&actor).await?,
-            subscriptions: self.subscription_overviews(&actor).await?,
-            grants: self.grants(&actor).await?,
+            licenses: self.views().licenses(&actor).await?,
+            subscriptions: self.subscriptions().subscription_overviews(&actor).await?,
+            grants: self.subscriptions().grants(&actor).await?,
             admins,
-            recent_audit: self.audit(&actor, None, TRIAGE_AUDIT_ENTRIES).await?,
-            failed_jobs: self.failed_jobs(operator, Some(org)).await?,
+            recent_audit: self.views().audit(&actor, None, TRIAGE_AUDIT_ENTRIES).await?,
+            failed_jobs: self.integrations().failed_jobs(operator, Some(org)).await?,
         })
     }
 
@@ -189,7 +189,7 @@ impl Seats {
     /// [`SeatError::AlreadyExists`] when the organisation exists; validation
     /// of the names and email.
     pub async fn open_organization(
-        &self,
+        self,
         operator: &Operator,
         org: &OrgId,
         name: &str,

@@ -1,24 +1,23 @@
 //! Organisations: creating one, founding one on its first sign-in, and
 //! reading it and its subscriptions.
 
-use super::Seats;
+use super::Organizations;
 use super::commit::{Mode, Outcome, Settled, decide_and_commit};
 use crate::access::Actor;
 use crate::audit::{AuditAction, nothing, snapshot};
 use crate::directory::{DisplayName, Email, Organization, Role, User, UserSeats};
 use crate::draft::Draft;
 use crate::error::{SeatError, ValidationError};
-use crate::ids::{OrgId, SubscriptionId, UserId};
+use crate::ids::{OrgId, UserId};
 use crate::store::Change;
-use crate::subscription::Subscription;
 
-impl Seats {
+impl Organizations<'_> {
     /// Creates an organisation.
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins; a conflict if it exists.
     pub async fn create_organization(
-        &self,
+        self,
         actor: &Actor,
         name: &str,
         mode: Mode,
@@ -60,7 +59,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] when the organisation is unknown and the
     /// caller is not a person admin; validation of the name.
     pub async fn found_organization(
-        &self,
+        self,
         actor: &Actor,
         email: &Email,
         name: Option<&str>,
@@ -86,7 +85,7 @@ impl Seats {
     /// The change that opens `actor`'s organisation with its first admin,
     /// audited as one `organization_created` entry; and the two records.
     pub(crate) fn founding(
-        &self,
+        self,
         actor: &Actor,
         org_name: DisplayName,
         admin: UserId,
@@ -129,33 +128,12 @@ impl Seats {
         (draft.finish(audit), (org, admin.user))
     }
 
-    /// A subscription of the organisation.
-    ///
-    /// # Errors
-    /// [`SeatError::Forbidden`] for non-admins; not found.
-    pub async fn subscription(&self, actor: &Actor, id: &SubscriptionId) -> Result<Subscription, SeatError> {
-        actor.require_admin("see subscriptions")?;
-        self.store
-            .subscription(&actor.org, id)
-            .await?
-            .ok_or_else(|| SeatError::not_found("subscription", id))
-    }
-
     /// The organisation, if it exists.
     ///
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
-    pub async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, SeatError> {
+    pub async fn organization(self, org: &OrgId) -> Result<Option<Organization>, SeatError> {
         Ok(self.store.organization(org).await?)
-    }
-
-    /// Whether a payment event was applied before (a duplicate delivery needs
-    /// no read from the provider).
-    ///
-    /// # Errors
-    /// [`SeatError::StoreUnavailable`].
-    pub async fn event_applied(&self, event_id: &str) -> Result<bool, SeatError> {
-        Ok(self.store.event_processed(event_id).await?)
     }
 }
 

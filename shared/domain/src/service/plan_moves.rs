@@ -14,7 +14,7 @@
 use super::MAX_PAGE;
 use std::collections::BTreeSet;
 
-use super::Seats;
+use super::Subscriptions;
 use super::commit::{Mode, decide_and_commit};
 use crate::access::Actor;
 use crate::audit::{self, AuditAction};
@@ -30,14 +30,14 @@ pub const PLAN_MOVE_BATCH: usize = 40;
 /// DynamoDB's transactions take 100, moto's and older accounts' 25.
 const SNAPSHOT_KEYS: usize = 25;
 
-impl Seats {
+impl Subscriptions<'_> {
     /// Moves the holders of every plan whose pool counts no seat to `to`
     /// (the organisation's plan now), batch by batch; how many moved.
     ///
     /// # Errors
     /// [`SeatError::StoreUnavailable`]; [`SeatError::ConcurrentModification`].
     pub(crate) async fn move_stranded_plan_holders(
-        &self,
+        self,
         actor: &Actor,
         to: &ProductId,
     ) -> Result<u32, SeatError> {
@@ -67,7 +67,7 @@ impl Seats {
     /// consistent read may name, with the teams' allocations of `from` first;
     /// how many holders and allocations moved.
     async fn move_plan_batch(
-        &self,
+        self,
         actor: &Actor,
         from: &ProductId,
         to: &ProductId,
@@ -177,7 +177,7 @@ impl Seats {
 
     /// Up to [`PLAN_MOVE_BATCH`] users holding a seat of `product`.
     async fn holders_of(
-        &self,
+        self,
         org: &crate::ids::OrgId,
         product: &ProductId,
     ) -> Result<Vec<UserSeats>, SeatError> {

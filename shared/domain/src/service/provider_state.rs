@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::Seats;
+use super::Subscriptions;
 use super::commit::{Mode, Settled, decide_and_commit};
 use crate::access::Actor;
 use crate::audit::{self, AuditAction, nothing};
@@ -43,7 +43,7 @@ enum Trigger<'a> {
     Request(AuditAction, &'a BTreeMap<ProductId, u32>),
 }
 
-impl Seats {
+impl Subscriptions<'_> {
     /// Applies a subscription's state as read from the payment provider at
     /// `read_at` (taken before the read: the state is at least that new),
     /// once per triggering event id (recorded in the same change as its
@@ -59,7 +59,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] for non-admins; not found for a product outside
     /// the catalog; [`SeatError::ConcurrentModification`] after too many races.
     pub async fn apply_subscription(
-        &self,
+        self,
         actor: &Actor,
         snapshot: &SubscriptionSnapshot,
         event_id: &str,
@@ -76,9 +76,9 @@ impl Seats {
     /// as `reconciled` with before and after; [`Applied::InSync`] otherwise.
     ///
     /// # Errors
-    /// As [`Seats::apply_subscription`].
+    /// As [`Subscriptions::apply_subscription`].
     pub async fn reconcile_subscription(
-        &self,
+        self,
         actor: &Actor,
         snapshot: &SubscriptionSnapshot,
         read_at: DateTime<Utc>,
@@ -96,9 +96,9 @@ impl Seats {
     /// arrives later and finds the state in place.
     ///
     /// # Errors
-    /// As [`Seats::apply_subscription`].
+    /// As [`Subscriptions::apply_subscription`].
     pub async fn apply_requested_change(
-        &self,
+        self,
         actor: &Actor,
         snapshot: &SubscriptionSnapshot,
         action: AuditAction,
@@ -111,7 +111,7 @@ impl Seats {
     }
 
     async fn apply_state(
-        &self,
+        self,
         actor: &Actor,
         snapshot: &SubscriptionSnapshot,
         trigger: Trigger<'_>,
@@ -256,7 +256,7 @@ impl Seats {
     /// gives to `snapshot.org`, and hands the claim over, in one change of
     /// `previous`. [`Applied::Stale`] when `previous` holds a newer state.
     async fn detach(
-        &self,
+        self,
         previous: &OrgId,
         snapshot: &SubscriptionSnapshot,
         read_at: DateTime<Utc>,

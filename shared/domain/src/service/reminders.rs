@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Seats;
+use super::{Seats, Subscriptions};
 use crate::directory::{Email, Role};
 use crate::error::SeatError;
 use crate::ids::OrgId;
@@ -19,7 +19,7 @@ use crate::subscription::Subscription;
 /// Users read per page when looking for an organisation's admins.
 const ADMIN_PAGE: usize = 100;
 
-impl Seats {
+impl Subscriptions<'_> {
     /// Every notice due at the clock's now, across organisations, found
     /// through `index`: a system job's read, not an actor's. Notices an organisation opted out of, and
     /// notices with nobody to send to, are left out. Whether one was already
@@ -28,7 +28,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
     pub async fn due_notices(
-        &self,
+        self,
         index: &dyn RenewalIndex,
         windows: &ReminderWindows,
     ) -> Result<Vec<DueNotice>, SeatError> {
@@ -125,7 +125,7 @@ impl Seats {
 
     /// What renewing `subscription` charges at today's prices, each line at
     /// its volume tier: the quote of its plan and add-ons for its term.
-    pub(super) fn renewal_amount(&self, subscription: &Subscription) -> Option<Money> {
+    pub(super) fn renewal_amount(self, subscription: &Subscription) -> Option<Money> {
         let term = subscription.term?;
         let (plan, quantity) = subscription
             .items
@@ -147,7 +147,9 @@ impl Seats {
         };
         self.catalog.quote(&request).ok().map(|quote| quote.total_due)
     }
+}
 
+impl Seats {
     pub(crate) async fn admin_emails(&self, org: &OrgId) -> Result<Vec<Email>, SeatError> {
         let mut admins = Vec::new();
         let mut after = None;

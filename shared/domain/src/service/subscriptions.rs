@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::Seats;
+use super::Subscriptions;
 use crate::access::Actor;
 use crate::catalog::Term;
 use crate::error::SeatError;
@@ -53,15 +53,12 @@ pub struct SubscriptionOverview {
     pub cancel_at_period_end: bool,
 }
 
-impl Seats {
+impl Subscriptions<'_> {
     /// Every subscription of the organisation, renewing soonest first.
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins.
-    pub async fn subscription_overviews(
-        &self,
-        actor: &Actor,
-    ) -> Result<Vec<SubscriptionOverview>, SeatError> {
+    pub async fn subscription_overviews(self, actor: &Actor) -> Result<Vec<SubscriptionOverview>, SeatError> {
         actor.require_admin("see subscriptions")?;
         let mut overviews: Vec<SubscriptionOverview> = self
             .store
@@ -83,7 +80,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] for non-admins; not found;
     /// [`SeatError::DecreaseBelowAssigned`].
     pub async fn seats_at_renewal(
-        &self,
+        self,
         actor: &Actor,
         id: &SubscriptionId,
         product: &ProductId,
@@ -122,7 +119,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins; not found when the
     /// organisation has bought nothing yet.
-    pub async fn billing_customer(&self, actor: &Actor) -> Result<String, SeatError> {
+    pub async fn billing_customer(self, actor: &Actor) -> Result<String, SeatError> {
         actor.require_admin("manage billing")?;
         self.store
             .subscriptions(&actor.org)
@@ -134,7 +131,7 @@ impl Seats {
             .ok_or_else(|| SeatError::not_found("billing account (nothing bought yet)", &actor.org))
     }
 
-    pub(super) fn overview(&self, subscription: &Subscription) -> SubscriptionOverview {
+    pub(super) fn overview(self, subscription: &Subscription) -> SubscriptionOverview {
         let renews = subscription.renews();
         SubscriptionOverview {
             id: subscription.id.clone(),
@@ -160,5 +157,26 @@ impl Seats {
             renewal_amount: renews.then(|| self.renewal_amount(subscription)).flatten(),
             cancel_at_period_end: subscription.cancel_at_period_end,
         }
+    }
+
+    /// A subscription of the organisation.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found.
+    pub async fn subscription(self, actor: &Actor, id: &SubscriptionId) -> Result<Subscription, SeatError> {
+        actor.require_admin("see subscriptions")?;
+        self.store
+            .subscription(&actor.org, id)
+            .await?
+            .ok_or_else(|| SeatError::not_found("subscription", id))
+    }
+
+    /// Whether a payment event was applied before (a duplicate delivery needs
+    /// no read from the provider).
+    ///
+    /// # Errors
+    /// [`SeatError::StoreUnavailable`].
+    pub async fn event_applied(self, event_id: &str) -> Result<bool, SeatError> {
+        Ok(self.store.event_processed(event_id).await?)
     }
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{MAX_PAGE, Seats};
+use super::{MAX_PAGE, Views};
 use crate::access::Actor;
 use crate::assignment::Assignment;
 use crate::audit::AuditEntry;
@@ -151,8 +151,8 @@ pub struct AuditPage {
     pub next_cursor: Option<AuditId>,
 }
 
-impl Seats {
-    fn summary(&self, pool: &SeatPool) -> LicenseSummary {
+impl Views<'_> {
+    fn summary(self, pool: &SeatPool) -> LicenseSummary {
         let (name, kind) = self.catalog.product(&pool.product).map_or_else(
             || (pool.product.to_string(), ProductKind::Plan),
             |p| (p.name.clone(), p.kind),
@@ -176,7 +176,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins.
-    pub async fn licenses(&self, actor: &Actor) -> Result<Vec<LicenseSummary>, SeatError> {
+    pub async fn licenses(self, actor: &Actor) -> Result<Vec<LicenseSummary>, SeatError> {
         actor.require_admin("see the organisation's licenses")?;
         let pools = self.store.pools(&actor.org).await?;
         let subscriptions = self.store.subscriptions(&actor.org).await?;
@@ -197,7 +197,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins.
-    pub async fn add_ons(&self, actor: &Actor) -> Result<Vec<AddOnSeats>, SeatError> {
+    pub async fn add_ons(self, actor: &Actor) -> Result<Vec<AddOnSeats>, SeatError> {
         actor.require_admin("see the organisation's add-ons")?;
         let pools = self.store.pools(&actor.org).await?;
         Ok(self
@@ -220,10 +220,10 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for members.
-    pub async fn usage(&self, actor: &Actor) -> Result<Usage, SeatError> {
+    pub async fn usage(self, actor: &Actor) -> Result<Usage, SeatError> {
         actor.require_admin_or_manager("see usage")?;
-        let teams = self.teams(actor).await?;
-        let seats = self.allocations(actor).await?;
+        let teams = self.directory().teams(actor).await?;
+        let seats = self.allocations().list(actor).await?;
         let team_usage = seats
             .into_iter()
             .map(|s| TeamUsage {
@@ -277,7 +277,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins.
     pub async fn assignment_page(
-        &self,
+        self,
         actor: &Actor,
         after: Option<&UserId>,
         limit: usize,
@@ -302,11 +302,11 @@ impl Seats {
     }
 
     /// Every seat with its holder, page after page (see
-    /// [`Seats::assignment_page`]; exports stream the pages instead).
+    /// [`Views::assignment_page`]; exports stream the pages instead).
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins.
-    pub async fn assignment_rows(&self, actor: &Actor) -> Result<Vec<AssignmentRow>, SeatError> {
+    pub async fn assignment_rows(self, actor: &Actor) -> Result<Vec<AssignmentRow>, SeatError> {
         let mut rows = Vec::new();
         let mut after: Option<UserId> = None;
         loop {
@@ -324,7 +324,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins.
     pub async fn audit(
-        &self,
+        self,
         actor: &Actor,
         cursor: Option<&AuditId>,
         limit: usize,
@@ -348,7 +348,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins; not found; validation of `who`.
-    pub async fn entitlements(&self, actor: &Actor, who: &str) -> Result<UserEntitlements, SeatError> {
+    pub async fn entitlements(self, actor: &Actor, who: &str) -> Result<UserEntitlements, SeatError> {
         actor.require_admin("check entitlements")?;
         let UserSeats { user, seats: held } = if who.contains('@') {
             let email = Email::parse(who).map_err(|e| e.for_field("user"))?;

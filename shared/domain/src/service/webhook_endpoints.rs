@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 
-use super::Seats;
+use super::Integrations;
 use super::commit::{Mode, Outcome, Settled, decide_and_commit};
 use crate::access::Actor;
 use crate::audit::{AuditAction, nothing, snapshot};
@@ -72,14 +72,14 @@ fn event_types(types: &[EventType]) -> Result<BTreeSet<EventType>, ValidationErr
     Ok(types.iter().copied().collect())
 }
 
-impl Seats {
+impl Integrations<'_> {
     /// Adds an endpoint with a fresh secret.
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless an admin; validation of the URL and
     /// event types; 16 endpoints at most.
     pub async fn create_webhook_endpoint(
-        &self,
+        self,
         actor: &Actor,
         new: &NewEndpoint,
         mode: Mode,
@@ -130,7 +130,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless an admin.
-    pub async fn webhook_endpoints(&self, actor: &Actor) -> Result<Vec<PublicEndpoint>, SeatError> {
+    pub async fn webhook_endpoints(self, actor: &Actor) -> Result<Vec<PublicEndpoint>, SeatError> {
         actor.require_admin("see webhook endpoints")?;
         let mut endpoints = self.store.webhook_endpoints(&actor.org).await?;
         endpoints.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
@@ -141,11 +141,7 @@ impl Seats {
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] unless an admin; not found.
-    pub async fn webhook_endpoint(
-        &self,
-        actor: &Actor,
-        id: &EndpointId,
-    ) -> Result<PublicEndpoint, SeatError> {
+    pub async fn webhook_endpoint(self, actor: &Actor, id: &EndpointId) -> Result<PublicEndpoint, SeatError> {
         actor.require_admin("see webhook endpoints")?;
         Ok(self.stored_endpoint(actor, id).await?.public())
     }
@@ -157,7 +153,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] unless an admin; not found;
     /// [`SeatError::EndpointDisabled`].
     pub async fn redeliverable_endpoint(
-        &self,
+        self,
         actor: &Actor,
         id: &EndpointId,
     ) -> Result<PublicEndpoint, SeatError> {
@@ -169,7 +165,7 @@ impl Seats {
         }
     }
 
-    async fn stored_endpoint(&self, actor: &Actor, id: &EndpointId) -> Result<WebhookEndpoint, SeatError> {
+    async fn stored_endpoint(self, actor: &Actor, id: &EndpointId) -> Result<WebhookEndpoint, SeatError> {
         self.store
             .webhook_endpoint(&actor.org, id)
             .await?
@@ -182,7 +178,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::Forbidden`] unless an admin; not found; validation.
     pub async fn update_webhook_endpoint(
-        &self,
+        self,
         actor: &Actor,
         id: &EndpointId,
         changes: &EndpointChanges,
@@ -223,7 +219,7 @@ impl Seats {
     /// [`SeatError::Forbidden`] unless an admin; not found; an overlap
     /// outside 0 to 168 hours.
     pub async fn rotate_webhook_secret(
-        &self,
+        self,
         actor: &Actor,
         id: &EndpointId,
         overlap_hours: i64,
@@ -263,7 +259,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::Forbidden`] unless an admin; not found.
     pub async fn delete_webhook_endpoint(
-        &self,
+        self,
         actor: &Actor,
         id: &EndpointId,
         mode: Mode,
@@ -293,7 +289,7 @@ impl Seats {
     /// # Errors
     /// [`SeatError::Forbidden`] unless the system.
     pub async fn disable_failing_endpoint(
-        &self,
+        self,
         actor: &Actor,
         id: &EndpointId,
         reason: &str,
@@ -323,7 +319,7 @@ impl Seats {
     }
 
     fn endpoint_change(
-        &self,
+        self,
         actor: &Actor,
         now: chrono::DateTime<chrono::Utc>,
         action: AuditAction,

@@ -100,14 +100,17 @@ impl World {
         let p = |i: usize| -> ProductId { product(PRODUCTS[i]) };
         match *op {
             Op::Assign { user, product } => s
+                .allocations()
                 .assign(a, &p(product), &self.users[user].id, Mode::Apply)
                 .await
                 .map(drop),
             Op::Unassign { user, product } => s
+                .allocations()
                 .unassign(a, &p(product), &self.users[user].id, Mode::Apply)
                 .await
                 .map(drop),
             Op::Transfer { product, from, to } => s
+                .allocations()
                 .transfer(
                     a,
                     &p(product),
@@ -118,6 +121,7 @@ impl World {
                 .await
                 .map(drop),
             Op::Allocate { team, product, seats } => s
+                .allocations()
                 .set_allocation(a, &self.teams[team], &p(product), seats, Mode::Apply)
                 .await
                 .map(drop),
@@ -127,6 +131,7 @@ impl World {
                 to,
                 seats,
             } => s
+                .allocations()
                 .move_allocation(
                     a,
                     &p(product),
@@ -139,17 +144,27 @@ impl World {
                 .map(drop),
             Op::Grant { product, seats } => {
                 let grant = NewGrant::parse(p(product), seats, None, "property test")?;
-                s.grant_seats(&self.f.vendor(), &grant, Mode::Apply)
+                s.subscriptions()
+                    .grant_seats(&self.f.vendor(), &grant, Mode::Apply)
                     .await
                     .map(drop)
             }
             Op::EndGrant { nth } => {
-                let counting: Vec<_> = s.grants(a).await?.into_iter().filter(SeatGrant::counts).collect();
+                let counting: Vec<_> = s
+                    .subscriptions()
+                    .grants(a)
+                    .await?
+                    .into_iter()
+                    .filter(SeatGrant::counts)
+                    .collect();
                 let grant = counting.get(nth).ok_or_else(|| SeatError::NotFound {
                     what: "grant",
                     id: nth.to_string(),
                 })?;
-                s.end_grant(&self.f.vendor(), &grant.id).await.map(drop)
+                s.subscriptions()
+                    .end_grant(&self.f.vendor(), &grant.id)
+                    .await
+                    .map(drop)
             }
         }
     }
@@ -173,7 +188,7 @@ proptest! {
         runtime.block_on(async {
             let world = World::new().await;
             for op in &ops {
-                let pools_before = world.f.seats.licenses(&world.f.admin).await.expect("licenses");
+                let pools_before = world.f.seats.views().licenses(&world.f.admin).await.expect("licenses");
                 let records_before = world.f.store.pools(&world.f.admin.org).await.expect("pools");
                 let audit_before = world.audit_len().await;
                 let result = world.apply(op).await;
@@ -190,7 +205,7 @@ proptest! {
                     let before = pools_before.iter().find(|p| p.product.as_str() == PRODUCTS[*product]);
                     assert!(before.is_some_and(|p| p.assigned < p.purchased), "assigned into a full pool");
                 }
-                let pools = world.f.seats.licenses(&world.f.admin).await.expect("licenses");
+                let pools = world.f.seats.views().licenses(&world.f.admin).await.expect("licenses");
                 for pool in &pools {
                     let was = pools_before.iter().find(|p| p.product == pool.product);
                     // Only a shrink can leave more assigned than purchased, and then

@@ -21,7 +21,7 @@ pub async fn concurrent_assigns_never_oversell_a_pool(store: Arc<dyn Entitlement
         .into_iter()
         .map(|u| {
             let (seats, admin, p) = (f.seats.clone(), f.admin.clone(), p.clone());
-            tokio::spawn(async move { seats.assign(&admin, &p, &u.id, Mode::Apply).await })
+            tokio::spawn(async move { seats.allocations().assign(&admin, &p, &u.id, Mode::Apply).await })
         })
         .collect();
     let mut won = 0;
@@ -64,9 +64,13 @@ pub async fn concurrent_allocation_moves_never_over_allocate(store: Arc<dyn Enti
             let team = &teams[i % 4];
             if i % 3 == 0 {
                 let to = &teams[(i + 1) % 4];
-                let _ = seats.move_allocation(&admin, &p, team, to, 1, Mode::Apply).await;
+                let _ = seats
+                    .allocations()
+                    .move_allocation(&admin, &p, team, to, 1, Mode::Apply)
+                    .await;
             } else {
                 let _ = seats
+                    .allocations()
                     .set_allocation(&admin, team, &p, Some((i % 5) as u32 + 1), Mode::Apply)
                     .await;
             }
@@ -106,7 +110,10 @@ pub async fn concurrent_transfers_keep_counts_consistent(store: Arc<dyn Entitlem
         tasks.push(tokio::spawn(async move {
             let from = &users[i % 8].id;
             let to = &users[(i * 3 + 1) % 8].id;
-            let _ = seats.transfer(&admin, &p, from, to, Mode::Apply).await;
+            let _ = seats
+                .allocations()
+                .transfer(&admin, &p, from, to, Mode::Apply)
+                .await;
         }));
     }
     for task in tasks {
@@ -131,8 +138,8 @@ pub async fn an_add_on_never_outlives_a_concurrently_revoked_base_seat(store: Ar
         f.assign(&pro, &user.id).await;
         let (seats, admin, pro, sso) = (f.seats.clone(), f.admin.clone(), pro.clone(), sso.clone());
         tasks.push(tokio::spawn(async move {
-            let add = seats.assign(&admin, &sso, &user.id, Mode::Apply);
-            let revoke = seats.unassign(&admin, &pro, &user.id, Mode::Apply);
+            let add = seats.allocations().assign(&admin, &sso, &user.id, Mode::Apply);
+            let revoke = seats.allocations().unassign(&admin, &pro, &user.id, Mode::Apply);
             let (added, revoked) = tokio::join!(add, revoke);
             if let Err(e) = added {
                 assert!(

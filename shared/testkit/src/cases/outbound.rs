@@ -52,10 +52,12 @@ pub async fn a_change_emits_its_events_with_it_and_a_refused_one_none(store: Arc
     f.assign(&pro, &ada.id).await;
     assert_eq!(f.refused_assign(&pro, &bob.id).await, "no_seats_available");
     f.seats
+        .allocations()
         .assign(&f.admin, &pro, &ada.id, Mode::DryRun)
         .await
         .expect_err("already held");
     f.seats
+        .allocations()
         .unassign(&f.admin, &pro, &ada.id, Mode::DryRun)
         .await
         .expect("dry run");
@@ -68,6 +70,7 @@ pub async fn a_change_emits_its_events_with_it_and_a_refused_one_none(store: Arc
 
     tick();
     f.seats
+        .directory()
         .remove_user(&f.admin, &ada.id, Mode::Apply)
         .await
         .expect("removed");
@@ -93,6 +96,7 @@ pub async fn webhook_endpoints_and_their_delivery_log_are_kept_per_organisation(
     };
     let created = f
         .seats
+        .integrations()
         .create_webhook_endpoint(&f.admin, &new, Mode::Apply)
         .await
         .expect("created");
@@ -108,6 +112,7 @@ pub async fn webhook_endpoints_and_their_delivery_log_are_kept_per_organisation(
     };
     let refused = f
         .seats
+        .integrations()
         .create_webhook_endpoint(&f.admin, &insecure, Mode::Apply)
         .await
         .expect_err("plain http");
@@ -116,6 +121,7 @@ pub async fn webhook_endpoints_and_their_delivery_log_are_kept_per_organisation(
     f.clock.advance(Duration::minutes(5));
     let rotated = f
         .seats
+        .integrations()
         .rotate_webhook_secret(&f.admin, &id, 24, Mode::Apply)
         .await
         .expect("rotated");
@@ -137,6 +143,7 @@ pub async fn webhook_endpoints_and_their_delivery_log_are_kept_per_organisation(
 
     let disabled = f
         .seats
+        .integrations()
         .update_webhook_endpoint(
             &f.admin,
             &id,
@@ -152,6 +159,7 @@ pub async fn webhook_endpoints_and_their_delivery_log_are_kept_per_organisation(
     assert!(
         other
             .seats
+            .integrations()
             .webhook_endpoints(&other.admin)
             .await
             .expect("list")
@@ -160,6 +168,7 @@ pub async fn webhook_endpoints_and_their_delivery_log_are_kept_per_organisation(
     assert!(
         other
             .seats
+            .integrations()
             .webhook_endpoint(&other.admin, &id)
             .await
             .is_err_and(|e| e.code() == "not_found")
@@ -210,11 +219,13 @@ pub async fn webhook_endpoints_and_their_delivery_log_are_kept_per_organisation(
     );
 
     f.seats
+        .integrations()
         .delete_webhook_endpoint(&f.admin, &id, Mode::Apply)
         .await
         .expect("deleted");
     assert!(
         f.seats
+            .integrations()
             .webhook_endpoints(&f.admin)
             .await
             .expect("list")

@@ -127,6 +127,7 @@ pub async fn a_second_user_with_the_same_email_conflicts(store: Arc<dyn Entitlem
     };
     let err = f
         .seats
+        .directory()
         .create_user(&f.admin, again, None, Mode::Apply)
         .await
         .expect_err("duplicate");
@@ -144,30 +145,63 @@ pub async fn organisations_never_see_each_other(store: Arc<dyn EntitlementStore>
     let team = a.team("Red").await;
     let ada = a.user("Ada", Some(&team)).await;
     a.assign(&product("essential"), &ada.id).await;
-    assert!(b.seats.licenses(&b.admin).await.expect("licenses").is_empty());
-    assert!(b.seats.teams(&b.admin).await.expect("teams").is_empty());
     assert!(
         b.seats
+            .views()
+            .licenses(&b.admin)
+            .await
+            .expect("licenses")
+            .is_empty()
+    );
+    assert!(
+        b.seats
+            .directory()
+            .teams(&b.admin)
+            .await
+            .expect("teams")
+            .is_empty()
+    );
+    assert!(
+        b.seats
+            .directory()
             .users(&b.admin, None, None, 100)
             .await
             .expect("users")
             .is_empty()
     );
     assert_eq!(
-        b.seats.user(&b.admin, &ada.id).await.expect_err("hidden").code(),
+        b.seats
+            .directory()
+            .user(&b.admin, &ada.id)
+            .await
+            .expect_err("hidden")
+            .code(),
         "not_found"
     );
     assert_eq!(
-        b.seats.team(&b.admin, &team).await.expect_err("hidden").code(),
+        b.seats
+            .directory()
+            .team(&b.admin, &team)
+            .await
+            .expect_err("hidden")
+            .code(),
         "not_found"
     );
     let err = b
         .seats
+        .allocations()
         .assign(&b.admin, &product("essential"), &ada.id, Mode::Apply)
         .await;
     assert_eq!(err.expect_err("hidden").code(), "not_found");
-    assert!(b.seats.assignment_rows(&b.admin).await.expect("rows").is_empty());
-    let b_audit = b.seats.audit(&b.admin, None, 100).await.expect("audit");
+    assert!(
+        b.seats
+            .views()
+            .assignment_rows(&b.admin)
+            .await
+            .expect("rows")
+            .is_empty()
+    );
+    let b_audit = b.seats.views().audit(&b.admin, None, 100).await.expect("audit");
     assert!(b_audit.entries.iter().all(|e| e.org == b.admin.org));
 }
 
@@ -185,12 +219,14 @@ pub async fn operators_find_and_open_organisations_across_tenants(store: Arc<dyn
     };
     let opened = beta
         .seats
+        .organizations()
         .open_organization(&olga, &crate::org("org_d"), "Delta", &admin)
         .await
         .expect("opened");
     assert_eq!(opened.admin.role, seatflow_domain::Role::Admin);
     let again = beta
         .seats
+        .organizations()
         .open_organization(&olga, &crate::org("org_d"), "Delta", &admin)
         .await;
     assert_eq!(again.expect_err("exists").code(), "already_exists");
@@ -200,6 +236,7 @@ pub async fn operators_find_and_open_organisations_across_tenants(store: Arc<dyn
     };
     let all = beta
         .seats
+        .organizations()
         .find_organizations(&olga, None, None, 50)
         .await
         .expect("all");
@@ -207,18 +244,21 @@ pub async fn operators_find_and_open_organisations_across_tenants(store: Arc<dyn
     assert_eq!(all.next_after, None);
     let first = beta
         .seats
+        .organizations()
         .find_organizations(&olga, None, None, 2)
         .await
         .expect("page");
     assert_eq!(ids(&first), ["org_a", "org_b"]);
     let rest = beta
         .seats
+        .organizations()
         .find_organizations(&olga, None, first.next_after.as_ref(), 2)
         .await
         .expect("next page");
     assert_eq!(ids(&rest), ["org_c", "org_d"]);
     let found = beta
         .seats
+        .organizations()
         .find_organizations(&olga, Some("gmbh"), None, 50)
         .await
         .expect("by name");
@@ -226,6 +266,7 @@ pub async fn operators_find_and_open_organisations_across_tenants(store: Arc<dyn
 
     let triage = beta
         .seats
+        .organizations()
         .triage(&olga, &crate::org("org_d"))
         .await
         .expect("triage");
@@ -248,6 +289,7 @@ pub async fn failed_jobs_are_recorded_listed_and_forgotten(store: Arc<dyn Entitl
         ("evt_b", Some("org_jobs")),
     ] {
         f.seats
+            .integrations()
             .record_job_failure(seatflow_domain::FailedJob {
                 event_id: event,
                 event_type: "customer.subscription.updated",
@@ -258,21 +300,37 @@ pub async fn failed_jobs_are_recorded_listed_and_forgotten(store: Arc<dyn Entitl
             .await
             .expect("recorded");
     }
-    let all = f.seats.failed_jobs(&olga, None).await.expect("listed");
+    let all = f
+        .seats
+        .integrations()
+        .failed_jobs(&olga, None)
+        .await
+        .expect("listed");
     let listed: Vec<(&str, u32)> = all.iter().map(|j| (j.event_id.as_str(), j.attempts)).collect();
     assert_eq!(listed, [("evt_a", 1), ("evt_b", 2)]);
     let ours = f
         .seats
+        .integrations()
         .failed_jobs(&olga, Some(&f.admin.org))
         .await
         .expect("listed");
     assert_eq!(ours.len(), 1);
-    f.seats.job_succeeded("evt_b").await.expect("forgotten");
     f.seats
+        .integrations()
+        .job_succeeded("evt_b")
+        .await
+        .expect("forgotten");
+    f.seats
+        .integrations()
         .job_succeeded("evt_never_failed")
         .await
         .expect("nothing to forget");
-    let left = f.seats.failed_jobs(&olga, None).await.expect("listed");
+    let left = f
+        .seats
+        .integrations()
+        .failed_jobs(&olga, None)
+        .await
+        .expect("listed");
     assert_eq!(
         left.iter().map(|j| j.event_id.as_str()).collect::<Vec<_>>(),
         ["evt_a"]
@@ -286,15 +344,21 @@ pub async fn the_audit_log_pages_newest_first(store: Arc<dyn EntitlementStore>) 
         f.clock.advance(Duration::seconds(1));
         f.team(&format!("Team {i}")).await;
     }
-    let first = f.seats.audit(&f.admin, None, 2).await.expect("page");
+    let first = f.seats.views().audit(&f.admin, None, 2).await.expect("page");
     assert_eq!(first.entries.len(), 2);
     assert!(first.entries[0].at > first.entries[1].at, "newest first");
     assert_eq!(after_of(&first.entries[0])["name"], "Team 4");
     let cursor = first.next_cursor.expect("more pages");
-    let second = f.seats.audit(&f.admin, Some(&cursor), 2).await.expect("page");
+    let second = f
+        .seats
+        .views()
+        .audit(&f.admin, Some(&cursor), 2)
+        .await
+        .expect("page");
     assert_eq!(after_of(&second.entries[0])["name"], "Team 2");
     let third = f
         .seats
+        .views()
         .audit(&f.admin, second.next_cursor.as_ref(), 10)
         .await
         .expect("page");
@@ -318,12 +382,16 @@ pub async fn a_dry_run_writes_nothing(store: Arc<dyn EntitlementStore>) {
     let audit_before = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
     let preview = f
         .seats
+        .allocations()
         .assign(&f.admin, &p, &ada.id, Mode::DryRun)
         .await
         .expect("would assign");
     assert!(preview.dry_run);
     assert_eq!(preview.audit.action, AuditAction::SeatAssigned);
-    assert_eq!(f.seats.licenses(&f.admin).await.expect("licenses")[0].assigned, 0);
+    assert_eq!(
+        f.seats.views().licenses(&f.admin).await.expect("licenses")[0].assigned,
+        0
+    );
     assert_eq!(
         store.audit(&f.admin.org, None, 500).await.expect("audit").len(),
         audit_before
@@ -333,6 +401,7 @@ pub async fn a_dry_run_writes_nothing(store: Arc<dyn EntitlementStore>) {
     let other = f.user("Bob", None).await;
     let err = f
         .seats
+        .allocations()
         .assign(&f.admin, &p, &other.id, Mode::DryRun)
         .await
         .expect_err("full");
@@ -347,6 +416,7 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Entitlement
     let f = Fixture::new(store.clone(), "org_keys").await;
     let key = f
         .seats
+        .integrations()
         .create_api_key(&f.admin, "shop", "sfk_abcd", "hash-1", &[], Mode::Apply)
         .await
         .expect("key");
@@ -357,6 +427,7 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Entitlement
     );
     let scoped = f
         .seats
+        .integrations()
         .create_api_key(
             &f.admin,
             "sync",
@@ -373,6 +444,7 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Entitlement
     );
     let caller = f
         .seats
+        .integrations()
         .authenticate_api_key("hash-1")
         .await
         .expect("lookup")
@@ -383,9 +455,13 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Entitlement
     let audit_len = store.audit(&f.admin.org, None, 100).await.expect("audit").len();
     let version =
         |keys: &[seatflow_domain::ApiKey]| keys.iter().find(|k| k.id == key.value.id).map(|k| k.version);
-    let version_before = version(&f.seats.api_keys(&f.admin).await.expect("keys"));
-    f.seats.record_api_key_use(&caller).await.expect("recorded");
-    let used = f.seats.api_keys(&f.admin).await.expect("keys");
+    let version_before = version(&f.seats.integrations().api_keys(&f.admin).await.expect("keys"));
+    f.seats
+        .integrations()
+        .record_api_key_use(&caller)
+        .await
+        .expect("recorded");
+    let used = f.seats.integrations().api_keys(&f.admin).await.expect("keys");
     let used = used.iter().find(|k| k.id == key.value.id).expect("listed");
     assert_eq!(used.last_used_at, Some(f.clock.now()));
     assert_eq!(Some(used.version), version_before, "no version moves");
@@ -395,24 +471,32 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Entitlement
     );
     assert!(
         f.seats
+            .integrations()
             .authenticate_api_key("hash-2")
             .await
             .expect("lookup")
             .is_none()
     );
     f.seats
+        .integrations()
         .revoke_api_key(&f.admin, &key.value.id, Mode::Apply)
         .await
         .expect("revoked");
     assert!(
         f.seats
+            .integrations()
             .authenticate_api_key("hash-1")
             .await
             .expect("lookup")
             .is_none()
     );
     // A machine client cannot manage keys.
-    let err = f.seats.api_keys(&caller.actor).await.expect_err("machine");
+    let err = f
+        .seats
+        .integrations()
+        .api_keys(&caller.actor)
+        .await
+        .expect_err("machine");
     assert_eq!(err.code(), "forbidden");
 }
 
@@ -429,6 +513,7 @@ pub async fn users_page_by_id_and_filter_by_team(store: Arc<dyn EntitlementStore
     loop {
         let page = f
             .seats
+            .directory()
             .users(&f.admin, None, after.as_ref(), 3)
             .await
             .expect("page");
@@ -440,6 +525,7 @@ pub async fn users_page_by_id_and_filter_by_team(store: Arc<dyn EntitlementStore
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "id order, no repeats");
     let reds = f
         .seats
+        .directory()
         .users(&f.admin, Some(&red), None, 100)
         .await
         .expect("team");
@@ -447,6 +533,7 @@ pub async fn users_page_by_id_and_filter_by_team(store: Arc<dyn EntitlementStore
     let manager = f.manager(std::slice::from_ref(&red));
     assert_eq!(
         f.seats
+            .directory()
             .users(&manager, None, None, 100)
             .await
             .expect("own teams")
@@ -460,7 +547,12 @@ pub async fn notification_preferences_are_kept_per_organisation(store: Arc<dyn E
     use seatflow_domain::{Email, NoticeKind};
     let f = Fixture::new(store.clone(), "org_prefs_a").await;
     let g = Fixture::new(store.clone(), "org_prefs_b").await;
-    let defaults = f.seats.notification_preferences(&f.admin).await.expect("read");
+    let defaults = f
+        .seats
+        .directory()
+        .notification_preferences(&f.admin)
+        .await
+        .expect("read");
     assert_eq!(
         (
             defaults.billing_contacts.len(),
@@ -472,6 +564,7 @@ pub async fn notification_preferences_are_kept_per_organisation(store: Arc<dyn E
     let billing = Email::parse("billing@a.example").expect("email");
     let set = f
         .seats
+        .directory()
         .set_notification_preferences(
             &f.admin,
             vec![billing.clone()],
@@ -484,6 +577,7 @@ pub async fn notification_preferences_are_kept_per_organisation(store: Arc<dyn E
     assert_eq!(set.audit.action, AuditAction::NotificationPreferencesSet);
     let again = f
         .seats
+        .directory()
         .set_notification_preferences(&f.admin, vec![], [NoticeKind::Renewal].into(), Mode::Apply)
         .await
         .expect("set again");
@@ -519,6 +613,7 @@ pub async fn removing_a_user_gives_back_every_seat_and_frees_the_email(store: Ar
     f.assign(&product("sso"), &leaver.id).await;
     let removed = f
         .seats
+        .directory()
         .remove_user(&f.admin, &leaver.id, Mode::Apply)
         .await
         .expect("removed");
@@ -547,10 +642,18 @@ pub async fn removing_a_user_gives_back_every_seat_and_frees_the_email(store: Ar
     // The email is free for someone new.
     let again = f.user("Leaver", None).await;
     assert_eq!(again.email, leaver.email);
-    let missing = f.seats.remove_user(&f.admin, &leaver.id, Mode::Apply).await;
+    let missing = f
+        .seats
+        .directory()
+        .remove_user(&f.admin, &leaver.id, Mode::Apply)
+        .await;
     assert_eq!(missing.expect_err("gone").code(), "not_found");
     let admin_id = f.admin.user_id().expect("a person").clone();
-    let myself = f.seats.remove_user(&f.admin, &admin_id, Mode::Apply).await;
+    let myself = f
+        .seats
+        .directory()
+        .remove_user(&f.admin, &admin_id, Mode::Apply)
+        .await;
     assert_eq!(myself.expect_err("not oneself").code(), "forbidden");
 }
 
@@ -578,6 +681,7 @@ pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store
     // Blue's one allocated seat is taken: refused, nothing changes.
     let full = f
         .seats
+        .directory()
         .update_user(&f.admin, &mover.id, &to(Some(&blue)), Mode::Apply)
         .await;
     assert_eq!(
@@ -594,6 +698,7 @@ pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store
     // Out of any team: the seats now draw on the unallocated part (4 − 3 = 1 free).
     let moved = f
         .seats
+        .directory()
         .update_user(&f.admin, &mover.id, &to(None), Mode::Apply)
         .await
         .expect("moved");
@@ -608,6 +713,7 @@ pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store
     f.assert_counters_match_assignments().await;
     // Back into Red, which has room.
     f.seats
+        .directory()
         .update_user(&f.admin, &mover.id, &to(Some(&red)), Mode::Apply)
         .await
         .expect("moved back");
@@ -622,6 +728,7 @@ pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store
     };
     let changed = f
         .seats
+        .directory()
         .update_user(&f.admin, &mover.id, &changes, Mode::Apply)
         .await
         .expect("changed");
@@ -645,6 +752,7 @@ pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store
     };
     let refused = f
         .seats
+        .directory()
         .update_user(&f.admin, &mover.id, &taken, Mode::Apply)
         .await;
     assert_eq!(refused.expect_err("taken").code(), "email_taken");
@@ -653,7 +761,11 @@ pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store
         ..UserChanges::default()
     };
     let admin_id = f.admin.user_id().expect("a person").clone();
-    let myself = f.seats.update_user(&f.admin, &admin_id, &own, Mode::Apply).await;
+    let myself = f
+        .seats
+        .directory()
+        .update_user(&f.admin, &admin_id, &own, Mode::Apply)
+        .await;
     assert_eq!(myself.expect_err("not one's own role").code(), "forbidden");
 }
 
@@ -676,6 +788,7 @@ pub async fn a_deactivated_user_gives_back_their_seats_and_keeps_the_account(
 
     let off = f
         .seats
+        .directory()
         .set_user_active(&f.admin, &leaver.id, false, Mode::Apply)
         .await
         .expect("deactivated");
@@ -696,6 +809,7 @@ pub async fn a_deactivated_user_gives_back_their_seats_and_keeps_the_account(
     assert_eq!(counted, 0, "the team's count too");
     assert!(
         f.seats
+            .directory()
             .signed_in(&f.admin.org, &leaver.id)
             .await
             .expect("read")
@@ -704,6 +818,7 @@ pub async fn a_deactivated_user_gives_back_their_seats_and_keeps_the_account(
     );
     let refused = f
         .seats
+        .allocations()
         .assign(&f.admin, &product("professional"), &leaver.id, Mode::Apply)
         .await
         .expect_err("no seat for a deactivated user");
@@ -711,6 +826,7 @@ pub async fn a_deactivated_user_gives_back_their_seats_and_keeps_the_account(
 
     let on = f
         .seats
+        .directory()
         .set_user_active(&f.admin, &leaver.id, true, Mode::Apply)
         .await
         .expect("reactivated");
@@ -721,6 +837,7 @@ pub async fn a_deactivated_user_gives_back_their_seats_and_keeps_the_account(
 
     let set = f
         .seats
+        .directory()
         .set_directory_seat(&f.admin, Some(&product("professional")), Mode::Apply)
         .await
         .expect("set");
@@ -732,6 +849,7 @@ pub async fn a_deactivated_user_gives_back_their_seats_and_keeps_the_account(
         .expect("there");
     assert_eq!(org.directory_seat, Some(product("professional")));
     f.seats
+        .directory()
         .set_directory_seat(&f.admin, None, Mode::Apply)
         .await
         .expect("cleared");
@@ -743,6 +861,7 @@ pub async fn a_deactivated_user_gives_back_their_seats_and_keeps_the_account(
     assert_eq!(org.directory_seat, None);
     assert!(
         f.seats
+            .directory()
             .set_directory_seat(&f.admin, Some(&product("sso")), Mode::Apply)
             .await
             .is_err(),
@@ -761,6 +880,7 @@ pub async fn a_directory_user_takes_the_policy_seat_when_free_in_one_commit(
     let f = Fixture::new(store.clone(), "org_directory").await;
     f.buy("professional", 1).await;
     f.seats
+        .directory()
         .set_directory_seat(&f.admin, Some(&product("professional")), Mode::Apply)
         .await
         .expect("policy");
@@ -775,6 +895,7 @@ pub async fn a_directory_user_takes_the_policy_seat_when_free_in_one_commit(
     let before = audit().await;
     let (first, policy) = f
         .seats
+        .directory()
         .create_directory_user(&f.admin, new("First"), true, Mode::Apply)
         .await
         .expect("created");
@@ -783,12 +904,14 @@ pub async fn a_directory_user_takes_the_policy_seat_when_free_in_one_commit(
     assert_eq!(first.value.seats.len(), 1, "the policy's seat, free");
     let (second, _) = f
         .seats
+        .directory()
         .create_directory_user(&f.admin, new("Second"), true, Mode::Apply)
         .await
         .expect("created without a seat, not refused");
     assert!(second.value.seats.is_empty() && second.value.user.active);
     let (asleep, _) = f
         .seats
+        .directory()
         .create_directory_user(&f.admin, new("Asleep"), false, Mode::Apply)
         .await
         .expect("created inactive");
@@ -798,11 +921,13 @@ pub async fn a_directory_user_takes_the_policy_seat_when_free_in_one_commit(
 
     // The seat comes free; a reactivated user takes it in the same change.
     f.seats
+        .directory()
         .set_directory_user_active(&f.admin, &first.value.user.id, false, Mode::Apply)
         .await
         .expect("deactivated");
     let awake = f
         .seats
+        .directory()
         .set_directory_user_active(&f.admin, &asleep.value.user.id, true, Mode::Apply)
         .await
         .expect("reactivated");

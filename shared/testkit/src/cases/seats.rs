@@ -26,15 +26,20 @@ pub async fn counters_match_assignments_after_assign_and_unassign(store: Arc<dyn
     f.unassign(&p, &users[1].id).await;
     let err = f
         .seats
+        .allocations()
         .unassign(&f.admin, &p, &users[1].id, Mode::Apply)
         .await
         .expect_err("gone");
     assert_eq!(err.code(), "not_assigned");
     f.assert_counters_match_assignments().await;
-    let summary = f.seats.licenses(&f.admin).await.expect("licenses");
+    let summary = f.seats.views().licenses(&f.admin).await.expect("licenses");
     assert_eq!((summary[0].assigned, summary[0].available), (2, 2));
     // The revoked user keeps their account.
-    f.seats.user(&f.admin, &users[1].id).await.expect("still exists");
+    f.seats
+        .directory()
+        .user(&f.admin, &users[1].id)
+        .await
+        .expect("still exists");
 }
 
 /// An add-on goes only to a base seat holder; losing the last base seat takes
@@ -55,6 +60,7 @@ pub async fn an_add_on_needs_a_base_seat_and_leaves_with_it(store: Arc<dyn Entit
     let entries_before = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
     let removed = f
         .seats
+        .allocations()
         .unassign(&f.admin, &product("essential"), &ada.id, Mode::Apply)
         .await
         .expect("removed");
@@ -65,6 +71,7 @@ pub async fn an_add_on_needs_a_base_seat_and_leaves_with_it(store: Arc<dyn Entit
     );
     assert!(
         f.seats
+            .directory()
             .user(&f.admin, &ada.id)
             .await
             .expect("user")
@@ -77,7 +84,13 @@ pub async fn an_add_on_needs_a_base_seat_and_leaves_with_it(store: Arc<dyn Entit
     f.assign(&product("sso"), &ada.id).await;
     f.unassign(&product("sso"), &ada.id).await;
     assert_eq!(
-        f.seats.user(&f.admin, &ada.id).await.expect("user").seats.len(),
+        f.seats
+            .directory()
+            .user(&f.admin, &ada.id)
+            .await
+            .expect("user")
+            .seats
+            .len(),
         1
     );
 }
@@ -91,6 +104,7 @@ pub async fn a_team_allocation_caps_its_members(store: Arc<dyn EntitlementStore>
     f.allocate(&red, &p, Some(2)).await;
     let err = f
         .seats
+        .allocations()
         .set_allocation(&f.admin, &red, &p, Some(4), Mode::Apply)
         .await
         .expect_err("too many");
@@ -110,6 +124,7 @@ pub async fn a_team_allocation_caps_its_members(store: Arc<dyn EntitlementStore>
     // the seats held aside, so nothing outside the team takes them.
     let shrunk = f
         .seats
+        .allocations()
         .set_allocation(&f.admin, &red, &p, Some(1), Mode::Apply)
         .await
         .expect("below usage is allowed");
@@ -141,12 +156,18 @@ pub async fn shrinking_a_pool_keeps_holders_and_refuses_new_assignments(store: A
         f.assign(&p, &u.id).await;
     }
     f.buy("enterprise", 1).await;
-    let summary = &f.seats.licenses(&f.admin).await.expect("licenses")[0];
+    let summary = &f.seats.views().licenses(&f.admin).await.expect("licenses")[0];
     assert!(summary.over_limit);
     assert_eq!((summary.assigned, summary.available), (3, 0));
     for u in &users[..3] {
         assert_eq!(
-            f.seats.user(&f.admin, &u.id).await.expect("user").seats.len(),
+            f.seats
+                .directory()
+                .user(&f.admin, &u.id)
+                .await
+                .expect("user")
+                .seats
+                .len(),
             1,
             "kept access"
         );
@@ -157,7 +178,7 @@ pub async fn shrinking_a_pool_keeps_holders_and_refuses_new_assignments(store: A
     assert_eq!(f.refused_assign(&p, &users[3].id).await, "no_seats_available");
     f.unassign(&p, &users[2].id).await;
     f.assign(&p, &users[3].id).await;
-    assert!(!f.seats.licenses(&f.admin).await.expect("licenses")[0].over_limit);
+    assert!(!f.seats.views().licenses(&f.admin).await.expect("licenses")[0].over_limit);
 }
 
 /// A transfer takes the seat from one user and gives it to another at once.
@@ -175,6 +196,7 @@ pub async fn a_transfer_moves_the_seat_in_one_change(store: Arc<dyn EntitlementS
     // The pool is full, yet the transfer succeeds: the seat is freed in the same change.
     let moved = f
         .seats
+        .allocations()
         .transfer(&f.admin, &p, &giver.id, &taker.id, Mode::Apply)
         .await
         .expect("moved");
@@ -183,6 +205,7 @@ pub async fn a_transfer_moves_the_seat_in_one_change(store: Arc<dyn EntitlementS
     assert_eq!(moved.value.assigned.team, Some(blue.clone()));
     assert!(
         f.seats
+            .directory()
             .user(&f.admin, &giver.id)
             .await
             .expect("giver")
@@ -192,6 +215,7 @@ pub async fn a_transfer_moves_the_seat_in_one_change(store: Arc<dyn EntitlementS
     f.assert_counters_match_assignments().await;
     let err = f
         .seats
+        .allocations()
         .transfer(&f.admin, &p, &giver.id, &taker.id, Mode::Apply)
         .await
         .expect_err("gone");
@@ -212,6 +236,7 @@ pub async fn a_dry_run_refuses_a_seat_beyond_the_team_allocation(store: Arc<dyn 
     for mode in [Mode::DryRun, Mode::Apply] {
         let err = f
             .seats
+            .allocations()
             .assign(&f.admin, &p, &bob.id, mode)
             .await
             .expect_err("beyond the allocation");
@@ -224,6 +249,7 @@ pub async fn a_dry_run_refuses_a_seat_beyond_the_team_allocation(store: Arc<dyn 
     f.allocate(&red, &p, Some(2)).await;
     let preview = f
         .seats
+        .allocations()
         .assign(&f.admin, &p, &bob.id, Mode::DryRun)
         .await
         .expect("within the allocation");

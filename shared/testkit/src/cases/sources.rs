@@ -40,11 +40,13 @@ pub async fn a_subscription_never_overwrites_a_grant(store: Arc<dyn EntitlementS
         )
     };
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &sub(3), "evt_g1", at(10), Mode::Apply)
         .await
         .expect("applied");
     assert_eq!(purchased(&f, "sso").await, 8, "grant + subscription");
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &sub(1), "evt_g2", at(20), Mode::Apply)
         .await
         .expect("applied");
@@ -52,17 +54,27 @@ pub async fn a_subscription_never_overwrites_a_grant(store: Arc<dyn EntitlementS
 
     // An organisation's own admin cannot grant itself seats.
     let free = NewGrant::parse(product("sso"), 100, None, "free seats").expect("grant");
-    let refused = f.seats.grant_seats(&f.admin, &free, Mode::Apply).await;
+    let refused = f
+        .seats
+        .subscriptions()
+        .grant_seats(&f.admin, &free, Mode::Apply)
+        .await;
     assert_eq!(refused.expect_err("not the vendor").code(), "forbidden");
-    let refused = f.seats.end_grant(&f.admin, &grant.id).await;
+    let refused = f.seats.subscriptions().end_grant(&f.admin, &grant.id).await;
     assert_eq!(refused.expect_err("not the vendor").code(), "forbidden");
 
-    let ended = f.seats.end_grant(&f.vendor(), &grant.id).await.expect("ended");
+    let ended = f
+        .seats
+        .subscriptions()
+        .end_grant(&f.vendor(), &grant.id)
+        .await
+        .expect("ended");
     assert!(!ended.counts());
     assert_eq!(purchased(&f, "sso").await, 1);
     let audit_len = actions(&store, &f.admin.org).await.len();
     let again = f
         .seats
+        .subscriptions()
         .end_grant(&f.vendor(), &grant.id)
         .await
         .expect("ended once");
@@ -73,26 +85,33 @@ pub async fn a_subscription_never_overwrites_a_grant(store: Arc<dyn EntitlementS
     let until = f.clock.now() + Duration::days(30);
     let contract = NewGrant::parse(product("sso"), 4, Some(until), "contract 7").expect("grant");
     f.seats
+        .subscriptions()
         .grant_seats(&f.vendor(), &contract, Mode::Apply)
         .await
         .expect("granted");
     assert_eq!(purchased(&f, "sso").await, 5);
     assert!(
         f.seats
+            .subscriptions()
             .end_expired_grants(&f.vendor())
             .await
             .expect("none yet")
             .is_empty()
     );
     f.clock.advance(Duration::days(31));
-    let expired = f.seats.end_expired_grants(&f.vendor()).await.expect("expired");
+    let expired = f
+        .seats
+        .subscriptions()
+        .end_expired_grants(&f.vendor())
+        .await
+        .expect("expired");
     assert_eq!(expired.len(), 1);
     assert_eq!(purchased(&f, "sso").await, 1);
     assert_eq!(
         actions(&store, &f.admin.org).await.first(),
         Some(&AuditAction::GrantEnded)
     );
-    let grants = f.seats.grants(&f.admin).await.expect("grants");
+    let grants = f.seats.subscriptions().grants(&f.admin).await.expect("grants");
     assert_eq!(grants.len(), 2);
     assert!(grants.iter().all(|g| !g.counts()));
 }
@@ -111,8 +130,10 @@ pub async fn concurrent_subscriptions_of_one_organisation_leave_no_stale_sum(
         let (left_event, right_event) = (format!("evt_l{round}"), format!("evt_r{round}"));
         let (left, right) = tokio::join!(
             f.seats
+                .subscriptions()
                 .apply_subscription(&f.admin, &a, &left_event, at(t), Mode::Apply),
             f.seats
+                .subscriptions()
                 .apply_subscription(&f.admin, &b, &right_event, at(t), Mode::Apply),
         );
         assert!(matches!(left.expect("left"), Applied::Changed(_)));
@@ -137,6 +158,7 @@ pub async fn a_subscription_moved_to_another_organisation_stops_counting_in_the_
     let items = [("sso", 5), ("professional", 7)];
     let before = state(&old.admin.org, "sub_moving", Active, &items);
     old.seats
+        .subscriptions()
         .apply_subscription(&old.admin, &before, "evt_m1", at(10), Mode::Apply)
         .await
         .expect("applied");
@@ -144,6 +166,7 @@ pub async fn a_subscription_moved_to_another_organisation_stops_counting_in_the_
     let after = state(&new.admin.org, "sub_moving", Active, &items);
     let moved = new
         .seats
+        .subscriptions()
         .apply_subscription(&new.admin, &after, "evt_m2", at(20), Mode::Apply)
         .await
         .expect("applied");
@@ -170,6 +193,7 @@ pub async fn a_subscription_moved_to_another_organisation_stops_counting_in_the_
     );
     let kept = old
         .seats
+        .subscriptions()
         .subscription(&old.admin, &before.id)
         .await
         .expect("kept for the record");
@@ -182,6 +206,7 @@ pub async fn a_subscription_moved_to_another_organisation_stops_counting_in_the_
     // A late delivery of the old state, read before the move, is stale.
     let late = old
         .seats
+        .subscriptions()
         .apply_subscription(&old.admin, &before, "evt_m0", at(5), Mode::Apply)
         .await
         .expect("answered");
@@ -202,6 +227,7 @@ pub async fn a_subscription_moved_to_another_organisation_stops_counting_in_the_
         &[("professional", 3)],
     );
     old.seats
+        .subscriptions()
         .apply_subscription(&old.admin, &back, "evt_m3", at(30), Mode::Apply)
         .await
         .expect("applied");
@@ -214,6 +240,7 @@ pub async fn a_subscription_moved_to_another_organisation_stops_counting_in_the_
     );
     let listed = new
         .seats
+        .subscriptions()
         .subscription(&new.admin, &before.id)
         .await
         .expect("kept");
@@ -232,6 +259,7 @@ pub async fn reconciliation_corrects_each_kind_of_drift_and_nothing_else(store: 
             // Audit entries of one instant have no order; each step gets its own.
             f.clock.advance(Duration::seconds(1));
             f.seats
+                .subscriptions()
                 .reconcile_subscription(&f.admin, &s, at(t))
                 .await
                 .expect("reconciled")
@@ -264,7 +292,12 @@ pub async fn reconciliation_corrects_each_kind_of_drift_and_nothing_else(store: 
     // An expired period, renewed at the provider.
     live.current_period_end = Some(at(2 * 86_400));
     assert!(matches!(reconcile(live.clone(), 40).await, Applied::Changed(_)));
-    let stored = f.seats.subscription(&f.admin, &live.id).await.expect("stored");
+    let stored = f
+        .seats
+        .subscriptions()
+        .subscription(&f.admin, &live.id)
+        .await
+        .expect("stored");
     assert_eq!(stored.current_period_end, Some(at(2 * 86_400)));
     // A wrong status: cancelled at the provider.
     live.status = Canceled;
@@ -273,6 +306,7 @@ pub async fn reconciliation_corrects_each_kind_of_drift_and_nothing_else(store: 
     // Reactivated by an event.
     live.status = Active;
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &live, "evt_recon", at(60), Mode::Apply)
         .await
         .expect("applied");
@@ -296,6 +330,7 @@ pub async fn grants_that_ran_out_are_found_across_organisations(store: Arc<dyn c
             let new = NewGrant::parse(product("sso"), 2, until, reference).expect("grant");
             fixture
                 .seats
+                .subscriptions()
                 .grant_seats(&fixture.vendor(), &new, Mode::Apply)
                 .await
                 .expect("granted")
@@ -322,7 +357,11 @@ pub async fn grants_that_ran_out_are_found_across_organisations(store: Arc<dyn c
     assert!(found(1).await.is_empty());
     assert_eq!(found(5).await, ["soon"]);
     assert_eq!(found(30).await, ["later", "soon"]);
-    f.seats.end_grant(&f.vendor(), &soon.id).await.expect("ended");
+    f.seats
+        .subscriptions()
+        .end_grant(&f.vendor(), &soon.id)
+        .await
+        .expect("ended");
     assert_eq!(found(30).await, ["later"]);
     assert_eq!(later.org, g.admin.org);
 }

@@ -53,6 +53,7 @@ pub async fn a_subscription_event_sizes_its_pools_exactly_once(store: Arc<dyn En
     let audit_before = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
     let first = f
         .seats
+        .subscriptions()
         .apply_subscription(&f.admin, &state, "evt_once", at(100), Mode::Apply)
         .await
         .expect("applied");
@@ -64,6 +65,7 @@ pub async fn a_subscription_event_sizes_its_pools_exactly_once(store: Arc<dyn En
     assert!(store.event_processed("evt_once").await.expect("read"));
     let again = f
         .seats
+        .subscriptions()
         .apply_subscription(&f.admin, &state, "evt_once", at(100), Mode::Apply)
         .await
         .expect("applied");
@@ -83,6 +85,7 @@ pub async fn a_subscription_event_sizes_its_pools_exactly_once(store: Arc<dyn En
     let more = subscription_state(&f.admin.org, "sub_once", Active, &[("professional", 12)]);
     let dry = f
         .seats
+        .subscriptions()
         .apply_subscription(&f.admin, &more, "evt_dry", at(200), Mode::DryRun)
         .await
         .expect("dry");
@@ -98,17 +101,24 @@ pub async fn an_older_event_never_overwrites_a_newer_state(store: Arc<dyn Entitl
     let newer = subscription_state(&f.admin.org, "sub_order", Active, &[("essential", 7)]);
     let older = subscription_state(&f.admin.org, "sub_order", Active, &[("essential", 3)]);
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &newer, "evt_new", at(200), Mode::Apply)
         .await
         .expect("applied");
     let stale = f
         .seats
+        .subscriptions()
         .apply_subscription(&f.admin, &older, "evt_old", at(100), Mode::Apply)
         .await
         .expect("applied");
     assert_eq!(stale, Applied::Stale);
     assert_eq!(purchased(&f, "essential").await, 7);
-    let sub = f.seats.subscription(&f.admin, &newer.id).await.expect("stored");
+    let sub = f
+        .seats
+        .subscriptions()
+        .subscription(&f.admin, &newer.id)
+        .await
+        .expect("stored");
     assert_eq!((sub.items[&product("essential")], sub.state_at), (7, at(200)));
 }
 
@@ -128,10 +138,16 @@ pub async fn a_subscription_is_stored_whole(store: Arc<dyn EntitlementStore>) {
     state.current_period_end = Some(at(10 + 365 * 86_400));
     state.cancel_at_period_end = true;
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &state, "evt_whole", at(50), Mode::Apply)
         .await
         .expect("applied");
-    let sub = f.seats.subscription(&f.admin, &state.id).await.expect("stored");
+    let sub = f
+        .seats
+        .subscriptions()
+        .subscription(&f.admin, &state.id)
+        .await
+        .expect("stored");
     assert_eq!(
         (
             sub.status,
@@ -166,6 +182,7 @@ pub async fn a_decrease_or_cancellation_keeps_holders_and_marks_the_pool_over_li
     let p = product("professional");
     let three = subscription_state(&f.admin.org, "sub_down", Active, &[("professional", 3)]);
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &three, "evt_d1", at(100), Mode::Apply)
         .await
         .expect("applied");
@@ -177,16 +194,18 @@ pub async fn a_decrease_or_cancellation_keeps_holders_and_marks_the_pool_over_li
     }
     let one = subscription_state(&f.admin.org, "sub_down", Active, &[("professional", 1)]);
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &one, "evt_d2", at(200), Mode::Apply)
         .await
         .expect("applied");
-    let summary = &f.seats.licenses(&f.admin).await.expect("licenses")[0];
+    let summary = &f.seats.views().licenses(&f.admin).await.expect("licenses")[0];
     assert_eq!(
         (summary.purchased, summary.assigned, summary.over_limit),
         (1, 3, true)
     );
     let canceled = subscription_state(&f.admin.org, "sub_down", Canceled, &[("professional", 1)]);
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &canceled, "evt_d3", at(300), Mode::Apply)
         .await
         .expect("applied");
@@ -194,6 +213,7 @@ pub async fn a_decrease_or_cancellation_keeps_holders_and_marks_the_pool_over_li
     for holder in &holders {
         assert_eq!(
             f.seats
+                .directory()
                 .user(&f.admin, &holder.id)
                 .await
                 .expect("user")
@@ -213,10 +233,12 @@ pub async fn an_organisations_subscriptions_add_up(store: Arc<dyn EntitlementSto
     let a = subscription_state(&f.admin.org, "sub_a", Active, &[("professional", 3)]);
     let b = subscription_state(&f.admin.org, "sub_b", PastDue, &[("professional", 2), ("sso", 2)]);
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &a, "evt_a", at(100), Mode::Apply)
         .await
         .expect("applied");
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &b, "evt_b", at(100), Mode::Apply)
         .await
         .expect("applied");
@@ -226,6 +248,7 @@ pub async fn an_organisations_subscriptions_add_up(store: Arc<dyn EntitlementSto
     );
     let b_unpaid = subscription_state(&f.admin.org, "sub_b", Unpaid, &[("professional", 2), ("sso", 2)]);
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &b_unpaid, "evt_b2", at(200), Mode::Apply)
         .await
         .expect("applied");
@@ -242,6 +265,7 @@ pub async fn an_organisations_subscriptions_add_up(store: Arc<dyn EntitlementSto
     );
     let err = f
         .seats
+        .subscriptions()
         .apply_subscription(&f.admin, &foreign, "evt_x", at(300), Mode::Apply)
         .await;
     assert_eq!(err.expect_err("other org").code(), "forbidden");
@@ -258,6 +282,7 @@ pub async fn concurrent_deliveries_of_one_event_apply_once(store: Arc<dyn Entitl
             let (seats, admin, state) = (f.seats.clone(), f.admin.clone(), state.clone());
             tokio::spawn(async move {
                 seats
+                    .subscriptions()
                     .apply_subscription(&admin, &state, "evt_race", at(100), Mode::Apply)
                     .await
             })
@@ -281,6 +306,7 @@ pub async fn concurrent_deliveries_of_one_event_apply_once(store: Arc<dyn Entitl
 
 async fn apply(f: &Fixture, state: seatflow_domain::SubscriptionSnapshot, event: &str, t: i64) {
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &state, event, at(t), Mode::Apply)
         .await
         .expect("applied");
@@ -372,6 +398,7 @@ pub async fn a_plan_change_moves_every_holder_with_the_teams_allocations(store: 
     let professional = product("professional");
     let before = subscription_state(&f.admin.org, "sub_plan", Active, &[("essential", 60), ("sso", 5)]);
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &before, "evt_plan_1", at(10), Mode::Apply)
         .await
         .expect("applied");
@@ -394,6 +421,7 @@ pub async fn a_plan_change_moves_every_holder_with_the_teams_allocations(store: 
         &[("professional", 60), ("sso", 5)],
     );
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &after, "evt_plan_2", at(20), Mode::Apply)
         .await
         .expect("applied");
@@ -403,21 +431,33 @@ pub async fn a_plan_change_moves_every_holder_with_the_teams_allocations(store: 
     assert_eq!((new.purchased, new.assigned, new.allocated), (60, 45, 10));
     assert!(new.allocated_teams.contains(&red));
     for user in &holders {
-        let seats = f.seats.user(&f.admin, user).await.expect("user").seats;
+        let seats = f
+            .seats
+            .directory()
+            .user(&f.admin, user)
+            .await
+            .expect("user")
+            .seats;
         assert!(seats.iter().any(|s| s.product == professional), "{user} moved");
         assert!(
             seats.iter().all(|s| s.product != essential),
             "{user} holds no old seat"
         );
     }
-    let first = f.seats.user(&f.admin, &holders[0]).await.expect("user");
+    let first = f
+        .seats
+        .directory()
+        .user(&f.admin, &holders[0])
+        .await
+        .expect("user");
     assert!(
         first.seats.iter().any(|s| s.product == product("sso")),
         "add-ons stay"
     );
     let red_seats = f
         .seats
-        .allocations(&f.admin)
+        .allocations()
+        .list(&f.admin)
         .await
         .expect("allocations")
         .into_iter()
@@ -438,6 +478,7 @@ pub async fn a_plan_change_moves_every_holder_with_the_teams_allocations(store: 
     );
 
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &after, "evt_plan_3", at(30), Mode::Apply)
         .await
         .expect("applied again");
@@ -458,6 +499,7 @@ pub async fn a_decrease_at_renewal_keeps_the_paid_seats_until_the_period_ends(
         state
     };
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &period(0), "evt_r1", at(10), Mode::Apply)
         .await
         .expect("applied");
@@ -465,6 +507,7 @@ pub async fn a_decrease_at_renewal_keeps_the_paid_seats_until_the_period_ends(
     fewer.items.insert(product("professional"), 12);
     let keep = std::collections::BTreeMap::from([(product("professional"), 20)]);
     f.seats
+        .subscriptions()
         .apply_requested_change(
             &f.admin,
             &fewer,
@@ -487,6 +530,7 @@ pub async fn a_decrease_at_renewal_keeps_the_paid_seats_until_the_period_ends(
     );
     // The provider's event for the same change, later in the same period.
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &fewer, "evt_r2", at(30), Mode::Apply)
         .await
         .expect("applied");
@@ -495,6 +539,7 @@ pub async fn a_decrease_at_renewal_keeps_the_paid_seats_until_the_period_ends(
     let mut renewed = period(1000);
     renewed.items.insert(product("professional"), 12);
     f.seats
+        .subscriptions()
         .apply_subscription(&f.admin, &renewed, "evt_r3", at(1001), Mode::Apply)
         .await
         .expect("applied");
