@@ -293,6 +293,7 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
         principal: seatflow_domain::Principal::User(UserId::parse("usr_owner").expect("id")),
         role: Role::Admin,
         teams: vec![],
+        grants_admin: true,
     };
     state
         .seats

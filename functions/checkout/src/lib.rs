@@ -33,7 +33,9 @@ use seatflow_domain::{
     IdempotencyStore, PaymentGateway, PurchaseConfirmation, Quote, QuoteRequest, SeatIncrease,
 };
 use seatflow_http::AppState;
-use seatflow_http::{ApiError, ApiJson, ApiPath, Authenticator, Caller, HasAuthenticator, Problem};
+use seatflow_http::{
+    ApiError, ApiJson, ApiPath, ApiQuery, Authenticator, Caller, DryRun, HasAuthenticator, Problem,
+};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -101,21 +103,34 @@ pub async fn quote(
 }
 
 /// Starts a checkout: the quote's plan and add-ons as a subscription, for the
-/// caller's organisation.
-#[utoipa::path(post, path = "/v1/checkout/sessions", tag = "checkout", request_body = QuoteRequest,
-    responses((status = 201, body = CreatedSession), (status = 401, body = Problem), (status = 403, body = Problem),
+/// caller's organisation. `?dry_run=true` answers the quote (200) and opens
+/// nothing at Stripe.
+#[utoipa::path(post, path = "/v1/checkout/sessions", tag = "checkout", request_body = QuoteRequest, params(DryRun),
+    responses((status = 201, body = CreatedSession), (status = 200, body = CreatedSession, description = "a dry run"),
+        (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem), (status = 502, body = Problem), (status = 503, body = Problem)))]
 pub async fn create_session(
     Caller(caller): Caller,
     State(state): State<CheckoutState>,
+    ApiQuery(dry): ApiQuery<DryRun>,
     ApiJson(request): ApiJson<QuoteRequest>,
 ) -> Result<(StatusCode, Json<CreatedSession>), ApiError> {
     let config = &state.config;
     let session = state
         .billing()
-        .start_checkout(&caller, &request, &config.success_url, &config.cancel_url)
+        .start_checkout(
+            &caller,
+            &request,
+            (&config.success_url, &config.cancel_url),
+            dry.mode(),
+        )
         .await?;
-    Ok((StatusCode::CREATED, Json(session)))
+    let status = if session.dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(session)))
 }
 
 /// The confirmation of a checkout: pending until provisioned, then licenses,
@@ -139,8 +154,10 @@ pub async fn confirmation(
 /// billed again; with an `Idempotency-Key` header, a retry answers as the
 /// first attempt did, even when it died after Stripe applied the change (the
 /// same key goes to Stripe, and a retry carries out the first attempt's plan).
+/// `?dry_run=true` answers what adding would do and cost, and changes
+/// nothing at Stripe.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/seats", tag = "checkout", request_body = AddSeats,
-    params(("id" = String, Path, description = "Subscription id"),
+    params(("id" = String, Path, description = "Subscription id"), DryRun,
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable characters; the same key replays the first answer")),
     responses((status = 200, body = SeatIncrease), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem),
@@ -150,6 +167,7 @@ pub async fn add_seats(
     Caller(caller): Caller,
     State(state): State<CheckoutState>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(dry): ApiQuery<DryRun>,
     headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<AddSeats>,
 ) -> Result<axum::response::Response, ApiError> {
@@ -158,7 +176,7 @@ pub async fn add_seats(
     let key = seatflow_http::idempotency_key(&headers)?;
     let added = state
         .billing()
-        .add_seats(&caller, &id, &request, key.as_ref())
+        .add_seats(&caller, &id, &request, key.as_ref(), dry.mode())
         .await?;
     let replayed = added.replayed;
     let mut response = Json(added.answer).into_response();

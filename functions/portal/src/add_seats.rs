@@ -212,7 +212,7 @@ pub async fn confirm_add_seats(
     };
     match state
         .billing()
-        .add_seats(&session.actor, &id, &request, None)
+        .add_seats(&session.actor, &id, &request, None, seatflow_domain::Mode::Apply)
         .await
     {
         Ok(_) => {}

@@ -40,6 +40,7 @@ impl Operator {
             principal: Principal::Operator(self.name.clone()),
             role: Role::Admin,
             teams: Vec::new(),
+            grants_admin: true,
         }
     }
 }
@@ -55,6 +56,10 @@ pub struct Actor {
     pub role: Role,
     /// For team managers: the teams they manage.
     pub teams: Vec<TeamId>,
+    /// Whether the caller may grant or take away the admin role, given admin
+    /// rights: people and the vendor may; a machine client only with the
+    /// `admins:write` scope (a key that manages users cannot make admins).
+    pub grants_admin: bool,
 }
 
 impl Actor {
@@ -66,6 +71,7 @@ impl Actor {
             principal: Principal::System(what.to_owned()),
             role: Role::Admin,
             teams: Vec::new(),
+            grants_admin: true,
         }
     }
 
@@ -138,6 +144,22 @@ impl Actor {
             Ok(())
         } else {
             Err(SeatError::Forbidden(format!("only the vendor may {what}")))
+        }
+    }
+
+    /// Requires admin rights and the right to grant the admin role (see
+    /// [`Actor::grants_admin`]).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] naming what was refused.
+    pub fn require_admin_granter(&self, what: &str) -> Result<(), SeatError> {
+        self.require_admin(what)?;
+        if self.grants_admin {
+            Ok(())
+        } else {
+            Err(SeatError::Forbidden(format!(
+                "only a person admin, or an API key with the admins:write scope, may {what}"
+            )))
         }
     }
 

@@ -44,11 +44,15 @@ pub enum ApiScope {
     /// them between teams, seats following the directory's seat policy.
     #[serde(rename = "scim")]
     Scim,
+    /// Grant and take away the admin role (with `users:write` or `scim`):
+    /// without it, a key may not make, unmake or remove an admin.
+    #[serde(rename = "admins:write")]
+    AdminsWrite,
 }
 
 impl ApiScope {
     /// Every scope.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::EntitlementsRead,
         Self::UsersRead,
         Self::UsersWrite,
@@ -59,6 +63,7 @@ impl ApiScope {
         Self::AuditRead,
         Self::SettingsWrite,
         Self::Scim,
+        Self::AdminsWrite,
     ];
 
     /// A new key's scopes when none are asked for: the narrowest useful one.
@@ -78,6 +83,7 @@ impl ApiScope {
             Self::AuditRead => "audit:read",
             Self::SettingsWrite => "settings:write",
             Self::Scim => "scim",
+            Self::AdminsWrite => "admins:write",
         }
     }
 }

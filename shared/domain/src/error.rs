@@ -179,6 +179,9 @@ pub enum SeatError {
         /// Seats the pool would hold after the renewal.
         at_renewal: u32,
     },
+    /// The change would leave the organisation without an active admin.
+    #[error("'{0}' is the organisation's last admin: make someone else an admin first")]
+    LastAdmin(String),
     /// Another user already has this email in the organisation.
     #[error("a user with email '{0}' already exists")]
     EmailTaken(String),
@@ -226,6 +229,7 @@ impl SeatError {
             Self::AllocationExceedsPool { .. } => "allocation_exceeds_pool",
             Self::AlreadyExists { .. } => "already_exists",
             Self::EmailTaken(_) => "email_taken",
+            Self::LastAdmin(_) => "last_admin",
             Self::EndpointDisabled(_) => "endpoint_disabled",
             Self::DecreaseBelowAssigned { .. } => "decrease_below_assigned",
             Self::ConcurrentModification(_) => "concurrent_modification",
@@ -254,6 +258,7 @@ impl SeatError {
             | Self::AllocationExceedsPool { .. }
             | Self::AlreadyExists { .. }
             | Self::EmailTaken(_)
+            | Self::LastAdmin(_)
             | Self::EndpointDisabled(_)
             | Self::DecreaseBelowAssigned { .. }
             | Self::ConcurrentModification(_) => ErrorKind::Conflict,

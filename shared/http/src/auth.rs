@@ -464,6 +464,7 @@ impl Authenticator {
             principal: Principal::User(user),
             role,
             teams,
+            grants_admin: true,
         })
     }
 
@@ -587,6 +588,7 @@ impl Authenticator {
                     principal: Principal::User(who.user),
                     role: who.role,
                     teams: who.teams,
+                    grants_admin: true,
                 };
                 (actor, who.email, who.org_name)
             }
@@ -626,6 +628,7 @@ impl Authenticator {
             principal: Principal::User(user),
             role: claims.role,
             teams,
+            grants_admin: true,
         };
         Ok((actor, claims.email, claims.org_name))
     }

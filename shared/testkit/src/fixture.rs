@@ -57,6 +57,7 @@ impl Fixture {
             principal: Principal::User(UserId::parse("usr_admin").expect("id")),
             role: Role::Admin,
             teams: Vec::new(),
+            grants_admin: true,
         };
         let fixture = Self {
             seats,
@@ -157,6 +158,7 @@ impl Fixture {
             principal: Principal::User(UserId::parse("usr_manager").expect("id")),
             role: Role::TeamManager,
             teams: teams.to_vec(),
+            grants_admin: true,
         }
     }
 
@@ -168,6 +170,7 @@ impl Fixture {
             principal: Principal::User(user.clone()),
             role: Role::Member,
             teams: Vec::new(),
+            grants_admin: true,
         }
     }
 

@@ -4,6 +4,7 @@
 //! Lambda adapter. (The Stripe adapter's wire format is tested against a
 //! stand-in in `seatflow-stripe`.)
 
+mod dry_runs;
 mod idempotency;
 mod money;
 mod quotes;
@@ -107,6 +108,17 @@ fn chrono_now() -> chrono::DateTime<chrono::Utc> {
 }
 
 impl App {
+    /// The buyer, the organisation's first admin.
+    fn admin(&self) -> Actor {
+        Actor {
+            org: OrgId::parse("org_buyer").expect("id"),
+            principal: seatflow_domain::Principal::User(UserId::parse("usr_buyer").expect("id")),
+            role: Role::Admin,
+            teams: vec![],
+            grants_admin: true,
+        }
+    }
+
     async fn call(
         &self,
         method: Method,

@@ -150,6 +150,7 @@ async fn every_sample_event_is_handled_through_the_lambda_adapter() {
         principal: seatflow_domain::Principal::User(UserId::parse("usr_root").expect("id")),
         role: Role::Admin,
         teams: vec![],
+        grants_admin: true,
     };
     let hash = seatflow_http::auth::ApiKeySecret::hash(key);
     app.state

@@ -114,6 +114,7 @@ async fn the_confirmation_is_pending_until_provisioned_then_shows_the_purchase()
         principal: seatflow_domain::Principal::User(UserId::parse("usr_buyer").expect("id")),
         role: Role::Admin,
         teams: vec![],
+        grants_admin: true,
     };
     app.state
         .seats
@@ -483,6 +484,7 @@ async fn a_subscription_ends_at_its_period_end_and_renews_again_when_taken_back(
         principal: seatflow_domain::Principal::User(UserId::parse("usr_buyer").expect("id")),
         role: Role::Admin,
         teams: vec![],
+        grants_admin: true,
     };
     let overview = || async {
         app.state
@@ -608,6 +610,7 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
         principal: seatflow_domain::Principal::User(UserId::parse("usr_buyer").expect("id")),
         role: Role::Admin,
         teams: vec![],
+        grants_admin: true,
     };
     let professional: seatflow_domain::ProductId = "professional".parse().expect("id");
     for n in 0..5 {
@@ -805,6 +808,7 @@ async fn a_plan_upgrade_moves_the_holders_and_a_term_change_starts_a_new_period(
         principal: seatflow_domain::Principal::User(UserId::parse("usr_buyer").expect("id")),
         role: Role::Admin,
         teams: vec![],
+        grants_admin: true,
     };
     let professional: seatflow_domain::ProductId = "professional".parse().expect("id");
     let enterprise: seatflow_domain::ProductId = "enterprise".parse().expect("id");

@@ -144,8 +144,11 @@ pub async fn checkout(
         .start_checkout(
             &session.actor,
             &request,
-            &format!("{base}/purchase/done?session={{CHECKOUT_SESSION_ID}}"),
-            &format!("{base}/purchase"),
+            (
+                &format!("{base}/purchase/done?session={{CHECKOUT_SESSION_ID}}"),
+                &format!("{base}/purchase"),
+            ),
+            seatflow_domain::Mode::Apply,
         )
         .await?;
     let url = created

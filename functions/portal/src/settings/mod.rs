@@ -68,6 +68,7 @@ fn scope_label(scope: ApiScope) -> &'static str {
         ApiScope::AuditRead => "Read the audit log",
         ApiScope::SettingsWrite => "Change settings",
         ApiScope::Scim => "Provision users from your identity provider (SCIM)",
+        ApiScope::AdminsWrite => "Make and unmake admins",
     }
 }
 

@@ -175,6 +175,7 @@ impl TestApp {
             principal: seatflow_domain::Principal::User(UserId::parse("usr_root").expect("id")),
             role: Role::Admin,
             teams: vec![],
+            grants_admin: true,
         };
         self.state
             .seats

@@ -74,6 +74,7 @@ async fn only_an_admin_founds_an_organisation() {
         principal: Principal::User(UserId::parse("usr_member").expect("id")),
         role: Role::Member,
         teams: Vec::new(),
+        grants_admin: true,
     };
     let email = Email::parse("member@notyet.example").expect("email");
     let refused = app

@@ -2,28 +2,32 @@
 //! its confirmation once the payment events have provisioned the seats, and
 //! the provider's billing portal.
 
-use seatflow_domain::{Actor, NewCheckout, PurchaseConfirmation, Quote, QuoteRequest};
+use seatflow_domain::{Actor, Mode, NewCheckout, PurchaseConfirmation, Quote, QuoteRequest};
 use serde::Serialize;
 
 use super::{Billing, BillingError};
 
-/// A checkout session created for a quote.
+/// A checkout session created for a quote (in a dry run, only the quote).
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedSession {
-    /// The provider's session id.
-    pub id: String,
-    /// Where to send the buyer's browser.
+    /// The provider's session id; absent in a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Where to send the buyer's browser; absent in a dry run.
     pub url: Option<String>,
     /// What the buyer will pay.
     pub quote: Quote,
+    /// True when nothing was created (`?dry_run=true`).
+    pub dry_run: bool,
 }
 
 impl Billing {
     /// Starts a checkout (admins): the quote's plan and add-ons as a
     /// subscription of the caller's organisation; the provider sends the
     /// buyer to `success_url` (which may hold the provider's session id
-    /// placeholder) or `cancel_url`.
+    /// placeholder) or `cancel_url`. A [`Mode::DryRun`] answers the quote
+    /// and refusals, and opens nothing at the provider.
     ///
     /// # Errors
     /// The quote's refusals; the provider's failures.
@@ -31,11 +35,19 @@ impl Billing {
         &self,
         caller: &Actor,
         request: &QuoteRequest,
-        success_url: &str,
-        cancel_url: &str,
+        (success_url, cancel_url): (&str, &str),
+        mode: Mode,
     ) -> Result<CreatedSession, BillingError> {
         caller.require_admin("buy seats")?;
         let quote = self.seats.catalog().quote(request)?;
+        if mode == Mode::DryRun {
+            return Ok(CreatedSession {
+                id: None,
+                url: None,
+                quote,
+                dry_run: true,
+            });
+        }
         let checkout = NewCheckout::of_quote(
             caller.org.clone(),
             &quote,
@@ -45,9 +57,10 @@ impl Billing {
         let session = self.payments.create_checkout(&checkout).await?;
         tracing::info!(org = %caller.org, session = %session.id, "checkout session created");
         Ok(CreatedSession {
-            id: session.id,
+            id: Some(session.id),
             url: session.url,
             quote,
+            dry_run: false,
         })
     }
 

@@ -9,10 +9,13 @@
 //! - with an `Idempotency-Key` as well (or alone), a retry replays the first
 //!   answer, and an attempt that died after the provider applied the change
 //!   is finished with its own plan under the same provider key.
+//!
+//! A dry run plans and answers the same, refusals included, and writes
+//! nothing: not to the provider, not under the key.
 
 use chrono::Duration;
 use seatflow_domain::{
-    Actor, IdempotencyKey, ItemQuantity, PaymentError, ProrationBehavior, SeatIncrease, Started,
+    Actor, IdempotencyKey, ItemQuantity, Mode, PaymentError, ProrationBehavior, SeatIncrease, Started,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,8 +48,9 @@ pub struct AddSeats {
 /// What adding seats answered.
 #[derive(Debug, Clone)]
 pub struct SeatsAdded {
-    /// The increase and what it costs ([`SeatIncrease`] as JSON), as the
-    /// request under this key first answered it when it is a retry.
+    /// The increase and what it costs ([`SeatIncrease`] as JSON, with
+    /// `dry_run`), as the request under this key first answered it when it
+    /// is a retry.
     pub answer: serde_json::Value,
     /// True when a request under the same `Idempotency-Key` was carried out
     /// before and this is its answer again.
@@ -96,7 +100,8 @@ impl Billing {
     }
 
     /// Adds seats (or add-on seats) to subscription `id` of `caller`'s
-    /// organisation (admins), safe to retry (see the module).
+    /// organisation (admins), safe to retry (see the module). In a
+    /// [`Mode::DryRun`], only what it would do and cost.
     ///
     /// # Errors
     /// Those of [`Self::plan_seat_increase`];
@@ -110,6 +115,7 @@ impl Billing {
         id: &str,
         request: &AddSeats,
         key: Option<&IdempotencyKey>,
+        mode: Mode,
     ) -> Result<SeatsAdded, BillingError> {
         caller.require_admin("change subscriptions")?;
         let behavior = request.proration_behavior.unwrap_or(self.proration);
@@ -117,9 +123,18 @@ impl Billing {
             .plan_seat_increase(caller, id, &request.product, request.quantity, Some(behavior))
             .await?;
         let record = |e: serde_json::Error| BillingError::IdempotencyRecord(e.to_string());
+        let mut answer = serde_json::to_value(&increase).map_err(record)?;
+        answer["dry_run"] = serde_json::Value::Bool(mode == Mode::DryRun);
+        if mode == Mode::DryRun {
+            expect_quantity(request, &increase)?;
+            return Ok(SeatsAdded {
+                answer,
+                replayed: false,
+            });
+        }
         let planned = SeatPlan {
             change: increase.change().cloned(),
-            answer: serde_json::to_value(&increase).map_err(record)?,
+            answer,
         };
         let Some(key) = key else {
             expect_quantity(request, &increase)?;

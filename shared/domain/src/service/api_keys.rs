@@ -134,6 +134,7 @@ impl Integrations<'_> {
                 principal: Principal::ApiKey(key.id),
                 role: Role::Admin,
                 teams: Vec::new(),
+                grants_admin: key.scopes.contains(&ApiScope::AdminsWrite),
             },
             scopes: key.scopes,
             last_used_at: key.last_used_at,

@@ -93,6 +93,9 @@ impl Directory<'_> {
                 ));
             }
         }
+        if new.role == Role::Admin {
+            actor.require_admin_granter("create an admin")?;
+        }
         if let Some(seat) = seat_product
             && !self.catalog.is_plan(seat)
         {
@@ -302,6 +305,7 @@ impl Directory<'_> {
                 Role::TeamManager => holder.user.team.into_iter().collect(),
                 Role::Admin | Role::Member => Vec::new(),
             },
+            grants_admin: true,
         }))
     }
 
@@ -332,6 +336,10 @@ impl Directory<'_> {
             let holder = read
                 .holder(user)
                 .ok_or_else(|| SeatError::not_found("user", user))?;
+            if holder.user.role == Role::Admin {
+                actor.require_admin_granter("remove an admin")?;
+                self.keep_an_admin(&actor.org, &holder.user).await?;
+            }
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
             release_all(&mut book, &holder.seats)?;
             let mut draft = Draft::new(&actor.org);
@@ -395,7 +403,13 @@ impl Directory<'_> {
                 updated.user.email = email.clone();
                 draft.move_email(id, &holder.user.email, email);
             }
-            if let Some(role) = changes.role {
+            if let Some(role) = changes.role.filter(|r| *r != holder.user.role) {
+                if role == Role::Admin || holder.user.role == Role::Admin {
+                    actor.require_admin_granter("grant or take away the admin role")?;
+                }
+                if holder.user.role == Role::Admin {
+                    self.keep_an_admin(&actor.org, &holder.user).await?;
+                }
                 updated.user.role = role;
             }
             if let Some(team) = changes.team.as_ref().filter(|t| **t != holder.user.team) {
@@ -430,6 +444,34 @@ impl Directory<'_> {
 }
 
 impl Seats {
+    /// Refuses a change that would leave the organisation without an active
+    /// admin: `user` (an admin losing the role, their access or their
+    /// place) must not be the last one. Read before the commit, not in it:
+    /// two admins taken away at the same moment by two machine clients may
+    /// both pass.
+    ///
+    /// # Errors
+    /// [`SeatError::LastAdmin`]; the store's failures.
+    pub(crate) async fn keep_an_admin(&self, org: &OrgId, user: &User) -> Result<(), SeatError> {
+        if user.role != Role::Admin || !user.active {
+            return Ok(());
+        }
+        let mut after = None;
+        loop {
+            let page = self.store.users(org, None, after.as_ref(), MAX_PAGE).await?;
+            if page
+                .iter()
+                .any(|u| u.role == Role::Admin && u.active && u.id != user.id)
+            {
+                return Ok(());
+            }
+            match page.last() {
+                Some(last) if page.len() == MAX_PAGE => after = Some(last.id.clone()),
+                _ => return Err(SeatError::LastAdmin(user.id.to_string())),
+            }
+        }
+    }
+
     /// What a change to everything `user` holds reads: the user with their
     /// seats and every pool, in one snapshot.
     pub(crate) fn holder_and_every_pool(&self, user: &UserId) -> SnapshotKeys {

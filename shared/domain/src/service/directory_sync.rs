@@ -58,6 +58,9 @@ impl Directory<'_> {
             let holder = read
                 .holder(user)
                 .ok_or_else(|| SeatError::not_found("user", user))?;
+            if !active {
+                self.keep_an_admin(&actor.org, &holder.user).await?;
+            }
             let mut draft = Draft::new(&actor.org);
             let mut after = holder.clone();
             after.user.active = active;

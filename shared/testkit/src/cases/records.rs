@@ -5,7 +5,8 @@ use std::sync::Arc;
 use chrono::Duration;
 use seatflow_domain::Clock as _;
 use seatflow_domain::{
-    Actor, AuditAction, Change, EntitlementStore, Mode, Organization, Put, StoreError, Write,
+    Actor, AuditAction, Change, DisplayName, Email, EntitlementStore, Mode, NewUser, Organization, Put, Role,
+    StoreError, UserChanges, Write,
 };
 
 use crate::fixture::{Fixture, product};
@@ -941,4 +942,96 @@ pub async fn a_directory_user_takes_the_policy_seat_when_free_in_one_commit(
         .expect("there");
     assert!(stored.user.active && stored.seats.len() == 1);
     assert_eq!(f.pool(&product("professional")).await.assigned, 1);
+}
+
+/// Only a person admin (or a key with `admins:write`) makes, unmakes or
+/// removes an admin; and the organisation always keeps an active admin:
+/// the last one can be neither removed, demoted nor deactivated.
+pub async fn admins_are_made_by_admins_and_the_last_one_stays(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store, "org_admins").await;
+    let first = f.user_with_role("First Admin", None, Role::Admin).await;
+    let member = f.user("Member", None).await;
+    let key = Actor {
+        principal: seatflow_domain::Principal::ApiKey(
+            seatflow_domain::ApiKeyId::parse("key_users").expect("id"),
+        ),
+        grants_admin: false,
+        ..f.admin.clone()
+    };
+    let directory = f.seats.directory();
+    let promote = UserChanges {
+        role: Some(Role::Admin),
+        ..UserChanges::default()
+    };
+    let refused = directory
+        .update_user(&key, &member.id, &promote, Mode::Apply)
+        .await
+        .expect_err("a users:write key makes no admin");
+    assert_eq!(refused.code(), "forbidden", "{refused}");
+    let new_admin = NewUser {
+        id: None,
+        name: DisplayName::parse("Made By Key").expect("name"),
+        email: Email::parse("made@admins.example").expect("email"),
+        role: Role::Admin,
+        team: None,
+    };
+    let refused = directory
+        .create_user(&key, new_admin, None, Mode::Apply)
+        .await
+        .expect_err("nor creates one");
+    assert_eq!(refused.code(), "forbidden");
+    let refused = directory
+        .remove_user(&key, &first.id, Mode::Apply)
+        .await
+        .expect_err("nor removes one");
+    assert_eq!(refused.code(), "forbidden");
+    assert_eq!(
+        directory
+            .user(&f.admin, &member.id)
+            .await
+            .expect("member")
+            .user
+            .role,
+        Role::Member
+    );
+
+    // The only admin stays, whoever asks (the vendor included).
+    for refused in [
+        directory.remove_user(&f.vendor(), &first.id, Mode::Apply).await,
+        directory
+            .set_user_active(&f.vendor(), &first.id, false, Mode::Apply)
+            .await,
+        directory
+            .update_user(
+                &f.vendor(),
+                &first.id,
+                &UserChanges {
+                    role: Some(Role::Member),
+                    ..UserChanges::default()
+                },
+                Mode::Apply,
+            )
+            .await,
+    ] {
+        assert_eq!(refused.expect_err("the last admin").code(), "last_admin");
+    }
+
+    // With a second admin (made by a person, or a key that may), the first may go.
+    let granting = Actor {
+        grants_admin: true,
+        ..key.clone()
+    };
+    directory
+        .update_user(&granting, &member.id, &promote, Mode::Apply)
+        .await
+        .expect("admins:write makes an admin");
+    directory
+        .remove_user(&granting, &first.id, Mode::Apply)
+        .await
+        .expect("another admin remains");
+    let refused = directory
+        .remove_user(&granting, &member.id, Mode::Apply)
+        .await
+        .expect_err("now the last");
+    assert_eq!(refused.code(), "last_admin");
 }
