@@ -208,6 +208,16 @@ def main():
     check(sources("ProvisionerFunction") == [queue_arn("ProvisioningQueue")], "the provisioner reads the provisioning queue")
     check(sources("WebhookDeliveryFunction") == [queue_arn("WebhookDeliveryQueue")], "webhook delivery reads the delivery queue")
     check(sources("OutboxRelayFunction") == [table.get("LatestStreamArn")], "the outbox relay reads the table's stream")
+    # moto's event source mappings drop ScalingConfig: checked in the transformed template.
+    delivery = template["Resources"]["WebhookDeliveryFunctionDeliveries"]["Properties"]
+    check(
+        delivery.get("ScalingConfig", {}).get("MaximumConcurrency") == {"Ref": "WebhookDeliveryConcurrency"}
+        and template["Parameters"]["WebhookDeliveryConcurrency"]["Default"] <= 10,
+        "webhook deliveries hold at most WebhookDeliveryConcurrency Lambdas (ScalingConfig, default at most 10)",
+    )
+    for name, parameter in [("SeatsApiFunction", "SeatsApiReservedConcurrency"), ("StripeWebhookFunction", "StripeWebhookReservedConcurrency")]:
+        reserved = template["Resources"][name]["Properties"].get("ReservedConcurrentExecutions", {})
+        check(parameter in json.dumps(reserved), f"{name} can have concurrency reserved ({parameter})")
 
     # Schedules.
     events = client("events")

@@ -75,7 +75,7 @@ pub use subscription::{
 pub use webhook::{
     DELIVERY_RETRY_DAYS, Delivery, DeliveryAnswer, DeliveryJob, DeliveryStatus, EndpointSecret,
     MAX_ENDPOINT_URL, MAX_ENDPOINTS, MAX_SECRET_OVERLAP_HOURS, PublicEndpoint, SecretTimes, WebhookEndpoint,
-    check_endpoint_url,
+    check_endpoint_url, may_deliver_to,
 };
 
 // ----- ports -----

@@ -152,8 +152,63 @@ pub struct SecretTimes {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// Whether deliveries may connect to `ip`: a public unicast address, never
+/// one of the deployment's own network (private, loopback, link-local such
+/// as the metadata service at 169.254.169.254, shared, reserved,
+/// documentation or multicast ranges), however a name resolves or an IPv6
+/// address wraps an IPv4 one. With `allow_loopback` (local use), loopback
+/// too, for development receivers.
+#[must_use]
+pub fn may_deliver_to(ip: std::net::IpAddr, allow_loopback: bool) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            if v4.is_loopback() {
+                return allow_loopback;
+            }
+            !(v4.is_unspecified()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return may_deliver_to(IpAddr::V4(v4), allow_loopback);
+            }
+            if v6.is_loopback() {
+                return allow_loopback;
+            }
+            let first = v6.segments()[0];
+            let nat64 = v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+            if nat64 {
+                let [.., a, b, c, d] = v6.octets();
+                return may_deliver_to(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)), false);
+            }
+            !(v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xffc0) == 0xfe80
+                || (first & 0xfe00) == 0xfc00
+                || (first == 0x2001 && v6.segments()[1] == 0x0db8)
+                || first == 0x0100
+                // Global unicast is 2000::/3; the rest is reserved.
+                || (first & 0xe000) != 0x2000)
+        }
+    }
+}
+
 /// Checks an endpoint URL: absolute `https://` with a host (or `http://`
-/// when `allow_http`, for local use), no credentials, no fragment.
+/// when `allow_http`, for local use), no credentials, no fragment. Deployed
+/// (`allow_http` false), only port 443 and no address literal outside the
+/// public internet ([`may_deliver_to`]); names are checked on the address
+/// connected to, each time.
 ///
 /// # Errors
 /// [`ValidationError`] on `url`.
@@ -180,7 +235,41 @@ pub fn check_endpoint_url(url: &str, allow_http: bool) -> Result<String, Validat
     if url.contains('#') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad("must not contain a fragment, spaces or control characters"));
     }
+    let (host, port) =
+        split_authority(authority).ok_or_else(|| bad("must name a host and, if any, a port number"))?;
+    if let Ok(ip) = host.parse::<std::net::IpAddr>()
+        && !may_deliver_to(ip, allow_http)
+    {
+        return Err(bad(
+            "must be on the public internet, not a private, loopback or link-local address",
+        ));
+    }
+    if !allow_http {
+        if port.is_some_and(|p| p != 443) {
+            return Err(bad("must use port 443 (the default of https://)"));
+        }
+        if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+            return Err(bad("must be on the public internet, not localhost"));
+        }
+    }
     Ok(url.to_owned())
+}
+
+/// The host (without an IPv6 literal's brackets) and port of an authority.
+fn split_authority(authority: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        (host, after.strip_prefix(':'))
+    } else if let Some((host, port)) = authority.rsplit_once(':') {
+        (host, Some(port))
+    } else {
+        (authority, None)
+    };
+    let port = match port {
+        Some(p) => Some(p.parse::<u16>().ok()?),
+        None => None,
+    };
+    (!host.is_empty()).then_some((host, port))
 }
 
 /// Where one event's delivery to one endpoint stands.
@@ -321,9 +410,64 @@ mod tests {
             "https://user:pw@example.com/",
             "https://example.com/#frag",
             "https://exa mple.com/",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://[fe80::1]/hook",
+            "https://[::ffff:10.0.0.1]/hook",
+            "https://10.1.2.3/hook",
+            "https://127.0.0.1/hook",
+            "https://localhost/hook",
+            "https://hooks.example.com:8443/hook",
+            "https://hooks.example.com:22/hook",
+            "https://hooks.example.com:/hook",
         ] {
             assert!(check_endpoint_url(bad, false).is_err(), "{bad} accepted");
         }
+        assert!(check_endpoint_url("https://hooks.example.com:443/x", false).is_ok());
+        assert!(check_endpoint_url("https://[2606:4700::1111]/x", false).is_ok());
+        assert!(check_endpoint_url("https://93.184.215.14/x", false).is_ok());
+        assert!(check_endpoint_url("http://[::1]:9000/hook", true).is_ok());
+        assert!(
+            check_endpoint_url("http://169.254.169.254/", true).is_err(),
+            "locally, loopback only"
+        );
+    }
+
+    #[test]
+    fn deliveries_go_to_public_addresses_only() {
+        let public = ["93.184.215.14", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"];
+        let private = [
+            "10.0.0.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "192.0.0.1",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",
+            "100::1",
+        ];
+        for ip in public {
+            assert!(may_deliver_to(ip.parse().expect("ip"), false), "{ip} refused");
+        }
+        for ip in private {
+            assert!(!may_deliver_to(ip.parse().expect("ip"), false), "{ip} allowed");
+        }
+        assert!(may_deliver_to("127.0.0.1".parse().expect("ip"), true));
+        assert!(may_deliver_to("::1".parse().expect("ip"), true));
+        assert!(!may_deliver_to("10.0.0.1".parse().expect("ip"), true));
     }
 
     #[test]

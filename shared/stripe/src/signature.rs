@@ -2,7 +2,9 @@
 //! `Stripe-Signature` header carries `t=<unix seconds>` and one or more
 //! `v1=<hex HMAC-SHA256 of "t.body" keyed with the endpoint secret>` (several
 //! while a secret is being rotated). A signature is valid if any `v1` matches
-//! (compared in constant time) and `t` is no older than the tolerance.
+//! (compared in constant time) and `t` is within the tolerance of now, in
+//! the past or (clock skew) the future: a signature dated ahead would stay
+//! replayable for as long as it is ahead.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -27,6 +29,12 @@ pub enum SignatureError {
     Stale {
         /// Age in seconds.
         age: i64,
+    },
+    /// The timestamp is further ahead of now than the tolerance.
+    #[error("signature timestamp is {ahead} s in the future (tolerance {TOLERANCE_SECONDS} s)")]
+    Future {
+        /// Seconds ahead of now.
+        ahead: i64,
     },
 }
 
@@ -73,9 +81,12 @@ pub fn verify(header: Option<&str>, payload: &[u8], secret: &[u8], now: i64) -> 
     {
         return Err(SignatureError::NoMatch);
     }
-    let age = now - timestamp;
+    let age = now.saturating_sub(timestamp);
     if age > TOLERANCE_SECONDS {
         return Err(SignatureError::Stale { age });
+    }
+    if -age > TOLERANCE_SECONDS {
+        return Err(SignatureError::Future { ahead: -age });
     }
     Ok(())
 }
@@ -127,6 +138,18 @@ mod tests {
             Err(SignatureError::Stale {
                 age: TOLERANCE_SECONDS + 1
             })
+        );
+        assert_eq!(
+            verify(Some(&good), body, secret, t - 60),
+            Ok(()),
+            "a minute of clock skew"
+        );
+        assert_eq!(
+            verify(Some(&good), body, secret, t - TOLERANCE_SECONDS - 1),
+            Err(SignatureError::Future {
+                ahead: TOLERANCE_SECONDS + 1
+            }),
+            "signed ahead of now by more than the tolerance"
         );
     }
 }

@@ -2,7 +2,17 @@
 //! [`HttpTransport`] on the same HTTP and TLS stack as the rest (hyper,
 //! rustls on aws-lc, the system's trust roots). No redirects are followed:
 //! an endpoint that moved answers 3xx, which counts as a failure to fix.
+//!
+//! An endpoint's URL names whatever its owner likes, so a delivery never
+//! becomes a way into the deployment's own network: it connects only to
+//! public addresses (checked on the addresses a name resolves to, the ones
+//! actually connected to, and on address literals), deployed only on port
+//! 443; and of an answer that is not 2xx only the status is kept.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,12 +23,17 @@ use hyper::header::{CONTENT_TYPE, HeaderName, USER_AGENT};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::rt::TokioExecutor;
+use seatflow_domain::may_deliver_to;
 
 /// How much of an answer's body the delivery log keeps.
 pub const ANSWER_EXCERPT: usize = 512;
 /// How long an endpoint has to answer.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an endpoint has to accept the connection: a silent host frees
+/// the delivery Lambda quickly.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What an endpoint answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,29 +73,106 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     ) -> Result<Answer, String>;
 }
 
+/// Resolves names to the addresses deliveries may connect to: the
+/// system's resolver, without any address outside the public internet
+/// (loopback too, locally); a name with none left is refused.
+#[derive(Debug, Clone)]
+struct PublicAddresses {
+    resolver: GaiResolver,
+    allow_loopback: bool,
+}
+
+impl tower_service::Service<Name> for PublicAddresses {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.resolver.poll_ready(cx)
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let allow_loopback = self.allow_loopback;
+        let resolving = self.resolver.call(name.clone());
+        Box::pin(async move {
+            let allowed: Vec<SocketAddr> = resolving
+                .await?
+                .filter(|address| may_deliver_to(address.ip(), allow_loopback))
+                .collect();
+            if allowed.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!("{name} resolves to no public address"),
+                ));
+            }
+            Ok(allowed.into_iter())
+        })
+    }
+}
+
 /// Posts over HTTPS (and plain HTTP, which only local use configures).
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector<PublicAddresses>>, Full<Bytes>>,
     timeout: Duration,
+    /// Local use: loopback receivers on any port, over plain HTTP too.
+    local: bool,
 }
 
 impl HttpTransport {
-    /// A transport with the system's trust roots.
+    /// A deployed transport: HTTPS on port 443 to public addresses only,
+    /// with the system's trust roots.
+    ///
+    /// # Errors
+    /// When no trust roots are found.
+    pub fn public_only() -> Result<Self, String> {
+        Self::build(false)
+    }
+
+    /// A transport for local use: as [`Self::public_only`], and also plain
+    /// HTTP and loopback receivers on any port (a development receiver).
     ///
     /// # Errors
     /// When no trust roots are found.
     pub fn new() -> Result<Self, String> {
+        Self::build(true)
+    }
+
+    fn build(local: bool) -> Result<Self, String> {
+        let mut http = HttpConnector::new_with_resolver(PublicAddresses {
+            resolver: GaiResolver::new(),
+            allow_loopback: local,
+        });
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         let connector = HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| format!("no trust roots: {e}"))?
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(http);
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
             timeout: ATTEMPT_TIMEOUT,
+            local,
         })
+    }
+
+    /// Refuses, before connecting, what no name resolution decides: an
+    /// address literal outside the public internet, and (deployed) any
+    /// scheme but https or port but 443.
+    fn check_destination(&self, uri: &hyper::Uri) -> Result<(), String> {
+        let host = uri.host().ok_or("the URL names no host")?;
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = literal.parse::<std::net::IpAddr>()
+            && !may_deliver_to(ip, self.local)
+        {
+            return Err(format!("refused: {ip} is not a public address"));
+        }
+        if !self.local && (uri.scheme_str() != Some("https") || uri.port_u16().is_some_and(|p| p != 443)) {
+            return Err("refused: deliveries go to https:// on port 443 only".into());
+        }
+        Ok(())
     }
 }
 
@@ -103,9 +195,18 @@ impl Transport for HttpTransport {
             request = request.header(name, value);
         }
         let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
+        self.check_destination(request.uri())?;
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| describe(&e))?;
             let status = response.status().as_u16();
+            if !response.status().is_success() {
+                // Only the status: an error page shown back would make
+                // deliveries a way to read what the host would not say.
+                return Ok(Answer {
+                    status,
+                    excerpt: String::new(),
+                });
+            }
             // Read a little of the body, never all of a hostile one.
             let body = Limited::new(response.into_body(), 64 * 1024).collect().await;
             let excerpt = body.map_or_else(

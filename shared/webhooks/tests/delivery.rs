@@ -19,7 +19,7 @@ use seatflow_testkit::receiver::Receiver;
 use seatflow_testkit::{Fixture, product};
 use seatflow_webhooks::{
     Attempted, DEFAULT_TOLERANCE_SECONDS, Deliverer, HttpTransport, LocalQueue, Relay, SignatureError,
-    deliver_in_process, verify,
+    Transport as _, deliver_in_process, verify,
 };
 
 /// A queue that keeps what it is given, for tests that attempt by hand.
@@ -195,7 +195,8 @@ async fn a_failing_endpoint_is_retried_then_failed_and_disabled_then_redelivered
     assert_eq!(logged.last_answer.as_ref().and_then(|a| a.status), Some(500));
     assert_eq!(
         logged.last_answer.as_ref().unwrap().detail,
-        "answer from the receiver"
+        "",
+        "of an answer that is not 2xx only the status is kept (the receiver said more)"
     );
 
     s.f.clock.advance(chrono::Duration::days(1));
@@ -405,4 +406,50 @@ async fn an_endpoint_gets_nothing_committed_before_it_existed() {
     assert_eq!(s.relay.relay(&s.store.take_outbox()).await.unwrap(), 0);
     s.f.user("Bob", None).await;
     assert_eq!(s.relay.relay(&s.store.take_outbox()).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn deliveries_reach_only_public_addresses_and_deployed_only_https_on_443() {
+    let receiver = Receiver::start().await;
+    let deployed = HttpTransport::public_only().unwrap();
+    for url in [
+        receiver.url.as_str(),
+        "https://127.0.0.1/hook",
+        "https://[::1]/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[fe80::1]/hook",
+        "https://10.0.0.8/hook",
+        "https://localhost/hook",
+        "https://93.184.215.14:8443/hook",
+        "http://93.184.215.14/hook",
+    ] {
+        let refused = deployed
+            .post(url, &[], bytes::Bytes::from_static(b"{}"))
+            .await
+            .expect_err(url);
+        assert!(
+            refused.contains("refused") || refused.contains("no public address"),
+            "{url}: {refused}"
+        );
+    }
+    assert!(
+        receiver.events().is_empty(),
+        "nothing reached the loopback receiver"
+    );
+
+    // Locally, a development receiver on loopback is reachable; the rest of
+    // the private ranges are not.
+    let local = HttpTransport::new().unwrap();
+    let answer = local
+        .post(&receiver.url, &[], bytes::Bytes::from_static(b"{}"))
+        .await
+        .expect("loopback, locally");
+    assert!((200..300).contains(&answer.status), "{answer:?}");
+    for url in ["http://169.254.169.254/latest/meta-data/", "http://192.168.0.1/"] {
+        let refused = local
+            .post(url, &[], bytes::Bytes::from_static(b"{}"))
+            .await
+            .expect_err(url);
+        assert!(refused.contains("not a public address"), "{url}: {refused}");
+    }
 }

@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let queue = seatflow_config::delivery_queue()
         .await?
         .context("WEBHOOK_QUEUE_URL is not set")?;
-    let transport = HttpTransport::new().map_err(anyhow::Error::msg)?;
+    let transport = HttpTransport::public_only().map_err(anyhow::Error::msg)?;
     let deliverer = Deliverer::new(
         Arc::new(seats),
         stores.entitlements,
