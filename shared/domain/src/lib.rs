@@ -10,10 +10,14 @@
 //! - **Ports**: [`EntitlementStore`] and [`RenewalIndex`] (persistence),
 //!   [`JobQueue`], [`PaymentGateway`], [`Mailer`], [`NoticeLedger`],
 //!   [`IdempotencyStore`], [`Clock`].
-//! - **Services**: [`Seats`], one module per concept under `service/`:
-//!   organisations and subscriptions, directory, allocations, assignments and
-//!   add-ons, API keys, notifications, read models, purchase confirmation;
-//!   all writes through one commit machinery.
+//! - **Services**, one type per concept, reached from [`Seats`] (which
+//!   holds what they share: store, clock, catalog, the commit machinery
+//!   every write goes through): [`Directory`] (teams, users, the identity
+//!   provider's sync, imports), [`Allocations`] (team allocations, seat
+//!   assignments, transfers), [`Subscriptions`] (what was bought, grants,
+//!   confirmations, reminders), [`Integrations`] (API keys, webhook
+//!   endpoints, failed jobs), [`Views`] (read models) and
+//!   [`Organizations`] (founding, the operators' console).
 //! - **Errors**: [`SeatError`] with a stable code and kind, and the errors of
 //!   each port.
 
