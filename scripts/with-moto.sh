@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with a single-threaded moto server (DynamoDB, SQS, SES
 # emulation) on a free loopback port, with the AWS SDK pointed at it.
-# Installs moto (and PyJWT, which the tests verify tokens with) into .venv on
+# Installs moto (and PyJWT, which the tests verify tokens with, and
+# standardwebhooks, which they verify webhook deliveries with) into .venv on
 # first use. Usage: scripts/with-moto.sh CMD [ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,14 @@ PYJWT_VERSION=2.10.1
 if ! "$VENV/bin/python" -c "import jwt, sys; sys.exit(jwt.__version__ != '$PYJWT_VERSION')" 2>/dev/null; then
     echo "installing pyjwt==$PYJWT_VERSION into $VENV" >&2
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "pyjwt==$PYJWT_VERSION"
+fi
+
+# standardwebhooks: the specification's own library, which verifies what
+# seatflow's webhook deliveries send (the README's receiver uses it).
+STANDARDWEBHOOKS_VERSION=1.3.0
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('standardwebhooks') != '$STANDARDWEBHOOKS_VERSION')" 2>/dev/null; then
+    echo "installing standardwebhooks==$STANDARDWEBHOOKS_VERSION into $VENV" >&2
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
 fi
 
 PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

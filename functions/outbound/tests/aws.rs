@@ -20,7 +20,7 @@ use seatflow_outbound::stream::relay_records;
 use seatflow_sqs::SqsDeliveryQueue;
 use seatflow_testkit::receiver::Receiver;
 use seatflow_testkit::{Fixture, aws, product};
-use seatflow_webhooks::{DEFAULT_TOLERANCE_SECONDS, Deliverer, HttpTransport, Relay, verify};
+use seatflow_webhooks::{DEFAULT_TOLERANCE_SECONDS, Deliverer, HttpTransport, Relay, SignedHeaders, verify};
 
 struct Aws {
     config: aws_config::SdkConfig,
@@ -109,7 +109,11 @@ async fn a_committed_change_reaches_the_receiver_through_the_stream_and_sqs() {
     assert_eq!(event["data"]["object"]["user"]["id"], ada.id.as_str());
     assert_eq!(
         verify(
-            signature,
+            SignedHeaders {
+                id: &signature.id,
+                timestamp: &signature.timestamp,
+                signature: &signature.signature,
+            },
             body,
             &secret,
             f.clock.now().timestamp(),

@@ -1,6 +1,8 @@
-//! The README's webhook receiver (Python, standard library only), run as
-//! written against `seatflow-local`: it verifies every event the local
-//! process delivers, and refuses a post whose signature is forged or stale.
+//! The README's webhook receiver (Python, with the Standard Webhooks
+//! specification's own `standardwebhooks` library, installed into `.venv` by
+//! `scripts/with-moto.sh`), run as written against `seatflow-local`: it
+//! verifies every event the local process delivers, and refuses a post
+//! whose signature is forged or stale.
 
 // Tests and benchmarks: a failed expectation is the failure being reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -84,14 +86,14 @@ fn the_readme_receiver_verifies_what_seatflow_local_sends() {
     let script = state.join("receiver.py");
     std::fs::write(&script, receiver_script()).unwrap();
     let mut receiver = Process(
-        Command::new("python3")
+        Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python"))
             .arg(&script)
             .env("SEATFLOW_WEBHOOK_SECRET", secret)
             .env("PORT", port.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("python3 runs the receiver"),
+            .expect(".venv/bin/python runs the receiver (scripts/with-moto.sh, which `make test` uses, installs it)"),
     );
     let receiver_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     wait_for(receiver_addr, "the README's receiver");
@@ -105,16 +107,55 @@ fn the_readme_receiver_verifies_what_seatflow_local_sends() {
         }
     });
 
-    // A forged and a stale signature are refused.
+    // A forged signature, one signed with the secret ten minutes ago (stale),
+    // one signed for another event id, and none at all are refused.
     let receiver_url = format!("http://{receiver_addr}/");
-    for header in [
-        "Seatflow-Signature: t=9999999999,v1=00".to_owned(),
-        "Seatflow-Signature: t=1,v1=00".to_owned(),
-        "X-Nothing: at all".to_owned(),
+    // The receiver checks against the wall clock, so the probes are signed by it.
+    let now = seatflow_domain::Clock::now(&seatflow_domain::SystemClock).timestamp();
+    let body = r#"{"id":"evt_probe","type":"user.created"}"#;
+    let signed = |id: &str, at: i64| seatflow_webhooks::sign(&[secret], id, at, body.as_bytes()).unwrap();
+    for (id, at, signature) in [
+        ("evt_probe", now, format!("v1,{}", "A".repeat(44))),
+        ("evt_probe", now - 600, signed("evt_probe", now - 600)),
+        ("evt_other", now, signed("evt_probe", now)),
+        ("", now, String::new()),
     ] {
-        let (status, _) = curl(&["-X", "POST", &receiver_url, "-H", &header, "-d", "{}"]);
-        assert_eq!(status, 400, "{header}");
+        let (status, _) = curl(&[
+            "-X",
+            "POST",
+            &receiver_url,
+            "-H",
+            &format!("webhook-id: {id}"),
+            "-H",
+            &format!("webhook-timestamp: {at}"),
+            "-H",
+            &format!("webhook-signature: {signature}"),
+            "-d",
+            body,
+        ]);
+        assert_eq!(status, 400, "{id} {at} {signature}");
     }
+    let (status, _) = curl(&[
+        "-X",
+        "POST",
+        &receiver_url,
+        "-H",
+        "webhook-id: evt_probe",
+        "-H",
+        &format!("webhook-timestamp: {now}"),
+        "-H",
+        &format!("webhook-signature: {}", signed("evt_probe", now)),
+        "-d",
+        body,
+    ]);
+    assert_eq!(
+        status, 200,
+        "and a true one passes: the refusals were the signature's"
+    );
+    assert_eq!(
+        lines.recv_timeout(Duration::from_secs(20)).unwrap(),
+        "verified user.created evt_probe"
+    );
 
     let (status, user) = curl(&[
         "-X",

@@ -40,11 +40,15 @@ impl EndpointSecret {
     #[must_use]
     pub fn generate(at: DateTime<Utc>) -> Self {
         Self {
-            secret: format!(
-                "whsec_{}{}",
-                uuid::Uuid::new_v4().simple(),
-                uuid::Uuid::new_v4().simple()
-            ),
+            // Standard Webhooks' shape: `whsec_` and the base64 of the key,
+            // 32 bytes from two v4 UUIDs (244 random bits).
+            secret: {
+                use base64::Engine as _;
+                let mut key = [0_u8; 32];
+                key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+                key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+                format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
+            },
             created_at: at,
             expires_at: None,
         }
@@ -476,7 +480,11 @@ mod tests {
         let mut old = EndpointSecret::generate(at);
         let new = EndpointSecret::generate(at);
         assert_ne!(old.secret, new.secret);
-        assert!(old.secret.starts_with("whsec_") && old.secret.len() == 70);
+        assert!(
+            old.secret.starts_with("whsec_") && old.secret.len() == 50,
+            "{}",
+            old.secret
+        );
         old.expires_at = Some(at + Duration::hours(1));
         assert!(old.signs_at(at + Duration::minutes(59)));
         assert!(!old.signs_at(at + Duration::hours(1)));

@@ -1,5 +1,5 @@
 //! A webhook receiver on a local port, as a vendor would run one: it keeps
-//! every event it accepts with its signature header and raw body, and
+//! every event it accepts with its signature headers and raw body, and
 //! answers with the status a test sets (200 unless told otherwise; only a
 //! 200 keeps the event). Its answers take uneven time, as a real one's do.
 
@@ -11,11 +11,22 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
-/// What the receiver kept: the signature header and the raw body.
-type Kept = Arc<Mutex<Vec<(String, Bytes)>>>;
+/// The Standard Webhooks headers of a post, as received (empty when absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// `webhook-id`.
+    pub id: String,
+    /// `webhook-timestamp`.
+    pub timestamp: String,
+    /// `webhook-signature`.
+    pub signature: String,
+}
 
-/// One received event: the signature header, the parsed body, the raw body.
-pub type ReceivedEvent = (String, serde_json::Value, Bytes);
+/// What the receiver kept: the signature headers and the raw body.
+type Kept = Arc<Mutex<Vec<(Signed, Bytes)>>>;
+
+/// One received event: the signature headers, the parsed body, the raw body.
+pub type ReceivedEvent = (Signed, serde_json::Value, Bytes);
 
 /// The receiver.
 #[derive(Debug, Clone)]
@@ -77,11 +88,18 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, &'static str) {
-    let signature = headers
-        .get("seatflow-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let signature = Signed {
+        id: header("webhook-id"),
+        timestamp: header("webhook-timestamp"),
+        signature: header("webhook-signature"),
+    };
     tokio::time::sleep(Duration::from_millis((body.len() % 4) as u64)).await;
     let code = status.load(Ordering::SeqCst);
     if code == 200 {

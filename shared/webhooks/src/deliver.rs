@@ -14,7 +14,7 @@ use seatflow_domain::{
 };
 
 use crate::retry::{jitter, retry_delay};
-use crate::signature::{SIGNATURE_HEADER, sign};
+use crate::signature::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use crate::transport::Transport;
 
 /// What became of an attempt.
@@ -99,12 +99,25 @@ impl Deliverer {
             return Ok(Attempted::Failed);
         }
         let body = Bytes::from(serde_json::to_vec(&job.event).unwrap_or_default());
-        let signature = sign(&endpoint.signing_secrets(now), now.timestamp(), &body);
-        let headers = [
-            (SIGNATURE_HEADER, signature),
-            ("seatflow-event-id", job.event.id.clone()),
-        ];
-        let answer = self.transport.post(&endpoint.url, &headers, body).await;
+        let answer = match sign(
+            &endpoint.signing_secrets(now),
+            &job.event.id,
+            now.timestamp(),
+            &body,
+        ) {
+            Ok(signature) => {
+                let headers = [
+                    (ID_HEADER, job.event.id.clone()),
+                    (TIMESTAMP_HEADER, now.timestamp().to_string()),
+                    (SIGNATURE_HEADER, signature),
+                ];
+                self.transport.post(&endpoint.url, &headers, body).await
+            }
+            // Secrets are generated in the right shape; one that is not
+            // cannot sign, and says so in the log rather than sending
+            // something no receiver can verify.
+            Err(e) => Err(format!("not sent: {e}")),
+        };
         delivery.attempts += 1;
         delivery.first_attempt_at.get_or_insert(now);
         delivery.last_attempt_at = Some(now);

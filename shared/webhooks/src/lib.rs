@@ -20,5 +20,8 @@ mod transport;
 pub use deliver::{Attempted, DeliverError, Deliverer, disabled_email};
 pub use local::{LocalQueue, deliver_in_process};
 pub use relay::{Relay, RelayError, redeliver};
-pub use signature::{DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, SignatureError, sign, verify};
+pub use signature::{
+    DEFAULT_TOLERANCE_SECONDS, ID_HEADER, SIGNATURE_HEADER, SignatureError, SignedHeaders, TIMESTAMP_HEADER,
+    sign, verify,
+};
 pub use transport::{ANSWER_EXCERPT, ATTEMPT_TIMEOUT, Answer, CONNECT_TIMEOUT, HttpTransport, Transport};

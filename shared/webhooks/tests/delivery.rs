@@ -15,12 +15,21 @@ use seatflow_domain::{
     EventType, Mode, NewEndpoint, QueueError, Seats,
 };
 use seatflow_memory::{MemoryEntitlementStore, MemoryOutbox};
-use seatflow_testkit::receiver::Receiver;
+use seatflow_testkit::receiver::{Receiver, Signed};
 use seatflow_testkit::{Fixture, product};
 use seatflow_webhooks::{
     Attempted, DEFAULT_TOLERANCE_SECONDS, Deliverer, HttpTransport, LocalQueue, Relay, SignatureError,
-    Transport as _, deliver_in_process, verify,
+    SignedHeaders, Transport as _, deliver_in_process, verify,
 };
+
+/// The received headers, as the verifier takes them.
+fn headers(signed: &Signed) -> SignedHeaders<'_> {
+    SignedHeaders {
+        id: &signed.id,
+        timestamp: &signed.timestamp,
+        signature: &signed.signature,
+    }
+}
 
 /// A queue that keeps what it is given, for tests that attempt by hand.
 #[derive(Debug, Default)]
@@ -138,7 +147,7 @@ async fn every_event_reaches_a_receiver_that_verifies_it_and_refused_changes_sen
     let now = s.f.clock.now().timestamp();
     for (signature, event, body) in &got {
         assert_eq!(
-            verify(signature, body, &secret, now, DEFAULT_TOLERANCE_SECONDS),
+            verify(headers(signature), body, &secret, now, DEFAULT_TOLERANCE_SECONDS),
             Ok(()),
             "{event}"
         );
@@ -288,7 +297,15 @@ async fn during_a_secret_rotation_both_secrets_verify_until_the_overlap_ends() {
         let job = queue.take().pop().unwrap();
         assert_eq!(s.deliverer.attempt(&job).await.unwrap(), Attempted::Delivered);
         let (signature, _, body) = receiver.events().pop().unwrap();
-        let check = |secret: &str| verify(&signature, &body, secret, s.f.clock.now().timestamp(), 300);
+        let check = |secret: &str| {
+            verify(
+                headers(&signature),
+                &body,
+                secret,
+                s.f.clock.now().timestamp(),
+                300,
+            )
+        };
         (check(&old), check(&new))
     };
     assert_eq!(deliver("Ada").await, (Ok(()), Ok(())), "both during the overlap");
