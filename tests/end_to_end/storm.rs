@@ -86,6 +86,10 @@ impl PaymentGateway for SlowStripe {
         self.0.billing_portal(customer, return_url).await
     }
 
+    async fn customer_for(&self, org: &seatflow_domain::OrgId) -> Result<String, PaymentError> {
+        self.0.customer_for(org).await
+    }
+
     async fn subscriptions_page(
         &self,
         starting_after: Option<&str>,

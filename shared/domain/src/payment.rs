@@ -44,6 +44,10 @@ pub struct NewCheckout {
     pub success_url: String,
     /// Where the provider sends the buyer who gives up.
     pub cancel_url: String,
+    /// The provider's customer the organisation pays as (one per
+    /// organisation, so that one billing account holds every purchase);
+    /// `None` lets the provider create one.
+    pub customer: Option<String>,
 }
 
 impl NewCheckout {
@@ -62,6 +66,7 @@ impl NewCheckout {
                 .collect(),
             success_url,
             cancel_url,
+            customer: None,
         }
     }
 }
@@ -682,6 +687,14 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`PaymentError`].
     async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError>;
+
+    /// The provider's customer of `org`: the one that names the
+    /// organisation in its metadata, else a new one that does (two first
+    /// purchases at once get the same one).
+    ///
+    /// # Errors
+    /// [`PaymentError`].
+    async fn customer_for(&self, org: &OrgId) -> Result<String, PaymentError>;
 
     /// One page of every subscription of the account, whatever its status,
     /// after the subscription `starting_after` (from the start without),

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Months, Utc};
 use seatflow_domain::{
-    Catalog, CheckoutSession, CheckoutStatus, Clock, ItemQuantity, NewCheckout, ORG_METADATA_KEY,
+    Catalog, CheckoutSession, CheckoutStatus, Clock, ItemQuantity, NewCheckout, ORG_METADATA_KEY, OrgId,
     PaymentError, PaymentGateway, ProrationBehavior, ProviderItem, ProviderSubscription, SUBSCRIPTION_PAGE,
     SubscriptionPage, Term,
 };
@@ -23,6 +23,8 @@ struct Ledger {
     answered: HashMap<String, ProviderSubscription>,
     /// Invoices, in the order they were issued.
     invoices: Vec<OfflineInvoice>,
+    /// Each organisation's customer, as its metadata names it at Stripe.
+    customers: HashMap<OrgId, String>,
 }
 
 /// An invoice the offline provider issued: what Stripe would charge, with
@@ -140,7 +142,8 @@ impl OfflinePaymentGateway {
     }
 
     /// Pays session `id`: completes it and creates its subscription (one
-    /// period of the price's term from now), as Stripe does when a buyer pays.
+    /// period of the price's term from now), as Stripe does when a buyer pays:
+    /// as the session's customer, or `customer` (new) when it names none.
     ///
     /// # Errors
     /// [`PaymentError::Rejected`] for an unknown or no longer open session, or
@@ -188,7 +191,7 @@ impl OfflinePaymentGateway {
         }
         let subscription = ProviderSubscription {
             id: fresh_id("sub"),
-            customer: customer.to_owned(),
+            customer: checkout.customer.clone().unwrap_or_else(|| customer.to_owned()),
             status: "active".into(),
             metadata: BTreeMap::from([(ORG_METADATA_KEY.to_owned(), checkout.org.to_string())]),
             cancel_at_period_end: false,
@@ -321,6 +324,15 @@ impl PaymentGateway for OfflinePaymentGateway {
 
     async fn subscription(&self, id: &str) -> Result<Option<ProviderSubscription>, PaymentError> {
         Ok(self.ledger().subscriptions.get(id).cloned())
+    }
+
+    async fn customer_for(&self, org: &OrgId) -> Result<String, PaymentError> {
+        Ok(self
+            .ledger()
+            .customers
+            .entry(org.clone())
+            .or_insert_with(|| fresh_id("cus"))
+            .clone())
     }
 
     async fn billing_portal(&self, customer: &str, _return_url: &str) -> Result<String, PaymentError> {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::DateTime;
 use seatflow_domain::{
-    CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY, PaymentError,
+    CheckoutSession, CheckoutStatus, ItemQuantity, NewCheckout, ORG_METADATA_KEY, OrgId, PaymentError,
     PaymentGateway, ProrationBehavior, ProviderSubscription, SUBSCRIPTION_PAGE, SubscriptionPage,
 };
 use serde::Serialize;
@@ -184,6 +184,8 @@ fn object_id(id: &str) -> Option<&str> {
 #[derive(Serialize)]
 struct NewSession<'a> {
     mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer: Option<&'a str>,
     line_items: Vec<LineItem>,
     client_reference_id: String,
     metadata: HashMap<&'static str, String>,
@@ -273,6 +275,7 @@ impl PaymentGateway for StripeGateway {
         let metadata = HashMap::from([(ORG_METADATA_KEY, checkout.org.to_string())]);
         let form = NewSession {
             mode: "subscription",
+            customer: checkout.customer.as_deref(),
             line_items: checkout
                 .lines
                 .iter()
@@ -321,6 +324,50 @@ impl PaymentGateway for StripeGateway {
                 .await,
         )?;
         found.as_ref().map(subscription).transpose()
+    }
+
+    async fn customer_for(&self, org: &OrgId) -> Result<String, PaymentError> {
+        #[derive(Serialize)]
+        struct Search {
+            query: String,
+            limit: u32,
+        }
+        #[derive(Serialize)]
+        struct NewCustomer<'a> {
+            metadata: HashMap<&'static str, &'a str>,
+            description: String,
+        }
+        // Ids are [A-Za-z0-9_-]: nothing to escape in the query.
+        let found = self
+            .client
+            .send::<Value>(
+                RequestBuilder::new(StripeMethod::Get, "/customers/search").query(&Search {
+                    query: format!("metadata['{ORG_METADATA_KEY}']:'{org}'"),
+                    limit: 1,
+                }),
+            )
+            .await
+            .map_err(refused)?;
+        if let Some(id) = found["data"][0]["id"].as_str() {
+            return Ok(id.to_owned());
+        }
+        // Search trails writes by up to a minute: the key makes two first
+        // purchases within Stripe's 24 hours of keys one customer.
+        let created = self
+            .client
+            .send_with_key::<Value>(
+                RequestBuilder::new(StripeMethod::Post, "/customers").form(&NewCustomer {
+                    metadata: HashMap::from([(ORG_METADATA_KEY, org.as_str())]),
+                    description: format!("seatflow organisation {org}"),
+                }),
+                Some(&format!("seatflow:{org}:customer")),
+            )
+            .await
+            .map_err(refused)?;
+        created["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| PaymentError::Unavailable("Stripe created a customer without an id".into()))
     }
 
     async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use seatflow_domain::{
-    CheckoutSession, ItemQuantity, NewCheckout, PaymentError, PaymentGateway, ProrationBehavior,
+    CheckoutSession, ItemQuantity, NewCheckout, OrgId, PaymentError, PaymentGateway, ProrationBehavior,
     ProviderSubscription, SubscriptionPage,
 };
 use tokio::sync::Barrier;
@@ -78,6 +78,10 @@ impl PaymentGateway for HeldPayments {
 
     async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError> {
         self.inner.billing_portal(customer, return_url).await
+    }
+
+    async fn customer_for(&self, org: &OrgId) -> Result<String, PaymentError> {
+        self.inner.customer_for(org).await
     }
 
     async fn subscriptions_page(
@@ -193,6 +197,11 @@ impl PaymentGateway for CountedPayments {
     async fn billing_portal(&self, customer: &str, return_url: &str) -> Result<String, PaymentError> {
         self.wrote("billing_portal");
         self.inner.billing_portal(customer, return_url).await
+    }
+
+    async fn customer_for(&self, org: &OrgId) -> Result<String, PaymentError> {
+        self.wrote("customer_for");
+        self.inner.customer_for(org).await
     }
 
     async fn subscriptions_page(

@@ -427,9 +427,11 @@ async fn a_new_organisation_buys_and_is_provisioned_without_anyone_creating_it()
 }
 
 /// The billing portal opens for an organisation that has bought, on its
-/// provider customer; offline, at the local page of its invoices.
+/// provider customer; offline, at the local page of its invoices. Every
+/// purchase of the organisation is on that one customer, so the portal shows
+/// them all.
 #[tokio::test]
-async fn the_billing_portal_opens_on_the_organisations_customer() {
+async fn the_billing_portal_opens_on_the_organisations_one_customer() {
     let app = app();
     app.create_org("org_buyer").await;
     let (status, problem) = app
@@ -448,13 +450,44 @@ async fn the_billing_portal_opens_on_the_organisations_customer() {
             Some(&app.token),
         )
         .await;
-    app.pay_and_provision(created["id"].as_str().expect("id")).await;
+    let first = app.pay_and_provision(created["id"].as_str().expect("id")).await;
+    let customer = app
+        .gateway
+        .subscription(&first)
+        .await
+        .expect("read")
+        .expect("exists")
+        .customer;
+    let (_, again) = app
+        .call(
+            Method::POST,
+            "/v1/checkout/sessions",
+            Some(json!({"plan": "essential", "term": "monthly", "quantity": 2})),
+            Some(&app.token),
+        )
+        .await;
+    let second = app.pay_and_provision(again["id"].as_str().expect("id")).await;
+    assert_ne!(first, second);
+    assert_eq!(
+        app.gateway
+            .subscription(&second)
+            .await
+            .expect("read")
+            .expect("exists")
+            .customer,
+        customer,
+        "the second purchase is on the organisation's customer, not a new one"
+    );
     let (status, portal) = app
         .call(Method::POST, "/v1/billing/portal", None, Some(&app.token))
         .await;
     assert_eq!(status, StatusCode::OK, "{portal}");
-    assert_eq!(portal["url"], "http://pay.local/billing/cus_buyer");
-    assert_eq!(app.gateway.customer_invoices("cus_buyer").len(), 1);
+    assert_eq!(portal["url"], format!("http://pay.local/billing/{customer}"));
+    assert_eq!(
+        app.gateway.customer_invoices(&customer).len(),
+        2,
+        "both purchases' invoices in the one billing portal"
+    );
     let member = mint(&app.state, "org_buyer", Role::Member);
     let (status, _) = app
         .call(Method::POST, "/v1/billing/portal", None, Some(&member))

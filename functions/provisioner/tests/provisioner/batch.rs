@@ -176,6 +176,13 @@ impl seatflow_domain::PaymentGateway for SilentStripe {
         std::future::pending().await
     }
 
+    async fn customer_for(
+        &self,
+        _org: &seatflow_domain::OrgId,
+    ) -> Result<String, seatflow_domain::PaymentError> {
+        std::future::pending().await
+    }
+
     async fn subscriptions_page(
         &self,
         _starting_after: Option<&str>,

@@ -2,7 +2,7 @@
 //! its confirmation once the payment events have provisioned the seats, and
 //! the provider's billing portal.
 
-use seatflow_domain::{Actor, Mode, NewCheckout, PurchaseConfirmation, Quote, QuoteRequest};
+use seatflow_domain::{Actor, Mode, NewCheckout, PurchaseConfirmation, Quote, QuoteRequest, SeatError};
 use serde::Serialize;
 
 use super::{Billing, BillingError};
@@ -48,12 +48,13 @@ impl Billing {
                 dry_run: true,
             });
         }
-        let checkout = NewCheckout::of_quote(
+        let mut checkout = NewCheckout::of_quote(
             caller.org.clone(),
             &quote,
             success_url.to_owned(),
             cancel_url.to_owned(),
         );
+        checkout.customer = Some(self.customer(caller).await?);
         let session = self.payments.create_checkout(&checkout).await?;
         tracing::info!(org = %caller.org, session = %session.id, "checkout session created");
         Ok(CreatedSession {
@@ -62,6 +63,18 @@ impl Billing {
             quote,
             dry_run: false,
         })
+    }
+
+    /// The provider's customer `caller`'s organisation pays as: the one
+    /// its subscriptions name, else the provider's for the organisation
+    /// (created on the first purchase). One customer holds every purchase,
+    /// so one billing portal shows them all.
+    async fn customer(&self, caller: &Actor) -> Result<String, BillingError> {
+        match self.seats.subscriptions().billing_customer(caller).await {
+            Ok(customer) => Ok(customer),
+            Err(SeatError::NotFound { .. }) => Ok(self.payments.customer_for(&caller.org).await?),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// The confirmation of checkout session `id` (admins): pending until

@@ -118,6 +118,7 @@ async fn a_checkout_session_is_created_with_catalog_prices_org_and_urls() {
         ],
         success_url: "https://app.example/done?session={CHECKOUT_SESSION_ID}".into(),
         cancel_url: "https://app.example/pricing".into(),
+        customer: Some("cus_org_buyer".into()),
     };
     let created = gateway.create_checkout(&checkout).await.expect("created");
     assert_eq!(created.id, "cs_test_1");
@@ -146,6 +147,7 @@ async fn a_checkout_session_is_created_with_catalog_prices_org_and_urls() {
     let sent = form(&posts[0]);
     let expected = [
         ("mode", "subscription"),
+        ("customer", "cus_org_buyer"),
         ("line_items[0][price]", "price_pro_annual"),
         ("line_items[0][quantity]", "25"),
         ("line_items[1][price]", "price_sso_annual"),
@@ -181,6 +183,60 @@ async fn a_checkout_session_is_created_with_catalog_prices_org_and_urls() {
 }
 
 #[tokio::test]
+async fn an_organisation_has_one_customer_found_by_its_metadata_or_created_once() {
+    let (server, gateway) = stripe_with_prices().await;
+    let org = OrgId::parse("org_buyer").expect("id");
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/search"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": "search_result", "data": [], "has_more": false})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/customers"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "cus_new", "object": "customer"})),
+        )
+        .mount(&server)
+        .await;
+    assert_eq!(gateway.customer_for(&org).await.expect("created"), "cus_new");
+    let searches = requests_to(&server, "GET", "/v1/customers/search").await;
+    assert!(
+        query(&searches[0]).contains(&("query".into(), "metadata['org']:'org_buyer'".into())),
+        "{:?}",
+        query(&searches[0])
+    );
+    let created = requests_to(&server, "POST", "/v1/customers").await;
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        form(&created[0]).get("metadata[org]").map(String::as_str),
+        Some("org_buyer")
+    );
+    assert_eq!(
+        created[0]
+            .headers
+            .get("idempotency-key")
+            .map(|v| v.to_str().unwrap_or_default()),
+        Some("seatflow:org_buyer:customer"),
+        "two first purchases at once create one customer"
+    );
+
+    // Found by its metadata from then on: nothing more is created.
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"object": "search_result", "data": [{"id": "cus_new", "object": "customer"}], "has_more": false}),
+        ))
+        .mount(&server)
+        .await;
+    assert_eq!(gateway.customer_for(&org).await.expect("found"), "cus_new");
+    assert_eq!(requests_to(&server, "POST", "/v1/customers").await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_price_missing_from_stripe_is_named_and_nothing_is_created() {
     let (server, gateway) = stripe_with_prices().await;
     let checkout = NewCheckout {
@@ -191,6 +247,7 @@ async fn a_price_missing_from_stripe_is_named_and_nothing_is_created() {
         }],
         success_url: "https://app.example/done".into(),
         cancel_url: "https://app.example/pricing".into(),
+        customer: None,
     };
     assert_eq!(
         gateway.create_checkout(&checkout).await,
