@@ -29,6 +29,21 @@ impl std::fmt::Debug for OperatorApi {
     }
 }
 
+/// Whether the operator key may be sent to `base`: over TLS anywhere, in
+/// plain text only to this machine. The host is parsed, so that
+/// `http://localhost.evil.example` is not this machine.
+#[must_use]
+pub fn key_may_travel_to(base: &str) -> bool {
+    let Ok(uri) = base.parse::<hyper::Uri>() else {
+        return false;
+    };
+    match (uri.scheme_str(), uri.host()) {
+        (Some("https"), Some(_)) => true,
+        (Some("http"), Some(host)) => matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1"),
+        _ => false,
+    }
+}
+
 impl OperatorApi {
     /// At `base` (`SEATFLOW_API_URL`, the stack output `ApiUrl`) with `key`
     /// (`SEATFLOW_OPERATOR_KEY`, an `sfo_…` key).
@@ -42,12 +57,9 @@ impl OperatorApi {
             bail!("SEATFLOW_OPERATOR_KEY must be an operator key (sfo_…)");
         }
         let base = base.trim_end_matches('/').to_owned();
-        if !(base.starts_with("https://")
-            || base.starts_with("http://127.0.0.1")
-            || base.starts_with("http://localhost"))
-        {
+        if !key_may_travel_to(&base) {
             bail!(
-                "SEATFLOW_API_URL must be https:// (plain http only to this machine): the key travels with every request"
+                "SEATFLOW_API_URL must be https:// (plain http only to this machine: localhost, 127.0.0.1, [::1]): the key travels with every request"
             );
         }
         let mut key = HeaderValue::try_from(format!("Bearer {key}")).context("SEATFLOW_OPERATOR_KEY")?;

@@ -352,7 +352,7 @@ async fn put_subscription(
     body: axum::body::Bytes,
 ) -> Result<axum::Json<serde_json::Value>, seatflow_http::ApiError> {
     use seatflow_http::ApiError;
-    caller.require_admin("change subscriptions in the offline Stripe")?;
+    caller.require_person_admin("change subscriptions in the offline Stripe")?;
     let object: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed_json(e.to_string()))?;
     let state = match wire::subscription_of("customer.subscription.updated", &object.to_string()) {

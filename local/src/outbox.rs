@@ -39,7 +39,7 @@ async fn outbox(
     Caller(caller): Caller,
     State(dev): State<DevState>,
 ) -> Result<Json<Vec<OutgoingEmail>>, ApiError> {
-    caller.require_admin("read the outbox")?;
+    caller.require_person_admin("read the outbox")?;
     let mine = dev
         .outbox
         .messages()
@@ -53,7 +53,7 @@ async fn run_reminders(
     Caller(caller): Caller,
     State(dev): State<DevState>,
 ) -> Result<Json<RunReport>, ApiError> {
-    caller.require_admin("run the reminders")?;
+    caller.require_person_admin("run the reminders")?;
     let mut report = dev.reminders.run().await?;
     // The job runs for every organisation; the caller sees their own notices.
     let own = format!("{}/", caller.org);

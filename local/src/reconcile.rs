@@ -35,7 +35,7 @@ async fn reconcile_now(
     Caller(caller): Caller,
     State(state): State<ReconcileState>,
 ) -> Result<Json<ReconcileReport>, ApiError> {
-    caller.require_admin("run reconciliation")?;
+    caller.require_person_admin("run reconciliation")?;
     match state.reconciler.run(None).await {
         Ok(report) => Ok(Json(report)),
         Err(ReconcileError::Provider { source, .. }) => Err(source.into()),

@@ -9,15 +9,20 @@ use rand::RngCore as _;
 use seatflow_http::JwtConfig;
 use secrecy::SecretString;
 
-fn state_dir() -> PathBuf {
+/// `SEATFLOW_STATE_DIR`, else `seatflow-local` in the user's state
+/// directory. Never the shared temporary directory: other users of the
+/// machine could read the secrets there, or plant their own.
+fn state_dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("SEATFLOW_STATE_DIR") {
-        return PathBuf::from(dir);
+        return Ok(PathBuf::from(dir));
     }
     let base = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("seatflow-local")
+        .context(
+            "no place for the local secrets: set SEATFLOW_STATE_DIR (or HOME, or XDG_STATE_HOME) to a directory only you can read",
+        )?;
+    Ok(base.join("seatflow-local"))
 }
 
 /// The JWT configuration of the local server.
@@ -92,18 +97,29 @@ fn stored_secret(file: &str, prefix: &str) -> anyhow::Result<String> {
 
 /// A secret kept in the state directory, made by `create` on first use.
 fn stored(file: &str, create: impl FnOnce() -> String) -> anyhow::Result<String> {
-    let dir = state_dir();
+    let dir = state_dir()?;
     let path = dir.join(file);
     let secret = match std::fs::read_to_string(&path) {
         Ok(secret) => secret.trim().to_owned(),
         Err(_) => {
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            create_private_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let secret = create();
             write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
             secret
         }
     };
     Ok(secret)
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
 }
 
 #[cfg(unix)]

@@ -156,3 +156,29 @@ async fn an_operator_opens_finds_grants_shows_and_ends_from_the_command_line() {
     let traversal = admin(&api, KEY, &["show", "../v1/me"]).await;
     assert!(stderr(&traversal).contains("is not an id"));
 }
+
+/// The operator key goes in plain text only to this machine: a host that
+/// only starts like one is somewhere else.
+#[test]
+fn the_operator_key_travels_over_tls_or_to_this_machine_only() {
+    use seatflow_admin::operator::key_may_travel_to;
+    for allowed in [
+        "https://api.example.com",
+        "http://localhost:3000",
+        "http://127.0.0.1:3000/",
+        "http://[::1]:3000",
+    ] {
+        assert!(key_may_travel_to(allowed), "{allowed}");
+    }
+    for refused in [
+        "http://localhost.evil.example",
+        "http://127.0.0.1.evil.example:3000",
+        "http://localhost@evil.example",
+        "http://api.example.com",
+        "ftp://localhost",
+        "localhost:3000",
+        "",
+    ] {
+        assert!(!key_may_travel_to(refused), "{refused}");
+    }
+}

@@ -420,5 +420,39 @@ fn a_signed_subscription_webhook_provisions_seats_in_the_local_server() {
     );
     assert!(outbox.contains(r#""to":["alice@demo.example"]"#), "{outbox}");
     assert!(curl("GET", "/dev/outbox", false).contains(r#""code":"unauthenticated""#));
+    // The development routes are a person admin's: an API key (here one
+    // that may only check entitlements) is refused.
+    let created = Command::new("curl")
+        .args([
+            "-sS",
+            "-X",
+            "POST",
+            "-H",
+            &format!("Authorization: Bearer {}", token.trim()),
+        ])
+        .args(["-H", "Content-Type: application/json"])
+        .args(["-d", r#"{"name":"probe","scopes":["entitlements:read"]}"#])
+        .arg(format!("http://{addr}/v1/api-keys"))
+        .output()
+        .expect("curl runs");
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).expect("key JSON");
+    let key = created["result"]["secret"]
+        .as_str()
+        .or_else(|| created["secret"].as_str())
+        .unwrap_or_else(|| panic!("a key secret in {created}"))
+        .to_owned();
+    for (method, path) in [
+        ("GET", "/dev/outbox"),
+        ("POST", "/dev/reminders/run"),
+        ("POST", "/dev/reconcile"),
+    ] {
+        let refused = Command::new("curl")
+            .args(["-sS", "-X", method, "-H", &format!("Authorization: Bearer {key}")])
+            .arg(format!("http://{addr}{path}"))
+            .output()
+            .expect("curl runs");
+        let refused = String::from_utf8_lossy(&refused.stdout);
+        assert!(refused.contains(r#""code":"forbidden""#), "{path}: {refused}");
+    }
     let _ = std::fs::remove_dir_all(&state);
 }
