@@ -237,7 +237,8 @@ pub async fn app_state_with(stores: &Stores, secrets: &Secrets) -> anyhow::Resul
 
 /// Offline entitlement tokens, when `SEATFLOW_ENTITLEMENT_KEYS` holds the
 /// signing key set (JSON, from Secrets Manager on AWS): issued as
-/// `SEATFLOW_ENTITLEMENT_ISSUER` (`seatflow` unless set), living
+/// `SEATFLOW_ENTITLEMENT_ISSUER` (`seatflow` unless set), for
+/// `SEATFLOW_ENTITLEMENT_AUDIENCE` (`seatflow-entitlements` unless set), living
 /// `SEATFLOW_ENTITLEMENT_TOKEN_SECONDS` (3600 unless set, at most a week).
 ///
 /// # Errors
@@ -271,9 +272,12 @@ pub fn entitlement_tokens_with(
         ),
         None => seatflow_http::entitlement_tokens::DEFAULT_TOKEN_LIFETIME,
     };
+    let audience = env::var("SEATFLOW_ENTITLEMENT_AUDIENCE")
+        .unwrap_or_else(|| seatflow_http::entitlement_tokens::DEFAULT_AUDIENCE.to_owned());
     Ok(Some(
         seatflow_http::entitlement_tokens::EntitlementTokens::from_key_set(&keys, &issuer, lifetime)
-            .context("SEATFLOW_ENTITLEMENT_KEYS")?,
+            .context("SEATFLOW_ENTITLEMENT_KEYS")?
+            .with_audience(&audience),
     ))
 }
 

@@ -27,6 +27,13 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// The longest lifetime allowed: a revoked seat stays usable offline at most
 /// this long.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The tokens' audience unless configured (`SEATFLOW_ENTITLEMENT_AUDIENCE`):
+/// the vendor's application, which checks it, so a token made for one use
+/// is not taken for another.
+pub const DEFAULT_AUDIENCE: &str = "seatflow-entitlements";
+/// The JOSE header's `typ` (RFC 8725's explicit typing): a verifier that
+/// checks it never takes another JWT of the same keys for an entitlement.
+pub const TOKEN_TYPE: &str = "entitlement+jwt";
 
 /// Why a key set cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +128,7 @@ struct SigningKey {
 pub struct EntitlementTokens {
     keys: Vec<SigningKey>,
     issuer: String,
+    audience: String,
     lifetime: Duration,
 }
 
@@ -129,6 +137,7 @@ impl std::fmt::Debug for EntitlementTokens {
         f.debug_struct("EntitlementTokens")
             .field("kids", &self.keys.iter().map(|k| &k.kid).collect::<Vec<_>>())
             .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
             .field("lifetime", &self.lifetime)
             .finish_non_exhaustive()
     }
@@ -139,10 +148,15 @@ impl std::fmt::Debug for EntitlementTokens {
 pub struct TokenClaims {
     /// Who issued it (`SEATFLOW_ENTITLEMENT_ISSUER`, `seatflow` by default).
     pub iss: String,
-    /// The user.
+    /// Whom it is for (`SEATFLOW_ENTITLEMENT_AUDIENCE`, [`DEFAULT_AUDIENCE`]).
+    pub aud: String,
+    /// The user, unique across organisations: `{org}/{user}` (user ids are
+    /// unique only within their organisation).
     pub sub: String,
     /// The organisation.
     pub org: String,
+    /// The user's id in the organisation.
+    pub user: String,
     /// What the user may use: each product and until when it is paid for
     /// (seconds since the epoch; absent for seats not bought through a
     /// subscription).
@@ -205,8 +219,16 @@ impl EntitlementTokens {
         Ok(Self {
             keys,
             issuer: issuer.to_owned(),
+            audience: DEFAULT_AUDIENCE.to_owned(),
             lifetime: lifetime.min(MAX_TOKEN_LIFETIME),
         })
+    }
+
+    /// The same signer, for tokens whose audience is `audience`.
+    #[must_use]
+    pub fn with_audience(mut self, audience: &str) -> Self {
+        audience.clone_into(&mut self.audience);
+        self
     }
 
     /// How long a token lives at most.
@@ -231,10 +253,13 @@ impl EntitlementTokens {
         })?;
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(key.kid.clone());
+        header.typ = Some(TOKEN_TYPE.to_owned());
         let body = TokenClaims {
             iss: self.issuer.clone(),
-            sub: claims.user.to_string(),
+            aud: self.audience.clone(),
+            sub: format!("{}/{}", claims.org, claims.user),
             org: claims.org.to_string(),
+            user: claims.user.to_string(),
             products: claims
                 .products
                 .iter()

@@ -65,6 +65,9 @@ fn verify_with_p256(token: &str, jwks: &Value) -> Result<Value, String> {
     if claims["iss"] != "seatflow" {
         return Err("wrong issuer".into());
     }
+    if claims["aud"] != "seatflow-entitlements" {
+        return Err("wrong audience".into());
+    }
     let exp = claims["exp"].as_i64().ok_or("no exp")?;
     if exp <= wall_clock().timestamp() {
         return Err("expired".into());
@@ -74,6 +77,11 @@ fn verify_with_p256(token: &str, jwks: &Value) -> Result<Value, String> {
 
 /// Verifies with PyJWT, as the README shows a vendor doing it.
 fn verify_with_pyjwt(token: &str, jwks: &Value) -> Result<Value, String> {
+    verify_with_pyjwt_for(token, jwks, "seatflow-entitlements")
+}
+
+/// Verifies with PyJWT for `audience`.
+fn verify_with_pyjwt_for(token: &str, jwks: &Value, audience: &str) -> Result<Value, String> {
     let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
     assert!(
         std::path::Path::new(python).exists(),
@@ -81,22 +89,27 @@ fn verify_with_pyjwt(token: &str, jwks: &Value) -> Result<Value, String> {
     );
     let script = r#"
 import json, sys, jwt
-token, jwks = sys.argv[1], json.loads(sys.argv[2])
-kid = jwt.get_unverified_header(token).get("kid")
+token, jwks, audience = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+header = jwt.get_unverified_header(token)
+if header.get("typ") != "entitlement+jwt":
+    sys.exit("not an entitlement token")
+kid = header.get("kid")
 keys = {k["kid"]: k for k in jwks["keys"]}
 if kid not in keys:
     sys.exit("unknown key")
 try:
     claims = jwt.decode(token, jwt.PyJWK(keys[kid]), algorithms=["ES256"], issuer="seatflow",
-                        options={"require": ["exp", "iat", "sub", "iss"]})
+                        audience=audience, options={"require": ["exp", "iat", "sub", "iss", "aud"]})
 except jwt.ExpiredSignatureError:
     sys.exit("expired")
 except jwt.InvalidSignatureError:
     sys.exit("bad signature")
+except jwt.InvalidAudienceError:
+    sys.exit("wrong audience")
 print(json.dumps(claims))
 "#;
     let out = std::process::Command::new(python)
-        .args(["-c", script, token, &jwks.to_string()])
+        .args(["-c", script, token, &jwks.to_string(), audience])
         .output()
         .expect("python runs");
     if out.status.success() {
@@ -145,8 +158,19 @@ async fn a_token_verifies_offline_with_independent_verifiers_and_tampering_does_
     for claims in [verify_with_p256(token, &jwks), verify_with_pyjwt(token, &jwks)] {
         let claims = claims.expect("a valid token verifies");
         assert_eq!(
-            (claims["sub"].as_str(), claims["org"].as_str()),
-            (Some("usr_ann"), Some("org_victim"))
+            (
+                claims["sub"].as_str(),
+                claims["org"].as_str(),
+                claims["user"].as_str(),
+                claims["aud"].as_str()
+            ),
+            (
+                Some("org_victim/usr_ann"),
+                Some("org_victim"),
+                Some("usr_ann"),
+                Some("seatflow-entitlements")
+            ),
+            "sub is unique across organisations; the audience is the vendor's application"
         );
         let products: Vec<&str> = claims["products"]
             .as_array()
@@ -162,12 +186,20 @@ async fn a_token_verifies_offline_with_independent_verifiers_and_tampering_does_
         );
     }
 
+    assert_eq!(
+        verify_with_pyjwt_for(token, &jwks, "another-application")
+            .err()
+            .as_deref(),
+        Some("wrong audience"),
+        "a token for one audience is refused by another"
+    );
+
     // The payload altered (another user), the signature kept.
     let (head, rest) = token.split_once('.').expect("parts");
     let (payload, signature) = rest.split_once('.').expect("parts");
     let mut claims: Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("b64")).expect("json");
-    claims["sub"] = "usr_mallory".into();
+    claims["sub"] = "org_victim/usr_mallory".into();
     let forged = format!(
         "{head}.{}.{signature}",
         URL_SAFE_NO_PAD.encode(claims.to_string())
