@@ -215,6 +215,24 @@ def main():
         and template["Parameters"]["WebhookDeliveryConcurrency"]["Default"] <= 10,
         "webhook deliveries hold at most WebhookDeliveryConcurrency Lambdas (ScalingConfig, default at most 10)",
     )
+    stage = next(r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage")
+    routes = stage.get("RouteSettings", {})
+    check(
+        routes.get("POST /v1/stripe/webhook", {}).get("ThrottlingRateLimit") == {"Ref": "StripeWebhookThrottlingRate"}
+        and routes.get("GET /v1/entitlements", {}).get("ThrottlingRateLimit") == {"Ref": "EntitlementCheckThrottlingRate"},
+        "Stripe's webhook and the entitlement check have throttles of their own",
+    )
+    route_keys = {
+        f'{e["Properties"]["Method"]} {e["Properties"]["Path"]}'
+        for r in source["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+        for e in r["Properties"].get("Events", {}).values()
+        if e["Type"] == "HttpApi"
+    }
+    check(
+        {"POST /v1/stripe/webhook", "GET /v1/entitlements"} <= route_keys,
+        "the throttled routes exist as routes (a setting for a missing route throttles nothing)",
+    )
     for name, parameter in [("SeatsApiFunction", "SeatsApiReservedConcurrency"), ("StripeWebhookFunction", "StripeWebhookReservedConcurrency")]:
         reserved = template["Resources"][name]["Properties"].get("ReservedConcurrentExecutions", {})
         check(parameter in json.dumps(reserved), f"{name} can have concurrency reserved ({parameter})")

@@ -43,6 +43,7 @@ struct ProductPage {
     assigned: u32,
     seats: u32,
     buy: String,
+    buy_label: String,
 }
 
 fn admin_only(session: &Session) -> Result<(), PageError> {
@@ -109,13 +110,51 @@ pub async fn product(
         .filter(|l| catalog.is_plan(&l.product))
         .max_by_key(|l| l.purchased);
     let plan_seats = plan.map_or(0, |l| l.purchased);
-    let buy = format!(
-        "/purchase?term=annual&plan={}&quantity={}&addon_{}={}",
-        plan.map_or_else(|| "professional".to_owned(), |l| l.product.to_string()),
-        plan_seats.max(1),
-        product.id,
-        plan_seats.max(1),
-    );
+    // An organisation that subscribes to a plan adds the add-on to that
+    // subscription, for the seats it holds (prorated, same renewal): never
+    // a second subscription with its seats bought again.
+    let subscribed = seats
+        .subscriptions()
+        .subscription_overviews(&session.actor)
+        .await?
+        .into_iter()
+        .filter(|o| o.status.entitles() && o.plan.is_some())
+        .filter_map(|o| {
+            let quantity = |id: &ProductId| {
+                o.items
+                    .iter()
+                    .find(|i| &i.product == id)
+                    .map_or(0, |i| i.quantity)
+            };
+            let plan_quantity = o.plan.as_ref().map_or(0, quantity);
+            let with_add_on = quantity(&product.id);
+            Some((
+                o.id.clone(),
+                plan_quantity.checked_sub(with_add_on)?,
+                plan_quantity,
+            ))
+        })
+        .max_by_key(|(_, _, plan_quantity)| *plan_quantity);
+    let (buy, buy_label) = match subscribed {
+        Some((subscription, missing, _)) => (
+            format!(
+                "/subscriptions/{subscription}/seats?product={}&add={}",
+                product.id,
+                missing.max(1)
+            ),
+            format!("Add {} to your subscription", product.name),
+        ),
+        None => (
+            format!(
+                "/purchase?term=annual&plan={}&quantity={}&addon_{}={}",
+                plan.map_or_else(|| "professional".to_owned(), |l| l.product.to_string()),
+                plan_seats.max(1),
+                product.id,
+                plan_seats.max(1),
+            ),
+            format!("Buy {} with seats", product.name),
+        ),
+    };
     Ok(render(
         StatusCode::OK,
         &ProductPage {
@@ -128,6 +167,7 @@ pub async fn product(
             assigned: pool.map_or(0, |l| l.assigned),
             seats: plan_seats,
             buy,
+            buy_label,
         },
     ))
 }

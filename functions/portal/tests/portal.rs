@@ -1056,6 +1056,20 @@ async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_boug
         )
         .await
         .expect("provisioned");
+    // Subscribed now: the add-on goes onto that subscription for the seats
+    // it holds, never with its seats bought again.
+    let (_, page) = portal.get("/marketplace/sso", &admin).await;
+    let add_to = format!("/subscriptions/{}/seats?product=sso&#38;add=2", subscription.id);
+    assert!(
+        page.contains(&add_to) && page.contains("to your subscription") && !page.contains("/purchase?"),
+        "{page}"
+    );
+    let (status, preview) = portal.get(&add_to.replace("&#38;", "&"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert!(
+        preview.contains("from 0 to 2"),
+        "the page previews the add-on for the 2 seats: {preview}"
+    );
     let (_, page) = portal.get("/", &admin).await;
     assert!(page.contains("Manage billing"));
     let (status, headers, _) = portal
