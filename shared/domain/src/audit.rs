@@ -19,6 +19,8 @@ pub enum AuditAction {
     PoolResized,
     /// A team was created.
     TeamCreated,
+    /// A team's name changed (its id, members and allocations stay).
+    TeamRenamed,
     /// A user was created (possibly with a seat).
     UserCreated,
     /// A user's name, email, role or team changed (their seats move with a team).

@@ -39,7 +39,10 @@ pub fn required(method: &Method, template: &str) -> Option<Need> {
         (false, "/v1/directory-sync") => Scope(SettingsWrite),
         (true, "/v1/audit") => Scope(AuditRead),
         (true, "/v1/teams" | "/v1/teams/{team_id}" | "/v1/users" | "/v1/users/{user_id}") => Scope(UsersRead),
-        (false, "/v1/teams" | "/v1/users" | "/v1/users/{user_id}" | "/v1/users/import") => Scope(UsersWrite),
+        (
+            false,
+            "/v1/teams" | "/v1/teams/{team_id}" | "/v1/users" | "/v1/users/{user_id}" | "/v1/users/import",
+        ) => Scope(UsersWrite),
         (
             true,
             "/v1/licenses" | "/v1/subscriptions" | "/v1/add-ons" | "/v1/allocations" | "/v1/assignments"

@@ -23,6 +23,14 @@ pub struct NewTeam {
     pub name: String,
 }
 
+/// A team's changes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamChanges {
+    /// The team's new name.
+    pub name: String,
+}
+
 /// Teams the caller manages (every team, for admins).
 #[utoipa::path(get, path = "/v1/teams", tag = "teams",
     responses((status = 200, body = [Team]), (status = 401, body = Problem), (status = 403, body = Problem)))]
@@ -61,4 +69,24 @@ pub async fn get_team(
     ApiPath(team): ApiPath<TeamId>,
 ) -> Result<Json<Team>, ApiError> {
     Ok(Json(app.seats.directory().team(&caller, &team).await?))
+}
+
+/// Renames a team (admins): its id, members and allocations stay.
+#[utoipa::path(patch, path = "/v1/teams/{team_id}", tag = "teams", params(("team_id" = String, Path, description = "Team id"), DryRun),
+    request_body = TeamChanges,
+    responses((status = 200, body = Mutation<Team>), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn rename_team(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+    ApiPath(team): ApiPath<TeamId>,
+    ApiQuery(dry): ApiQuery<DryRun>,
+    ApiJson(body): ApiJson<TeamChanges>,
+) -> Result<Response, ApiError> {
+    let outcome = app
+        .seats
+        .directory()
+        .rename_team(&caller, &team, &body.name, dry.mode())
+        .await?;
+    Ok(Mutation::respond(outcome, false))
 }

@@ -109,18 +109,37 @@ pub(super) async fn set_members(
     Ok(())
 }
 
-pub(super) fn unchanged_name(team: &Team, wanted: Option<&str>) -> Result<(), ScimError> {
-    match wanted {
-        Some(name) if name != team.name.as_str() => Err(ScimError::new(
-            StatusCode::BAD_REQUEST,
-            Some("mutability"),
-            format!(
-                "seatflow's admins rename teams; '{}' keeps its name (asked: '{name}')",
-                team.name.as_str()
-            ),
-        )),
-        _ => Ok(()),
+/// `team` named `wanted` (renamed when the name differs; another team's
+/// name is taken, as on creation).
+pub(super) async fn renamed(
+    app: &AppState,
+    actor: &Actor,
+    team: Team,
+    wanted: Option<&str>,
+) -> Result<Team, ScimError> {
+    let Some(name) = wanted.filter(|name| *name != team.name.as_str()) else {
+        return Ok(team);
+    };
+    let taken = app
+        .seats
+        .directory()
+        .teams(actor)
+        .await?
+        .into_iter()
+        .any(|t| t.id != team.id && t.name.as_str().eq_ignore_ascii_case(name));
+    if taken {
+        return Err(ScimError::new(
+            StatusCode::CONFLICT,
+            Some("uniqueness"),
+            format!("a team named '{name}' exists"),
+        ));
     }
+    Ok(app
+        .seats
+        .directory()
+        .rename_team(actor, &team.id, name, Mode::Apply)
+        .await?
+        .value)
 }
 
 /// The user id a path like `members[value eq "usr_…"]` names.

@@ -13,8 +13,8 @@ use seatflow_http::AppState;
 use serde_json::Value;
 
 use super::group_members::{
-    member_ids, member_in_path, members, move_member, remove_if_member, resource, set_members, team_id,
-    unchanged_name,
+    member_ids, member_in_path, members, move_member, remove_if_member, renamed, resource, set_members,
+    team_id,
 };
 use super::{
     ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, filter, list_response, paging, patch_operations,
@@ -99,7 +99,8 @@ pub async fn create(
     Ok(response)
 }
 
-/// `PUT /scim/v2/Groups/{id}`: the members exactly as the body lists them.
+/// `PUT /scim/v2/Groups/{id}`: the name and the members exactly as the body
+/// gives them.
 pub async fn replace(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
@@ -108,8 +109,8 @@ pub async fn replace(
 ) -> Result<Response, ScimError> {
     let id = team_id(&id)?;
     let team = app.seats.directory().team(&actor, &id).await?;
-    unchanged_name(&team, input["displayName"].as_str())?;
     let wanted = member_ids(input.get("members").unwrap_or(&Value::Null))?;
+    let team = renamed(&app, &actor, team, input["displayName"].as_str()).await?;
     set_members(&app, &actor, &id, &wanted).await?;
     Ok(scim_response(
         StatusCode::OK,
@@ -118,7 +119,7 @@ pub async fn replace(
 }
 
 /// `PATCH /scim/v2/Groups/{id}`: members added, removed (by a
-/// `members[value eq "…"]` path or a list) or replaced.
+/// `members[value eq "…"]` path or a list) or replaced; the name replaced.
 pub async fn patch(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
@@ -126,7 +127,7 @@ pub async fn patch(
     ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
     let id = team_id(&id)?;
-    let team = app.seats.directory().team(&actor, &id).await?;
+    let mut team = app.seats.directory().team(&actor, &id).await?;
     for operation in patch_operations(&input)? {
         let path = operation.path.as_deref().map(str::trim);
         match (operation.op, path) {
@@ -159,10 +160,10 @@ pub async fn patch(
                 }
             }
             (PatchOp::Replace | PatchOp::Add, Some(p)) if p.eq_ignore_ascii_case("displayName") => {
-                unchanged_name(&team, operation.value.as_str())?;
+                team = renamed(&app, &actor, team, operation.value.as_str()).await?;
             }
             (PatchOp::Replace | PatchOp::Add, None) => {
-                unchanged_name(&team, operation.value["displayName"].as_str())?;
+                team = renamed(&app, &actor, team, operation.value["displayName"].as_str()).await?;
                 if let Some(listed) = operation.value.get("members") {
                     set_members(&app, &actor, &id, &member_ids(listed)?).await?;
                 }
@@ -171,7 +172,7 @@ pub async fn patch(
                 return Err(ScimError::new(
                     StatusCode::BAD_REQUEST,
                     Some("invalidPath"),
-                    format!("a group's PATCH changes members (or names it as it is); got {path:?}"),
+                    format!("a group's PATCH changes its members or its name; got {path:?}"),
                 ));
             }
         }
@@ -193,6 +194,6 @@ pub async fn delete(
     Err(ScimError::new(
         StatusCode::NOT_IMPLEMENTED,
         None,
-        "seatflow's admins remove teams (they hold allocations); remove the group's members instead",
+        "seatflow's admins remove teams (they hold allocations); remove the group's members, or rename it, instead",
     ))
 }

@@ -27,6 +27,12 @@ pub(crate) fn route_table(
         ),
         (M::GET, "/v1/teams/{team_id}", "/v1/teams/team_red".into(), None),
         (
+            M::PATCH,
+            "/v1/teams/{team_id}",
+            "/v1/teams/team_red".into(),
+            Some(json!({"name": "Renamed"})),
+        ),
+        (
             M::PUT,
             "/v1/teams/{team_id}/allocations/{product}",
             "/v1/teams/team_red/allocations/professional".into(),

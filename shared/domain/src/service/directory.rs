@@ -55,6 +55,44 @@ impl Directory<'_> {
         })
     }
 
+    /// Renames a team (admins): its id, members and allocations stay.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; validation of the name; not
+    /// found.
+    pub async fn rename_team(
+        self,
+        actor: &Actor,
+        id: &TeamId,
+        name: &str,
+        mode: Mode,
+    ) -> Result<Outcome<Team>, SeatError> {
+        actor.require_admin("rename teams")?;
+        let name = DisplayName::parse(name)?;
+        let keys = SnapshotKeys {
+            teams: vec![id.clone()],
+            ..SnapshotKeys::default()
+        };
+        decide_and_commit!(self, "team", mode, {
+            let now = self.clock.now();
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let team = read.team(id).ok_or_else(|| SeatError::not_found("team", id))?;
+            let mut renamed = team.clone();
+            renamed.name = name.clone();
+            let mut draft = Draft::new(&actor.org);
+            draft.put(Some(team), renamed.clone());
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::TeamRenamed,
+                format!("team/{id}"),
+                snapshot(team),
+                snapshot(&renamed),
+            );
+            Ok((draft.finish(audit), renamed))
+        })
+    }
+
     /// Creates a user, optionally with a seat of `seat` in the same change.
     /// Team managers create members of their own teams only.
     ///

@@ -1035,3 +1035,65 @@ pub async fn admins_are_made_by_admins_and_the_last_one_stays(store: Arc<dyn Ent
         .expect_err("now the last");
     assert_eq!(refused.code(), "last_admin");
 }
+
+/// A team renamed keeps its id, members and allocation, and says so in the
+/// audit; a second rename from the same read conflicts on its version.
+pub async fn a_renamed_team_keeps_its_members_and_allocation(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store, "org_rename").await;
+    f.buy("professional", 3).await;
+    let team = f.team("Blue").await;
+    let member = f.user("Member", Some(&team)).await;
+    let directory = f.seats.directory();
+    f.seats
+        .allocations()
+        .set_allocation(&f.admin, &team, &product("professional"), Some(2), Mode::Apply)
+        .await
+        .expect("allocated");
+    let renamed = directory
+        .rename_team(&f.admin, &team, "Navy", Mode::Apply)
+        .await
+        .expect("renamed");
+    assert_eq!(renamed.audit.action, AuditAction::TeamRenamed);
+    assert_eq!(renamed.value.name.as_str(), "Navy");
+    let read = directory.team(&f.admin, &team).await.expect("team");
+    assert_eq!((read.id.clone(), read.name.as_str()), (team.clone(), "Navy"));
+    assert_eq!(
+        directory
+            .user(&f.admin, &member.id)
+            .await
+            .expect("member")
+            .user
+            .team,
+        Some(team.clone())
+    );
+    let allocations = f.seats.allocations().list(&f.admin).await.expect("allocations");
+    assert!(
+        allocations
+            .iter()
+            .any(|t| t.team == team && t.allocated == Some(2)),
+        "{allocations:?}"
+    );
+    let refused = directory
+        .rename_team(
+            &f.admin,
+            &seatflow_domain::TeamId::parse("team_gone").expect("id"),
+            "X",
+            Mode::Apply,
+        )
+        .await
+        .expect_err("no such team");
+    assert_eq!(refused.code(), "not_found");
+    let refused = directory
+        .rename_team(&f.member(&member.id), &team, "Mine", Mode::Apply)
+        .await
+        .expect_err("members rename nothing");
+    assert_eq!(refused.code(), "forbidden");
+    directory
+        .rename_team(&f.admin, &team, "Teal", Mode::DryRun)
+        .await
+        .expect("a dry run");
+    assert_eq!(
+        directory.team(&f.admin, &team).await.expect("team").name.as_str(),
+        "Navy"
+    );
+}
