@@ -162,6 +162,13 @@ async fn every_problem_code_is_rendered_as_problem_json() {
                 "/v1/assignments",
                 json!({"product": "platinum", "user": "usr_cat"}),
             ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_product",
+            None,
+        ),
+        (
+            Some(&admin),
+            (Method::DELETE, "/v1/assignments/platinum/usr_cat", None),
             StatusCode::NOT_FOUND,
             "not_found",
             None,

@@ -75,7 +75,7 @@ impl Allocations<'_> {
         mode: Mode,
     ) -> Result<Outcome<Vec<TeamSeats>>, SeatError> {
         actor.require_admin_or_manager("move allocations")?;
-        self.product(product)?;
+        self.product_asked(product)?;
         if from == to {
             return Err(ValidationError::new("to_team", "must differ from from_team").into());
         }

@@ -45,7 +45,7 @@ impl Allocations<'_> {
         mode: Mode,
     ) -> Result<Outcome<Assignment>, SeatError> {
         actor.require_admin_or_manager("assign seats")?;
-        let kind = self.product(product)?.kind;
+        let kind = self.product_asked(product)?.kind;
         let keys = SnapshotKeys {
             holders: vec![user.clone()],
             pools: vec![product.clone()],
@@ -131,7 +131,7 @@ impl Allocations<'_> {
         mode: Mode,
     ) -> Result<Outcome<Transfer>, SeatError> {
         actor.require_admin_or_manager("transfer seats")?;
-        let kind = self.product(product)?.kind;
+        let kind = self.product_asked(product)?.kind;
         if from == to {
             return Err(ValidationError::new("to_user", "must differ from from_user").into());
         }

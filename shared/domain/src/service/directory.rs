@@ -137,7 +137,7 @@ impl Directory<'_> {
         if let Some(seat) = seat_product
             && !self.catalog.is_plan(seat)
         {
-            self.product(seat)?;
+            self.product_asked(seat)?;
             return Err(SeatError::BaseSeatRequired {
                 add_on: seat.to_string(),
                 user: "(new user)".into(),

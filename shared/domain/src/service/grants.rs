@@ -28,7 +28,7 @@ impl Subscriptions<'_> {
         mode: Mode,
     ) -> Result<Outcome<SeatGrant>, SeatError> {
         actor.require_vendor("grant seats")?;
-        self.product(&grant.product)?;
+        self.product_asked(&grant.product)?;
         if self.store.organization(&actor.org).await?.is_none() {
             return Err(SeatError::not_found("organisation", &actor.org));
         }

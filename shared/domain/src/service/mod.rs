@@ -244,10 +244,20 @@ impl Seats {
         self.clock.as_ref()
     }
 
+    /// Product `id` named where a resource is addressed (a path): unknown,
+    /// it is not found.
     fn product(&self, id: &ProductId) -> Result<&Product, SeatError> {
         self.catalog
             .product(id)
             .ok_or_else(|| SeatError::not_found("product", id))
+    }
+
+    /// Product `id` named in what a request asks for (a body): unknown, the
+    /// request is invalid (422 `unknown_product`), not a missing resource.
+    fn product_asked(&self, id: &ProductId) -> Result<&Product, SeatError> {
+        self.catalog
+            .product(id)
+            .ok_or_else(|| SeatError::UnknownProduct(id.to_string()))
     }
 
     /// A user (with their seats) the caller may see, else not found (never
