@@ -3,7 +3,8 @@
 # emulation) on a free loopback port, with the AWS SDK pointed at it.
 # Installs moto (and PyJWT, which the tests verify tokens with, and
 # standardwebhooks, which they verify webhook deliveries with) into .venv on
-# first use. Usage: scripts/with-moto.sh CMD [ARGS...]
+# first use; and scim2-cli, a SCIM compliance suite, into .venv-scim.
+# Usage: scripts/with-moto.sh CMD [ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,19 @@ STANDARDWEBHOOKS_VERSION=1.3.0
 if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('standardwebhooks') != '$STANDARDWEBHOOKS_VERSION')" 2>/dev/null; then
     echo "installing standardwebhooks==$STANDARDWEBHOOKS_VERSION into $VENV" >&2
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
+fi
+
+# scim2-tester (through scim2-cli): a public SCIM compliance suite that
+# checks seatflow's /scim/v2 against RFC 7643 and 7644. Its own virtualenv:
+# it pins pydantic and httpx versions of its own.
+SCIM_VENV=.venv-scim
+SCIM2_CLI_VERSION=0.6.0
+SCIM2_TESTER_VERSION=0.5.2
+if ! "$SCIM_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('scim2-tester') != '$SCIM2_TESTER_VERSION' or m.version('scim2-cli') != '$SCIM2_CLI_VERSION')" 2>/dev/null; then
+    echo "installing scim2-cli==$SCIM2_CLI_VERSION scim2-tester==$SCIM2_TESTER_VERSION into $SCIM_VENV" >&2
+    python3 -m venv "$SCIM_VENV"
+    "$SCIM_VENV/bin/pip" install --quiet --disable-pip-version-check \
+        "scim2-cli==$SCIM2_CLI_VERSION" "scim2-tester==$SCIM2_TESTER_VERSION" "scim2-models==0.12.3" "scim2-client==0.13.2"
 fi
 
 PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -70,7 +70,11 @@ pub async fn seed(seats: &Seats) -> Result<(), SeatError> {
         let new = NewUser {
             id: Some(id::<UserId>(user)),
             name: DisplayName::parse(name)?,
-            email: Email::parse(&format!("{}@demo.example", user.trim_start_matches("usr_")))?,
+            email: Some(Email::parse(&format!(
+                "{}@demo.example",
+                user.trim_start_matches("usr_")
+            ))?),
+            directory: None,
             role,
             team: team.map(id::<TeamId>),
         };

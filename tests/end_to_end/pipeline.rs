@@ -146,7 +146,8 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
     let owner = seatflow_domain::NewUser {
         id: Some(UserId::parse("usr_owner").expect("id")),
         name: seatflow_domain::DisplayName::parse("Owner").expect("name"),
-        email: seatflow_domain::Email::parse("owner@pipeline.example").expect("email"),
+        email: Some(seatflow_domain::Email::parse("owner@pipeline.example").expect("email")),
+        directory: None,
         role: Role::Admin,
         team: None,
     };
@@ -303,7 +304,8 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
             NewUser {
                 id: Some(UserId::parse("usr_user").expect("id")),
                 name: DisplayName::parse("Una User").expect("name"),
-                email: Email::parse("una@pipeline.example").expect("email"),
+                email: Some(Email::parse("una@pipeline.example").expect("email")),
+                directory: None,
                 role: Role::Member,
                 team: None,
             },

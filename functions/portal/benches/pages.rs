@@ -73,7 +73,8 @@ async fn main() {
         let new = NewUser {
             id: Some(UserId::parse(format!("usr_{i:06}")).expect("id")),
             name: DisplayName::parse(&format!("Holder Number {i}")).expect("name"),
-            email: Email::parse(&format!("holder{i}@bench.example")).expect("email"),
+            email: Some(Email::parse(&format!("holder{i}@bench.example")).expect("email")),
+            directory: None,
             role: if i == 0 { Role::Admin } else { Role::Member },
             team: None,
         };

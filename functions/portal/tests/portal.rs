@@ -76,7 +76,8 @@ impl Portal {
                 NewUser {
                     id: Some(UserId::parse(id).expect("id")),
                     name: DisplayName::parse(name).expect("name"),
-                    email: Email::parse(&format!("{id}@portal.example")).expect("email"),
+                    email: Some(Email::parse(&format!("{id}@portal.example")).expect("email")),
+                    directory: None,
                     role,
                     team: None,
                 },

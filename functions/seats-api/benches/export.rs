@@ -56,7 +56,8 @@ async fn seeded(users: usize) -> (axum::Router, String) {
         let new = NewUser {
             id: Some(UserId::parse(format!("usr_{i:06}")).expect("id")),
             name: DisplayName::parse(&format!("Holder Number {i}")).expect("name"),
-            email: Email::parse(&format!("holder{i}@export.example")).expect("email"),
+            email: Some(Email::parse(&format!("holder{i}@export.example")).expect("email")),
+            directory: None,
             // The first holder is the admin who exports.
             role: if i == 0 { Role::Admin } else { Role::Member },
             team: None,

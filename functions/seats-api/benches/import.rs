@@ -52,7 +52,8 @@ async fn import(label: &str, store: Arc<dyn EntitlementStore>, requests: impl Fn
     let admin = NewUser {
         id: Some(UserId::parse("usr_admin").expect("id")),
         name: DisplayName::parse("Admin").expect("name"),
-        email: Email::parse("admin@import.example").expect("email"),
+        email: Some(Email::parse("admin@import.example").expect("email")),
+        directory: None,
         role: Role::Admin,
         team: None,
     };

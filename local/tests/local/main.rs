@@ -1,7 +1,8 @@
-//! seatflow-local as people use it, each test against its own running binary: the portal in Chromium, the README's walkthrough and its webhook receiver.
+//! seatflow-local as people use it, each test against its own running binary: the portal in Chromium, the README's walkthrough and its webhook receiver, and a SCIM compliance suite.
 //! One binary (one link) for the crate's integration tests.
 
 mod browser;
 mod common;
 mod readme_receiver;
 mod readme_walkthrough;
+mod scim_compliance;

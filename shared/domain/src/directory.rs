@@ -160,8 +160,17 @@ pub struct User {
     pub id: UserId,
     /// Display name.
     pub name: DisplayName,
-    /// Email, unique in the organisation.
-    pub email: Email,
+    /// Email, unique in the organisation. None only for a user the
+    /// organisation's directory (SCIM) knows by another `userName` and gave
+    /// no email: they hold seats and are checked by id, but are sent nothing
+    /// and cannot sign in by email.
+    pub email: Option<Email>,
+    /// What the organisation's directory (SCIM) last said of the user, as it
+    /// said it (`userName`, `externalId`, `displayName`, `name`, `emails`):
+    /// answered back to it as given. None for users it never wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub directory: Option<serde_json::Map<String, serde_json::Value>>,
     /// Role.
     pub role: Role,
     /// The team they belong to, if any.
@@ -189,8 +198,10 @@ pub struct NewUser {
     pub id: Option<UserId>,
     /// Display name.
     pub name: DisplayName,
-    /// Email.
-    pub email: Email,
+    /// Email; none only for a directory's user (see [`User::email`]).
+    pub email: Option<Email>,
+    /// What the organisation's directory said of them (see [`User::directory`]).
+    pub directory: Option<serde_json::Map<String, serde_json::Value>>,
     /// Role.
     pub role: Role,
     /// Team, if any.
@@ -202,12 +213,16 @@ pub struct NewUser {
 pub struct UserChanges {
     /// A new display name.
     pub name: Option<DisplayName>,
-    /// A new email, unique in the organisation.
-    pub email: Option<Email>,
+    /// A new email, unique in the organisation (`Some(None)`: none, which
+    /// only a user the directory knows by its `userName` may have).
+    pub email: Option<Option<Email>>,
     /// A new role.
     pub role: Option<Role>,
     /// A new team (`Some(None)`: no team). Their seats move with them.
     pub team: Option<Option<TeamId>>,
+    /// What the organisation's directory now says of them (`Some(None)`:
+    /// it says nothing).
+    pub directory: Option<Option<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// A user with the seats they hold: stored together, so that one read

@@ -110,17 +110,17 @@ impl Draft {
             }));
     }
 
-    /// Moves `user`'s email claim from `from` to `to`.
+    /// Moves `user`'s email claim from `from` to `to` (none: no email).
     pub(crate) fn move_email(
         &mut self,
         user: &crate::ids::UserId,
-        from: &crate::directory::Email,
-        to: &crate::directory::Email,
+        from: Option<&crate::directory::Email>,
+        to: Option<&crate::directory::Email>,
     ) {
         self.writes.push(Write::MoveEmail(crate::store::MoveEmail {
             user: user.clone(),
-            from: from.clone(),
-            to: to.clone(),
+            from: from.cloned(),
+            to: to.cloned(),
         }));
     }
 

@@ -119,10 +119,10 @@ pub struct TeamSeatsCount {
 pub struct MoveEmail {
     /// The user.
     pub user: UserId,
-    /// The email they had.
-    pub from: Email,
-    /// The email they have now.
-    pub to: Email,
+    /// The email they had, if any.
+    pub from: Option<Email>,
+    /// The email they have now, if any.
+    pub to: Option<Email>,
 }
 
 /// A user removed from their organisation.
@@ -130,8 +130,8 @@ pub struct MoveEmail {
 pub struct RemoveHolder {
     /// The user.
     pub user: UserId,
-    /// Their email, claimed no more.
-    pub email: Email,
+    /// Their email, claimed no more (none: they had none).
+    pub email: Option<Email>,
     /// The version the decision read.
     pub expected: u64,
 }

@@ -193,7 +193,8 @@ async fn main() {
         let new = NewUser {
             id: None,
             name: DisplayName::parse(&format!("New {round}")).expect("name"),
-            email: Email::parse(&format!("new{round}@bench.example")).expect("email"),
+            email: Some(Email::parse(&format!("new{round}@bench.example")).expect("email")),
+            directory: None,
             role: Role::Member,
             team: (round % 2 == 0).then(|| w.red.clone()),
         };
@@ -221,7 +222,8 @@ async fn main() {
         let new = NewUser {
             id: None,
             name: DisplayName::parse(&format!("Directory {round}")).expect("name"),
-            email: Email::parse(&format!("dir{round}@bench.example")).expect("email"),
+            email: Some(Email::parse(&format!("dir{round}@bench.example")).expect("email")),
+            directory: None,
             role: Role::Member,
             team: None,
         };

@@ -534,14 +534,20 @@ impl DynamoEntitlementStore {
                 Write::Subscription(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Grant(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::MoveEmail(moved) => {
-                    items.push(self.delete(keys::org(&change.org), keys::email(&moved.from), None)?);
-                    let claim = email_claim(&change.org, &moved.to, &moved.user);
-                    items.push(Self::put(claim, None, &self.table)?);
+                    if let Some(from) = &moved.from {
+                        items.push(self.delete(keys::org(&change.org), keys::email(from), None)?);
+                    }
+                    if let Some(to) = &moved.to {
+                        let claim = email_claim(&change.org, to, &moved.user);
+                        items.push(Self::put(claim, None, &self.table)?);
+                    }
                 }
                 Write::RemoveHolder(removal) => {
                     let pk = keys::org(&change.org);
                     items.push(self.delete(pk.clone(), keys::user(&removal.user), Some(removal.expected))?);
-                    items.push(self.delete(pk, keys::email(&removal.email), None)?);
+                    if let Some(email) = &removal.email {
+                        items.push(self.delete(pk, keys::email(email), None)?);
+                    }
                 }
                 Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
                 Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
@@ -560,10 +566,12 @@ impl DynamoEntitlementStore {
                         put.expected,
                         &self.table,
                     )?);
-                    if put.expected.is_none() {
-                        let user = &put.value.user;
+                    let user = &put.value.user;
+                    if put.expected.is_none()
+                        && let Some(email) = &user.email
+                    {
                         items.push(Self::put(
-                            email_claim(&user.org, &user.email, &user.id),
+                            email_claim(&user.org, email, &user.id),
                             None,
                             &self.table,
                         )?);

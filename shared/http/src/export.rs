@@ -249,7 +249,12 @@ fn export_row(r: AssignmentRow) -> AssignmentExportRow {
     AssignmentExportRow {
         user_id: r.user.id.to_string(),
         name: r.user.name.as_str().to_owned(),
-        email: r.user.email.as_str().to_owned(),
+        email: r
+            .user
+            .email
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
         team_id: r.assignment.team.map(|t| t.to_string()).unwrap_or_default(),
         product: r.assignment.product.to_string(),
         assigned_at: r.assignment.assigned_at,

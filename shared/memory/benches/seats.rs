@@ -31,7 +31,8 @@ async fn organisation(users: u32) -> (Fixture, UserId, ProductId) {
         let new = NewUser {
             id: spare.then(|| UserId::parse("usr_spare").expect("id")),
             name: DisplayName::parse(&format!("User {i}")).expect("name"),
-            email: Email::parse(&format!("user{i}@bench.example")).expect("email"),
+            email: Some(Email::parse(&format!("user{i}@bench.example")).expect("email")),
+            directory: None,
             role: Role::Member,
             team: Some(team.clone()),
         };

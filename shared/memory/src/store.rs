@@ -130,10 +130,16 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
         }
         Write::Holder(Put { expected, value }) => {
             let user = &value.user;
-            let email_free = records.emails.get(&user.email).is_none_or(|id| *id == user.id);
+            let email_free = user
+                .email
+                .as_ref()
+                .is_none_or(|email| records.emails.get(email).is_none_or(|id| *id == user.id));
             email_free && version_matches(&records.users, &user.id, *expected, |h| h.user.version)
         }
-        Write::MoveEmail(moved) => records.emails.get(&moved.to).is_none_or(|id| *id == moved.user),
+        Write::MoveEmail(moved) => moved
+            .to
+            .as_ref()
+            .is_none_or(|to| records.emails.get(to).is_none_or(|id| *id == moved.user)),
         Write::RemoveHolder(removal) => {
             version_matches(&records.users, &removal.user, Some(removal.expected), |h| {
                 h.user.version
@@ -211,21 +217,28 @@ fn apply(
             let holder = put.value;
             if let Some(old) = records.users.get(&holder.user.id)
                 && old.user.email != holder.user.email
+                && let Some(email) = &old.user.email
             {
-                records.emails.remove(&old.user.email);
+                records.emails.remove(email);
             }
-            records
-                .emails
-                .insert(holder.user.email.clone(), holder.user.id.clone());
+            if let Some(email) = &holder.user.email {
+                records.emails.insert(email.clone(), holder.user.id.clone());
+            }
             records.users.insert(holder.user.id.clone(), Box::new(holder));
         }
         Write::MoveEmail(moved) => {
-            records.emails.remove(&moved.from);
-            records.emails.insert(moved.to, moved.user);
+            if let Some(from) = &moved.from {
+                records.emails.remove(from);
+            }
+            if let Some(to) = moved.to {
+                records.emails.insert(to, moved.user);
+            }
         }
         Write::RemoveHolder(removal) => {
             records.users.remove(&removal.user);
-            records.emails.remove(&removal.email);
+            if let Some(email) = &removal.email {
+                records.emails.remove(email);
+            }
         }
         Write::Pool(put) => {
             records.pools.insert(put.value.product.clone(), put.value);
@@ -333,7 +346,14 @@ impl CommitPort for MemoryEntitlementStore {
             Write::Holder(Put {
                 expected: None,
                 value,
-            }) => new_emails.insert(value.user.email.clone()) && check(records, w),
+            }) => {
+                value
+                    .user
+                    .email
+                    .as_ref()
+                    .is_none_or(|email| new_emails.insert(email.clone()))
+                    && check(records, w)
+            }
             Write::ProcessedEvent(event) => !processed_events.contains_key(&event.id),
             Write::SubscriptionOwner(claim) => {
                 subscription_owners.get(&claim.subscription) == claim.expected.as_ref()

@@ -136,8 +136,11 @@ impl Fixture {
         let new = NewUser {
             id: None,
             name: DisplayName::parse(name).expect("valid name"),
-            email: Email::parse(&format!("{}@example.com", name.to_lowercase().replace(' ', ".")))
-                .expect("email"),
+            email: Some(
+                Email::parse(&format!("{}@example.com", name.to_lowercase().replace(' ', ".")))
+                    .expect("email"),
+            ),
+            directory: None,
             role,
             team: team.cloned(),
         };

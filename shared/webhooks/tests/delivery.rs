@@ -232,7 +232,7 @@ async fn a_failing_endpoint_is_retried_then_failed_and_disabled_then_redelivered
     );
     let mail = s.mail.messages();
     assert_eq!(mail.len(), 1);
-    assert_eq!(mail[0].to, [grace.email]);
+    assert_eq!(mail[0].to, [grace.email.clone().unwrap()]);
     assert!(mail[0].text.contains(&receiver.url));
     assert_eq!(
         s.deliverer.attempt(&job).await.unwrap(),

@@ -165,7 +165,8 @@ impl App {
             let person = seatflow_domain::NewUser {
                 id: Some(UserId::parse(id).expect("id")),
                 name: seatflow_domain::DisplayName::parse(id).expect("name"),
-                email: seatflow_domain::Email::parse(&format!("{id}@buyer.example")).expect("email"),
+                email: Some(seatflow_domain::Email::parse(&format!("{id}@buyer.example")).expect("email")),
+                directory: None,
                 role,
                 team: None,
             };

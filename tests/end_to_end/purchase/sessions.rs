@@ -124,7 +124,8 @@ async fn the_confirmation_is_pending_until_provisioned_then_shows_the_purchase()
             seatflow_domain::NewUser {
                 id: None,
                 name: seatflow_domain::DisplayName::parse("Ada").expect("name"),
-                email: seatflow_domain::Email::parse("ada@buyer.example").expect("email"),
+                email: Some(seatflow_domain::Email::parse("ada@buyer.example").expect("email")),
+                directory: None,
                 role: Role::Member,
                 team: None,
             },
@@ -650,7 +651,8 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
         let person = seatflow_domain::NewUser {
             id: None,
             name: seatflow_domain::DisplayName::parse(&format!("Holder {n}")).expect("name"),
-            email: seatflow_domain::Email::parse(&format!("holder{n}@buyer.example")).expect("email"),
+            email: Some(seatflow_domain::Email::parse(&format!("holder{n}@buyer.example")).expect("email")),
+            directory: None,
             role: Role::Member,
             team: None,
         };
@@ -850,7 +852,8 @@ async fn a_plan_upgrade_moves_the_holders_and_a_term_change_starts_a_new_period(
         let person = seatflow_domain::NewUser {
             id: None,
             name: seatflow_domain::DisplayName::parse(&format!("Holder {n}")).expect("name"),
-            email: seatflow_domain::Email::parse(&format!("holder{n}@buyer.example")).expect("email"),
+            email: Some(seatflow_domain::Email::parse(&format!("holder{n}@buyer.example")).expect("email")),
+            directory: None,
             role: Role::Member,
             team: None,
         };

@@ -122,7 +122,8 @@ fn new_user(form: &UserForm) -> Result<(NewUser, Option<ProductId>), SeatError> 
         NewUser {
             id: None,
             name: DisplayName::parse(&form.name)?,
-            email: Email::parse(&form.email)?,
+            email: Some(Email::parse(&form.email)?),
+            directory: None,
             role,
             team,
         },

@@ -68,7 +68,12 @@ async fn user_page(
         problem,
         id: held.user.id.to_string(),
         name: held.user.name.as_str().to_owned(),
-        email: held.user.email.as_str().to_owned(),
+        email: held
+            .user
+            .email
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
         seats: held
             .seats
             .iter()
@@ -111,9 +116,10 @@ pub async fn update_user(
         let (new, _) = new_user(&submitted)?;
         Ok(seatflow_domain::UserChanges {
             name: Some(new.name),
-            email: Some(new.email),
+            email: new.email.map(Some),
             role: Some(new.role),
             team: Some(new.team),
+            directory: None,
         })
     })();
     let result = match changes {

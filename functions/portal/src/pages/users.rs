@@ -127,7 +127,12 @@ pub(super) async fn users_page(
             UserRow {
                 id: p.user.id.to_string(),
                 name: p.user.name.as_str().to_owned(),
-                email: p.user.email.as_str().to_owned(),
+                email: p
+                    .user
+                    .email
+                    .as_ref()
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
                 role: role_label(p.user.role),
                 team: p.user.team.as_ref().map(&team_name).unwrap_or_default(),
                 active: p.user.active,

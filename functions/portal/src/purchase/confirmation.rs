@@ -87,7 +87,10 @@ pub async fn done(
             created: confirmation
                 .users
                 .iter()
-                .map(|u| format!("{} ({})", u.name.as_str(), u.email.as_str()))
+                .map(|u| match &u.email {
+                    Some(email) => format!("{} ({})", u.name.as_str(), email.as_str()),
+                    None => u.name.as_str().to_owned(),
+                })
                 .collect(),
             back: format!("/purchase/done?session={}", done.session),
             teams: teams

@@ -20,6 +20,7 @@ mod webhook_endpoints;
 
 use axum::Json;
 use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse as _;
 use axum::routing::get;
 use seatflow_http::ApiError;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -137,13 +138,24 @@ pub fn router(state: AppState) -> axum::Router {
             "/healthz",
             get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
         )
-        .fallback(|uri: Uri| async move { ApiError::not_found(format!("no route for {}", uri.path())) })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this route does not take that method",
-            )
+        .fallback(|uri: Uri| async move {
+            if crate::scim::is_scim(&uri) {
+                return crate::scim::ScimError::new(
+                    StatusCode::NOT_FOUND,
+                    None,
+                    format!("no SCIM endpoint at {}", uri.path()),
+                )
+                .into_response();
+            }
+            ApiError::not_found(format!("no route for {}", uri.path())).into_response()
+        })
+        .method_not_allowed_fallback(|uri: Uri| async move {
+            let detail = "this route does not take that method";
+            if crate::scim::is_scim(&uri) {
+                return crate::scim::ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, detail)
+                    .into_response();
+            }
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", detail).into_response()
         })
         .with_state(state)
 }

@@ -101,7 +101,8 @@ pub async fn create_user(
     let new = NewUser {
         id: body.id,
         name: body.name,
-        email: body.email,
+        email: Some(body.email),
+        directory: None,
         role: body.role,
         team: body.team,
     };
@@ -174,9 +175,10 @@ pub async fn update_user(
 ) -> Result<Response, ApiError> {
     let changes = UserChanges {
         name: body.name,
-        email: body.email,
+        email: body.email.map(Some),
         role: body.role,
         team: body.team,
+        directory: None,
     };
     let outcome = app
         .seats

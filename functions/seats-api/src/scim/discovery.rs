@@ -1,12 +1,13 @@
 //! What a SCIM client asks first (RFC 7644 §4): what this service provider
 //! supports, its resource types, and their schemas.
 
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::user_resource::SEATS_SCHEMA;
-use super::{MAX_RESULTS, ScimCaller, scim_response};
+use super::{MAX_RESULTS, ScimCaller, ScimError, scim_response};
 
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -58,6 +59,20 @@ pub async fn resource_types_list(_caller: ScimCaller) -> Response {
     list(resource_types())
 }
 
+/// `GET /scim/v2/ResourceTypes/{id}`.
+pub async fn resource_type(_caller: ScimCaller, Path(id): Path<String>) -> Result<Response, ScimError> {
+    one(resource_types(), "id", "resource type", &id)
+}
+
+/// The resource of `resources` whose `key` is `id`, or a SCIM 404.
+fn one(resources: Vec<Value>, key: &str, what: &str, id: &str) -> Result<Response, ScimError> {
+    resources
+        .into_iter()
+        .find(|r| r[key].as_str() == Some(id))
+        .map(|r| scim_response(StatusCode::OK, &r))
+        .ok_or_else(|| ScimError::not_found(what, id))
+}
+
 fn attribute(name: &str, kind: &str, required: bool, mutability: &str, uniqueness: &str) -> Value {
     json!({
         "name": name, "type": kind, "multiValued": false, "required": required,
@@ -65,12 +80,23 @@ fn attribute(name: &str, kind: &str, required: bool, mutability: &str, uniquenes
     })
 }
 
+/// A `$ref` sub-attribute: the URI of a resource of `kind`.
+fn reference(kind: &str, mutability: &str) -> Value {
+    json!({
+        "name": "$ref", "type": "reference", "referenceTypes": [kind], "multiValued": false,
+        "required": false, "caseExact": true, "mutability": mutability, "returned": "default", "uniqueness": "none",
+    })
+}
+
+const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+
 fn schemas() -> Vec<Value> {
     vec![
         json!({
+            "schemas": [SCHEMA_SCHEMA],
             "id": "urn:ietf:params:scim:schemas:core:2.0:User",
             "name": "User",
-            "description": "A seatflow user; userName is their email",
+            "description": "A seatflow user; their email is userName when that is an address, else the primary of emails",
             "attributes": [
                 attribute("userName", "string", true, "readWrite", "server"),
                 attribute("displayName", "string", false, "readWrite", "none"),
@@ -96,12 +122,17 @@ fn schemas() -> Vec<Value> {
                 {
                     "name": "groups", "type": "complex", "multiValued": true, "required": false,
                     "mutability": "readOnly", "returned": "default",
-                    "subAttributes": [attribute("value", "string", false, "readOnly", "none")],
+                    "subAttributes": [
+                        attribute("value", "string", false, "readOnly", "none"),
+                        reference("Group", "readOnly"),
+                        attribute("display", "string", false, "readOnly", "none"),
+                    ],
                 },
             ],
             "meta": { "resourceType": "Schema", "location": "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User" },
         }),
         json!({
+            "schemas": [SCHEMA_SCHEMA],
             "id": "urn:ietf:params:scim:schemas:core:2.0:Group",
             "name": "Group",
             "description": "A seatflow team",
@@ -112,6 +143,7 @@ fn schemas() -> Vec<Value> {
                     "mutability": "readWrite", "returned": "default",
                     "subAttributes": [
                         attribute("value", "string", false, "immutable", "none"),
+                        reference("User", "immutable"),
                         attribute("display", "string", false, "readOnly", "none"),
                     ],
                 },
@@ -119,6 +151,7 @@ fn schemas() -> Vec<Value> {
             "meta": { "resourceType": "Schema", "location": "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group" },
         }),
         json!({
+            "schemas": [SCHEMA_SCHEMA],
             "id": SEATS_SCHEMA,
             "name": "Seats",
             "description": "The seats a user holds, and whether the organisation's directory seat is still owed to them (none was free)",
@@ -140,6 +173,11 @@ fn schemas() -> Vec<Value> {
 /// `GET /scim/v2/Schemas`.
 pub async fn schemas_list(_caller: ScimCaller) -> Response {
     list(schemas())
+}
+
+/// `GET /scim/v2/Schemas/{id}` (the schema's URN).
+pub async fn schema(_caller: ScimCaller, Path(id): Path<String>) -> Result<Response, ScimError> {
+    one(schemas(), "id", "schema", &id)
 }
 
 fn list(resources: Vec<Value>) -> Response {

@@ -34,6 +34,12 @@ impl ScimError {
         Self::new(StatusCode::BAD_REQUEST, Some("invalidValue"), detail)
     }
 
+    /// Its `scimType`, if it has one.
+    #[must_use]
+    pub fn scim_type(&self) -> Option<&'static str> {
+        self.scim_type
+    }
+
     /// 404 for a resource of another organisation or none.
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, None, format!("{what} '{id}' not found"))

@@ -8,27 +8,53 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use seatflow_domain::Mode;
+use seatflow_domain::{Actor, Mode};
 use seatflow_http::AppState;
 use serde_json::Value;
 
 use super::group_members::{
-    member_ids, member_in_path, members, move_member, remove_if_member, renamed, resource, set_members,
-    team_id,
+    GROUP_SCHEMA, member_ids, member_in_path, members, move_member, remove_if_member, renamed, resource,
+    set_members, team_id,
 };
 use super::{
-    ListQuery, PatchOp, ScimBody, ScimCaller, ScimError, filter, list_response, paging, patch_operations,
-    scim_response,
+    ListQuery, PatchOp, Projection, ScimBody, ScimCaller, ScimError, filter, list_response, paging,
+    patch_operations, scim_response,
 };
 
-/// `GET /scim/v2/Groups[?filter=displayName eq "…"]`.
+/// `GET /scim/v2/Groups[?filter=displayName eq "…"][&startIndex=&count=][&attributes=|&excludedAttributes=]`.
 pub async fn list(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ScimError> {
+    answer_list(&app, &actor, query).await
+}
+
+/// `POST /scim/v2/Groups/.search`: the list, asked in a body.
+pub async fn search(
+    ScimCaller(actor): ScimCaller,
+    State(app): State<AppState>,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    answer_list(&app, &actor, ListQuery::from_search(&body)?).await
+}
+
+async fn answer_list(app: &AppState, actor: &Actor, query: ListQuery) -> Result<Response, ScimError> {
     let (start, count) = paging(query.start_index.as_deref(), query.count.as_deref())?;
-    let mut teams = app.seats.directory().teams(&actor).await?;
+    let (resources, total) = page(app, actor, &query, start - 1, count).await?;
+    Ok(list_response(resources, total, start))
+}
+
+/// The groups `query` finds, `skip`ped and `take`n, as it projects them
+/// (members read for those only), and how many it finds.
+pub(super) async fn page(
+    app: &AppState,
+    actor: &Actor,
+    query: &ListQuery,
+    skip: usize,
+    take: usize,
+) -> Result<(Vec<Value>, usize), ScimError> {
+    let mut teams = app.seats.directory().teams(actor).await?;
     if let Some(text) = &query.filter {
         let wanted = filter::equality(text, &["displayName", "id"])?;
         teams.retain(|t| match wanted.attribute.as_str() {
@@ -38,23 +64,25 @@ pub async fn list(
     }
     let total = teams.len();
     let mut resources = Vec::new();
-    for team in teams.iter().skip(start - 1).take(count) {
-        resources.push(resource(team, &members(&app, &actor, &team.id).await?));
+    for team in teams.iter().skip(skip).take(take) {
+        let members = members(app, actor, &team.id).await?;
+        resources.push(query.projection.apply(resource(team, &members), GROUP_SCHEMA));
     }
-    Ok(list_response(resources, total, start))
+    Ok((resources, total))
 }
 
 /// `GET /scim/v2/Groups/{id}`.
 pub async fn get_one(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
+    Query(projection): Query<Projection>,
     Path(id): Path<String>,
 ) -> Result<Response, ScimError> {
     let id = team_id(&id)?;
     let team = app.seats.directory().team(&actor, &id).await?;
     Ok(scim_response(
         StatusCode::OK,
-        &resource(&team, &members(&app, &actor, &id).await?),
+        &projection.apply(resource(&team, &members(&app, &actor, &id).await?), GROUP_SCHEMA),
     ))
 }
 
@@ -62,6 +90,7 @@ pub async fn get_one(
 pub async fn create(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
+    Query(projection): Query<Projection>,
     ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
     let name = input["displayName"]
@@ -91,7 +120,10 @@ pub async fn create(
     set_members(&app, &actor, &team.id, &wanted).await?;
     let mut response = scim_response(
         StatusCode::CREATED,
-        &resource(&team, &members(&app, &actor, &team.id).await?),
+        &projection.apply(
+            resource(&team, &members(&app, &actor, &team.id).await?),
+            GROUP_SCHEMA,
+        ),
     );
     if let Ok(location) = HeaderValue::from_str(&format!("/scim/v2/Groups/{}", team.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -104,6 +136,7 @@ pub async fn create(
 pub async fn replace(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
+    Query(projection): Query<Projection>,
     Path(id): Path<String>,
     ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
@@ -114,7 +147,7 @@ pub async fn replace(
     set_members(&app, &actor, &id, &wanted).await?;
     Ok(scim_response(
         StatusCode::OK,
-        &resource(&team, &members(&app, &actor, &id).await?),
+        &projection.apply(resource(&team, &members(&app, &actor, &id).await?), GROUP_SCHEMA),
     ))
 }
 
@@ -123,6 +156,7 @@ pub async fn replace(
 pub async fn patch(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
+    Query(projection): Query<Projection>,
     Path(id): Path<String>,
     ScimBody(input): ScimBody,
 ) -> Result<Response, ScimError> {
@@ -179,7 +213,7 @@ pub async fn patch(
     }
     Ok(scim_response(
         StatusCode::OK,
-        &resource(&team, &members(&app, &actor, &id).await?),
+        &projection.apply(resource(&team, &members(&app, &actor, &id).await?), GROUP_SCHEMA),
     ))
 }
 

@@ -15,17 +15,19 @@ mod error;
 mod filter;
 mod group_members;
 mod groups;
+mod projection;
 mod user_resource;
 mod users;
 
 pub use error::{ScimError, scim_response};
+pub use projection::Projection;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use seatflow_domain::{Actor, Principal};
 use seatflow_http::{AppState, Caller};
 use serde_json::{Value, json};
@@ -103,6 +105,41 @@ pub struct ListQuery {
     pub start_index: Option<String>,
     /// At most [`MAX_RESULTS`].
     pub count: Option<String>,
+    /// Which attributes each resource carries.
+    #[serde(flatten)]
+    pub projection: Projection,
+}
+
+const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+impl ListQuery {
+    /// The query of a `POST …/.search` body (RFC 7644 §3.4.3).
+    ///
+    /// # Errors
+    /// 400 `invalidSyntax` for a body that is not a search request.
+    pub fn from_search(body: &Value) -> Result<Self, ScimError> {
+        let declared = body["schemas"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|v| v == SEARCH_SCHEMA));
+        if !declared {
+            return Err(ScimError::new(
+                StatusCode::BAD_REQUEST,
+                Some("invalidSyntax"),
+                format!("a search body declares the schema {SEARCH_SCHEMA}"),
+            ));
+        }
+        let text = |name: &str| match &body[name] {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        Ok(Self {
+            filter: text("filter"),
+            start_index: text("startIndex"),
+            count: text("count"),
+            projection: Projection::from_lists(body.get("attributes"), body.get("excludedAttributes")),
+        })
+    }
 }
 
 /// `startIndex` and `count` of a list query (1-based; RFC 7644 §3.4.2.4:
@@ -203,6 +240,50 @@ pub fn boolean(value: &Value, name: &str) -> Result<bool, ScimError> {
     }
 }
 
+/// `POST /scim/v2/.search` (RFC 7644 §3.4.3): users, then groups, that
+/// the search finds; a filter on an attribute one of them lacks finds none
+/// of that kind.
+async fn search_everything(
+    ScimCaller(actor): ScimCaller,
+    axum::extract::State(app): axum::extract::State<AppState>,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let query = ListQuery::from_search(&body)?;
+    let (start, count) = paging(query.start_index.as_deref(), query.count.as_deref())?;
+    let unfiltered = |found: Result<(Vec<Value>, usize), ScimError>| match found {
+        Err(e) if e.scim_type() == Some("invalidFilter") => Ok((Vec::new(), 0)),
+        other => other,
+    };
+    let (mut resources, users) = unfiltered(users::page(&app, &actor, &query, start - 1, count).await)?;
+    let skip = (start - 1).saturating_sub(users);
+    let take = count - resources.len();
+    let (groups, group_total) = unfiltered(groups::page(&app, &actor, &query, skip, take).await)?;
+    if query.filter.is_some() && users + group_total == 0 {
+        // Refused by both, the filter is the caller's mistake: say so.
+        if let (Err(e), Err(_)) = (
+            filter::equality(
+                query.filter.as_deref().unwrap_or_default(),
+                &["userName", "emails.value", "id", "externalId"],
+            ),
+            filter::equality(
+                query.filter.as_deref().unwrap_or_default(),
+                &["displayName", "id"],
+            ),
+        ) {
+            return Err(e);
+        }
+    }
+    resources.extend(groups);
+    Ok(list_response(resources, users + group_total, start))
+}
+
+/// Whether `uri` is under `/scim/v2`: its errors are SCIM's, not the API's.
+#[must_use]
+pub fn is_scim(uri: &axum::http::Uri) -> bool {
+    let path = uri.path();
+    path == "/scim/v2" || path.starts_with("/scim/v2/")
+}
+
 /// The SCIM router (`/scim/v2/…`).
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -211,8 +292,12 @@ pub fn router() -> Router<AppState> {
             get(discovery::service_provider_config),
         )
         .route("/scim/v2/ResourceTypes", get(discovery::resource_types_list))
+        .route("/scim/v2/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/scim/v2/Schemas", get(discovery::schemas_list))
+        .route("/scim/v2/Schemas/{id}", get(discovery::schema))
+        .route("/scim/v2/.search", post(search_everything))
         .route("/scim/v2/Users", get(users::list).post(users::create))
+        .route("/scim/v2/Users/.search", post(users::search))
         .route(
             "/scim/v2/Users/{user_id}",
             get(users::get_one)
@@ -221,6 +306,7 @@ pub fn router() -> Router<AppState> {
                 .delete(users::delete),
         )
         .route("/scim/v2/Groups", get(groups::list).post(groups::create))
+        .route("/scim/v2/Groups/.search", post(groups::search))
         .route(
             "/scim/v2/Groups/{group_id}",
             get(groups::get_one)

@@ -91,8 +91,10 @@ impl TestApp {
         let new = NewUser {
             id: Some(UserId::parse(id).expect("id")),
             name: DisplayName::parse(name).expect("name"),
-            email: Email::parse(&format!("{}@{}.example", id.trim_start_matches("usr_"), org))
-                .expect("email"),
+            email: Some(
+                Email::parse(&format!("{}@{}.example", id.trim_start_matches("usr_"), org)).expect("email"),
+            ),
+            directory: None,
             role,
             team: None,
         };
@@ -309,7 +311,8 @@ impl Victim {
             let new = NewUser {
                 id: Some(UserId::parse(id).expect("id")),
                 name: DisplayName::parse(name).expect("name"),
-                email: Email::parse(&format!("{}@victim.example", name.to_lowercase())).expect("email"),
+                email: Some(Email::parse(&format!("{}@victim.example", name.to_lowercase())).expect("email")),
+                directory: None,
                 role,
                 team: team.map(|t| TeamId::parse(t).expect("id")),
             };

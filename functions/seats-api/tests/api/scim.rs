@@ -305,7 +305,9 @@ async fn okta_creates_finds_pushes_groups_deactivates_and_deletes_a_user() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{replaced}");
-    assert_eq!(replaced["displayName"], "Tess User");
+    // Answered as the directory said it: a name without a displayName.
+    assert_eq!(replaced["name"]["givenName"], "Tess");
+    assert!(replaced.get("displayName").is_none(), "{replaced}");
     let (status, _) = scim(&app, &key, Method::DELETE, &format!("/scim/v2/Users/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(assigned(&app, "professional").await, before);
@@ -401,7 +403,18 @@ async fn entra_creates_users_until_no_seat_is_free_then_flags_them_and_moves_gro
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
-    assert_eq!(updated["userName"], "renamed@contoso.com");
+    // Entra's userName is the sign-in name; the work email is the email.
+    assert_eq!(updated["emails"][0]["value"], "renamed@contoso.com");
+    let (status, _, by_email) = app
+        .call(
+            Method::GET,
+            "/v1/entitlements?user=renamed@contoso.com",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_email}");
+    assert_eq!(by_email["user"], updated["id"], "{by_email}");
     assert_eq!(updated["displayName"], "Given1 Newfamily");
     let (status, off) = scim(
         &app,
@@ -508,7 +521,7 @@ async fn bad_scim_requests_get_scim_errors_and_other_organisations_see_nothing()
     let app = TestApp::new().await;
     Victim::seed(&app).await;
     let key = app.api_key_for("org_victim").await;
-    let cases: [BadRequest; 8] = [
+    let cases: [BadRequest; 9] = [
         (
             Method::GET,
             "/scim/v2/Users?filter=userName%20co%20%22ann%22",
@@ -533,7 +546,14 @@ async fn bad_scim_requests_get_scim_errors_and_other_organisations_see_nothing()
         (
             Method::POST,
             "/scim/v2/Users",
-            Some(json!({ "userName": "not-an-email" })),
+            Some(json!({ "displayName": "No userName" })),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({ "userName": "ann.lee", "emails": [{ "value": "not an address" }] })),
             400,
             Some("invalidValue"),
         ),

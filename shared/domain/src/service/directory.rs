@@ -7,7 +7,7 @@ use crate::access::{Actor, Principal};
 use crate::audit::{AuditAction, nothing, snapshot};
 use crate::directory::{DisplayName, NewUser, Role, Team, User, UserChanges, UserSeats};
 use crate::draft::{Draft, SeatBook};
-use crate::error::SeatError;
+use crate::error::{SeatError, ValidationError};
 use crate::ids::{OrgId, ProductId, TeamId, UserId};
 use crate::store::SnapshotKeys;
 
@@ -145,7 +145,7 @@ impl Directory<'_> {
         }
         let keys = SnapshotKeys {
             holders: new.id.iter().cloned().collect(),
-            emails: vec![new.email.clone()],
+            emails: new.email.iter().cloned().collect(),
             teams: new.team.iter().cloned().collect(),
             pools: seat_product.iter().cloned().cloned().collect(),
             ..SnapshotKeys::default()
@@ -156,8 +156,8 @@ impl Directory<'_> {
             if let Some(team) = &new.team {
                 Seats::managed_team(actor, &read, team)?;
             }
-            if read.email_taken(&new.email) {
-                return Err(SeatError::EmailTaken(new.email.as_str().to_owned()));
+            if let Some(email) = new.email.as_ref().filter(|e| read.email_taken(e)) {
+                return Err(SeatError::EmailTaken(email.as_str().to_owned()));
             }
             let id = match &new.id {
                 Some(id) if read.holder(id).is_some() => {
@@ -174,6 +174,7 @@ impl Directory<'_> {
                 id,
                 name: new.name.clone(),
                 email: new.email.clone(),
+                directory: new.directory.clone(),
                 role: new.role,
                 team: new.team.clone(),
                 active,
@@ -297,7 +298,11 @@ impl Directory<'_> {
                 cursor = Some(holder.user.id.clone());
                 let matches = needle.as_ref().is_none_or(|n| {
                     holder.user.name.as_str().to_lowercase().contains(n)
-                        || holder.user.email.as_str().contains(n.as_str())
+                        || holder
+                            .user
+                            .email
+                            .as_ref()
+                            .is_some_and(|e| e.as_str().contains(n.as_str()))
                 });
                 if actor.can_see(&holder.user) && matches {
                     found.push(holder);
@@ -420,7 +425,7 @@ impl Directory<'_> {
         }
         let keys = SnapshotKeys {
             holders: vec![id.clone()],
-            emails: changes.email.iter().cloned().collect(),
+            emails: changes.email.iter().flatten().cloned().collect(),
             teams: changes.team.iter().flatten().cloned().collect(),
             pools: self.catalog.products.keys().cloned().collect(),
             ..SnapshotKeys::default()
@@ -434,12 +439,25 @@ impl Directory<'_> {
             if let Some(name) = &changes.name {
                 updated.user.name = name.clone();
             }
+            if let Some(directory) = &changes.directory {
+                updated.user.directory.clone_from(directory);
+            }
             if let Some(email) = changes.email.as_ref().filter(|e| **e != holder.user.email) {
-                if read.email_taken(email) {
-                    return Err(SeatError::EmailTaken(email.as_str().to_owned()));
+                match email {
+                    Some(email) if read.email_taken(email) => {
+                        return Err(SeatError::EmailTaken(email.as_str().to_owned()));
+                    }
+                    None if updated.user.directory.is_none() => {
+                        return Err(ValidationError::new(
+                            "email",
+                            "is required: only the organisation's directory may know a user by another name",
+                        )
+                        .into());
+                    }
+                    _ => {}
                 }
-                updated.user.email = email.clone();
-                draft.move_email(id, &holder.user.email, email);
+                updated.user.email.clone_from(email);
+                draft.move_email(id, holder.user.email.as_ref(), email.as_ref());
             }
             if let Some(role) = changes.role.filter(|r| *r != holder.user.role) {
                 if role == Role::Admin || holder.user.role == Role::Admin {

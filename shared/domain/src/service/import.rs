@@ -113,7 +113,8 @@ impl ImportRow {
                 .transpose()
                 .map_err(field("id"))?,
             name: DisplayName::parse(&self.name).map_err(field("name"))?,
-            email: Email::parse(self.email.trim()).map_err(field("email"))?,
+            email: Some(Email::parse(self.email.trim()).map_err(field("email"))?),
+            directory: None,
             role,
             team: text(&self.team)
                 .map(TeamId::parse)
@@ -197,19 +198,21 @@ impl Directory<'_> {
         mode: Mode,
     ) -> Result<(RowStatus, UserId), SeatError> {
         let (new, seat) = row.parse()?;
-        if !seen.insert(new.email.clone()) {
+        let email = new
+            .email
+            .clone()
+            .ok_or_else(|| ValidationError::new("email", "is required"))?;
+        if !seen.insert(email.clone()) {
             return Err(ValidationError::new("email", "appears on an earlier row of this import").into());
         }
         match self.create_user(actor, new.clone(), seat.as_ref(), mode).await {
             Ok(outcome) => Ok((RowStatus::Created, outcome.value.user.id)),
             // The creation reads the email claim in its snapshot: a taken
             // email is a user the organisation has, left as they are.
-            Err(SeatError::EmailTaken(_)) => {
-                match self.store.holder_by_email(&actor.org, &new.email).await? {
-                    Some(existing) => Ok((RowStatus::Exists, existing.user.id)),
-                    None => Err(SeatError::EmailTaken(new.email.as_str().to_owned())),
-                }
-            }
+            Err(SeatError::EmailTaken(_)) => match self.store.holder_by_email(&actor.org, &email).await? {
+                Some(existing) => Ok((RowStatus::Exists, existing.user.id)),
+                None => Err(SeatError::EmailTaken(email.as_str().to_owned())),
+            },
             Err(other) => Err(other),
         }
     }

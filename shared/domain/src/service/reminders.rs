@@ -158,7 +158,7 @@ impl Seats {
             admins.extend(
                 page.iter()
                     .filter(|u| u.role == Role::Admin)
-                    .map(|u| u.email.clone()),
+                    .filter_map(|u| u.email.clone()),
             );
             match page.last() {
                 Some(last) if page.len() == ADMIN_PAGE => after = Some(last.id.clone()),

@@ -135,8 +135,8 @@ pub struct Entitlement {
 pub struct UserEntitlements {
     /// The user.
     pub user: UserId,
-    /// Their email.
-    pub email: Email,
+    /// Their email, if they have one.
+    pub email: Option<Email>,
     /// The products they may use.
     pub products: Vec<Entitlement>,
 }

@@ -122,7 +122,8 @@ pub async fn a_second_user_with_the_same_email_conflicts(store: Arc<dyn Entitlem
     let again = seatflow_domain::NewUser {
         id: None,
         name: seatflow_domain::DisplayName::parse("Ada Again").expect("name"),
-        email: seatflow_domain::Email::parse("ADA@example.com").expect("email"),
+        email: Some(seatflow_domain::Email::parse("ADA@example.com").expect("email")),
+        directory: None,
         role: seatflow_domain::Role::Member,
         team: None,
     };
@@ -723,7 +724,7 @@ pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store
     // An email change moves the claim: the old address is free, a taken one is refused.
     let renamed = Email::parse("mover.new@example.com").expect("email");
     let changes = UserChanges {
-        email: Some(renamed.clone()),
+        email: Some(Some(renamed.clone())),
         role: Some(Role::TeamManager),
         ..UserChanges::default()
     };
@@ -734,8 +735,8 @@ pub async fn a_team_move_carries_seats_and_an_email_change_moves_the_claim(store
         .await
         .expect("changed");
     assert_eq!(
-        (&changed.value.user.email, changed.value.user.role),
-        (&renamed, Role::TeamManager)
+        (changed.value.user.email.as_ref(), changed.value.user.role),
+        (Some(&renamed), Role::TeamManager)
     );
     assert_eq!(
         store
@@ -888,7 +889,8 @@ pub async fn a_directory_user_takes_the_policy_seat_when_free_in_one_commit(
     let new = |name: &str| NewUser {
         id: None,
         name: DisplayName::parse(name).expect("name"),
-        email: Email::parse(&format!("{}@directory.example", name.to_lowercase())).expect("email"),
+        email: Some(Email::parse(&format!("{}@directory.example", name.to_lowercase())).expect("email")),
+        directory: None,
         role: Role::Member,
         team: None,
     };
@@ -971,7 +973,8 @@ pub async fn admins_are_made_by_admins_and_the_last_one_stays(store: Arc<dyn Ent
     let new_admin = NewUser {
         id: None,
         name: DisplayName::parse("Made By Key").expect("name"),
-        email: Email::parse("made@admins.example").expect("email"),
+        email: Some(Email::parse("made@admins.example").expect("email")),
+        directory: None,
         role: Role::Admin,
         team: None,
     };
