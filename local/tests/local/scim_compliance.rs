@@ -60,8 +60,7 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "returned unexpected value for 'members'",
         "display is the server's",
     ),
-    // Not built yet (issue 24): a group's externalId is not kept, and a
-    // group (a team) cannot be deleted yet.
+    // Not built yet (issue 24): a group's externalId is not kept.
     (
         "object_query_with_attributes",
         "'externalId' missing from Group",
@@ -86,11 +85,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "check_replace_attribute",
         "Failed to replace attribute 'externalId'",
         "groups keep no externalId yet",
-    ),
-    (
-        "object_deletion",
-        "admins remove teams",
-        "teams cannot be deleted yet",
     ),
 ];
 

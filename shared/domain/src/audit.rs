@@ -21,6 +21,11 @@ pub enum AuditAction {
     TeamCreated,
     /// A team's name changed (its id, members and allocations stay).
     TeamRenamed,
+    /// Members of a team being removed left it with their seats, and its
+    /// allocations went back to the pool (one batch).
+    TeamEmptied,
+    /// A team was removed (its members and allocations had left it).
+    TeamRemoved,
     /// A user was created (possibly with a seat).
     UserCreated,
     /// A user's name, email, role or team changed (their seats move with a team).

@@ -134,6 +134,11 @@ impl Draft {
         }));
     }
 
+    /// Removes a team and its counters (each read at its version).
+    pub(crate) fn remove_team(&mut self, removal: crate::store::RemoveTeam) {
+        self.writes.push(Write::RemoveTeam(removal));
+    }
+
     /// Removes an endpoint (read at its version).
     pub(crate) fn remove_endpoint(&mut self, endpoint: &crate::webhook::WebhookEndpoint) {
         self.writes

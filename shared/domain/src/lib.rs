@@ -91,8 +91,8 @@ pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
 pub use store::{
     ApiKeyReads, BillingReads, Change, CommitPort, DirectoryReads, EntitlementStore, JobFailures, MoveEmail,
-    OrganizationReads, Put, Record, RemoveEndpoint, RemoveHolder, RenewalIndex, Snapshot, SnapshotKeys,
-    SubscriptionOwner, TeamSeatsCount, Write,
+    OrganizationReads, Put, Record, RemoveEndpoint, RemoveHolder, RemoveTeam, RenewalIndex, Snapshot,
+    SnapshotKeys, SubscriptionOwner, TeamSeatsCount, Write,
 };
 
 /// The entitlement store's traits, to bring into scope where a store's
@@ -112,8 +112,8 @@ pub use service::{
     EntitlementTokenClaims, FailedJob, FirstAdmin, ImportReport, ImportRow, KeyCaller, LicenseSummary,
     MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode, NewEndpoint,
     OpenedOrganization, OrganizationPage, OrganizationTriage, Outcome, PurchaseConfirmation, PurchaseStatus,
-    RowResult, RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamUsage, Transfer, Usage,
-    UsageTotals, UserEntitlements,
+    RowResult, RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamRemoval, TeamUsage, Transfer,
+    Usage, UsageTotals, UserEntitlements,
 };
 pub use service::{Allocations, Directory, Integrations, Organizations, Subscriptions, Views};
 

@@ -84,6 +84,20 @@ pub enum Write {
     /// Remove an outbound webhook endpoint; a conflict unless the stored one
     /// has the `expected` version.
     RemoveWebhookEndpoint(RemoveEndpoint),
+    /// Remove a team and its counters; a conflict unless each stored record
+    /// has the version read.
+    RemoveTeam(RemoveTeam),
+}
+
+/// A team to remove, with its counters, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveTeam {
+    /// The team.
+    pub team: TeamId,
+    /// Its version as read.
+    pub expected: u64,
+    /// Its counters (one per product) and the version each was read at.
+    pub counters: Vec<(ProductId, u64)>,
 }
 
 /// An endpoint to remove, as read.

@@ -552,6 +552,14 @@ impl DynamoEntitlementStore {
                 Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
                 Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::WebhookEndpoint(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::RemoveTeam(removal) => {
+                    let pk = keys::org(&change.org);
+                    items.push(self.delete(pk.clone(), keys::team(&removal.team), Some(removal.expected))?);
+                    for (product, version) in &removal.counters {
+                        let sk = keys::team_seats(&removal.team, product);
+                        items.push(self.delete(pk.clone(), sk, Some(*version))?);
+                    }
+                }
                 Write::RemoveWebhookEndpoint(removal) => items.push(self.delete(
                     keys::org(&change.org),
                     keys::webhook_endpoint(&removal.id),

@@ -179,6 +179,18 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
             Some(removal.expected),
             |e| e.version,
         ),
+        Write::RemoveTeam(removal) => {
+            version_matches(&records.teams, &removal.team, Some(removal.expected), |t| {
+                t.version
+            }) && removal.counters.iter().all(|(product, version)| {
+                version_matches(
+                    &records.team_seats,
+                    &(removal.team.clone(), product.clone()),
+                    Some(*version),
+                    |t| t.version,
+                )
+            })
+        }
     }
 }
 
@@ -277,6 +289,12 @@ fn apply(
         Write::NotificationPreferences(put) => records.notification_preferences = Some(put.value),
         Write::WebhookEndpoint(put) => {
             records.webhook_endpoints.insert(put.value.id.clone(), put.value);
+        }
+        Write::RemoveTeam(removal) => {
+            records.teams.remove(&removal.team);
+            for (product, _) in removal.counters {
+                records.team_seats.remove(&(removal.team.clone(), product));
+            }
         }
         Write::RemoveWebhookEndpoint(removal) => {
             records.webhook_endpoints.remove(&removal.id);

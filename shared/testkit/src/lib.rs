@@ -63,6 +63,7 @@ macro_rules! entitlement_store_conformance {
             a_directory_user_takes_the_policy_seat_when_free_in_one_commit,
             admins_are_made_by_admins_and_the_last_one_stays,
             a_renamed_team_keeps_its_members_and_allocation,
+            a_removed_team_returns_its_allocation_and_its_members_keep_their_seats,
             a_team_move_carries_seats_and_an_email_change_moves_the_claim,
             concurrent_assigns_never_oversell_a_pool,
             concurrent_allocation_moves_never_over_allocate,

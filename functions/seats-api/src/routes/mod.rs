@@ -72,7 +72,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::list_subscriptions))
         .routes(routes!(catalog::list_add_ons))
         .routes(routes!(teams::list_teams, teams::create_team))
-        .routes(routes!(teams::get_team, teams::rename_team))
+        .routes(routes!(teams::get_team, teams::rename_team, teams::remove_team))
         .routes(routes!(allocations::set_allocation))
         .routes(routes!(allocations::list_allocations))
         .routes(routes!(allocations::move_allocation))

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use seatflow_domain::{Team, TeamId};
+use seatflow_domain::{Team, TeamId, TeamRemoval};
 use seatflow_http::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, Problem};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -87,6 +87,26 @@ pub async fn rename_team(
         .seats
         .directory()
         .rename_team(&caller, &team, &body.name, dry.mode())
+        .await?;
+    Ok(Mutation::respond(outcome, false))
+}
+
+/// Removes a team (admins): its allocations go back to the pool, its members
+/// keep their seats and belong to no team. Large teams are emptied in
+/// batches; a removal cut short can be asked again.
+#[utoipa::path(delete, path = "/v1/teams/{team_id}", tag = "teams", params(("team_id" = String, Path, description = "Team id"), DryRun),
+    responses((status = 200, body = Mutation<TeamRemoval>), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn remove_team(
+    Caller(caller): Caller,
+    State(app): State<AppState>,
+    ApiPath(team): ApiPath<TeamId>,
+    ApiQuery(dry): ApiQuery<DryRun>,
+) -> Result<Response, ApiError> {
+    let outcome = app
+        .seats
+        .directory()
+        .remove_team(&caller, &team, dry.mode())
         .await?;
     Ok(Mutation::respond(outcome, false))
 }

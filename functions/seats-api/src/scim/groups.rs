@@ -2,12 +2,12 @@
 //! added to a group moves into that team with their seats (refused when the
 //! team's allocation has no room for them); a member removed leaves it for no
 //! team. A user is in one team at a time, so adding them to a second group
-//! moves them. Renaming and deleting teams stays with the organisation's
-//! admins.
+//! moves them. Deleting a group removes the team: its allocations return to
+//! the pool, and its members keep their seats, in no team.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use seatflow_domain::{Actor, Mode};
 use seatflow_http::AppState;
 use serde_json::Value;
@@ -217,17 +217,16 @@ pub async fn patch(
     ))
 }
 
-/// `DELETE /scim/v2/Groups/{id}`: not done here. A team holds allocations
-/// and an audit history; its admins remove it. Its members can be removed.
+/// `DELETE /scim/v2/Groups/{id}`: the team goes; its allocations return
+/// to the pool and its members keep their seats, in no team.
 pub async fn delete(
     ScimCaller(actor): ScimCaller,
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ScimError> {
-    app.seats.directory().team(&actor, &team_id(&id)?).await?;
-    Err(ScimError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        None,
-        "seatflow's admins remove teams (they hold allocations); remove the group's members, or rename it, instead",
-    ))
+    app.seats
+        .directory()
+        .remove_team(&actor, &team_id(&id)?, Mode::Apply)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -3,8 +3,8 @@
 //! `emails`) is kept as it said it ([`User::directory`]) and answered back;
 //! seatflow's own name and email are derived from it: the email is the
 //! primary (or first) of `emails`, else `userName` when that is an address,
-//! else none; the name is `displayName`, `name.formatted`, the
-//! given and family names, or `userName`.
+//! else none; the name is `displayName`, the given and family names,
+//! `name.formatted`, or `userName`.
 
 use seatflow_domain::{DisplayName, Email, ProductId, User, UserSeats};
 use serde_json::{Map, Value, json};
@@ -144,8 +144,9 @@ pub(super) fn display_name(value: &str) -> Result<DisplayName, ScimError> {
     DisplayName::parse(value).map_err(|e| ScimError::invalid_value(format!("name: {e}")))
 }
 
-/// The display name a record gives: `displayName`, `name.formatted`, or
-/// the given and family names.
+/// The display name a record gives: `displayName`, the given and family
+/// names (which a PATCH changes one at a time, leaving `formatted` as it
+/// was), or `name.formatted`.
 fn name_of(record: &Map<String, Value>) -> Result<Option<DisplayName>, ScimError> {
     fn text(value: Option<&Value>) -> Option<&str> {
         value.and_then(Value::as_str).filter(|d| !d.trim().is_empty())
@@ -154,17 +155,16 @@ fn name_of(record: &Map<String, Value>) -> Result<Option<DisplayName>, ScimError
         return display_name(display).map(Some);
     }
     let name = record.get("name");
-    if let Some(formatted) = text(name.and_then(|n| n.get("formatted"))) {
-        return display_name(formatted).map(Some);
-    }
     let parts: Vec<&str> = ["givenName", "familyName"]
         .iter()
         .filter_map(|part| text(name.and_then(|n| n.get(*part))))
         .collect();
-    if parts.is_empty() {
-        return Ok(None);
+    if !parts.is_empty() {
+        return display_name(&parts.join(" ")).map(Some);
     }
-    display_name(&parts.join(" ")).map(Some)
+    text(name.and_then(|n| n.get("formatted")))
+        .map(display_name)
+        .transpose()
 }
 
 /// `active` of a body, if it says.
@@ -319,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn the_name_comes_from_display_name_then_formatted_then_parts() {
+    fn the_name_comes_from_display_name_then_parts_then_formatted() {
         let name = |value: Value| {
             derive(&record_of(value))
                 .expect("derived")
@@ -333,8 +333,13 @@ mod tests {
         );
         assert_eq!(
             name(json!({ "userName": "u", "name": { "formatted": "F", "givenName": "G" } })),
+            "G"
+        );
+        assert_eq!(
+            name(json!({ "userName": "u", "name": { "formatted": "F" } })),
             "F"
         );
+        assert_eq!(name(json!({ "userName": "u" })), "u");
         assert_eq!(
             name(json!({ "userName": "u", "name": { "givenName": "Ann", "familyName": "Lee" } })),
             "Ann Lee"

@@ -33,6 +33,12 @@ pub(crate) fn route_table(
             Some(json!({"name": "Renamed"})),
         ),
         (
+            M::DELETE,
+            "/v1/teams/{team_id}",
+            "/v1/teams/team_red".into(),
+            None,
+        ),
+        (
             M::PUT,
             "/v1/teams/{team_id}/allocations/{product}",
             "/v1/teams/team_red/allocations/professional".into(),

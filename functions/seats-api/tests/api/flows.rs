@@ -40,7 +40,7 @@ async fn every_mutation_can_be_a_dry_run_that_writes_nothing() {
             "{method} {template} shows its audit entry"
         );
     }
-    assert_eq!(mutations, 21);
+    assert_eq!(mutations, 22);
     assert_eq!(
         victim.audit_len(&app).await,
         audit_before,

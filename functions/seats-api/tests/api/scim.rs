@@ -415,7 +415,12 @@ async fn entra_creates_users_until_no_seat_is_free_then_flags_them_and_moves_gro
         .await;
     assert_eq!(status, StatusCode::OK, "{by_email}");
     assert_eq!(by_email["user"], updated["id"], "{by_email}");
-    assert_eq!(updated["displayName"], "Given1 Newfamily");
+    assert_eq!(updated["name"]["familyName"], "Newfamily");
+    let (status, _, user) = app
+        .call(Method::GET, &format!("/v1/users/{first}"), Some(&key), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["user"]["name"], "Given1 Newfamily", "{user}");
     let (status, off) = scim(
         &app,
         &key,
@@ -701,4 +706,58 @@ async fn discovery_says_what_is_supported() {
     assert_eq!(names, ["User", "Group"]);
     let (_, schemas) = scim(&app, &key, Method::GET, "/scim/v2/Schemas", None).await;
     assert_eq!(schemas["totalResults"], 3);
+}
+
+#[tokio::test]
+async fn a_deleted_group_or_team_returns_its_allocation_and_its_members_keep_their_seats() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let key = app.api_key_for("org_victim").await;
+    let admin = app.token("usr_admin", "org_victim", Role::Admin, &[]);
+    // Red holds 5 Professional seats aside; Ann, in it, holds one.
+    let (status, _, preview) = app
+        .call(
+            Method::DELETE,
+            "/v1/teams/team_red?dry_run=true",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["dry_run"], true);
+    assert_eq!(preview["result"]["members"], 1, "{preview}");
+    assert_eq!(preview["result"]["allocations"][0]["allocated"], 5, "{preview}");
+    let (status, _) = scim(&app, &key, Method::GET, "/scim/v2/Groups/team_red", None).await;
+    assert_eq!(status, StatusCode::OK, "a dry run removes nothing");
+
+    let (status, gone) = scim(&app, &key, Method::DELETE, "/scim/v2/Groups/team_red", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{gone}");
+    let (status, missing) = scim(&app, &key, Method::GET, "/scim/v2/Groups/team_red", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    scim_error(&missing, 404, None);
+    let (_, ann) = scim(&app, &key, Method::GET, "/scim/v2/Users/usr_ann", None).await;
+    assert!(ann.get("groups").is_none(), "{ann}");
+    assert_eq!(
+        ann["urn:seatflow:params:scim:schemas:extension:seats:2.0:User"]["seats"],
+        json!(["professional", "sso"]),
+        "Ann keeps her seats"
+    );
+    let (_, _, allocations) = app.call(Method::GET, "/v1/allocations", Some(&admin), None).await;
+    assert!(
+        allocations
+            .as_array()
+            .is_some_and(|all| all.iter().all(|t| t["team"] != "team_red")),
+        "{allocations}"
+    );
+    // The REST route removes Blue (Ben keeps his seat); a second time is 404.
+    let (status, _, removed) = app
+        .call(Method::DELETE, "/v1/teams/team_blue", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    assert_eq!(removed["audit"]["action"], "team_removed");
+    let (status, _, again) = app
+        .call(Method::DELETE, "/v1/teams/team_blue", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{again}");
+    assert_eq!(assigned(&app, "professional").await, 2);
 }

@@ -6,7 +6,7 @@
 //!
 //! | Concept | Type | Modules |
 //! |---|---|---|
-//! | teams, users, the directory's sync, imports, a user's notices | [`Directory`] | `directory`, `directory_sync`, `import`, `notifications` |
+//! | teams, users, the directory's sync, imports, a user's notices | [`Directory`] | `directory`, `team_removal`, `directory_sync`, `import`, `notifications` |
 //! | team allocations, seat assignments and transfers | [`Allocations`] | `allocations`, `assignments` |
 //! | subscriptions, the provider's state, grants, confirmations, reminders | [`Subscriptions`] | `subscriptions`, `provider_state`, `plan_moves`, `grants`, `confirmation`, `reminders` |
 //! | API keys, webhook endpoints, failed jobs | [`Integrations`] | `api_keys`, `webhook_endpoints`, `job_failures` |
@@ -41,6 +41,7 @@ mod plan_moves;
 mod provider_state;
 mod reminders;
 mod subscriptions;
+mod team_removal;
 mod views;
 mod webhook_endpoints;
 
@@ -55,6 +56,7 @@ pub use operators::{
     FirstAdmin, MAX_ORGANIZATIONS_PAGE, OpenedOrganization, OrganizationPage, OrganizationTriage,
 };
 pub use subscriptions::{SubscriptionItem, SubscriptionOverview};
+pub use team_removal::TeamRemoval;
 pub use views::{
     AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, Entitlement, LicenseSummary, TeamUsage, Usage,
     UsageTotals, UserEntitlements,

@@ -1100,3 +1100,89 @@ pub async fn a_renamed_team_keeps_its_members_and_allocation(store: Arc<dyn Enti
         "Navy"
     );
 }
+
+/// A team removed gives its allocation back to the pool; its members, more
+/// than one batch of them, stay with every seat they hold, in no team; a
+/// dry run says so and changes nothing; only admins remove teams.
+pub async fn a_removed_team_returns_its_allocation_and_its_members_keep_their_seats(
+    store: Arc<dyn EntitlementStore>,
+) {
+    let f = Fixture::new(store, "org_team_removal").await;
+    let pro = product("professional");
+    f.buy("professional", 10).await;
+    let team = f.team("Doomed").await;
+    let directory = f.seats.directory();
+    f.seats
+        .allocations()
+        .set_allocation(&f.admin, &team, &pro, Some(4), Mode::Apply)
+        .await
+        .expect("allocated");
+    let mut members = Vec::new();
+    for n in 0..30 {
+        members.push(f.user(&format!("Member {n}"), Some(&team)).await);
+    }
+    for member in members.iter().take(4) {
+        f.assign(&pro, &member.id).await;
+    }
+    let outsider = f.user("Outsider", None).await;
+    f.assign(&pro, &outsider.id).await;
+
+    let refused = directory
+        .remove_team(&f.member(&members[0].id), &team, Mode::Apply)
+        .await
+        .expect_err("members remove nothing");
+    assert_eq!(refused.code(), "forbidden");
+    let preview = directory
+        .remove_team(&f.admin, &team, Mode::DryRun)
+        .await
+        .expect("a dry run");
+    assert!(preview.dry_run);
+    assert_eq!(preview.value.members, 30);
+    assert_eq!(preview.value.allocations.len(), 1);
+    assert_eq!(
+        directory.team(&f.admin, &team).await.expect("still there").id,
+        team
+    );
+
+    let removed = directory
+        .remove_team(&f.admin, &team, Mode::Apply)
+        .await
+        .expect("removed");
+    assert_eq!(removed.audit.action, AuditAction::TeamRemoved);
+    assert_eq!(removed.value.members, 30);
+    assert_eq!(
+        directory.team(&f.admin, &team).await.expect_err("gone").code(),
+        "not_found"
+    );
+    for member in &members {
+        let holder = directory.user(&f.admin, &member.id).await.expect("member stays");
+        assert_eq!(holder.user.team, None, "{}", member.id);
+    }
+    for member in members.iter().take(4) {
+        let holder = directory.user(&f.admin, &member.id).await.expect("member");
+        assert_eq!(holder.seats.len(), 1, "{} keeps their seat", member.id);
+        assert_eq!(holder.seats[0].team, None);
+    }
+    let pool = f.pool(&pro).await;
+    assert_eq!(
+        (pool.allocated, pool.assigned, pool.assigned_in_allocations),
+        (0, 5, 0)
+    );
+    assert!(pool.allocated_teams.is_empty());
+    let allocations = f.seats.allocations().list(&f.admin).await.expect("allocations");
+    assert!(allocations.iter().all(|t| t.team != team), "{allocations:?}");
+    f.assert_counters_match_assignments().await;
+    // The five seats held leave five free, outside any team.
+    for n in 0..5 {
+        let user = f.user(&format!("Newcomer {n}"), None).await;
+        f.assign(&pro, &user.id).await;
+    }
+    assert_eq!(
+        directory
+            .remove_team(&f.admin, &team, Mode::Apply)
+            .await
+            .expect_err("already gone")
+            .code(),
+        "not_found"
+    );
+}
