@@ -60,32 +60,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "returned unexpected value for 'members'",
         "display is the server's",
     ),
-    // Not built yet (issue 24): a group's externalId is not kept.
-    (
-        "object_query_with_attributes",
-        "'externalId' missing from Group",
-        "groups keep no externalId yet",
-    ),
-    (
-        "object_list_with_attributes",
-        "'externalId' missing from Group",
-        "groups keep no externalId yet",
-    ),
-    (
-        "search_with_attributes",
-        "'externalId' missing from Group",
-        "groups keep no externalId yet",
-    ),
-    (
-        "check_add_attribute",
-        "Failed to add attribute 'externalId'",
-        "groups keep no externalId yet",
-    ),
-    (
-        "check_replace_attribute",
-        "Failed to replace attribute 'externalId'",
-        "groups keep no externalId yet",
-    ),
 ];
 
 /// One result of the suite: status, check and reason.

@@ -21,6 +21,8 @@ pub enum AuditAction {
     TeamCreated,
     /// A team's name changed (its id, members and allocations stay).
     TeamRenamed,
+    /// A team's directory id (SCIM `externalId`) was set or cleared.
+    TeamUpdated,
     /// Members of a team being removed left it with their seats, and its
     /// allocations went back to the pool (one batch).
     TeamEmptied,

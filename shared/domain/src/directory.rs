@@ -144,6 +144,10 @@ pub struct Team {
     pub id: TeamId,
     /// Its name.
     pub name: DisplayName,
+    /// The organisation's directory's id for it (SCIM `externalId`), if it
+    /// gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Optimistic-concurrency version.

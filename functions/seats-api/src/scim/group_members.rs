@@ -11,7 +11,7 @@ use super::{ScimError, filter};
 pub(super) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 pub(super) fn resource(team: &Team, members: &[User]) -> Value {
-    json!({
+    let mut resource = json!({
         "schemas": [GROUP_SCHEMA],
         "id": team.id.as_str(),
         "displayName": team.name.as_str(),
@@ -25,7 +25,39 @@ pub(super) fn resource(team: &Team, members: &[User]) -> Value {
             "created": team.created_at.to_rfc3339(),
             "location": format!("/scim/v2/Groups/{}", team.id),
         },
-    })
+    });
+    if let Some(external) = &team.external_id {
+        resource["externalId"] = json!(external);
+    }
+    resource
+}
+
+/// `team` with the directory's id `wanted` (`None`: none), changed only when
+/// it differs.
+pub(super) async fn with_external_id(
+    app: &AppState,
+    actor: &Actor,
+    team: Team,
+    wanted: Option<&Value>,
+) -> Result<Team, ScimError> {
+    let wanted = match wanted {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id.as_str()),
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "externalId must be a string, got {other}"
+            )));
+        }
+    };
+    if team.external_id.as_deref() == wanted {
+        return Ok(team);
+    }
+    Ok(app
+        .seats
+        .directory()
+        .set_team_external_id(actor, &team.id, wanted, Mode::Apply)
+        .await?
+        .value)
 }
 
 pub(super) fn team_id(id: &str) -> Result<TeamId, ScimError> {

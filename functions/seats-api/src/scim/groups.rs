@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::group_members::{
     GROUP_SCHEMA, member_ids, member_in_path, members, move_member, remove_if_member, renamed, resource,
-    set_members, team_id,
+    set_members, team_id, with_external_id,
 };
 use super::{
     ListQuery, PatchOp, Projection, ScimBody, ScimCaller, ScimError, filter, list_response, paging,
@@ -56,9 +56,10 @@ pub(super) async fn page(
 ) -> Result<(Vec<Value>, usize), ScimError> {
     let mut teams = app.seats.directory().teams(actor).await?;
     if let Some(text) = &query.filter {
-        let wanted = filter::equality(text, &["displayName", "id"])?;
-        teams.retain(|t| match wanted.attribute.as_str() {
+        let wanted = filter::equality(text, &["displayName", "id", "externalId"])?;
+        teams.retain(|t| match wanted.attribute.to_ascii_lowercase().as_str() {
             "id" => t.id.as_str() == wanted.value,
+            "externalid" => t.external_id.as_deref() == Some(wanted.value.as_str()),
             _ => t.name.as_str().eq_ignore_ascii_case(&wanted.value),
         });
     }
@@ -117,6 +118,7 @@ pub async fn create(
         .create_team(&actor, None, name, Mode::Apply)
         .await?
         .value;
+    let team = with_external_id(&app, &actor, team, input.get("externalId")).await?;
     set_members(&app, &actor, &team.id, &wanted).await?;
     let mut response = scim_response(
         StatusCode::CREATED,
@@ -144,6 +146,7 @@ pub async fn replace(
     let team = app.seats.directory().team(&actor, &id).await?;
     let wanted = member_ids(input.get("members").unwrap_or(&Value::Null))?;
     let team = renamed(&app, &actor, team, input["displayName"].as_str()).await?;
+    let team = with_external_id(&app, &actor, team, input.get("externalId")).await?;
     set_members(&app, &actor, &id, &wanted).await?;
     Ok(scim_response(
         StatusCode::OK,
@@ -196,8 +199,17 @@ pub async fn patch(
             (PatchOp::Replace | PatchOp::Add, Some(p)) if p.eq_ignore_ascii_case("displayName") => {
                 team = renamed(&app, &actor, team, operation.value.as_str()).await?;
             }
+            (PatchOp::Replace | PatchOp::Add, Some(p)) if p.eq_ignore_ascii_case("externalId") => {
+                team = with_external_id(&app, &actor, team, Some(&operation.value)).await?;
+            }
+            (PatchOp::Remove, Some(p)) if p.eq_ignore_ascii_case("externalId") => {
+                team = with_external_id(&app, &actor, team, None).await?;
+            }
             (PatchOp::Replace | PatchOp::Add, None) => {
                 team = renamed(&app, &actor, team, operation.value["displayName"].as_str()).await?;
+                if let Some(external) = operation.value.get("externalId") {
+                    team = with_external_id(&app, &actor, team, Some(external)).await?;
+                }
                 if let Some(listed) = operation.value.get("members") {
                     set_members(&app, &actor, &id, &member_ids(listed)?).await?;
                 }

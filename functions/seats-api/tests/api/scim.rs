@@ -714,6 +714,39 @@ async fn a_deleted_group_or_team_returns_its_allocation_and_its_members_keep_the
     Victim::seed(&app).await;
     let key = app.api_key_for("org_victim").await;
     let admin = app.token("usr_admin", "org_victim", Role::Admin, &[]);
+    // The directory's id for a group is kept, found, and cleared.
+    let patch = |op: &str, value: Value| json!({ "schemas": [PATCH], "Operations": [{ "op": op, "path": "externalId", "value": value }] });
+    let (status, linked) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        "/scim/v2/Groups/team_red",
+        Some(patch("add", json!("okta-00g1"))),
+    )
+    .await;
+    assert_eq!(
+        (status, &linked["externalId"]),
+        (StatusCode::OK, &json!("okta-00g1")),
+        "{linked}"
+    );
+    let (_, found) = scim(
+        &app,
+        &key,
+        Method::GET,
+        "/scim/v2/Groups?filter=externalId%20eq%20%22okta-00g1%22",
+        None,
+    )
+    .await;
+    assert_eq!(found["totalResults"], 1, "{found}");
+    let (_, unlinked) = scim(
+        &app,
+        &key,
+        Method::PATCH,
+        "/scim/v2/Groups/team_blue",
+        Some(patch("remove", Value::Null)),
+    )
+    .await;
+    assert!(unlinked.get("externalId").is_none(), "{unlinked}");
     // Red holds 5 Professional seats aside; Ann, in it, holds one.
     let (status, _, preview) = app
         .call(

@@ -42,6 +42,7 @@ impl Directory<'_> {
                 org: actor.org.clone(),
                 id,
                 name: name.clone(),
+                external_id: None,
                 created_at: now,
                 version: 0,
             };
@@ -90,6 +91,50 @@ impl Directory<'_> {
                 snapshot(&renamed),
             );
             Ok((draft.finish(audit), renamed))
+        })
+    }
+
+    /// Sets or clears the organisation's directory's id for a team (SCIM
+    /// `externalId`; admins and directory keys).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; validation (empty, or over
+    /// 256 characters); not found.
+    pub async fn set_team_external_id(
+        self,
+        actor: &Actor,
+        id: &TeamId,
+        external_id: Option<&str>,
+        mode: Mode,
+    ) -> Result<Outcome<Team>, SeatError> {
+        actor.require_admin("change teams")?;
+        let external_id = external_id.map(str::trim);
+        if let Some(given) = external_id
+            && (given.is_empty() || given.chars().count() > 256)
+        {
+            return Err(ValidationError::new("external_id", "must be 1 to 256 characters").into());
+        }
+        let keys = SnapshotKeys {
+            teams: vec![id.clone()],
+            ..SnapshotKeys::default()
+        };
+        decide_and_commit!(self, "team", mode, {
+            let now = self.clock.now();
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let team = read.team(id).ok_or_else(|| SeatError::not_found("team", id))?;
+            let mut changed = team.clone();
+            changed.external_id = external_id.map(str::to_owned);
+            let mut draft = Draft::new(&actor.org);
+            draft.put(Some(team), changed.clone());
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::TeamUpdated,
+                format!("team/{id}"),
+                snapshot(team),
+                snapshot(&changed),
+            );
+            Ok((draft.finish(audit), changed))
         })
     }
 
