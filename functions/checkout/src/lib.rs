@@ -108,6 +108,7 @@ pub async fn quote(
 #[utoipa::path(post, path = "/v1/checkout/sessions", tag = "checkout", request_body = QuoteRequest, params(DryRun),
     responses((status = 201, body = CreatedSession), (status = 200, body = CreatedSession, description = "a dry run"),
         (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "already_subscribed: the organisation subscribes to the plan on this term; add seats to that subscription"),
         (status = 422, body = Problem), (status = 502, body = Problem), (status = 503, body = Problem)))]
 pub async fn create_session(
     Caller(caller): Caller,

@@ -558,9 +558,38 @@ async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_
         Some("/users?notice=created")
     );
 
+    // Buying the same plan on the same term again goes to adding seats to
+    // the subscription (prorated, same renewal), not to a second checkout;
+    // with add-ons, the page says to add the seats first.
+    let subscription_id = subscription.id.clone();
+    let (_, page) = portal.get("/purchase", &admin).await;
+    let proof = csrf(&page);
+    let (status, headers, _) = portal
+        .post(
+            "/purchase",
+            &admin,
+            Some("https://portal.local"),
+            &format!("csrf={proof}&term=monthly&plan=professional&quantity=3"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION].to_str().ok(),
+        Some(format!("/subscriptions/{subscription_id}/seats?product=professional&add=3").as_str())
+    );
+    let (status, _, page) = portal
+        .post(
+            "/purchase",
+            &admin,
+            Some("https://portal.local"),
+            &format!("csrf={proof}&{query}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("you already subscribe to Professional"), "{page}");
+
     // Add seats to the subscription from Licenses: the price first, then
     // the change; the same form sent again is not billed again.
-    let subscription_id = subscription.id.clone();
     let (_, page) = portal.get("/", &admin).await;
     let add_link = format!("/subscriptions/{subscription_id}/seats");
     assert!(page.contains(&format!(r#"href="{add_link}""#)), "{page}");

@@ -268,6 +268,9 @@ impl From<BillingError> for ApiError {
             BillingError::SubscriptionEnded(why) => {
                 Self::new(StatusCode::CONFLICT, "subscription_ended", why)
             }
+            BillingError::AlreadySubscribed { .. } => {
+                Self::new(StatusCode::CONFLICT, "already_subscribed", error.to_string())
+            }
             BillingError::ProviderAnswer(cause) => Self::upstream("payment_provider_refused", &cause),
             BillingError::QuantityChanged { .. } => {
                 Self::new(StatusCode::CONFLICT, "quantity_changed", error.to_string())

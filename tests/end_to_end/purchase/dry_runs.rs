@@ -24,8 +24,9 @@ const NOT_MUTATIONS: [(&str, &str); 2] = [
 /// professional seats.
 fn body(method: &str, template: &str) -> Option<Value> {
     match (method, template) {
+        // Another term: more of the annual plan goes onto its subscription.
         ("POST", "/v1/checkout/sessions") => {
-            Some(json!({"plan": "professional", "term": "annual", "quantity": 3}))
+            Some(json!({"plan": "professional", "term": "monthly", "quantity": 3}))
         }
         ("POST", "/v1/subscriptions/{id}/seats") => Some(json!({"product": "professional", "quantity": 2})),
         ("PUT", "/v1/subscriptions/{id}/renewal-seats") => {

@@ -459,6 +459,45 @@ async fn the_billing_portal_opens_on_the_organisations_one_customer() {
         .expect("read")
         .expect("exists")
         .customer;
+    // More of the same plan on the same term goes onto that subscription:
+    // checkout refuses to open a second one (a dry run says so too), and the
+    // seats are added to the first, prorated.
+    for path in ["/v1/checkout/sessions", "/v1/checkout/sessions?dry_run=true"] {
+        let (status, refused) = app
+            .call(
+                Method::POST,
+                path,
+                Some(json!({"plan": "professional", "term": "annual", "quantity": 2})),
+                Some(&app.token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        assert_eq!(refused["code"], "already_subscribed");
+        assert!(
+            refused["detail"].as_str().is_some_and(|d| d.contains(&first)),
+            "{refused}"
+        );
+    }
+    let (status, added) = app
+        .call(
+            Method::POST,
+            &format!("/v1/subscriptions/{first}/seats"),
+            Some(json!({"product": "professional", "quantity": 2})),
+            Some(&app.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    let extended = app
+        .gateway
+        .subscription(&first)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        extended.items.iter().map(|i| i.quantity).sum::<u32>(),
+        5,
+        "{extended:?}"
+    );
     let (_, again) = app
         .call(
             Method::POST,
@@ -486,8 +525,8 @@ async fn the_billing_portal_opens_on_the_organisations_one_customer() {
     assert_eq!(portal["url"], format!("http://pay.local/billing/{customer}"));
     assert_eq!(
         app.gateway.customer_invoices(&customer).len(),
-        2,
-        "both purchases' invoices in the one billing portal"
+        3,
+        "both purchases' invoices, and the added seats' proration, in the one billing portal"
     );
     let member = mint(&app.state, "org_buyer", Role::Member);
     let (status, _) = app

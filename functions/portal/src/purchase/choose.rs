@@ -70,6 +70,7 @@ fn page(
         let field = match &e {
             SeatError::UnknownPlan(_) => "plan",
             SeatError::UnknownAddOn(_) | SeatError::AddOnExceedsBaseSeats { .. } => "add_ons",
+            SeatError::Validation(v) if v.field == "add_ons" => "add_ons",
             _ => "quantity",
         };
         (field.to_owned(), e.to_string())
@@ -132,11 +133,44 @@ pub async fn checkout(
     admin_only(&session)?;
     let choice = Choice::from_pairs(&pairs);
     let request = choice.request();
-    if let Err(error) = state.app.seats.catalog().quote(&request) {
-        return Ok(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &page(&session, &state, &choice, None, Some(error)),
-        ));
+    let quote = match state.app.seats.catalog().quote(&request) {
+        Ok(quote) => quote,
+        Err(error) => {
+            return Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page(&session, &state, &choice, None, Some(error)),
+            ));
+        }
+    };
+    // More of a plan the organisation subscribes to on this term goes onto
+    // that subscription (prorated, same renewal date): the add-seats page
+    // previews and confirms it.
+    let running = state
+        .app
+        .seats
+        .subscriptions()
+        .running_subscription_of(&session.actor, &quote.plan, quote.term)
+        .await?;
+    if let Some(subscription) = running {
+        if !request.add_ons.is_empty() {
+            let error = SeatError::Validation(seatflow_domain::ValidationError::new(
+                "add_ons",
+                format!(
+                    "you already subscribe to {} ({}): add its seats first, then add-ons from the Marketplace",
+                    quote.lines[0].name, quote.cadence
+                ),
+            ));
+            return Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page(&session, &state, &choice, Some(&quote), Some(error)),
+            ));
+        }
+        return Ok(Redirect::to(&format!(
+            "/subscriptions/{subscription}/seats?product={}&add={}",
+            quote.plan,
+            quote.quantity.get()
+        ))
+        .into_response());
     }
     let base = origin(&state, &headers);
     let created = state

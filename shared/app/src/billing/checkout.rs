@@ -30,7 +30,9 @@ impl Billing {
     /// and refusals, and opens nothing at the provider.
     ///
     /// # Errors
-    /// The quote's refusals; the provider's failures.
+    /// The quote's refusals; [`BillingError::AlreadySubscribed`] when the
+    /// organisation subscribes to the plan on that term already (more seats
+    /// are added to that subscription); the provider's failures.
     pub async fn start_checkout(
         &self,
         caller: &Actor,
@@ -40,6 +42,17 @@ impl Billing {
     ) -> Result<CreatedSession, BillingError> {
         caller.require_admin("buy seats")?;
         let quote = self.seats.catalog().quote(request)?;
+        let running = self
+            .seats
+            .subscriptions()
+            .running_subscription_of(caller, &quote.plan, quote.term)
+            .await?;
+        if let Some(subscription) = running {
+            return Err(BillingError::AlreadySubscribed {
+                subscription: subscription.to_string(),
+                plan: quote.plan.to_string(),
+            });
+        }
         if mode == Mode::DryRun {
             return Ok(CreatedSession {
                 id: None,

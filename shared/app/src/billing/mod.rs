@@ -56,6 +56,18 @@ pub enum BillingError {
     /// purchase.
     #[error("{0}")]
     SubscriptionEnded(String),
+    /// The organisation already subscribes to the plan on the same term:
+    /// more seats go onto that subscription (prorated, same renewal date),
+    /// not into a second one.
+    #[error(
+        "the organisation already subscribes to {plan} on this term ({subscription}); add the seats to it with POST /v1/subscriptions/{subscription}/seats (prorated, same renewal date)"
+    )]
+    AlreadySubscribed {
+        /// The subscription to add the seats to.
+        subscription: String,
+        /// Its plan.
+        plan: String,
+    },
     /// The provider answered with a subscription seatflow cannot read.
     #[error("the payment provider's answer is not usable: {0}")]
     ProviderAnswer(#[from] SnapshotError),

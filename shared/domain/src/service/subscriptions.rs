@@ -131,6 +131,32 @@ impl Subscriptions<'_> {
             .ok_or_else(|| SeatError::not_found("billing account (nothing bought yet)", &actor.org))
     }
 
+    /// The organisation's subscription that counts seats of plan `plan` on
+    /// `term`, if it has one: buying more of that plan means adding to it.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; the store's failures.
+    pub async fn running_subscription_of(
+        self,
+        actor: &Actor,
+        plan: &ProductId,
+        term: Term,
+    ) -> Result<Option<SubscriptionId>, SeatError> {
+        actor.require_admin("see subscriptions")?;
+        Ok(self
+            .store
+            .subscriptions(&actor.org)
+            .await?
+            .into_iter()
+            .find(|s| {
+                s.moved_to.is_none()
+                    && s.status.entitles()
+                    && s.term == Some(term)
+                    && s.items.contains_key(plan)
+            })
+            .map(|s| s.id))
+    }
+
     pub(super) fn overview(self, subscription: &Subscription) -> SubscriptionOverview {
         let renews = subscription.renews();
         SubscriptionOverview {
