@@ -7,7 +7,8 @@
 //! - `GET /portal/session?token=…`: the sign-in hand-off from the vendor's
 //!   application; `POST /portal/sign-out`; `GET /portal/signed-out`.
 //! - `GET /`: Licenses (admins) or My seats (everyone else).
-//! - `GET /teams` and its allocation forms, `GET /usage` (SVG bars),
+//! - `GET /teams` and its allocation forms, and (admins) teams created,
+//!   renamed and removed (a preview first), `GET /usage` (SVG bars),
 //!   `GET /audit` (admins; team managers see their teams); `GET /usage.csv`,
 //!   `GET /assignments.csv` (admins): the API's exports, for a browser.
 //! - `GET /marketplace`, `GET /marketplace/{product}` (add-ons, bought
@@ -96,6 +97,9 @@ pub fn router(state: PortalState) -> Router {
         .route("/teams", get(insight::teams))
         .route("/teams/allocations", post(insight::set_allocation))
         .route("/teams/allocations/move", post(insight::move_allocation))
+        .route("/teams/new", post(insight::create_team))
+        .route("/teams/{team_id}/name", post(insight::rename_team))
+        .route("/teams/{team_id}/removal", post(insight::remove_team))
         .route(
             "/teams/{team_id}/allocations/{product}",
             post(insight::set_allocation),

@@ -1366,3 +1366,114 @@ async fn admins_add_webhook_endpoints_see_deliveries_and_send_them_again() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("Not available to you"));
 }
+
+#[tokio::test]
+async fn an_admin_creates_renames_and_deletes_a_team_after_a_preview() {
+    let portal = Portal::new().await;
+    let red = portal.fixture.team("Red").await;
+    let rita = portal.fixture.user("Rita Red", Some(&red)).await;
+    portal.fixture.assign(&product("professional"), &rita.id).await;
+    portal
+        .fixture
+        .seats
+        .allocations()
+        .set_allocation(
+            &portal.fixture.admin,
+            &red,
+            &product("professional"),
+            Some(3),
+            Mode::Apply,
+        )
+        .await
+        .expect("allocated");
+    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let (_, page) = portal.get("/teams", &admin).await;
+    assert!(
+        page.contains("Create a team") && page.contains(r#"for="name-"#),
+        "{page}"
+    );
+    let proof = csrf(&page);
+    let post = |path: String, form: String| {
+        let portal = &portal;
+        let admin = &admin;
+        async move {
+            portal
+                .post(&path, admin, Some("https://portal.local"), &form)
+                .await
+        }
+    };
+
+    let (status, headers, _) = post("/teams/new".into(), format!("csrf={proof}&name=Green")).await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/teams?saved=created"))
+    );
+    let (status, _, page) = post("/teams/new".into(), format!("csrf={proof}&name=+")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains(r#"id="create-error" role="alert""#), "{page}");
+
+    let (status, headers, _) = post(format!("/teams/{red}/name"), format!("csrf={proof}&name=Crimson")).await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/teams?saved=renamed"))
+    );
+    let (_, page) = portal.get("/teams?saved=renamed", &admin).await;
+    assert!(
+        page.contains("The team was renamed.") && page.contains("Crimson"),
+        "{page}"
+    );
+
+    // Delete: first what it would do, nothing done; then, confirmed, done.
+    let (status, _, page) = post(format!("/teams/{red}/removal"), format!("csrf={proof}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Delete Crimson?")
+            && page.contains("Its 1 member keeps every seat")
+            && page.contains("3 seats of Professional"),
+        "{page}"
+    );
+    assert!(
+        portal
+            .fixture
+            .seats
+            .directory()
+            .team(&portal.fixture.admin, &red)
+            .await
+            .is_ok()
+    );
+    let (status, headers, _) = post(
+        format!("/teams/{red}/removal"),
+        format!("csrf={proof}&confirm=yes"),
+    )
+    .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/teams?saved=removed"))
+    );
+    let rita = portal
+        .fixture
+        .seats
+        .directory()
+        .user(&portal.fixture.admin, &rita.id)
+        .await
+        .expect("Rita stays");
+    assert_eq!((rita.user.team, rita.seats.len()), (None, 1));
+    let (status, _, _) = post(
+        format!("/teams/{red}/removal"),
+        format!("csrf={proof}&confirm=yes"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Members and managers see no such forms, and may not use them.
+    let member = portal.sign_in("usr_max", Role::Member).await;
+    let (status, _, _) = portal
+        .post(
+            "/teams/new",
+            &member,
+            Some("https://portal.local"),
+            &format!("csrf={proof}&name=Mine"),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}");
+}

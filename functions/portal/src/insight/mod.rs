@@ -9,7 +9,7 @@ mod teams;
 mod usage;
 
 pub use audit::audit;
-pub use teams::{move_allocation, set_allocation, teams};
+pub use teams::{create_team, move_allocation, remove_team, rename_team, set_allocation, teams};
 pub use usage::{assignments_csv, usage, usage_csv};
 
 use askama::Template;

@@ -1,4 +1,6 @@
-//! Teams: allocations per product with their use; set and move them.
+//! Teams: allocations per product with their use; set and move them; and
+//! (admins) the teams themselves: create, rename, and remove (after a
+//! preview of what removing does).
 
 use super::*;
 
@@ -27,6 +29,17 @@ struct TeamsPage {
     can_move: bool,
     teams: Vec<(String, String)>,
     products: Vec<(String, String)>,
+    /// A removal to confirm, as its dry run found it.
+    removal: Option<RemovalView>,
+}
+
+/// What removing a team would do, shown before it is done.
+struct RemovalView {
+    team: String,
+    name: String,
+    members: u32,
+    /// "5 seats of Professional", one per allocation.
+    allocations: Vec<String>,
 }
 
 impl TeamsPage {
@@ -51,11 +64,16 @@ pub async fn teams(
     Query(query): Query<TeamsQuery>,
 ) -> Result<Response, PageError> {
     let notice = query.saved.map(|what| {
-        if what == "moved" {
-            "The seats were moved.".to_owned()
-        } else {
-            "The allocation was saved.".to_owned()
+        match what.as_str() {
+            "moved" => "The seats were moved.",
+            "created" => "The team was created.",
+            "renamed" => "The team was renamed.",
+            "removed" => {
+                "The team was deleted. Its members kept their seats; its allocations went back to the pool."
+            }
+            _ => "The allocation was saved.",
         }
+        .to_owned()
     });
     teams_page(&session, &state, notice, None, StatusCode::OK).await
 }
@@ -65,6 +83,17 @@ async fn teams_page(
     state: &PortalState,
     notice: Option<String>,
     problem: Option<(String, String)>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    teams_page_with(session, state, notice, problem, None, status).await
+}
+
+async fn teams_page_with(
+    session: &Session,
+    state: &PortalState,
+    notice: Option<String>,
+    problem: Option<(String, String)>,
+    removal: Option<RemovalView>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let seats = &state.app.seats;
@@ -106,8 +135,116 @@ async fn teams_page(
             .iter()
             .map(|p| (p.product.to_string(), p.name.clone()))
             .collect(),
+        removal,
     };
     Ok(render(status, &page))
+}
+
+/// The form naming a team.
+#[derive(Debug, Deserialize)]
+pub struct TeamNameForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /teams/new`: a team (admins).
+pub async fn create_team(
+    State(state): State<PortalState>,
+    Submitted(session, submitted): Submitted<TeamNameForm>,
+) -> Result<Response, PageError> {
+    let created = state
+        .app
+        .seats
+        .directory()
+        .create_team(&session.actor, None, &submitted.name, Mode::Apply)
+        .await;
+    match created {
+        Ok(_) => Ok(Redirect::to("/teams?saved=created").into_response()),
+        Err(error) => {
+            let (status, text) = crate::page::refusal(error)?;
+            teams_page(&session, &state, None, Some(("create".to_owned(), text)), status).await
+        }
+    }
+}
+
+/// `POST /teams/{team}/name`: a team renamed (admins); its members and
+/// allocations stay.
+pub async fn rename_team(
+    State(state): State<PortalState>,
+    Path(team): Path<String>,
+    Submitted(session, submitted): Submitted<TeamNameForm>,
+) -> Result<Response, PageError> {
+    let id = TeamId::parse(&team).map_err(|_| PageError::NotFound)?;
+    let renamed = state
+        .app
+        .seats
+        .directory()
+        .rename_team(&session.actor, &id, &submitted.name, Mode::Apply)
+        .await;
+    match renamed {
+        Ok(_) => Ok(Redirect::to("/teams?saved=renamed").into_response()),
+        Err(error) => {
+            let (status, text) = crate::page::refusal(error)?;
+            teams_page(&session, &state, None, Some((format!("name-{id}"), text)), status).await
+        }
+    }
+}
+
+/// The form removing a team: without `confirm`, it shows what removing
+/// would do; with `confirm=yes`, it removes.
+#[derive(Debug, Deserialize)]
+pub struct RemovalForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /teams/{team}/removal`: first a preview (a dry run), then, confirmed,
+/// the team removed (admins): allocations back to the pool, members keep
+/// their seats in no team.
+pub async fn remove_team(
+    State(state): State<PortalState>,
+    Path(team): Path<String>,
+    Submitted(session, submitted): Submitted<RemovalForm>,
+) -> Result<Response, PageError> {
+    let id = TeamId::parse(&team).map_err(|_| PageError::NotFound)?;
+    let mode = if submitted.confirm == "yes" {
+        Mode::Apply
+    } else {
+        Mode::DryRun
+    };
+    let outcome = state
+        .app
+        .seats
+        .directory()
+        .remove_team(&session.actor, &id, mode)
+        .await;
+    match outcome {
+        Ok(_) if mode == Mode::Apply => Ok(Redirect::to("/teams?saved=removed").into_response()),
+        Ok(preview) => {
+            let catalog = state.app.seats.catalog();
+            let removal = RemovalView {
+                team: id.to_string(),
+                name: preview.value.team.name.as_str().to_owned(),
+                members: preview.value.members,
+                allocations: preview
+                    .value
+                    .allocations
+                    .iter()
+                    .map(|a| {
+                        let product = catalog
+                            .product(&a.product)
+                            .map_or_else(|| a.product.to_string(), |p| p.name.clone());
+                        format!("{} seats of {product}", a.allocated.unwrap_or(0))
+                    })
+                    .collect(),
+            };
+            teams_page_with(&session, &state, None, None, Some(removal), StatusCode::OK).await
+        }
+        Err(error) => {
+            let (status, text) = crate::page::refusal(error)?;
+            teams_page(&session, &state, None, Some((format!("name-{id}"), text)), status).await
+        }
+    }
 }
 
 /// An allocation form.
