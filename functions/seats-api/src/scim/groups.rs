@@ -21,6 +21,9 @@ use super::{
     patch_operations, scim_response,
 };
 
+/// The attributes a Groups filter may name.
+pub(super) const FILTERABLE: &[&str] = &["displayName", "id", "externalId"];
+
 /// `GET /scim/v2/Groups[?filter=displayName eq "…"][&startIndex=&count=][&attributes=|&excludedAttributes=]`.
 pub async fn list(
     ScimCaller(actor): ScimCaller,
@@ -56,7 +59,7 @@ pub(super) async fn page(
 ) -> Result<(Vec<Value>, usize), ScimError> {
     let mut teams = app.seats.directory().teams(actor).await?;
     if let Some(text) = &query.filter {
-        let wanted = filter::equality(text, &["displayName", "id", "externalId"])?;
+        let wanted = filter::equality(text, FILTERABLE)?;
         teams.retain(|t| match wanted.attribute.to_ascii_lowercase().as_str() {
             "id" => t.id.as_str() == wanted.value,
             "externalid" => t.external_id.as_deref() == Some(wanted.value.as_str()),

@@ -260,15 +260,10 @@ async fn search_everything(
     let (groups, group_total) = unfiltered(groups::page(&app, &actor, &query, skip, take).await)?;
     if query.filter.is_some() && users + group_total == 0 {
         // Refused by both, the filter is the caller's mistake: say so.
+        let text = query.filter.as_deref().unwrap_or_default();
         if let (Err(e), Err(_)) = (
-            filter::equality(
-                query.filter.as_deref().unwrap_or_default(),
-                &["userName", "emails.value", "id", "externalId"],
-            ),
-            filter::equality(
-                query.filter.as_deref().unwrap_or_default(),
-                &["displayName", "id"],
-            ),
+            filter::equality(text, users::FILTERABLE),
+            filter::equality(text, groups::FILTERABLE),
         ) {
             return Err(e);
         }

@@ -23,6 +23,9 @@ use super::{
     patch_operations, scim_response,
 };
 
+/// The attributes a Users filter may name.
+pub(super) const FILTERABLE: &[&str] = &["userName", "emails.value", "id", "externalId"];
+
 fn user_id(id: &str) -> Result<UserId, ScimError> {
     UserId::parse(id).map_err(|_| ScimError::not_found("user", id))
 }
@@ -62,7 +65,7 @@ pub(super) async fn page(
 ) -> Result<(Vec<Value>, usize), ScimError> {
     let policy = app.seats.directory().directory_seat(actor).await?;
     let found: Vec<UserSeats> = if let Some(text) = &query.filter {
-        let wanted = filter::equality(text, &["userName", "emails.value", "id", "externalId"])?;
+        let wanted = filter::equality(text, FILTERABLE)?;
         match wanted.attribute.to_ascii_lowercase().as_str() {
             "emails.value" => match Email::parse(&wanted.value) {
                 Ok(email) => app
