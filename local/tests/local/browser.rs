@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-use crate::common::{Process, free_port, wait_for};
-
-const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
+use crate::common::{BIN, Process, free_port, start_local, wait_for};
 
 fn found(program: &str) -> bool {
     Command::new("sh")
@@ -163,20 +161,7 @@ async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
          (scripts/browser.sh), or run `sudo apt-get install -y chromium chromium-driver`"
     );
     let state = std::env::temp_dir().join(format!("seatflow-browser-{}", std::process::id()));
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let _server = Process(
-        Command::new(BIN)
-            .args(["--addr", &addr.to_string()])
-            .env("SEATFLOW_STATE_DIR", &state)
-            .env_remove("SEATFLOW_JWT_SECRET")
-            .env_remove("SEATFLOW_STORE")
-            .env_remove("STRIPE_SECRET_KEY")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("seatflow-local starts"),
-    );
-    wait_for(addr, "seatflow-local");
+    let (_server, addr) = start_local(&state);
     let driver_port = free_port();
     let _driver = Process(
         Command::new("chromedriver")

@@ -13,9 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::common::{Process, free_port, wait_for};
-
-const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
+use crate::common::{Process, admin_token, free_port, start_local, wait_for};
 
 fn receiver_script() -> &'static str {
     let readme = include_str!("../../../README.md");
@@ -42,29 +40,8 @@ fn curl(args: &[&str]) -> (u16, String) {
 #[test]
 fn the_readme_receiver_verifies_what_seatflow_local_sends() {
     let state = std::env::temp_dir().join(format!("seatflow-receiver-{}", std::process::id()));
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let _server = Process(
-        Command::new(BIN)
-            .args(["--addr", &addr.to_string()])
-            .env("SEATFLOW_STATE_DIR", &state)
-            .env_remove("SEATFLOW_JWT_SECRET")
-            .env_remove("SEATFLOW_STORE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("seatflow-local starts"),
-    );
-    wait_for(addr, "seatflow-local");
-    let token = Command::new(BIN)
-        .args(["token", "--role", "admin"])
-        .env("SEATFLOW_STATE_DIR", &state)
-        .env_remove("SEATFLOW_JWT_SECRET")
-        .output()
-        .expect("token");
-    let auth = format!(
-        "Authorization: Bearer {}",
-        String::from_utf8_lossy(&token.stdout).trim()
-    );
+    let (_server, addr) = start_local(&state);
+    let auth = format!("Authorization: Bearer {}", admin_token(&state));
     let base = format!("http://{addr}");
 
     let port = free_port();

@@ -13,12 +13,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::common::{Process, free_port, wait_for};
-
-const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
+use crate::common::{admin_token, start_local};
 
 /// The checks seatflow fails on purpose or for now: (check, what its reason
 /// says, why).
@@ -47,18 +44,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "check_remove_attribute",
         "Failed to remove attribute 'active'",
         "active is never unassigned",
-    ),
-    // RFC 7643 §4.2: a member's `display` is read-only, and seatflow fills it
-    // with the user's name; the suite expects back exactly what it sent.
-    (
-        "check_add_attribute",
-        "returned unexpected value for 'members'",
-        "display is the server's",
-    ),
-    (
-        "check_replace_attribute",
-        "returned unexpected value for 'members'",
-        "display is the server's",
     ),
 ];
 
@@ -99,26 +84,8 @@ fn outcomes(report: &str) -> Vec<Outcome> {
 #[test]
 fn the_scim_compliance_suite_passes_but_for_what_is_known() {
     let state = std::env::temp_dir().join(format!("seatflow-scim-{}", std::process::id()));
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let _server = Process(
-        Command::new(BIN)
-            .args(["--addr", &addr.to_string()])
-            .env("SEATFLOW_STATE_DIR", &state)
-            .env_remove("SEATFLOW_JWT_SECRET")
-            .env_remove("SEATFLOW_STORE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("seatflow-local starts"),
-    );
-    wait_for(addr, "seatflow-local");
-    let token = Command::new(BIN)
-        .args(["token", "--role", "admin"])
-        .env("SEATFLOW_STATE_DIR", &state)
-        .env_remove("SEATFLOW_JWT_SECRET")
-        .output()
-        .expect("token");
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let (_server, addr) = start_local(&state);
+    let token = admin_token(&state);
     let created = Command::new("curl")
         .args(["-sS", "--fail-with-body", "-X", "POST"])
         .arg(format!("http://{addr}/v1/api-keys"))

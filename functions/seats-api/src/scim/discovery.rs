@@ -144,7 +144,6 @@ fn schemas() -> Vec<Value> {
                     "subAttributes": [
                         attribute("value", "string", false, "immutable", "none"),
                         reference("User", "immutable"),
-                        attribute("display", "string", false, "readOnly", "none"),
                     ],
                 },
             ],

@@ -17,7 +17,6 @@ pub(super) fn resource(team: &Team, members: &[User]) -> Value {
         "displayName": team.name.as_str(),
         "members": members.iter().map(|m| json!({
             "value": m.id.as_str(),
-            "display": m.name.as_str(),
             "$ref": format!("/scim/v2/Users/{}", m.id),
         })).collect::<Vec<_>>(),
         "meta": {
