@@ -2,7 +2,8 @@
 # Runs a command with a single-threaded moto server (DynamoDB, SQS, SES
 # emulation) on a free loopback port, with the AWS SDK pointed at it.
 # Installs moto (and PyJWT, which the tests verify tokens with, and
-# standardwebhooks, which they verify webhook deliveries with) into .venv on
+# standardwebhooks, which they verify webhook deliveries with, and SAM's
+# transform, which the permission tests read the roles through) into .venv on
 # first use; and scim2-cli, a SCIM compliance suite, into .venv-scim.
 # Usage: scripts/with-moto.sh CMD [ARGS...]
 set -euo pipefail
@@ -30,6 +31,15 @@ STANDARDWEBHOOKS_VERSION=1.3.0
 if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('standardwebhooks') != '$STANDARDWEBHOOKS_VERSION')" 2>/dev/null; then
     echo "installing standardwebhooks==$STANDARDWEBHOOKS_VERSION into $VENV" >&2
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
+fi
+
+# aws-sam-translator: SAM's own transform, which turns infra/template.yaml
+# into the roles CloudFormation deploys; the permission tests evaluate every
+# AWS call a function makes against its role (scripts/sam_transform.py).
+SAM_TRANSLATOR_VERSION=1.115.0
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('aws-sam-translator') != '$SAM_TRANSLATOR_VERSION')" 2>/dev/null; then
+    echo "installing aws-sam-translator==$SAM_TRANSLATOR_VERSION into $VENV" >&2
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "aws-sam-translator==$SAM_TRANSLATOR_VERSION"
 fi
 
 # scim2-tester (through scim2-cli): a public SCIM compliance suite that

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use seatflow_domain::{Actor, DisplayName, Email, Mode, NewUser, OrgId, Role, UserId};
+use seatflow_domain::{Actor, DisplayName, Email, EntitlementStore, Mode, NewUser, OrgId, Role, UserId};
 use seatflow_http::{AppState, JwtConfig};
 use seatflow_portal::PortalState;
 use seatflow_testkit::{Fixture, product};
@@ -32,17 +32,42 @@ impl Portal {
     async fn new() -> Self {
         let memory = Arc::new(seatflow_memory::MemoryEntitlementStore::new());
         let deliveries = Arc::new(seatflow_webhooks::LocalQueue::new());
-        let fixture = Fixture::new(memory.clone(), "org_portal").await;
+        Self::on(
+            memory.clone(),
+            memory.clone(),
+            memory.clone(),
+            deliveries.clone(),
+            memory,
+            deliveries,
+        )
+        .await
+    }
+
+    /// The portal over other adapters: the fixture seeds through `seeding`;
+    /// the portal's own service uses `store`, its delivery log `log` and its
+    /// redelivery queue `queue` (the permission test's recorded DynamoDB).
+    /// `memory` and `deliveries` are what tests that read them look at.
+    async fn on(
+        seeding: Arc<dyn EntitlementStore>,
+        store: Arc<dyn EntitlementStore>,
+        log: Arc<dyn seatflow_domain::DeliveryLog>,
+        queue: Arc<dyn seatflow_domain::DeliveryQueue>,
+        memory: Arc<seatflow_memory::MemoryEntitlementStore>,
+        deliveries: Arc<seatflow_webhooks::LocalQueue>,
+    ) -> Self {
+        let fixture = Fixture::new(seeding, "org_portal").await;
         fixture.buy("professional", 3).await;
         fixture.buy("sso", 2).await;
+        let seats = seatflow_domain::Seats::new(
+            store,
+            fixture.clock.clone(),
+            Arc::new(fixture.seats.catalog().clone()),
+        );
         let state = AppState::of(
-            fixture.seats.clone(),
+            seats,
             JwtConfig::new(secrecy::SecretString::from("p".repeat(32))).expect("jwt"),
         )
-        .with_outbound(seatflow_http::Outbound {
-            log: memory.clone(),
-            queue: deliveries.clone(),
-        });
+        .with_outbound(seatflow_http::Outbound { log, queue });
         let gateway = seatflow_memory::OfflinePaymentGateway::new(
             Arc::new(fixture.seats.catalog().clone()),
             fixture.clock.clone(),
@@ -196,7 +221,10 @@ async fn the_hand_off_sets_a_strict_http_only_cookie_and_bad_tokens_sign_nobody_
 
 #[tokio::test]
 async fn an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats() {
-    let portal = Portal::new().await;
+    an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats_on(&Portal::new().await).await;
+}
+
+async fn an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats_on(portal: &Portal) {
     let admin = portal.sign_in("usr_ada", Role::Admin).await;
     let (status, page) = portal.get("/", &admin).await;
     assert_eq!(status, StatusCode::OK);
@@ -298,7 +326,10 @@ async fn forms_without_the_proof_or_from_another_site_change_nothing() {
 
 #[tokio::test]
 async fn users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so() {
-    let portal = Portal::new().await;
+    users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so_on(&Portal::new().await).await;
+}
+
+async fn users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so_on(portal: &Portal) {
     let admin = portal.sign_in("usr_ada", Role::Admin).await;
     let (_, page) = portal.get("/users", &admin).await;
     let proof = csrf(&page);
@@ -427,8 +458,16 @@ async fn users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so() 
 
 #[tokio::test]
 async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_confirmation() {
+    an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_confirmation_on(
+        &Portal::new().await,
+    )
+    .await;
+}
+
+async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_confirmation_on(
+    portal: &Portal,
+) {
     use seatflow_domain::PaymentGateway as _;
-    let portal = Portal::new().await;
     let admin = portal.sign_in("usr_ada", Role::Admin).await;
     let (status, page) = portal.get("/purchase", &admin).await;
     assert_eq!(status, StatusCode::OK);
@@ -696,7 +735,10 @@ async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_
 
 #[tokio::test]
 async fn teams_usage_and_the_audit_log_show_what_each_role_may_see() {
-    let portal = Portal::new().await;
+    teams_usage_and_the_audit_log_show_what_each_role_may_see_on(&Portal::new().await).await;
+}
+
+async fn teams_usage_and_the_audit_log_show_what_each_role_may_see_on(portal: &Portal) {
     let red = portal.fixture.team("Red").await;
     let blue = portal.fixture.team("Blue").await;
     let rita = portal.fixture.user("Rita Red", Some(&red)).await;
@@ -889,7 +931,10 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see() {
 
 #[tokio::test]
 async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once() {
-    let portal = Portal::new().await;
+    settings_keep_notification_choices_and_api_keys_show_their_secret_once_on(&Portal::new().await).await;
+}
+
+async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once_on(portal: &Portal) {
     let admin = portal.sign_in("usr_ada", Role::Admin).await;
     let (status, page) = portal.get("/settings", &admin).await;
     assert_eq!(status, StatusCode::OK);
@@ -1020,8 +1065,11 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once(
 
 #[tokio::test]
 async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_bought() {
+    the_marketplace_shows_add_ons_and_billing_opens_once_something_was_bought_on(&Portal::new().await).await;
+}
+
+async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_bought_on(portal: &Portal) {
     use seatflow_domain::PaymentGateway as _;
-    let portal = Portal::new().await;
     let admin = portal.sign_in("usr_ada", Role::Admin).await;
     let (status, page) = portal.get("/marketplace", &admin).await;
     assert_eq!(status, StatusCode::OK);
@@ -1121,7 +1169,10 @@ async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_boug
 
 #[tokio::test]
 async fn an_admin_edits_and_removes_a_user_and_may_not_remove_themselves() {
-    let portal = Portal::new().await;
+    an_admin_edits_and_removes_a_user_and_may_not_remove_themselves_on(&Portal::new().await).await;
+}
+
+async fn an_admin_edits_and_removes_a_user_and_may_not_remove_themselves_on(portal: &Portal) {
     let red = portal.fixture.team("Red").await;
     portal
         .fixture
@@ -1369,7 +1420,10 @@ async fn admins_add_webhook_endpoints_see_deliveries_and_send_them_again() {
 
 #[tokio::test]
 async fn an_admin_creates_renames_and_deletes_a_team_after_a_preview() {
-    let portal = Portal::new().await;
+    an_admin_creates_renames_and_deletes_a_team_after_a_preview_on(&Portal::new().await).await;
+}
+
+async fn an_admin_creates_renames_and_deletes_a_team_after_a_preview_on(portal: &Portal) {
     let red = portal.fixture.team("Red").await;
     let rita = portal.fixture.user("Rita Red", Some(&red)).await;
     portal.fixture.assign(&product("professional"), &rita.id).await;
@@ -1476,4 +1530,84 @@ async fn an_admin_creates_renames_and_deletes_a_team_after_a_preview() {
         )
         .await;
     assert!(status.is_client_error(), "{status}");
+}
+
+/// The portal function's AWS calls, recorded on the wire as it makes them on
+/// moto, are every one allowed by its role in `infra/template.yaml` as SAM
+/// deploys it (`seatflow_testkit::iam`; moto enforces no IAM). The calls are
+/// those of the tests above that change things, each on its own table:
+/// users created, edited and removed, seats bought, teams created, renamed
+/// and deleted, settings and API keys.
+#[tokio::test]
+async fn every_aws_call_of_the_portal_is_allowed_by_its_role() {
+    use seatflow_testkit::aws;
+    use seatflow_testkit::aws_calls::CallLog;
+    use seatflow_testkit::iam::{Evaluation, Stack, Template};
+
+    const FUNCTION: &str = "PortalFunction";
+    /// Grants no call of this test uses, and why they stay.
+    const UNUSED_ON_PURPOSE: [&str; 0] = [];
+    let config = aws::sdk_config().await;
+    let calls = CallLog::new();
+    let template = Template::transformed();
+    let mut tables = Vec::new();
+    for walk in 0..8 {
+        let seeding = aws::fresh_table(&config).await;
+        let table = seeding.table().to_owned();
+        let store = Arc::new(seatflow_dynamodb::DynamoEntitlementStore::new(
+            calls.dynamodb(&config, FUNCTION),
+            &table,
+        ));
+        let queue_url = aws::fresh_fifo_queue(&config).await;
+        let queue = Arc::new(seatflow_sqs::SqsDeliveryQueue::new(
+            calls.sqs(&config, FUNCTION),
+            &queue_url,
+        ));
+        let portal = Portal::on(
+            Arc::new(seeding),
+            store.clone(),
+            store,
+            queue,
+            Arc::new(seatflow_memory::MemoryEntitlementStore::new()),
+            Arc::new(seatflow_webhooks::LocalQueue::new()),
+        )
+        .await;
+        match walk {
+            0 => users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so_on(&portal).await,
+            1 => {
+                an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_confirmation_on(
+                    &portal,
+                )
+                .await
+            }
+            2 => teams_usage_and_the_audit_log_show_what_each_role_may_see_on(&portal).await,
+            3 => settings_keep_notification_choices_and_api_keys_show_their_secret_once_on(&portal).await,
+            4 => the_marketplace_shows_add_ons_and_billing_opens_once_something_was_bought_on(&portal).await,
+            5 => an_admin_edits_and_removes_a_user_and_may_not_remove_themselves_on(&portal).await,
+            6 => an_admin_creates_renames_and_deletes_a_team_after_a_preview_on(&portal).await,
+            _ => an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats_on(&portal).await,
+        }
+        tables.push((table, queue_url));
+    }
+    let stack = tables.iter().fold(Stack::new(template), |stack, (table, queue)| {
+        stack.with_table(table).with_queue(queue, "WebhookDeliveryQueue")
+    });
+    let mut recorded = calls.calls();
+    recorded.extend(stack.template().secret_reads(FUNCTION));
+    let evaluation = Evaluation::of(&stack, &recorded);
+    assert!(
+        evaluation.denied.is_empty(),
+        "{FUNCTION}'s role would deny:\n{}",
+        evaluation
+            .denied
+            .iter()
+            .map(|(_, r)| r.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(
+        evaluation.unused_grants(&stack),
+        UNUSED_ON_PURPOSE,
+        "grants no call used"
+    );
 }

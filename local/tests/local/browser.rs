@@ -15,7 +15,6 @@
 // Tests and benchmarks: a failed expectation is the failure being reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

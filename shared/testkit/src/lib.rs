@@ -11,9 +11,13 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "aws")]
+pub mod aws_calls;
 pub mod cases;
 mod fixture;
 mod forward;
+#[cfg(feature = "aws")]
+pub mod iam;
 pub mod idempotency_cases;
 pub mod ledger_cases;
 #[cfg(feature = "aws")]

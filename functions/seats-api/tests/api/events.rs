@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use crate::harness::{TestApp, Victim};
 
-const SAMPLE_KEY: &str = "sfk_sample_events_only_not_a_secret";
+pub(crate) const SAMPLE_KEY: &str = "sfk_sample_events_only_not_a_secret";
 
-fn samples() -> BTreeMap<String, Value> {
+pub(crate) fn samples() -> BTreeMap<String, Value> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/seats-api");
     std::fs::read_dir(dir)
         .expect("events/seats-api exists")

@@ -6,7 +6,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use seatflow_domain::{
-    Actor, ApiScope, Catalog, DisplayName, Email, Mode, NewUser, OrgId, ProductId, Role, TeamId, UserId,
+    Actor, ApiScope, Catalog, DeliveryLog, DeliveryQueue, DisplayName, Email, EntitlementStore, Mode,
+    NewUser, OrgId, ProductId, Role, TeamId, UserId,
 };
 use seatflow_http::AppState;
 use seatflow_http::{ApiKeySecret, Authenticator, JwtConfig, OperatorKeys};
@@ -39,10 +40,34 @@ fn jwt(secret: &str) -> JwtConfig {
 impl TestApp {
     pub async fn new() -> Self {
         let memory = Arc::new(MemoryEntitlementStore::new());
-        let fixture = Fixture::new(memory.clone(), "org_victim").await;
         let deliveries = Arc::new(seatflow_webhooks::LocalQueue::new());
+        Self::on(
+            memory.clone(),
+            memory.clone(),
+            memory.clone(),
+            deliveries.clone(),
+            memory,
+            deliveries,
+        )
+        .await
+    }
+
+    /// The app over other adapters: the fixture seeds through `seeding`,
+    /// the API's own service uses `store`, its delivery log `log` and its
+    /// redelivery queue `queue` (the permission test's recorded DynamoDB
+    /// and SQS). `memory` and `deliveries` are what the tests that read
+    /// them directly look at.
+    pub async fn on(
+        seeding: Arc<dyn EntitlementStore>,
+        store: Arc<dyn EntitlementStore>,
+        log: Arc<dyn DeliveryLog>,
+        queue: Arc<dyn DeliveryQueue>,
+        memory: Arc<MemoryEntitlementStore>,
+        deliveries: Arc<seatflow_webhooks::LocalQueue>,
+    ) -> Self {
+        let fixture = Fixture::new(seeding, "org_victim").await;
         let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
-        let seats = seatflow_domain::Seats::new(fixture.store.clone(), fixture.clock.clone(), catalog);
+        let seats = seatflow_domain::Seats::new(store, fixture.clock.clone(), catalog);
         let operators = OperatorKeys::default().with("ops-olga", &ApiKeySecret::hash(OPERATOR_KEY));
         let auth = Authenticator::new(jwt(SECRET), seats.clone()).with_operator_keys(operators);
         let keys = serde_json::to_string(&seatflow_http::entitlement_tokens::KeySetDocument::generate())
@@ -56,10 +81,7 @@ impl TestApp {
                 )
                 .expect("keys"),
             )
-            .with_outbound(seatflow_http::Outbound {
-                log: memory.clone(),
-                queue: deliveries.clone(),
-            });
+            .with_outbound(seatflow_http::Outbound { log, queue });
         let router = seatflow_seats_api::router(state.clone());
         let app = Self {
             state,

@@ -13,6 +13,7 @@ mod flows;
 mod harness;
 mod onboarding;
 mod operators;
+mod permissions;
 mod problems;
 mod scim;
 mod sign_in;
