@@ -12,10 +12,12 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use seatflow_checkout::{CheckoutConfig, CheckoutState};
+use seatflow_domain::PaymentGateway as _;
 use seatflow_domain::{
     Actor, Clock, DisplayName, Email, EntitlementStore, Mode, NewUser, OrgId, ProrationBehavior, Role,
     SystemClock, UserId,
 };
+use seatflow_dynamodb::DynamoEntitlementStore;
 use seatflow_http::AppState;
 use seatflow_http::JwtConfig;
 use seatflow_memory::OfflinePaymentGateway;
@@ -26,6 +28,8 @@ use seatflow_stripe::wire;
 use seatflow_stripe_webhook::WebhookState;
 use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::aws;
+use seatflow_testkit::aws_calls::CallLog;
+use seatflow_testkit::iam::{Evaluation, Stack, Template};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -126,16 +130,37 @@ async fn deliver(webhook: &axum::Router, id: &str, kind: &str, object: Value) {
     assert_eq!(status, StatusCode::OK, "{kind}: {ack}");
 }
 
+/// Each function's AWS calls are recorded as it makes them (one client per
+/// function over the same table and queue) and evaluated against its role
+/// in the template at the end: moto enforces no IAM.
 #[tokio::test]
 async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
     let config = aws::sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let (queue, _dlq) = aws::fresh_fifo_queue_with_dlq(&config, 5).await;
-    let store = dynamodb_store(&config).await;
+    let table = aws::fresh_table(&config).await.table().to_owned();
+    let calls = CallLog::new();
+    let store_of = |function: &str| -> Arc<dyn EntitlementStore> {
+        Arc::new(DynamoEntitlementStore::new(
+            calls.dynamodb(&config, function),
+            &table,
+        ))
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let catalog = Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
-    let jwt = JwtConfig::new(SecretString::from("pipeline-test-secret-at-least-32-bytes")).expect("jwt");
-    let state = AppState::new(store, clock.clone(), catalog.clone(), jwt);
+    let jwt = || JwtConfig::new(SecretString::from("pipeline-test-secret-at-least-32-bytes")).expect("jwt");
+    let state = AppState::new(
+        store_of("SeatsApiFunction"),
+        clock.clone(),
+        catalog.clone(),
+        jwt(),
+    );
+    let checkout_state = AppState::new(
+        store_of("CheckoutFunction"),
+        clock.clone(),
+        catalog.clone(),
+        jwt(),
+    );
     let org = OrgId::parse("org_pipeline").expect("id");
     state
         .seats
@@ -173,9 +198,9 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
         ("content-type", "application/json"),
     ];
 
-    let gateway = OfflinePaymentGateway::new(catalog, clock.clone(), "http://pay.local/checkout/");
+    let gateway = OfflinePaymentGateway::new(catalog.clone(), clock.clone(), "http://pay.local/checkout/");
     let checkout = seatflow_checkout::router(CheckoutState {
-        app: state.clone(),
+        app: checkout_state,
         payments: Arc::new(gateway.clone()),
         config: Arc::new(
             CheckoutConfig::new(
@@ -185,15 +210,24 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
             )
             .expect("config"),
         ),
-        idempotency: std::sync::Arc::new(seatflow_memory::MemoryIdempotencyStore::new()),
+        idempotency: Arc::new(seatflow_dynamodb::DynamoIdempotencyStore::new(
+            calls.dynamodb(&config, "CheckoutFunction"),
+            &table,
+        )),
     });
     let webhook = seatflow_stripe_webhook::router(WebhookState {
         secret: Arc::new(SecretString::from(WEBHOOK_SECRET)),
-        queue: Arc::new(SqsJobQueue::new(sqs.clone(), queue.clone())),
+        queue: Arc::new(SqsJobQueue::new(
+            calls.sqs(&config, "StripeWebhookFunction"),
+            queue.clone(),
+        )),
         clock: clock.clone(),
         on_refused_signature: seatflow_stripe_webhook::count_nothing,
     });
-    let provisioner = Provisioner::new(state.seats.clone(), Arc::new(gateway.clone()));
+    let provisioner = Provisioner::new(
+        seatflow_domain::Seats::new(store_of("ProvisionerFunction"), clock.clone(), catalog.clone()),
+        Arc::new(gateway.clone()),
+    );
     let seats_api = seatflow_seats_api::router(state.clone());
 
     // Quote, then session.
@@ -296,6 +330,27 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
         teams: vec![],
         grants_admin: true,
     };
+    // In a team with an allocation: a plan change moves her seat, and the
+    // team's counters with it.
+    let team = seatflow_domain::TeamId::parse("team_pipe").expect("id");
+    state
+        .seats
+        .directory()
+        .create_team(&admin, Some(&team), "Pipe", Mode::Apply)
+        .await
+        .expect("team");
+    state
+        .seats
+        .allocations()
+        .set_allocation(
+            &admin,
+            &team,
+            &seatflow_domain::ProductId::parse("enterprise").expect("id"),
+            Some(2),
+            Mode::Apply,
+        )
+        .await
+        .expect("allocation");
     state
         .seats
         .directory()
@@ -307,7 +362,7 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
                 email: Some(Email::parse("una@pipeline.example").expect("email")),
                 directory: None,
                 role: Role::Member,
-                team: None,
+                team: Some(team.clone()),
             },
             Some(&seatflow_domain::ProductId::parse("enterprise").expect("id")),
             Mode::Apply,
@@ -325,7 +380,155 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
     assert_eq!(status, StatusCode::OK, "{entitled}");
     assert_eq!(entitled["products"][0]["product"], "enterprise", "{entitled}");
     assert!(entitled["products"][0]["until"].is_string(), "{entitled}");
+
+    // What an admin then changes through checkout: seats added (retry-safe),
+    // seats at renewal, the plan, cancellation and its undoing; and what the
+    // provisioner makes of Stripe's events about it, moving team members.
+    let subscription = format!("/v1/subscriptions/{}", sub.id);
+    for (method, path, body, key) in [
+        (
+            Method::POST,
+            format!("{subscription}/seats"),
+            Some(json!({"product": "enterprise", "quantity": 2})),
+            Some("add-2"),
+        ),
+        (
+            Method::PUT,
+            format!("{subscription}/renewal-seats"),
+            Some(json!({"product": "enterprise", "quantity": 4})),
+            None,
+        ),
+        (Method::POST, format!("{subscription}/cancellation"), None, None),
+        (Method::DELETE, format!("{subscription}/cancellation"), None, None),
+        (
+            Method::PUT,
+            format!("{subscription}/plan"),
+            Some(json!({"plan": "professional"})),
+            None,
+        ),
+    ] {
+        let mut headers = auth.to_vec();
+        if let Some(key) = key {
+            headers.push(("idempotency-key", key));
+        }
+        let (status, answer) = call(
+            &checkout,
+            method.clone(),
+            &path,
+            &headers,
+            body.map(|b| b.to_string()),
+        )
+        .await;
+        assert!(status.is_success(), "{method} {path}: {status} {answer}");
+    }
+    let changed = gateway
+        .subscription(&sub.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    deliver(
+        &webhook,
+        "evt_sub_updated",
+        "customer.subscription.updated",
+        wire::subscription_object(&changed, clock.now()),
+    )
+    .await;
+    let (received, failures) = poll_once(&sqs, &queue, &provisioner).await;
+    assert_eq!((received, failures.len()), (1, 0), "{failures:?}");
+
+    let stack = Stack::new(Template::transformed())
+        .with_table(&table)
+        .with_queue(&queue, "ProvisioningQueue");
+    let mut recorded = calls.calls();
+    let functions = [
+        "SeatsApiFunction",
+        "CheckoutFunction",
+        "StripeWebhookFunction",
+        "ProvisionerFunction",
+    ];
+    for function in functions {
+        assert!(
+            recorded.iter().any(|c| c.function == function),
+            "{function} made calls"
+        );
+        recorded.extend(stack.template().secret_reads(function));
+    }
+    let evaluation = Evaluation::of(&stack, &recorded);
+    assert!(
+        evaluation.denied.is_empty(),
+        "the roles would deny:\n{}",
+        evaluation
+            .denied
+            .iter()
+            .map(|(function, request)| format!("{function}: {request}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The seats API's grants are proven whole by its own test; the ones
+    // used here by the others must be all of theirs.
+    let unused: Vec<String> = evaluation
+        .unused_grants(&stack)
+        .into_iter()
+        .filter(|grant| !grant.starts_with("SeatsApiFunction/"))
+        .collect();
+    let expected: Vec<&str> = UNUSED_HERE.iter().map(|(grant, _)| *grant).collect();
+    assert_eq!(unused, expected, "grants no call used");
 }
+
+/// Grants of these functions that this walk does not use, and why.
+const UNUSED_HERE: [(&str, &str); 11] = [
+    (
+        "CheckoutFunction/EntitlementWritesInTransactionsOnly/dynamodb:UpdateItem",
+        NOT_WALKED,
+    ),
+    (
+        "CheckoutFunction/EntitlementWritesInTransactionsOnly/dynamodb:DeleteItem",
+        NOT_WALKED,
+    ),
+    (
+        "CheckoutFunction/IdempotencyRecordsOnly/dynamodb:DeleteItem",
+        NOT_WALKED,
+    ),
+    (
+        "ProvisionerFunction/EntitlementWritesInTransactionsOnly/dynamodb:UpdateItem",
+        NOT_WALKED,
+    ),
+    (
+        "ProvisionerFunction/EntitlementWritesInTransactionsOnly/dynamodb:DeleteItem",
+        NOT_WALKED,
+    ),
+    (
+        "ProvisionerFunction/ProvisionerFunctionRolePolicy2[0]/sqs:ChangeMessageVisibility",
+        POLLER,
+    ),
+    (
+        "ProvisionerFunction/ProvisionerFunctionRolePolicy2[0]/sqs:ChangeMessageVisibilityBatch",
+        POLLER,
+    ),
+    (
+        "ProvisionerFunction/ProvisionerFunctionRolePolicy2[0]/sqs:DeleteMessage",
+        POLLER,
+    ),
+    (
+        "ProvisionerFunction/ProvisionerFunctionRolePolicy2[0]/sqs:DeleteMessageBatch",
+        POLLER,
+    ),
+    (
+        "ProvisionerFunction/ProvisionerFunctionRolePolicy2[0]/sqs:GetQueueAttributes",
+        POLLER,
+    ),
+    (
+        "ProvisionerFunction/ProvisionerFunctionRolePolicy2[0]/sqs:ReceiveMessage",
+        POLLER,
+    ),
+];
+/// Lambda's event source mapping polls and deletes with the function's own
+/// role; the function's code never calls SQS.
+const POLLER: &str = "the SQS event source polls with the function's role";
+/// Writes on paths this walk does not take yet (members moved between
+/// pools by a plan change, an idempotency record released after a failed
+/// attempt): kept until a walk proves them used or unneeded.
+const NOT_WALKED: &str = "a path this walk does not take yet";
 
 #[tokio::test]
 async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses_nothing() {
