@@ -36,10 +36,6 @@ use tower::ServiceExt as _;
 
 const WEBHOOK_SECRET: &str = "whsec_pipeline_test";
 
-async fn dynamodb_store(config: &aws_config::SdkConfig) -> Arc<dyn EntitlementStore> {
-    Arc::new(aws::fresh_table(config).await)
-}
-
 /// One poll as the Lambda event source mapping does it: receive a batch,
 /// apply it, delete the messages that did not fail. Returns how many were
 /// received and the failures.
@@ -385,6 +381,36 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
     // seats at renewal, the plan, cancellation and its undoing; and what the
     // provisioner makes of Stripe's events about it, moving team members.
     let subscription = format!("/v1/subscriptions/{}", sub.id);
+    // One change by an API key rather than a person: its use is recorded.
+    let key = seatflow_http::auth::ApiKeySecret::generate();
+    let key = secrecy::ExposeSecret::expose_secret(&key.secret).to_owned();
+    state
+        .seats
+        .integrations()
+        .create_api_key(
+            &admin,
+            "billing robot",
+            &key[..12],
+            &seatflow_http::auth::ApiKeySecret::hash(&key),
+            &seatflow_domain::ApiScope::ALL,
+            Mode::Apply,
+        )
+        .await
+        .expect("key");
+    let by_key = format!("Bearer {key}");
+    // Stated against a stale count: refused, and its idempotency key freed.
+    let mut headers = auth.to_vec();
+    headers.push(("idempotency-key", "stale"));
+    let stale = json!({"product": "enterprise", "quantity": 1, "quantity_before": 999});
+    let (status, refused) = call(
+        &checkout,
+        Method::POST,
+        &format!("{subscription}/seats"),
+        &headers,
+        Some(stale.to_string()),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {refused}");
     for (method, path, body, key) in [
         (
             Method::POST,
@@ -410,6 +436,9 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
         let mut headers = auth.to_vec();
         if let Some(key) = key {
             headers.push(("idempotency-key", key));
+        }
+        if method == Method::PUT && path.ends_with("renewal-seats") {
+            headers[0] = ("authorization", by_key.as_str());
         }
         let (status, answer) = call(
             &checkout,
@@ -476,26 +505,10 @@ async fn a_purchase_flows_from_checkout_to_an_entitlement_across_functions() {
 }
 
 /// Grants of these functions that this walk does not use, and why.
-const UNUSED_HERE: [(&str, &str); 11] = [
-    (
-        "CheckoutFunction/EntitlementWritesInTransactionsOnly/dynamodb:UpdateItem",
-        NOT_WALKED,
-    ),
-    (
-        "CheckoutFunction/EntitlementWritesInTransactionsOnly/dynamodb:DeleteItem",
-        NOT_WALKED,
-    ),
-    (
-        "CheckoutFunction/IdempotencyRecordsOnly/dynamodb:DeleteItem",
-        NOT_WALKED,
-    ),
-    (
-        "ProvisionerFunction/EntitlementWritesInTransactionsOnly/dynamodb:UpdateItem",
-        NOT_WALKED,
-    ),
+const UNUSED_HERE: [(&str, &str); 7] = [
     (
         "ProvisionerFunction/EntitlementWritesInTransactionsOnly/dynamodb:DeleteItem",
-        NOT_WALKED,
+        FORGOTTEN,
     ),
     (
         "ProvisionerFunction/ProvisionerFunctionRolePolicy2[0]/sqs:ChangeMessageVisibility",
@@ -525,25 +538,41 @@ const UNUSED_HERE: [(&str, &str); 11] = [
 /// Lambda's event source mapping polls and deletes with the function's own
 /// role; the function's code never calls SQS.
 const POLLER: &str = "the SQS event source polls with the function's role";
-/// Writes on paths this walk does not take yet (members moved between
-/// pools by a plan change, an idempotency record released after a failed
-/// attempt): kept until a walk proves them used or unneeded.
-const NOT_WALKED: &str = "a path this walk does not take yet";
+/// A job's failure record is deleted once the job succeeds: the poison
+/// test's path, which checks it.
+const FORGOTTEN: &str = "the poison test's path";
 
 #[tokio::test]
 async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses_nothing() {
     let config = aws::sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let (queue, dlq) = aws::fresh_fifo_queue_with_dlq(&config, 2).await;
-    let store = dynamodb_store(&config).await;
+    let table = aws::fresh_table(&config).await.table().to_owned();
+    let store: Arc<dyn EntitlementStore> = Arc::new(DynamoEntitlementStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        &table,
+    ));
     let f = seatflow_testkit::Fixture::new(store, "org_poison").await;
     let catalog = Arc::new(seatflow_domain::Catalog::default_catalog().expect("catalog"));
     let gateway = Arc::new(OfflinePaymentGateway::new(
-        catalog,
+        catalog.clone(),
         f.clock.clone(),
         "http://pay.local/checkout/",
     ));
-    let provisioner = Provisioner::new(f.seats.clone(), gateway.clone());
+    // The provisioner's calls recorded, for its role: failed jobs recorded,
+    // then forgotten once they succeed.
+    let calls = CallLog::new();
+    let provisioner = Provisioner::new(
+        seatflow_domain::Seats::new(
+            Arc::new(DynamoEntitlementStore::new(
+                calls.dynamodb(&config, "ProvisionerFunction"),
+                &table,
+            )),
+            f.clock.clone(),
+            catalog,
+        ),
+        gateway.clone(),
+    );
     let jobs = SqsJobQueue::new(sqs.clone(), queue.clone());
 
     let subscription = |id: &str, org: &str, quantity: u32| {
@@ -658,5 +687,19 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_a_failed_batch_loses
         bodies,
         vec!["{\"this is\": \"not a provisioning job\"".to_owned()],
         "only the poison is parked"
+    );
+
+    let stack = Stack::new(Template::transformed()).with_table(&table);
+    let evaluation = Evaluation::of(&stack, &calls.calls());
+    assert!(
+        evaluation.denied.is_empty(),
+        "the provisioner's role would deny: {:?}",
+        evaluation.denied
+    );
+    assert!(
+        !evaluation.unused_grants(&stack).contains(
+            &"ProvisionerFunction/EntitlementWritesInTransactionsOnly/dynamodb:DeleteItem".to_owned()
+        ),
+        "a failure forgotten once its job succeeds"
     );
 }

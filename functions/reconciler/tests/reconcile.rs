@@ -61,29 +61,41 @@ fn fast() -> ReconcileConfig {
 
 struct World {
     f: Fixture,
-    store: Arc<MemoryEntitlementStore>,
+    /// The store the test seeds and reads through.
+    store: Arc<dyn EntitlementStore>,
     stripe: Arc<OfflinePaymentGateway>,
     reconciler: Reconciler,
 }
 
 async fn world(org: &str) -> World {
     let store = Arc::new(MemoryEntitlementStore::new());
-    let f = Fixture::new(store.clone(), org).await;
+    world_on(store.clone(), store.clone(), store, org).await
+}
+
+/// A world whose reconciler uses `store` and `index` (the permission test's
+/// recorded DynamoDB), seeded and read through `seeding`.
+async fn world_on(
+    seeding: Arc<dyn EntitlementStore>,
+    store: Arc<dyn EntitlementStore>,
+    index: Arc<dyn RenewalIndex>,
+    org: &str,
+) -> World {
+    let f = Fixture::new(seeding.clone(), org).await;
     let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
     let stripe = Arc::new(OfflinePaymentGateway::new(
-        catalog,
+        catalog.clone(),
         f.clock.clone(),
         "http://offline/",
     ));
     let reconciler = Reconciler::new(
-        Arc::new(f.seats.clone()),
+        Arc::new(seatflow_domain::Seats::new(store, f.clock.clone(), catalog)),
         stripe.clone(),
-        store.clone() as Arc<dyn RenewalIndex>,
+        index,
         fast(),
     );
     World {
         f,
-        store,
+        store: seeding,
         stripe,
         reconciler,
     }
@@ -110,7 +122,110 @@ async fn delivered(w: &World, sub: &ProviderSubscription, event: &str) {
 
 #[tokio::test]
 async fn each_kind_of_drift_is_corrected_audited_and_counted() {
-    let w = world("org_drift").await;
+    each_kind_of_drift_on(world("org_drift").await).await;
+}
+
+/// The reconciler's AWS calls, recorded on the wire as it corrects each kind
+/// of drift on moto, are every one allowed by its role in the template as
+/// SAM deploys it (`seatflow_testkit::iam`; moto enforces no IAM), and every
+/// grant is used.
+#[tokio::test]
+async fn every_aws_call_of_the_reconciler_is_allowed_by_its_role() {
+    use seatflow_testkit::aws;
+    use seatflow_testkit::aws_calls::CallLog;
+    use seatflow_testkit::iam::{Evaluation, Stack, Template};
+
+    const FUNCTION: &str = "ReconcilerFunction";
+    let config = aws::sdk_config().await;
+    let seeding = aws::fresh_table(&config).await;
+    let table = seeding.table().to_owned();
+    let calls = CallLog::new();
+    let store = Arc::new(seatflow_dynamodb::DynamoEntitlementStore::new(
+        calls.dynamodb(&config, FUNCTION),
+        &table,
+    ));
+    let seeding: Arc<dyn EntitlementStore> = Arc::new(seeding);
+    each_kind_of_drift_on(world_on(seeding.clone(), store.clone(), store.clone(), "org_drift").await).await;
+    a_missed_plan_change_moves_team_members_on(&world_on(seeding, store.clone(), store, "org_moves").await)
+        .await;
+
+    let stack = Stack::new(Template::transformed()).with_table(&table);
+    let mut recorded = calls.calls();
+    recorded.extend(stack.template().secret_reads(FUNCTION));
+    let evaluation = Evaluation::of(&stack, &recorded);
+    assert!(
+        evaluation.denied.is_empty(),
+        "{FUNCTION}'s role would deny:\n{}",
+        evaluation
+            .denied
+            .iter()
+            .map(|(_, r)| r.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(
+        evaluation.unused_grants(&stack),
+        Vec::<String>::new(),
+        "grants no call used"
+    );
+}
+
+/// A plan change whose event was lost: the reconciler moves the team's
+/// member to the new plan's seats, and the team's counts with her.
+async fn a_missed_plan_change_moves_team_members_on(w: &World) {
+    use seatflow_domain::{DisplayName, NewUser, TeamId};
+    let now = w.f.clock.now().timestamp();
+    let mut plan = provider(
+        "sub_plan",
+        "org_moves",
+        "active",
+        &[("seatflow_professional_monthly", 3)],
+        now + 86_400,
+    );
+    w.stripe.put_subscription(plan.clone());
+    delivered(w, &plan, "evt_plan").await;
+    let directory = w.f.seats.directory();
+    let team = TeamId::parse("team_movers").expect("id");
+    directory
+        .create_team(&w.f.admin, Some(&team), "Movers", Mode::Apply)
+        .await
+        .expect("team");
+    w.f.seats
+        .allocations()
+        .set_allocation(&w.f.admin, &team, &product("professional"), Some(2), Mode::Apply)
+        .await
+        .expect("allocation");
+    directory
+        .create_user(
+            &w.f.admin,
+            NewUser {
+                id: None,
+                name: DisplayName::parse("Mia Mover").expect("name"),
+                email: None,
+                directory: None,
+                role: seatflow_domain::Role::Member,
+                team: Some(team),
+            },
+            Some(&product("professional")),
+            Mode::Apply,
+        )
+        .await
+        .expect("member with a seat");
+    plan.items[0].lookup_key = Some("seatflow_enterprise_monthly".into());
+    w.stripe.put_subscription(plan);
+    let report = w.reconciler.run(None).await.expect("run");
+    assert_eq!((report.drift_corrected, report.failed), (1, 0), "{report:?}");
+    assert_eq!(purchased(&w.f, "enterprise").await, 3);
+    let enterprise =
+        w.f.store
+            .pool(&w.f.admin.org, &product("enterprise"))
+            .await
+            .expect("read")
+            .expect("pool");
+    assert_eq!(enterprise.assigned, 1, "Mia's seat moved with the plan");
+}
+
+async fn each_kind_of_drift_on(w: World) {
     let org = "org_drift";
     let now = w.f.clock.now().timestamp();
     // In sync: delivered, unchanged since.

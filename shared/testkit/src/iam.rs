@@ -53,6 +53,11 @@ impl Template {
     /// Without that Python, or when SAM refuses the template.
     #[must_use]
     pub fn transformed() -> Self {
+        static TRANSFORMED: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+        TRANSFORMED.get_or_init(Self::transform).clone()
+    }
+
+    fn transform() -> Self {
         let python = root().join(".venv/bin/python");
         let output = Command::new(&python)
             .arg("scripts/sam_transform.py")

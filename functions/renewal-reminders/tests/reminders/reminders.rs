@@ -16,6 +16,8 @@ use seatflow_domain::{
 use seatflow_dynamodb::{DynamoEntitlementStore, DynamoNoticeLedger};
 use seatflow_renewal_reminders::{ReminderConfig, Reminders};
 use seatflow_ses::SesMailer;
+use seatflow_testkit::aws_calls::CallLog;
+use seatflow_testkit::iam::{Evaluation, Stack, Template};
 use seatflow_testkit::{Fixture, aws, moto, product};
 
 const BILLING_URL: &str = "https://billing.example/seats?from=email&x=1";
@@ -26,7 +28,16 @@ struct World {
     sdk: aws_config::SdkConfig,
     table: String,
     sender: String,
+    /// The job's AWS calls, as it makes them.
+    calls: CallLog,
 }
+
+const FUNCTION: &str = "RenewalRemindersFunction";
+/// Grants the windows test uses no call of, and why they stay.
+const UNUSED_ON_PURPOSE: [&str; 1] = [
+    // A notice claimed and then not sent is released: the failed-send test's path.
+    "RenewalRemindersFunction/NoticeLedgerWritesOnly/dynamodb:DeleteItem",
+];
 
 impl World {
     async fn new() -> Self {
@@ -39,7 +50,28 @@ impl World {
             sdk,
             table,
             sender,
+            calls: CallLog::new(),
         }
+    }
+
+    /// Every AWS call the job made is allowed by its role in the template,
+    /// deployed with this world's sender (moto enforces no IAM); the grants
+    /// no call used.
+    fn assert_permitted(&self) -> Vec<String> {
+        let template = Template::transformed().with_parameter("SenderAddress", &self.sender);
+        let stack = Stack::new(template).with_table(&self.table);
+        let evaluation = Evaluation::of(&stack, &self.calls.calls());
+        assert!(
+            evaluation.denied.is_empty(),
+            "{FUNCTION}'s role would deny:\n{}",
+            evaluation
+                .denied
+                .iter()
+                .map(|(_, r)| r.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        evaluation.unused_grants(&stack)
     }
 
     async fn verify_sender(&self) {
@@ -54,16 +86,20 @@ impl World {
     /// The job, on `f`'s clock.
     fn reminders(&self, f: &Fixture) -> Reminders {
         let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
-        let seats = Seats::new(self.store.clone(), f.clock.clone(), catalog);
+        let store = Arc::new(DynamoEntitlementStore::new(
+            self.calls.dynamodb(&self.sdk, FUNCTION),
+            &self.table,
+        ));
+        let seats = Seats::new(store.clone(), f.clock.clone(), catalog);
         Reminders::new(
             Arc::new(seats),
-            self.store.clone(),
+            store,
             Arc::new(DynamoNoticeLedger::new(
-                aws_sdk_dynamodb::Client::new(&self.sdk),
+                self.calls.dynamodb(&self.sdk, FUNCTION),
                 &self.table,
             )),
             Arc::new(SesMailer::new(
-                aws_sdk_sesv2::Client::new(&self.sdk),
+                self.calls.sesv2(&self.sdk, FUNCTION),
                 &self.sender,
             )),
             ReminderConfig::new(BILLING_URL).expect("config"),
@@ -174,6 +210,7 @@ async fn each_window_sends_once_and_a_rerun_sends_nothing() {
     // The period ended and renewed: the next period's reminders are new notices.
     f.clock.set(end + Duration::days(1));
     assert_eq!(job.run().await.expect("run").due, 0);
+    assert_eq!(w.assert_permitted(), UNUSED_ON_PURPOSE, "grants no call used");
 }
 
 #[tokio::test]
@@ -235,6 +272,7 @@ async fn billing_contacts_and_opt_outs_are_respected() {
     assert_eq!(to(&sent[1]), ["ann.admin@example.com"]);
     let subject = sent[1]["subject"].as_str().expect("subject");
     assert_eq!(subject, "Prefs Inc: Enterprise has more users than seats");
+    w.assert_permitted();
 }
 
 #[tokio::test]
@@ -261,6 +299,7 @@ async fn a_failed_send_is_retried_on_the_next_run_and_then_sent_once() {
     assert_eq!((retried.sent.len(), retried.failed.len()), (1, 0), "{retried:?}");
     assert_eq!(job.run().await.expect("run").already_sent, 1);
     assert_eq!(w.sent().await.len(), 1);
+    w.assert_permitted();
 }
 
 #[tokio::test]
@@ -292,6 +331,7 @@ async fn concurrent_runs_send_each_notice_once() {
     }
     assert_eq!(sent, 4);
     assert_eq!(w.sent().await.len(), 4);
+    w.assert_permitted();
 }
 
 #[tokio::test]
@@ -328,6 +368,7 @@ async fn a_failing_payment_is_noticed_once_during_grace_only() {
     // Past grace the seats are suspended: no notice promising a grace period.
     f.clock.set(start + Duration::days(8));
     assert_eq!(job.run().await.expect("run").due, 0);
+    w.assert_permitted();
 }
 
 #[tokio::test]
@@ -356,4 +397,5 @@ async fn names_are_escaped_in_the_html_body() {
         html.contains("&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; Co"),
         "{html}"
     );
+    w.assert_permitted();
 }
