@@ -141,3 +141,171 @@ async fn a_committed_change_reaches_the_receiver_through_the_stream_and_sqs() {
         "held back for the backoff"
     );
 }
+
+/// The relay's and the delivering function's AWS calls, recorded on the wire
+/// as they make them on moto (DynamoDB, SQS, SES), are every one allowed by
+/// their roles in the template as SAM deploys it (`seatflow_testkit::iam`;
+/// moto enforces no IAM): a delivery, a retry held back by the queue, and a
+/// delivery failing for good, which disables the endpoint and emails the
+/// admins.
+#[tokio::test]
+async fn every_aws_call_of_the_relay_and_the_deliverer_is_allowed_by_their_roles() {
+    use seatflow_testkit::aws_calls::CallLog;
+    use seatflow_testkit::iam::{Evaluation, Stack, Template};
+
+    const RELAY: &str = "OutboxRelayFunction";
+    const DELIVERY: &str = "WebhookDeliveryFunction";
+    let aws = aws().await;
+    let sender = aws::fresh_sender(&aws.config).await;
+    let calls = CallLog::new();
+    let recorded_store = |function: &str| {
+        Arc::new(DynamoEntitlementStore::new(
+            calls.dynamodb(&aws.config, function),
+            aws.store.table(),
+        ))
+    };
+    let recorded_queue = |function: &str| {
+        Arc::new(SqsDeliveryQueue::new(
+            calls.sqs(&aws.config, function),
+            aws.queue_url.clone(),
+        ))
+    };
+
+    let receiver = Receiver::start().await;
+    let f = Fixture::new(aws.store.clone(), "org_roles").await;
+    f.user_with_role("Ada Admin", None, seatflow_domain::Role::Admin)
+        .await;
+    f.seats
+        .integrations()
+        .create_webhook_endpoint(
+            &f.admin,
+            &NewEndpoint {
+                url: receiver.url.clone(),
+                event_types: vec![EventType::SeatAssigned, EventType::SeatRevoked],
+                allow_http: true,
+            },
+            Mode::Apply,
+        )
+        .await
+        .unwrap();
+    f.buy("professional", 1).await;
+    let bea = f.user("Bea", None).await;
+    f.assign(&product("professional"), &bea.id).await;
+
+    let relay_store = recorded_store(RELAY);
+    let relay = Relay::new(relay_store.clone(), relay_store, recorded_queue(RELAY));
+    let delivery_store = recorded_store(DELIVERY);
+    let deliverer = Deliverer::new(
+        Arc::new(Seats::new(
+            delivery_store.clone(),
+            f.clock.clone(),
+            Arc::new(Catalog::default_catalog().unwrap()),
+        )),
+        delivery_store.clone(),
+        delivery_store,
+        Arc::new(HttpTransport::new().unwrap()),
+        Some(Arc::new(seatflow_ses::SesMailer::new(
+            calls.sesv2(&aws.config, DELIVERY),
+            &sender,
+        ))),
+        f.clock.clone(),
+    );
+    let delivery_queue = recorded_queue(DELIVERY);
+    let mut seen = HashSet::new();
+
+    let stream = support::outbox_stream(&aws.config, aws.store.table(), "org_roles", &mut seen).await;
+    assert_eq!(relay_records(&relay, stream).await.queued, 1);
+    let messages = support::receive(&aws.config, &aws.queue_url).await;
+    let report = deliver_batch(&deliverer, &*delivery_queue, &messages).await;
+    assert_eq!(report.delivered, 1);
+    support::settle(&aws.config, &aws.queue_url, &messages, &report.failures).await;
+
+    receiver.answer(503);
+    f.unassign(&product("professional"), &bea.id).await;
+    let stream = support::outbox_stream(&aws.config, aws.store.table(), "org_roles", &mut seen).await;
+    assert_eq!(relay_records(&relay, stream).await.queued, 1);
+    let messages = support::receive(&aws.config, &aws.queue_url).await;
+    assert_eq!(
+        deliver_batch(&deliverer, &*delivery_queue, &messages)
+            .await
+            .retried,
+        1
+    );
+    // Three days of failures later: the endpoint is disabled, the admins told.
+    f.clock.advance(chrono::Duration::days(4));
+    let report = deliver_batch(&deliverer, &*delivery_queue, &messages).await;
+    assert_eq!(report.failed, 1, "{report:?}");
+    assert!(
+        calls
+            .calls()
+            .iter()
+            .any(|c| c.function == DELIVERY && c.operation == "SendEmail"),
+        "the admins were emailed"
+    );
+
+    let template = Template::transformed().with_parameter("SenderAddress", &sender);
+    let stack = Stack::new(template)
+        .with_table(aws.store.table())
+        .with_queue(&aws.queue_url, "WebhookDeliveryQueue");
+    let evaluation = Evaluation::of(&stack, &calls.calls());
+    assert!(
+        evaluation.denied.is_empty(),
+        "the roles would deny:\n{}",
+        evaluation
+            .denied
+            .iter()
+            .map(|(function, request)| format!("{function}: {request}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let expected: Vec<&str> = UNUSED_ON_PURPOSE.iter().map(|(grant, _)| *grant).collect();
+    assert_eq!(evaluation.unused_grants(&stack), expected, "grants no call used");
+
+    // Another organisation's items are out of both roles' reach.
+    let mut foreign = calls.calls();
+    for call in &mut foreign {
+        let text = call.body.to_string().replace("ORG#org_roles", "APIKEY#anything");
+        call.body = serde_json::from_str(&text).unwrap();
+    }
+    let refused = Evaluation::of(&stack, &foreign).denied;
+    for function in [RELAY, DELIVERY] {
+        assert!(
+            refused
+                .iter()
+                .any(|(f, r)| f == function && r.contains("APIKEY#anything")),
+            "{function} may touch only organisations' items: {refused:?}"
+        );
+    }
+}
+
+/// Grants no call of the relay or the deliverer makes, and why they stay.
+const UNUSED_ON_PURPOSE: [(&str, &str); 6] = [
+    (
+        "OutboxRelayFunction/OutboxRelayFunctionOutboxSQSPolicy[0]/sqs:SendMessage",
+        ON_FAILURE,
+    ),
+    (
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:ChangeMessageVisibilityBatch",
+        POLLER,
+    ),
+    (
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:DeleteMessage",
+        POLLER,
+    ),
+    (
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:DeleteMessageBatch",
+        POLLER,
+    ),
+    (
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:GetQueueAttributes",
+        POLLER,
+    ),
+    (
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:ReceiveMessage",
+        POLLER,
+    ),
+];
+/// Lambda's event source mapping polls and deletes with the function's role.
+const POLLER: &str = "the SQS event source polls with the function's role";
+/// The stream's on-failure destination sends with the function's role.
+const ON_FAILURE: &str = "the stream's on-failure destination";
