@@ -1,7 +1,8 @@
 //! `seatflow-admin`: the vendor's command line (`main.rs` only runs it).
 //!
 //! - `seatflow-admin stripe sync [--dry-run]` creates or updates the
-//!   catalog's products and volume-tiered prices in Stripe (running it again
+//!   catalog's products and volume-tiered prices in Stripe, and the Customer
+//!   Portal configuration the billing-portal sessions open (running it again
 //!   changes nothing);
 //! - `seatflow-admin stripe webhook --url URL` registers the webhook endpoint
 //!   with the events seatflow needs, and says where its signing secret goes.
@@ -146,7 +147,8 @@ pub enum OperatorCommand {
 /// Stripe commands.
 #[derive(Debug, Subcommand)]
 pub enum StripeCommand {
-    /// Create or update Stripe products and prices from the catalog.
+    /// Create or update Stripe products and prices from the catalog, and
+    /// the Customer Portal configuration.
     Sync {
         /// Only report what would change.
         #[arg(long)]
@@ -290,9 +292,14 @@ async fn stripe(command: StripeCommand) -> anyhow::Result<()> {
     match command {
         StripeCommand::Sync { dry_run } => {
             let catalog = seatflow_config::catalog()?;
-            let report = setup::sync_catalog(&api, &catalog, dry_run)
+            let mut report = setup::sync_catalog(&api, &catalog, dry_run)
                 .await
                 .context("syncing the catalog to Stripe")?;
+            report.push(
+                setup::sync_billing_portal(&api, dry_run)
+                    .await
+                    .context("syncing the Customer Portal configuration to Stripe")?,
+            );
             for synced in &report {
                 let change = match (synced.change, dry_run) {
                     (Change::Created, false) => "created",

@@ -46,7 +46,7 @@ async fn sync_creates_the_catalog_once_and_a_second_run_changes_nothing() {
         String::from_utf8_lossy(&first.stderr)
     );
     assert!(
-        stdout(&first).contains("15 of 15 objects changed"),
+        stdout(&first).contains("16 of 16 objects changed"),
         "{}",
         stdout(&first)
     );
@@ -71,7 +71,7 @@ async fn sync_creates_the_catalog_once_and_a_second_run_changes_nothing() {
     let second = admin(&stripe, &["stripe", "sync"], None).await;
     assert!(second.status.success());
     assert!(
-        stdout(&second).contains("0 of 15 objects changed"),
+        stdout(&second).contains("0 of 16 objects changed"),
         "{}",
         stdout(&second)
     );
@@ -97,7 +97,7 @@ async fn sync_creates_the_catalog_once_and_a_second_run_changes_nothing() {
     assert_eq!(stripe.writes().await.len(), writes, "a dry run writes nothing");
     let third = admin(&stripe, &["stripe", "sync"], path.to_str()).await;
     assert!(
-        stdout(&third).contains("1 of 15 objects changed"),
+        stdout(&third).contains("1 of 16 objects changed"),
         "{}",
         stdout(&third)
     );
@@ -179,4 +179,102 @@ async fn without_a_key_it_says_what_is_missing() {
     .expect("joined");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("STRIPE_SECRET_KEY is not set"));
+}
+
+/// `stripe sync` also makes the Customer Portal configuration seatflow's
+/// billing-portal sessions open: billing details, invoices and payment
+/// methods are the customer's to manage, seat quantities and plans are not
+/// (seatflow changes those itself). A configuration changed in the
+/// Dashboard is brought back; the gateway's sessions use it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_makes_the_portal_configuration_the_billing_portal_sessions_open() {
+    use seatflow_domain::PaymentGateway as _;
+
+    let stripe = StripeStandIn::start().await;
+    let first = admin(&stripe, &["stripe", "sync"], None).await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        stdout(&first).contains("portal  billing_portal_configuration         created"),
+        "{}",
+        stdout(&first)
+    );
+    let id = {
+        let state = stripe.state();
+        assert_eq!(state.portal_configurations.len(), 1);
+        let configuration = &state.portal_configurations[0];
+        let features = &configuration["features"];
+        assert_eq!(
+            features["subscription_update"]["enabled"], false,
+            "{configuration}"
+        );
+        assert_eq!(features["invoice_history"]["enabled"], true);
+        assert_eq!(features["payment_method_update"]["enabled"], true);
+        assert_eq!(
+            features["customer_update"]["allowed_updates"],
+            serde_json::json!(["email", "address", "tax_id"])
+        );
+        assert_eq!(features["subscription_cancel"]["mode"], "at_period_end");
+        assert_eq!(configuration["metadata"]["seatflow"], "billing_portal");
+        configuration["id"].as_str().expect("id").to_owned()
+    };
+
+    // Someone lets customers change quantities in the Dashboard.
+    stripe.state().portal_configurations[0]["features"]["subscription_update"]["enabled"] = true.into();
+    let writes = stripe.writes().await.len();
+    let dry = admin(&stripe, &["stripe", "sync", "--dry-run"], None).await;
+    assert!(
+        stdout(&dry).contains("billing_portal_configuration         would update"),
+        "{}",
+        stdout(&dry)
+    );
+    assert_eq!(stripe.writes().await.len(), writes, "a dry run writes nothing");
+    let again = admin(&stripe, &["stripe", "sync"], None).await;
+    assert!(
+        stdout(&again).contains("1 of 16 objects changed"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(
+        stripe.state().portal_configurations[0]["features"]["subscription_update"]["enabled"],
+        false
+    );
+    assert_eq!(
+        stripe.state().portal_configurations.len(),
+        1,
+        "updated, not a second one"
+    );
+
+    // The gateway's billing-portal sessions open it, looked up once.
+    let lookups = || async {
+        stripe
+            .server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.method.as_str() == "GET" && r.url.path() == "/v1/billing_portal/configurations")
+            .count()
+    };
+    let before = lookups().await;
+    let gateway =
+        seatflow_stripe::StripeGateway::new("sk_test_standin", Some(&stripe.base_url())).expect("gateway");
+    for _ in 0..2 {
+        gateway
+            .billing_portal("cus_portal", "https://app.example/billing")
+            .await
+            .expect("session");
+    }
+    assert_eq!(lookups().await, before + 1, "the configuration is looked up once");
+    let state = stripe.state();
+    assert_eq!(state.portal_sessions.len(), 2);
+    assert!(
+        state
+            .portal_sessions
+            .iter()
+            .all(|s| s.get("configuration") == Some(&id))
+    );
 }

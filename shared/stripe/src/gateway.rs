@@ -7,6 +7,7 @@
 //! large crates to compile, and 0.65 MiB less per binary.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -25,6 +26,8 @@ use crate::{StripeApi, StripeError};
 #[derive(Clone, Debug)]
 pub struct StripeGateway {
     client: StripeApi,
+    /// seatflow's Customer Portal configuration, once found.
+    portal_configuration: Arc<Mutex<Option<String>>>,
 }
 
 impl StripeGateway {
@@ -37,7 +40,45 @@ impl StripeGateway {
     pub fn new(secret_key: &str, base_url: Option<&str>) -> Result<Self, PaymentError> {
         let client = StripeApi::new(secret_key, base_url, RequestStrategy::ExponentialBackoff(3))
             .map_err(unavailable)?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            portal_configuration: Arc::default(),
+        })
+    }
+
+    /// seatflow's Customer Portal configuration (`seatflow-admin stripe
+    /// sync` creates it), looked up once; without one, sessions open Stripe's
+    /// default configuration, and a warning says to run the sync.
+    async fn portal_configuration(&self) -> Option<String> {
+        if let Some(id) = self
+            .portal_configuration
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Some(id);
+        }
+        match crate::setup::billing_portal_configuration(&self.client).await {
+            Ok(Some(found)) => {
+                let id = found["id"].as_str()?.to_owned();
+                *self
+                    .portal_configuration
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(id.clone());
+                Some(id)
+            }
+            Ok(None) => {
+                tracing::warn!(
+                    "no seatflow Customer Portal configuration in this Stripe account: billing-portal sessions \
+                     open Stripe's default one; run `seatflow-admin stripe sync`"
+                );
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not look up seatflow's Customer Portal configuration");
+                None
+            }
+        }
     }
 
     /// The item of a quantity change: the existing item by id, or a new one
@@ -375,6 +416,8 @@ impl PaymentGateway for StripeGateway {
         struct PortalSession<'a> {
             customer: &'a str,
             return_url: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            configuration: Option<String>,
         }
         let customer = object_id(customer).ok_or_else(|| PaymentError::Rejected {
             code: "resource_missing".into(),
@@ -383,8 +426,11 @@ impl PaymentGateway for StripeGateway {
         let created = self
             .client
             .send::<Value>(
-                RequestBuilder::new(StripeMethod::Post, "/billing_portal/sessions")
-                    .form(&PortalSession { customer, return_url }),
+                RequestBuilder::new(StripeMethod::Post, "/billing_portal/sessions").form(&PortalSession {
+                    customer,
+                    return_url,
+                    configuration: self.portal_configuration().await,
+                }),
             )
             .await
             .map_err(refused)?;

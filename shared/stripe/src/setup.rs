@@ -1,7 +1,9 @@
 //! Setting up a Stripe account for seatflow, by command rather than in the
 //! Dashboard: the catalog's products and volume-tiered prices
-//! ([`sync_catalog`]), and the webhook endpoint ([`register_webhook`]). Both
-//! change only what differs, so running them again changes nothing.
+//! ([`sync_catalog`]), the Customer Portal configuration its billing-portal
+//! sessions open ([`sync_billing_portal`]), and the webhook endpoint
+//! ([`register_webhook`]). Each changes only what differs, so running them
+//! again changes nothing.
 
 use std::collections::BTreeMap;
 
@@ -143,6 +145,180 @@ async fn sync_price(
                 Change::Created
             })
         }
+    }
+}
+
+/// The metadata that marks seatflow's Customer Portal configuration.
+pub const PORTAL_CONFIGURATION_MARK: (&str, &str) = ("seatflow", "billing_portal");
+
+/// The Customer Portal configuration seatflow's billing-portal sessions use:
+/// invoices, payment methods and the billing details (email, address, tax
+/// ids) are the customer's to manage there, and cancelling at the period's
+/// end; seat quantities and plans are not, since seatflow changes those
+/// itself (it refuses fewer seats than are assigned, and keeps one
+/// subscription per plan and term). Created, or brought in line when it
+/// differs; with `dry_run`, only read and reported.
+///
+/// # Errors
+/// [`StripeError`] from Stripe.
+pub async fn sync_billing_portal(api: &StripeApi, dry_run: bool) -> Result<Synced, StripeError> {
+    let wanted = PortalConfiguration::seatflow();
+    let change = match billing_portal_configuration(api).await? {
+        None => {
+            if !dry_run {
+                api.send::<Value>(
+                    RequestBuilder::new(StripeMethod::Post, "/billing_portal/configurations").form(&wanted),
+                )
+                .await?;
+            }
+            Change::Created
+        }
+        Some(found) if !wanted.matches(&found) => {
+            if !dry_run {
+                let id = found["id"].as_str().unwrap_or_default();
+                api.send::<Value>(
+                    RequestBuilder::new(StripeMethod::Post, format!("/billing_portal/configurations/{id}"))
+                        .form(&wanted),
+                )
+                .await?;
+            }
+            Change::Updated
+        }
+        Some(_) => Change::Unchanged,
+    };
+    Ok(Synced {
+        kind: "portal",
+        key: "billing_portal_configuration".into(),
+        change,
+    })
+}
+
+/// seatflow's active Customer Portal configuration, if the account has one
+/// (marked by [`PORTAL_CONFIGURATION_MARK`] in its metadata).
+///
+/// # Errors
+/// [`StripeError`] from Stripe.
+pub async fn billing_portal_configuration(api: &StripeApi) -> Result<Option<Value>, StripeError> {
+    let (key, mark) = PORTAL_CONFIGURATION_MARK;
+    let mut after: Option<String> = None;
+    loop {
+        let page: Value = api
+            .send(
+                RequestBuilder::new(StripeMethod::Get, "/billing_portal/configurations").query(
+                    &ConfigurationList {
+                        active: true,
+                        limit: 100,
+                        starting_after: after.as_deref(),
+                    },
+                ),
+            )
+            .await?;
+        let configurations = page["data"].as_array().cloned().unwrap_or_default();
+        if let Some(ours) = configurations.iter().find(|c| c["metadata"][key] == mark) {
+            return Ok(Some(ours.clone()));
+        }
+        match configurations.last().and_then(|c| c["id"].as_str()) {
+            Some(last) if page["has_more"] == true => after = Some(last.to_owned()),
+            _ => return Ok(None),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ConfigurationList<'a> {
+    active: bool,
+    limit: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    starting_after: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Enabled {
+    enabled: bool,
+}
+
+#[derive(Serialize)]
+struct CustomerUpdate {
+    enabled: bool,
+    allowed_updates: [&'static str; 3],
+}
+
+#[derive(Serialize)]
+struct SubscriptionCancel {
+    enabled: bool,
+    mode: &'static str,
+    proration_behavior: &'static str,
+}
+
+#[derive(Serialize)]
+struct PortalFeatures {
+    customer_update: CustomerUpdate,
+    invoice_history: Enabled,
+    payment_method_update: Enabled,
+    subscription_cancel: SubscriptionCancel,
+    subscription_update: Enabled,
+}
+
+#[derive(Serialize)]
+struct BusinessProfile {
+    headline: &'static str,
+}
+
+#[derive(Serialize)]
+struct PortalConfiguration {
+    business_profile: BusinessProfile,
+    features: PortalFeatures,
+    metadata: BTreeMap<&'static str, &'static str>,
+}
+
+impl PortalConfiguration {
+    fn seatflow() -> Self {
+        let (key, mark) = PORTAL_CONFIGURATION_MARK;
+        Self {
+            business_profile: BusinessProfile {
+                headline: "Invoices, payment methods and billing details for your seats",
+            },
+            features: PortalFeatures {
+                customer_update: CustomerUpdate {
+                    enabled: true,
+                    allowed_updates: ["email", "address", "tax_id"],
+                },
+                invoice_history: Enabled { enabled: true },
+                payment_method_update: Enabled { enabled: true },
+                subscription_cancel: SubscriptionCancel {
+                    enabled: true,
+                    mode: "at_period_end",
+                    proration_behavior: "none",
+                },
+                subscription_update: Enabled { enabled: false },
+            },
+            metadata: BTreeMap::from([(key, mark)]),
+        }
+    }
+
+    /// Whether Stripe's configuration `found` is this one.
+    fn matches(&self, found: &Value) -> bool {
+        let features = &found["features"];
+        let wanted = &self.features;
+        let mut allowed: Vec<&str> = features["customer_update"]["allowed_updates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        allowed.sort_unstable();
+        let mut wanted_updates = wanted.customer_update.allowed_updates.to_vec();
+        wanted_updates.sort_unstable();
+        found["business_profile"]["headline"] == self.business_profile.headline
+            && features["customer_update"]["enabled"] == wanted.customer_update.enabled
+            && allowed == wanted_updates
+            && features["invoice_history"]["enabled"] == wanted.invoice_history.enabled
+            && features["payment_method_update"]["enabled"] == wanted.payment_method_update.enabled
+            && features["subscription_cancel"]["enabled"] == wanted.subscription_cancel.enabled
+            && features["subscription_cancel"]["mode"] == wanted.subscription_cancel.mode
+            && features["subscription_cancel"]["proration_behavior"]
+                == wanted.subscription_cancel.proration_behavior
+            && features["subscription_update"]["enabled"] == wanted.subscription_update.enabled
     }
 }
 

@@ -60,6 +60,10 @@ pub struct StandInState {
     pub webhook_endpoints: Vec<Value>,
     /// Checkout sessions created, with the form they were created from.
     pub sessions: Vec<BTreeMap<String, String>>,
+    /// Customer Portal configurations in creation order.
+    pub portal_configurations: Vec<Value>,
+    /// Billing-portal sessions created, with the form they were created from.
+    pub portal_sessions: Vec<BTreeMap<String, String>>,
     next_id: usize,
 }
 
@@ -149,6 +153,61 @@ fn not_found(what: &str) -> ResponseTemplate {
 fn list(data: Vec<Value>, url: &str) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .set_body_json(json!({"object": "list", "url": url, "has_more": false, "data": data}))
+}
+
+/// A form's bracketed keys (`features[invoice_history][enabled]=true`,
+/// `allowed_updates[0]=email`) as the JSON object Stripe would hold: numeric
+/// keys make arrays, `true`/`false` booleans.
+pub fn nested(form: &BTreeMap<String, String>) -> Value {
+    let mut root = json!({});
+    for (key, value) in form {
+        let mut path: Vec<&str> = Vec::new();
+        let (head, rest) = key.split_once('[').map_or((key.as_str(), ""), |(h, r)| (h, r));
+        path.push(head);
+        path.extend(
+            rest.split('[')
+                .map(|p| p.trim_end_matches(']'))
+                .filter(|p| !p.is_empty()),
+        );
+        let leaf = match value.as_str() {
+            "true" => json!(true),
+            "false" => json!(false),
+            other => json!(other),
+        };
+        let mut at = &mut root;
+        for (i, part) in path.iter().enumerate() {
+            let last = i + 1 == path.len();
+            let next_is_index = path.get(i + 1).is_some_and(|p| p.parse::<usize>().is_ok());
+            at = if let Ok(index) = part.parse::<usize>() {
+                let list = at.as_array_mut().expect("an array");
+                while list.len() <= index {
+                    list.push(Value::Null);
+                }
+                &mut list[index]
+            } else {
+                let object = at.as_object_mut().expect("an object");
+                object.entry(*part).or_insert(Value::Null)
+            };
+            if last {
+                *at = leaf.clone();
+            } else if at.is_null() {
+                *at = if next_is_index { json!([]) } else { json!({}) };
+            }
+        }
+    }
+    root
+}
+
+/// `update` merged into `object`, as Stripe applies an update's fields.
+fn merge(object: &mut Value, update: Value) {
+    match (object, update) {
+        (Value::Object(into), Value::Object(from)) => {
+            for (key, value) in from {
+                merge(into.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (slot, value) => *slot = value,
+    }
 }
 
 /// Form keys `prefix[0]…`, `prefix[1]…`, in index order, as values.
@@ -309,6 +368,44 @@ impl Respond for Responder {
                     }
                     None => not_found("webhook endpoint"),
                 }
+            }
+            ("GET", ["billing_portal", "configurations"]) => {
+                let active_only = query.get("active").is_some_and(|a| a == "true");
+                let found = state
+                    .portal_configurations
+                    .iter()
+                    .filter(|c| !active_only || c["active"] == true)
+                    .cloned()
+                    .collect();
+                list(found, "/v1/billing_portal/configurations")
+            }
+            ("POST", ["billing_portal", "configurations"]) => {
+                let id = state.id("bpc");
+                let mut configuration = nested(&form);
+                configuration["id"] = json!(id);
+                configuration["object"] = json!("billing_portal.configuration");
+                configuration["active"] = json!(true);
+                configuration["is_default"] = json!(false);
+                state.portal_configurations.push(configuration.clone());
+                ResponseTemplate::new(200).set_body_json(configuration)
+            }
+            ("POST", ["billing_portal", "configurations", id]) => {
+                match state.portal_configurations.iter_mut().find(|c| c["id"] == *id) {
+                    Some(configuration) => {
+                        merge(configuration, nested(&form));
+                        ResponseTemplate::new(200).set_body_json(configuration.clone())
+                    }
+                    None => not_found("configuration"),
+                }
+            }
+            ("POST", ["billing_portal", "sessions"]) => {
+                let id = state.id("bps");
+                state.portal_sessions.push(form.clone());
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "id": id, "object": "billing_portal.session", "customer": form.get("customer"),
+                    "configuration": form.get("configuration"), "return_url": form.get("return_url"),
+                    "url": format!("https://billing.stripe.com/p/session/{id}"),
+                }))
             }
             ("POST", ["checkout", "sessions"]) => {
                 let id = state.id("cs");
