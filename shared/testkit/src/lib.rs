@@ -73,6 +73,7 @@ macro_rules! entitlement_store_conformance {
             concurrent_allocation_moves_never_over_allocate,
             concurrent_transfers_keep_counts_consistent,
             an_add_on_never_outlives_a_concurrently_revoked_base_seat,
+            concurrent_endpoint_creations_never_pass_the_cap,
             a_dry_run_refuses_a_seat_beyond_the_team_allocation,
             a_subscription_event_sizes_its_pools_exactly_once,
             an_older_event_never_overwrites_a_newer_state,

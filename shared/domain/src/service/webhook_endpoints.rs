@@ -87,14 +87,23 @@ impl Integrations<'_> {
         actor.require_admin("manage webhook endpoints")?;
         let url = check_endpoint_url(&new.url, new.allow_http)?;
         let types = event_types(&new.event_types)?;
-        if self.store.webhook_endpoints(&actor.org).await?.len() >= MAX_ENDPOINTS {
-            return Err(ValidationError::new(
-                "url",
-                format!("an organisation has at most {MAX_ENDPOINTS} webhook endpoints"),
-            )
-            .into());
-        }
         decide_and_commit!(self, "webhook endpoint", mode, {
+            // The cap holds under concurrency: every creation also writes the
+            // organisation, conditioned on the version read before counting,
+            // so of two creations racing for the last place one conflicts,
+            // counts again and is refused.
+            let organization = self
+                .store
+                .organization(&actor.org)
+                .await?
+                .ok_or_else(|| SeatError::not_found("organisation", &actor.org))?;
+            if self.store.webhook_endpoints(&actor.org).await?.len() >= MAX_ENDPOINTS {
+                return Err(ValidationError::new(
+                    "url",
+                    format!("an organisation has at most {MAX_ENDPOINTS} webhook endpoints"),
+                )
+                .into());
+            }
             let now = self.clock.now();
             let secret = EndpointSecret::generate(now);
             let endpoint = WebhookEndpoint {
@@ -110,6 +119,7 @@ impl Integrations<'_> {
             };
             let mut draft = Draft::new(&actor.org);
             draft.put(None, endpoint.clone());
+            draft.put(Some(&organization), organization.clone());
             let audit = self.entry(
                 actor,
                 now,

@@ -161,3 +161,47 @@ pub async fn an_add_on_never_outlives_a_concurrently_revoked_base_seat(store: Ar
         "every add-on left with its base seat"
     );
 }
+
+/// 24 endpoints created at once by one organisation with 12: exactly 4 are
+/// made, and the organisation ends with the cap of 16, never more.
+pub async fn concurrent_endpoint_creations_never_pass_the_cap(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::{EventType, MAX_ENDPOINTS, NewEndpoint};
+
+    let f = Fixture::new(store.clone(), "org_hooks").await;
+    let new = |i: usize| NewEndpoint {
+        url: format!("https://hooks{i}.example.com/seatflow"),
+        event_types: vec![EventType::SeatAssigned],
+        allow_http: false,
+    };
+    for i in 0..12 {
+        f.seats
+            .integrations()
+            .create_webhook_endpoint(&f.admin, &new(i), Mode::Apply)
+            .await
+            .expect("below the cap");
+    }
+    let tasks: Vec<_> = (12..36)
+        .map(|i| {
+            let (seats, admin, endpoint) = (f.seats.clone(), f.admin.clone(), new(i));
+            tokio::spawn(async move {
+                seats
+                    .integrations()
+                    .create_webhook_endpoint(&admin, &endpoint, Mode::Apply)
+                    .await
+            })
+        })
+        .collect();
+    let mut made = 0;
+    for task in tasks {
+        match task.await.expect("task finished") {
+            Ok(_) => made += 1,
+            Err(e) => assert!(
+                matches!(e.code(), "validation_failed" | "concurrent_modification"),
+                "unexpected refusal: {e}"
+            ),
+        }
+    }
+    let endpoints = store.webhook_endpoints(&f.admin.org).await.expect("read");
+    assert_eq!(endpoints.len(), MAX_ENDPOINTS, "the cap, never more");
+    assert_eq!(made, MAX_ENDPOINTS - 12);
+}
