@@ -704,17 +704,24 @@ where
                 .get::<axum::extract::MatchedPath>()
                 .map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
             match crate::scopes::required(&parts.method, &template) {
-                Some(crate::scopes::Need::AnyKey) => {}
-                Some(crate::scopes::Need::Scope(needed)) if scopes.contains(&needed) => {}
-                Some(crate::scopes::Need::Scope(needed)) => {
-                    return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "insufficient_scope",
-                        format!(
-                            "this API key lacks the scope '{needed}' that {} {template} needs",
-                            parts.method
-                        ),
-                    ));
+                Some(need) => {
+                    let missing = need.missing(&scopes);
+                    if !missing.is_empty() {
+                        let names: Vec<String> = missing.iter().map(|s| format!("'{s}'")).collect();
+                        let (noun, list) = if names.len() == 1 {
+                            ("the scope", names.join(""))
+                        } else {
+                            ("the scopes", names.join(" and "))
+                        };
+                        return Err(ApiError::new(
+                            StatusCode::FORBIDDEN,
+                            "insufficient_scope",
+                            format!(
+                                "this API key lacks {noun} {list} that {} {template} needs",
+                                parts.method
+                            ),
+                        ));
+                    }
                 }
                 None => {
                     return Err(ApiError::new(

@@ -15,6 +15,20 @@ pub enum Need {
     AnyKey,
     /// A key with this scope.
     Scope(ApiScope),
+    /// A key with every one of these scopes.
+    All(&'static [ApiScope]),
+}
+
+impl Need {
+    /// The scopes of this need that `held` lacks (none: allowed).
+    #[must_use]
+    pub fn missing(self, held: &[ApiScope]) -> Vec<ApiScope> {
+        match self {
+            Need::AnyKey => Vec::new(),
+            Need::Scope(needed) => [needed].into_iter().filter(|s| !held.contains(s)).collect(),
+            Need::All(needed) => needed.iter().copied().filter(|s| !held.contains(s)).collect(),
+        }
+    }
 }
 
 /// What a key needs for `method` on the route `template` (as the router
@@ -43,11 +57,11 @@ pub fn required(method: &Method, template: &str) -> Option<Need> {
             false,
             "/v1/teams" | "/v1/teams/{team_id}" | "/v1/users" | "/v1/users/{user_id}" | "/v1/users/import",
         ) => Scope(UsersWrite),
-        (
-            true,
-            "/v1/licenses" | "/v1/subscriptions" | "/v1/add-ons" | "/v1/allocations" | "/v1/assignments"
-            | "/v1/usage",
-        ) => Scope(SeatsRead),
+        (true, "/v1/licenses" | "/v1/subscriptions" | "/v1/add-ons" | "/v1/allocations" | "/v1/usage") => {
+            Scope(SeatsRead)
+        }
+        // Who holds which seat, by name and email: people's data as well.
+        (true, "/v1/assignments") => Need::All(&[SeatsRead, UsersRead]),
         (
             false,
             "/v1/teams/{team_id}/allocations/{product}"
@@ -105,5 +119,18 @@ mod tests {
             Some(Need::Scope(ApiScope::SeatsWrite))
         );
         assert_eq!(required(&Method::GET, "/v1/unheard-of"), None);
+    }
+
+    #[test]
+    fn the_assignment_export_needs_people_as_well_as_seats() {
+        let need = required(&Method::GET, "/v1/assignments").expect("listed");
+        assert_eq!(need.missing(&[ApiScope::SeatsRead]), vec![ApiScope::UsersRead]);
+        assert_eq!(need.missing(&[ApiScope::SeatsRead, ApiScope::UsersRead]), vec![]);
+        assert_eq!(
+            required(&Method::GET, "/v1/licenses")
+                .expect("listed")
+                .missing(&[ApiScope::SeatsRead]),
+            vec![]
+        );
     }
 }

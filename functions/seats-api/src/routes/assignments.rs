@@ -66,7 +66,8 @@ pub struct ExportQuery {
 /// Every seat with its holder (admins), one page of holders at a time;
 /// `?format=csv` for the export. When more holders follow, the response
 /// carries `Link: <…&after=…>; rel="next"`. Each page is read from the store
-/// in pages of 500 holders and written out as they are turned into rows.
+/// in pages of 500 holders and written out as they are turned into rows. An
+/// API key needs `seats:read` and `users:read` (the rows name people).
 #[utoipa::path(get, path = "/v1/assignments", tag = "assignments", params(ExportQuery),
     responses((status = 200, content((Vec<AssignmentExportRow> = "application/json"), (String = "text/csv")),
             headers(("Link" = String, description = "The next page, when there is one: `<…>; rel=\"next\"`"))),

@@ -5,6 +5,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, Victim};
+use seatflow_domain::Role;
 
 /// One request per documented operation, aimed at the victim organisation's
 /// team Red, user Ann (Red, Professional + SSO) and user Cat (no team, no seat).
@@ -602,4 +603,51 @@ async fn a_removed_user_is_refused_with_an_unexpired_token() {
         .call(Method::DELETE, "/v1/users/usr_admin", Some(&admin), None)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{myself}");
+}
+
+/// A key that reads seats sees counts, not people: the assignment export
+/// (names and emails of who holds what) needs `users:read` as well.
+#[tokio::test]
+async fn the_assignment_export_needs_users_read_as_well_as_seats_read() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", Role::Admin, &[]);
+    let key = |scopes: serde_json::Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let (status, _, created) = app
+                .call(
+                    Method::POST,
+                    "/v1/api-keys",
+                    Some(&admin),
+                    Some(serde_json::json!({"name": "reader", "scopes": scopes})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{created}");
+            created["result"]["secret"].as_str().expect("secret").to_owned()
+        }
+    };
+    let seats_only = key(serde_json::json!(["seats:read"])).await;
+    let (status, _, _) = app
+        .call(Method::GET, "/v1/licenses", Some(&seats_only), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["/v1/assignments", "/v1/assignments?format=csv"] {
+        let (status, _, problem) = app.call(Method::GET, path, Some(&seats_only), None).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("insufficient_scope")),
+            "{path}: {problem}"
+        );
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("'users:read'") && !d.contains("'seats:read'")),
+            "{problem}"
+        );
+    }
+    let both = key(serde_json::json!(["seats:read", "users:read"])).await;
+    let (status, _, rows) = app.call(Method::GET, "/v1/assignments", Some(&both), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(rows.as_array().is_some_and(|r| !r.is_empty()), "{rows}");
 }
