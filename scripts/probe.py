@@ -35,7 +35,6 @@ KNOWN_OPEN = {
     "portal-sign-out-revokes": "signing out clears the cookie and revokes nothing server-side (issue 24 item 6)",
     "edge-per-ip-rate-limit": "HTTP APIs take no WAF; per-IP limits need CloudFront and WAF in front (issue 24 item 7)",
     "endpoint-secrets-at-rest": "endpoint signing secrets are stored as issued, not encrypted (issue 24 item 7)",
-    "deliveries-in-flight-per-org": "one organisation's deliveries may fill the delivery concurrency (issue 24 item 7)",
 }
 
 
@@ -175,7 +174,6 @@ def probe_local(p):
     p.record("portal-sign-out-revokes", False, "no server-side session to end")
     # Neither can be tried from outside; listed so that they are not forgotten.
     p.record("endpoint-secrets-at-rest", False, "not probed: what the table holds")
-    p.record("deliveries-in-flight-per-org", False, "not probed: needs deployed concurrency")
 
     # Local development routes want a person who is an admin.
     dev = p.call("GET", "/dev/outbox", token=admins_write)
@@ -195,6 +193,18 @@ def probe_template(p):
                 and r["Properties"].get("FunctionName", {}).get("Ref") == "WebhookDeliveryFunction"]
     capped = bool(mappings) and all("MaximumConcurrency" in m["Properties"].get("ScalingConfig", {}) for m in mappings)
     p.record("delivery-concurrency", capped, "the delivery queue's event source has ScalingConfig.MaximumConcurrency")
+
+    parameters = template["Parameters"]
+    variables = resources["WebhookDeliveryFunction"]["Properties"]["Environment"]["Variables"]
+    per_org = variables.get("SEATFLOW_DELIVERIES_PER_ORG", {}).get("Ref")
+    p.record(
+        "deliveries-in-flight-per-org",
+        per_org is not None
+        and int(parameters[per_org]["Default"]) < int(parameters["WebhookDeliveryConcurrency"]["Default"]),
+        f"an organisation's attempts in flight: {per_org} "
+        f"(default {parameters.get(per_org, {}).get('Default')}) of WebhookDeliveryConcurrency "
+        f"(default {parameters['WebhookDeliveryConcurrency']['Default']})",
+    )
 
     reserved = all("ReservedConcurrentExecutions" in resources[f]["Properties"]
                    for f in ("SeatsApiFunction", "StripeWebhookFunction"))

@@ -251,7 +251,10 @@ impl Webhooks {
             Arc::new(transport),
             Some(mailer),
             seatflow_config::clock(),
-        );
+        )
+        // One process and one customer at a time: nothing to keep from
+        // other organisations, so no organisation waits for a place.
+        .with_deliveries_per_org(16);
         let relay = Relay::new(
             self.stores.entitlements,
             self.stores.deliveries,

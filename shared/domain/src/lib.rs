@@ -77,9 +77,9 @@ pub use subscription::{
     Applied, ProcessedEvent, REMEMBER_EVENTS_DAYS, Subscription, SubscriptionSnapshot, SubscriptionStatus,
 };
 pub use webhook::{
-    DELIVERY_RETRY_DAYS, Delivery, DeliveryAnswer, DeliveryJob, DeliveryStatus, EndpointSecret,
-    MAX_ENDPOINT_URL, MAX_ENDPOINTS, MAX_SECRET_OVERLAP_HOURS, PublicEndpoint, SecretTimes, WebhookEndpoint,
-    check_endpoint_url, may_deliver_to,
+    DEFAULT_DELIVERIES_PER_ORG, DELIVERY_RETRY_DAYS, DELIVERY_SLOT_SECONDS, Delivery, DeliveryAnswer,
+    DeliveryJob, DeliveryStatus, EndpointSecret, MAX_ENDPOINT_URL, MAX_ENDPOINTS, MAX_SECRET_OVERLAP_HOURS,
+    PublicEndpoint, SecretTimes, WebhookEndpoint, check_endpoint_url, may_deliver_to,
 };
 
 // ----- ports -----

@@ -385,7 +385,30 @@ pub trait DeliveryLog: Send + Sync + std::fmt::Debug {
         endpoint: &EndpointId,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError>;
+    /// Claims one of the organisation's `slots` places for a delivery
+    /// attempt in flight, for `holder`, until `until`: a place is free when
+    /// unclaimed or its claim ran out before `now`. `None` when all are
+    /// taken. This is what keeps one organisation's endpoints from taking
+    /// every delivery at once.
+    async fn claim_delivery_slot(
+        &self,
+        org: &OrgId,
+        slots: u32,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<u32>, StoreError>;
+    /// Gives place `slot` back, if `holder` still holds it.
+    async fn release_delivery_slot(&self, org: &OrgId, slot: u32, holder: &str) -> Result<(), StoreError>;
 }
+
+/// Delivery attempts one organisation may have in flight at once, unless
+/// configured: its endpoints cannot take the whole delivery concurrency.
+pub const DEFAULT_DELIVERIES_PER_ORG: u32 = 2;
+/// How long a claimed place is held at most: longer than an attempt can take
+/// (the delivering function's timeout), so that a crashed attempt's place
+/// frees itself.
+pub const DELIVERY_SLOT_SECONDS: i64 = 60;
 
 /// Where deliveries wait for their attempt. Jobs of one [`DeliveryJob::group`]
 /// are attempted in order, the next only once the one before is settled.

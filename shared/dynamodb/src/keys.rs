@@ -109,3 +109,7 @@ pub fn delivery(endpoint: &seatflow_domain::EndpointId, event: &str) -> String {
 pub fn deliveries(endpoint: &seatflow_domain::EndpointId) -> String {
     format!("DELIVERY#{endpoint}#")
 }
+/// One of an organisation's places for a delivery attempt in flight.
+pub fn delivery_slot(slot: u32) -> String {
+    format!("DELIVERYSLOT#{slot:03}")
+}

@@ -1056,6 +1056,81 @@ impl DeliveryLog for DynamoEntitlementStore {
             .await?;
         items.into_iter().take(limit).map(items::from_item).collect()
     }
+
+    async fn claim_delivery_slot(
+        &self,
+        org: &OrgId,
+        slots: u32,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<u32>, StoreError> {
+        // Start at a random place, so that concurrent claims spread out.
+        let start = u32::try_from(uuid::Uuid::new_v4().as_u128() % u128::from(slots.max(1))).unwrap_or(0);
+        for offset in 0..slots {
+            let slot = (start + offset) % slots;
+            let put = Put::builder()
+                .table_name(&self.table)
+                .item(keys::PK, s(keys::org(org)))
+                .item(keys::SK, s(keys::delivery_slot(slot)))
+                .item("holder", s(holder))
+                .item("until", AttributeValue::N(until.timestamp().to_string()))
+                // Gone by the table's TTL once long run out.
+                .item(
+                    keys::EXPIRES_AT,
+                    AttributeValue::N((until + chrono::Duration::days(1)).timestamp().to_string()),
+                )
+                .condition_expression("attribute_not_exists(#pk) OR #until < :now")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#until", "until")
+                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let claimed = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(put).build())
+                .send()
+                .await;
+            match claimed {
+                Ok(_) => return Ok(Some(slot)),
+                Err(error) => match classify(error, &[]) {
+                    // Held by another attempt (or racing one): the next place.
+                    Failure::Stale | Failure::Transient(_) => {}
+                    Failure::Fatal(why) => return Err(StoreError::Unavailable(why)),
+                    Failure::Full(..) => {}
+                },
+            }
+        }
+        Ok(None)
+    }
+
+    async fn release_delivery_slot(&self, org: &OrgId, slot: u32, holder: &str) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::delivery_slot(slot)))
+            .condition_expression("#holder = :holder")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":holder", s(holder))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        match self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => match classify(error, &[]) {
+                // Ran out and taken over, or gone: nothing of ours to give back.
+                Failure::Stale => Ok(()),
+                Failure::Transient(why) | Failure::Fatal(why) => Err(StoreError::Unavailable(why)),
+                Failure::Full(..) => Ok(()),
+            },
+        }
+    }
 }
 
 #[async_trait]

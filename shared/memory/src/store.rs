@@ -35,6 +35,8 @@ struct OrgRecords {
     webhook_endpoints: BTreeMap<EndpointId, WebhookEndpoint>,
     /// Deliveries by endpoint, then event id (time-ordered).
     deliveries: BTreeMap<(EndpointId, String), Delivery>,
+    /// Places of delivery attempts in flight: holder and until when.
+    delivery_slots: BTreeMap<u32, (String, DateTime<Utc>)>,
 }
 
 #[derive(Debug, Default)]
@@ -654,6 +656,34 @@ impl DeliveryLog for MemoryEntitlementStore {
                 .take(limit)
                 .collect()
         }))
+    }
+
+    async fn claim_delivery_slot(
+        &self,
+        org: &OrgId,
+        slots: u32,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut records = self.lock();
+        let taken = &mut records.orgs.entry(org.clone()).or_default().delivery_slots;
+        for slot in 0..slots {
+            if taken.get(&slot).is_none_or(|(_, held_until)| *held_until < now) {
+                taken.insert(slot, (holder.to_owned(), until));
+                return Ok(Some(slot));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn release_delivery_slot(&self, org: &OrgId, slot: u32, holder: &str) -> Result<(), StoreError> {
+        let mut records = self.lock();
+        let taken = &mut records.orgs.entry(org.clone()).or_default().delivery_slots;
+        if taken.get(&slot).is_some_and(|(h, _)| h == holder) {
+            taken.remove(&slot);
+        }
+        Ok(())
     }
 }
 

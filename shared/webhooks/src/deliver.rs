@@ -13,7 +13,7 @@ use seatflow_domain::{
     EntitlementStore, Mailer, OutgoingEmail, SeatError, Seats, StoreError,
 };
 
-use crate::retry::{jitter, retry_delay};
+use crate::retry::{busy_delay, jitter, retry_delay};
 use crate::signature::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use crate::transport::Transport;
 
@@ -51,6 +51,8 @@ pub struct Deliverer {
     transport: Arc<dyn Transport>,
     mailer: Option<Arc<dyn Mailer>>,
     clock: Arc<dyn Clock>,
+    /// Attempts one organisation may have in flight at once.
+    per_org: u32,
 }
 
 impl Deliverer {
@@ -71,7 +73,16 @@ impl Deliverer {
             transport,
             mailer,
             clock,
+            per_org: seatflow_domain::DEFAULT_DELIVERIES_PER_ORG,
         }
+    }
+
+    /// The same deliverer, letting one organisation have `per_org`
+    /// attempts in flight at once (at least one).
+    #[must_use]
+    pub fn with_deliveries_per_org(mut self, per_org: u32) -> Self {
+        self.per_org = per_org.max(1);
+        self
     }
 
     /// Attempts `job` once.
@@ -98,26 +109,23 @@ impl Deliverer {
             self.log.record_delivery(&job.org, &delivery).await?;
             return Ok(Attempted::Failed);
         }
-        let body = Bytes::from(serde_json::to_vec(&job.event).unwrap_or_default());
-        let answer = match sign(
-            &endpoint.signing_secrets(now),
-            &job.event.id,
-            now.timestamp(),
-            &body,
-        ) {
-            Ok(signature) => {
-                let headers = [
-                    (ID_HEADER, job.event.id.clone()),
-                    (TIMESTAMP_HEADER, now.timestamp().to_string()),
-                    (SIGNATURE_HEADER, signature),
-                ];
-                self.transport.post(&endpoint.url, &headers, body).await
-            }
-            // Secrets are generated in the right shape; one that is not
-            // cannot sign, and says so in the log rather than sending
-            // something no receiver can verify.
-            Err(e) => Err(format!("not sent: {e}")),
+        // One of the organisation's places for an attempt in flight, or wait:
+        // its endpoints never take every delivery at once.
+        let holder = format!("{}/{}/{}", job.endpoint, job.event.id, now.timestamp_micros());
+        let until = now + chrono::Duration::seconds(seatflow_domain::DELIVERY_SLOT_SECONDS);
+        let Some(place) = self
+            .log
+            .claim_delivery_slot(&job.org, self.per_org, &holder, now, until)
+            .await?
+        else {
+            tracing::info!(event = %job.event.id, org = %job.org, "delivery waits for a place of its organisation");
+            return Ok(Attempted::RetryIn(busy_delay()));
         };
+        let answer = self.send(job, &endpoint, now).await;
+        if let Err(e) = self.log.release_delivery_slot(&job.org, place, &holder).await {
+            // The place frees itself when its claim runs out.
+            tracing::warn!(org = %job.org, error = %e, "could not give a delivery place back");
+        }
         delivery.attempts += 1;
         delivery.first_attempt_at.get_or_insert(now);
         delivery.last_attempt_at = Some(now);
@@ -159,6 +167,36 @@ impl Deliverer {
             self.disable(job, now, delivery.first_attempt_at).await?;
         }
         Ok(attempted)
+    }
+
+    /// Signs `job`'s event with the endpoint's secrets and posts it: the
+    /// answer, or why nothing was answered.
+    async fn send(
+        &self,
+        job: &DeliveryJob,
+        endpoint: &seatflow_domain::WebhookEndpoint,
+        now: DateTime<Utc>,
+    ) -> Result<crate::transport::Answer, String> {
+        let body = Bytes::from(serde_json::to_vec(&job.event).unwrap_or_default());
+        match sign(
+            &endpoint.signing_secrets(now),
+            &job.event.id,
+            now.timestamp(),
+            &body,
+        ) {
+            Ok(signature) => {
+                let headers = [
+                    (ID_HEADER, job.event.id.clone()),
+                    (TIMESTAMP_HEADER, now.timestamp().to_string()),
+                    (SIGNATURE_HEADER, signature),
+                ];
+                self.transport.post(&endpoint.url, &headers, body).await
+            }
+            // Secrets are generated in the right shape; one that is not
+            // cannot sign, and says so in the log rather than sending
+            // something no receiver can verify.
+            Err(e) => Err(format!("not sent: {e}")),
+        }
     }
 
     /// Disables the endpoint of a delivery that failed for good and emails

@@ -28,6 +28,14 @@ pub fn retry_delay(attempts: u32, jitter: f64) -> Duration {
     Duration::seconds(seconds.max(1))
 }
 
+/// The wait of an attempt that found its organisation's places for
+/// deliveries in flight all taken: 5 to 15 seconds, spread so that the
+/// waiting ones do not return together. Not an attempt: nothing counts it.
+#[must_use]
+pub fn busy_delay() -> Duration {
+    Duration::seconds(rand::random_range(5..=15))
+}
+
 /// A jitter drawn from the thread's generator.
 #[must_use]
 pub fn jitter() -> f64 {

@@ -68,7 +68,10 @@ fn system(store: Arc<MemoryEntitlementStore>, f: Fixture, queue: Arc<dyn Deliver
         Arc::new(HttpTransport::new().unwrap()),
         Some(mail.clone()),
         f.clock.clone(),
-    );
+    )
+    // In one process, as seatflow-local delivers: no organisation waits for
+    // a place (the cap has its own test).
+    .with_deliveries_per_org(16);
     let relay = Relay::new(store.clone(), store.clone(), queue);
     System {
         f,
@@ -469,4 +472,58 @@ async fn deliveries_reach_only_public_addresses_and_deployed_only_https_on_443()
             .expect_err(url);
         assert!(refused.contains("not a public address"), "{url}: {refused}");
     }
+}
+
+/// An organisation whose places for attempts in flight are all taken waits:
+/// the attempt is not made, not counted, and comes back in 5 to 15 s; once
+/// a place is free it is delivered. Its endpoints never hold every delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_with_every_place_taken_waits_without_an_attempt() {
+    let receiver = Receiver::start().await;
+    let store = Arc::new(MemoryEntitlementStore::new());
+    let f = Fixture::new(store.clone(), "org_busy").await;
+    let queue = Arc::new(KeptQueue::default());
+    let s = system(store.clone(), f, queue.clone());
+    let deliverer = s.deliverer.clone().with_deliveries_per_org(1);
+    let (id, _) = endpoint(&s.f, &receiver.url, &[EventType::UserCreated]).await;
+    let _ = s.store.take_outbox();
+    s.f.user("Ada", None).await;
+    assert_eq!(s.relay.relay(&s.store.take_outbox()).await.unwrap(), 1);
+    let job = queue.take().pop().unwrap();
+    let org = &s.f.admin.org;
+    let now = s.f.clock.now();
+    let until = now + chrono::Duration::seconds(60);
+    let place = s
+        .store
+        .claim_delivery_slot(org, 1, "a slow attempt", now, until)
+        .await
+        .unwrap()
+        .expect("the one place");
+
+    let Attempted::RetryIn(wait) = deliverer.attempt(&job).await.unwrap() else {
+        panic!("no place: the attempt waits")
+    };
+    assert!((5..=15).contains(&wait.num_seconds()), "{wait}");
+    assert!(receiver.events().is_empty(), "nothing was sent");
+    let logged = s.store.delivery(org, &id, &job.event.id).await.unwrap().unwrap();
+    assert_eq!(
+        (logged.status, logged.attempts),
+        (DeliveryStatus::Pending, 0),
+        "and nothing counted"
+    );
+
+    s.store
+        .release_delivery_slot(org, place, "a slow attempt")
+        .await
+        .unwrap();
+    assert_eq!(deliverer.attempt(&job).await.unwrap(), Attempted::Delivered);
+    assert_eq!(receiver.events().len(), 1);
+    assert!(
+        s.store
+            .claim_delivery_slot(org, 1, "next", now, until)
+            .await
+            .unwrap()
+            .is_some(),
+        "the attempt gave its place back"
+    );
 }

@@ -232,3 +232,113 @@ pub async fn webhook_endpoints_and_their_delivery_log_are_kept_per_organisation(
             .is_empty()
     );
 }
+
+/// An organisation's places for delivery attempts in flight: as many claims
+/// as places succeed and one more waits; a released place, and one whose
+/// claim ran out, are taken again; a place is released only by its holder;
+/// another organisation has places of its own; 20 claims at once take
+/// exactly the places there are.
+pub async fn delivery_places_cap_an_organisations_attempts_in_flight(store: Arc<dyn Store>) {
+    let org = crate::org("org_places");
+    let other = crate::org("org_places_other");
+    let now = crate::start_time();
+    let until = now + Duration::seconds(seatflow_domain::DELIVERY_SLOT_SECONDS);
+    let mut held = Vec::new();
+    for i in 0..3 {
+        let slot = store
+            .claim_delivery_slot(&org, 3, &format!("attempt-{i}"), now, until)
+            .await
+            .expect("claim")
+            .expect("a free place");
+        held.push(slot);
+    }
+    held.sort_unstable();
+    assert_eq!(held, vec![0, 1, 2], "each place once");
+    assert_eq!(
+        store
+            .claim_delivery_slot(&org, 3, "attempt-3", now, until)
+            .await
+            .expect("claim"),
+        None,
+        "all places taken: the attempt waits"
+    );
+    assert!(
+        store
+            .claim_delivery_slot(&other, 3, "theirs", now, until)
+            .await
+            .expect("claim")
+            .is_some(),
+        "another organisation's places are its own"
+    );
+    // Only the holder gives a place back.
+    store
+        .release_delivery_slot(&org, held[0], "not-the-holder")
+        .await
+        .expect("release");
+    assert_eq!(
+        store
+            .claim_delivery_slot(&org, 3, "attempt-4", now, until)
+            .await
+            .expect("claim"),
+        None
+    );
+    // Places are handed out in any order: every holder releases every place
+    // (only its own goes).
+    for i in 0..3 {
+        for slot in 0..3 {
+            store
+                .release_delivery_slot(&org, slot, &format!("attempt-{i}"))
+                .await
+                .expect("release");
+        }
+    }
+    assert!(
+        store
+            .claim_delivery_slot(&org, 3, "again", now, until)
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    // A claim that ran out (a crashed attempt) is taken over.
+    let later = until + Duration::seconds(1);
+    let mut taken_over = 0;
+    for i in 0..3 {
+        if store
+            .claim_delivery_slot(
+                &org,
+                3,
+                &format!("later-{i}"),
+                later,
+                later + Duration::seconds(60),
+            )
+            .await
+            .expect("claim")
+            .is_some()
+        {
+            taken_over += 1;
+        }
+    }
+    assert_eq!(taken_over, 3, "every run-out place is free again");
+
+    // Many at once never take more places than there are.
+    let fresh = crate::org("org_places_race");
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (store, fresh) = (store.clone(), fresh.clone());
+            tokio::spawn(async move {
+                store
+                    .claim_delivery_slot(&fresh, 4, &format!("racer-{i}"), now, until)
+                    .await
+                    .expect("claim")
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for task in tasks {
+        if let Some(slot) = task.await.expect("task finished") {
+            won.push(slot);
+        }
+    }
+    won.sort_unstable();
+    assert_eq!(won, vec![0, 1, 2, 3], "exactly the places, each once");
+}
