@@ -34,7 +34,6 @@ KNOWN_OPEN = {
     "portal-handoff-any-token": "the hand-off still takes any API token; a dedicated single-use one is issue 24 item 6",
     "portal-sign-out-revokes": "signing out clears the cookie and revokes nothing server-side (issue 24 item 6)",
     "edge-per-ip-rate-limit": "HTTP APIs take no WAF; per-IP limits need CloudFront and WAF in front (issue 24 item 7)",
-    "endpoint-secrets-at-rest": "endpoint signing secrets are stored as issued, not encrypted (issue 24 item 7)",
 }
 
 
@@ -172,8 +171,6 @@ def probe_local(p):
     handoff = p.call("GET", f"/portal/session?token={p.token}")
     p.record("portal-handoff-any-token", handoff[0] not in (302, 303), f"an API token as the hand-off: {handoff[0]}")
     p.record("portal-sign-out-revokes", False, "no server-side session to end")
-    # Neither can be tried from outside; listed so that they are not forgotten.
-    p.record("endpoint-secrets-at-rest", False, "not probed: what the table holds")
 
     # Local development routes want a person who is an admin.
     dev = p.call("GET", "/dev/outbox", token=admins_write)
@@ -204,6 +201,17 @@ def probe_template(p):
         f"an organisation's attempts in flight: {per_org} "
         f"(default {parameters.get(per_org, {}).get('Default')}) of WebhookDeliveryConcurrency "
         f"(default {parameters['WebhookDeliveryConcurrency']['Default']})",
+    )
+
+    sealing = [
+        f for f in ("SeatsApiFunction", "PortalFunction", "WebhookDeliveryFunction")
+        if resources[f]["Properties"]["Environment"]["Variables"].get("SEATFLOW_ENDPOINT_SECRETS_KEY_ID")
+        == {"Ref": "EndpointSecretsKey"}
+    ]
+    p.record(
+        "endpoint-secrets-at-rest",
+        resources.get("EndpointSecretsKey", {}).get("Type") == "AWS::SecretsManager::Secret" and len(sealing) == 3,
+        f"a sealing key the stack makes, given to {sealing} (the DynamoDB tests check the table holds no secret)",
     )
 
     reserved = all("ReservedConcurrentExecutions" in resources[f]["Properties"]

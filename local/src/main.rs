@@ -210,7 +210,11 @@ async fn local_store() -> anyhow::Result<(Stores, Option<Arc<MemoryEntitlementSt
             .ensure_table()
             .await
             .context("creating the DynamoDB table")?;
-        return Ok((Stores::of(store), None));
+        // Endpoint secrets sealed in the table, as deployed.
+        let key = secret::endpoint_secrets_key()?;
+        let sealer = seatflow_dynamodb::sealing::SecretSealer::from_secret(&key)
+            .context(seatflow_config::ENDPOINT_SECRETS_KEY)?;
+        return Ok((Stores::of(store.with_sealer(Arc::new(sealer))), None));
     }
     match std::env::var("SEATFLOW_STORE").as_deref() {
         Err(_) | Ok("memory") => {}

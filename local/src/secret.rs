@@ -51,6 +51,19 @@ pub fn webhook_secret() -> anyhow::Result<SecretString> {
     )?))
 }
 
+/// The key that seals webhook endpoints' secrets in DynamoDB:
+/// `SEATFLOW_ENDPOINT_SECRETS_KEY`, else one kept in the state directory.
+///
+/// # Errors
+/// A state directory that cannot be written.
+#[cfg(feature = "dynamodb")]
+pub fn endpoint_secrets_key() -> anyhow::Result<String> {
+    if let Ok(key) = std::env::var("SEATFLOW_ENDPOINT_SECRETS_KEY") {
+        return Ok(key);
+    }
+    stored_secret("endpoint-secrets-key", "")
+}
+
 /// The local operator key (`sfo_…`), for the vendor's `/v1/operator` routes:
 /// kept in the state directory, created on first use.
 ///

@@ -247,7 +247,9 @@ async fn every_aws_call_of_the_relay_and_the_deliverer_is_allowed_by_their_roles
     let stack = Stack::new(template)
         .with_table(aws.store.table())
         .with_queue(&aws.queue_url, "WebhookDeliveryQueue");
-    let evaluation = Evaluation::of(&stack, &calls.calls());
+    let mut recorded = calls.calls();
+    recorded.extend(stack.template().secret_reads(DELIVERY));
+    let evaluation = Evaluation::of(&stack, &recorded);
     assert!(
         evaluation.denied.is_empty(),
         "the roles would deny:\n{}",
@@ -285,23 +287,23 @@ const UNUSED_ON_PURPOSE: [(&str, &str); 6] = [
         ON_FAILURE,
     ),
     (
-        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:ChangeMessageVisibilityBatch",
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy2[0]/sqs:ChangeMessageVisibilityBatch",
         POLLER,
     ),
     (
-        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:DeleteMessage",
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy2[0]/sqs:DeleteMessage",
         POLLER,
     ),
     (
-        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:DeleteMessageBatch",
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy2[0]/sqs:DeleteMessageBatch",
         POLLER,
     ),
     (
-        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:GetQueueAttributes",
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy2[0]/sqs:GetQueueAttributes",
         POLLER,
     ),
     (
-        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy1[0]/sqs:ReceiveMessage",
+        "WebhookDeliveryFunction/WebhookDeliveryFunctionRolePolicy2[0]/sqs:ReceiveMessage",
         POLLER,
     ),
 ];

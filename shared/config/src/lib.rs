@@ -10,6 +10,7 @@
 //! | `PAYMENT_GRACE_DAYS` | days seats stay usable after a failed payment | 7 |
 //! | `SEATFLOW_JWT_SECRET`, `SEATFLOW_GATEWAY_JWT` | bearer authentication | — |
 //! | `{SECRET}_ID` (`SEATFLOW_JWT_SECRET_ID`, `STRIPE_SECRET_KEY_ID=id#field`, …) | read that secret from Secrets Manager instead ([`secrets`]) | — |
+//! | `SEATFLOW_ENDPOINT_SECRETS_KEY` | seals webhook endpoints' signing secrets in DynamoDB (32+ characters; `_ID` on AWS) | not sealed |
 //! | `SEATFLOW_SECRETS_TTL_SECONDS` | how long secrets are kept before they are read again | 300 |
 //! | `STRIPE_SECRET_KEY`, `STRIPE_API_BASE` | the Stripe gateway | — |
 //! | `STRIPE_WEBHOOK_SECRET` | webhook signing secret (`whsec_…`) | — |
@@ -122,7 +123,17 @@ pub async fn stores(default: StoreKind) -> anyhow::Result<Stores> {
             let store = seatflow_dynamodb::DynamoEntitlementStore::from_vars(env::var)
                 .await
                 .context("DynamoDB store")?;
-            Ok(Stores::of(store))
+            // The functions that sign or show endpoint secrets are given the
+            // key (`SEATFLOW_ENDPOINT_SECRETS_KEY_ID`, read once at cold
+            // start); the others read sealed secrets they never use.
+            let secrets = Secrets::from_env(&[ENDPOINT_SECRETS_KEY]).await?;
+            Ok(Stores::of(match secrets.get(ENDPOINT_SECRETS_KEY) {
+                Some(key) => store.with_sealer(Arc::new(
+                    seatflow_dynamodb::sealing::SecretSealer::from_secret(key.expose_secret())
+                        .context(ENDPOINT_SECRETS_KEY)?,
+                )),
+                None => store,
+            }))
         }
         #[cfg(not(feature = "dynamodb"))]
         StoreKind::DynamoDb => {
@@ -130,6 +141,27 @@ pub async fn stores(default: StoreKind) -> anyhow::Result<Stores> {
         }
     }
 }
+
+/// Delivery attempts one organisation may have in flight:
+/// `SEATFLOW_DELIVERIES_PER_ORG` (1 to 16), else the domain's default.
+///
+/// # Errors
+/// A value that is not a whole number from 1 to 16.
+pub fn deliveries_per_org() -> anyhow::Result<u32> {
+    match env::var("SEATFLOW_DELIVERIES_PER_ORG") {
+        Some(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=16).contains(n))
+            .with_context(|| format!("SEATFLOW_DELIVERIES_PER_ORG must be 1 to 16, got {text:?}")),
+        None => Ok(seatflow_domain::DEFAULT_DELIVERIES_PER_ORG),
+    }
+}
+
+/// The key that seals webhook endpoints' signing secrets in the table (32
+/// characters or more; the template generates one in Secrets Manager).
+pub const ENDPOINT_SECRETS_KEY: &str = "SEATFLOW_ENDPOINT_SECRETS_KEY";
 
 /// The catalog at `SEATFLOW_CATALOG`, or the one shipped in the repository.
 ///

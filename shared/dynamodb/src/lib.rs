@@ -113,6 +113,7 @@ mod idempotency;
 mod items;
 mod keys;
 mod ledger;
+pub mod sealing;
 mod store;
 mod table;
 

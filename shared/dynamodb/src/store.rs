@@ -27,6 +27,7 @@ use serde::de::DeserializeOwned;
 use crate::capacity::{self, CapacityMeter};
 use crate::items::{self, Item, Stored};
 use crate::keys;
+use crate::sealing::SecretSealer;
 
 /// Which sort keys a query reads.
 enum SortKeys {
@@ -45,6 +46,8 @@ pub struct DynamoEntitlementStore {
     client: Client,
     table: String,
     meter: Option<Arc<CapacityMeter>>,
+    /// Seals webhook endpoints' signing secrets at rest, when configured.
+    sealer: Option<Arc<SecretSealer>>,
 }
 
 /// Why the store could not be configured.
@@ -161,7 +164,43 @@ impl DynamoEntitlementStore {
             client,
             table: table.into(),
             meter: None,
+            sealer: None,
         }
+    }
+
+    /// Seals webhook endpoints' signing secrets with `sealer` when written,
+    /// and opens them when read (see [`crate::sealing`]).
+    #[must_use]
+    pub fn with_sealer(mut self, sealer: Arc<SecretSealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// `endpoint` with its secrets sealed (as written) or opened (as read).
+    /// Without a sealer, as it is: a function without the key (the relay)
+    /// reads sealed secrets it never signs with.
+    fn endpoint_secrets(
+        &self,
+        mut endpoint: WebhookEndpoint,
+        seal: bool,
+    ) -> Result<WebhookEndpoint, StoreError> {
+        let Some(sealer) = &self.sealer else {
+            return Ok(endpoint);
+        };
+        let (org, id) = (endpoint.org.to_string(), endpoint.id.to_string());
+        for secret in &mut endpoint.secrets {
+            secret.secret = if seal {
+                if secret.secret.starts_with(crate::sealing::SEALED_PREFIX) {
+                    continue;
+                }
+                sealer.seal(&org, &id, &secret.secret)
+            } else {
+                sealer
+                    .open(&org, &id, &secret.secret)
+                    .map_err(|e| StoreError::Unavailable(format!("endpoint {id}: {e}")))?
+            };
+        }
+        Ok(endpoint)
     }
 
     /// Records the capacity of every request in `meter` (benchmarks, metrics).
@@ -551,7 +590,8 @@ impl DynamoEntitlementStore {
                 }
                 Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
                 Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
-                Write::WebhookEndpoint(put) => items.push(self.put_record(&put.value, put.expected)?),
+                Write::WebhookEndpoint(put) => items
+                    .push(self.put_record(&self.endpoint_secrets(put.value.clone(), true)?, put.expected)?),
                 Write::RemoveTeam(removal) => {
                     let pk = keys::org(&change.org);
                     items.push(self.delete(pk.clone(), keys::team(&removal.team), Some(removal.expected))?);
@@ -784,14 +824,20 @@ impl OrganizationReads for DynamoEntitlementStore {
         org: &OrgId,
         id: &EndpointId,
     ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        self.get_record(keys::org(org), keys::webhook_endpoint(id)).await
+        self.get_record(keys::org(org), keys::webhook_endpoint(id))
+            .await?
+            .map(|endpoint| self.endpoint_secrets(endpoint, false))
+            .transpose()
     }
 
     async fn webhook_endpoints(&self, org: &OrgId) -> Result<Vec<WebhookEndpoint>, StoreError> {
         let items = self
             .query_prefix(keys::org(org), keys::WEBHOOK_ENDPOINTS.into())
             .await?;
-        items.into_iter().map(items::from_item).collect()
+        items
+            .into_iter()
+            .map(|item| self.endpoint_secrets(items::from_item(item)?, false))
+            .collect()
     }
 
     async fn notification_preferences(

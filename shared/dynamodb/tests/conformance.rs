@@ -7,11 +7,24 @@
 
 use std::sync::Arc;
 
+use seatflow_dynamodb::sealing::{SEALED_PREFIX, SecretSealer};
 use seatflow_testkit::StoreReads as _;
 use seatflow_testkit::aws;
 
+/// The deployment's key for endpoint secrets, as a test has it.
+const SEALING_KEY: &str = "conformance-endpoint-secrets-key-0123456789";
+
+fn sealer(key: &str) -> Arc<SecretSealer> {
+    Arc::new(SecretSealer::from_secret(key).expect("a key"))
+}
+
+/// Every case runs with endpoint secrets sealed, as deployed.
 async fn dynamo_store() -> Arc<dyn seatflow_testkit::Store> {
-    Arc::new(aws::fresh_table(&aws::sdk_config().await).await)
+    Arc::new(
+        aws::fresh_table(&aws::sdk_config().await)
+            .await
+            .with_sealer(sealer(SEALING_KEY)),
+    )
 }
 
 seatflow_testkit::entitlement_store_conformance!(dynamo_store);
@@ -112,4 +125,77 @@ async fn an_idempotency_key_lives_its_whole_life() {
         seatflow_dynamodb::DynamoIdempotencyStore::new(aws_sdk_dynamodb::Client::new(&config), store.table()),
     ))
     .await;
+}
+
+/// The table holds endpoint secrets sealed: the item has no `whsec_`, the
+/// store opens what the admin was shown, another key fails closed rather
+/// than sign with rubbish, a store without the key (the relay's) reads the
+/// sealed text it never signs with, and a sealed secret moved onto another
+/// endpoint does not open.
+#[tokio::test]
+async fn endpoint_secrets_are_sealed_in_the_table() {
+    use seatflow_domain::store_ports::*;
+    use seatflow_domain::{EventType, Mode, NewEndpoint};
+
+    let config = aws::sdk_config().await;
+    let plain = aws::fresh_table(&config).await;
+    let table = plain.table().to_owned();
+    let store = Arc::new(plain.clone().with_sealer(sealer(SEALING_KEY)));
+    let f = seatflow_testkit::Fixture::new(store.clone(), "org_sealed").await;
+    let created = f
+        .seats
+        .integrations()
+        .create_webhook_endpoint(
+            &f.admin,
+            &NewEndpoint {
+                url: "https://hooks.example.com/sealed".into(),
+                event_types: vec![EventType::SeatAssigned],
+                allow_http: false,
+            },
+            Mode::Apply,
+        )
+        .await
+        .expect("created");
+    let shown = created.value.secret.clone();
+    let id = created.value.endpoint.id.clone();
+    assert!(shown.starts_with("whsec_"));
+
+    let raw = aws_sdk_dynamodb::Client::new(&config)
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("scan");
+    let text = format!("{:?}", raw.items());
+    assert!(!text.contains("whsec_"), "no secret in the table: {text}");
+    assert!(text.contains(SEALED_PREFIX));
+
+    let read = store
+        .webhook_endpoint(&f.admin.org, &id)
+        .await
+        .expect("read")
+        .expect("endpoint");
+    assert_eq!(read.secrets[0].secret, shown, "opened as shown");
+    let without = plain
+        .webhook_endpoint(&f.admin.org, &id)
+        .await
+        .expect("read")
+        .expect("endpoint");
+    assert!(
+        without.secrets[0].secret.starts_with(SEALED_PREFIX),
+        "no key: the sealed text"
+    );
+    let other_key = plain
+        .clone()
+        .with_sealer(sealer("another-deployment-key-0123456789abcdef"));
+    assert!(
+        other_key.webhook_endpoint(&f.admin.org, &id).await.is_err(),
+        "another key fails closed"
+    );
+    let moved = sealer(SEALING_KEY).open("org_sealed", "we_another", &without.secrets[0].secret);
+    assert!(moved.is_err(), "bound to its endpoint");
+    assert!(
+        SecretSealer::from_secret("short").is_err(),
+        "a weak key is refused"
+    );
 }

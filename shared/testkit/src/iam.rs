@@ -228,6 +228,21 @@ impl Template {
             parameter if self.parameters.contains_key(parameter) => {
                 Some(self.parameters[parameter].clone().into())
             }
+            // A secret the stack makes: its ARN (CloudFormation's Ref), ending
+            // in the six characters AWS adds.
+            secret
+                if self
+                    .resources
+                    .get(secret)
+                    .is_some_and(|r| r["Type"] == "AWS::SecretsManager::Secret") =>
+            {
+                Some(
+                    format!(
+                        "arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{STACK}-{secret}-Ab12Cd"
+                    )
+                    .into(),
+                )
+            }
             resource
                 if self
                     .resources
@@ -660,11 +675,17 @@ impl Stack {
                 }]
             }
             ("secrets manager", "GetSecretValue") => {
-                // A secret's ARN ends in `-` and six characters of AWS's choosing.
+                // A secret named by ARN is that ARN; by name, its ARN ends in
+                // `-` and six characters of AWS's choosing.
                 let id = body["SecretId"].as_str().unwrap_or_default();
+                let resource = if id.starts_with("arn:") {
+                    id.to_owned()
+                } else {
+                    format!("arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{id}-Ab12Cd")
+                };
                 vec![Request {
                     action: "secretsmanager:GetSecretValue".to_owned(),
-                    resource: format!("arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{id}-Ab12Cd"),
+                    resource,
                     context: BTreeMap::new(),
                 }]
             }

@@ -28,7 +28,7 @@ async fn main() -> Result<(), Error> {
         Some(seatflow_config::mailer().await?),
         clock.clone(),
     )
-    .with_deliveries_per_org(deliveries_per_org()?);
+    .with_deliveries_per_org(seatflow_config::deliveries_per_org()?);
     let (deliverer, queue, clock) = (&deliverer, &*queue, &clock);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let report = deliver_batch(deliverer, queue, &messages(event.payload)).await;
@@ -44,17 +44,4 @@ async fn main() -> Result<(), Error> {
         Ok::<SqsBatchResponse, Error>(report.response())
     }))
     .await
-}
-
-/// `SEATFLOW_DELIVERIES_PER_ORG`, else the default.
-fn deliveries_per_org() -> anyhow::Result<u32> {
-    match std::env::var("SEATFLOW_DELIVERIES_PER_ORG") {
-        Ok(text) => text
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=16).contains(n))
-            .with_context(|| format!("SEATFLOW_DELIVERIES_PER_ORG must be 1 to 16, got {text:?}")),
-        Err(_) => Ok(seatflow_domain::DEFAULT_DELIVERIES_PER_ORG),
-    }
 }
