@@ -250,18 +250,8 @@ async fn every_aws_call_of_the_relay_and_the_deliverer_is_allowed_by_their_roles
     let mut recorded = calls.calls();
     recorded.extend(stack.template().secret_reads(DELIVERY));
     let evaluation = Evaluation::of(&stack, &recorded);
-    assert!(
-        evaluation.denied.is_empty(),
-        "the roles would deny:\n{}",
-        evaluation
-            .denied
-            .iter()
-            .map(|(function, request)| format!("{function}: {request}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    let expected: Vec<&str> = UNUSED_ON_PURPOSE.iter().map(|(grant, _)| *grant).collect();
-    assert_eq!(evaluation.unused_grants(&stack), expected, "grants no call used");
+    evaluation.assert_allowed();
+    evaluation.assert_unused_are(&stack, &UNUSED_ON_PURPOSE);
 
     // Another organisation's items are out of both roles' reach.
     let mut foreign = calls.calls();

@@ -153,21 +153,8 @@ async fn every_aws_call_of_the_reconciler_is_allowed_by_its_role() {
     let mut recorded = calls.calls();
     recorded.extend(stack.template().secret_reads(FUNCTION));
     let evaluation = Evaluation::of(&stack, &recorded);
-    assert!(
-        evaluation.denied.is_empty(),
-        "{FUNCTION}'s role would deny:\n{}",
-        evaluation
-            .denied
-            .iter()
-            .map(|(_, r)| r.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    assert_eq!(
-        evaluation.unused_grants(&stack),
-        Vec::<String>::new(),
-        "grants no call used"
-    );
+    evaluation.assert_allowed();
+    evaluation.assert_unused_are(&stack, &[]);
 }
 
 /// A plan change whose event was lost: the reconciler moves the team's

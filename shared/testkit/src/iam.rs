@@ -787,6 +787,32 @@ impl Evaluation {
         evaluation
     }
 
+    /// Panics naming every call a role would deny.
+    ///
+    /// # Panics
+    /// When a role would deny a call.
+    pub fn assert_allowed(&self) {
+        assert!(
+            self.denied.is_empty(),
+            "the roles would deny:\n{}",
+            self.denied
+                .iter()
+                .map(|(function, request)| format!("{function}: {request}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+
+    /// Panics unless the grants no call used are exactly `expected`, each
+    /// listed with why it stays (in the order [`Self::unused_grants`] gives).
+    ///
+    /// # Panics
+    /// When they differ.
+    pub fn assert_unused_are(&self, stack: &Stack, expected: &[(&str, &str)]) {
+        let expected: Vec<&str> = expected.iter().map(|(grant, _)| *grant).collect();
+        assert_eq!(self.unused_grants(stack), expected, "grants no call used");
+    }
+
     /// Grants of the evaluated functions' roles that no call used, as
     /// `Function/Sid/action`: candidates for removal, unless something the
     /// tests cannot reach needs them.

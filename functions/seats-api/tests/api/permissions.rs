@@ -25,7 +25,7 @@ use crate::harness::{TestApp, Victim};
 const FUNCTION: &str = "SeatsApiFunction";
 
 /// Grants no call of this test uses, and why they stay.
-const UNUSED_ON_PURPOSE: [&str; 0] = [];
+const UNUSED_ON_PURPOSE: [(&str, &str); 0] = [];
 
 #[tokio::test]
 async fn every_aws_call_of_the_seats_api_is_allowed_by_its_role() {
@@ -152,21 +152,8 @@ async fn every_aws_call_of_the_seats_api_is_allowed_by_its_role() {
         "the redelivery was queued"
     );
     let evaluation = Evaluation::of(&stack, &recorded);
-    assert!(
-        evaluation.denied.is_empty(),
-        "{FUNCTION}'s role would deny:\n{}",
-        evaluation
-            .denied
-            .iter()
-            .map(|(_, request)| request.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    assert_eq!(
-        evaluation.unused_grants(&stack),
-        UNUSED_ON_PURPOSE,
-        "grants no call used"
-    );
+    evaluation.assert_allowed();
+    evaluation.assert_unused_are(&stack, &UNUSED_ON_PURPOSE);
 
     // The evaluator refuses what a role does not grant: the same calls made
     // by the reminders function, which may only read and write notices.
