@@ -45,26 +45,31 @@ async fn aws() -> Aws {
     }
 }
 
-#[tokio::test]
-async fn a_committed_change_reaches_the_receiver_through_the_stream_and_sqs() {
-    let aws = aws().await;
-    let receiver = Receiver::start().await;
-    let f = Fixture::new(aws.store.clone(), "org_wired").await;
-    let created = f
-        .seats
+/// An endpoint of `f`'s organisation at `url` for seat events; its secret.
+async fn seat_endpoint(f: &Fixture, url: &str) -> String {
+    f.seats
         .integrations()
         .create_webhook_endpoint(
             &f.admin,
             &NewEndpoint {
-                url: receiver.url.clone(),
+                url: url.to_owned(),
                 event_types: vec![EventType::SeatAssigned, EventType::SeatRevoked],
                 allow_http: true,
             },
             Mode::Apply,
         )
         .await
-        .unwrap();
-    let secret = created.value.secret;
+        .unwrap()
+        .value
+        .secret
+}
+
+#[tokio::test]
+async fn a_committed_change_reaches_the_receiver_through_the_stream_and_sqs() {
+    let aws = aws().await;
+    let receiver = Receiver::start().await;
+    let f = Fixture::new(aws.store.clone(), "org_wired").await;
+    let secret = seat_endpoint(&f, &receiver.url).await;
     f.buy("professional", 1).await;
     let ada = f.user("Ada", None).await;
     let bob = f.user("Bob", None).await;
@@ -175,19 +180,7 @@ async fn every_aws_call_of_the_relay_and_the_deliverer_is_allowed_by_their_roles
     let f = Fixture::new(aws.store.clone(), "org_roles").await;
     f.user_with_role("Ada Admin", None, seatflow_domain::Role::Admin)
         .await;
-    f.seats
-        .integrations()
-        .create_webhook_endpoint(
-            &f.admin,
-            &NewEndpoint {
-                url: receiver.url.clone(),
-                event_types: vec![EventType::SeatAssigned, EventType::SeatRevoked],
-                allow_http: true,
-            },
-            Mode::Apply,
-        )
-        .await
-        .unwrap();
+    seat_endpoint(&f, &receiver.url).await;
     f.buy("professional", 1).await;
     let bea = f.user("Bea", None).await;
     f.assign(&product("professional"), &bea.id).await;

@@ -176,29 +176,31 @@ impl DynamoEntitlementStore {
         self
     }
 
-    /// `endpoint` with its secrets sealed (as written) or opened (as read).
+    /// `endpoint` as written: its secrets sealed (those sealed already kept).
     /// Without a sealer, as it is: a function without the key (the relay)
-    /// reads sealed secrets it never signs with.
-    fn endpoint_secrets(
-        &self,
-        mut endpoint: WebhookEndpoint,
-        seal: bool,
-    ) -> Result<WebhookEndpoint, StoreError> {
-        let Some(sealer) = &self.sealer else {
-            return Ok(endpoint);
-        };
-        let (org, id) = (endpoint.org.to_string(), endpoint.id.to_string());
-        for secret in &mut endpoint.secrets {
-            secret.secret = if seal {
-                if secret.secret.starts_with(crate::sealing::SEALED_PREFIX) {
-                    continue;
+    /// writes back the sealed secrets it read.
+    fn sealed(&self, mut endpoint: WebhookEndpoint) -> WebhookEndpoint {
+        if let Some(sealer) = &self.sealer {
+            let (org, id) = (endpoint.org.to_string(), endpoint.id.to_string());
+            for secret in &mut endpoint.secrets {
+                if !secret.secret.starts_with(crate::sealing::SEALED_PREFIX) {
+                    secret.secret = sealer.seal(&org, &id, &secret.secret);
                 }
-                sealer.seal(&org, &id, &secret.secret)
-            } else {
-                sealer
+            }
+        }
+        endpoint
+    }
+
+    /// `endpoint` as read: its secrets opened. Without a sealer, as stored:
+    /// a function without the key reads sealed secrets it never signs with.
+    fn opened(&self, mut endpoint: WebhookEndpoint) -> Result<WebhookEndpoint, StoreError> {
+        if let Some(sealer) = &self.sealer {
+            let (org, id) = (endpoint.org.to_string(), endpoint.id.to_string());
+            for secret in &mut endpoint.secrets {
+                secret.secret = sealer
                     .open(&org, &id, &secret.secret)
-                    .map_err(|e| StoreError::Unavailable(format!("endpoint {id}: {e}")))?
-            };
+                    .map_err(|e| StoreError::Unavailable(format!("endpoint {id}: {e}")))?;
+            }
         }
         Ok(endpoint)
     }
@@ -590,8 +592,9 @@ impl DynamoEntitlementStore {
                 }
                 Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
                 Write::NotificationPreferences(put) => items.push(self.put_record(&put.value, put.expected)?),
-                Write::WebhookEndpoint(put) => items
-                    .push(self.put_record(&self.endpoint_secrets(put.value.clone(), true)?, put.expected)?),
+                Write::WebhookEndpoint(put) => {
+                    items.push(self.put_record(&self.sealed(put.value.clone()), put.expected)?);
+                }
                 Write::RemoveTeam(removal) => {
                     let pk = keys::org(&change.org);
                     items.push(self.delete(pk.clone(), keys::team(&removal.team), Some(removal.expected))?);
@@ -826,7 +829,7 @@ impl OrganizationReads for DynamoEntitlementStore {
     ) -> Result<Option<WebhookEndpoint>, StoreError> {
         self.get_record(keys::org(org), keys::webhook_endpoint(id))
             .await?
-            .map(|endpoint| self.endpoint_secrets(endpoint, false))
+            .map(|endpoint| self.opened(endpoint))
             .transpose()
     }
 
@@ -836,7 +839,7 @@ impl OrganizationReads for DynamoEntitlementStore {
             .await?;
         items
             .into_iter()
-            .map(|item| self.endpoint_secrets(items::from_item(item)?, false))
+            .map(|item| self.opened(items::from_item(item)?))
             .collect()
     }
 
@@ -1112,7 +1115,7 @@ impl DeliveryLog for DynamoEntitlementStore {
         until: DateTime<Utc>,
     ) -> Result<Option<u32>, StoreError> {
         // Start at a random place, so that concurrent claims spread out.
-        let start = u32::try_from(uuid::Uuid::new_v4().as_u128() % u128::from(slots.max(1))).unwrap_or(0);
+        let start = rand::rng().random_range(0..slots.max(1));
         for offset in 0..slots {
             let slot = (start + offset) % slots;
             let put = Put::builder()
@@ -1142,9 +1145,8 @@ impl DeliveryLog for DynamoEntitlementStore {
                 Ok(_) => return Ok(Some(slot)),
                 Err(error) => match classify(error, &[]) {
                     // Held by another attempt (or racing one): the next place.
-                    Failure::Stale | Failure::Transient(_) => {}
+                    Failure::Stale | Failure::Transient(_) | Failure::Full(..) => {}
                     Failure::Fatal(why) => return Err(StoreError::Unavailable(why)),
-                    Failure::Full(..) => {}
                 },
             }
         }
@@ -1171,9 +1173,8 @@ impl DeliveryLog for DynamoEntitlementStore {
             Ok(_) => Ok(()),
             Err(error) => match classify(error, &[]) {
                 // Ran out and taken over, or gone: nothing of ours to give back.
-                Failure::Stale => Ok(()),
+                Failure::Stale | Failure::Full(..) => Ok(()),
                 Failure::Transient(why) | Failure::Fatal(why) => Err(StoreError::Unavailable(why)),
-                Failure::Full(..) => Ok(()),
             },
         }
     }

@@ -679,8 +679,9 @@ impl DeliveryLog for MemoryEntitlementStore {
 
     async fn release_delivery_slot(&self, org: &OrgId, slot: u32, holder: &str) -> Result<(), StoreError> {
         let mut records = self.lock();
-        let taken = &mut records.orgs.entry(org.clone()).or_default().delivery_slots;
-        if taken.get(&slot).is_some_and(|(h, _)| h == holder) {
+        if let Some(taken) = records.orgs.get_mut(org).map(|r| &mut r.delivery_slots)
+            && taken.get(&slot).is_some_and(|(h, _)| h == holder)
+        {
             taken.remove(&slot);
         }
         Ok(())

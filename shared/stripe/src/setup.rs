@@ -200,24 +200,34 @@ pub async fn sync_billing_portal(api: &StripeApi, dry_run: bool) -> Result<Synce
 /// [`StripeError`] from Stripe.
 pub async fn billing_portal_configuration(api: &StripeApi) -> Result<Option<Value>, StripeError> {
     let (key, mark) = PORTAL_CONFIGURATION_MARK;
+    find_listed(api, "/billing_portal/configurations", true, |c| {
+        c["metadata"][key] == mark
+    })
+    .await
+}
+
+/// The first object of Stripe's list at `path` (only active ones when
+/// `active_only`) that `wanted` picks, reading page after page.
+async fn find_listed(
+    api: &StripeApi,
+    path: &str,
+    active_only: bool,
+    wanted: impl Fn(&Value) -> bool,
+) -> Result<Option<Value>, StripeError> {
     let mut after: Option<String> = None;
     loop {
         let page: Value = api
-            .send(
-                RequestBuilder::new(StripeMethod::Get, "/billing_portal/configurations").query(
-                    &ConfigurationList {
-                        active: true,
-                        limit: 100,
-                        starting_after: after.as_deref(),
-                    },
-                ),
-            )
+            .send(RequestBuilder::new(StripeMethod::Get, path).query(&ListPage {
+                active: active_only.then_some(true),
+                limit: 100,
+                starting_after: after.as_deref(),
+            }))
             .await?;
-        let configurations = page["data"].as_array().cloned().unwrap_or_default();
-        if let Some(ours) = configurations.iter().find(|c| c["metadata"][key] == mark) {
-            return Ok(Some(ours.clone()));
+        let listed = page["data"].as_array().cloned().unwrap_or_default();
+        if let Some(found) = listed.iter().find(|o| wanted(o)) {
+            return Ok(Some(found.clone()));
         }
-        match configurations.last().and_then(|c| c["id"].as_str()) {
+        match listed.last().and_then(|o| o["id"].as_str()) {
             Some(last) if page["has_more"] == true => after = Some(last.to_owned()),
             _ => return Ok(None),
         }
@@ -225,8 +235,9 @@ pub async fn billing_portal_configuration(api: &StripeApi) -> Result<Option<Valu
 }
 
 #[derive(Serialize)]
-struct ConfigurationList<'a> {
-    active: bool,
+struct ListPage<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active: Option<bool>,
     limit: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     starting_after: Option<&'a str>,
@@ -296,29 +307,29 @@ impl PortalConfiguration {
         }
     }
 
-    /// Whether Stripe's configuration `found` is this one.
+    /// Whether Stripe's configuration `found` holds everything this one
+    /// says (Stripe adds fields of its own; lists compare as sets).
     fn matches(&self, found: &Value) -> bool {
-        let features = &found["features"];
-        let wanted = &self.features;
-        let mut allowed: Vec<&str> = features["customer_update"]["allowed_updates"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        allowed.sort_unstable();
-        let mut wanted_updates = wanted.customer_update.allowed_updates.to_vec();
-        wanted_updates.sort_unstable();
-        found["business_profile"]["headline"] == self.business_profile.headline
-            && features["customer_update"]["enabled"] == wanted.customer_update.enabled
-            && allowed == wanted_updates
-            && features["invoice_history"]["enabled"] == wanted.invoice_history.enabled
-            && features["payment_method_update"]["enabled"] == wanted.payment_method_update.enabled
-            && features["subscription_cancel"]["enabled"] == wanted.subscription_cancel.enabled
-            && features["subscription_cancel"]["mode"] == wanted.subscription_cancel.mode
-            && features["subscription_cancel"]["proration_behavior"]
-                == wanted.subscription_cancel.proration_behavior
-            && features["subscription_update"]["enabled"] == wanted.subscription_update.enabled
+        serde_json::to_value(self).is_ok_and(|wanted| holds(found, &wanted))
+    }
+}
+
+/// Whether `found` has every field of `wanted` with its value, lists of
+/// strings in any order.
+fn holds(found: &Value, wanted: &Value) -> bool {
+    match (found, wanted) {
+        (Value::Object(found), Value::Object(wanted)) => wanted
+            .iter()
+            .all(|(key, value)| found.get(key).is_some_and(|f| holds(f, value))),
+        (Value::Array(found), Value::Array(wanted)) => {
+            let sorted = |list: &[Value]| {
+                let mut texts: Vec<String> = list.iter().map(Value::to_string).collect();
+                texts.sort_unstable();
+                texts
+            };
+            sorted(found) == sorted(wanted)
+        }
+        (found, wanted) => found == wanted,
     }
 }
 
@@ -355,45 +366,29 @@ pub async fn register_webhook(
     url: &str,
     events: &[&str],
 ) -> Result<Registered, StripeError> {
-    let mut after: Option<String> = None;
-    loop {
-        let page: Value = api
-            .send(
-                RequestBuilder::new(StripeMethod::Get, "/webhook_endpoints").query(&EndpointList {
-                    limit: 100,
-                    starting_after: after.as_deref(),
-                }),
-            )
-            .await?;
-        let endpoints = page["data"].as_array().cloned().unwrap_or_default();
-        if let Some(existing) = endpoints.iter().find(|e| e["url"] == url) {
-            let id = existing["id"].as_str().unwrap_or_default().to_owned();
-            let mut enabled: Vec<&str> = existing["enabled_events"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            enabled.sort_unstable();
-            let mut wanted = events.to_vec();
-            wanted.sort_unstable();
-            if enabled == wanted && existing["status"] == "enabled" {
-                return Ok(Registered::Unchanged { id });
-            }
-            let form = EndpointUpdate {
-                enabled_events: events,
-                disabled: false,
-            };
-            api.send::<Value>(
-                RequestBuilder::new(StripeMethod::Post, format!("/webhook_endpoints/{id}")).form(&form),
-            )
-            .await?;
-            return Ok(Registered::Updated { id });
+    if let Some(existing) = find_listed(api, "/webhook_endpoints", false, |e| e["url"] == url).await? {
+        let id = existing["id"].as_str().unwrap_or_default().to_owned();
+        let mut enabled: Vec<&str> = existing["enabled_events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        enabled.sort_unstable();
+        let mut wanted = events.to_vec();
+        wanted.sort_unstable();
+        if enabled == wanted && existing["status"] == "enabled" {
+            return Ok(Registered::Unchanged { id });
         }
-        match endpoints.last().and_then(|e| e["id"].as_str()) {
-            Some(last) if page["has_more"] == true => after = Some(last.to_owned()),
-            _ => break,
-        }
+        let form = EndpointUpdate {
+            enabled_events: events,
+            disabled: false,
+        };
+        api.send::<Value>(
+            RequestBuilder::new(StripeMethod::Post, format!("/webhook_endpoints/{id}")).form(&form),
+        )
+        .await?;
+        return Ok(Registered::Updated { id });
     }
     let form = NewEndpoint {
         url,
@@ -542,13 +537,6 @@ impl NewPrice {
         };
         same_basics && same_amounts
     }
-}
-
-#[derive(Serialize)]
-struct EndpointList<'a> {
-    limit: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    starting_after: Option<&'a str>,
 }
 
 #[derive(Serialize)]

@@ -168,8 +168,7 @@ impl Template {
     }
 
     /// The ARN of the template's DynamoDB table.
-    #[must_use]
-    pub fn table_arn(&self) -> String {
+    fn table_arn(&self) -> String {
         let (name, _) = self
             .resources
             .iter()
@@ -179,8 +178,7 @@ impl Template {
     }
 
     /// The ARN of queue `logical`.
-    #[must_use]
-    pub fn queue_arn(&self, logical: &str) -> String {
+    fn queue_arn(&self, logical: &str) -> String {
         self.get_att(logical, "Arn")
     }
 
@@ -543,8 +541,8 @@ pub struct Stack {
 }
 
 /// A key's partition-key value (`PK`), which `dynamodb:LeadingKeys` holds.
-fn partition_value(key: &Value, attribute: &str) -> Option<String> {
-    key[attribute]["S"].as_str().map(str::to_owned)
+fn partition_value(key: &Value) -> Option<String> {
+    key["PK"]["S"].as_str().map(str::to_owned)
 }
 
 impl Stack {
@@ -603,7 +601,7 @@ impl Stack {
                 vec![dynamodb(
                     &call.operation,
                     self.table_arn(body["TableName"].as_str().unwrap_or_default()),
-                    partition_value(key, "PK"),
+                    partition_value(key),
                     None,
                 )]
             }
@@ -632,7 +630,7 @@ impl Stack {
                     requests.push(dynamodb(
                         "GetItem",
                         table,
-                        partition_value(&get["Key"], "PK"),
+                        partition_value(&get["Key"]),
                         Some("TransactGetItems"),
                     ));
                 }
@@ -654,7 +652,7 @@ impl Stack {
                     requests.push(dynamodb(
                         action,
                         table,
-                        partition_value(key, "PK"),
+                        partition_value(key),
                         Some("TransactWriteItems"),
                     ));
                 }

@@ -158,7 +158,7 @@ fn list(data: Vec<Value>, url: &str) -> ResponseTemplate {
 /// A form's bracketed keys (`features[invoice_history][enabled]=true`,
 /// `allowed_updates[0]=email`) as the JSON object Stripe would hold: numeric
 /// keys make arrays, `true`/`false` booleans.
-pub fn nested(form: &BTreeMap<String, String>) -> Value {
+fn nested(form: &BTreeMap<String, String>) -> Value {
     let mut root = json!({});
     for (key, value) in form {
         let mut path: Vec<&str> = Vec::new();
