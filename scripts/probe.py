@@ -26,13 +26,12 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 # Findings not yet refused, and what is left of each.
 KNOWN_OPEN = {
-    "portal-handoff-any-token": "the hand-off still takes any API token; a dedicated single-use one is issue 24 item 6",
-    "portal-sign-out-revokes": "signing out clears the cookie and revokes nothing server-side (issue 24 item 6)",
     "edge-per-ip-rate-limit": "HTTP APIs take no WAF; per-IP limits need CloudFront and WAF in front (issue 24 item 7)",
 }
 
@@ -59,6 +58,21 @@ class Probe:
                 return response.status, parse(text)
         except urllib.error.HTTPError as error:
             return error.code, parse(error.read().decode())
+
+    def browse(self, method, path, cookie=None, form=None):
+        """A browser's request (no Authorization): status, page, Set-Cookie."""
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if cookie:
+            request.add_header("cookie", cookie)
+        if data is not None:
+            request.add_header("content-type", "application/x-www-form-urlencoded")
+        opener = urllib.request.build_opener(NoRedirect())
+        try:
+            with opener.open(request, timeout=10) as response:
+                return response.status, response.read().decode(), response.headers.get("set-cookie", "")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(), error.headers.get("set-cookie", "")
 
     def key(self, scopes):
         status, created = self.call("POST", "/v1/api-keys", {"name": f"probe {' '.join(scopes)}", "scopes": scopes})
@@ -167,10 +181,35 @@ def probe_local(p):
         f"signed 10 minutes ahead: {sent[0]}; the same event signed now: {control[0]}",
     )
 
-    # The portal's hand-off: a dedicated, single-use token, refused as an API token.
-    handoff = p.call("GET", f"/portal/session?token={p.token}")
-    p.record("portal-handoff-any-token", handoff[0] not in (302, 303), f"an API token as the hand-off: {handoff[0]}")
-    p.record("portal-sign-out-revokes", False, "no server-side session to end")
+    # The portal's hand-off: a dedicated, single-use code, refused as an API
+    # credential; an API token in its place signs nobody in.
+    status, _, cookie = p.browse("GET", f"/portal/session?token={p.token}")
+    as_code = p.browse("GET", f"/portal/session?code={p.token}")
+    made, handed = p.call("POST", "/v1/portal/hand-offs")
+    url = handed.get("url", "") if isinstance(handed, dict) else ""
+    link_code = url.split("code=", 1)[-1]
+    first = p.browse("GET", "/portal/session?code=" + link_code) if link_code else (0, "", "")
+    again = p.browse("GET", "/portal/session?code=" + link_code) if link_code else (0, "", "")
+    as_api = p.call("GET", "/v1/me", token=link_code)
+    p.record(
+        "portal-handoff-any-token",
+        status == 401 and not cookie and as_code[0] == 401 and made == 201 and first[0] == 200
+        and "seatflow_session=sfs_" in first[2] and again[0] == 401 and not again[2] and as_api[0] == 401,
+        f"a token as the link: {status}, as the code: {as_code[0]}; a hand-off ({made}) used: {first[0]}, "
+        f"again: {again[0]}; the code as an API credential: {as_api[0]}",
+    )
+
+    # Signing out ends the session itself: its cookie, sent again, is nobody.
+    session = first[2].split(";", 1)[0]
+    home = p.browse("GET", "/", cookie=session)
+    proof = home[1].split('name="csrf" value="', 1)[-1].split('"', 1)[0] if 'name="csrf"' in home[1] else ""
+    out = p.browse("POST", "/portal/sign-out", cookie=session, form={"csrf": proof})
+    after = p.browse("GET", "/", cookie=session)
+    p.record(
+        "portal-sign-out-revokes",
+        home[0] == 200 and out[0] == 303 and after[0] == 401,
+        f"signed in: {home[0]}; sign-out: {out[0]}; the same cookie after: {after[0]}",
+    )
 
     # Local development routes want a person who is an admin.
     dev = p.call("GET", "/dev/outbox", token=admins_write)

@@ -7,6 +7,7 @@ mod offline;
 mod outbox;
 mod reconcile;
 mod secret;
+mod sign_in;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -85,12 +86,23 @@ enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, serde::Deserialize)]
 #[value(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum RoleArg {
     Admin,
     TeamManager,
     Member,
+}
+
+impl RoleArg {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::TeamManager => "team_manager",
+            Self::Member => "member",
+        }
+    }
 }
 
 #[tokio::main]
@@ -130,10 +142,14 @@ async fn main() -> anyhow::Result<()> {
             serve(state, webhooks, cli.addr).await
         }
         Command::LoginUrl { role, user } => {
-            let token = demo_token(&state, role, user.as_deref(), 1)?;
+            demo_person(role, user.as_deref())?;
+            let key = secret::sign_in_key()?;
             #[allow(clippy::print_stdout)] // the link is the command's output
             {
-                println!("http://{}/portal/session?token={token}", cli.addr);
+                println!(
+                    "{}",
+                    sign_in::link(&format!("http://{}", cli.addr), &key, role, user.as_deref())
+                );
             }
             Ok(())
         }
@@ -153,22 +169,16 @@ async fn main() -> anyhow::Result<()> {
             email,
             org_name,
         } => {
-            let (role, default_user, default_teams) = match role {
-                RoleArg::Admin => (Role::Admin, demo::ADMIN, vec![]),
-                RoleArg::TeamManager => (
-                    Role::TeamManager,
-                    demo::MANAGER,
-                    vec![demo::ENGINEERING.to_owned()],
-                ),
-                RoleArg::Member => (Role::Member, demo::MEMBER, vec![]),
+            let (user, role, default_teams) = demo_person(role, user.as_deref())?;
+            let teams = if teams.is_empty() {
+                default_teams
+            } else {
+                teams
+                    .iter()
+                    .map(TeamId::parse)
+                    .collect::<Result<Vec<_>, _>>()
+                    .context("--team")?
             };
-            let user = UserId::parse(user.as_deref().unwrap_or(default_user)).context("--user")?;
-            let teams = if teams.is_empty() { default_teams } else { teams };
-            let teams = teams
-                .iter()
-                .map(TeamId::parse)
-                .collect::<Result<Vec<_>, _>>()
-                .context("--team")?;
             anyhow::ensure!(
                 ttl_hours >= 1 && ttl_hours * 3600 <= max_lifetime,
                 "--ttl-hours must be 1 to {} (SEATFLOW_JWT_MAX_LIFETIME_HOURS)",
@@ -277,7 +287,8 @@ impl Webhooks {
 }
 
 /// A token for a person of the demo organisation, living `hours`.
-fn demo_token(state: &AppState, role: RoleArg, user: Option<&str>, hours: u64) -> anyhow::Result<String> {
+/// A demo person of `role` (`user`, or the demo admin, manager or member).
+fn demo_person(role: RoleArg, user: Option<&str>) -> anyhow::Result<(UserId, Role, Vec<TeamId>)> {
     let (role, default_user, teams) = match role {
         RoleArg::Admin => (Role::Admin, demo::ADMIN, vec![]),
         RoleArg::TeamManager => (
@@ -288,7 +299,7 @@ fn demo_token(state: &AppState, role: RoleArg, user: Option<&str>, hours: u64) -
         RoleArg::Member => (Role::Member, demo::MEMBER, vec![]),
     };
     let user = UserId::parse(user.unwrap_or(default_user)).context("--user")?;
-    Ok(state.auth.mint(&user, &demo::org(), role, &teams, hours * 3600)?)
+    Ok((user, role, teams))
 }
 
 async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow::Result<()> {
@@ -309,6 +320,7 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
+    let sign_in_key = secret::sign_in_key()?;
     let clock = seatflow_config::clock();
     // The webhook queues jobs in memory; the provisioner applies them in this process.
     let jobs = Arc::new(MemoryJobQueue::new());
@@ -391,6 +403,13 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
             payments: payments.clone(),
             secure_cookies: false,
             proration: config.proration,
+            sign_in: seatflow_config::portal_sign_in_with(&seatflow_config::Secrets::plain_env(&[
+                seatflow_config::PORTAL_OIDC_CLIENT_SECRET,
+            ]))?,
+        }))
+        .merge(sign_in::router(sign_in::SignInState {
+            app: state.clone(),
+            key: sign_in_key.clone(),
         }))
         .merge(seatflow_checkout::router(CheckoutState {
             app: state.clone(),
@@ -398,18 +417,17 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
             config: Arc::new(config),
             idempotency: std::sync::Arc::new(seatflow_memory::MemoryIdempotencyStore::new()),
         }));
-    let state_for_greeting = state;
+
     #[allow(clippy::print_stdout)] // the greeting is the point
     {
         println!(
             "seatflow-local listening on {base} (demo organisation '{}')",
             demo::ORG
         );
-        // A sign-in link lives an hour; `login-url` prints a fresh one.
-        match demo_token(&state_for_greeting, RoleArg::Admin, None, 1) {
-            Ok(token) => println!("open the portal as the demo admin: {base}/portal/session?token={token}"),
-            Err(error) => println!("(no sign-in link: {error})"),
-        }
+        println!(
+            "open the portal as the demo admin: {}",
+            sign_in::link(&base, &sign_in_key, RoleArg::Admin, None)
+        );
         println!(
             "  others: cargo run -q -p seatflow-local -- login-url --role team_manager|member [--user ID]"
         );

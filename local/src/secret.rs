@@ -76,6 +76,15 @@ pub fn operator_key() -> anyhow::Result<SecretString> {
     )?))
 }
 
+/// The key of this machine's portal sign-in links (`login-url`), kept in
+/// the state directory, created on first use.
+///
+/// # Errors
+/// A state directory that cannot be written.
+pub fn sign_in_key() -> anyhow::Result<String> {
+    stored_secret("sign-in-key", "")
+}
+
 /// The offline entitlement tokens' signing key set:
 /// `SEATFLOW_ENTITLEMENT_KEYS` when set (as on AWS), else one created once in
 /// the state directory.

@@ -90,20 +90,28 @@ async fn main() {
         payments: Arc::new(gateway),
         secure_cookies: false,
         proration: seatflow_domain::ProrationBehavior::default(),
+        sign_in: None,
     });
-    let token = state
-        .auth
-        .mint(
-            &UserId::parse("usr_000000").expect("id"),
-            &org,
-            Role::Admin,
-            &[],
-            3600,
-        )
-        .expect("token");
-    let handoff = Request::get(format!("/portal/session?token={token}"))
-        .body(Body::empty())
-        .unwrap();
+    let code = seatflow_http::auth::ApiKeySecret::generate_with(seatflow_http::auth::HAND_OFF_PREFIX);
+    let person = seatflow_domain::Actor {
+        org: org.clone(),
+        principal: seatflow_domain::Principal::User(UserId::parse("usr_000000").expect("id")),
+        role: Role::Admin,
+        teams: Vec::new(),
+        grants_admin: true,
+    };
+    state
+        .seats
+        .sign_ins()
+        .hand_off(&person, &code.hash, Mode::Apply)
+        .await
+        .expect("handed off");
+    let handoff = Request::get(format!(
+        "/portal/session?code={}",
+        secrecy::ExposeSecret::expose_secret(&code.secret)
+    ))
+    .body(Body::empty())
+    .unwrap();
     let answer = router.clone().oneshot(handoff).await.unwrap();
     let cookie = answer.headers()[header::SET_COOKIE]
         .to_str()

@@ -4,8 +4,10 @@
 //! GET), one embedded stylesheet, and no inline script (a strict
 //! Content-Security-Policy).
 //!
-//! - `GET /portal/session?token=…`: the sign-in hand-off from the vendor's
-//!   application; `POST /portal/sign-out`; `GET /portal/signed-out`.
+//! - `GET /portal/session?code=…`: the sign-in hand-off from the vendor's
+//!   application (a single-use code the API made); `GET /portal/sign-in`
+//!   and `GET /portal/callback`: signing in with the vendor's identity
+//!   provider; `POST /portal/sign-out`; `GET /portal/signed-out`.
 //! - `GET /`: Licenses (admins) or My seats (everyone else).
 //! - `GET /teams` and its allocation forms, and (admins) teams created,
 //!   renamed and removed (a preview first), `GET /usage` (SVG bars),
@@ -55,6 +57,8 @@ pub struct PortalState {
     pub secure_cookies: bool,
     /// How seats added to a running subscription are billed.
     pub proration: seatflow_domain::ProrationBehavior,
+    /// "Sign in" with the vendor's identity provider, when configured.
+    pub sign_in: Option<std::sync::Arc<seatflow_http::oidc_sign_in::OidcSignIn>>,
 }
 
 impl PortalState {
@@ -77,9 +81,9 @@ async fn signed_out() -> axum::response::Response {
         &page::Message {
             layout: page::Layout::anonymous(),
             heading: "Signed out".into(),
-            text: "You are signed out of seatflow. Open it again from your application to sign back in."
+            text: "You are signed out of seatflow. Open it again from your application, or sign in, to come back."
                 .into(),
-            link: None,
+            link: Some(("/portal/sign-in".into(), "Sign in".into())),
         },
     )
 }
@@ -143,7 +147,9 @@ pub fn router(state: PortalState) -> Router {
             get(add_seats::add_seats).post(add_seats::confirm_add_seats),
         )
         .route("/purchase/done", get(purchase::done))
-        .route("/portal/session", get(session::sign_in))
+        .route("/portal/session", get(session::hand_off))
+        .route("/portal/sign-in", get(session::start_sign_in))
+        .route("/portal/callback", get(session::finish_sign_in))
         .route("/portal/sign-out", post(session::sign_out))
         .route("/portal/signed-out", get(signed_out))
         .route("/assets/{name}", get(assets::asset))

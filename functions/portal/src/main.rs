@@ -1,10 +1,11 @@
 //! Lambda entry point of the portal: wiring only. Its secrets (the JWT
-//! secret, the entitlement signing keys, Stripe's API key) are read from
+//! secret, the entitlement signing keys, Stripe's API key, the identity
+//! provider's client secret when it signs people in) are read from
 //! Secrets Manager at cold start and again after their TTL.
 
 use std::sync::Arc;
 
-use seatflow_config::{APP_SECRETS, Refreshing, STRIPE_SECRET_KEY, StoreKind};
+use seatflow_config::{APP_SECRETS, PORTAL_OIDC_CLIENT_SECRET, Refreshing, STRIPE_SECRET_KEY, StoreKind};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -12,7 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
     let proration = seatflow_config::proration_behavior()?;
     let mut names = APP_SECRETS.to_vec();
-    names.push(STRIPE_SECRET_KEY);
+    names.extend([STRIPE_SECRET_KEY, PORTAL_OIDC_CLIENT_SECRET]);
     let app = Arc::new(
         Refreshing::from_env(
             &names,
@@ -24,6 +25,7 @@ async fn main() -> Result<(), lambda_http::Error> {
                         payments: seatflow_config::payment_gateway_with(&secrets)?,
                         secure_cookies: true,
                         proration,
+                        sign_in: seatflow_config::portal_sign_in_with(&secrets)?,
                     };
                     Ok(seatflow_portal::router(state))
                 })

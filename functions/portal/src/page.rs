@@ -115,6 +115,14 @@ pub struct Message {
     pub link: Option<(String, String)>,
 }
 
+/// The page that sets a new session's cookie and moves on to the start.
+#[derive(Template)]
+#[template(path = "signing_in.html")]
+pub struct SigningIn {
+    /// The frame.
+    pub layout: Layout,
+}
+
 /// Renders a template, or a plain error if it cannot be.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
@@ -137,6 +145,10 @@ pub enum PageError {
     NotFound,
     /// A form without this session's proof, or from another site.
     CrossSite,
+    /// A sign-in link that was used, expired, or never was one.
+    SignInLink,
+    /// Signing in with the identity provider did not work, and why.
+    SignInFailed(String),
     /// A form the service refused, with the status and its reason.
     Refused(StatusCode, String),
     /// The store or another service failed.
@@ -173,7 +185,7 @@ impl IntoResponse for PageError {
             Self::SignedOut => (
                 StatusCode::UNAUTHORIZED,
                 "You are signed out",
-                "Your session has ended or was never started. Open seatflow again from your application to sign in.".to_owned(),
+                "Your session has ended or was never started. Open seatflow again from your application, or sign in.".to_owned(),
             ),
             Self::Forbidden(detail) => (
                 StatusCode::FORBIDDEN,
@@ -190,6 +202,22 @@ impl IntoResponse for PageError {
                 "This form has expired",
                 "The form was sent without its proof that it came from this page, or from another site. Go back, reload the page and try again.".to_owned(),
             ),
+            Self::SignInLink => (
+                StatusCode::UNAUTHORIZED,
+                "This sign-in link does not work",
+                "A sign-in link works once, within a minute of being made. Open seatflow again from your application for a new one.".to_owned(),
+            ),
+            Self::SignInFailed(text) => {
+                return render(
+                    StatusCode::UNAUTHORIZED,
+                    &Message {
+                        layout: Layout::anonymous(),
+                        heading: "You are not signed in".to_owned(),
+                        text,
+                        link: Some(("/portal/sign-in".to_owned(), "Sign in again".to_owned())),
+                    },
+                );
+            }
             Self::Refused(status, detail) => (status, "That did not work", detail),
             Self::Unavailable(detail) => {
                 tracing::error!(%detail, "a portal page failed");
@@ -206,7 +234,11 @@ impl IntoResponse for PageError {
                 layout: Layout::anonymous(),
                 heading: heading.to_owned(),
                 text,
-                link: Some(("/".to_owned(), "Back to the start".to_owned())),
+                link: Some(if status == StatusCode::UNAUTHORIZED {
+                    ("/portal/sign-in".to_owned(), "Sign in".to_owned())
+                } else {
+                    ("/".to_owned(), "Back to the start".to_owned())
+                }),
             },
         )
     }
@@ -238,7 +270,7 @@ pub fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
 }
 
 /// Headers every portal answer carries: no inline script, no framing, no
-/// referrer to other sites (a sign-in link carries a token), no sniffing.
+/// referrer to other sites (a sign-in link carries its code), no sniffing.
 pub async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -252,7 +284,7 @@ pub async fn security_headers(request: axum::extract::Request, next: axum::middl
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         // Not `no-referrer`: with it, browsers send `Origin: null` on form
         // posts, which the CSRF check refuses. Same-origin keeps the hand-off
-        // link (it carries a token) from leaking to any other site.
+        // link (it carries its code) from leaking to any other site.
         (header::REFERRER_POLICY, "same-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
     ] {

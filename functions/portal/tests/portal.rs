@@ -10,10 +10,14 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use seatflow_domain::{Actor, DisplayName, Email, EntitlementStore, Mode, NewUser, OrgId, Role, UserId};
+use seatflow_domain::{
+    Actor, DisplayName, Email, EntitlementStore, Mode, NewUser, OrgId, Principal, Role, UserId,
+};
+use seatflow_http::auth::{ApiKeySecret, HAND_OFF_PREFIX};
 use seatflow_http::{AppState, JwtConfig};
 use seatflow_portal::PortalState;
 use seatflow_testkit::{Fixture, product};
+use secrecy::ExposeSecret as _;
 use tower::ServiceExt as _;
 
 struct Portal {
@@ -79,6 +83,7 @@ impl Portal {
                 payments: Arc::new(gateway.clone()),
                 secure_cookies: true,
                 proration: seatflow_domain::ProrationBehavior::default(),
+                sign_in: None,
             }),
             state,
             fixture,
@@ -113,17 +118,21 @@ impl Portal {
             .expect("person");
     }
 
-    fn token(&self, user: &str, role: Role) -> String {
-        self.state
-            .auth
-            .mint(
-                &UserId::parse(user).expect("id"),
-                &OrgId::parse("org_portal").expect("id"),
-                role,
-                &[],
-                300,
-            )
-            .expect("token")
+    /// A hand-off for `user`, as the API makes it for the vendor's
+    /// application: the code the link carries.
+    async fn hand_off(&self, user: &str) -> String {
+        let code = ApiKeySecret::generate_with(HAND_OFF_PREFIX);
+        let person = Actor {
+            principal: Principal::User(UserId::parse(user).expect("id")),
+            ..self.fixture.admin.clone()
+        };
+        self.fixture
+            .seats
+            .sign_ins()
+            .hand_off(&person, &code.hash, Mode::Apply)
+            .await
+            .expect("handed off");
+        code.secret.expose_secret().to_owned()
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
@@ -137,11 +146,11 @@ impl Portal {
         )
     }
 
-    /// Signs in through the hand-off; the session cookie.
-    async fn sign_in(&self, user: &str, role: Role) -> String {
-        let uri = format!("/portal/session?token={}", self.token(user, role));
+    /// Signs in through a hand-off; the session cookie.
+    async fn sign_in(&self, user: &str) -> String {
+        let uri = format!("/portal/session?code={}", self.hand_off(user).await);
         let (status, headers, _) = self.send(Request::get(uri).body(Body::empty()).unwrap()).await;
-        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(status, StatusCode::OK);
         let cookie = headers[header::SET_COOKIE].to_str().expect("cookie").to_owned();
         cookie.split(';').next().expect("pair").to_owned()
     }
@@ -190,16 +199,24 @@ fn csrf(page: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_hand_off_sets_a_strict_http_only_cookie_and_bad_tokens_sign_nobody_in() {
-    let portal = Portal::new().await;
-    let uri = format!("/portal/session?token={}", portal.token("usr_ada", Role::Admin));
-    let (status, headers, _) = portal.send(Request::get(uri).body(Body::empty()).unwrap()).await;
-    assert_eq!(
-        (status, headers[header::LOCATION].to_str().ok()),
-        (StatusCode::SEE_OTHER, Some("/"))
+async fn a_hand_off_signs_in_once_into_a_strict_http_only_session_that_sign_out_ends() {
+    a_hand_off_signs_in_once_into_a_strict_http_only_session_that_sign_out_ends_on(&Portal::new().await)
+        .await;
+}
+
+async fn a_hand_off_signs_in_once_into_a_strict_http_only_session_that_sign_out_ends_on(portal: &Portal) {
+    let code = portal.hand_off("usr_ada").await;
+    let uri = format!("/portal/session?code={code}");
+    let (status, headers, body) = portal.send(Request::get(&uri).body(Body::empty()).unwrap()).await;
+    // A page that moves on, not a redirect: a browser arriving from the
+    // vendor's site sends a Strict cookie only on a navigation of its own.
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains(r#"<meta http-equiv="refresh" content="0;url=/">"#),
+        "{body}"
     );
     let cookie = headers[header::SET_COOKIE].to_str().expect("cookie");
-    for part in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+    for part in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/", "Max-Age=28800"] {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }
     assert!(
@@ -208,15 +225,87 @@ async fn the_hand_off_sets_a_strict_http_only_cookie_and_bad_tokens_sign_nobody_
             .expect("csp")
             .contains("script-src 'self'")
     );
+    let session = cookie.split(';').next().expect("pair").to_owned();
+    let secret = session.trim_start_matches("seatflow_session=");
+    assert!(secret.starts_with("sfs_") && !secret.contains(&code), "{session}");
+    let (status, page) = portal.get("/", &session).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
 
-    for bad in ["/portal/session", "/portal/session?token=garbage"] {
-        let (status, _, body) = portal.send(Request::get(bad).body(Body::empty()).unwrap()).await;
+    // The same link again, a made-up code, a token where a code belongs:
+    // nobody is signed in, and the page says why.
+    let token = portal
+        .state
+        .auth
+        .mint(
+            &UserId::parse("usr_ada").expect("id"),
+            &OrgId::parse("org_portal").expect("id"),
+            Role::Admin,
+            &[],
+            300,
+        )
+        .expect("token");
+    for bad in [
+        uri.clone(),
+        "/portal/session".to_owned(),
+        "/portal/session?code=sfh_garbage".to_owned(),
+        format!("/portal/session?token={token}"),
+        format!("/portal/session?code={token}"),
+    ] {
+        let (status, headers, body) = portal.send(Request::get(&bad).body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
-        assert!(body.contains("You are signed out"), "{body}");
+        assert!(headers.get(header::SET_COOKIE).is_none(), "{bad}");
+        assert!(body.contains("This sign-in link does not work"), "{body}");
     }
-    let (status, body) = portal.get("/", "seatflow_session=forged").await;
+    // Neither the code nor the session is an API credential.
+    for credential in [code.as_str(), secret] {
+        let refused = portal
+            .state
+            .auth
+            .authenticate(Some(&format!("Bearer {credential}")))
+            .await;
+        assert_eq!(refused.expect_err("refused").status(), StatusCode::UNAUTHORIZED);
+    }
+    // A late link opens nothing.
+    let late = portal.hand_off("usr_ada").await;
+    portal.fixture.clock.advance(chrono::Duration::seconds(61));
+    let (status, _, _) = portal
+        .send(
+            Request::get(format!("/portal/session?code={late}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(body.contains("Open seatflow again from your application"));
+
+    // Signing out ends the session itself: the same cookie, sent again
+    // (copied, or from a browser that kept it), signs nobody in.
+    let (_, page) = portal.get("/", &session).await;
+    let (status, headers, _) = portal
+        .post(
+            "/portal/sign-out",
+            &session,
+            None,
+            &format!("csrf={}", csrf(&page)),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/portal/signed-out"))
+    );
+    let (status, body) = portal.get("/", &session).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body.contains("Open seatflow again from your application"),
+        "{body}"
+    );
+    assert!(body.contains(r#"href="/portal/sign-in""#), "{body}");
+    let (status, _) = portal.get("/", "seatflow_session=forged").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Without an identity provider, "Sign in" says where to sign in.
+    let (status, body) = portal.get("/portal/sign-in", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("open it there, and you arrive signed in"), "{body}");
 }
 
 #[tokio::test]
@@ -225,7 +314,7 @@ async fn an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats() {
 }
 
 async fn an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats_on(portal: &Portal) {
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (status, page) = portal.get("/", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -262,7 +351,7 @@ async fn an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats_on(p
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Max Member") && page.contains("usr_max@portal.example"));
 
-    let member = portal.sign_in("usr_max", Role::Member).await;
+    let member = portal.sign_in("usr_max").await;
     let (status, page) = portal.get("/", &member).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -301,7 +390,7 @@ async fn an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats_on(p
 #[tokio::test]
 async fn forms_without_the_proof_or_from_another_site_change_nothing() {
     let portal = Portal::new().await;
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (_, page) = portal.get("/users", &admin).await;
     let proof = csrf(&page);
     let form = "name=Mallory&email=mallory%40evil.example&role=admin";
@@ -330,7 +419,7 @@ async fn users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so() 
 }
 
 async fn users_are_created_with_seats_given_and_taken_and_a_full_pool_says_so_on(portal: &Portal) {
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (_, page) = portal.get("/users", &admin).await;
     let proof = csrf(&page);
     let same_site = Some("http://portal.local");
@@ -468,7 +557,7 @@ async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_
     portal: &Portal,
 ) {
     use seatflow_domain::PaymentGateway as _;
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (status, page) = portal.get("/purchase", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Essential") && page.contains("Enterprise") && page.contains("Billing breakdown"));
@@ -693,6 +782,7 @@ async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_
         ))),
         secure_cookies: true,
         proration: seatflow_domain::ProrationBehavior::default(),
+        sign_in: None,
     });
     let (_, page) = portal
         .get(&format!("{add_link}?product=professional&add=2"), &admin)
@@ -726,7 +816,7 @@ async fn an_admin_buys_seats_sees_the_breakdown_pays_and_creates_users_from_the_
     let (status, _) = portal.get("/subscriptions/sub_someone_else/seats", &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let member = portal.sign_in("usr_max", Role::Member).await;
+    let member = portal.sign_in("usr_max").await;
     let (status, _) = portal.get("/purchase", &member).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = portal.get(&add_link, &member).await;
@@ -743,7 +833,7 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see_on(portal: &P
     let blue = portal.fixture.team("Blue").await;
     let rita = portal.fixture.user("Rita Red", Some(&red)).await;
     portal.fixture.assign(&product("professional"), &rita.id).await;
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (status, page) = portal.get("/teams", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Allocate seats to a team"));
@@ -915,7 +1005,7 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see_on(portal: &P
         )
         .await
         .expect("tom joins Red");
-    let manager = portal.sign_in("usr_tom", Role::TeamManager).await;
+    let manager = portal.sign_in("usr_tom").await;
     let (status, page) = portal.get("/teams", &manager).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Red") && !page.contains("Blue"), "{page}");
@@ -935,7 +1025,7 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once(
 }
 
 async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once_on(portal: &Portal) {
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (status, page) = portal.get("/settings", &admin).await;
     assert_eq!(status, StatusCode::OK);
     let proof = csrf(&page);
@@ -1013,7 +1103,7 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once_
     let (_, page) = portal.get("/settings?saved=revoked", &admin).await;
     assert!(page.contains("no longer works") && !page.contains("Web shop"));
 
-    let member = portal.sign_in("usr_max", Role::Member).await;
+    let member = portal.sign_in("usr_max").await;
     let (status, _) = portal.get("/settings", &member).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
@@ -1070,7 +1160,7 @@ async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_boug
 
 async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_bought_on(portal: &Portal) {
     use seatflow_domain::PaymentGateway as _;
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (status, page) = portal.get("/marketplace", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -1162,7 +1252,7 @@ async fn the_marketplace_shows_add_ons_and_billing_opens_once_something_was_boug
         "{headers:?}"
     );
 
-    let member = portal.sign_in("usr_max", Role::Member).await;
+    let member = portal.sign_in("usr_max").await;
     let (status, _) = portal.get("/marketplace", &member).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
@@ -1178,7 +1268,7 @@ async fn an_admin_edits_and_removes_a_user_and_may_not_remove_themselves_on(port
         .fixture
         .assign(&product("professional"), &UserId::parse("usr_max").expect("id"))
         .await;
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (status, page) = portal.get("/users/usr_max", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -1276,7 +1366,7 @@ async fn an_admin_edits_and_removes_a_user_and_may_not_remove_themselves_on(port
 #[tokio::test]
 async fn admins_add_webhook_endpoints_see_deliveries_and_send_them_again() {
     let portal = Portal::new().await;
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (status, page) = portal.get("/settings/webhooks", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("No endpoint yet."), "{page}");
@@ -1412,7 +1502,7 @@ async fn admins_add_webhook_endpoints_see_deliveries_and_send_them_again() {
         "{page}"
     );
 
-    let member = portal.sign_in("usr_max", Role::Member).await;
+    let member = portal.sign_in("usr_max").await;
     let (status, page) = portal.get("/settings/webhooks", &member).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("Not available to you"));
@@ -1440,7 +1530,7 @@ async fn an_admin_creates_renames_and_deletes_a_team_after_a_preview_on(portal: 
         )
         .await
         .expect("allocated");
-    let admin = portal.sign_in("usr_ada", Role::Admin).await;
+    let admin = portal.sign_in("usr_ada").await;
     let (_, page) = portal.get("/teams", &admin).await;
     assert!(
         page.contains("Create a team") && page.contains(r#"for="name-"#),
@@ -1520,7 +1610,7 @@ async fn an_admin_creates_renames_and_deletes_a_team_after_a_preview_on(portal: 
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Members and managers see no such forms, and may not use them.
-    let member = portal.sign_in("usr_max", Role::Member).await;
+    let member = portal.sign_in("usr_max").await;
     let (status, _, _) = portal
         .post(
             "/teams/new",
@@ -1551,7 +1641,7 @@ async fn every_aws_call_of_the_portal_is_allowed_by_its_role() {
     let calls = CallLog::new();
     let template = Template::transformed();
     let mut tables = Vec::new();
-    for walk in 0..8 {
+    for walk in 0..9 {
         let seeding = aws::fresh_table(&config).await;
         let table = seeding.table().to_owned();
         let store = Arc::new(seatflow_dynamodb::DynamoEntitlementStore::new(
@@ -1585,6 +1675,9 @@ async fn every_aws_call_of_the_portal_is_allowed_by_its_role() {
             4 => the_marketplace_shows_add_ons_and_billing_opens_once_something_was_bought_on(&portal).await,
             5 => an_admin_edits_and_removes_a_user_and_may_not_remove_themselves_on(&portal).await,
             6 => an_admin_creates_renames_and_deletes_a_team_after_a_preview_on(&portal).await,
+            7 => {
+                a_hand_off_signs_in_once_into_a_strict_http_only_session_that_sign_out_ends_on(&portal).await
+            }
             _ => an_admin_sees_licenses_and_users_and_a_member_only_their_own_seats_on(&portal).await,
         }
         tables.push((table, queue_url));

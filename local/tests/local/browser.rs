@@ -152,17 +152,11 @@ async fn select(browser: &Client, css: &str, value: &str) {
         .unwrap_or_else(|_| panic!("{value} in {css}"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
-    assert!(
-        found("chromium") && found("chromedriver"),
-        "the browser test needs chromium and chromedriver on PATH: `make test` installs them \
-         (scripts/browser.sh), or run `sudo apt-get install -y chromium chromium-driver`"
-    );
-    let state = std::env::temp_dir().join(format!("seatflow-browser-{}", std::process::id()));
-    let (_server, addr) = start_local(&state);
+/// ChromeDriver, and a headless Chromium session through it (both end with
+/// the test).
+async fn headless_chromium() -> (Process, Client) {
     let driver_port = free_port();
-    let _driver = Process(
+    let driver = Process(
         Command::new("chromedriver")
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::null())
@@ -174,6 +168,30 @@ async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
         format!("127.0.0.1:{driver_port}").parse().expect("addr"),
         "chromedriver",
     );
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1000"]
+        }),
+    );
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a WebDriver session");
+    (driver, browser)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
+    assert!(
+        found("chromium") && found("chromedriver"),
+        "the browser test needs chromium and chromedriver on PATH: `make test` installs them \
+         (scripts/browser.sh), or run `sudo apt-get install -y chromium chromium-driver`"
+    );
+    let state = std::env::temp_dir().join(format!("seatflow-browser-{}", std::process::id()));
+    let (_server, addr) = start_local(&state);
     let login = Command::new(BIN)
         .args(["login-url", "--addr", &addr.to_string()])
         .env("SEATFLOW_STATE_DIR", &state)
@@ -191,18 +209,7 @@ async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
         String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
     };
 
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1000"]
-        }),
-    );
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("a WebDriver session");
+    let (_driver, browser) = headless_chromium().await;
     let base = format!("http://{addr}");
 
     // Signed in as the demo admin: Licenses.
@@ -552,4 +559,152 @@ async fn an_admin_buys_seats_and_adds_users_in_a_real_browser() {
     assert_eq!(status, serde_json::json!(403), "a member may not add users");
     browser.close().await.expect("closed");
     let _ = std::fs::remove_dir_all(&state);
+}
+
+/// The provider's development login, then its consent, as a person fills
+/// them in (scripts/oidc-provider.mjs).
+async fn sign_in_at_the_provider(browser: &Client, login: &str) {
+    let field = browser
+        .wait()
+        .for_element(Locator::Css(r#"input[name="login"]"#))
+        .await
+        .expect("the provider's login page");
+    field.send_keys(login).await.expect("typed");
+    fill(browser, r#"input[name="password"]"#, "any password").await;
+    browser
+        .find(Locator::Css(r#"button[type="submit"]"#))
+        .await
+        .expect("sign-in button")
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .wait()
+        .for_element(Locator::XPath("//button[normalize-space()='Continue']"))
+        .await
+        .expect("the provider's consent page")
+        .click()
+        .await
+        .expect("consented");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_through_a_real_openid_provider_and_signing_out_ends_it() {
+    assert!(
+        found("chromium") && found("chromedriver") && found("node"),
+        "the sign-in test needs chromium, chromedriver and node: `make test` installs them (scripts/browser.sh)"
+    );
+    let provider_port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let issuer = format!("http://127.0.0.1:{provider_port}");
+    let secret = "portal-client-secret-for-this-test-only";
+    let client = serde_json::json!({
+        "client_id": "seatflow-portal",
+        "client_secret": secret,
+        "redirect_uris": [format!("http://{addr}/portal/callback")],
+    });
+    // Alice is the demo organisation's admin; Mallory is known to the
+    // provider, claims the same organisation, and is no user of it.
+    let accounts = serde_json::json!({
+        "usr_alice": {"org": "org_demo", "role": "admin", "email": "alice@demo.example"},
+        "usr_mallory": {"org": "org_demo", "role": "admin", "email": "mallory@elsewhere.example"},
+    });
+    let _provider = Process(
+        Command::new("node")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../scripts/oidc-provider.mjs"
+            ))
+            .env("OIDC_PORT", provider_port.to_string())
+            .env("OIDC_CLIENT", client.to_string())
+            .env("OIDC_ACCOUNTS", accounts.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the OpenID provider starts (node)"),
+    );
+    wait_for(
+        format!("127.0.0.1:{provider_port}").parse().expect("addr"),
+        "the OpenID provider (scripts/oidc-provider.mjs; `make test` installs oidc-provider)",
+    );
+    let state = std::env::temp_dir().join(format!("seatflow-oidc-{}", std::process::id()));
+    let _server = crate::common::start_local_at(
+        &state,
+        addr,
+        &[
+            ("SEATFLOW_OIDC_ISSUER", &issuer),
+            ("SEATFLOW_OIDC_AUDIENCE", "seatflow-api"),
+            ("SEATFLOW_PORTAL_OIDC_CLIENT_ID", "seatflow-portal"),
+            ("SEATFLOW_PORTAL_OIDC_CLIENT_SECRET", secret),
+            ("SEATFLOW_PORTAL_OIDC_SCOPES", "openid email seatflow"),
+        ],
+    );
+    let (_driver, browser) = headless_chromium().await;
+    let base = format!("http://{addr}");
+
+    // Signed out, the portal offers "Sign in"; it goes to the provider.
+    browser.goto(&base).await.expect("the portal");
+    assert!(text(&browser).await.contains("You are signed out"));
+    check(&browser, "signed-out").await;
+    browser
+        .find(Locator::LinkText("Sign in"))
+        .await
+        .expect("a Sign in link")
+        .click()
+        .await
+        .expect("clicked");
+    let at = browser.current_url().await.expect("url").to_string();
+    // The provider requires PKCE (scripts/oidc-provider.mjs): without a
+    // challenge it would have refused rather than shown its login.
+    assert!(at.starts_with(&issuer), "at the provider: {at}");
+    sign_in_at_the_provider(&browser, "usr_alice").await;
+    let home = until(&browser, |page| page.contains("Licenses"), "Licenses, signed in").await;
+    assert!(home.contains("Professional"), "{home}");
+    let current = browser.current_url().await.expect("url");
+    assert_eq!(
+        current.as_str(),
+        format!("{base}/"),
+        "back at the start, no code in the address"
+    );
+    check(&browser, "signed-in-by-provider").await;
+
+    // Signing out ends the session: the portal's pages are closed again.
+    browser
+        .find(Locator::XPath("//header//button[normalize-space()='Sign out']"))
+        .await
+        .expect("Sign out")
+        .click()
+        .await
+        .expect("clicked");
+    until(
+        &browser,
+        |page| page.contains("You are signed out of seatflow"),
+        "signed out",
+    )
+    .await;
+    browser.goto(&format!("{base}/users")).await.expect("users");
+    assert!(text(&browser).await.contains("You are signed out"));
+
+    // Someone the provider knows but the organisation does not is told so,
+    // and gets no session.
+    browser
+        .delete_all_cookies()
+        .await
+        .expect("a new browser, as it were");
+    browser
+        .goto(&format!("{base}/portal/sign-in"))
+        .await
+        .expect("sign in");
+    sign_in_at_the_provider(&browser, "usr_mallory").await;
+    let refused = until(
+        &browser,
+        |page| page.contains("You are not signed in"),
+        "the refusal",
+    )
+    .await;
+    assert!(refused.contains("not a user of your organisation"), "{refused}");
+    check(&browser, "sign-in-refused").await;
+    browser.goto(&base).await.expect("the portal");
+    assert!(text(&browser).await.contains("You are signed out"));
+    browser.close().await.expect("closed");
 }

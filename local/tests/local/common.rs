@@ -45,6 +45,12 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_seatflow-local");
 #[allow(clippy::expect_used, reason = "a test cannot go on without its server")]
 pub fn start_local(state: &Path) -> (Process, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    (start_local_at(state, addr, &[]), addr)
+}
+
+/// [`start_local`] at `addr`, with `settings` in its environment.
+#[allow(clippy::expect_used, reason = "a test cannot go on without its server")]
+pub fn start_local_at(state: &Path, addr: SocketAddr, settings: &[(&str, &str)]) -> Process {
     let server = Process(
         Command::new(BIN)
             .args(["--addr", &addr.to_string()])
@@ -52,13 +58,14 @@ pub fn start_local(state: &Path) -> (Process, SocketAddr) {
             .env_remove("SEATFLOW_JWT_SECRET")
             .env_remove("SEATFLOW_STORE")
             .env_remove("STRIPE_SECRET_KEY")
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("seatflow-local starts"),
     );
     wait_for(addr, "seatflow-local");
-    (server, addr)
+    server
 }
 
 /// A token of the demo organisation's admin, from `seatflow-local token`

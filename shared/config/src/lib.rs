@@ -224,6 +224,38 @@ pub const ENTITLEMENT_KEYS: &str = "SEATFLOW_ENTITLEMENT_KEYS";
 pub const STRIPE_SECRET_KEY: &str = "STRIPE_SECRET_KEY";
 /// Stripe's webhook signing secret.
 pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
+/// The portal's client secret at the vendor's identity provider.
+pub const PORTAL_OIDC_CLIENT_SECRET: &str = "SEATFLOW_PORTAL_OIDC_CLIENT_SECRET";
+
+/// The portal's "Sign in" with the vendor's identity provider, when
+/// `SEATFLOW_PORTAL_OIDC_CLIENT_ID` names its client there (see
+/// [`seatflow_http::oidc_sign_in::SignInConfig::from_vars`]); the client
+/// secret from `secrets` ([`PORTAL_OIDC_CLIENT_SECRET`]).
+///
+/// # Errors
+/// A client without a provider, or a provider configured wrongly.
+pub fn portal_sign_in_with(
+    secrets: &Secrets,
+) -> anyhow::Result<Option<Arc<seatflow_http::oidc_sign_in::OidcSignIn>>> {
+    let client_secret = secrets
+        .get(PORTAL_OIDC_CLIENT_SECRET)
+        .map(|s| s.expose_secret().to_owned());
+    let config = seatflow_http::oidc_sign_in::SignInConfig::from_vars(|name| {
+        if name == PORTAL_OIDC_CLIENT_SECRET {
+            client_secret.clone()
+        } else {
+            env::var(name)
+        }
+    })
+    .context("the portal's sign-in")?;
+    config
+        .map(|config| {
+            seatflow_http::oidc_sign_in::OidcSignIn::new(config)
+                .map(Arc::new)
+                .context("the portal's sign-in")
+        })
+        .transpose()
+}
 
 /// What an HTTP function's handlers share, from the environment alone (local
 /// use and tests): see [`app_state_with`].

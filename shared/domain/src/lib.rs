@@ -9,15 +9,16 @@
 //!   quotes and money, and the pure seat rules ([`Holdings`], [`SeatSource`]).
 //! - **Ports**: [`EntitlementStore`] and [`RenewalIndex`] (persistence),
 //!   [`JobQueue`], [`PaymentGateway`], [`Mailer`], [`NoticeLedger`],
-//!   [`IdempotencyStore`], [`Clock`].
+//!   [`IdempotencyStore`], [`PassStore`], [`Clock`].
 //! - **Services**, one type per concept, reached from [`Seats`] (which
 //!   holds what they share: store, clock, catalog, the commit machinery
 //!   every write goes through): [`Directory`] (teams, users, the identity
 //!   provider's sync, imports), [`Allocations`] (team allocations, seat
 //!   assignments, transfers), [`Subscriptions`] (what was bought, grants,
 //!   confirmations, reminders), [`Integrations`] (API keys, webhook
-//!   endpoints, failed jobs), [`Views`] (read models) and
-//!   [`Organizations`] (founding, the operators' console).
+//!   endpoints, failed jobs), [`Views`] (read models),
+//!   [`Organizations`] (founding, the operators' console) and [`SignIns`]
+//!   (the portal's hand-offs and sessions).
 //! - **Errors**: [`SeatError`] with a stable code and kind, and the errors of
 //!   each port.
 
@@ -43,6 +44,7 @@ mod provisioning;
 mod quote;
 mod seat_rules;
 mod service;
+mod sign_in;
 mod store;
 mod subscription;
 mod webhook;
@@ -73,6 +75,7 @@ pub use pool::{SeatPool, TeamSeats};
 pub use provisioning::{JobSubject, ProvisioningJob};
 pub use quote::{AddOnRequest, ProrationPreview, Quantity, Quote, QuoteRequest};
 pub use seat_rules::{Holdings, SeatSource};
+pub use sign_in::{HAND_OFF_SECONDS, Pass, PassKind, SESSION_SECONDS};
 pub use subscription::{
     Applied, ProcessedEvent, REMEMBER_EVENTS_DAYS, Subscription, SubscriptionSnapshot, SubscriptionStatus,
 };
@@ -89,6 +92,7 @@ pub use notification::{Mailer, NoticeLedger};
 pub use outbound::Outbox;
 pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
+pub use sign_in::PassStore;
 pub use store::{
     ApiKeyReads, BillingReads, Change, CommitPort, DirectoryReads, EntitlementStore, JobFailures, MoveEmail,
     OrganizationReads, Put, Record, RemoveEndpoint, RemoveHolder, RemoveTeam, RenewalIndex, Snapshot,
@@ -98,6 +102,7 @@ pub use store::{
 /// The entitlement store's traits, to bring into scope where a store's
 /// methods are called (`use seatflow_domain::store_ports::*;`).
 pub mod store_ports {
+    pub use crate::sign_in::PassStore;
     pub use crate::store::{
         ApiKeyReads, BillingReads, CommitPort, DirectoryReads, EntitlementStore, JobFailures,
         OrganizationReads,
@@ -115,7 +120,7 @@ pub use service::{
     RowResult, RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamRemoval, TeamUsage, Transfer,
     Usage, UsageTotals, UserEntitlements,
 };
-pub use service::{Allocations, Directory, Integrations, Organizations, Subscriptions, Views};
+pub use service::{Allocations, Directory, Integrations, Organizations, SignIns, Subscriptions, Views};
 
 // ----- errors -----
 pub use catalog::CatalogError;

@@ -10,6 +10,7 @@ use crate::grant::SeatGrant;
 use crate::ids::{ApiKeyId, AuditId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 use crate::notification::NotificationPreferences;
 use crate::pool::{SeatPool, TeamSeats};
+use crate::sign_in::PassStore;
 use crate::subscription::{ProcessedEvent, Subscription};
 
 /// Why a store call failed.
@@ -259,6 +260,7 @@ pub enum Record {
 /// Persistence for entitlements: the commit port ([`CommitPort`]) and one
 /// read trait per family of records. Every read is scoped to one
 /// organisation, except finding an API key by its hash (the key names its
+/// organisation), a portal pass by its digest (the pass names its
 /// organisation), whether an event was applied (event ids are global), and
 /// the operators' reads across organisations.
 ///
@@ -266,12 +268,19 @@ pub enum Record {
 /// and checks every written record's version. Implement the parts; every
 /// type that has them all is an `EntitlementStore`.
 pub trait EntitlementStore:
-    CommitPort + OrganizationReads + DirectoryReads + ApiKeyReads + BillingReads + JobFailures
+    CommitPort + OrganizationReads + DirectoryReads + ApiKeyReads + BillingReads + JobFailures + PassStore
 {
 }
 
 impl<T> EntitlementStore for T where
-    T: CommitPort + OrganizationReads + DirectoryReads + ApiKeyReads + BillingReads + JobFailures + ?Sized
+    T: CommitPort
+        + OrganizationReads
+        + DirectoryReads
+        + ApiKeyReads
+        + BillingReads
+        + JobFailures
+        + PassStore
+        + ?Sized
 {
 }
 

@@ -39,6 +39,15 @@ pub fn api_key_hash(hash: &str) -> String {
     format!("APIKEY#{hash}")
 }
 pub const API_KEY_HASH_SK: &str = "APIKEY";
+/// A portal pass, in a partition of its own per kind, so that a role's
+/// `dynamodb:LeadingKeys` can grant one kind (`HANDOFF#*`, `SESSION#*`).
+pub fn pass(kind: seatflow_domain::PassKind, digest: &str) -> String {
+    match kind {
+        seatflow_domain::PassKind::HandOff => format!("HANDOFF#{digest}"),
+        seatflow_domain::PassKind::Session => format!("SESSION#{digest}"),
+    }
+}
+pub const PASS_SK: &str = "PASS";
 pub fn audit(id: &AuditId) -> String {
     format!("AUDIT#{id}")
 }

@@ -14,13 +14,13 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
 use rand::Rng as _;
 use seatflow_domain::store_ports::{
-    ApiKeyReads, BillingReads, CommitPort, DirectoryReads, JobFailures, OrganizationReads,
+    ApiKeyReads, BillingReads, CommitPort, DirectoryReads, JobFailures, OrganizationReads, PassStore,
 };
 use seatflow_domain::{
     ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId, GrantId,
-    NotificationPreferences, OrgId, Organization, ProductId, Record, RenewalIndex, SeatGrant, SeatPool,
-    Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId, SubscriptionOwner, Team, TeamId,
-    TeamSeats, TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint, Write,
+    NotificationPreferences, OrgId, Organization, Pass, PassKind, ProductId, Record, RenewalIndex, SeatGrant,
+    SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId, SubscriptionOwner, Team,
+    TeamId, TeamSeats, TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint, Write,
 };
 use serde::de::DeserializeOwned;
 
@@ -963,6 +963,80 @@ impl ApiKeyReads for DynamoEntitlementStore {
             return Ok(None);
         };
         self.get_record(keys::org(&org), keys::api_key(&key)).await
+    }
+}
+
+/// A pass as its item holds it (`org`, `user`, `expires_at` in Unix
+/// seconds, which the table's TTL also reads).
+fn pass_from(kind: PassKind, item: &Item) -> Option<Pass> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+    let expires = item
+        .get(keys::EXPIRES_AT)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .and_then(|n| Utc.timestamp_opt(n, 0).single())?;
+    Some(Pass {
+        kind,
+        org: OrgId::parse(text("org")?).ok()?,
+        user: UserId::parse(text("user")?).ok()?,
+        expires_at: expires,
+    })
+}
+
+#[async_trait]
+impl PassStore for DynamoEntitlementStore {
+    async fn keep_pass(&self, digest: &str, pass: &Pass) -> Result<(), StoreError> {
+        let kept = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::pass(pass.kind, digest)))
+            .item(keys::SK, s(keys::PASS_SK))
+            .item("org", s(pass.org.to_string()))
+            .item("user", s(pass.user.to_string()))
+            .item(
+                keys::EXPIRES_AT,
+                AttributeValue::N(pass.expires_at.timestamp().to_string()),
+            )
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .send()
+            .await;
+        match kept {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .and_then(ProvideErrorMetadata::code)
+                    .is_some_and(|code| code == "ConditionalCheckFailedException") =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn pass(&self, kind: PassKind, digest: &str) -> Result<Option<Pass>, StoreError> {
+        Ok(self
+            .get(keys::pass(kind, digest), keys::PASS_SK.into())
+            .await?
+            .and_then(|item| pass_from(kind, &item)))
+    }
+
+    async fn take_pass(&self, kind: PassKind, digest: &str) -> Result<Option<Pass>, StoreError> {
+        // One delete returning what it removed: of two takers, only the one
+        // whose delete found the item gets it.
+        let taken = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::pass(kind, digest)))
+            .key(keys::SK, s(keys::PASS_SK))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(taken.attributes.and_then(|item| pass_from(kind, &item)))
     }
 }
 

@@ -22,6 +22,10 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub const API_KEY_PREFIX: &str = "sfk_";
 /// Prefix of every operator key secret (the vendor's staff).
 pub const OPERATOR_KEY_PREFIX: &str = "sfo_";
+/// Prefix of a portal hand-off (single use, a minute; never an API credential).
+pub const HAND_OFF_PREFIX: &str = "sfh_";
+/// Prefix of a portal session's cookie (never an API credential).
+pub const SESSION_PREFIX: &str = "sfs_";
 
 /// How JWTs are checked.
 #[derive(Debug, Clone)]
@@ -55,6 +59,11 @@ pub enum AuthConfigError {
     /// An identity provider without the audience its tokens are for.
     #[error("SEATFLOW_OIDC_AUDIENCE must be set with SEATFLOW_OIDC_ISSUER")]
     OidcAudience,
+    /// The portal's sign-in names a client but no provider.
+    #[error(
+        "SEATFLOW_OIDC_ISSUER must be set with SEATFLOW_PORTAL_OIDC_CLIENT_ID (the provider the portal signs people in with)"
+    )]
+    PortalSignInIssuer,
     /// A claim mapping that is not `field=claim,…` over known fields.
     #[error(
         "SEATFLOW_OIDC_CLAIMS must be field=claim pairs separated by commas, fields among org, user, role, teams, email, org_name"
@@ -184,7 +193,11 @@ impl ApiKeySecret {
         Self::generate_with(OPERATOR_KEY_PREFIX)
     }
 
-    fn generate_with(prefix: &str) -> Self {
+    /// A new random secret of 256 bits after `prefix` (the portal's
+    /// hand-offs and sessions use this too: [`HAND_OFF_PREFIX`],
+    /// [`SESSION_PREFIX`]).
+    #[must_use]
+    pub fn generate_with(prefix: &str) -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let secret = format!(
@@ -562,6 +575,11 @@ impl Authenticator {
                 StatusCode::FORBIDDEN,
                 "operator_key_not_accepted",
                 "an operator key acts on organisations only through the /v1/operator routes",
+            ));
+        }
+        if token.starts_with(HAND_OFF_PREFIX) || token.starts_with(SESSION_PREFIX) {
+            return Err(ApiError::unauthenticated(
+                "a portal sign-in link or session is not an API credential: send a token or an API key",
             ));
         }
         if token.starts_with(API_KEY_PREFIX) {

@@ -213,3 +213,27 @@ pub fn idempotency_key(
         })
         .transpose()
 }
+
+/// The scheme and host a request reached seatflow at (`https://api.example.com`):
+/// its `Host`, and `X-Forwarded-Proto` as API Gateway sets it (plain HTTP
+/// only to this machine, when no proxy says otherwise). Links seatflow
+/// gives back to the same domain (the portal's) start with it.
+#[must_use]
+pub fn request_origin(headers: &axum::http::HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or_default().trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let host = header("host").unwrap_or_else(|| "localhost".into());
+    let scheme = header("x-forwarded-proto").unwrap_or_else(|| {
+        let local = ["127.0.0.1", "localhost", "[::1]"].iter().any(|l| {
+            host.strip_prefix(l)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+        });
+        (if local { "http" } else { "https" }).into()
+    });
+    format!("{scheme}://{host}")
+}

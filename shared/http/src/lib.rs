@@ -12,6 +12,7 @@ pub mod extract;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod oidc;
+pub mod oidc_sign_in;
 pub mod openapi;
 pub mod problem;
 pub mod scopes;
@@ -21,6 +22,6 @@ pub use auth::{
     ApiKeySecret, Authenticator, Caller, Claims, GatewayClaims, HasAuthenticator, JwtConfig, OperatorCaller,
     OperatorKeys,
 };
-pub use extract::{ApiJson, ApiPath, ApiQuery, DryRun, idempotency_key, page_limit};
+pub use extract::{ApiJson, ApiPath, ApiQuery, DryRun, idempotency_key, page_limit, request_origin};
 pub use problem::{ApiError, Problem};
 pub use state::{AppState, DEFAULT_ENTITLEMENT_RATE, Outbound};

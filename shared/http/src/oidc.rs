@@ -216,7 +216,7 @@ impl std::fmt::Debug for OidcVerifier {
 
 /// A URL seatflow may fetch keys from: HTTPS, or plain HTTP to this machine
 /// (a provider run locally, or a test's).
-fn fetchable(url: &str) -> bool {
+pub(crate) fn fetchable(url: &str) -> bool {
     url.starts_with("https://")
         || ["http://127.0.0.1", "http://localhost", "http://[::1]"]
             .iter()
@@ -224,6 +224,17 @@ fn fetchable(url: &str) -> bool {
                 url.strip_prefix(local)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
             })
+}
+
+/// The connector seatflow reaches a provider with: HTTPS by the system's
+/// trust roots (plain HTTP only where [`fetchable`] allows it).
+pub(crate) fn https_connector() -> Result<HttpsConnector<HttpConnector>, AuthConfigError> {
+    Ok(HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| AuthConfigError::TrustRoots(e.to_string()))?
+        .https_or_http()
+        .enable_http1()
+        .build())
 }
 
 impl OidcVerifier {
@@ -238,12 +249,7 @@ impl OidcVerifier {
         if !fetchable(url) {
             return Err(AuthConfigError::InsecureUrl(url.to_owned()));
         }
-        let connector = HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| AuthConfigError::TrustRoots(e.to_string()))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let connector = https_connector()?;
         Ok(Self {
             cache: tokio::sync::RwLock::new(KeyCache {
                 jwks_url: config.jwks_url.clone(),
@@ -270,6 +276,18 @@ impl OidcVerifier {
     /// claim; 503 `identity_provider_unavailable` when no keys could be
     /// fetched at all.
     pub async fn verify(&self, token: &str, header: &Header) -> Result<ProviderIdentity, ApiError> {
+        let claims = self.verified_claims(token, header).await?;
+        identity(&claims, &self.config.claims)
+            .map_err(|what| ApiError::unauthenticated(format!("identity provider token: {what}")))
+    }
+
+    /// `token`'s claims, once its signature, issuer, audience, expiry and
+    /// lifetime are checked.
+    pub(crate) async fn verified_claims(
+        &self,
+        token: &str,
+        header: &Header,
+    ) -> Result<Map<String, Value>, ApiError> {
         let bad = |what: String| ApiError::unauthenticated(format!("identity provider token: {what}"));
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
             return Err(bad(format!("{:?} is not accepted (RS256 or ES256)", header.alg)));
@@ -290,7 +308,7 @@ impl OidcVerifier {
                 self.config.max_lifetime_seconds / 3600
             )));
         }
-        identity(&claims, &self.config.claims).map_err(bad)
+        Ok(claims)
     }
 
     async fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, ApiError> {
@@ -381,9 +399,22 @@ impl OidcVerifier {
         Ok((keys, jwks_url))
     }
 
-    /// The key set's URL from the provider's discovery document, whose
-    /// issuer must be the configured one (OpenID Connect Discovery §4.3).
+    /// The key set's URL from the provider's discovery document.
     async fn discover(&self) -> Result<String, String> {
+        let document = self.discovery_document().await?;
+        let jwks_uri = document
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or("the discovery document has no jwks_uri")?;
+        if !fetchable(jwks_uri) {
+            return Err("the discovery document points to keys that are not served over HTTPS".into());
+        }
+        Ok(jwks_uri.to_owned())
+    }
+
+    /// The provider's discovery document, whose issuer must be the
+    /// configured one (OpenID Connect Discovery §4.3).
+    pub(crate) async fn discovery_document(&self) -> Result<Value, String> {
         let url = format!(
             "{}/.well-known/openid-configuration",
             self.config.issuer.trim_end_matches('/')
@@ -393,14 +424,7 @@ impl OidcVerifier {
         if document.get("issuer").and_then(Value::as_str) != Some(self.config.issuer.as_str()) {
             return Err(format!("{url} names another issuer"));
         }
-        let jwks_uri = document
-            .get("jwks_uri")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{url} has no jwks_uri"))?;
-        if !fetchable(jwks_uri) {
-            return Err(format!("{url} points to keys that are not served over HTTPS"));
-        }
-        Ok(jwks_uri.to_owned())
+        Ok(document)
     }
 
     async fn get(&self, url: &str) -> Result<Bytes, String> {
@@ -440,7 +464,7 @@ fn pick(keys: &HashMap<String, (Algorithm, DecodingKey)>, kid: &str, alg: Algori
 }
 
 /// Who verified claims name, read under the configured claim names.
-fn identity(claims: &Map<String, Value>, names: &ClaimNames) -> Result<ProviderIdentity, String> {
+pub(crate) fn identity(claims: &Map<String, Value>, names: &ClaimNames) -> Result<ProviderIdentity, String> {
     let text = |name: &str| claims.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
     let org = text(&names.org)
         .and_then(|o| OrgId::parse(o).ok())

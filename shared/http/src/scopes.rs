@@ -48,6 +48,8 @@ pub fn required(method: &Method, template: &str) -> Option<Need> {
         (_, "/v1/catalog" | "/v1/me" | "/v1/checkout/quote") => AnyKey,
         // The domain refuses machine clients: keys never manage keys.
         (_, "/v1/api-keys" | "/v1/api-keys/{key_id}") => AnyKey,
+        // The domain refuses machine clients: a key is no person to sign in.
+        (false, "/v1/portal/hand-offs") => AnyKey,
         (true, "/v1/entitlements" | "/v1/entitlements/token") => Scope(EntitlementsRead),
         (true, "/v1/directory-sync") => Scope(UsersRead),
         (false, "/v1/directory-sync") => Scope(SettingsWrite),

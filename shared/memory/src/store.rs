@@ -8,13 +8,13 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use seatflow_domain::store_ports::{
-    ApiKeyReads, BillingReads, CommitPort, DirectoryReads, JobFailures, OrganizationReads,
+    ApiKeyReads, BillingReads, CommitPort, DirectoryReads, JobFailures, OrganizationReads, PassStore,
 };
 use seatflow_domain::{
     ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId, GrantId,
-    NotificationPreferences, OrgId, Organization, OutboundEvent, ProcessedEvent, ProductId, Put, Record,
-    RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId,
-    Team, TeamId, TeamSeats, User, UserId, UserSeats, WebhookEndpoint, Write,
+    NotificationPreferences, OrgId, Organization, OutboundEvent, Pass, PassKind, ProcessedEvent, ProductId,
+    Put, Record, RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription,
+    SubscriptionId, Team, TeamId, TeamSeats, User, UserId, UserSeats, WebhookEndpoint, Write,
 };
 
 #[derive(Debug, Default)]
@@ -51,6 +51,8 @@ struct Records {
     job_failures: BTreeMap<String, seatflow_domain::JobFailure>,
     /// Committed changes' events not yet taken by [`MemoryEntitlementStore::take_outbox`].
     outbox: Vec<OutboundEvent>,
+    /// Portal passes by kind and digest.
+    passes: HashMap<(PassKind, String), Pass>,
 }
 
 /// Called after each commit that wrote events (the local relay's wake-up).
@@ -356,6 +358,7 @@ impl CommitPort for MemoryEntitlementStore {
             processed_events,
             subscription_owners,
             job_failures: _,
+            passes: _,
             outbox,
         } = &mut *guard;
         let records = orgs.entry(change.org.clone()).or_default();
@@ -556,6 +559,32 @@ impl ApiKeyReads for MemoryEntitlementStore {
             .get(secret_hash)
             .and_then(|(org, id)| records.orgs.get(org)?.api_keys.get(id))
             .cloned())
+    }
+}
+
+#[async_trait]
+impl PassStore for MemoryEntitlementStore {
+    async fn keep_pass(&self, digest: &str, pass: &Pass) -> Result<(), StoreError> {
+        let mut records = self.lock();
+        // A pass is made at most a session's life before it expires: any
+        // expiring before this one's start is over, and is forgotten.
+        let over = pass.expires_at - chrono::Duration::seconds(seatflow_domain::SESSION_SECONDS);
+        records.passes.retain(|_, kept| kept.expires_at > over);
+        match records.passes.entry((pass.kind, digest.to_owned())) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(StoreError::Conflict),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(pass.clone());
+                Ok(())
+            }
+        }
+    }
+
+    async fn pass(&self, kind: PassKind, digest: &str) -> Result<Option<Pass>, StoreError> {
+        Ok(self.lock().passes.get(&(kind, digest.to_owned())).cloned())
+    }
+
+    async fn take_pass(&self, kind: PassKind, digest: &str) -> Result<Option<Pass>, StoreError> {
+        Ok(self.lock().passes.remove(&(kind, digest.to_owned())))
     }
 }
 

@@ -179,4 +179,20 @@ macro_rules! forward_store_reads {
     }
         }
     };
+    (@one PassStore, $ty:ty, $field:ident) => {
+        #[$crate::__private::async_trait]
+        impl ::seatflow_domain::store_ports::PassStore for $ty {
+    async fn keep_pass(&self, digest: &str, pass: &::seatflow_domain::Pass) -> Result<(), ::seatflow_domain::StoreError> {
+        self.$field.keep_pass(digest, pass).await
+    }
+
+    async fn pass(&self, kind: ::seatflow_domain::PassKind, digest: &str) -> Result<Option<::seatflow_domain::Pass>, ::seatflow_domain::StoreError> {
+        self.$field.pass(kind, digest).await
+    }
+
+    async fn take_pass(&self, kind: ::seatflow_domain::PassKind, digest: &str) -> Result<Option<::seatflow_domain::Pass>, ::seatflow_domain::StoreError> {
+        self.$field.take_pass(kind, digest).await
+    }
+        }
+    };
 }

@@ -93,6 +93,7 @@ macro_rules! entitlement_store_conformance {
             a_change_emits_its_events_with_it_and_a_refused_one_none,
             webhook_endpoints_and_their_delivery_log_are_kept_per_organisation,
             delivery_places_cap_an_organisations_attempts_in_flight,
+            a_hand_off_opens_one_session_once,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -85,4 +85,4 @@ impl CommitPort for NaiveStore {
 }
 
 // Every read is the wrapped store's.
-crate::forward_store_reads!(NaiveStore => inner; OrganizationReads, DirectoryReads, ApiKeyReads, BillingReads, JobFailures);
+crate::forward_store_reads!(NaiveStore => inner; OrganizationReads, DirectoryReads, ApiKeyReads, BillingReads, JobFailures, PassStore);

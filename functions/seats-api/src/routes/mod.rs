@@ -11,6 +11,7 @@ mod entitlements;
 mod import;
 mod notifications;
 mod operators;
+mod portal_hand_offs;
 mod teams;
 mod usage;
 mod users;
@@ -46,6 +47,7 @@ use seatflow_http::AppState;
         (name = "api-keys", description = "Machine client keys"),
         (name = "notifications", description = "Who receives billing notices, and which"),
         (name = "webhooks", description = "Outbound webhook endpoints: signed events when seats, users, pools and subscriptions change"),
+        (name = "portal", description = "Sending a person to the portal, signed in"),
         (name = "operators", description = "The vendor's support staff, across organisations, with an operator key"),
     )
 )]
@@ -80,6 +82,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(import::import_users))
         .routes(routes!(users::get_user, users::update_user, users::remove_user))
         .routes(routes!(users::get_me))
+        .routes(routes!(portal_hand_offs::create_hand_off))
         .routes(routes!(entitlements::get_entitlements))
         .routes(routes!(entitlements::get_entitlement_token))
         .routes(routes!(assignments::list_assignments, assignments::assign_seat))

@@ -79,6 +79,12 @@ pub(crate) fn route_table(
         (M::DELETE, "/v1/users/{user_id}", "/v1/users/usr_ann".into(), None),
         (M::GET, "/v1/me", "/v1/me".into(), None),
         (
+            M::POST,
+            "/v1/portal/hand-offs",
+            "/v1/portal/hand-offs".into(),
+            None,
+        ),
+        (
             M::GET,
             "/v1/entitlements",
             "/v1/entitlements?user=usr_ann".into(),
@@ -364,8 +370,9 @@ async fn another_organisation_sees_and_changes_nothing() {
         "/v1/notifications",
         "/v1/directory-sync",
         "/v1/webhook-endpoints",
-        // The intruder's own user.
+        // The intruder's own user, and signing them in to the portal.
         "/v1/me",
+        "/v1/portal/hand-offs",
         // Rows imported into the intruder's own organisation.
         "/v1/users/import",
     ];
@@ -399,7 +406,7 @@ async fn a_member_sees_only_their_own_seats() {
         &victim,
         &member,
         "member",
-        &["/v1/catalog", "/v1/me"],
+        &["/v1/catalog", "/v1/me", "/v1/portal/hand-offs"],
         &secrets,
     )
     .await;
@@ -433,6 +440,7 @@ async fn a_team_manager_sees_and_changes_only_their_teams() {
         "/v1/allocations",
         "/v1/users",
         "/v1/me",
+        "/v1/portal/hand-offs",
         "/v1/usage",
     ];
     walk_denied(&app, &victim, &manager, "team manager", &allowed, &secrets).await;

@@ -46,6 +46,8 @@ fn expected_status(name: &str) -> u16 {
         | "redeliver-webhook-event" => 404,
         // The samples authenticate as a machine client, which may not manage keys.
         "list-api-keys" | "create-api-key" | "revoke-api-key" => 403,
+        // A machine client is no person to sign in to the portal.
+        "create-portal-hand-off" => 403,
         // A machine client has no user of its own.
         "get-me" => 404,
         _ => 200,

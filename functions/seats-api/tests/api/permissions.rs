@@ -112,6 +112,7 @@ async fn every_aws_call_of_the_seats_api_is_allowed_by_its_role() {
         ),
         (Method::DELETE, "/v1/users/usr_ben".into(), None),
         (Method::DELETE, endpoint.clone(), None),
+        (Method::POST, "/v1/portal/hand-offs".into(), None),
     ];
     for (method, path, body) in steps {
         let (status, _, answer) = app.call(method.clone(), &path, Some(&admin), body).await;

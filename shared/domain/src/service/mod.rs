@@ -40,6 +40,7 @@ mod organizations;
 mod plan_moves;
 mod provider_state;
 mod reminders;
+mod sign_ins;
 mod subscriptions;
 mod team_removal;
 mod views;
@@ -137,6 +138,20 @@ impl std::ops::Deref for Integrations<'_> {
     }
 }
 
+/// Portal sign-ins: hand-offs and sessions.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIns<'a> {
+    seats: &'a Seats,
+}
+
+impl std::ops::Deref for SignIns<'_> {
+    type Target = Seats;
+
+    fn deref(&self) -> &Seats {
+        self.seats
+    }
+}
+
 /// Read models: licenses, add-ons, usage, assignment pages, the audit log, a user's entitlements and their token claims.
 #[derive(Debug, Clone, Copy)]
 pub struct Views<'a> {
@@ -220,6 +235,12 @@ impl Seats {
     #[must_use]
     pub fn integrations(&self) -> Integrations<'_> {
         Integrations { seats: self }
+    }
+
+    /// Portal sign-ins: hand-offs from the vendor's application, sessions.
+    #[must_use]
+    pub fn sign_ins(&self) -> SignIns<'_> {
+        SignIns { seats: self }
     }
 
     /// Read models: licenses, add-ons, usage, assignment pages, the audit log, a user's entitlements and their token claims.

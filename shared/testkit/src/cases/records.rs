@@ -1186,3 +1186,123 @@ pub async fn a_removed_team_returns_its_allocation_and_its_members_keep_their_se
         "not_found"
     );
 }
+
+/// A hand-off opens one session, once, within its minute, for a person only;
+/// of many browsers using the same hand-off at once exactly one is signed
+/// in; a session is found by its digest until it expires or is ended.
+pub async fn a_hand_off_opens_one_session_once(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::{HAND_OFF_SECONDS, PassKind, Principal, SESSION_SECONDS};
+
+    let f = Fixture::new(store.clone(), "org_sign_in").await;
+    let sign_ins = f.seats.sign_ins();
+    let machine = Actor {
+        principal: Principal::ApiKey(seatflow_domain::ApiKeyId::generate()),
+        ..f.admin.clone()
+    };
+    let refused = sign_ins.hand_off(&machine, "digest-machine", Mode::Apply).await;
+    assert_eq!(refused.expect_err("a key is nobody").code(), "forbidden");
+
+    let dry = sign_ins
+        .hand_off(&f.admin, "digest-h1", Mode::DryRun)
+        .await
+        .expect("a dry run");
+    assert_eq!(
+        sign_ins
+            .redeem("digest-h1", "digest-dry", 3600)
+            .await
+            .expect("read"),
+        None,
+        "a dry run keeps nothing"
+    );
+    let handed = sign_ins
+        .hand_off(&f.admin, "digest-h1", Mode::Apply)
+        .await
+        .expect("handed off");
+    assert_eq!(handed, dry);
+    assert_eq!(handed.kind, PassKind::HandOff);
+    assert_eq!(
+        handed.expires_at,
+        f.clock.now() + Duration::seconds(HAND_OFF_SECONDS)
+    );
+    assert!(
+        sign_ins
+            .hand_off(&f.admin, "digest-h1", Mode::Apply)
+            .await
+            .is_err(),
+        "a digest is never kept twice"
+    );
+    // A hand-off is not a session, and a session digest is not a hand-off.
+    assert_eq!(sign_ins.session("digest-h1").await.expect("read"), None);
+
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let seats = f.seats.clone();
+            tokio::spawn(async move {
+                seats
+                    .sign_ins()
+                    .redeem("digest-h1", &format!("digest-s{i}"), 3600)
+                    .await
+                    .expect("redeemed or not")
+            })
+        })
+        .collect();
+    let mut opened = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        if let Some(session) = task.await.expect("task finished") {
+            opened.push((i, session));
+        }
+    }
+    assert_eq!(
+        opened.len(),
+        1,
+        "one browser signed in by one hand-off: {opened:?}"
+    );
+    let (winner, session) = opened.remove(0);
+    assert_eq!(session.kind, PassKind::Session);
+    assert_eq!(session.org, f.admin.org);
+    assert_eq!(Some(&session.user), f.admin.user_id());
+    assert_eq!(session.expires_at, f.clock.now() + Duration::seconds(3600));
+    let digest = format!("digest-s{winner}");
+    assert_eq!(sign_ins.session(&digest).await.expect("read"), Some(session));
+    assert_eq!(
+        sign_ins
+            .redeem("digest-h1", "digest-again", 3600)
+            .await
+            .expect("read"),
+        None,
+        "used once"
+    );
+
+    // A late hand-off opens nothing; a session lasts at most its life.
+    sign_ins
+        .hand_off(&f.admin, "digest-h2", Mode::Apply)
+        .await
+        .expect("handed off");
+    f.clock.advance(Duration::seconds(HAND_OFF_SECONDS));
+    assert_eq!(
+        sign_ins
+            .redeem("digest-h2", "digest-late", 3600)
+            .await
+            .expect("read"),
+        None
+    );
+    let long = sign_ins
+        .open_session(
+            &f.admin.org,
+            f.admin.user_id().expect("a person"),
+            "digest-long",
+            10 * 24 * 3600,
+        )
+        .await
+        .expect("opened");
+    assert_eq!(
+        long.expires_at,
+        f.clock.now() + Duration::seconds(SESSION_SECONDS)
+    );
+
+    // Ended, or expired, a session signs nobody in.
+    sign_ins.end_session(&digest).await.expect("ended");
+    assert_eq!(sign_ins.session(&digest).await.expect("read"), None);
+    f.clock.advance(Duration::seconds(SESSION_SECONDS));
+    assert_eq!(sign_ins.session("digest-long").await.expect("read"), None);
+}
