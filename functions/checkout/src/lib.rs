@@ -240,5 +240,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The checkout router (its OpenAPI document at `/v1/checkout/openapi.json`).
 pub fn router(state: CheckoutState) -> axum::Router {
-    seatflow_http::openapi::with_document(api(), "/v1/checkout/openapi.json").with_state(state)
+    let catalog = state.app.seats.catalog().clone();
+    seatflow_http::openapi::with_document(api(), "/v1/checkout/openapi.json", &catalog).with_state(state)
 }

@@ -10,17 +10,18 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::routing::get;
+use seatflow_domain::{Catalog, ProductKind};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 
-/// The routes of `api`, plus its OpenAPI document (see [`contract`]) served
-/// as JSON at `path`.
-pub fn with_document<S>(api: OpenApiRouter<S>, path: &str) -> axum::Router<S>
+/// The routes of `api`, plus its OpenAPI document (see [`contract`], made
+/// exact for `catalog` by [`for_catalog`]) served as JSON at `path`.
+pub fn with_document<S>(api: OpenApiRouter<S>, path: &str, catalog: &Catalog) -> axum::Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     let (router, doc) = api.split_for_parts();
-    let doc = Arc::new(contract(&doc));
+    let doc = Arc::new(for_catalog(contract(&doc), catalog));
     router.route(path, get(move || async move { Json(doc.as_ref().clone()) }))
 }
 
@@ -34,6 +35,10 @@ pub const EMAIL_PATTERN: &str = "^[^\\s@\\u0000-\\u001f\\u007f-\\u009f]+@[^\\s@.
 /// A display name as `DisplayName::parse` accepts it: no control
 /// characters, something besides spaces.
 pub const NAME_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+/// Id types whose component schemas a request refers to: they carry
+/// [`ID_PATTERN`] too.
+const ID_COMPONENTS: [&str; 4] = ["OrgId", "UserId", "TeamId", "ProductId"];
 
 /// Parameters and request properties that hold ids.
 const ID_NAMES: [&str; 16] = [
@@ -94,6 +99,11 @@ pub fn contract(doc: &utoipa::openapi::OpenApi) -> Value {
             if let Some(schema) = schemas.get_mut(&name) {
                 collect_refs(schema, &mut request_schemas);
                 exact_properties(schema);
+            }
+        }
+        for name in ID_COMPONENTS {
+            if let Some(schema) = schemas.get_mut(name) {
+                string_pattern(schema, ID_PATTERN);
             }
         }
         // An audit entry's states are null when nothing was before or after.
@@ -171,6 +181,10 @@ fn exact_properties(schema: &mut Value) {
         } else if name == "name" {
             string_pattern(property, NAME_PATTERN);
             property["maxLength"] = json!(200);
+        } else if name == "reference" {
+            // `NewGrant`: why the seats are given, 1 to 200 characters.
+            property["minLength"] = json!(1);
+            property["maxLength"] = json!(200);
         } else if name.ends_with("contacts")
             && let Some(items) = property.get_mut("items")
         {
@@ -181,6 +195,105 @@ fn exact_properties(schema: &mut Value) {
             object.remove("uniqueItems");
         }
     }
+}
+
+/// `doc` (a [`contract`]) as exact as `catalog` makes it: every product a
+/// request names is one of the catalog's (an add-on where only an add-on
+/// fits, a plan where a plan does), and the quantities the catalog bounds
+/// are within 1 and its `max_quantity`. What a schema cannot say (an
+/// add-on's seats at most the plan's) stays the server's to refuse.
+#[must_use]
+pub fn for_catalog(mut doc: Value, catalog: &Catalog) -> Value {
+    let ids = |kind: Option<ProductKind>| -> Value {
+        catalog
+            .products
+            .values()
+            .filter(|p| kind.is_none_or(|k| p.kind == k))
+            .map(|p| json!(p.id.as_str()))
+            .collect()
+    };
+    let (all, plans, add_ons) = (
+        ids(None),
+        ids(Some(ProductKind::Plan)),
+        ids(Some(ProductKind::AddOn)),
+    );
+    let named = |schema: &mut Value, one_of: &Value| {
+        let nullable = schema["type"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("null")));
+        if let Some(object) = schema.as_object_mut() {
+            object.remove("pattern");
+            let mut values = one_of.clone();
+            if nullable && let Some(values) = values.as_array_mut() {
+                values.push(Value::Null);
+            }
+            object.insert("enum".into(), values);
+        }
+    };
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            let one_of = if path.contains("/add-ons/{product}") {
+                &add_ons
+            } else {
+                &all
+            };
+            let operations = item.as_object_mut().into_iter().flat_map(|i| i.values_mut());
+            for operation in operations {
+                let parameters = operation.get_mut("parameters").and_then(Value::as_array_mut);
+                for parameter in parameters.into_iter().flatten() {
+                    if parameter["name"] == "product"
+                        && let Some(schema) = parameter.get_mut("schema")
+                    {
+                        named(schema, one_of);
+                    }
+                }
+            }
+        }
+    }
+    let max = json!(catalog.max_quantity);
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return doc;
+    };
+    if let Some(schema) = schemas.get_mut("ProductId") {
+        named(schema, &all);
+    }
+    for (name, schema) in schemas.iter_mut() {
+        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if let Some(product) = properties.get_mut("product")
+            && product.get("$ref").is_none()
+        {
+            named(product, if name == "AddOnRequest" { &add_ons } else { &all });
+        }
+        if matches!(name.as_str(), "QuoteRequest" | "ChangePlan")
+            && let Some(plan) = properties.get_mut("plan")
+        {
+            named(plan, &plans);
+        }
+        // `Quantity::new`: 1 to the catalog's largest purchase.
+        let bounded = match name.as_str() {
+            "QuoteRequest" | "AddOnRequest" | "AddSeats" => Some("quantity"),
+            _ => None,
+        };
+        if let Some(quantity) = bounded.and_then(|field| properties.get_mut(field)) {
+            quantity["minimum"] = json!(1);
+            quantity["maximum"] = max.clone();
+        }
+        // At least one seat moved or granted.
+        let at_least_one = match name.as_str() {
+            "MoveRequest" => Some("seats"),
+            "GrantRequest" => Some("quantity"),
+            _ => None,
+        };
+        if let Some(count) = at_least_one.and_then(|field| properties.get_mut(field)) {
+            count["minimum"] = json!(1);
+        }
+    }
+    doc
 }
 
 fn problem(description: &str) -> Value {
@@ -273,5 +386,56 @@ mod tests {
         let changes = &exact["components"]["schemas"]["Changes"]["properties"];
         assert_eq!(changes["email"]["pattern"], EMAIL_PATTERN);
         assert_eq!(changes["team"]["pattern"], ID_PATTERN);
+    }
+
+    #[test]
+    fn products_named_in_requests_are_the_catalogs_and_quantities_within_it() {
+        let catalog = Catalog::default_catalog().expect("catalog");
+        let doc = json!({
+            "paths": { "/v1/users/{user_id}/add-ons/{product}": { "delete": {
+                "parameters": [{ "name": "product", "in": "path", "schema": { "type": "string", "pattern": ID_PATTERN } }]
+            } } },
+            "components": { "schemas": {
+                "ProductId": { "type": "string" },
+                "AddOnRequest": { "properties": { "product": { "type": "string" }, "quantity": { "type": "integer" } } },
+                "QuoteRequest": { "properties": { "plan": { "type": "string" }, "quantity": { "type": "integer" } } },
+                "MoveRequest": { "properties": { "seats": { "type": "integer", "minimum": 0 } } }
+            } }
+        });
+        let exact = for_catalog(doc, &catalog);
+        let add_ons: Vec<&str> = catalog
+            .products
+            .values()
+            .filter(|p| p.kind == ProductKind::AddOn)
+            .map(|p| p.id.as_str())
+            .collect();
+        let path_product =
+            &exact["paths"]["/v1/users/{user_id}/add-ons/{product}"]["delete"]["parameters"][0]["schema"];
+        assert_eq!(path_product["enum"], json!(add_ons));
+        assert!(path_product["pattern"].is_null());
+        let schemas = &exact["components"]["schemas"];
+        assert_eq!(
+            schemas["AddOnRequest"]["properties"]["product"]["enum"],
+            json!(add_ons)
+        );
+        assert_eq!(
+            schemas["ProductId"]["enum"].as_array().map(Vec::len),
+            Some(catalog.products.len())
+        );
+        let plans = schemas["QuoteRequest"]["properties"]["plan"]["enum"]
+            .as_array()
+            .expect("plans")
+            .clone();
+        assert!(
+            plans.contains(&json!("professional"))
+                && !plans
+                    .iter()
+                    .any(|p| add_ons.contains(&p.as_str().unwrap_or_default()))
+        );
+        assert_eq!(
+            schemas["QuoteRequest"]["properties"]["quantity"]["maximum"],
+            json!(catalog.max_quantity)
+        );
+        assert_eq!(schemas["MoveRequest"]["properties"]["seats"]["minimum"], json!(1));
     }
 }

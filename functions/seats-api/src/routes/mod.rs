@@ -132,7 +132,7 @@ pub fn openapi() -> serde_json::Value {
 
 /// The seats API router (`/healthz`, `/v1/openapi.json` and every `/v1` route).
 pub fn router(state: AppState) -> axum::Router {
-    seatflow_http::openapi::with_document(api(), "/v1/openapi.json")
+    seatflow_http::openapi::with_document(api(), "/v1/openapi.json", state.seats.catalog())
         // Outside /v1 and its document: a standard location, public.
         .route("/.well-known/jwks.json", get(entitlements::jwks))
         // The identity provider's SCIM, with its own errors and media type.
