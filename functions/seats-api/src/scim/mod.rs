@@ -280,6 +280,31 @@ pub fn is_scim(uri: &axum::http::Uri) -> bool {
 }
 
 /// The SCIM router (`/scim/v2/…`).
+/// SCIM (RFC 7644) has no dry run, and identity providers never ask for
+/// one; a change sent with the API's `?dry_run=true` would otherwise be
+/// made. It is refused before anything is read or written.
+async fn no_dry_run(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let changes = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) && !request.uri().path().ends_with("/.search");
+    let asks_dry_run = request
+        .uri()
+        .query()
+        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(key, _)| key == "dry_run"));
+    if changes && asks_dry_run {
+        return ScimError::invalid_value(
+            "SCIM changes have no dry run: nothing was changed. Preview a change with the seats API (/v1, ?dry_run=true) instead",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
@@ -309,4 +334,5 @@ pub fn router() -> Router<AppState> {
                 .patch(groups::patch)
                 .delete(groups::delete),
         )
+        .layer(axum::middleware::from_fn(no_dry_run))
 }

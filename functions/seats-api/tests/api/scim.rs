@@ -794,3 +794,73 @@ async fn a_deleted_group_or_team_returns_its_allocation_and_its_members_keep_the
     assert_eq!(status, StatusCode::NOT_FOUND, "{again}");
     assert_eq!(assigned(&app, "professional").await, 2);
 }
+
+/// SCIM has no dry run: a change sent with `?dry_run=true` (the API's flag)
+/// is refused with a SCIM error before anything is written, on every
+/// mutating route, rather than made.
+#[tokio::test]
+async fn a_scim_change_asking_for_a_dry_run_is_refused_and_writes_nothing() {
+    let app = TestApp::new().await;
+    let victim = Victim::seed(&app).await;
+    let key = app.api_key_for("org_victim").await;
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "new@victim.example",
+        "name": {"givenName": "New", "familyName": "Person"},
+        "emails": [{"value": "new@victim.example", "primary": true}],
+        "active": true,
+    });
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Greens"});
+    let rename = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": "Reds"}]});
+    let deactivate =
+        json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let (_, users_before) = scim(&app, &key, Method::GET, "/scim/v2/Users", None).await;
+    let (_, groups_before) = scim(&app, &key, Method::GET, "/scim/v2/Groups", None).await;
+    let audit_before = victim.audit_len(&app).await;
+    let changes = [
+        (Method::POST, "/scim/v2/Users?dry_run=true", Some(user.clone())),
+        (Method::PUT, "/scim/v2/Users/usr_ann?dry_run=true", Some(user)),
+        (
+            Method::PATCH,
+            "/scim/v2/Users/usr_ann?dry_run=true",
+            Some(deactivate),
+        ),
+        (Method::DELETE, "/scim/v2/Users/usr_ann?dry_run=false", None),
+        (Method::POST, "/scim/v2/Groups?dry_run=true", Some(group.clone())),
+        (Method::PUT, "/scim/v2/Groups/team_red?dry_run=true", Some(group)),
+        (
+            Method::PATCH,
+            "/scim/v2/Groups/team_red?dry_run=true",
+            Some(rename),
+        ),
+        (Method::DELETE, "/scim/v2/Groups/team_red?dry_run=true", None),
+    ];
+    for (method, path, body) in changes {
+        let (status, error) = scim(&app, &key, method.clone(), path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {error}");
+        scim_error(&error, 400, Some("invalidValue"));
+        assert!(
+            error["detail"].as_str().is_some_and(|d| d.contains("no dry run")),
+            "{error}"
+        );
+    }
+    assert_eq!(victim.audit_len(&app).await, audit_before, "no audit entry");
+    assert_eq!(
+        scim(&app, &key, Method::GET, "/scim/v2/Users", None).await.1,
+        users_before
+    );
+    assert_eq!(
+        scim(&app, &key, Method::GET, "/scim/v2/Groups", None).await.1,
+        groups_before
+    );
+    // Reads take no such flag to heart: a search is no change.
+    let (status, _) = scim(
+        &app,
+        &key,
+        Method::POST,
+        "/scim/v2/Users/.search?dry_run=true",
+        Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
