@@ -1306,6 +1306,65 @@ async fn an_admin_edits_and_removes_a_user_and_may_not_remove_themselves_on(port
         "the seat moved with them"
     );
 
+    // Someone the directory made without an email is renamed with the
+    // field left empty, and keeps no email.
+    let system = Actor::system(OrgId::parse("org_portal").expect("id"), "test");
+    portal
+        .fixture
+        .seats
+        .directory()
+        .create_user(
+            &system,
+            NewUser {
+                id: Some(UserId::parse("usr_dir").expect("id")),
+                name: DisplayName::parse("Dee Rectory").expect("name"),
+                email: None,
+                directory: None,
+                role: Role::Member,
+                team: None,
+            },
+            None,
+            Mode::Apply,
+        )
+        .await
+        .expect("a user without an email");
+    let (_, page) = portal.get("/users/usr_dir", &admin).await;
+    assert!(
+        page.contains(r#"<input id="email" name="email" type="email" value="">"#),
+        "no email asked for: {page}"
+    );
+    let (status, _, page) = portal
+        .post(
+            "/users/usr_dir",
+            &admin,
+            None,
+            &format!("csrf={proof}&name=Dee+Renamed&email=&role=member&team="),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let renamed = portal
+        .fixture
+        .seats
+        .directory()
+        .user(&portal.fixture.admin, &UserId::parse("usr_dir").expect("id"))
+        .await
+        .expect("user");
+    assert_eq!(
+        (renamed.user.name.as_str(), renamed.user.email.as_ref()),
+        ("Dee Renamed", None)
+    );
+    // Creating someone in the portal still needs an email.
+    let (status, _, page) = portal
+        .post(
+            "/users",
+            &admin,
+            None,
+            &format!("csrf={proof}&name=No+Mail&email=&role=member"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("is required"), "{page}");
+
     // Refusals in words, next to the field at fault.
     let (status, _, page) = portal
         .post(

@@ -98,7 +98,9 @@ fn role_label(role: Role) -> &'static str {
     }
 }
 
-fn new_user(form: &UserForm) -> Result<(NewUser, Option<ProductId>), SeatError> {
+/// The user the form describes, and the seat it asks for. An empty email
+/// is no email here; creating someone needs one (see [`new_user`]).
+fn described_user(form: &UserForm) -> Result<(NewUser, Option<ProductId>), SeatError> {
     let role = match form.role.as_str() {
         "" | "member" => Role::Member,
         "team_manager" => Role::TeamManager,
@@ -122,11 +124,27 @@ fn new_user(form: &UserForm) -> Result<(NewUser, Option<ProductId>), SeatError> 
         NewUser {
             id: None,
             name: DisplayName::parse(&form.name)?,
-            email: Some(Email::parse(&form.email)?),
+            email: Some(form.email.trim())
+                .filter(|e| !e.is_empty())
+                .map(Email::parse)
+                .transpose()?,
             directory: None,
             role,
             team,
         },
         seat,
     ))
+}
+
+/// The person the add-user form creates, with the seat it asks for: an
+/// email is required (the portal's people sign in and are told things).
+fn new_user(form: &UserForm) -> Result<(NewUser, Option<ProductId>), SeatError> {
+    let (user, seat) = described_user(form)?;
+    if user.email.is_none() {
+        return Err(SeatError::Validation(seatflow_domain::ValidationError::new(
+            "email",
+            "is required",
+        )));
+    }
+    Ok((user, seat))
 }

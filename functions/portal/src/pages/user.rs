@@ -113,7 +113,9 @@ pub async fn update_user(
 ) -> Result<Response, PageError> {
     let id = UserId::parse(&id).map_err(|_| PageError::NotFound)?;
     let changes = (|| -> Result<seatflow_domain::UserChanges, SeatError> {
-        let (new, _) = new_user(&submitted)?;
+        // Someone the directory made without an email keeps none when the
+        // field is left empty.
+        let (new, _) = described_user(&submitted)?;
         Ok(seatflow_domain::UserChanges {
             name: Some(new.name),
             email: new.email.map(Some),
