@@ -82,3 +82,26 @@ pub async fn asset(Path(name): Path<String>) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Text follows the size the person set in their browser (WCAG 1.4.4):
+    /// no font size in the stylesheet is in pixels.
+    #[test]
+    fn text_sizes_are_relative_to_the_browsers_setting() {
+        let css = include_str!("../assets/portal.css");
+        for declaration in css.split([';', '{', '}']) {
+            let declaration = declaration.trim();
+            if let Some(value) = declaration
+                .strip_prefix("font-size:")
+                .or_else(|| declaration.strip_prefix("font:"))
+            {
+                let size = value.split_whitespace().next().unwrap_or_default();
+                assert!(
+                    !size.split('/').next().unwrap_or_default().ends_with("px"),
+                    "{declaration}"
+                );
+            }
+        }
+    }
+}
