@@ -41,7 +41,7 @@ bench-dynamodb: ## latency and capacity per operation on the DynamoDB store, aga
 CFN_LINT_VERSION := 1.58.0
 cfn-lint: ## lint the SAM template with cfn-lint (installed into .venv on first use)
 	@test -x .venv/bin/cfn-lint || { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check "cfn-lint==$(CFN_LINT_VERSION)"; }
-	.venv/bin/cfn-lint infra/template.yaml
+	.venv/bin/cfn-lint infra/template.yaml infra/edge-waf.yaml
 
 SAM_CLI_VERSION := 1.170.0
 SAM := .venv-sam/bin/sam
@@ -73,7 +73,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_SKIP := $(shell sed -n 's/^\#   \(CKV_[A-Z0-9_]*\) .*/\1/p' infra/template.yaml | paste -sd, -)
 checkov: ## Checkov's security checks on the template (installed into .venv-checkov on first use)
 	@test -x .venv-checkov/bin/checkov && .venv-checkov/bin/checkov --version | grep -qx "$(CHECKOV_VERSION)" || { python3 -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet --disable-pip-version-check "checkov==$(CHECKOV_VERSION)"; }
-	.venv-checkov/bin/checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-download --skip-check "$(CHECKOV_SKIP)"
+	.venv-checkov/bin/checkov --file infra/template.yaml --file infra/edge-waf.yaml --framework cloudformation --compact --quiet --skip-download --skip-check "$(CHECKOV_SKIP)"
 
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.13.0

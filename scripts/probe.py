@@ -30,10 +30,10 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from samtranslator.yaml_helper import yaml_parse
+
 # Findings not yet refused, and what is left of each.
-KNOWN_OPEN = {
-    "edge-per-ip-rate-limit": "HTTP APIs take no WAF; per-IP limits need CloudFront and WAF in front (issue 24 item 7)",
-}
+KNOWN_OPEN = {}
 
 
 class Probe:
@@ -262,8 +262,7 @@ def probe_template(p):
     separate = {"POST /v1/stripe/webhook", "GET /v1/entitlements"} <= routes
     p.record("shared-throttle", separate, f"routes with throttles of their own: {sorted(routes)}")
 
-    p.record("edge-per-ip-rate-limit",
-             any(r["Type"].startswith("AWS::WAFv2::") for r in resources.values()), "no WAF web ACL in the stack")
+    p.record("edge-per-ip-rate-limit", *edge_limits(resources, template.get("Conditions", {})))
 
     narrow = True
     for function in ("OutboxRelayFunction", "WebhookDeliveryFunction"):
@@ -275,6 +274,43 @@ def probe_template(p):
                     keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
                     narrow = narrow and keys == ["ORG#*"]
     p.record("relay-delivery-any-item", narrow, "their DynamoDB statements reach only ORG#… items")
+
+
+def edge_limits(resources, conditions):
+    """Per-IP and per-key limits at the edge: the stack's web ACL (or, outside
+    us-east-1, the same rules from infra/edge-waf.yaml) limits each client IP
+    (Stripe's webhook aside) and each Authorization header; CloudFront takes
+    it and sends the API a secret header; every function behind an HTTP API
+    route is given that secret (and refuses requests without it, a Rust
+    test of `seatflow_http::edge`)."""
+    acl = resources.get("EdgeWebAcl", {})
+    rules = {r["Name"]: r["Statement"].get("RateBasedStatement", {}) for r in acl.get("Properties", {}).get("Rules", [])}
+    per_ip = [r for r in rules.values() if r.get("AggregateKeyType") == "IP"
+              and "/v1/stripe/webhook" in json.dumps(r.get("ScopeDownStatement", {}).get("NotStatement"))]
+    per_key = [r for r in rules.values() if r.get("AggregateKeyType") == "CUSTOM_KEYS"
+               and [k.get("Header", {}).get("Name", "").lower() for k in r.get("CustomKeys", [])] == ["authorization"]]
+    with open("infra/edge-waf.yaml", encoding="utf-8") as f:
+        elsewhere = yaml_parse(f.read())["Resources"]["EdgeWebAcl"]["Properties"]
+    same_elsewhere = elsewhere == acl.get("Properties")
+    config = resources.get("EdgeDistribution", {}).get("Properties", {}).get("DistributionConfig", {})
+    takes_acl = config.get("WebACLId") == {"Fn::If": ["MakesEdgeWebAcl", {"Fn::GetAtt": ["EdgeWebAcl", "Arn"]},
+                                                      {"Ref": "EdgeWebAclArn"}]}
+    origins = config.get("Origins", [])
+    secret_header = len(origins) == 1 and "${HttpApi}" in json.dumps(origins[0]["DomainName"]) and [
+        (h["HeaderName"], json.dumps(h["HeaderValue"])) for h in origins[0].get("OriginCustomHeaders", [])
+    ] == [("x-seatflow-origin", json.dumps({"Fn::Sub": "{{resolve:secretsmanager:${EdgeOriginSecret}}}"}))]
+    http_functions = sorted({name for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+                             and r["Properties"].get("Principal") == "apigateway.amazonaws.com"
+                             for name in [r["Properties"]["FunctionName"]["Ref"]]})
+    unguarded = [f for f in http_functions if resources[f]["Properties"]["Environment"]["Variables"]
+                 .get("SEATFLOW_ORIGIN_SECRET_ID") != {"Ref": "EdgeOriginSecret"}]
+    refused = bool(per_ip and per_key and same_elsewhere and takes_acl and secret_header and http_functions
+                   and not unguarded and "MakesEdgeWebAcl" in conditions)
+    return refused, (
+        f"web ACL rules per IP {len(per_ip)}, per credential {len(per_key)}, same in edge-waf.yaml {same_elsewhere}; "
+        f"CloudFront takes it {takes_acl}, sends the origin secret {secret_header}; "
+        f"HTTP functions {http_functions}, without the secret {unguarded}"
+    )
 
 
 def main():

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use seatflow_checkout::{CheckoutState, router};
-use seatflow_config::{APP_SECRETS, CheckoutConfig, Refreshing, STRIPE_SECRET_KEY, StoreKind};
+use seatflow_config::{APP_SECRETS, CheckoutConfig, ORIGIN_SECRET, Refreshing, STRIPE_SECRET_KEY, StoreKind};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = Arc::new(CheckoutConfig::from_env()?);
     let idempotency = seatflow_config::idempotency_store(StoreKind::DynamoDb).await?;
     let mut names = APP_SECRETS.to_vec();
-    names.push(STRIPE_SECRET_KEY);
+    names.extend([STRIPE_SECRET_KEY, ORIGIN_SECRET]);
     let app = Arc::new(
         Refreshing::from_env(
             &names,
@@ -27,7 +27,11 @@ async fn main() -> Result<(), lambda_http::Error> {
                         config,
                         idempotency,
                     };
-                    Ok(seatflow_http::lambda::with_gateway_claims(router(state)))
+                    let router = seatflow_http::lambda::with_gateway_claims(router(state));
+                    Ok(seatflow_http::edge::behind_edge(
+                        router,
+                        secrets.get(ORIGIN_SECRET),
+                    )?)
                 })
             }),
         )

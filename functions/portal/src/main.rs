@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use seatflow_config::{APP_SECRETS, PORTAL_OIDC_CLIENT_SECRET, Refreshing, STRIPE_SECRET_KEY, StoreKind};
+use seatflow_config::{
+    APP_SECRETS, ORIGIN_SECRET, PORTAL_OIDC_CLIENT_SECRET, Refreshing, STRIPE_SECRET_KEY, StoreKind,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -13,7 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
     let proration = seatflow_config::proration_behavior()?;
     let mut names = APP_SECRETS.to_vec();
-    names.extend([STRIPE_SECRET_KEY, PORTAL_OIDC_CLIENT_SECRET]);
+    names.extend([STRIPE_SECRET_KEY, PORTAL_OIDC_CLIENT_SECRET, ORIGIN_SECRET]);
     let app = Arc::new(
         Refreshing::from_env(
             &names,
@@ -27,7 +29,10 @@ async fn main() -> Result<(), lambda_http::Error> {
                         proration,
                         sign_in: seatflow_config::portal_sign_in_with(&secrets)?,
                     };
-                    Ok(seatflow_portal::router(state))
+                    Ok(seatflow_http::edge::behind_edge(
+                        seatflow_portal::router(state),
+                        secrets.get(ORIGIN_SECRET),
+                    )?)
                 })
             }),
         )

@@ -5,22 +5,27 @@
 
 use std::sync::Arc;
 
-use seatflow_config::{APP_SECRETS, Refreshing, StoreKind};
+use seatflow_config::{APP_SECRETS, ORIGIN_SECRET, Refreshing, StoreKind};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_config::init_tracing();
     let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
+    let mut names = APP_SECRETS.to_vec();
+    names.push(ORIGIN_SECRET);
     let app = Arc::new(
         Refreshing::from_env(
-            &APP_SECRETS,
+            &names,
             Box::new(move |secrets| {
                 let stores = stores.clone();
                 Box::pin(async move {
                     let state = seatflow_config::app_state_with(&stores, &secrets).await?;
-                    Ok(seatflow_http::lambda::with_gateway_claims(
-                        seatflow_seats_api::router(state),
-                    ))
+                    let router =
+                        seatflow_http::lambda::with_gateway_claims(seatflow_seats_api::router(state));
+                    Ok(seatflow_http::edge::behind_edge(
+                        router,
+                        secrets.get(ORIGIN_SECRET),
+                    )?)
                 })
             }),
         )

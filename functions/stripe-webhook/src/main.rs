@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use seatflow_config::{Refreshing, STRIPE_WEBHOOK_SECRET};
+use seatflow_config::{ORIGIN_SECRET, Refreshing, STRIPE_WEBHOOK_SECRET};
 use seatflow_stripe_webhook::{WebhookState, router};
 
 #[tokio::main]
@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let queue = seatflow_config::job_queue().await?;
     let app = Arc::new(
         Refreshing::from_env(
-            &[STRIPE_WEBHOOK_SECRET],
+            &[STRIPE_WEBHOOK_SECRET, ORIGIN_SECRET],
             Box::new(move |secrets| {
                 let queue = queue.clone();
                 Box::pin(async move {
@@ -30,7 +30,10 @@ async fn main() -> Result<(), lambda_http::Error> {
                             );
                         },
                     };
-                    Ok(router(state))
+                    Ok(seatflow_http::edge::behind_edge(
+                        router(state),
+                        secrets.get(ORIGIN_SECRET),
+                    )?)
                 })
             }),
         )

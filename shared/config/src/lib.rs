@@ -11,6 +11,7 @@
 //! | `SEATFLOW_JWT_SECRET`, `SEATFLOW_GATEWAY_JWT` | bearer authentication | — |
 //! | `{SECRET}_ID` (`SEATFLOW_JWT_SECRET_ID`, `STRIPE_SECRET_KEY_ID=id#field`, …) | read that secret from Secrets Manager instead ([`secrets`]) | — |
 //! | `SEATFLOW_ENDPOINT_SECRETS_KEY` | seals webhook endpoints' signing secrets in DynamoDB (32+ characters; `_ID` on AWS) | not sealed |
+//! | `SEATFLOW_ORIGIN_SECRET` | the HTTP functions answer only requests carrying it in `x-seatflow-origin` (CloudFront's; `_ID` on AWS) | every request answered |
 //! | `SEATFLOW_SECRETS_TTL_SECONDS` | how long secrets are kept before they are read again | 300 |
 //! | `STRIPE_SECRET_KEY`, `STRIPE_API_BASE` | the Stripe gateway | — |
 //! | `STRIPE_WEBHOOK_SECRET` | webhook signing secret (`whsec_…`) | — |
@@ -226,6 +227,9 @@ pub const STRIPE_SECRET_KEY: &str = "STRIPE_SECRET_KEY";
 pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
 /// The portal's client secret at the vendor's identity provider.
 pub const PORTAL_OIDC_CLIENT_SECRET: &str = "SEATFLOW_PORTAL_OIDC_CLIENT_SECRET";
+/// What CloudFront adds to every request it sends to the HTTP API; the HTTP
+/// functions refuse requests without it (`seatflow_http::edge`).
+pub const ORIGIN_SECRET: &str = "SEATFLOW_ORIGIN_SECRET";
 
 /// The portal's "Sign in" with the vendor's identity provider, when
 /// `SEATFLOW_PORTAL_OIDC_CLIENT_ID` names its client there (see

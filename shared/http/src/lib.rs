@@ -6,6 +6,7 @@
 //! here, in one place (`problem`).
 
 pub mod auth;
+pub mod edge;
 pub mod entitlement_tokens;
 pub mod export;
 pub mod extract;
