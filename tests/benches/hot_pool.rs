@@ -29,6 +29,20 @@ use seatflow_testkit::{Fixture, product};
 
 const CLIENTS: [usize; 4] = [1, 4, 16, 64];
 
+/// The client counts to run: `HOT_POOL_CLIENTS` (`1,4,16`), else [`CLIENTS`];
+/// and the users per run on moto: `HOT_POOL_MOTO_USERS`, else 200 (moto
+/// serialises requests, so a run at 64 clients takes minutes).
+fn clients() -> Vec<usize> {
+    seatflow_config::env::var("HOT_POOL_CLIENTS").map_or_else(
+        || CLIENTS.to_vec(),
+        |list| {
+            list.split(',')
+                .map(|c| c.trim().parse().expect("HOT_POOL_CLIENTS: numbers"))
+                .collect()
+        },
+    )
+}
+
 /// A store that counts commits refused as stale (each one a decision the
 /// domain makes again).
 #[derive(Debug)]
@@ -161,7 +175,7 @@ fn table(title: &str, rows: &[String]) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut rows = Vec::new();
-    for clients in CLIENTS {
+    for clients in clients() {
         let store: Arc<dyn EntitlementStore> = Arc::new(MemoryEntitlementStore::new());
         rows.push(run(store, &format!("org_hot_{clients}"), 5_000, clients).await);
     }
@@ -175,10 +189,12 @@ async fn main() {
         return;
     }
     let config = seatflow_testkit::aws::sdk_config().await;
+    let users = seatflow_config::env::var("HOT_POOL_MOTO_USERS")
+        .map_or(200, |n| n.parse().expect("HOT_POOL_MOTO_USERS: a number"));
     let mut rows = Vec::new();
-    for clients in CLIENTS {
+    for clients in clients() {
         let store: Arc<dyn EntitlementStore> = Arc::new(seatflow_testkit::aws::fresh_table(&config).await);
-        rows.push(run(store, &format!("org_hot_{clients}"), 200, clients).await);
+        rows.push(run(store, &format!("org_hot_{clients}"), users, clients).await);
     }
     table("DynamoDB on moto", &rows);
 }

@@ -95,8 +95,8 @@ pub use provisioning::JobQueue;
 pub use sign_in::PassStore;
 pub use store::{
     ApiKeyReads, BillingReads, Change, CommitPort, DirectoryReads, EntitlementStore, JobFailures, MoveEmail,
-    OrganizationReads, Put, Record, RemoveEndpoint, RemoveHolder, RemoveTeam, RenewalIndex, Snapshot,
-    SnapshotKeys, SubscriptionOwner, TeamSeatsCount, Write,
+    OrganizationReads, PositionMark, Put, Record, RemoveEndpoint, RemoveHolder, RemoveTeam, RenewalIndex,
+    Snapshot, SnapshotKeys, SubscriptionOwner, TeamSeatsCount, Write,
 };
 
 /// The entitlement store's traits, to bring into scope where a store's
@@ -116,9 +116,9 @@ pub use service::{
     DEFAULT_PAYMENT_GRACE_DAYS, DisabledEndpoint, EndpointChanges, EndpointWithSecret, Entitlement,
     EntitlementTokenClaims, FailedJob, FirstAdmin, ImportReport, ImportRow, KeyCaller, LicenseSummary,
     MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode, NewEndpoint,
-    OpenedOrganization, OrganizationPage, OrganizationTriage, Outcome, PurchaseConfirmation, PurchaseStatus,
-    RowResult, RowStatus, Seats, SubscriptionItem, SubscriptionOverview, TeamRemoval, TeamUsage, Transfer,
-    Usage, UsageTotals, UserEntitlements,
+    OpenedOrganization, OrganizationPage, OrganizationTriage, Outcome, POSITION_MARK_SECONDS,
+    PurchaseConfirmation, PurchaseStatus, RowResult, RowStatus, Seats, SubscriptionItem,
+    SubscriptionOverview, TeamRemoval, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements,
 };
 pub use service::{Allocations, Directory, Integrations, Organizations, SignIns, Subscriptions, Views};
 

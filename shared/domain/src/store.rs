@@ -246,6 +246,8 @@ pub enum Record {
         /// The job's event id.
         event_id: String,
     },
+    /// Where a page of users by position ended (see [`PositionMark`]).
+    PositionMark(PositionMark),
     /// An API key was used (its `last_used_at`); nothing if the key is gone.
     KeyUsed {
         /// The key's organisation.
@@ -255,6 +257,25 @@ pub enum Record {
         /// When.
         at: chrono::DateTime<chrono::Utc>,
     },
+}
+
+/// A remembered place among an organisation's users in id order: `user` is
+/// the `position`-th (from 1). A list by position (SCIM's `startIndex`)
+/// starts from the nearest mark at or before it instead of counting from the
+/// first user, so an identity provider reading page after page reads each
+/// page, not every user before it. Marks are hints: one made stale by users
+/// created or removed since only shifts where a page starts, as positions
+/// do between any two requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionMark {
+    /// The organisation.
+    pub org: OrgId,
+    /// The user's position, from 1.
+    pub position: u64,
+    /// The user at that position.
+    pub user: UserId,
+    /// When the mark is forgotten.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Persistence for entitlements: the commit port ([`CommitPort`]) and one
@@ -382,6 +403,16 @@ pub trait DirectoryReads: Send + Sync + std::fmt::Debug {
         after: Option<&UserId>,
         limit: usize,
     ) -> Result<Vec<UserSeats>, StoreError>;
+    /// How many users the organisation has, without reading them.
+    async fn user_count(&self, org: &OrgId) -> Result<u64, StoreError>;
+    /// The mark at the highest position at or before `position` that has
+    /// not expired at `now`, if any.
+    async fn position_mark(
+        &self,
+        org: &OrgId,
+        position: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<PositionMark>, StoreError>;
 }
 
 /// API keys (when each was last used is written as a [`Record`]).

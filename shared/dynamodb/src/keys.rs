@@ -29,6 +29,22 @@ pub fn team_seats(team: &TeamId, product: &ProductId) -> String {
 pub fn user(user: &UserId) -> String {
     format!("USER#{user}")
 }
+/// One of an organisation's user counters: a user created adds 1 to one
+/// of them, a user removed takes 1 (their sum is the count). Spread over
+/// [`USER_COUNT_SHARDS`] items so that changes creating users at once
+/// rarely meet on one.
+pub fn user_count(shard: u32) -> String {
+    format!("{USER_COUNT}{shard}")
+}
+pub const USER_COUNT: &str = "USERCOUNT#";
+pub const USER_COUNT_SHARDS: u32 = 8;
+/// The partition of an organisation's position marks, by position.
+pub fn position_marks(org: &OrgId) -> String {
+    format!("USERPOS#{org}")
+}
+pub fn position(position: u64) -> String {
+    format!("{position:020}")
+}
 pub fn email(email: &Email) -> String {
     format!("EMAIL#{}", email.as_str())
 }

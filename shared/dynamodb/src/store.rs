@@ -18,9 +18,10 @@ use seatflow_domain::store_ports::{
 };
 use seatflow_domain::{
     ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId, GrantId,
-    NotificationPreferences, OrgId, Organization, Pass, PassKind, ProductId, Record, RenewalIndex, SeatGrant,
-    SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId, SubscriptionOwner, Team,
-    TeamId, TeamSeats, TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint, Write,
+    NotificationPreferences, OrgId, Organization, Pass, PassKind, PositionMark, ProductId, Record,
+    RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId,
+    SubscriptionOwner, Team, TeamId, TeamSeats, TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint,
+    Write,
 };
 use serde::de::DeserializeOwned;
 
@@ -81,6 +82,10 @@ struct Capped {
     team: TeamId,
     product: ProductId,
 }
+
+/// How many of the nearest position marks one read looks through for one
+/// that has not expired.
+const POSITION_MARKS_READ: usize = 16;
 
 /// What a failed transaction means for the caller.
 enum Failure {
@@ -551,6 +556,35 @@ impl DynamoEntitlementStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// What `change` does to the organisation's user count, as an update of
+    /// one counter shard picked at random; nothing when it creates and
+    /// removes no user (or as many as it removes).
+    fn user_count_update(&self, change: &Change) -> Result<Option<TransactWriteItem>, StoreError> {
+        let delta: i64 = change
+            .writes
+            .iter()
+            .map(|write| match write {
+                Write::Holder(put) if put.expected.is_none() => 1,
+                Write::RemoveHolder(_) => -1,
+                _ => 0,
+            })
+            .sum();
+        if delta == 0 {
+            return Ok(None);
+        }
+        let shard = rand::random_range(0..keys::USER_COUNT_SHARDS);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(&change.org)))
+            .key(keys::SK, s(keys::user_count(shard)))
+            .update_expression("ADD #users :delta")
+            .expression_attribute_names("#users", "users")
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Some(TransactWriteItem::builder().update(update).build()))
+    }
+
     /// The transaction items of a change, and which of them are capped team
     /// counts.
     fn transaction(&self, change: &Change) -> Result<(Vec<TransactWriteItem>, Vec<Capped>), StoreError> {
@@ -645,6 +679,9 @@ impl DynamoEntitlementStore {
                 }
             }
         }
+        if let Some(update) = self.user_count_update(change)? {
+            items.push(update);
+        }
         items.push(Self::put(items::audit_item(&change.audit)?, None, &self.table)?);
         // The outbox: written by the same transaction, so its events exist
         // exactly when the change does (the stream reader relays them).
@@ -701,6 +738,13 @@ impl CommitPort for DynamoEntitlementStore {
             Record::JobFailed(failure) => self.record_job_failure(&failure).await,
             Record::JobSucceeded { event_id } => self.forget_job_failure(&event_id).await,
             Record::KeyUsed { org, id, at } => self.touch_api_key(&org, &id, at).await,
+            Record::PositionMark(mark) => {
+                let mut item = Item::new();
+                item.insert(keys::PK.into(), s(keys::position_marks(&mark.org)));
+                item.insert(keys::SK.into(), s(keys::position(mark.position)));
+                item.insert("user".into(), s(mark.user.to_string()));
+                self.put_expiring(item, mark.expires_at).await
+            }
         }
     }
 
@@ -934,6 +978,66 @@ impl DirectoryReads for DynamoEntitlementStore {
             .query_range(false, keys::org(org), low, "USER$".into(), false, limit)
             .await?;
         items.into_iter().map(items::holder_from_item).collect()
+    }
+
+    async fn user_count(&self, org: &OrgId) -> Result<u64, StoreError> {
+        let shards = self.query_prefix(keys::org(org), keys::USER_COUNT.into()).await?;
+        let sum: i64 = shards
+            .iter()
+            .filter_map(|item| item.get("users").and_then(|v| v.as_n().ok()))
+            .filter_map(|n| n.parse::<i64>().ok())
+            .sum();
+        Ok(u64::try_from(sum).unwrap_or(0))
+    }
+
+    async fn position_mark(
+        &self,
+        org: &OrgId,
+        position: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PositionMark>, StoreError> {
+        // The nearest marks below, newest position first; TTL removes
+        // expired ones late, so they are passed over here.
+        let items = self
+            .query_range(
+                false,
+                keys::position_marks(org),
+                keys::position(0),
+                keys::position(position.saturating_add(1)),
+                true,
+                POSITION_MARKS_READ,
+            )
+            .await?;
+        for item in items {
+            let number = |name: &str| {
+                item.get(name)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+            };
+            let Some(expires_at) = number(keys::EXPIRES_AT).and_then(|at| DateTime::from_timestamp(at, 0))
+            else {
+                continue;
+            };
+            let at = item
+                .get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| sk.parse::<u64>().ok());
+            let user = item
+                .get("user")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|u| UserId::parse(u).ok());
+            if let (Some(at), Some(user)) = (at, user)
+                && expires_at > now
+            {
+                return Ok(Some(PositionMark {
+                    org: org.clone(),
+                    position: at,
+                    user,
+                    expires_at,
+                }));
+            }
+        }
+        Ok(None)
     }
 }
 

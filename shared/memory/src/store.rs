@@ -12,9 +12,10 @@ use seatflow_domain::store_ports::{
 };
 use seatflow_domain::{
     ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId, GrantId,
-    NotificationPreferences, OrgId, Organization, OutboundEvent, Pass, PassKind, ProcessedEvent, ProductId,
-    Put, Record, RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription,
-    SubscriptionId, Team, TeamId, TeamSeats, User, UserId, UserSeats, WebhookEndpoint, Write,
+    NotificationPreferences, OrgId, Organization, OutboundEvent, Pass, PassKind, PositionMark,
+    ProcessedEvent, ProductId, Put, Record, RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys,
+    StoreError, Subscription, SubscriptionId, Team, TeamId, TeamSeats, User, UserId, UserSeats,
+    WebhookEndpoint, Write,
 };
 
 #[derive(Debug, Default)]
@@ -53,6 +54,8 @@ struct Records {
     outbox: Vec<OutboundEvent>,
     /// Portal passes by kind and digest.
     passes: HashMap<(PassKind, String), Pass>,
+    /// Position marks by organisation and position.
+    position_marks: HashMap<OrgId, BTreeMap<u64, PositionMark>>,
 }
 
 /// Called after each commit that wrote events (the local relay's wake-up).
@@ -331,6 +334,15 @@ impl CommitPort for MemoryEntitlementStore {
             Record::JobFailed(failure) => self.record_job_failure(&failure).await,
             Record::JobSucceeded { event_id } => self.forget_job_failure(&event_id).await,
             Record::KeyUsed { org, id, at } => self.touch_api_key(&org, &id, at).await,
+            Record::PositionMark(mark) => {
+                let mut records = self.lock();
+                records
+                    .position_marks
+                    .entry(mark.org.clone())
+                    .or_default()
+                    .insert(mark.position, mark);
+                Ok(())
+            }
         }
     }
 
@@ -374,6 +386,7 @@ impl CommitPort for MemoryEntitlementStore {
             subscription_owners,
             job_failures: _,
             passes: _,
+            position_marks: _,
             outbox,
         } = &mut *guard;
         let records = orgs.entry(change.org.clone()).or_default();
@@ -553,6 +566,27 @@ impl DirectoryReads for MemoryEntitlementStore {
                 .take(limit)
                 .map(|(_, h)| UserSeats::clone(h))
                 .collect()
+        }))
+    }
+
+    async fn user_count(&self, org: &OrgId) -> Result<u64, StoreError> {
+        Ok(self.read(org, |r| r.users.len() as u64))
+    }
+
+    async fn position_mark(
+        &self,
+        org: &OrgId,
+        position: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<PositionMark>, StoreError> {
+        let records = self.lock();
+        Ok(records.position_marks.get(org).and_then(|marks| {
+            marks
+                .range(..=position)
+                .rev()
+                .map(|(_, mark)| mark)
+                .find(|mark| mark.expires_at > now)
+                .cloned()
         }))
     }
 }

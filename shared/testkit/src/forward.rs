@@ -109,6 +109,19 @@ macro_rules! forward_store_reads {
     ) -> Result<Vec<::seatflow_domain::UserSeats>, ::seatflow_domain::StoreError> {
         self.$field.holders(org, after, limit).await
     }
+
+    async fn user_count(&self, org: &::seatflow_domain::OrgId) -> Result<u64, ::seatflow_domain::StoreError> {
+        self.$field.user_count(org).await
+    }
+
+    async fn position_mark(
+        &self,
+        org: &::seatflow_domain::OrgId,
+        position: u64,
+        now: $crate::__private::chrono::DateTime<$crate::__private::chrono::Utc>,
+    ) -> Result<Option<::seatflow_domain::PositionMark>, ::seatflow_domain::StoreError> {
+        self.$field.position_mark(org, position, now).await
+    }
         }
     };
     (@one ApiKeyReads, $ty:ty, $field:ident) => {

@@ -35,6 +35,7 @@ pub use fixture::{Fixture, org, product, start_time};
 #[doc(hidden)]
 pub mod __private {
     pub use async_trait::async_trait;
+    pub use chrono;
 }
 pub use naive::NaiveStore;
 pub use payments::{CountedPayments, HeldPayments};
@@ -62,6 +63,8 @@ macro_rules! entitlement_store_conformance {
             a_dry_run_writes_nothing,
             api_keys_are_found_by_hash_until_revoked,
             users_page_by_id_and_filter_by_team,
+            pages_by_position_read_the_page_not_the_users_before_it,
+            the_user_count_follows_creations_and_removals,
             removing_a_user_gives_back_every_seat_and_frees_the_email,
             a_deactivated_user_gives_back_their_seats_and_keeps_the_account,
             a_directory_user_takes_the_policy_seat_when_free_in_one_commit,

@@ -82,6 +82,22 @@ pub(super) async fn members(app: &AppState, actor: &Actor, team: &TeamId) -> Res
     }
 }
 
+/// The members of `team` an answer shaped by `projection` shows: none read
+/// when it leaves `members` out (identity providers ask for groups with
+/// `excludedAttributes=members`; a large team is then not read at all).
+pub(super) async fn shown_members(
+    app: &AppState,
+    actor: &Actor,
+    team: &TeamId,
+    projection: &super::Projection,
+) -> Result<Vec<User>, ScimError> {
+    if projection.keeps("members", GROUP_SCHEMA) {
+        members(app, actor, team).await
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// The user ids of a `members` value: `[{"value": "usr_…"}, …]`.
 pub(super) fn member_ids(value: &Value) -> Result<Vec<UserId>, ScimError> {
     let list = match value {

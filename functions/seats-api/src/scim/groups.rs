@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::group_members::{
     GROUP_SCHEMA, member_ids, member_in_path, members, move_member, remove_if_member, renamed, resource,
-    set_members, team_id, with_external_id,
+    set_members, shown_members, team_id, with_external_id,
 };
 use super::{
     ListQuery, PatchOp, Projection, ScimBody, ScimCaller, ScimError, filter, list_response, paging,
@@ -69,7 +69,7 @@ pub(super) async fn page(
     let total = teams.len();
     let mut resources = Vec::new();
     for team in teams.iter().skip(skip).take(take) {
-        let members = members(app, actor, &team.id).await?;
+        let members = shown_members(app, actor, &team.id, &query.projection).await?;
         resources.push(query.projection.apply(resource(team, &members), GROUP_SCHEMA));
     }
     Ok((resources, total))
@@ -86,7 +86,10 @@ pub async fn get_one(
     let team = app.seats.directory().team(&actor, &id).await?;
     Ok(scim_response(
         StatusCode::OK,
-        &projection.apply(resource(&team, &members(&app, &actor, &id).await?), GROUP_SCHEMA),
+        &projection.apply(
+            resource(&team, &shown_members(&app, &actor, &id, &projection).await?),
+            GROUP_SCHEMA,
+        ),
     ))
 }
 
@@ -126,7 +129,7 @@ pub async fn create(
     let mut response = scim_response(
         StatusCode::CREATED,
         &projection.apply(
-            resource(&team, &members(&app, &actor, &team.id).await?),
+            resource(&team, &shown_members(&app, &actor, &team.id, &projection).await?),
             GROUP_SCHEMA,
         ),
     );
@@ -153,7 +156,10 @@ pub async fn replace(
     set_members(&app, &actor, &id, &wanted).await?;
     Ok(scim_response(
         StatusCode::OK,
-        &projection.apply(resource(&team, &members(&app, &actor, &id).await?), GROUP_SCHEMA),
+        &projection.apply(
+            resource(&team, &shown_members(&app, &actor, &id, &projection).await?),
+            GROUP_SCHEMA,
+        ),
     ))
 }
 
@@ -228,7 +234,10 @@ pub async fn patch(
     }
     Ok(scim_response(
         StatusCode::OK,
-        &projection.apply(resource(&team, &members(&app, &actor, &id).await?), GROUP_SCHEMA),
+        &projection.apply(
+            resource(&team, &shown_members(&app, &actor, &id, &projection).await?),
+            GROUP_SCHEMA,
+        ),
     ))
 }
 

@@ -39,6 +39,14 @@ impl Projection {
         }
     }
 
+    /// Whether an answer carries the core attribute `attribute`: when it
+    /// does not, what it holds need not be read (a group's members).
+    #[must_use]
+    pub fn keeps(&self, attribute: &str, core: &str) -> bool {
+        let probe = serde_json::json!({ "id": "", "schemas": [core], attribute: [] });
+        self.apply(probe, core).get(attribute).is_some()
+    }
+
     /// `resource` (of the core schema `core`) with only what was asked.
     #[must_use]
     pub fn apply(&self, resource: Value, core: &str) -> Value {
@@ -185,6 +193,22 @@ mod tests {
             "meta": { "resourceType": "User" },
             EXT: { "seats": ["pro"], "seatPending": false },
         })
+    }
+
+    #[test]
+    fn whether_an_answer_carries_an_attribute_is_known_before_reading_it() {
+        const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+        let keeps = |attributes, excluded| projection(attributes, excluded).keeps("members", GROUP);
+        assert!(keeps(None, None));
+        assert!(!keeps(None, Some("members")));
+        assert!(!keeps(None, Some("displayName, Members")));
+        assert!(!keeps(
+            None,
+            Some("urn:ietf:params:scim:schemas:core:2.0:Group:members")
+        ));
+        assert!(!keeps(Some("displayName"), None));
+        assert!(keeps(Some("displayName,members"), None));
+        assert!(keeps(None, Some("displayName")));
     }
 
     fn projection(attributes: Option<&str>, excluded: Option<&str>) -> Projection {

@@ -96,7 +96,17 @@ pub(super) async fn page(
                 .collect(),
         }
     } else {
-        every_holder(app, actor).await?
+        // Every user, by position: the page alone is read (and the count).
+        let (holders, total) = app
+            .seats
+            .directory()
+            .people_at(actor, skip as u64 + 1, take)
+            .await?;
+        let resources = holders
+            .iter()
+            .map(|h| query.projection.apply(resource(h, policy.as_ref()), USER_SCHEMA))
+            .collect();
+        return Ok((resources, usize::try_from(total).unwrap_or(usize::MAX)));
     };
     let resources: Vec<Value> = found
         .iter()

@@ -864,3 +864,78 @@ async fn a_scim_change_asking_for_a_dry_run_is_refused_and_writes_nothing() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Okta's import reads the directory page after page
+/// (`startIndex=1&count=…`, then the next index): every user once, in a
+/// stable order, with the total on every page, however the pages are cut.
+#[tokio::test]
+async fn users_read_page_after_page_by_start_index_come_once_each_with_the_total() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let key = app.api_key_for("org_victim").await;
+    for i in 0..7 {
+        let (status, body) = scim(
+            &app,
+            &key,
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": format!("paged.{i}@okta.local"),
+                "active": true
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, whole) = scim(&app, &key, Method::GET, "/scim/v2/Users?count=200", None).await;
+    let total = whole["totalResults"].as_u64().expect("total");
+    let everyone: Vec<Value> = whole["Resources"].as_array().expect("resources").clone();
+    assert_eq!(everyone.len() as u64, total);
+    assert!(total >= 7, "{whole}");
+
+    for count in [1, 3, 4] {
+        let mut seen = Vec::new();
+        let mut start = 1;
+        loop {
+            let (status, page) = scim(
+                &app,
+                &key,
+                Method::GET,
+                &format!("/scim/v2/Users?startIndex={start}&count={count}"),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert_eq!(page["totalResults"].as_u64(), Some(total), "{page}");
+            assert_eq!(page["startIndex"].as_u64(), Some(start), "{page}");
+            let resources = page["Resources"].as_array().cloned().unwrap_or_default();
+            assert_eq!(
+                page["itemsPerPage"].as_u64(),
+                Some(resources.len() as u64),
+                "{page}"
+            );
+            if resources.is_empty() {
+                break;
+            }
+            assert!(resources.len() <= count as usize);
+            start += resources.len() as u64;
+            seen.extend(resources);
+        }
+        assert_eq!(seen, everyone, "pages of {count}");
+    }
+
+    // A page begun anywhere is the users from there.
+    let (_, page) = scim(
+        &app,
+        &key,
+        Method::GET,
+        "/scim/v2/Users?startIndex=3&count=2",
+        None,
+    )
+    .await;
+    assert_eq!(page["Resources"].as_array().expect("page")[..], everyone[2..4]);
+    let (_, none) = scim(&app, &key, Method::GET, "/scim/v2/Users?count=0", None).await;
+    assert_eq!(none["totalResults"].as_u64(), Some(total), "{none}");
+    assert_eq!(none["itemsPerPage"].as_u64(), Some(0), "{none}");
+}

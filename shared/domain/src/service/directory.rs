@@ -9,7 +9,11 @@ use crate::directory::{DisplayName, NewUser, Role, Team, User, UserChanges, User
 use crate::draft::{Draft, SeatBook};
 use crate::error::{SeatError, ValidationError};
 use crate::ids::{OrgId, ProductId, TeamId, UserId};
-use crate::store::SnapshotKeys;
+use crate::store::{PositionMark, Record, SnapshotKeys};
+
+/// How long a [`PositionMark`] is kept: an identity provider's whole read
+/// of a large directory, page after page.
+pub const POSITION_MARK_SECONDS: i64 = 15 * 60;
 
 impl Directory<'_> {
     /// Creates a team, with the id given or a fresh one.
@@ -363,6 +367,62 @@ impl Directory<'_> {
                 return Ok((found, cursor));
             }
         }
+    }
+
+    /// Users in id order from position `start` (from 1), at most `limit`,
+    /// and how many users there are: SCIM's `startIndex` paging, for admins.
+    /// It reads the page and the users between the nearest [`PositionMark`]
+    /// and `start`, not every user before it: each page read leaves a mark
+    /// where it ended (for [`POSITION_MARK_SECONDS`]), so reading page after
+    /// page costs a page each, however large the organisation.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for anyone but an admin; the store's.
+    pub async fn people_at(
+        self,
+        actor: &Actor,
+        start: u64,
+        limit: usize,
+    ) -> Result<(Vec<UserSeats>, u64), SeatError> {
+        actor.require_admin("list users by position")?;
+        let org = &actor.org;
+        let total = self.store.user_count(org).await?;
+        let start = start.max(1);
+        if limit == 0 || start > total {
+            return Ok((Vec::new(), total));
+        }
+        let now = self.clock.now();
+        let (mut position, mut after) = match self.store.position_mark(org, start - 1, now).await? {
+            Some(mark) => (mark.position, Some(mark.user)),
+            None => (0, None),
+        };
+        while position < start - 1 {
+            let step = usize::try_from(start - 1 - position)
+                .unwrap_or(MAX_PAGE)
+                .min(MAX_PAGE);
+            let users = self.store.users(org, None, after.as_ref(), step).await?;
+            let Some(last) = users.last() else { break };
+            after = Some(last.id.clone());
+            position += users.len() as u64;
+            if users.len() < step {
+                break;
+            }
+        }
+        let page = self
+            .store
+            .holders(org, after.as_ref(), limit.min(MAX_PAGE))
+            .await?;
+        if let Some(last) = page.last() {
+            let mark = PositionMark {
+                org: org.clone(),
+                position: position + page.len() as u64,
+                user: last.user.id.clone(),
+                expires_at: now + chrono::Duration::seconds(POSITION_MARK_SECONDS),
+            };
+            // A hint: the page is answered whether or not it is kept.
+            let _ = self.store.record(Record::PositionMark(mark)).await;
+        }
+        Ok((page, total))
     }
 
     /// The caller's own account and seats.

@@ -29,6 +29,7 @@ mod assignments;
 pub(crate) mod commit;
 mod confirmation;
 mod directory;
+pub use directory::POSITION_MARK_SECONDS;
 mod directory_sync;
 mod entitlement_tokens;
 mod grants;

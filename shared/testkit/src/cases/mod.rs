@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod outbound;
+mod positions;
 mod records;
 mod seats;
 mod sources;
@@ -10,6 +11,7 @@ mod subscriptions;
 
 pub use concurrency::*;
 pub use outbound::*;
+pub use positions::*;
 pub use records::*;
 pub use seats::*;
 pub use sources::*;

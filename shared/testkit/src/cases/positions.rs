@@ -1,0 +1,228 @@
+//! Users by position (SCIM's `startIndex`): the count without reading the
+//! users, and pages that read the page, not every user before it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use seatflow_domain::store_ports::{CommitPort, DirectoryReads};
+use seatflow_domain::{
+    Change, Email, EntitlementStore, Mode, OrgId, PositionMark, Record, SeatPool, Snapshot, SnapshotKeys,
+    StoreError, Team, TeamId, TeamSeats, User, UserId, UserSeats,
+};
+
+use crate::fixture::Fixture;
+
+/// A store that counts the users its user listings hand out.
+#[derive(Debug)]
+struct CountingUsers {
+    inner: Arc<dyn EntitlementStore>,
+    users_read: AtomicUsize,
+}
+
+impl CountingUsers {
+    fn taken(&self) -> usize {
+        self.users_read.swap(0, Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl CommitPort for CountingUsers {
+    async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
+        self.inner.snapshot(org, keys).await
+    }
+
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        self.inner.commit(change).await
+    }
+
+    async fn record(&self, record: Record) -> Result<(), StoreError> {
+        self.inner.record(record).await
+    }
+
+    async fn pause_before_retry(&self, attempt: u32) {
+        self.inner.pause_before_retry(attempt).await;
+    }
+}
+
+#[async_trait]
+impl DirectoryReads for CountingUsers {
+    async fn pools(&self, org: &OrgId) -> Result<Vec<SeatPool>, StoreError> {
+        self.inner.pools(org).await
+    }
+
+    async fn team(&self, org: &OrgId, team: &TeamId) -> Result<Option<Team>, StoreError> {
+        self.inner.team(org, team).await
+    }
+
+    async fn teams(&self, org: &OrgId) -> Result<Vec<Team>, StoreError> {
+        self.inner.teams(org).await
+    }
+
+    async fn all_team_seats(&self, org: &OrgId) -> Result<Vec<TeamSeats>, StoreError> {
+        self.inner.all_team_seats(org).await
+    }
+
+    async fn holder(&self, org: &OrgId, user: &UserId) -> Result<Option<UserSeats>, StoreError> {
+        self.inner.holder(org, user).await
+    }
+
+    async fn holder_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<UserSeats>, StoreError> {
+        self.inner.holder_by_email(org, email).await
+    }
+
+    async fn users(
+        &self,
+        org: &OrgId,
+        team: Option<&TeamId>,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        let users = self.inner.users(org, team, after, limit).await?;
+        self.users_read.fetch_add(users.len(), Ordering::SeqCst);
+        Ok(users)
+    }
+
+    async fn holders(
+        &self,
+        org: &OrgId,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserSeats>, StoreError> {
+        let holders = self.inner.holders(org, after, limit).await?;
+        self.users_read.fetch_add(holders.len(), Ordering::SeqCst);
+        Ok(holders)
+    }
+
+    async fn user_count(&self, org: &OrgId) -> Result<u64, StoreError> {
+        self.inner.user_count(org).await
+    }
+
+    async fn position_mark(
+        &self,
+        org: &OrgId,
+        position: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PositionMark>, StoreError> {
+        self.inner.position_mark(org, position, now).await
+    }
+}
+
+crate::forward_store_reads!(CountingUsers => inner; OrganizationReads, ApiKeyReads, BillingReads, JobFailures, PassStore);
+
+/// Every user in id order, read whole (the reference).
+async fn everyone(f: &Fixture) -> Vec<UserId> {
+    f.seats
+        .directory()
+        .users(&f.admin, None, None, 500)
+        .await
+        .expect("users")
+        .into_iter()
+        .map(|u| u.id)
+        .collect()
+}
+
+/// Reading page after page by position reads each user once, and answers
+/// the count without reading anyone; a page far from any mark reads the
+/// users from the nearest one; an expired mark is passed over.
+pub async fn pages_by_position_read_the_page_not_the_users_before_it(store: Arc<dyn EntitlementStore>) {
+    let counting = Arc::new(CountingUsers {
+        inner: store,
+        users_read: AtomicUsize::new(0),
+    });
+    let f = Fixture::new(counting.clone(), "org_positions").await;
+    for i in 0..23 {
+        f.user(&format!("Person {i:02}"), None).await;
+    }
+    let all = everyone(&f).await;
+    let total = all.len() as u64;
+    assert!(total >= 23, "{total}");
+    let directory = f.seats.directory();
+    counting.taken();
+
+    let mut seen = Vec::new();
+    let mut start = 1;
+    loop {
+        let (page, count) = directory.people_at(&f.admin, start, 5).await.expect("page");
+        assert_eq!(count, total, "the count at start {start}");
+        if page.is_empty() {
+            break;
+        }
+        start += page.len() as u64;
+        seen.extend(page.into_iter().map(|h| h.user.id));
+    }
+    assert_eq!(seen, all, "every user once, in id order");
+    assert_eq!(
+        counting.taken(),
+        all.len(),
+        "each user read once over the whole walk"
+    );
+
+    // Position 13: the mark at 10 is the nearest; users 11 and 12 are read
+    // on the way, then the page.
+    let (page, _) = directory.people_at(&f.admin, 13, 5).await.expect("page");
+    assert_eq!(
+        page.iter().map(|h| h.user.id.clone()).collect::<Vec<_>>(),
+        all[12..17]
+    );
+    assert_eq!(counting.taken(), 2 + 5);
+
+    // Marks are forgotten: from the first user again.
+    f.clock
+        .advance(Duration::seconds(seatflow_domain::POSITION_MARK_SECONDS + 1));
+    let (page, _) = directory.people_at(&f.admin, 13, 5).await.expect("page");
+    assert_eq!(
+        page.iter().map(|h| h.user.id.clone()).collect::<Vec<_>>(),
+        all[12..17]
+    );
+    assert_eq!(counting.taken(), 12 + 5);
+
+    // Past the end: nothing, and the count.
+    let (page, count) = directory.people_at(&f.admin, total + 1, 5).await.expect("page");
+    assert!(page.is_empty());
+    assert_eq!(count, total);
+    assert!(
+        directory.people_at(&f.manager(&[]), 1, 5).await.is_err(),
+        "admins only"
+    );
+}
+
+/// The count follows users created and removed, one at a time and many at
+/// once.
+pub async fn the_user_count_follows_creations_and_removals(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_user_count").await;
+    let before = store.user_count(&f.admin.org).await.expect("count");
+    let first = f.user("Counted One", None).await;
+    f.user("Counted Two", None).await;
+    assert_eq!(store.user_count(&f.admin.org).await.expect("count"), before + 2);
+    f.seats
+        .directory()
+        .remove_user(&f.admin, &first.id, Mode::Apply)
+        .await
+        .expect("removed");
+    assert_eq!(store.user_count(&f.admin.org).await.expect("count"), before + 1);
+
+    let racers: Vec<_> = (0..16)
+        .map(|i| {
+            let f = f.clone();
+            tokio::spawn(async move { f.user(&format!("Racer {i:02}"), None).await })
+        })
+        .collect();
+    for racer in racers {
+        racer.await.expect("created");
+    }
+    let count = store.user_count(&f.admin.org).await.expect("count");
+    assert_eq!(count, before + 17);
+    assert_eq!(
+        count,
+        everyone(&f).await.len() as u64,
+        "the count is the users there are"
+    );
+    let other = Fixture::new(store.clone(), "org_user_count_other").await;
+    assert_eq!(
+        store.user_count(&other.admin.org).await.expect("count"),
+        before,
+        "another organisation's users are its own"
+    );
+}
