@@ -7,10 +7,11 @@ use serde::Serialize;
 
 use super::{LicenseSummary, MAX_PAGE, Subscriptions};
 use crate::access::Actor;
+use crate::audit::AuditAction;
 use crate::catalog::Term;
 use crate::directory::User;
 use crate::error::SeatError;
-use crate::ids::{ProductId, SubscriptionId};
+use crate::ids::{ProductId, SubscriptionId, UserId};
 use crate::money::Money;
 use crate::payment::{CheckoutSession, CheckoutStatus};
 use crate::subscription::{Subscription, SubscriptionStatus};
@@ -77,7 +78,8 @@ pub struct PurchaseConfirmation {
     pub status: PurchaseStatus,
     /// The organisation's licenses (once provisioned).
     pub licenses: Vec<LicenseSummary>,
-    /// How many users were created since the checkout started.
+    /// How many users were created since the checkout started (by the
+    /// audit log: one removed since is still counted).
     pub users_created_since: usize,
     /// The first of them (at most [`MAX_USERS_LISTED`]).
     pub users: Vec<User>,
@@ -120,35 +122,60 @@ impl Subscriptions<'_> {
         let Some(subscription) = stored else {
             return Ok(pending(PurchaseStatus::Provisioning));
         };
-        let users = self.users_created_since(actor, session.created_at).await?;
+        let (created, users) = self.users_created_since(actor, session.created_at).await?;
         Ok(PurchaseConfirmation {
             session: session.id.clone(),
             status: PurchaseStatus::Provisioned,
             licenses: self.views().licenses(actor).await?,
-            users_created_since: users.len(),
-            users: users.into_iter().take(MAX_USERS_LISTED).collect(),
+            users_created_since: created,
+            users,
             billing: Some(self.billing_summary(&subscription)),
         })
     }
 
-    async fn users_created_since(self, actor: &Actor, since: DateTime<Utc>) -> Result<Vec<User>, SeatError> {
-        let mut found = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self
-                .directory()
-                .users(actor, None, after.as_ref(), MAX_PAGE)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id.clone());
-            let full = page.len() == MAX_PAGE;
-            found.extend(page.into_iter().filter(|u| u.created_at >= since));
-            if !full {
-                break;
+    /// How many users were created since `since`, and the first of them
+    /// still there (at most [`MAX_USERS_LISTED`], oldest first). Read from
+    /// the audit log back to `since`: what happened since the purchase, not
+    /// every user of the organisation (the page is polled).
+    async fn users_created_since(
+        self,
+        actor: &Actor,
+        since: DateTime<Utc>,
+    ) -> Result<(usize, Vec<User>), SeatError> {
+        let mut created = Vec::new();
+        let mut before = None;
+        'log: loop {
+            let page = self.store.audit(&actor.org, before.as_ref(), MAX_PAGE).await?;
+            for entry in &page {
+                if entry.at < since {
+                    break 'log;
+                }
+                if entry.action == AuditAction::UserCreated
+                    && let Some(id) = entry
+                        .target
+                        .strip_prefix("user/")
+                        .and_then(|id| UserId::parse(id).ok())
+                {
+                    created.push(id);
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == MAX_PAGE => before = Some(last.id),
+                _ => break,
             }
         }
-        found.sort_by_key(|u| u.created_at);
-        Ok(found)
+        let count = created.len();
+        let mut users = Vec::new();
+        // Newest first in the log: the oldest are listed.
+        for id in created.iter().rev() {
+            if users.len() == MAX_USERS_LISTED {
+                break;
+            }
+            if let Some(holder) = self.store.holder(&actor.org, id).await? {
+                users.push(holder.user);
+            }
+        }
+        Ok((count, users))
     }
 
     fn billing_summary(self, subscription: &Subscription) -> BillingSummary {

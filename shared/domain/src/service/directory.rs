@@ -339,9 +339,16 @@ impl Directory<'_> {
         let mut found = Vec::new();
         let mut cursor = after.cloned();
         let mut read = 0;
+        // An admin's list without a search keeps every user read: read the
+        // page alone.
+        let batch = if needle.is_none() && actor.is_admin() {
+            limit
+        } else {
+            MAX_PAGE
+        };
         loop {
-            let page = self.store.holders(&actor.org, cursor.as_ref(), MAX_PAGE).await?;
-            let exhausted = page.len() < MAX_PAGE;
+            let page = self.store.holders(&actor.org, cursor.as_ref(), batch).await?;
+            let exhausted = page.len() < batch;
             for holder in page {
                 read += 1;
                 cursor = Some(holder.user.id.clone());
