@@ -304,13 +304,33 @@ def edge_limits(resources, conditions):
                              for name in [r["Properties"]["FunctionName"]["Ref"]]})
     unguarded = [f for f in http_functions if resources[f]["Properties"]["Environment"]["Variables"]
                  .get("SEATFLOW_ORIGIN_SECRET_ID") != {"Ref": "EdgeOriginSecret"}]
+    forwards_host = viewer_function_forwards_host(resources)
     refused = bool(per_ip and per_key and same_elsewhere and takes_acl and secret_header and http_functions
-                   and not unguarded and "MakesEdgeWebAcl" in conditions)
+                   and not unguarded and "MakesEdgeWebAcl" in conditions and forwards_host)
     return refused, (
         f"web ACL rules per IP {len(per_ip)}, per credential {len(per_key)}, same in edge-waf.yaml {same_elsewhere}; "
         f"CloudFront takes it {takes_acl}, sends the origin secret {secret_header}; "
-        f"HTTP functions {http_functions}, without the secret {unguarded}"
+        f"HTTP functions {http_functions}, without the secret {unguarded}; "
+        f"the viewer function passes the host on {forwards_host}"
     )
+
+
+def viewer_function_forwards_host(resources):
+    """Runs the distribution's viewer-request function (CloudFront
+    Functions are JavaScript) on a request as CloudFront hands it over,
+    with node: the host people used must come out as X-Forwarded-Host."""
+    code = resources.get("EdgeForwardedHost", {}).get("Properties", {}).get("FunctionCode")
+    if not code:
+        return False
+    event = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "192.0.2.1"},
+             "request": {"method": "GET", "uri": "/users", "querystring": {}, "cookies": {},
+                         "headers": {"host": {"value": "licenses.vendor.example"}}}}
+    script = code + "\nprocess.stdout.write(JSON.stringify(handler(" + json.dumps(event) + ")));"
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30)
+    if run.returncode != 0:
+        return False
+    headers = json.loads(run.stdout).get("headers", {})
+    return headers.get("x-forwarded-host") == {"value": "licenses.vendor.example"} and "host" in headers
 
 
 def main():
