@@ -135,7 +135,7 @@ def main():
     table = client("dynamodb").describe_table(TableName=physical["EntitlementTable"])["Table"]
     check(table["KeySchema"][0]["AttributeName"] == "PK", "table keyed by PK/SK")
     check(table.get("StreamSpecification", {}).get("StreamViewType") == "NEW_IMAGE", "table stream (new images) for the outbox relay")
-    check([i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])] == ["GSI1"], "table index GSI1")
+    check([i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])] == ["GSI1", "GSI2"], "table indexes GSI1 and GSI2")
 
     # Queues and their redrive.
     sqs = client("sqs")

@@ -403,6 +403,9 @@ pub trait DirectoryReads: Send + Sync + std::fmt::Debug {
         after: Option<&UserId>,
         limit: usize,
     ) -> Result<Vec<UserSeats>, StoreError>;
+    /// The organisation's active admins, without reading every user. (On
+    /// DynamoDB an index: a role changed a moment ago may not show yet.)
+    async fn admins(&self, org: &OrgId) -> Result<Vec<User>, StoreError>;
     /// How many users the organisation has, without reading them.
     async fn user_count(&self, org: &OrgId) -> Result<u64, StoreError>;
     /// The mark at the highest position at or before `position` that has

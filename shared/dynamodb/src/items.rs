@@ -256,6 +256,12 @@ pub fn holder_item(holder: &UserSeats) -> Result<Item, StoreError> {
             keys::user(&user.id),
         );
     }
+    // Active admins are found without reading every user (notices to the
+    // admins, the last-admin rule).
+    if user.role == seatflow_domain::Role::Admin && user.active {
+        item.insert(keys::GSI2PK.into(), AttributeValue::S(keys::admins(&user.org)));
+        item.insert(keys::GSI2SK.into(), AttributeValue::S(keys::user(&user.id)));
+    }
     Ok(item)
 }
 

@@ -7,6 +7,14 @@ pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
 pub const GSI1PK: &str = "GSI1PK";
 pub const GSI1SK: &str = "GSI1SK";
+/// The second index: an organisation's active admins (sparse).
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+/// GSI2 partition of an organisation's active admins.
+pub fn admins(org: &OrgId) -> String {
+    format!("ORG#{org}#ADMINS")
+}
 pub const VERSION: &str = "version";
 /// A user item's seats.
 pub const SEATS: &str = "seats";

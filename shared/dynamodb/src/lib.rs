@@ -30,15 +30,18 @@
 //! | a change's outbound events (the outbox: `events`, JSON), read from the table's stream | `ORG#{org}` | `OUTBOX#{audit id}` | `expires_at` (TTL, 2 days) |
 //! | outbound webhook endpoint (URL, event types, signing secrets) | `ORG#{org}` | `WHOOK#{endpoint}` | |
 //! | an event's delivery to an endpoint (the delivery log) | `ORG#{org}` | `DELIVERY#{endpoint}#{event}` | `expires_at` (TTL, 30 days) |
+//! | a shard of the organisation's user count (`users`, added to by each change creating or removing users) | `ORG#{org}` | `USERCOUNT#{0..8}` | |
+//! | where a page of users by position ended (`user`) | `USERPOS#{org}` | `{position, 20 digits}` | `expires_at` (TTL, 15 minutes) |
 //!
-//! One global secondary index, `GSI1` (`GSI1PK`, `GSI1SK`, all attributes
+//! A global secondary index, `GSI1` (`GSI1PK`, `GSI1SK`, all attributes
 //! projected), overloaded and sparse: a team's members; subscriptions renewing
 //! in a month, by period end; subscriptions whose payment fails; pools over
 //! their limit. The last three are what the daily reminders job reads: the
 //! renewal partitions are bounded by month (a 30-day window reads one or two),
 //! and the failing and over-limit partitions hold only the few items in those
 //! states, since every write replaces the whole item and drops the index keys
-//! when the state ends.
+//! when the state ends. A second, `GSI2` (`GSI2PK` = `ORG#{org}#ADMINS`,
+//! `GSI2SK` = `USER#{user}`), holds the active admins' user items only.
 //!
 //! Access patterns, none of them a `Scan`:
 //!
@@ -50,6 +53,9 @@
 //! | user by email | `GetItem EMAIL#…`, then `GetItem USER#…` |
 //! | users, or users with their seats (exports), a page | `Query PK = ORG#o AND SK BETWEEN 'USER#{after}' AND 'USER$'` |
 //! | a team's users, a page | `Query GSI1 GSI1PK = ORG#o#TEAM#t AND GSI1SK BETWEEN …` |
+//! | the active admins | `Query GSI2 GSI2PK = ORG#o#ADMINS` |
+//! | how many users | `Query PK = ORG#o AND begins_with(SK, 'USERCOUNT#')` (8 small items, summed) |
+//! | users from a position (SCIM `startIndex`) | `Query PK = USERPOS#o AND SK <= {position}`, descending, then users from that mark |
 //! | audit log, newest first | `Query PK = ORG#o AND SK BETWEEN 'AUDIT#' AND 'AUDIT#{before}'`, descending |
 //! | API key by secret | `GetItem APIKEY#{hash}`, then `GetItem KEY#…` |
 //! | subscription / an org's subscriptions | `GetItem SUB#…` / `Query begins_with(SK, 'SUB#')` |

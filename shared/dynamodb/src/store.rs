@@ -980,6 +980,37 @@ impl DirectoryReads for DynamoEntitlementStore {
         items.into_iter().map(items::holder_from_item).collect()
     }
 
+    async fn admins(&self, org: &OrgId) -> Result<Vec<User>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI2)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::GSI2PK)
+                .expression_attribute_values(":pk", s(keys::admins(org)))
+                .set_return_consumed_capacity(self.capacity_mode())
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(meter) = &self.meter {
+                meter.reported(output.consumed_capacity.iter());
+                meter.consistent_read(output.items.iter().flatten(), false);
+            }
+            for item in output.items.unwrap_or_default() {
+                found.push(items::holder_from_item(item)?.user);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     async fn user_count(&self, org: &OrgId) -> Result<u64, StoreError> {
         let shards = self.query_prefix(keys::org(org), keys::USER_COUNT.into()).await?;
         let sum: i64 = shards

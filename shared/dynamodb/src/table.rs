@@ -51,7 +51,7 @@ impl DynamoEntitlementStore {
         }
     }
 
-    /// Creates the table (on-demand billing, with `GSI1`).
+    /// Creates the table (on-demand billing, with `GSI1` and `GSI2`).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when DynamoDB refuses or cannot be reached.
@@ -63,6 +63,13 @@ impl DynamoEntitlementStore {
             .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let admins = GlobalSecondaryIndex::builder()
+            .index_name(keys::GSI2)
+            .key_schema(key(keys::GSI2PK, KeyType::Hash)?)
+            .key_schema(key(keys::GSI2SK, KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         self.client()
             .create_table()
             .table_name(self.table())
@@ -71,9 +78,12 @@ impl DynamoEntitlementStore {
             .attribute_definitions(attribute(keys::SK)?)
             .attribute_definitions(attribute(keys::GSI1PK)?)
             .attribute_definitions(attribute(keys::GSI1SK)?)
+            .attribute_definitions(attribute(keys::GSI2PK)?)
+            .attribute_definitions(attribute(keys::GSI2SK)?)
             .key_schema(key(keys::PK, KeyType::Hash)?)
             .key_schema(key(keys::SK, KeyType::Range)?)
             .global_secondary_indexes(gsi)
+            .global_secondary_indexes(admins)
             .send()
             .await
             .map_err(unavailable)?;

@@ -569,6 +569,17 @@ impl DirectoryReads for MemoryEntitlementStore {
         }))
     }
 
+    async fn admins(&self, org: &OrgId) -> Result<Vec<User>, StoreError> {
+        Ok(self.read(org, |r| {
+            r.users
+                .values()
+                .map(|h| &h.user)
+                .filter(|u| u.role == seatflow_domain::Role::Admin && u.active)
+                .cloned()
+                .collect()
+        }))
+    }
+
     async fn user_count(&self, org: &OrgId) -> Result<u64, StoreError> {
         Ok(self.read(org, |r| r.users.len() as u64))
     }

@@ -110,6 +110,10 @@ macro_rules! forward_store_reads {
         self.$field.holders(org, after, limit).await
     }
 
+    async fn admins(&self, org: &::seatflow_domain::OrgId) -> Result<Vec<::seatflow_domain::User>, ::seatflow_domain::StoreError> {
+        self.$field.admins(org).await
+    }
+
     async fn user_count(&self, org: &::seatflow_domain::OrgId) -> Result<u64, ::seatflow_domain::StoreError> {
         self.$field.user_count(org).await
     }

@@ -624,20 +624,20 @@ impl Seats {
         if user.role != Role::Admin || !user.active {
             return Ok(());
         }
-        let mut after = None;
-        loop {
-            let page = self.store.users(org, None, after.as_ref(), MAX_PAGE).await?;
-            if page
-                .iter()
-                .any(|u| u.role == Role::Admin && u.active && u.id != user.id)
+        // Another admin, by the admins' index; each checked as stored now
+        // (an index may lag a moment behind a demotion).
+        for other in self.store.admins(org).await? {
+            if other.id == user.id {
+                continue;
+            }
+            if let Some(now) = self.store.holder(org, &other.id).await?
+                && now.user.role == Role::Admin
+                && now.user.active
             {
                 return Ok(());
             }
-            match page.last() {
-                Some(last) if page.len() == MAX_PAGE => after = Some(last.id.clone()),
-                _ => return Err(SeatError::LastAdmin(user.id.to_string())),
-            }
         }
+        Err(SeatError::LastAdmin(user.id.to_string()))
     }
 
     /// What a change to everything `user` holds reads: the user with their

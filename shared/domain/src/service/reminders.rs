@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Seats, Subscriptions};
-use crate::directory::{Email, Role};
+use crate::directory::Email;
 use crate::error::SeatError;
 use crate::ids::OrgId;
 use crate::money::Money;
@@ -15,9 +15,6 @@ use crate::notification::{
 use crate::quote::{AddOnRequest, QuoteRequest};
 use crate::store::RenewalIndex;
 use crate::subscription::Subscription;
-
-/// Users read per page when looking for an organisation's admins.
-const ADMIN_PAGE: usize = 100;
 
 impl Subscriptions<'_> {
     /// Every notice due at the clock's now, across organisations, found
@@ -151,19 +148,13 @@ impl Subscriptions<'_> {
 
 impl Seats {
     pub(crate) async fn admin_emails(&self, org: &OrgId) -> Result<Vec<Email>, SeatError> {
-        let mut admins = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.store.users(org, None, after.as_ref(), ADMIN_PAGE).await?;
-            admins.extend(
-                page.iter()
-                    .filter(|u| u.role == Role::Admin)
-                    .filter_map(|u| u.email.clone()),
-            );
-            match page.last() {
-                Some(last) if page.len() == ADMIN_PAGE => after = Some(last.id.clone()),
-                _ => return Ok(admins),
-            }
-        }
+        // The admins alone, not every user of the organisation.
+        Ok(self
+            .store
+            .admins(org)
+            .await?
+            .into_iter()
+            .filter_map(|u| u.email)
+            .collect())
     }
 }

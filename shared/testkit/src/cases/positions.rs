@@ -95,6 +95,10 @@ impl DirectoryReads for CountingUsers {
         Ok(holders)
     }
 
+    async fn admins(&self, org: &OrgId) -> Result<Vec<User>, StoreError> {
+        self.inner.admins(org).await
+    }
+
     async fn user_count(&self, org: &OrgId) -> Result<u64, StoreError> {
         self.inner.user_count(org).await
     }
@@ -224,5 +228,69 @@ pub async fn the_user_count_follows_creations_and_removals(store: Arc<dyn Entitl
         store.user_count(&other.admin.org).await.expect("count"),
         before,
         "another organisation's users are its own"
+    );
+}
+
+/// The active admins are found without reading every user, and follow
+/// promotions, demotions, deactivation and removal.
+pub async fn the_admins_are_found_without_reading_every_user(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::{Role, UserChanges};
+    let f = Fixture::new(store.clone(), "org_admin_index").await;
+    let org = f.admin.org.clone();
+    let admins = || async {
+        let mut ids: Vec<UserId> = store
+            .admins(&org)
+            .await
+            .expect("admins")
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = admins().await;
+    let first = f.user_with_role("Index Admin", None, Role::Admin).await;
+    let second = f.user_with_role("Index Second", None, Role::Admin).await;
+    let member = f.user("Index Member", None).await;
+    for i in 0..5 {
+        f.user_with_role(&format!("Index Manager {i}"), None, Role::TeamManager)
+            .await;
+    }
+    let with = |extra: &[&UserId]| {
+        let mut ids = before.clone();
+        ids.extend(extra.iter().map(|id| (*id).clone()));
+        ids.sort();
+        ids
+    };
+    assert_eq!(admins().await, with(&[&first.id, &second.id]));
+
+    let directory = f.seats.directory();
+    let role = |role| UserChanges {
+        role: Some(role),
+        ..UserChanges::default()
+    };
+    directory
+        .update_user(&f.admin, &member.id, &role(Role::Admin), Mode::Apply)
+        .await
+        .expect("promoted");
+    directory
+        .update_user(&f.admin, &first.id, &role(Role::Member), Mode::Apply)
+        .await
+        .expect("demoted");
+    assert_eq!(admins().await, with(&[&second.id, &member.id]));
+    directory
+        .remove_user(&f.admin, &member.id, Mode::Apply)
+        .await
+        .expect("removed");
+    assert_eq!(admins().await, with(&[&second.id]));
+    let other = Fixture::new(store.clone(), "org_admin_index_other").await;
+    assert!(
+        store
+            .admins(&other.admin.org)
+            .await
+            .expect("admins")
+            .iter()
+            .all(|u| u.org == other.admin.org),
+        "another organisation's admins are its own"
     );
 }
