@@ -395,7 +395,10 @@ impl Directory<'_> {
         let org = &actor.org;
         let total = self.store.user_count(org).await?;
         let start = start.max(1);
-        if limit == 0 || start > total {
+        // Past the end nothing is read (a zero count may predate the
+        // counters: then the users are read, and the count is at least
+        // those seen).
+        if limit == 0 || (total > 0 && start > total) {
             return Ok((Vec::new(), total));
         }
         let now = self.clock.now();
@@ -429,7 +432,8 @@ impl Directory<'_> {
             // A hint: the page is answered whether or not it is kept.
             let _ = self.store.record(Record::PositionMark(mark)).await;
         }
-        Ok((page, total))
+        let seen = position + page.len() as u64;
+        Ok((page, total.max(seen)))
     }
 
     /// The caller's own account and seats.
