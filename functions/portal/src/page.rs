@@ -76,14 +76,7 @@ impl Layout {
                     })
                     .collect(),
             ),
-            who: format!(
-                "{} · {who}",
-                session
-                    .actor
-                    .user_id()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            ),
+            who: format!("{} · {who}", session.name),
             csrf: session.csrf.clone(),
         }
     }

@@ -48,6 +48,8 @@ const ATTEMPT_SECONDS: u32 = 600;
 pub struct Session {
     /// Who they are, as stored now.
     pub actor: Actor,
+    /// Their name, as the header shows it.
+    pub name: String,
     /// The proof their forms carry.
     pub csrf: String,
     /// Where the store keeps the session (the digest of its secret).
@@ -96,8 +98,19 @@ impl FromRequestParts<PortalState> for Session {
             grants_admin: true,
         };
         let actor = state.app.auth.admit(claimed, None, None).await?;
+        let name = state
+            .app
+            .seats
+            .directory()
+            .me(&actor)
+            .await?
+            .user
+            .name
+            .as_str()
+            .to_owned();
         Ok(Self {
             actor,
+            name,
             csrf: csrf_for(secret),
             digest,
         })

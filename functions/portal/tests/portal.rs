@@ -837,6 +837,10 @@ async fn teams_usage_and_the_audit_log_show_what_each_role_may_see_on(portal: &P
     let (status, page) = portal.get("/teams", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Allocate seats to a team"));
+    assert!(
+        page.contains("<span>Ada Admin · admin</span>"),
+        "the header names who is signed in"
+    );
     let proof = csrf(&page);
 
     // A new allocation, then a change in place, then a refusal in words.
