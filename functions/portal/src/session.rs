@@ -23,7 +23,7 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
-use seatflow_domain::{Actor, OrgId, Principal, Role, SESSION_SECONDS, UserId};
+use seatflow_domain::{Actor, OrgId, Principal, SESSION_SECONDS, UserId};
 use seatflow_http::auth::{ApiKeySecret, HAND_OFF_PREFIX, SESSION_PREFIX};
 use seatflow_http::oidc_sign_in::Attempt;
 use secrecy::ExposeSecret as _;
@@ -90,24 +90,14 @@ impl FromRequestParts<PortalState> for Session {
             .ok_or(PageError::SignedOut)?;
         // The person as stored now: a removed user is signed out, a
         // demotion applies at once.
-        let claimed = Actor {
-            org: pass.org,
-            principal: Principal::User(pass.user),
-            role: Role::Member,
-            teams: Vec::new(),
-            grants_admin: true,
-        };
-        let actor = state.app.auth.admit(claimed, None, None).await?;
-        let name = state
+        let (actor, user) = state
             .app
             .seats
             .directory()
-            .me(&actor)
+            .signed_in_user(&pass.org, &pass.user)
             .await?
-            .user
-            .name
-            .as_str()
-            .to_owned();
+            .ok_or(PageError::SignedOut)?;
+        let name = user.name.as_str().to_owned();
         Ok(Self {
             actor,
             name,

@@ -30,6 +30,25 @@ use crate::items::{self, Item, Stored};
 use crate::keys;
 use crate::sealing::SecretSealer;
 
+/// Where a query reads: the table (consistently) or one of its indexes.
+#[derive(Clone, Copy)]
+enum On {
+    Table,
+    Gsi1,
+    Gsi2,
+}
+
+impl On {
+    /// The index's name, and its partition and sort key attributes.
+    fn names(self) -> (Option<&'static str>, &'static str, &'static str) {
+        match self {
+            Self::Table => (None, keys::PK, keys::SK),
+            Self::Gsi1 => (Some(keys::GSI1), keys::GSI1PK, keys::GSI1SK),
+            Self::Gsi2 => (Some(keys::GSI2), keys::GSI2PK, keys::GSI2SK),
+        }
+    }
+}
+
 /// Which sort keys a query reads.
 enum SortKeys {
     Any,
@@ -317,16 +336,13 @@ impl DynamoEntitlementStore {
 
     /// Items of `pk` whose sort key starts with `prefix`, every page.
     async fn query_prefix(&self, pk: String, prefix: String) -> Result<Vec<Item>, StoreError> {
-        self.query_all(false, pk, SortKeys::Prefix(prefix)).await
+        self.query_all(On::Table, pk, SortKeys::Prefix(prefix)).await
     }
 
-    /// Every item of `pk` (on `GSI1` when `index`) whose sort key matches, every page.
-    async fn query_all(&self, index: bool, pk: String, sort: SortKeys) -> Result<Vec<Item>, StoreError> {
-        let (pk_name, sk_name) = if index {
-            (keys::GSI1PK, keys::GSI1SK)
-        } else {
-            (keys::PK, keys::SK)
-        };
+    /// Every item of `pk` (read `on` the table or an index) whose sort key
+    /// matches, every page.
+    async fn query_all(&self, on: On, pk: String, sort: SortKeys) -> Result<Vec<Item>, StoreError> {
+        let (index, pk_name, sk_name) = on.names();
         let mut found = Vec::new();
         let mut start = None;
         loop {
@@ -350,15 +366,14 @@ impl DynamoEntitlementStore {
                     .expression_attribute_values(":low", s(low.clone()))
                     .expression_attribute_values(":high", s(high.clone())),
             };
-            query = if index {
-                query.index_name(keys::GSI1)
-            } else {
-                query.consistent_read(true)
+            query = match index {
+                Some(index) => query.index_name(index),
+                None => query.consistent_read(true),
             };
             let output = query.send().await.map_err(unavailable)?;
             if let Some(meter) = &self.meter {
                 meter.reported(output.consumed_capacity.iter());
-                meter.consistent_read(output.items.iter().flatten(), !index);
+                meter.consistent_read(output.items.iter().flatten(), index.is_none());
             }
             found.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
@@ -981,34 +996,11 @@ impl DirectoryReads for DynamoEntitlementStore {
     }
 
     async fn admins(&self, org: &OrgId) -> Result<Vec<User>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI2)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI2PK)
-                .expression_attribute_values(":pk", s(keys::admins(org)))
-                .set_return_consumed_capacity(self.capacity_mode())
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if let Some(meter) = &self.meter {
-                meter.reported(output.consumed_capacity.iter());
-                meter.consistent_read(output.items.iter().flatten(), false);
-            }
-            for item in output.items.unwrap_or_default() {
-                found.push(items::holder_from_item(item)?.user);
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(found),
-            }
-        }
+        self.query_all(On::Gsi2, keys::admins(org), SortKeys::Any)
+            .await?
+            .into_iter()
+            .map(|item| items::holder_from_item(item).map(|holder| holder.user))
+            .collect()
     }
 
     async fn user_count(&self, org: &OrgId) -> Result<u64, StoreError> {
@@ -1402,7 +1394,7 @@ impl RenewalIndex for DynamoEntitlementStore {
         while keys::renewal_month(month) <= keys::renewal_month(to) {
             let items = self
                 .query_all(
-                    true,
+                    On::Gsi1,
                     keys::renewal_month(month),
                     SortKeys::Between(keys::renewal_at(from), keys::renewal_at(to)),
                 )
@@ -1421,7 +1413,7 @@ impl RenewalIndex for DynamoEntitlementStore {
 
     async fn payment_failing_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
         let items = self
-            .query_all(true, keys::PAYMENT_FAILING.into(), SortKeys::Any)
+            .query_all(On::Gsi1, keys::PAYMENT_FAILING.into(), SortKeys::Any)
             .await?;
         let found: Vec<Subscription> = items
             .into_iter()
@@ -1434,7 +1426,7 @@ impl RenewalIndex for DynamoEntitlementStore {
         // Every entry's sort key starts with its end; `~` sorts after `#`.
         let items = self
             .query_all(
-                true,
+                On::Gsi1,
                 keys::GRANT_UNTIL.into(),
                 SortKeys::Between("0".into(), format!("{}~", keys::renewal_at(at))),
             )
@@ -1449,7 +1441,7 @@ impl RenewalIndex for DynamoEntitlementStore {
 
     async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError> {
         let items = self
-            .query_all(true, keys::OVER_LIMIT.into(), SortKeys::Any)
+            .query_all(On::Gsi1, keys::OVER_LIMIT.into(), SortKeys::Any)
             .await?;
         let found: Vec<SeatPool> = items
             .into_iter()

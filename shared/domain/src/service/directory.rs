@@ -455,16 +455,32 @@ impl Directory<'_> {
     /// # Errors
     /// [`SeatError::StoreUnavailable`].
     pub async fn signed_in(self, org: &OrgId, user: &UserId) -> Result<Option<Actor>, SeatError> {
+        Ok(self.signed_in_user(org, user).await?.map(|(actor, _)| actor))
+    }
+
+    /// [`Self::signed_in`], with the user as stored (one read for both:
+    /// the portal shows who is signed in on every page).
+    ///
+    /// # Errors
+    /// [`SeatError::StoreUnavailable`].
+    pub async fn signed_in_user(
+        self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Option<(Actor, User)>, SeatError> {
         let stored = self.store.holder(org, user).await?;
-        Ok(stored.filter(|holder| holder.user.active).map(|holder| Actor {
-            org: org.clone(),
-            principal: Principal::User(holder.user.id),
-            role: holder.user.role,
-            teams: match holder.user.role {
-                Role::TeamManager => holder.user.team.into_iter().collect(),
-                Role::Admin | Role::Member => Vec::new(),
-            },
-            grants_admin: true,
+        Ok(stored.filter(|holder| holder.user.active).map(|holder| {
+            let actor = Actor {
+                org: org.clone(),
+                principal: Principal::User(holder.user.id.clone()),
+                role: holder.user.role,
+                teams: match holder.user.role {
+                    Role::TeamManager => holder.user.team.iter().cloned().collect(),
+                    Role::Admin | Role::Member => Vec::new(),
+                },
+                grants_admin: true,
+            };
+            (actor, holder.user)
         }))
     }
 
