@@ -2,7 +2,7 @@
 //! decided on; and the [`SeatBook`], the pools and team counters one seat
 //! operation reads and changes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api_key::ApiKey;
 use crate::audit::AuditEntry;
@@ -12,7 +12,7 @@ use crate::ids::{OrgId, ProductId, TeamId};
 use crate::outbound::{self, PendingEvent};
 use crate::pool::{SeatPool, TeamSeats};
 use crate::seat_rules::SeatSource;
-use crate::store::{Change, Put, Snapshot, TeamSeatsCount, Write};
+use crate::store::{Change, PoolSeatsCount, Put, Snapshot, TeamSeatsCount, Write};
 use crate::subscription::Subscription;
 
 /// A stored record with an optimistic-concurrency version.
@@ -197,12 +197,17 @@ struct Count {
 /// or given back by a member of a team whose counter was not read becomes a
 /// [`TeamSeatsCount`], whose allocation cap the store checks at commit; a
 /// counter that was read (allocations, dry runs) is checked here and written
-/// with its version.
+/// with its version. A pool whose seats were only taken and given back
+/// becomes a [`PoolSeatsCount`], whose cap the store checks too, so that
+/// concurrent seat changes of one pool do not make each other decide again;
+/// a pool changed in any other way is written whole, with its version.
 pub(crate) struct SeatBook {
     org: OrgId,
     pools: BTreeMap<ProductId, Tracked<SeatPool>>,
     teams: BTreeMap<(TeamId, ProductId), Tracked<TeamSeats>>,
     counts: BTreeMap<(TeamId, ProductId), Count>,
+    pool_counts: BTreeMap<ProductId, PoolSeatsCount>,
+    rewritten: BTreeSet<ProductId>,
 }
 
 impl SeatBook {
@@ -220,6 +225,8 @@ impl SeatBook {
             pools: BTreeMap::new(),
             teams: BTreeMap::new(),
             counts: BTreeMap::new(),
+            pool_counts: BTreeMap::new(),
+            rewritten: BTreeSet::new(),
         };
         for product in products {
             let before = snapshot.pools.iter().find(|p| &p.product == product).cloned();
@@ -246,6 +253,7 @@ impl SeatBook {
             .get_mut(product)
             .ok_or_else(|| SeatError::not_found("pool (not read)", product))?;
         pool.touched = true;
+        self.rewritten.insert(product.clone());
         Ok(&mut pool.after)
     }
 
@@ -292,6 +300,7 @@ impl SeatBook {
         let key = team.map(|t| (t.clone(), product.clone()));
         if let Some(read) = key.as_ref().and_then(|k| self.teams.get_mut(k)) {
             read.touched = true;
+            self.rewritten.insert(product.clone());
             if take {
                 return pool.after.take(Some(&mut read.after));
             }
@@ -303,6 +312,19 @@ impl SeatBook {
             pool.after.take_from(&source)?;
         } else {
             pool.after.release_to(&source);
+        }
+        let delta = if take { 1 } else { -1 };
+        let count = self
+            .pool_counts
+            .entry(product.clone())
+            .or_insert_with(|| PoolSeatsCount {
+                product: product.clone(),
+                unallocated: 0,
+                in_allocations: 0,
+            });
+        match source {
+            SeatSource::TeamAllocation(_) => count.in_allocations += delta,
+            SeatSource::Unallocated => count.unallocated += delta,
         }
         if let Some(key) = key {
             let count = self.counts.entry(key).or_default();
@@ -320,6 +342,7 @@ impl SeatBook {
             .get_mut(product)
             .ok_or_else(|| SeatError::not_found("pool (not read)", product))?;
         pool.touched = true;
+        self.rewritten.insert(product.clone());
         match team {
             Some(team) => {
                 let read = self
@@ -351,6 +374,7 @@ impl SeatBook {
             .get_mut(product)
             .ok_or_else(|| SeatError::not_found("pool (not read)", product))?;
         pool.touched = true;
+        self.rewritten.insert(product.clone());
         pool.after.reallocate(&mut seats.after, allocation)
     }
 
@@ -375,10 +399,18 @@ impl SeatBook {
     }
 
     /// Adds a write for every record the operation changed.
-    pub(crate) fn write_into(self, draft: &mut Draft) {
-        for t in self.pools.into_values() {
-            if t.touched && t.before.as_ref() != Some(&t.after) {
-                draft.put(t.before.as_ref(), t.after);
+    pub(crate) fn write_into(mut self, draft: &mut Draft) {
+        for (product, t) in self.pools {
+            if !t.touched || t.before.as_ref() == Some(&t.after) {
+                continue;
+            }
+            // An over-limit pool is written whole: its entry among the
+            // over-limit pools goes when a release ends it.
+            let counted_only =
+                !self.rewritten.contains(&product) && t.before.as_ref().is_some_and(|b| !b.over_limit());
+            match self.pool_counts.remove(&product) {
+                Some(count) if counted_only => draft.writes.push(Write::PoolSeatsCount(count)),
+                _ => draft.put(t.before.as_ref(), t.after),
             }
         }
         for t in self.teams.into_values() {

@@ -95,8 +95,8 @@ pub use provisioning::JobQueue;
 pub use sign_in::PassStore;
 pub use store::{
     ApiKeyReads, BillingReads, Change, CommitPort, DirectoryReads, EntitlementStore, JobFailures, MoveEmail,
-    OrganizationReads, PositionMark, Put, Record, RemoveEndpoint, RemoveHolder, RemoveTeam, RenewalIndex,
-    Snapshot, SnapshotKeys, SubscriptionOwner, TeamSeatsCount, Write,
+    OrganizationReads, PoolSeatsCount, PositionMark, Put, Record, RemoveEndpoint, RemoveHolder, RemoveTeam,
+    RenewalIndex, Snapshot, SnapshotKeys, SubscriptionOwner, TeamSeatsCount, Write,
 };
 
 /// The entitlement store's traits, to bring into scope where a store's

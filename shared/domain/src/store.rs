@@ -29,6 +29,13 @@ pub enum StoreError {
         /// The product.
         product: ProductId,
     },
+    /// A pool's count of held seats would pass what it holds (see
+    /// [`PoolSeatsCount`]); nothing was written.
+    #[error("the {product} pool has no free seat")]
+    PoolFull {
+        /// The product.
+        product: ProductId,
+    },
     /// The store failed or could not be reached; nothing is known to be written.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -68,6 +75,9 @@ pub enum Write {
     /// Change a team's count of held seats without having read it (seat
     /// changes); see [`TeamSeatsCount`].
     TeamSeatsCount(TeamSeatsCount),
+    /// Change a pool's count of held seats without conditioning on the
+    /// version read (seat changes); see [`PoolSeatsCount`].
+    PoolSeatsCount(PoolSeatsCount),
     /// Create or update an API key.
     ApiKey(Put<ApiKey>),
     /// Create or update a subscription.
@@ -127,6 +137,54 @@ pub struct TeamSeatsCount {
     pub delta: i64,
     /// The team has an allocation of the product: the count stays within it.
     pub allocated: bool,
+}
+
+/// Adds seats taken (or given back) to a pool's counts without
+/// conditioning on the version the decision read, and moves its version on
+/// (so a decision that rewrites the whole pool is refused). The store
+/// refuses the whole change with [`StoreError::PoolFull`] if a positive
+/// `unallocated` would pass the pool's unallocated seats, or a positive sum
+/// would pass what it holds: the cap is checked where the count is, so
+/// concurrent seat changes of one pool do not make each other decide again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSeatsCount {
+    /// The product.
+    pub product: ProductId,
+    /// Seats taken (positive) or given back (negative) outside every team
+    /// allocation.
+    pub unallocated: i64,
+    /// Seats taken (positive) or given back (negative) within a team
+    /// allocation (whose own cap is a [`TeamSeatsCount`]'s).
+    pub in_allocations: i64,
+}
+
+impl PoolSeatsCount {
+    /// Seats taken in all (negative: given back).
+    #[must_use]
+    pub fn total(&self) -> i64 {
+        self.unallocated.saturating_add(self.in_allocations)
+    }
+
+    /// Whether `pool` has room for this change as it stands: what the store
+    /// checks at commit.
+    #[must_use]
+    pub fn fits(&self, pool: &SeatPool) -> bool {
+        let total = self.total();
+        let within_pool =
+            total <= 0 || i64::from(pool.assigned).saturating_add(total) <= i64::from(pool.purchased);
+        let within_unallocated =
+            self.unallocated <= 0 || self.unallocated <= i64::from(pool.unallocated_free());
+        within_pool && within_unallocated
+    }
+
+    /// `pool`'s counts after this change (never below zero).
+    pub fn apply_to(&self, pool: &mut SeatPool) {
+        let add =
+            |n: u32, delta: i64| u32::try_from(i64::from(n).saturating_add(delta).max(0)).unwrap_or(u32::MAX);
+        pool.assigned = add(pool.assigned, self.total());
+        pool.assigned_in_allocations = add(pool.assigned_in_allocations, self.in_allocations);
+        pool.version += 1;
+    }
 }
 
 /// A user's email changed: the old claim goes, the new one must be free.
@@ -318,7 +376,8 @@ pub trait CommitPort: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError::Conflict`] if any record's version is not the expected
     /// one, or a new user's email is taken; [`StoreError::AllocationFull`] if
-    /// a [`TeamSeatsCount`] would pass its allocation; then nothing is written.
+    /// a [`TeamSeatsCount`] would pass its allocation; [`StoreError::PoolFull`]
+    /// if a [`PoolSeatsCount`] would pass its pool; then nothing is written.
     async fn commit(&self, change: Change) -> Result<(), StoreError>;
 
     /// Writes a [`Record`]: what happened around the entitlements (a job

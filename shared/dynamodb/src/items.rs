@@ -63,8 +63,19 @@ impl Stored for SeatPool {
     fn org(&self) -> &OrgId {
         &self.org
     }
+    /// Also `free` and `unallocated_free`: a seat change that did not
+    /// condition on the pool's version updates them blind, on the condition
+    /// that they cover its delta, since a condition cannot do arithmetic.
     fn item(&self) -> Result<Item, StoreError> {
         let mut item = to_item(self, keys::org(&self.org), self.sort_key())?;
+        let free = i64::from(self.purchased) - i64::from(self.assigned);
+        let unallocated_free =
+            i64::from(self.purchased) - i64::from(self.allocated) - i64::from(self.unallocated_assigned());
+        item.insert(keys::FREE.into(), AttributeValue::N(free.to_string()));
+        item.insert(
+            keys::UNALLOCATED_FREE.into(),
+            AttributeValue::N(unallocated_free.to_string()),
+        );
         if self.over_limit() {
             index(
                 &mut item,

@@ -20,6 +20,10 @@ pub const VERSION: &str = "version";
 pub const SEATS: &str = "seats";
 /// A team counter's allocation minus seats held (when it has an allocation).
 pub const HEADROOM: &str = "headroom";
+/// A pool's seats not held (purchased minus assigned; negative over its limit).
+pub const FREE: &str = "free";
+/// A pool's seats free outside every team allocation (may be negative).
+pub const UNALLOCATED_FREE: &str = "unallocated_free";
 
 pub fn org(org: &OrgId) -> String {
     format!("ORG#{org}")

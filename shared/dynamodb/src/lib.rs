@@ -11,7 +11,7 @@
 //! | item | PK | SK | extra keys |
 //! | --- | --- | --- | --- |
 //! | organisation | `ORG#{org}` | `ORG` | `GSI1PK = ORGS`, `GSI1SK = {org}` |
-//! | seat pool (counters) | `ORG#{org}` | `POOL#{product}` | `GSI1PK = OVER_LIMIT`, `GSI1SK = {org}#{product}` while over its limit |
+//! | seat pool (counters; `free` = purchased − held, `unallocated_free` = purchased − allocated − held outside allocations) | `ORG#{org}` | `POOL#{product}` | `GSI1PK = OVER_LIMIT`, `GSI1SK = {org}#{product}` while over its limit (a seat given back blind may leave the entry; readers check) |
 //! | team | `ORG#{org}` | `TEAM#{team}` | |
 //! | team seats (allocation, counter; `headroom` = allocation − held, when allocated) | `ORG#{org}` | `TSEATS#{team}#{product}` | |
 //! | user, with the seats they hold (`seats`: product, team, assigned at) | `ORG#{org}` | `USER#{user}` | `GSI1PK = ORG#{org}#TEAM#{team}`, `GSI1SK = USER#{user}` when in a team |

@@ -18,10 +18,10 @@ use seatflow_domain::store_ports::{
 };
 use seatflow_domain::{
     ApiKey, ApiKeyId, AuditEntry, AuditId, Change, Delivery, DeliveryLog, Email, EndpointId, GrantId,
-    NotificationPreferences, OrgId, Organization, Pass, PassKind, PositionMark, ProductId, Record,
-    RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription, SubscriptionId,
-    SubscriptionOwner, Team, TeamId, TeamSeats, TeamSeatsCount, User, UserId, UserSeats, WebhookEndpoint,
-    Write,
+    NotificationPreferences, OrgId, Organization, Pass, PassKind, PoolSeatsCount, PositionMark, ProductId,
+    Record, RenewalIndex, SeatGrant, SeatPool, Snapshot, SnapshotKeys, StoreError, Subscription,
+    SubscriptionId, SubscriptionOwner, Team, TeamId, TeamSeats, TeamSeatsCount, User, UserId, UserSeats,
+    WebhookEndpoint, Write,
 };
 use serde::de::DeserializeOwned;
 
@@ -93,13 +93,21 @@ fn n(number: u64) -> AttributeValue {
     AttributeValue::N(number.to_string())
 }
 
-/// A transaction item that adds to a team's count within its allocation: a
-/// failed condition there means the allocation is used up.
+/// A transaction item that adds to a count within its cap: a failed
+/// condition there means the cap is reached.
 #[derive(Debug, Clone)]
 struct Capped {
     item: usize,
-    team: TeamId,
-    product: ProductId,
+    cap: Cap,
+}
+
+/// Whose cap a [`Capped`] item checks.
+#[derive(Debug, Clone)]
+enum Cap {
+    /// A team's allocation of a product.
+    Team(TeamId, ProductId),
+    /// A pool's seats.
+    Pool(ProductId),
 }
 
 /// How many of the nearest position marks one read looks through for one
@@ -110,16 +118,16 @@ const POSITION_MARKS_READ: usize = 16;
 enum Failure {
     /// A condition failed: the decision was made on stale state.
     Stale,
-    /// Only a team count's cap failed: its allocation is used up.
-    Full(TeamId, ProductId),
+    /// Only a count's cap failed: the allocation or pool is used up.
+    Full(Cap),
     /// Throttled, or collided with another transaction in flight: try again.
     Transient(String),
     /// Anything else.
     Fatal(String),
 }
 
-/// What a failed transaction means, given which of its items are capped team
-/// counts (`capped[i]`: the team and product of item `i`, if it is one).
+/// What a failed transaction means, given which of its items are capped
+/// counts.
 fn classify(error: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>, capped: &[Capped]) -> Failure {
     let text = DisplayErrorContext(&error).to_string();
     match error.into_service_error() {
@@ -132,14 +140,14 @@ fn classify(error: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>, c
                 .map(|(i, _)| i)
                 .collect();
             let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
-            // Only a cap failed: the team's allocation is used up. Any stale
+            // Only a cap failed: the allocation or pool is used up. Any stale
             // version besides: decide again on fresh state first.
             let full = failed
                 .iter()
                 .map(|i| capped.iter().find(|c| c.item == *i).cloned())
                 .collect::<Option<Vec<_>>>();
             if let Some(cap) = full.and_then(|f| f.into_iter().next()) {
-                Failure::Full(cap.team, cap.product)
+                Failure::Full(cap.cap)
             } else if !failed.is_empty() {
                 Failure::Stale
             } else if codes.iter().any(|c| {
@@ -571,6 +579,52 @@ impl DynamoEntitlementStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// A blind change of a pool's counts (see [`PoolSeatsCount`]): the pool
+    /// must exist, and a positive delta is conditioned on `free` (and, outside
+    /// allocations, `unallocated_free`) covering it.
+    fn pool_count_update(
+        &self,
+        org: &OrgId,
+        count: &PoolSeatsCount,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let total = count.total();
+        let mut conditions = vec!["attribute_exists(#pk)"];
+        if total > 0 {
+            conditions.push("#free >= :total");
+        }
+        if count.unallocated > 0 {
+            conditions.push("#unallocated_free >= :unallocated");
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::pool(&count.product)))
+            .update_expression(
+                "SET #assigned = #assigned + :total, \
+                 #in_allocations = #in_allocations + :in_allocations, \
+                 #free = #free - :total, \
+                 #unallocated_free = #unallocated_free - :unallocated, \
+                 #v = #v + :one",
+            )
+            .condition_expression(conditions.join(" AND "))
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#assigned", "assigned")
+            .expression_attribute_names("#in_allocations", "assigned_in_allocations")
+            .expression_attribute_names("#free", keys::FREE)
+            .expression_attribute_names("#unallocated_free", keys::UNALLOCATED_FREE)
+            .expression_attribute_names("#v", keys::VERSION)
+            .expression_attribute_values(":total", AttributeValue::N(total.to_string()))
+            .expression_attribute_values(
+                ":in_allocations",
+                AttributeValue::N(count.in_allocations.to_string()),
+            )
+            .expression_attribute_values(":unallocated", AttributeValue::N(count.unallocated.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// What `change` does to the organisation's user count, as an update of
     /// one counter shard picked at random; nothing when it creates and
     /// removes no user (or as many as it removes).
@@ -611,11 +665,17 @@ impl DynamoEntitlementStore {
                     if count.allocated && count.delta > 0 {
                         capped.push(Capped {
                             item: items.len(),
-                            team: count.team.clone(),
-                            product: count.product.clone(),
+                            cap: Cap::Team(count.team.clone(), count.product.clone()),
                         });
                     }
                     items.push(self.count_update(&change.org, count)?);
+                }
+                Write::PoolSeatsCount(count) => {
+                    capped.push(Capped {
+                        item: items.len(),
+                        cap: Cap::Pool(count.product.clone()),
+                    });
+                    items.push(self.pool_count_update(&change.org, count)?);
                 }
                 Write::Organization(put) => items.push(self.put_record(&put.value, put.expected)?),
                 Write::Team(put) => items.push(self.put_record(&put.value, put.expected)?),
@@ -825,9 +885,10 @@ impl CommitPort for DynamoEntitlementStore {
             match sent.map_err(|e| classify(e, &capped)) {
                 Ok(_) => return Ok(()),
                 Err(Failure::Stale) => return Err(StoreError::Conflict),
-                Err(Failure::Full(team, product)) => {
+                Err(Failure::Full(Cap::Team(team, product))) => {
                     return Err(StoreError::AllocationFull { team, product });
                 }
+                Err(Failure::Full(Cap::Pool(product))) => return Err(StoreError::PoolFull { product }),
                 Err(Failure::Fatal(text)) => return Err(StoreError::Unavailable(text)),
                 Err(Failure::Transient(text)) => {
                     tracing::debug!(attempt, error = %text, "transient DynamoDB failure; retrying");

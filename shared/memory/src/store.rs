@@ -163,6 +163,8 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
         ),
         // No version: the cap is checked on its own (`over_allocation`).
         Write::TeamSeatsCount(_) => true,
+        // No version: the pool must exist; its cap is checked on its own (`over_pool`).
+        Write::PoolSeatsCount(count) => records.pools.contains_key(&count.product),
         Write::ApiKey(Put { expected, value }) => {
             version_matches(&records.api_keys, &value.id, *expected, |k| k.version)
         }
@@ -219,6 +221,18 @@ fn over_allocation(records: &OrgRecords, writes: &[Write]) -> Option<(TeamId, Pr
     })
 }
 
+/// The first pool count that would pass what its pool holds.
+fn over_pool(records: &OrgRecords, writes: &[Write]) -> Option<ProductId> {
+    writes.iter().find_map(|w| match w {
+        Write::PoolSeatsCount(count) => records
+            .pools
+            .get(&count.product)
+            .is_none_or(|pool| !count.fits(pool))
+            .then(|| count.product.clone()),
+        _ => None,
+    })
+}
+
 fn apply(
     org: &OrgId,
     records: &mut OrgRecords,
@@ -265,6 +279,11 @@ fn apply(
         Write::TeamSeats(put) => {
             let key = (put.value.team.clone(), put.value.product.clone());
             records.team_seats.insert(key, put.value);
+        }
+        Write::PoolSeatsCount(count) => {
+            if let Some(pool) = records.pools.get_mut(&count.product) {
+                count.apply_to(pool);
+            }
         }
         Write::TeamSeatsCount(count) => {
             let key = (count.team.clone(), count.product.clone());
@@ -417,6 +436,9 @@ impl CommitPort for MemoryEntitlementStore {
         }
         if let Some((team, product)) = over_allocation(records, &change.writes) {
             return Err(StoreError::AllocationFull { team, product });
+        }
+        if let Some(product) = over_pool(records, &change.writes) {
+            return Err(StoreError::PoolFull { product });
         }
         for write in change.writes {
             apply(

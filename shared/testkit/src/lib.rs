@@ -74,6 +74,7 @@ macro_rules! entitlement_store_conformance {
             a_removed_team_returns_its_allocation_and_its_members_keep_their_seats,
             a_team_move_carries_seats_and_an_email_change_moves_the_claim,
             concurrent_assigns_never_oversell_a_pool,
+            concurrent_seat_changes_never_fail_while_the_pool_has_room,
             concurrent_allocation_moves_never_over_allocate,
             concurrent_transfers_keep_counts_consistent,
             an_add_on_never_outlives_a_concurrently_revoked_base_seat,

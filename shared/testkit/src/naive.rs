@@ -3,7 +3,8 @@
 //! [`NaiveStore`] wraps a real store but, at commit, replaces every expected
 //! version with the version it reads right then: the classic read-then-write
 //! race. A decision made on stale state (say, "the pool has room") therefore
-//! goes through, and concurrent assigns oversell. The concurrency cases must
+//! goes through, and concurrent assigns oversell; a pool's blind count is
+//! written without its cap, for the same effect. The concurrency cases must
 //! catch it; a test per adapter checks that they do.
 
 use std::sync::Arc;
@@ -71,6 +72,18 @@ impl CommitPort for NaiveStore {
                         .await?
                         .map(|t| t.version);
                     restamp(put, now, |v, n| v.version = n);
+                }
+                // A blind count becomes a write of the pool as it is now plus
+                // the count, with no cap: the oversell a missing check allows.
+                Write::PoolSeatsCount(count) => {
+                    if let Some(mut pool) = self.inner.pool(&org, &count.product).await? {
+                        let expected = Some(pool.version);
+                        count.apply_to(&mut pool);
+                        *write = Write::Pool(Put {
+                            expected,
+                            value: pool,
+                        });
+                    }
                 }
                 // Other records are left as decided.
                 _ => {}

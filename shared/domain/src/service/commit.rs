@@ -183,6 +183,7 @@ impl Seats {
             Err(StoreError::AllocationFull { team, product }) => {
                 Err(self.allocation_exhausted(&org, &team, &product).await)
             }
+            Err(StoreError::PoolFull { product }) => Err(self.pool_full(&org, &product).await),
             Err(StoreError::Unavailable(e)) => Err(SeatError::StoreUnavailable(e)),
         }
     }
@@ -235,6 +236,23 @@ impl Seats {
             Err(e) => return e.into(),
         };
         exhausted(team, product, allocated)
+    }
+    /// The refusal of a seat beyond what a pool holds, with the pool as it
+    /// stands.
+    async fn pool_full(&self, org: &OrgId, product: &ProductId) -> SeatError {
+        let keys = SnapshotKeys {
+            pools: vec![product.clone()],
+            ..SnapshotKeys::default()
+        };
+        let (purchased, assigned) = match self.store.snapshot(org, &keys).await {
+            Ok(read) => read.pools.first().map_or((0, 0), |p| (p.purchased, p.assigned)),
+            Err(e) => return e.into(),
+        };
+        SeatError::NoSeatsAvailable {
+            product: product.to_string(),
+            purchased,
+            assigned,
+        }
     }
 }
 

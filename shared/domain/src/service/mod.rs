@@ -189,6 +189,11 @@ impl From<StoreError> for SeatError {
                 product: product.to_string(),
                 allocated: 0,
             },
+            StoreError::PoolFull { product } => Self::NoSeatsAvailable {
+                product: product.to_string(),
+                purchased: 0,
+                assigned: 0,
+            },
             other => Self::StoreUnavailable(other.to_string()),
         }
     }

@@ -46,6 +46,86 @@ pub async fn concurrent_assigns_never_oversell_a_pool(store: Arc<dyn Entitlement
     );
 }
 
+/// 64 concurrent assigns and unassigns of distinct users against one pool
+/// with room for all of them: none is refused (no `concurrent_modification`),
+/// since seat changes count on the pool without conditioning on its version;
+/// a team allocation's cap still holds for its members in the same race.
+pub async fn concurrent_seat_changes_never_fail_while_the_pool_has_room(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_room").await;
+    let p = product("professional");
+    f.buy("professional", 60).await;
+    let red = f.team("Red").await;
+    f.allocate(&red, &p, Some(8)).await;
+    let mut holders = Vec::new();
+    for i in 0..16 {
+        let u = f.user(&format!("Holder {i}"), None).await;
+        f.assign(&p, &u.id).await;
+        holders.push(u);
+    }
+    let mut newcomers = Vec::new();
+    for i in 0..36 {
+        newcomers.push(f.user(&format!("Newcomer {i}"), None).await);
+    }
+    let mut members = Vec::new();
+    for i in 0..12 {
+        members.push(f.user(&format!("Red {i}"), Some(&red)).await);
+    }
+    let mut tasks = Vec::new();
+    for (u, take) in newcomers
+        .iter()
+        .map(|u| (u, true))
+        .chain(holders.iter().map(|u| (u, false)))
+    {
+        let (seats, admin, p, id) = (f.seats.clone(), f.admin.clone(), p.clone(), u.id.clone());
+        tasks.push(tokio::spawn(async move {
+            let allocations = seats.allocations();
+            let done = if take {
+                allocations.assign(&admin, &p, &id, Mode::Apply).await.map(|_| ())
+            } else {
+                allocations
+                    .unassign(&admin, &p, &id, Mode::Apply)
+                    .await
+                    .map(|_| ())
+            };
+            done.map_err(|e| format!("{} ({e})", e.code()))
+        }));
+    }
+    let mut member_tasks = Vec::new();
+    for u in &members {
+        let (seats, admin, p, id) = (f.seats.clone(), f.admin.clone(), p.clone(), u.id.clone());
+        member_tasks.push(tokio::spawn(async move {
+            seats
+                .allocations()
+                .assign(&admin, &p, &id, Mode::Apply)
+                .await
+                .map_err(|e| e.code())
+        }));
+    }
+    for task in tasks {
+        let done = task.await.expect("task finished");
+        assert!(done.is_ok(), "refused with room in the pool: {done:?}");
+    }
+    let mut members_won = 0;
+    for task in member_tasks {
+        match task.await.expect("task finished") {
+            Ok(_) => members_won += 1,
+            Err(code) => assert_eq!(
+                code, "team_allocation_exhausted",
+                "a member was refused otherwise"
+            ),
+        }
+    }
+    assert_eq!(members_won, 8, "the team's allocation, no more");
+    let pool = f.pool(&p).await;
+    assert_eq!(
+        pool.assigned,
+        36 + 8,
+        "every newcomer and the team's 8 hold a seat; the holders gave theirs back"
+    );
+    assert_eq!(pool.assigned_in_allocations, 8);
+    f.assert_counters_match_assignments().await;
+}
+
 /// Concurrent allocation changes and moves never promise more than the pool.
 pub async fn concurrent_allocation_moves_never_over_allocate(store: Arc<dyn EntitlementStore>) {
     let f = Fixture::new(store.clone(), "org_alloc_race").await;
