@@ -1,6 +1,6 @@
 //! Seat commits per second on one hot pool: `C` clients at once assign seats
 //! of one product to distinct users of one organisation (every commit
-//! conditions on the pool item), until every user holds one. For each `C`:
+//! counts on the one pool item), until every user holds one. For each `C`:
 //! commits per second, p50/p99 latency of an assignment as its client sees
 //! it (the domain's retries included), commit attempts refused as stale per
 //! seat, and assignments that failed to the client. Then the pool is checked:

@@ -152,6 +152,15 @@ impl Draft {
         self.writes.push(Write::ProcessedEvent(event));
     }
 
+    /// The change of a batch, recorded by one entry per change in it
+    /// (`entries` must not be empty).
+    pub(crate) fn finish_batch(self, mut entries: Vec<AuditEntry>) -> Change {
+        let first = entries.remove(0);
+        let mut change = self.finish(first);
+        change.further_audit = entries;
+        change
+    }
+
     pub(crate) fn finish(self, audit: AuditEntry) -> Change {
         let events = self
             .events
@@ -162,6 +171,7 @@ impl Draft {
             org: self.org,
             writes: self.writes,
             audit,
+            further_audit: Vec::new(),
             events,
         }
     }

@@ -234,6 +234,9 @@ pub struct Change {
     pub writes: Vec<Write>,
     /// The entry recording the change.
     pub audit: AuditEntry,
+    /// The entries of the other changes a batch commits with this one (a
+    /// bulk import creates many users in one change, each with its entry).
+    pub further_audit: Vec<AuditEntry>,
     /// The outbound events the change emits, written as its outbox in the
     /// same commit (see [`crate::OutboundEvent`]).
     pub events: Vec<crate::OutboundEvent>,

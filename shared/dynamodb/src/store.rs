@@ -757,7 +757,9 @@ impl DynamoEntitlementStore {
         if let Some(update) = self.user_count_update(change)? {
             items.push(update);
         }
-        items.push(Self::put(items::audit_item(&change.audit)?, None, &self.table)?);
+        for entry in std::iter::once(&change.audit).chain(&change.further_audit) {
+            items.push(Self::put(items::audit_item(entry)?, None, &self.table)?);
+        }
         // The outbox: written by the same transaction, so its events exist
         // exactly when the change does (the stream reader relays them).
         if !change.events.is_empty() {

@@ -451,6 +451,9 @@ impl CommitPort for MemoryEntitlementStore {
             );
         }
         records.audit.insert(change.audit.id, Box::new(change.audit));
+        for entry in change.further_audit {
+            records.audit.insert(entry.id, Box::new(entry));
+        }
         let emitted = !change.events.is_empty();
         outbox.extend(change.events);
         drop(guard);

@@ -187,6 +187,15 @@ impl Fixture {
             .value
     }
 
+    /// Imports `rows` as the admin (applied), answering the report.
+    pub async fn import(&self, rows: &[seatflow_domain::ImportRow]) -> seatflow_domain::ImportReport {
+        self.seats
+            .directory()
+            .import_users(&self.admin, rows, Mode::Apply)
+            .await
+            .expect("import answered")
+    }
+
     /// The code of the refusal of assigning `product` to `user` as the admin.
     pub async fn refused_assign(&self, product: &ProductId, user: &UserId) -> &'static str {
         match self

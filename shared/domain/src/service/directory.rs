@@ -9,7 +9,9 @@ use crate::directory::{DisplayName, NewUser, Role, Team, User, UserChanges, User
 use crate::draft::{Draft, SeatBook};
 use crate::error::{SeatError, ValidationError};
 use crate::ids::{OrgId, ProductId, TeamId, UserId};
-use crate::store::{PositionMark, Record, SnapshotKeys};
+use crate::store::{PositionMark, Record, Snapshot, SnapshotKeys};
+
+use chrono::{DateTime, Utc};
 
 /// How long a [`PositionMark`] is kept: an identity provider's whole read
 /// of a large directory, page after page.
@@ -171,6 +173,35 @@ impl Directory<'_> {
         mode: Mode,
     ) -> Result<Outcome<UserSeats>, SeatError> {
         let seat_product = seat.map(SeatWanted::product);
+        self.check_new_user(actor, &new, seat_product)?;
+        let keys = SnapshotKeys {
+            holders: new.id.iter().cloned().collect(),
+            emails: new.email.iter().cloned().collect(),
+            teams: new.team.iter().cloned().collect(),
+            pools: seat_product.iter().cloned().cloned().collect(),
+            ..SnapshotKeys::default()
+        };
+        decide_and_commit!(self, "user", mode, {
+            let now = self.clock.now();
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+            let value = Self::decide_new_user(actor, &read, &mut book, &new, seat, active, now)?;
+            let mut draft = Draft::new(&actor.org);
+            book.write_into(&mut draft);
+            draft.put(None, value.clone());
+            let audit = self.user_created(actor, now, &value);
+            Ok((draft.finish(audit), value))
+        })
+    }
+
+    /// The checks of a new user that need no read: who may create whom, and
+    /// that a seat asked for is a plan's.
+    pub(crate) fn check_new_user(
+        &self,
+        actor: &Actor,
+        new: &NewUser,
+        seat: Option<&ProductId>,
+    ) -> Result<(), SeatError> {
         actor.require_admin_or_manager("create users")?;
         if !actor.is_admin() {
             let own_team = new.team.as_ref().is_some_and(|t| actor.manages(t));
@@ -183,7 +214,7 @@ impl Directory<'_> {
         if new.role == Role::Admin {
             actor.require_admin_granter("create an admin")?;
         }
-        if let Some(seat) = seat_product
+        if let Some(seat) = seat
             && !self.catalog.is_plan(seat)
         {
             self.product_asked(seat)?;
@@ -192,69 +223,79 @@ impl Directory<'_> {
                 user: "(new user)".into(),
             });
         }
-        let keys = SnapshotKeys {
-            holders: new.id.iter().cloned().collect(),
-            emails: new.email.iter().cloned().collect(),
-            teams: new.team.iter().cloned().collect(),
-            pools: seat_product.iter().cloned().cloned().collect(),
-            ..SnapshotKeys::default()
+        Ok(())
+    }
+
+    /// `new` decided on `read` as a user created at `now` (`active` or not),
+    /// with a seat taken from `book` when wanted.
+    ///
+    /// # Errors
+    /// Not found for a team the caller does not manage;
+    /// [`SeatError::EmailTaken`]; [`SeatError::AlreadyExists`] for a taken
+    /// id; the seat's refusal when it is required.
+    pub(crate) fn decide_new_user(
+        actor: &Actor,
+        read: &Snapshot,
+        book: &mut SeatBook,
+        new: &NewUser,
+        seat: Option<SeatWanted<'_>>,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Result<UserSeats, SeatError> {
+        if let Some(team) = &new.team {
+            Seats::managed_team(actor, read, team)?;
+        }
+        if let Some(email) = new.email.as_ref().filter(|e| read.email_taken(e)) {
+            return Err(SeatError::EmailTaken(email.as_str().to_owned()));
+        }
+        let id = match &new.id {
+            Some(id) if read.holder(id).is_some() => {
+                return Err(SeatError::AlreadyExists {
+                    what: "user",
+                    id: id.to_string(),
+                });
+            }
+            Some(id) => id.clone(),
+            None => UserId::generate(),
         };
-        decide_and_commit!(self, "user", mode, {
-            let now = self.clock.now();
-            let read = self.store.snapshot(&actor.org, &keys).await?;
-            if let Some(team) = &new.team {
-                Seats::managed_team(actor, &read, team)?;
+        let user = User {
+            org: actor.org.clone(),
+            id,
+            name: new.name.clone(),
+            email: new.email.clone(),
+            directory: new.directory.clone(),
+            role: new.role,
+            team: new.team.clone(),
+            active,
+            created_at: now,
+            version: 0,
+        };
+        let mut seats = Vec::new();
+        if let Some(wanted) = seat {
+            match Seats::take_seat(actor, book, &user, wanted.product(), now) {
+                Ok(taken) => seats.push(taken),
+                Err(full) if wanted.if_free() && full.means_no_seat_free() => {}
+                Err(error) => return Err(error),
             }
-            if let Some(email) = new.email.as_ref().filter(|e| read.email_taken(e)) {
-                return Err(SeatError::EmailTaken(email.as_str().to_owned()));
-            }
-            let id = match &new.id {
-                Some(id) if read.holder(id).is_some() => {
-                    return Err(SeatError::AlreadyExists {
-                        what: "user",
-                        id: id.to_string(),
-                    });
-                }
-                Some(id) => id.clone(),
-                None => UserId::generate(),
-            };
-            let user = User {
-                org: actor.org.clone(),
-                id,
-                name: new.name.clone(),
-                email: new.email.clone(),
-                directory: new.directory.clone(),
-                role: new.role,
-                team: new.team.clone(),
-                active,
-                created_at: now,
-                version: 0,
-            };
-            let mut draft = Draft::new(&actor.org);
-            let mut seats = Vec::new();
-            if let Some(wanted) = seat {
-                let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
-                match Seats::take_seat(actor, &mut book, &user, wanted.product(), now) {
-                    Ok(taken) => {
-                        seats.push(taken);
-                        book.write_into(&mut draft);
-                    }
-                    Err(full) if wanted.if_free() && full.means_no_seat_free() => {}
-                    Err(error) => return Err(error),
-                }
-            }
-            let value = UserSeats { user, seats };
-            draft.put(None, value.clone());
-            let audit = self.entry(
-                actor,
-                now,
-                AuditAction::UserCreated,
-                format!("user/{}", value.user.id),
-                nothing(),
-                snapshot(&value),
-            );
-            Ok((draft.finish(audit), value))
-        })
+        }
+        Ok(UserSeats { user, seats })
+    }
+
+    /// The audit entry of `value`'s creation.
+    pub(crate) fn user_created(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        value: &UserSeats,
+    ) -> crate::AuditEntry {
+        self.entry(
+            actor,
+            now,
+            AuditAction::UserCreated,
+            format!("user/{}", value.user.id),
+            nothing(),
+            snapshot(value),
+        )
     }
 
     /// Teams the caller manages (all, for admins).

@@ -1,19 +1,35 @@
-//! Importing users in bulk: each row validated and applied on its own (one
-//! user, optionally with a seat, per change), with a report per row; rows
-//! whose email the organisation already has are left as they are, so running
-//! the same import again creates nobody twice.
+//! Importing users in bulk: each row validated on its own and the valid ones
+//! committed in batches (many users, with their seats and one audit entry
+//! each, per change), with a report per row; rows whose email the
+//! organisation already has are left as they are, so running the same import
+//! again creates nobody twice.
+
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
 use super::Directory;
 use super::commit::Mode;
+use super::directory::SeatWanted;
 use crate::access::Actor;
 use crate::directory::{DisplayName, Email, NewUser, Role};
+use crate::draft::{Draft, SeatBook};
 use crate::error::{SeatError, ValidationError};
 use crate::ids::{ProductId, TeamId, UserId};
+use crate::store::{Change, SnapshotKeys};
 
 /// Most rows one import takes.
 pub const MAX_IMPORT_ROWS: usize = 1_000;
+
+/// Rows decided on one read and committed as one change. A row writes its
+/// user, email claim and audit entry, and reads its email, id and team: 20
+/// rows keep a batch inside one DynamoDB transaction (100 items) with room
+/// for the pool and team counts.
+pub const IMPORT_BATCH_ROWS: usize = 20;
+
+/// How often a batch decided on moved state is decided again before its
+/// rows are applied one by one.
+const BATCH_ATTEMPTS: usize = 3;
 
 /// One row as given (CSV columns or JSON fields), validated on import.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -129,12 +145,36 @@ impl ImportRow {
     }
 }
 
+/// A row that passed the checks needing no read, waiting for its batch.
+struct Accepted {
+    /// The row's place in the import, from 0.
+    index: usize,
+    new: NewUser,
+    seat: Option<ProductId>,
+}
+
+impl RowResult {
+    fn refused(&mut self, error: &SeatError) {
+        self.status = RowStatus::Failed;
+        self.code = Some(error.code());
+        self.detail = Some(error.to_string());
+    }
+
+    fn settled(&mut self, status: RowStatus, user: UserId) {
+        self.status = status;
+        self.user = Some(user);
+    }
+}
+
 impl Directory<'_> {
-    /// Imports up to [`MAX_IMPORT_ROWS`] users, each row validated and
-    /// applied on its own (a refused row leaves the others), reporting every
-    /// row. A row whose email the organisation has is left as it is. In a
-    /// dry run each row is checked as it would be applied, and nothing is
-    /// written.
+    /// Imports up to [`MAX_IMPORT_ROWS`] users, reporting every row: a
+    /// refused row leaves the others, and a row whose email the organisation
+    /// has is left as it is. Rows are decided [`IMPORT_BATCH_ROWS`] at a time
+    /// on one read and committed as one change (one audit entry per user
+    /// still); a batch the store refuses as a whole (a pool or allocation
+    /// filled, an email taken meanwhile) is applied again row by row, each
+    /// row on its own. In a dry run each batch is checked as it would be
+    /// applied, and nothing is written.
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins; a validation error for no rows
@@ -153,67 +193,196 @@ impl Directory<'_> {
             )
             .into());
         }
-        let mut report = ImportReport {
-            dry_run: mode == Mode::DryRun,
-            created: 0,
-            existing: 0,
-            failed: 0,
-            rows: Vec::with_capacity(rows.len()),
-        };
-        let mut seen = std::collections::HashSet::new();
-        for (index, row) in rows.iter().enumerate() {
-            let mut result = RowResult {
+        let mut results: Vec<RowResult> = rows
+            .iter()
+            .enumerate()
+            .map(|(index, row)| RowResult {
                 row: index + 1,
                 email: row.email.clone(),
                 status: RowStatus::Failed,
                 user: None,
                 code: None,
                 detail: None,
-            };
-            match self.import_one(actor, row, &mut seen, mode).await {
-                Ok((status, user)) => {
-                    result.status = status;
-                    result.user = Some(user);
-                }
-                Err(error) => {
-                    result.code = Some(error.code());
-                    result.detail = Some(error.to_string());
-                }
+            })
+            .collect();
+        let mut emails = HashSet::new();
+        let mut ids = HashSet::new();
+        let mut accepted = Vec::with_capacity(rows.len());
+        for (index, row) in rows.iter().enumerate() {
+            match self.accept(actor, row, &mut emails, &mut ids) {
+                Ok((new, seat)) => accepted.push(Accepted { index, new, seat }),
+                Err(error) => results[index].refused(&error),
             }
-            match result.status {
-                RowStatus::Created => report.created += 1,
-                RowStatus::Exists => report.existing += 1,
-                RowStatus::Failed => report.failed += 1,
-            }
-            report.rows.push(result);
         }
-        Ok(report)
+        for batch in accepted.chunks(IMPORT_BATCH_ROWS) {
+            self.import_batch(actor, batch, mode, &mut results).await;
+        }
+        let count = |status| results.iter().filter(|r| r.status == status).count();
+        Ok(ImportReport {
+            dry_run: mode == Mode::DryRun,
+            created: count(RowStatus::Created),
+            existing: count(RowStatus::Exists),
+            failed: count(RowStatus::Failed),
+            rows: results,
+        })
     }
 
-    async fn import_one(
-        self,
+    /// A row parsed and checked against what needs no read: the earlier
+    /// rows' emails and ids, and who may create whom.
+    fn accept(
+        &self,
         actor: &Actor,
         row: &ImportRow,
-        seen: &mut std::collections::HashSet<Email>,
-        mode: Mode,
-    ) -> Result<(RowStatus, UserId), SeatError> {
+        emails: &mut HashSet<Email>,
+        ids: &mut HashSet<UserId>,
+    ) -> Result<(NewUser, Option<ProductId>), SeatError> {
         let (new, seat) = row.parse()?;
         let email = new
             .email
             .clone()
             .ok_or_else(|| ValidationError::new("email", "is required"))?;
-        if !seen.insert(email.clone()) {
+        if !emails.insert(email) {
             return Err(ValidationError::new("email", "appears on an earlier row of this import").into());
         }
-        match self.create_user(actor, new.clone(), seat.as_ref(), mode).await {
+        if let Some(id) = &new.id
+            && !ids.insert(id.clone())
+        {
+            return Err(ValidationError::new("id", "appears on an earlier row of this import").into());
+        }
+        self.check_new_user(actor, &new, seat.as_ref())?;
+        Ok((new, seat))
+    }
+
+    /// Decides `batch` on one read and commits it as one change; if the
+    /// store refuses the change as a whole, applies its rows one by one.
+    async fn import_batch(self, actor: &Actor, batch: &[Accepted], mode: Mode, results: &mut [RowResult]) {
+        for attempt in 0..BATCH_ATTEMPTS {
+            let (change, decided) = match self.decide_batch(actor, batch).await {
+                Ok(decided) => decided,
+                Err(error) => {
+                    for row in batch {
+                        results[row.index].refused(&error);
+                    }
+                    return;
+                }
+            };
+            let committed = match change {
+                None => true,
+                Some(change) => match self.commit_decided(mode, (change, ())).await {
+                    Ok(Some(_)) => true,
+                    // Decided on a state that moved: decide the batch again.
+                    Ok(None) if attempt + 1 < BATCH_ATTEMPTS => {
+                        self.store
+                            .pause_before_retry(u32::try_from(attempt).unwrap_or(u32::MAX))
+                            .await;
+                        continue;
+                    }
+                    Ok(None) | Err(_) => false,
+                },
+            };
+            if !committed {
+                break;
+            }
+            for (index, decision) in decided {
+                match decision {
+                    Ok((status, user)) => results[index].settled(status, user),
+                    Err(error) => results[index].refused(&error),
+                }
+            }
+            return;
+        }
+        for row in batch {
+            match self.import_row(actor, row, mode).await {
+                Ok((status, user)) => results[row.index].settled(status, user),
+                Err(error) => results[row.index].refused(&error),
+            }
+        }
+    }
+
+    /// `batch` decided on one read: the change creating its new users
+    /// (none if it creates nobody) and what became of each row.
+    async fn decide_batch(
+        self,
+        actor: &Actor,
+        batch: &[Accepted],
+    ) -> Result<(Option<Change>, Vec<(usize, RowDecision)>), SeatError> {
+        let mut keys = SnapshotKeys::default();
+        for row in batch {
+            keys.holders.extend(row.new.id.iter().cloned());
+            keys.emails.extend(row.new.email.iter().cloned());
+            if let Some(team) = &row.new.team
+                && !keys.teams.contains(team)
+            {
+                keys.teams.push(team.clone());
+            }
+            if let Some(product) = &row.seat
+                && !keys.pools.contains(product)
+            {
+                keys.pools.push(product.clone());
+            }
+        }
+        let now = self.clock.now();
+        let read = self.store.snapshot(&actor.org, &keys).await?;
+        let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+        let mut draft = Draft::new(&actor.org);
+        let mut entries = Vec::new();
+        let mut decided = Vec::with_capacity(batch.len());
+        for row in batch {
+            let seat = row.seat.as_ref().map(SeatWanted::Required);
+            let decision = match Self::decide_new_user(actor, &read, &mut book, &row.new, seat, true, now) {
+                Ok(value) => {
+                    entries.push(self.user_created(actor, now, &value));
+                    let id = value.user.id.clone();
+                    draft.put(None, value);
+                    Ok((RowStatus::Created, id))
+                }
+                // A taken email is a user the organisation has, left as they are.
+                Err(SeatError::EmailTaken(taken)) => read
+                    .emails
+                    .iter()
+                    .find(|(email, _)| Some(email) == row.new.email.as_ref())
+                    .map(|(_, user)| (RowStatus::Exists, user.clone()))
+                    .ok_or(SeatError::EmailTaken(taken)),
+                Err(error) => Err(error),
+            };
+            decided.push((row.index, decision));
+        }
+        if entries.is_empty() {
+            return Ok((None, decided));
+        }
+        book.write_into(&mut draft);
+        Ok((Some(draft.finish_batch(entries)), decided))
+    }
+
+    /// One row applied on its own: created, or left as it is when its email
+    /// is taken.
+    async fn import_row(
+        self,
+        actor: &Actor,
+        row: &Accepted,
+        mode: Mode,
+    ) -> Result<(RowStatus, UserId), SeatError> {
+        match self
+            .create_user(actor, row.new.clone(), row.seat.as_ref(), mode)
+            .await
+        {
             Ok(outcome) => Ok((RowStatus::Created, outcome.value.user.id)),
             // The creation reads the email claim in its snapshot: a taken
             // email is a user the organisation has, left as they are.
-            Err(SeatError::EmailTaken(_)) => match self.store.holder_by_email(&actor.org, &email).await? {
-                Some(existing) => Ok((RowStatus::Exists, existing.user.id)),
-                None => Err(SeatError::EmailTaken(email.as_str().to_owned())),
-            },
+            Err(SeatError::EmailTaken(taken)) => {
+                let found = match &row.new.email {
+                    Some(email) => self.store.holder_by_email(&actor.org, email).await?,
+                    None => None,
+                };
+                match found {
+                    Some(existing) => Ok((RowStatus::Exists, existing.user.id)),
+                    None => Err(SeatError::EmailTaken(taken)),
+                }
+            }
             Err(other) => Err(other),
         }
     }
 }
+
+/// What became of one row of a batch: created or found, or why not.
+type RowDecision = Result<(RowStatus, UserId), SeatError>;

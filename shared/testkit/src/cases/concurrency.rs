@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use seatflow_domain::{EntitlementStore, Mode};
+use seatflow_domain::{EntitlementStore, ImportRow, Mode, RowStatus};
 
 use crate::fixture::{Fixture, product};
 
@@ -284,4 +284,72 @@ pub async fn concurrent_endpoint_creations_never_pass_the_cap(store: Arc<dyn Ent
     let endpoints = store.webhook_endpoints(&f.admin.org).await.expect("read");
     assert_eq!(endpoints.len(), MAX_ENDPOINTS, "the cap, never more");
     assert_eq!(made, MAX_ENDPOINTS - 12);
+}
+
+/// 48 single assigns and 16 imports of 10 rows with a seat race for a pool
+/// of 40: exactly 40 seats are held, whether by a single or by an import's
+/// batch, every refusal is a full pool, and each holder has one audit entry.
+pub async fn batched_imports_and_single_assigns_never_oversell_a_pool(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_batch_race").await;
+    let p = product("professional");
+    f.buy("professional", 40).await;
+    let mut singles = Vec::new();
+    for i in 0..48 {
+        singles.push(f.user(&format!("Single {i}"), None).await);
+    }
+    let audit_before = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
+    let mut assigns = Vec::new();
+    for u in singles {
+        let (seats, admin, p) = (f.seats.clone(), f.admin.clone(), p.clone());
+        assigns.push(tokio::spawn(async move {
+            seats
+                .allocations()
+                .assign(&admin, &p, &u.id, Mode::Apply)
+                .await
+                .map_err(|e| e.code())
+        }));
+    }
+    let mut imports = Vec::new();
+    for i in 0..16 {
+        let rows: Vec<ImportRow> = (0..10)
+            .map(|j| ImportRow {
+                name: format!("Imported {i}.{j}"),
+                email: format!("imported{i}.{j}@example.com"),
+                seat: Some("professional".into()),
+                ..ImportRow::default()
+            })
+            .collect();
+        let (seats, admin) = (f.seats.clone(), f.admin.clone());
+        imports.push(tokio::spawn(async move {
+            seats.directory().import_users(&admin, &rows, Mode::Apply).await
+        }));
+    }
+    let mut won = 0;
+    for task in assigns {
+        match task.await.expect("task finished") {
+            Ok(_) => won += 1,
+            Err(code) => assert_eq!(code, "no_seats_available", "a single refused otherwise"),
+        }
+    }
+    for task in imports {
+        let report = task.await.expect("task finished").expect("import answered");
+        won += report.created;
+        for row in report.rows.iter().filter(|r| r.status == RowStatus::Failed) {
+            assert_eq!(
+                row.code,
+                Some("no_seats_available"),
+                "row {} refused otherwise",
+                row.email
+            );
+        }
+    }
+    assert_eq!(won, 40, "exactly the pool's seats were taken");
+    assert_eq!(f.pool(&p).await.assigned, 40);
+    f.assert_counters_match_assignments().await;
+    let audit_after = store.audit(&f.admin.org, None, 500).await.expect("audit").len();
+    assert_eq!(
+        audit_after - audit_before,
+        40,
+        "one entry per seat taken, none for refusals"
+    );
 }

@@ -1,6 +1,7 @@
 //! The conformance cases, by concept. Each takes a fresh store and panics on
 //! a violation.
 
+mod batches;
 mod concurrency;
 mod outbound;
 mod positions;
@@ -9,6 +10,7 @@ mod seats;
 mod sources;
 mod subscriptions;
 
+pub use batches::*;
 pub use concurrency::*;
 pub use outbound::*;
 pub use positions::*;

@@ -31,6 +31,7 @@ pub async fn commit_refuses_a_stale_version(store: Arc<dyn EntitlementStore>) {
                 value,
             })],
             audit: audit_for(&f.admin, f.clock.now()),
+            further_audit: Vec::new(),
             events: Vec::new(),
         }
     };
@@ -100,6 +101,7 @@ pub async fn commit_is_all_or_nothing(store: Arc<dyn EntitlementStore>) {
             }),
         ],
         audit: audit_for(&f.admin, f.clock.now()),
+        further_audit: Vec::new(),
         events: Vec::new(),
     };
     assert_eq!(store.commit(change).await, Err(StoreError::Conflict));
