@@ -15,13 +15,12 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::http::{Request, header};
 use http_body_util::BodyExt as _;
-use seatflow_domain::{
-    Actor, Catalog, DisplayName, Email, EntitlementStore, Mode, NewGrant, NewUser, OrgId, ProductId, Role,
-    SystemClock, UserId,
-};
+use seatflow_domain::{Catalog, EntitlementStore, SystemClock};
 use seatflow_http::{AppState, JwtConfig};
 use secrecy::SecretString;
 use tower::ServiceExt as _;
+
+mod common;
 
 const ROWS: usize = 1_000;
 
@@ -29,49 +28,7 @@ async fn import(label: &str, store: Arc<dyn EntitlementStore>, requests: impl Fn
     let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
     let jwt = JwtConfig::new(SecretString::from("import-bench-secret-of-at-least-32-bytes")).expect("jwt");
     let state = AppState::new(store, Arc::new(SystemClock), catalog, jwt);
-    let org = OrgId::parse("org_import").expect("org");
-    let system = Actor::system(org.clone(), "bench");
-    let seats = &state.seats;
-    seats
-        .organizations()
-        .create_organization(&system, "Import Inc", Mode::Apply)
-        .await
-        .expect("org");
-    let grant = NewGrant::parse(
-        ProductId::parse("professional").expect("id"),
-        5_000,
-        None,
-        "bench",
-    )
-    .expect("grant");
-    seats
-        .subscriptions()
-        .grant_seats(&system, &grant, Mode::Apply)
-        .await
-        .expect("seats");
-    let admin = NewUser {
-        id: Some(UserId::parse("usr_admin").expect("id")),
-        name: DisplayName::parse("Admin").expect("name"),
-        email: Some(Email::parse("admin@import.example").expect("email")),
-        directory: None,
-        role: Role::Admin,
-        team: None,
-    };
-    seats
-        .directory()
-        .create_user(&system, admin, None, Mode::Apply)
-        .await
-        .expect("admin");
-    let token = state
-        .auth
-        .mint(
-            &UserId::parse("usr_admin").expect("id"),
-            &org,
-            Role::Admin,
-            &[],
-            3600,
-        )
-        .expect("token");
+    let token = common::organisation_with_admin(&state, "org_import", 5_000).await;
     let mut csv = String::from("name,email,role,team,seat\n");
     for i in 0..ROWS {
         csv.push_str(&format!(

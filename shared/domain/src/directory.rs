@@ -194,6 +194,34 @@ fn active_by_default() -> bool {
     true
 }
 
+impl User {
+    /// The user name the organisation's directory knows them by (its
+    /// `userName`), trimmed and in lower case, since directories compare it
+    /// without case: unique in the organisation, and how a directory finds
+    /// the user again. None for users it never wrote.
+    #[must_use]
+    pub fn directory_name(&self) -> Option<String> {
+        directory_name(self.directory.as_ref()?)
+    }
+}
+
+/// The directory user name in a directory's record (see
+/// [`User::directory_name`]).
+#[must_use]
+pub fn directory_name(record: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    record
+        .get("userName")
+        .and_then(serde_json::Value::as_str)
+        .and_then(normalized_directory_name)
+}
+
+/// A directory user name as it is compared and claimed: trimmed, in lower
+/// case; none when blank.
+#[must_use]
+pub fn normalized_directory_name(name: &str) -> Option<String> {
+    Some(name.trim()).filter(|n| !n.is_empty()).map(str::to_lowercase)
+}
+
 /// What it takes to create a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {

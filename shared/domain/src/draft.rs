@@ -124,12 +124,28 @@ impl Draft {
         }));
     }
 
+    /// Moves `user`'s directory user name claim from `from` to `to`.
+    pub(crate) fn move_directory_name(
+        &mut self,
+        user: &crate::ids::UserId,
+        from: Option<String>,
+        to: Option<String>,
+    ) {
+        self.writes
+            .push(Write::MoveDirectoryName(crate::store::MoveDirectoryName {
+                user: user.clone(),
+                from,
+                to,
+            }));
+    }
+
     /// Removes `holder` (read at its version), freeing their email.
     pub(crate) fn remove_holder(&mut self, holder: &UserSeats) {
         self.events.extend(outbound::removal_events(holder));
         self.writes.push(Write::RemoveHolder(crate::store::RemoveHolder {
             user: holder.user.id.clone(),
             email: holder.user.email.clone(),
+            directory_name: holder.user.directory_name(),
             expected: holder.user.version,
         }));
     }

@@ -185,6 +185,10 @@ pub enum SeatError {
     /// Another user already has this email in the organisation.
     #[error("a user with email '{0}' already exists")]
     EmailTaken(String),
+    /// Another user already has this directory user name (SCIM `userName`,
+    /// compared without case) in the organisation.
+    #[error("another user has the user name '{0}'")]
+    UserNameTaken(String),
     /// A webhook endpoint that is off is sent nothing, a redelivery included.
     #[error("the endpoint '{0}' is off: turn it on first, then send the event again")]
     EndpointDisabled(String),
@@ -229,6 +233,7 @@ impl SeatError {
             Self::AllocationExceedsPool { .. } => "allocation_exceeds_pool",
             Self::AlreadyExists { .. } => "already_exists",
             Self::EmailTaken(_) => "email_taken",
+            Self::UserNameTaken(_) => "user_name_taken",
             Self::LastAdmin(_) => "last_admin",
             Self::EndpointDisabled(_) => "endpoint_disabled",
             Self::DecreaseBelowAssigned { .. } => "decrease_below_assigned",
@@ -258,6 +263,7 @@ impl SeatError {
             | Self::AllocationExceedsPool { .. }
             | Self::AlreadyExists { .. }
             | Self::EmailTaken(_)
+            | Self::UserNameTaken(_)
             | Self::LastAdmin(_)
             | Self::EndpointDisabled(_)
             | Self::DecreaseBelowAssigned { .. }

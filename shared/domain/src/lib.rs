@@ -55,7 +55,10 @@ pub use api_key::{ApiKey, ApiScope};
 pub use assignment::Assignment;
 pub use audit::{AuditAction, AuditActor, AuditEntry};
 pub use catalog::{Catalog, Price, PriceTier, Product, ProductKind, Term};
-pub use directory::{DisplayName, Email, NewUser, Organization, Role, Team, User, UserChanges, UserSeats};
+pub use directory::{
+    DisplayName, Email, NewUser, Organization, Role, Team, User, UserChanges, UserSeats, directory_name,
+    normalized_directory_name,
+};
 pub use grant::{MAX_GRANT_REFERENCE, NewGrant, SeatGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};
 pub use ids::{ApiKeyId, AuditId, EndpointId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
@@ -94,9 +97,10 @@ pub use payment::PaymentGateway;
 pub use provisioning::JobQueue;
 pub use sign_in::PassStore;
 pub use store::{
-    ApiKeyReads, BillingReads, Change, CommitPort, DirectoryReads, EntitlementStore, JobFailures, MoveEmail,
-    OrganizationReads, PoolSeatsCount, PositionMark, Put, Record, RemoveEndpoint, RemoveHolder, RemoveTeam,
-    RenewalIndex, Snapshot, SnapshotKeys, SubscriptionOwner, TeamSeatsCount, Write,
+    ApiKeyReads, BillingReads, Change, CommitPort, DirectoryReads, EntitlementStore, JobFailures,
+    MoveDirectoryName, MoveEmail, OrganizationReads, PoolSeatsCount, PositionMark, Put, Record,
+    RemoveEndpoint, RemoveHolder, RemoveTeam, RenewalIndex, Snapshot, SnapshotKeys, SubscriptionOwner,
+    TeamSeatsCount, Write,
 };
 
 /// The entitlement store's traits, to bring into scope where a store's

@@ -59,12 +59,16 @@ pub enum Write {
     /// Create or update a team.
     Team(Put<Team>),
     /// Create or update a user together with every seat they hold (the seats
-    /// replace what was stored). A new user also claims their email: a second
-    /// user with the same email in the organisation is a conflict.
+    /// replace what was stored). A new user also claims their email and
+    /// directory user name ([`User::directory_name`]): a second user with the
+    /// same email or name in the organisation is a conflict.
     Holder(Put<UserSeats>),
     /// Move a user's email claim from `from` to `to`; a conflict if `to` is
     /// claimed.
     MoveEmail(MoveEmail),
+    /// Move a user's directory user name claim from `from` to `to`; a
+    /// conflict if `to` is claimed.
+    MoveDirectoryName(MoveDirectoryName),
     /// Remove a user (whose seats the same change gives back) and free their
     /// email; a conflict unless the stored user has the `expected` version.
     RemoveHolder(RemoveHolder),
@@ -198,6 +202,18 @@ pub struct MoveEmail {
     pub to: Option<Email>,
 }
 
+/// A user's directory user name changed (see [`User::directory_name`]): the
+/// old claim goes, the new one must be free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveDirectoryName {
+    /// The user.
+    pub user: UserId,
+    /// The name they had, if any.
+    pub from: Option<String>,
+    /// The name they have now, if any.
+    pub to: Option<String>,
+}
+
 /// A user removed from their organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoveHolder {
@@ -205,6 +221,8 @@ pub struct RemoveHolder {
     pub user: UserId,
     /// Their email, claimed no more (none: they had none).
     pub email: Option<Email>,
+    /// Their directory user name, claimed no more (none: they had none).
+    pub directory_name: Option<String>,
     /// The version the decision read.
     pub expected: u64,
 }
@@ -251,6 +269,9 @@ pub struct SnapshotKeys {
     pub holders: Vec<UserId>,
     /// Emails: who holds each, if anyone.
     pub emails: Vec<Email>,
+    /// Directory user names (as [`User::directory_name`] gives them): who
+    /// holds each, if anyone.
+    pub directory_names: Vec<String>,
     /// Teams.
     pub teams: Vec<TeamId>,
     /// Pools.
@@ -266,6 +287,8 @@ pub struct Snapshot {
     pub holders: Vec<UserSeats>,
     /// Claimed emails and the user holding each.
     pub emails: Vec<(Email, UserId)>,
+    /// Claimed directory user names and the user holding each.
+    pub directory_names: Vec<(String, UserId)>,
     /// Teams.
     pub teams: Vec<Team>,
     /// Pools.
@@ -291,6 +314,15 @@ impl Snapshot {
     #[must_use]
     pub fn email_taken(&self, email: &Email) -> bool {
         self.emails.iter().any(|(e, _)| e == email)
+    }
+
+    /// Who holds the directory user name `name`, if read and claimed.
+    #[must_use]
+    pub fn directory_name_holder(&self, name: &str) -> Option<&UserId> {
+        self.directory_names
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, user)| user)
     }
 }
 
@@ -449,6 +481,13 @@ pub trait DirectoryReads: Send + Sync + std::fmt::Debug {
     async fn holder(&self, org: &OrgId, user: &UserId) -> Result<Option<UserSeats>, StoreError>;
     /// The user with `email`, and the seats they hold.
     async fn holder_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<UserSeats>, StoreError>;
+    /// The user whose directory user name is `name` (as
+    /// [`User::directory_name`] gives it), and the seats they hold.
+    async fn holder_by_directory_name(
+        &self,
+        org: &OrgId,
+        name: &str,
+    ) -> Result<Option<UserSeats>, StoreError>;
     /// Users by id after `after`, at most `limit`, optionally only one team's.
     async fn users(
         &self,

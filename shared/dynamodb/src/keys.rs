@@ -60,6 +60,13 @@ pub fn position(position: u64) -> String {
 pub fn email(email: &Email) -> String {
     format!("EMAIL#{}", email.as_str())
 }
+/// A directory user name's claim, by the name's SHA-256 (a name may be
+/// longer than a sort key may be, and holds any character).
+pub fn directory_name(name: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("DNAME#{hex}")
+}
 pub fn api_key(id: &ApiKeyId) -> String {
     format!("KEY#{id}")
 }

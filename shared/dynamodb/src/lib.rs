@@ -16,6 +16,7 @@
 //! | team seats (allocation, counter; `headroom` = allocation − held, when allocated) | `ORG#{org}` | `TSEATS#{team}#{product}` | |
 //! | user, with the seats they hold (`seats`: product, team, assigned at) | `ORG#{org}` | `USER#{user}` | `GSI1PK = ORG#{org}#TEAM#{team}`, `GSI1SK = USER#{user}` when in a team |
 //! | email claim (uniqueness) | `ORG#{org}` | `EMAIL#{email}` | |
+//! | directory user name claim (uniqueness; the lower-cased SCIM `userName`) | `ORG#{org}` | `DNAME#{sha256(name)}` | |
 //! | API key | `ORG#{org}` | `KEY#{key}` | |
 //! | API key by secret hash | `APIKEY#{sha256}` | `APIKEY` | |
 //! | subscription | `ORG#{org}` | `SUB#{subscription}` | renewing: `GSI1PK = RENEWAL#{yyyy-mm of period end}`, `GSI1SK = {period end, 12-digit Unix s}#{org}#{sub}`; past due: `GSI1PK = PAYMENT_FAILING`, `GSI1SK = {org}#{sub}` |

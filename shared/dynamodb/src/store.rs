@@ -493,6 +493,20 @@ impl DynamoEntitlementStore {
         Ok(())
     }
 
+    /// The user a claim item (an email's, a directory user name's) names.
+    async fn holder_by_claim(&self, org: &OrgId, sort_key: String) -> Result<Option<UserSeats>, StoreError> {
+        let Some(claim) = self.get(keys::org(org), sort_key).await? else {
+            return Ok(None);
+        };
+        let Some(id) = claim.get("user").and_then(|v| v.as_s().ok()) else {
+            return Ok(None);
+        };
+        let Ok(id) = UserId::parse(id.as_str()) else {
+            return Ok(None);
+        };
+        self.holder(org, &id).await
+    }
+
     fn put_record<T: Stored>(
         &self,
         record: &T,
@@ -688,7 +702,16 @@ impl DynamoEntitlementStore {
                         items.push(self.delete(keys::org(&change.org), keys::email(from), None)?);
                     }
                     if let Some(to) = &moved.to {
-                        let claim = email_claim(&change.org, to, &moved.user);
+                        let claim = claim(&change.org, keys::email(to), &moved.user);
+                        items.push(Self::put(claim, None, &self.table)?);
+                    }
+                }
+                Write::MoveDirectoryName(moved) => {
+                    if let Some(from) = &moved.from {
+                        items.push(self.delete(keys::org(&change.org), keys::directory_name(from), None)?);
+                    }
+                    if let Some(to) = &moved.to {
+                        let claim = claim(&change.org, keys::directory_name(to), &moved.user);
                         items.push(Self::put(claim, None, &self.table)?);
                     }
                 }
@@ -696,7 +719,10 @@ impl DynamoEntitlementStore {
                     let pk = keys::org(&change.org);
                     items.push(self.delete(pk.clone(), keys::user(&removal.user), Some(removal.expected))?);
                     if let Some(email) = &removal.email {
-                        items.push(self.delete(pk, keys::email(email), None)?);
+                        items.push(self.delete(pk.clone(), keys::email(email), None)?);
+                    }
+                    if let Some(name) = &removal.directory_name {
+                        items.push(self.delete(pk, keys::directory_name(name), None)?);
                     }
                 }
                 Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
@@ -731,7 +757,16 @@ impl DynamoEntitlementStore {
                         && let Some(email) = &user.email
                     {
                         items.push(Self::put(
-                            email_claim(&user.org, email, &user.id),
+                            claim(&user.org, keys::email(email), &user.id),
+                            None,
+                            &self.table,
+                        )?);
+                    }
+                    if put.expected.is_none()
+                        && let Some(name) = user.directory_name()
+                    {
+                        items.push(Self::put(
+                            claim(&user.org, keys::directory_name(&name), &user.id),
                             None,
                             &self.table,
                         )?);
@@ -769,11 +804,12 @@ impl DynamoEntitlementStore {
     }
 }
 
-/// The item claiming `email` for `user` in `org` (emails are unique per organisation).
-fn email_claim(org: &OrgId, email: &Email, user: &UserId) -> Item {
+/// The item claiming a unique key of `org` (`sort_key`: an email's or a
+/// directory user name's) for `user`.
+fn claim(org: &OrgId, sort_key: String, user: &UserId) -> Item {
     let mut claim = Item::new();
     claim.insert(keys::PK.into(), s(keys::org(org)));
-    claim.insert(keys::SK.into(), s(keys::email(email)));
+    claim.insert(keys::SK.into(), s(sort_key));
     claim.insert("user".into(), s(user.to_string()));
     claim
 }
@@ -832,6 +868,7 @@ impl CommitPort for DynamoEntitlementStore {
             .iter()
             .map(keys::user)
             .chain(keys.emails.iter().map(keys::email))
+            .chain(keys.directory_names.iter().map(|n| keys::directory_name(n)))
             .chain(keys.teams.iter().map(keys::team))
             .chain(keys.pools.iter().map(keys::pool))
             .chain(keys.team_seats.iter().map(|(t, p)| keys::team_seats(t, p)))
@@ -851,6 +888,17 @@ impl CommitPort for DynamoEntitlementStore {
                     if let (Some(user), Some(email)) = (user, email) {
                         let user = UserId::parse(user).map_err(|e| StoreError::Unavailable(e.to_string()))?;
                         read.emails.push((email.clone(), user));
+                    }
+                }
+                "DNAME" => {
+                    let user = item.get("user").and_then(|v| v.as_s().ok());
+                    let name = keys
+                        .directory_names
+                        .iter()
+                        .find(|n| keys::directory_name(n) == sort);
+                    if let (Some(user), Some(name)) = (user, name) {
+                        let user = UserId::parse(user).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                        read.directory_names.push((name.clone(), user));
                     }
                 }
                 "TEAM" => read.teams.push(items::from_item(item)?),
@@ -1002,16 +1050,15 @@ impl DirectoryReads for DynamoEntitlementStore {
     }
 
     async fn holder_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<UserSeats>, StoreError> {
-        let Some(claim) = self.get(keys::org(org), keys::email(email)).await? else {
-            return Ok(None);
-        };
-        let Some(id) = claim.get("user").and_then(|v| v.as_s().ok()) else {
-            return Ok(None);
-        };
-        let Ok(id) = UserId::parse(id.as_str()) else {
-            return Ok(None);
-        };
-        self.holder(org, &id).await
+        self.holder_by_claim(org, keys::email(email)).await
+    }
+
+    async fn holder_by_directory_name(
+        &self,
+        org: &OrgId,
+        name: &str,
+    ) -> Result<Option<UserSeats>, StoreError> {
+        self.holder_by_claim(org, keys::directory_name(name)).await
     }
 
     async fn users(

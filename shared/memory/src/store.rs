@@ -28,6 +28,8 @@ struct OrgRecords {
     // their values on insert and remove; a pointer moves faster than a record.
     users: BTreeMap<UserId, Box<UserSeats>>,
     emails: HashMap<Email, UserId>,
+    /// Directory user names (see `User::directory_name`) → their user.
+    directory_names: HashMap<String, UserId>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     audit: BTreeMap<AuditId, Box<AuditEntry>>,
     subscriptions: BTreeMap<SubscriptionId, Subscription>,
@@ -141,8 +143,17 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
                 .email
                 .as_ref()
                 .is_none_or(|email| records.emails.get(email).is_none_or(|id| *id == user.id));
-            email_free && version_matches(&records.users, &user.id, *expected, |h| h.user.version)
+            let name_free = user
+                .directory_name()
+                .is_none_or(|name| records.directory_names.get(&name).is_none_or(|id| *id == user.id));
+            email_free
+                && name_free
+                && version_matches(&records.users, &user.id, *expected, |h| h.user.version)
         }
+        Write::MoveDirectoryName(moved) => moved
+            .to
+            .as_ref()
+            .is_none_or(|to| records.directory_names.get(to).is_none_or(|id| *id == moved.user)),
         Write::MoveEmail(moved) => moved
             .to
             .as_ref()
@@ -257,6 +268,18 @@ fn apply(
             if let Some(email) = &holder.user.email {
                 records.emails.insert(email.clone(), holder.user.id.clone());
             }
+            let name = holder.user.directory_name();
+            if let Some(old) = records
+                .users
+                .get(&holder.user.id)
+                .and_then(|h| h.user.directory_name())
+                && Some(&old) != name.as_ref()
+            {
+                records.directory_names.remove(&old);
+            }
+            if let Some(name) = name {
+                records.directory_names.insert(name, holder.user.id.clone());
+            }
             records.users.insert(holder.user.id.clone(), Box::new(holder));
         }
         Write::MoveEmail(moved) => {
@@ -267,10 +290,21 @@ fn apply(
                 records.emails.insert(to, moved.user);
             }
         }
+        Write::MoveDirectoryName(moved) => {
+            if let Some(from) = &moved.from {
+                records.directory_names.remove(from);
+            }
+            if let Some(to) = moved.to {
+                records.directory_names.insert(to, moved.user);
+            }
+        }
         Write::RemoveHolder(removal) => {
             records.users.remove(&removal.user);
             if let Some(email) = &removal.email {
                 records.emails.remove(email);
+            }
+            if let Some(name) = &removal.directory_name {
+                records.directory_names.remove(name);
             }
         }
         Write::Pool(put) => {
@@ -378,6 +412,11 @@ impl CommitPort for MemoryEntitlementStore {
                 .iter()
                 .filter_map(|e| r.emails.get(e).map(|u| (e.clone(), u.clone())))
                 .collect(),
+            directory_names: keys
+                .directory_names
+                .iter()
+                .filter_map(|n| r.directory_names.get(n).map(|u| (n.clone(), u.clone())))
+                .collect(),
             teams: keys
                 .teams
                 .iter()
@@ -409,9 +448,10 @@ impl CommitPort for MemoryEntitlementStore {
             outbox,
         } = &mut *guard;
         let records = orgs.entry(change.org.clone()).or_default();
-        // Two new users with one email in the same change would both pass the
-        // per-write check; refuse that too.
+        // Two new users with one email (or directory name) in the same change
+        // would both pass the per-write check; refuse that too.
         let mut new_emails = std::collections::HashSet::new();
+        let mut new_names = std::collections::HashSet::new();
         let all_fresh = change.writes.iter().all(|w| match w {
             Write::Holder(Put {
                 expected: None,
@@ -422,6 +462,10 @@ impl CommitPort for MemoryEntitlementStore {
                     .email
                     .as_ref()
                     .is_none_or(|email| new_emails.insert(email.clone()))
+                    && value
+                        .user
+                        .directory_name()
+                        .is_none_or(|name| new_names.insert(name))
                     && check(records, w)
             }
             Write::ProcessedEvent(event) => !processed_events.contains_key(&event.id),
@@ -552,6 +596,19 @@ impl DirectoryReads for MemoryEntitlementStore {
         Ok(self.read(org, |r| {
             r.emails
                 .get(email)
+                .and_then(|id| r.users.get(id))
+                .map(|h| UserSeats::clone(h))
+        }))
+    }
+
+    async fn holder_by_directory_name(
+        &self,
+        org: &OrgId,
+        name: &str,
+    ) -> Result<Option<UserSeats>, StoreError> {
+        Ok(self.read(org, |r| {
+            r.directory_names
+                .get(name)
                 .and_then(|id| r.users.get(id))
                 .map(|h| UserSeats::clone(h))
         }))

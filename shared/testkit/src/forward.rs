@@ -91,6 +91,10 @@ macro_rules! forward_store_reads {
         self.$field.holder_by_email(org, email).await
     }
 
+    async fn holder_by_directory_name(&self, org: &::seatflow_domain::OrgId, name: &str) -> Result<Option<::seatflow_domain::UserSeats>, ::seatflow_domain::StoreError> {
+        self.$field.holder_by_directory_name(org, name).await
+    }
+
     async fn users(
         &self,
         org: &::seatflow_domain::OrgId,

@@ -51,7 +51,9 @@ impl From<ApiError> for ScimError {
         let status = error.status();
         let problem = error.problem();
         let scim_type = match (status, problem.code.as_str()) {
-            (StatusCode::CONFLICT, "email_taken" | "already_exists") => Some("uniqueness"),
+            (StatusCode::CONFLICT, "email_taken" | "user_name_taken" | "already_exists") => {
+                Some("uniqueness")
+            }
             (StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST, _) => Some("invalidValue"),
             _ => None,
         };

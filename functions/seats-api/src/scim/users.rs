@@ -151,23 +151,25 @@ pub async fn get_one(
     ))
 }
 
-/// The user whose `userName` is `name` (case-insensitive), if any: found
-/// by email when it is an address, else among every user (no index keeps
-/// other names).
+/// The user whose `userName` is `name` (case-insensitive), if any: the
+/// directory's users by the claim on their name (one read); users the
+/// directory never wrote answer their email as their `userName`, so an
+/// address is looked up by email too.
 async fn with_user_name(app: &AppState, actor: &Actor, name: &str) -> Result<Option<UserSeats>, ScimError> {
+    let directory = app.seats.directory();
+    if let Some(holder) = directory.user_by_directory_name(actor, name).await? {
+        return Ok(Some(holder));
+    }
     let same = |holder: &UserSeats| {
         profile(&holder.user)
             .get("userName")
             .and_then(Value::as_str)
             .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
     };
-    if let Ok(email) = Email::parse(name)
-        && let Some(holder) = app.seats.directory().user_by_email(actor, &email).await?
-        && same(&holder)
-    {
-        return Ok(Some(holder));
+    match Email::parse(name) {
+        Ok(email) => Ok(directory.user_by_email(actor, &email).await?.filter(same)),
+        Err(_) => Ok(None),
     }
-    Ok(every_holder(app, actor).await?.into_iter().find(same))
 }
 
 /// Refuses a `userName` another user has (409 `uniqueness`).

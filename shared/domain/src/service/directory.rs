@@ -5,7 +5,7 @@ use super::commit::{Mode, Outcome, decide_and_commit};
 use super::{Directory, MAX_PAGE, Seats};
 use crate::access::{Actor, Principal};
 use crate::audit::{AuditAction, nothing, snapshot};
-use crate::directory::{DisplayName, NewUser, Role, Team, User, UserChanges, UserSeats};
+use crate::directory::{DisplayName, NewUser, Role, Team, User, UserChanges, UserSeats, directory_name};
 use crate::draft::{Draft, SeatBook};
 use crate::error::{SeatError, ValidationError};
 use crate::ids::{OrgId, ProductId, TeamId, UserId};
@@ -177,6 +177,12 @@ impl Directory<'_> {
         let keys = SnapshotKeys {
             holders: new.id.iter().cloned().collect(),
             emails: new.email.iter().cloned().collect(),
+            directory_names: new
+                .directory
+                .as_ref()
+                .and_then(directory_name)
+                .into_iter()
+                .collect(),
             teams: new.team.iter().cloned().collect(),
             pools: seat_product.iter().cloned().cloned().collect(),
             ..SnapshotKeys::default()
@@ -247,6 +253,14 @@ impl Directory<'_> {
         }
         if let Some(email) = new.email.as_ref().filter(|e| read.email_taken(e)) {
             return Err(SeatError::EmailTaken(email.as_str().to_owned()));
+        }
+        if let Some(name) = new
+            .directory
+            .as_ref()
+            .and_then(directory_name)
+            .filter(|n| read.directory_name_holder(n).is_some())
+        {
+            return Err(SeatError::UserNameTaken(name));
         }
         let id = match &new.id {
             Some(id) if read.holder(id).is_some() => {
@@ -599,6 +613,12 @@ impl Directory<'_> {
         let keys = SnapshotKeys {
             holders: vec![id.clone()],
             emails: changes.email.iter().flatten().cloned().collect(),
+            directory_names: changes
+                .directory
+                .iter()
+                .flatten()
+                .filter_map(directory_name)
+                .collect(),
             teams: changes.team.iter().flatten().cloned().collect(),
             pools: self.catalog.products.keys().cloned().collect(),
             ..SnapshotKeys::default()
@@ -614,6 +634,16 @@ impl Directory<'_> {
             }
             if let Some(directory) = &changes.directory {
                 updated.user.directory.clone_from(directory);
+                let (from, to) = (holder.user.directory_name(), updated.user.directory_name());
+                if from != to {
+                    if let Some(taken) = to
+                        .as_ref()
+                        .filter(|n| read.directory_name_holder(n).is_some_and(|u| u != id))
+                    {
+                        return Err(SeatError::UserNameTaken(taken.clone()));
+                    }
+                    draft.move_directory_name(id, from, to);
+                }
             }
             if let Some(email) = changes.email.as_ref().filter(|e| **e != holder.user.email) {
                 match email {

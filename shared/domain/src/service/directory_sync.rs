@@ -215,4 +215,22 @@ impl Directory<'_> {
         actor.require_admin("find users by email")?;
         Ok(self.store.holder_by_email(&actor.org, email).await?)
     }
+
+    /// The user the organisation's directory knows by the user name `name`
+    /// (compared without case; see [`crate::User::directory_name`]), if any:
+    /// one read, whatever the number of users.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; the store's failures.
+    pub async fn user_by_directory_name(
+        self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<Option<UserSeats>, SeatError> {
+        actor.require_admin("find users by user name")?;
+        let Some(name) = crate::directory::normalized_directory_name(name) else {
+            return Ok(None);
+        };
+        Ok(self.store.holder_by_directory_name(&actor.org, &name).await?)
+    }
 }

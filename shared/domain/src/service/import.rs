@@ -21,11 +21,15 @@ use crate::store::{Change, SnapshotKeys};
 /// Most rows one import takes.
 pub const MAX_IMPORT_ROWS: usize = 1_000;
 
-/// Rows decided on one read and committed as one change. A row writes its
-/// user, email claim and audit entry, and reads its email, id and team: 20
-/// rows keep a batch inside one DynamoDB transaction (100 items) with room
-/// for the pool and team counts.
+/// Most rows decided on one read and committed as one change. A row writes
+/// its user, email claim and audit entry: 20 rows keep a batch inside one
+/// DynamoDB transaction (100 items) with room for the pool and team counts.
 pub const IMPORT_BATCH_ROWS: usize = 20;
+
+/// Most records one batch's read takes (each row's email, its id when
+/// given, each team and pool once). DynamoDB reads 100 in one transaction
+/// since 2022; its emulators (moto, DynamoDB Local) still take 25.
+pub const IMPORT_BATCH_READS: usize = 25;
 
 /// How often a batch decided on moved state is decided again before its
 /// rows are applied one by one.
@@ -214,7 +218,7 @@ impl Directory<'_> {
                 Err(error) => results[index].refused(&error),
             }
         }
-        for batch in accepted.chunks(IMPORT_BATCH_ROWS) {
+        for batch in batches(&accepted) {
             self.import_batch(actor, batch, mode, &mut results).await;
         }
         let count = |status| results.iter().filter(|r| r.status == status).count();
@@ -306,21 +310,7 @@ impl Directory<'_> {
         actor: &Actor,
         batch: &[Accepted],
     ) -> Result<(Option<Change>, Vec<(usize, RowDecision)>), SeatError> {
-        let mut keys = SnapshotKeys::default();
-        for row in batch {
-            keys.holders.extend(row.new.id.iter().cloned());
-            keys.emails.extend(row.new.email.iter().cloned());
-            if let Some(team) = &row.new.team
-                && !keys.teams.contains(team)
-            {
-                keys.teams.push(team.clone());
-            }
-            if let Some(product) = &row.seat
-                && !keys.pools.contains(product)
-            {
-                keys.pools.push(product.clone());
-            }
-        }
+        let keys = batch_keys(batch);
         let now = self.clock.now();
         let read = self.store.snapshot(&actor.org, &keys).await?;
         let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
@@ -384,5 +374,94 @@ impl Directory<'_> {
     }
 }
 
+/// The records a batch's decision reads: each row's email and id, each
+/// team and pool once.
+fn batch_keys(batch: &[Accepted]) -> SnapshotKeys {
+    let mut keys = SnapshotKeys::default();
+    for row in batch {
+        keys.holders.extend(row.new.id.iter().cloned());
+        keys.emails.extend(row.new.email.iter().cloned());
+        if let Some(team) = &row.new.team
+            && !keys.teams.contains(team)
+        {
+            keys.teams.push(team.clone());
+        }
+        if let Some(product) = &row.seat
+            && !keys.pools.contains(product)
+        {
+            keys.pools.push(product.clone());
+        }
+    }
+    keys
+}
+
+fn read_count(keys: &SnapshotKeys) -> usize {
+    keys.holders.len() + keys.emails.len() + keys.teams.len() + keys.pools.len()
+}
+
+/// `accepted` cut into batches of consecutive rows, each at most
+/// [`IMPORT_BATCH_ROWS`] rows reading at most [`IMPORT_BATCH_READS`] records.
+fn batches(accepted: &[Accepted]) -> Vec<&[Accepted]> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    for end in 1..=accepted.len() {
+        let candidate = &accepted[start..end];
+        let over =
+            candidate.len() > IMPORT_BATCH_ROWS || read_count(&batch_keys(candidate)) > IMPORT_BATCH_READS;
+        if over && end - start > 1 {
+            batches.push(&accepted[start..end - 1]);
+            start = end - 1;
+        }
+    }
+    if start < accepted.len() {
+        batches.push(&accepted[start..]);
+    }
+    batches
+}
+
 /// What became of one row of a batch: created or found, or why not.
 type RowDecision = Result<(RowStatus, UserId), SeatError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepted(index: usize, id: bool, team: Option<&str>) -> Accepted {
+        Accepted {
+            index,
+            new: NewUser {
+                id: id.then(|| UserId::parse(format!("usr_{index}")).expect("id")),
+                name: DisplayName::parse("Someone").expect("name"),
+                email: Some(Email::parse(&format!("p{index}@example.com")).expect("email")),
+                directory: None,
+                role: Role::Member,
+                team: team.map(|t| TeamId::parse(t).expect("team")),
+            },
+            seat: Some(ProductId::parse("professional").expect("product")),
+        }
+    }
+
+    fn sizes(rows: &[Accepted]) -> Vec<usize> {
+        batches(rows).iter().map(|b| b.len()).collect()
+    }
+
+    #[test]
+    fn batches_keep_to_the_rows_and_reads_of_one_transaction() {
+        // An email and a pool: 20 rows read 21 records.
+        let plain: Vec<_> = (0..45).map(|i| accepted(i, false, None)).collect();
+        assert_eq!(sizes(&plain), [20, 20, 5]);
+        // An email, an id and a pool: 12 rows read 25 records.
+        let with_ids: Vec<_> = (0..30).map(|i| accepted(i, true, None)).collect();
+        assert_eq!(sizes(&with_ids), [12, 12, 6]);
+        // A team per row besides: 8 rows read 25.
+        let teams: Vec<String> = (0..10).map(|i| format!("team_{i}")).collect();
+        let in_teams: Vec<_> = (0..10).map(|i| accepted(i, true, Some(&teams[i]))).collect();
+        assert_eq!(sizes(&in_teams), [8, 2]);
+        let order: Vec<usize> = batches(&in_teams)
+            .iter()
+            .flat_map(|b| b.iter().map(|r| r.index))
+            .collect();
+        assert_eq!(order, (0..10).collect::<Vec<_>>(), "every row once, in order");
+        assert!(batches(&[]).is_empty());
+    }
+}

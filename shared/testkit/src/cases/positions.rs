@@ -1,5 +1,6 @@
 //! Users by position (SCIM's `startIndex`): the count without reading the
-//! users, and pages that read the page, not every user before it.
+//! users, and pages that read the page, not every user before it; and users
+//! by their directory user name, found by one read.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use seatflow_domain::store_ports::{CommitPort, DirectoryReads};
 use seatflow_domain::{
-    Change, Email, EntitlementStore, Mode, OrgId, PositionMark, Record, SeatPool, Snapshot, SnapshotKeys,
-    StoreError, Team, TeamId, TeamSeats, User, UserId, UserSeats,
+    Change, DisplayName, Email, EntitlementStore, Mode, NewUser, OrgId, PositionMark, Record, Role, SeatPool,
+    Snapshot, SnapshotKeys, StoreError, Team, TeamId, TeamSeats, User, UserChanges, UserId, UserSeats,
 };
 
 use crate::fixture::Fixture;
@@ -70,6 +71,14 @@ impl DirectoryReads for CountingUsers {
 
     async fn holder_by_email(&self, org: &OrgId, email: &Email) -> Result<Option<UserSeats>, StoreError> {
         self.inner.holder_by_email(org, email).await
+    }
+
+    async fn holder_by_directory_name(
+        &self,
+        org: &OrgId,
+        name: &str,
+    ) -> Result<Option<UserSeats>, StoreError> {
+        self.inner.holder_by_directory_name(org, name).await
     }
 
     async fn users(
@@ -293,4 +302,110 @@ pub async fn the_admins_are_found_without_reading_every_user(store: Arc<dyn Enti
             .all(|u| u.org == other.admin.org),
         "another organisation's admins are its own"
     );
+}
+
+/// A directory's user name (SCIM `userName`) is claimed like an email: found
+/// by one read whatever its case and however many users there are, refused
+/// to a second user (also when eight directories race for it), moved when
+/// the directory renames the user, and freed when the user is removed.
+pub async fn directory_user_names_are_claimed_found_moved_and_freed(store: Arc<dyn EntitlementStore>) {
+    let counting = Arc::new(CountingUsers {
+        inner: store.clone(),
+        users_read: AtomicUsize::new(0),
+    });
+    let f = Fixture::new(counting.clone(), "org_user_names").await;
+    for i in 0..30 {
+        f.user(&format!("Bystander {i}"), None).await;
+    }
+    let record = |name: &str| {
+        let mut record = serde_json::Map::new();
+        record.insert("userName".into(), serde_json::Value::from(name));
+        record
+    };
+    let new = |name: &str, user_name: &str| NewUser {
+        id: None,
+        name: DisplayName::parse(name).expect("name"),
+        email: None,
+        directory: Some(record(user_name)),
+        role: Role::Member,
+        team: None,
+    };
+    let sync = f.seats.directory();
+    let (ann, _) = sync
+        .create_directory_user(&f.admin, new("Ann", "Ann.Smith"), true, Mode::Apply)
+        .await
+        .expect("Ann created");
+    let ann = ann.value.user;
+    counting.taken();
+    let found = sync
+        .user_by_directory_name(&f.admin, "  ANN.smith ")
+        .await
+        .expect("read")
+        .expect("found without case");
+    assert_eq!(found.user.id, ann.id);
+    assert_eq!(counting.taken(), 0, "found by its claim, not among the users");
+    let refused = sync
+        .create_directory_user(&f.admin, new("Another Ann", "ann.smith"), true, Mode::Apply)
+        .await
+        .expect_err("the name is Ann's");
+    assert_eq!(refused.code(), "user_name_taken");
+
+    let renamed = UserChanges {
+        directory: Some(Some(record("ann.s"))),
+        ..UserChanges::default()
+    };
+    sync.update_user(&f.admin, &ann.id, &renamed, Mode::Apply)
+        .await
+        .expect("renamed by the directory");
+    assert!(
+        store
+            .holder_by_directory_name(&f.admin.org, "ann.smith")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let now = store
+        .holder_by_directory_name(&f.admin.org, "ann.s")
+        .await
+        .expect("read");
+    assert_eq!(now.map(|h| h.user.id), Some(ann.id.clone()));
+    sync.create_directory_user(&f.admin, new("Another Ann", "Ann.Smith"), true, Mode::Apply)
+        .await
+        .expect("the old name is free again");
+    sync.remove_user(&f.admin, &ann.id, Mode::Apply)
+        .await
+        .expect("removed");
+    assert!(
+        store
+            .holder_by_directory_name(&f.admin.org, "ann.s")
+            .await
+            .expect("read")
+            .is_none()
+    );
+
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let (seats, admin, user) = (
+                f.seats.clone(),
+                f.admin.clone(),
+                new(&format!("Racer {i}"), "racer"),
+            );
+            tokio::spawn(async move {
+                seats
+                    .directory()
+                    .create_directory_user(&admin, user, true, Mode::Apply)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.code())
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        match racer.await.expect("task finished") {
+            Ok(()) => won += 1,
+            Err(code) => assert_eq!(code, "user_name_taken", "a racer refused otherwise"),
+        }
+    }
+    assert_eq!(won, 1, "one user holds the name");
 }
