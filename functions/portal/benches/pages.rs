@@ -1,7 +1,7 @@
 //! Portal pages rendered in process on the in-memory store, through the
 //! router: Users (its first page of 50, and a search that reads one call's
 //! most, 2,500 users, finds nobody and offers to search on) for an
-//! organisation of 10,000 users,
+//! organisation of 10,000 users (`PORTAL_BENCH_USERS` to choose another),
 //! each with a seat, and Licenses; per page, the server's time to the whole
 //! answer (median and worst of the runs) and its bytes with the stylesheet
 //! and the script. See BENCHMARKS.md.
@@ -23,7 +23,6 @@ use seatflow_memory::{MemoryEntitlementStore, OfflinePaymentGateway};
 use secrecy::SecretString;
 use tower::ServiceExt as _;
 
-const USERS: usize = 10_000;
 const RUNS: usize = 50;
 
 async fn get(router: &axum::Router, path: &str, cookie: &str) -> (Duration, usize, String) {
@@ -42,8 +41,15 @@ async fn get(router: &axum::Router, path: &str, cookie: &str) -> (Duration, usiz
     )
 }
 
+/// Users of the organisation: `PORTAL_BENCH_USERS`, else 10,000.
+fn users() -> usize {
+    seatflow_config::env::var("PORTAL_BENCH_USERS")
+        .map_or(10_000, |n| n.parse().expect("PORTAL_BENCH_USERS: a number"))
+}
+
 #[tokio::main]
 async fn main() {
+    let users = users();
     let catalog = Arc::new(Catalog::default_catalog().expect("catalog"));
     let jwt = JwtConfig::new(SecretString::from("portal-bench-secret-of-at-least-32-bytes")).expect("jwt");
     let state = AppState::new(
@@ -62,14 +68,14 @@ async fn main() {
         .expect("org");
     let pro = seatflow_domain::ProductId::parse("professional").expect("product");
     let grant =
-        seatflow_domain::NewGrant::parse(pro.clone(), u32::try_from(USERS).expect("fits"), None, "bench")
+        seatflow_domain::NewGrant::parse(pro.clone(), u32::try_from(users).expect("fits"), None, "bench")
             .expect("grant");
     seats
         .subscriptions()
         .grant_seats(&system, &grant, Mode::Apply)
         .await
         .expect("seats");
-    for i in 0..USERS {
+    for i in 0..users {
         let new = NewUser {
             id: Some(UserId::parse(format!("usr_{i:06}")).expect("id")),
             name: DisplayName::parse(&format!("Holder Number {i}")).expect("name"),
@@ -132,10 +138,10 @@ async fn main() {
     let (_, css_bytes, _) = get(&router, &linked(r#"rel="stylesheet" href=""#), &cookie).await;
     let (_, js_bytes, _) = get(&router, &linked(r#"<script src=""#), &cookie).await;
     println!(
-        "users: {USERS}, runs per page: {RUNS}, stylesheet: {css_bytes} bytes, script: {js_bytes} bytes"
+        "users: {users}, runs per page: {RUNS}, stylesheet: {css_bytes} bytes, script: {js_bytes} bytes"
     );
     for (name, path) in [
-        ("Users (first 50 of 10,000)", "/users"),
+        ("Users (first 50)", "/users"),
         (
             "Users, a search matching nobody in one call's 2,500 users",
             "/users?q=holder9999%40",

@@ -16,16 +16,13 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, header};
-use http_body_util::BodyExt as _;
+use axum::http::Method;
 use seatflow_domain::{Catalog, EntitlementStore, SystemClock};
 use seatflow_dynamodb::{Capacity, CapacityMeter};
 use seatflow_http::entitlement_tokens::{EntitlementTokens, KeySetDocument};
 use seatflow_http::{AppState, JwtConfig};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 mod common;
 
@@ -47,27 +44,7 @@ const DAY: [(&str, u64); 6] = [
 
 /// One HTTP call through the router, which must succeed; the answer's body.
 async fn ok(router: &Router, method: Method, uri: &str, auth: &str, body: Option<Value>) -> Value {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {auth}"));
-    let body = match body {
-        Some(body) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(body.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = router
-        .clone()
-        .oneshot(request.body(body).expect("request"))
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    assert!(status.is_success(), "{uri}: {status} {body}");
-    body
+    common::send(router, method.as_str(), uri, auth, body).await.1
 }
 
 /// What the samples of an activity cost together.

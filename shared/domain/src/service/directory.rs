@@ -461,6 +461,7 @@ impl Directory<'_> {
             Some(mark) => (mark.position, Some(mark.user)),
             None => (0, None),
         };
+        let walked_from = position;
         while position < start - 1 {
             let step = usize::try_from(start - 1 - position)
                 .unwrap_or(MAX_PAGE)
@@ -477,15 +478,27 @@ impl Directory<'_> {
             .store
             .holders(org, after.as_ref(), limit.min(MAX_PAGE))
             .await?;
-        if let Some(last) = page.last() {
-            let mark = PositionMark {
+        let mark = |position: u64, user: &UserId| {
+            Record::PositionMark(PositionMark {
                 org: org.clone(),
-                position: position + page.len() as u64,
-                user: last.user.id.clone(),
+                position,
+                user: user.clone(),
                 expires_at: now + chrono::Duration::seconds(POSITION_MARK_SECONDS),
-            };
-            // A hint: the page is answered whether or not it is kept.
-            let _ = self.store.record(Record::PositionMark(mark)).await;
+            })
+        };
+        // Hints: the page is answered whether or not they are kept. Where
+        // the next page starts; and, after a walk, where this one started,
+        // so that asking for it again (a retry, a jump back) walks no more.
+        if let Some(last) = page.last() {
+            let _ = self
+                .store
+                .record(mark(position + page.len() as u64, &last.user.id))
+                .await;
+        }
+        if position > walked_from
+            && let Some(before) = &after
+        {
+            let _ = self.store.record(mark(position, before)).await;
         }
         let seen = position + page.len() as u64;
         Ok((page, total.max(seen)))

@@ -190,6 +190,11 @@ pub async fn pages_by_position_read_the_page_not_the_users_before_it(store: Arc<
         all[12..17]
     );
     assert_eq!(counting.taken(), 12 + 5);
+    // The walk left a mark where the page starts: asked again (a retry),
+    // the page alone is read.
+    let (again, _) = directory.people_at(&f.admin, 13, 5).await.expect("page");
+    assert_eq!(again, page);
+    assert_eq!(counting.taken(), 5);
 
     // Past the end: nothing, and the count.
     let (page, count) = directory.people_at(&f.admin, total + 1, 5).await.expect("page");
