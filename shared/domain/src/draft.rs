@@ -168,12 +168,11 @@ impl Draft {
         self.writes.push(Write::ProcessedEvent(event));
     }
 
-    /// The change of a batch, recorded by one entry per change in it
-    /// (`entries` must not be empty).
-    pub(crate) fn finish_batch(self, mut entries: Vec<AuditEntry>) -> Change {
-        let first = entries.remove(0);
+    /// The change of a batch, recorded by one entry per change in it:
+    /// `first`, then `further`.
+    pub(crate) fn finish_batch(self, first: AuditEntry, further: Vec<AuditEntry>) -> Change {
         let mut change = self.finish(first);
-        change.further_audit = entries;
+        change.further_audit = further;
         change
     }
 

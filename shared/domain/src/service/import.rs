@@ -337,11 +337,12 @@ impl Directory<'_> {
             };
             decided.push((row.index, decision));
         }
-        if entries.is_empty() {
+        let mut entries = entries.into_iter();
+        let Some(first) = entries.next() else {
             return Ok((None, decided));
-        }
+        };
         book.write_into(&mut draft);
-        Ok((Some(draft.finish_batch(entries)), decided))
+        Ok((Some(draft.finish_batch(first, entries.collect())), decided))
     }
 
     /// One row applied on its own: created, or left as it is when its email
