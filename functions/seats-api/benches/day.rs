@@ -173,8 +173,8 @@ async fn day(label: &str, store: Arc<dyn EntitlementStore>, meter: Option<Arc<Ca
         used: since(before),
     });
 
-    // SCIM: what a sync cycle sends, in its usual proportions: lookups by
-    // userName, pages, and a sixth of changes (a create, a deactivation).
+    // SCIM: what a sync cycle sends: a lookup by userName, a page of 100,
+    // one user, and a create every other cycle (a seventh of the requests).
     let before = read();
     let mut sent = 0;
     for i in 0..SAMPLES / 4 {
