@@ -94,7 +94,7 @@ build-lambda: $(LAMBDA_TOOLS) ## release build of every function for Lambda (arm
 	  $(LAMBDA_PATH) $(CARGO_LAMBDA) lambda build --release --arm64 --features lambda -p seatflow-$$fn || exit 1; \
 	done
 
-bench-lambda: ## size and cold start (init) of every function's release binary, as in BENCHMARKS.md
+bench-lambda: build-lambda ## arm64 size, and size and cold start (init) of every function's x86_64 release binary, as in BENCHMARKS.md
 	$(CARGO) build --release --bins $(foreach fn,$(FUNCTIONS),-p seatflow-$(fn)) --features $(FUNCTION_FEATURES)
 	scripts/with-moto.sh .venv/bin/python scripts/cold-start.py 30
 

@@ -5,19 +5,26 @@
 use std::sync::Arc;
 
 use seatflow_checkout::{CheckoutState, router};
-use seatflow_config::{APP_SECRETS, CheckoutConfig, ORIGIN_SECRET, Refreshing, STRIPE_SECRET_KEY, StoreKind};
+use seatflow_config::{
+    APP_SECRETS, CheckoutConfig, ORIGIN_SECRET, Refreshing, STRIPE_SECRET_KEY, Secrets, StoreKind,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_config::init_tracing();
-    let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
     let config = Arc::new(CheckoutConfig::from_env()?);
-    let idempotency = seatflow_config::idempotency_store(StoreKind::DynamoDb).await?;
     let mut names = APP_SECRETS.to_vec();
     names.extend([STRIPE_SECRET_KEY, ORIGIN_SECRET]);
+    // The stores and the secrets are made and read at the same time.
+    let (stores, idempotency, secrets) = tokio::try_join!(
+        seatflow_config::stores(StoreKind::DynamoDb),
+        seatflow_config::idempotency_store(StoreKind::DynamoDb),
+        Secrets::from_env(&names)
+    )?;
     let app = Arc::new(
-        Refreshing::from_env(
+        Refreshing::from_env_with_first(
             &names,
+            secrets,
             Box::new(move |secrets| {
                 let (stores, config, idempotency) = (stores.clone(), config.clone(), idempotency.clone());
                 Box::pin(async move {

@@ -6,19 +6,24 @@
 use std::sync::Arc;
 
 use seatflow_config::{
-    APP_SECRETS, ORIGIN_SECRET, PORTAL_OIDC_CLIENT_SECRET, Refreshing, STRIPE_SECRET_KEY, StoreKind,
+    APP_SECRETS, ORIGIN_SECRET, PORTAL_OIDC_CLIENT_SECRET, Refreshing, STRIPE_SECRET_KEY, Secrets, StoreKind,
 };
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_config::init_tracing();
-    let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
     let proration = seatflow_config::proration_behavior()?;
     let mut names = APP_SECRETS.to_vec();
     names.extend([STRIPE_SECRET_KEY, PORTAL_OIDC_CLIENT_SECRET, ORIGIN_SECRET]);
+    // The stores and the secrets are made and read at the same time.
+    let (stores, secrets) = tokio::try_join!(
+        seatflow_config::stores(StoreKind::DynamoDb),
+        Secrets::from_env(&names)
+    )?;
     let app = Arc::new(
-        Refreshing::from_env(
+        Refreshing::from_env_with_first(
             &names,
+            secrets,
             Box::new(move |secrets| {
                 let stores = stores.clone();
                 Box::pin(async move {

@@ -3,17 +3,22 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use seatflow_config::{Refreshing, STRIPE_SECRET_KEY, StoreKind};
+use seatflow_config::{Refreshing, STRIPE_SECRET_KEY, Secrets, StoreKind};
 use seatflow_provisioner::{Provisioner, batch};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     seatflow_config::init_tracing();
-    let seats = seatflow_config::seats(StoreKind::DynamoDb).await?;
-    // Stripe's key is read from Secrets Manager at cold start and again
-    // after its TTL; the provisioner is rebuilt when it changed.
-    let provisioners = Refreshing::from_env(
+    // Stripe's key is read from Secrets Manager at cold start (while the
+    // store is made) and again after its TTL; the provisioner is rebuilt
+    // when it changed.
+    let (seats, secrets) = tokio::try_join!(
+        seatflow_config::seats(StoreKind::DynamoDb),
+        Secrets::from_env(&[STRIPE_SECRET_KEY])
+    )?;
+    let provisioners = Refreshing::from_env_with_first(
         &[STRIPE_SECRET_KEY],
+        secrets,
         Box::new(move |secrets| {
             let seats = seats.clone();
             Box::pin(async move {

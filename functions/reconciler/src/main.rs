@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use seatflow_config::{Refreshing, STRIPE_SECRET_KEY, StoreKind};
+use seatflow_config::{Refreshing, STRIPE_SECRET_KEY, Secrets, StoreKind};
 use seatflow_reconciler::{ReconcileConfig, ReconcileReport, Reconciler};
 
 /// Kept back from the invocation's time, to end grants and report.
@@ -15,7 +15,11 @@ const MARGIN: Duration = Duration::from_secs(20);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     seatflow_config::init_tracing();
-    let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
+    // The stores and Stripe's key are made and read at the same time.
+    let (stores, secrets) = tokio::try_join!(
+        seatflow_config::stores(StoreKind::DynamoDb),
+        Secrets::from_env(&[STRIPE_SECRET_KEY])
+    )?;
     let seats = Arc::new(seatflow_config::seats_over(
         stores.entitlements,
         seatflow_config::clock(),
@@ -24,8 +28,9 @@ async fn main() -> Result<(), Error> {
     let renewals = stores.renewals;
     // Stripe's key is read from Secrets Manager at cold start and again
     // after its TTL; the reconciler is rebuilt when it changed.
-    let reconcilers = Refreshing::from_env(
+    let reconcilers = Refreshing::from_env_with_first(
         &[STRIPE_SECRET_KEY],
+        secrets,
         Box::new(move |secrets| {
             let (seats, renewals, config) = (seats.clone(), renewals.clone(), config);
             Box::pin(async move {

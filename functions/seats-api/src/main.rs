@@ -5,17 +5,22 @@
 
 use std::sync::Arc;
 
-use seatflow_config::{APP_SECRETS, ORIGIN_SECRET, Refreshing, StoreKind};
+use seatflow_config::{APP_SECRETS, ORIGIN_SECRET, Refreshing, Secrets, StoreKind};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_config::init_tracing();
-    let stores = seatflow_config::stores(StoreKind::DynamoDb).await?;
     let mut names = APP_SECRETS.to_vec();
     names.push(ORIGIN_SECRET);
+    // The stores and the secrets are made and read at the same time.
+    let (stores, secrets) = tokio::try_join!(
+        seatflow_config::stores(StoreKind::DynamoDb),
+        Secrets::from_env(&names)
+    )?;
     let app = Arc::new(
-        Refreshing::from_env(
+        Refreshing::from_env_with_first(
             &names,
+            secrets,
             Box::new(move |secrets| {
                 let stores = stores.clone();
                 Box::pin(async move {

@@ -4,16 +4,19 @@
 
 use std::sync::Arc;
 
-use seatflow_config::{ORIGIN_SECRET, Refreshing, STRIPE_WEBHOOK_SECRET};
+use seatflow_config::{ORIGIN_SECRET, Refreshing, STRIPE_WEBHOOK_SECRET, Secrets};
 use seatflow_stripe_webhook::{WebhookState, router};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     seatflow_config::init_tracing();
-    let queue = seatflow_config::job_queue().await?;
+    let names = [STRIPE_WEBHOOK_SECRET, ORIGIN_SECRET];
+    // The queue is made and the secrets read at the same time.
+    let (queue, secrets) = tokio::try_join!(seatflow_config::job_queue(), Secrets::from_env(&names))?;
     let app = Arc::new(
-        Refreshing::from_env(
-            &[STRIPE_WEBHOOK_SECRET, ORIGIN_SECRET],
+        Refreshing::from_env_with_first(
+            &names,
+            secrets,
             Box::new(move |secrets| {
                 let queue = queue.clone();
                 Box::pin(async move {

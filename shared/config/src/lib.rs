@@ -121,13 +121,18 @@ pub async fn stores(default: StoreKind) -> anyhow::Result<Stores> {
         StoreKind::Memory => Ok(Stores::of(seatflow_memory::MemoryEntitlementStore::new())),
         #[cfg(feature = "dynamodb")]
         StoreKind::DynamoDb => {
-            let store = seatflow_dynamodb::DynamoEntitlementStore::from_vars(env::var)
-                .await
-                .context("DynamoDB store")?;
             // The functions that sign or show endpoint secrets are given the
             // key (`SEATFLOW_ENDPOINT_SECRETS_KEY_ID`, read once at cold
-            // start); the others read sealed secrets they never use.
-            let secrets = Secrets::from_env(&[ENDPOINT_SECRETS_KEY]).await?;
+            // start, while the store is made); the others read sealed
+            // secrets they never use.
+            let (store, secrets) = tokio::try_join!(
+                async {
+                    seatflow_dynamodb::DynamoEntitlementStore::from_vars(env::var)
+                        .await
+                        .context("DynamoDB store")
+                },
+                Secrets::from_env(&[ENDPOINT_SECRETS_KEY]),
+            )?;
             Ok(Stores::of(match secrets.get(ENDPOINT_SECRETS_KEY) {
                 Some(key) => store.with_sealer(Arc::new(
                     seatflow_dynamodb::sealing::SecretSealer::from_secret(key.expose_secret())

@@ -84,22 +84,20 @@ impl Secrets {
         env: impl Fn(&str) -> Option<String>,
         store: Option<&dyn SecretStore>,
     ) -> anyhow::Result<Self> {
-        let mut fetched: BTreeMap<String, SecretString> = BTreeMap::new();
+        let references: Vec<(&str, Option<Reference>)> = names
+            .iter()
+            .map(|name| {
+                let reference = env(&format!("{name}_ID"))
+                    .filter(|id| !id.trim().is_empty())
+                    .map(|id| Reference::parse(id.trim()));
+                (*name, reference)
+            })
+            .collect();
+        let fetched = Self::fetch(&references, store).await?;
         let mut values = BTreeMap::new();
-        for name in names {
-            let value = match env(&format!("{name}_ID")).filter(|id| !id.trim().is_empty()) {
+        for (name, reference) in references {
+            let value = match reference {
                 Some(reference) => {
-                    let reference = Reference::parse(reference.trim());
-                    let store = store.with_context(|| {
-                        format!("{name}_ID is set, but this build reads no Secrets Manager")
-                    })?;
-                    if !fetched.contains_key(&reference.id) {
-                        let secret = store
-                            .read(&reference.id)
-                            .await
-                            .with_context(|| format!("reading secret {} ({name}_ID)", reference.id))?;
-                        fetched.insert(reference.id.clone(), secret);
-                    }
                     let whole = &fetched[&reference.id];
                     Some(match &reference.field {
                         None => whole.clone(),
@@ -114,10 +112,41 @@ impl Secrets {
                 None => env(name).map(SecretString::from),
             };
             if let Some(value) = value {
-                values.insert((*name).to_owned(), value);
+                values.insert(name.to_owned(), value);
             }
         }
         Ok(Self { values })
+    }
+
+    /// Each secret the references name, read once and all at the same
+    /// time: a cold start waits for one round trip, not one per secret.
+    async fn fetch(
+        references: &[(&str, Option<Reference>)],
+        store: Option<&dyn SecretStore>,
+    ) -> anyhow::Result<BTreeMap<String, SecretString>> {
+        let mut wanted: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, reference) in references {
+            if let Some(reference) = reference {
+                wanted.entry(reference.id.as_str()).or_insert(name);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let first = wanted.values().next().copied().unwrap_or_default();
+        let store =
+            store.with_context(|| format!("{first}_ID is set, but this build reads no Secrets Manager"))?;
+        let reads = wanted.into_iter().map(|(id, name)| async move {
+            let secret = store
+                .read(id)
+                .await
+                .with_context(|| format!("reading secret {id} ({name}_ID)"))?;
+            anyhow::Ok((id.to_owned(), secret))
+        });
+        Ok(futures_util::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// From the process environment, reading named secrets from Secrets
@@ -245,6 +274,13 @@ impl SecretStore for SecretsManager {
     }
 }
 
+fn read_from_env(names: Vec<String>) -> BoxFuture<'static, anyhow::Result<Secrets>> {
+    Box::pin(async move {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Secrets::from_env(&names).await
+    })
+}
+
 /// Builds `T` from secrets (a router, a provisioner).
 pub type Build<T> = Box<dyn Fn(Secrets) -> BoxFuture<'static, anyhow::Result<T>> + Send + Sync>;
 
@@ -286,11 +322,21 @@ impl<T: Send + Sync + 'static> Refreshing<T> {
     ) -> anyhow::Result<Self> {
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let secrets = read(names.clone()).await?;
+        Self::with_first(names, ttl, Box::new(read), secrets, build).await
+    }
+
+    async fn with_first(
+        names: Vec<String>,
+        ttl: Duration,
+        read: Box<dyn Fn(Vec<String>) -> BoxFuture<'static, anyhow::Result<Secrets>> + Send + Sync>,
+        secrets: Secrets,
+        build: Build<T>,
+    ) -> anyhow::Result<Self> {
         let built = Arc::new(build(secrets.clone()).await?);
         Ok(Self {
             names,
             ttl,
-            read: Box::new(read),
+            read,
             build,
             current: Mutex::new(Current {
                 secrets,
@@ -306,13 +352,22 @@ impl<T: Send + Sync + 'static> Refreshing<T> {
     /// # Errors
     /// See [`Refreshing::new`].
     pub async fn from_env(names: &[&str], build: Build<T>) -> anyhow::Result<Self> {
-        let read = |names: Vec<String>| -> BoxFuture<'static, anyhow::Result<Secrets>> {
-            Box::pin(async move {
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                Secrets::from_env(&names).await
-            })
-        };
-        Self::new(names, secrets_ttl()?, read, build).await
+        Self::new(names, secrets_ttl()?, read_from_env, build).await
+    }
+
+    /// [`Refreshing::from_env`] from `first`, the cold start's reading of
+    /// `names` ([`Secrets::from_env`]), made while other start-up work
+    /// (the stores) went on.
+    ///
+    /// # Errors
+    /// The TTL is not a number, or the build failed: the function cannot start.
+    pub async fn from_env_with_first(
+        names: &[&str],
+        first: Secrets,
+        build: Build<T>,
+    ) -> anyhow::Result<Self> {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        Self::with_first(names, secrets_ttl()?, Box::new(read_from_env), first, build).await
     }
 
     /// What was built from the current secrets: after the TTL they are read
@@ -360,5 +415,46 @@ mod tests {
             }
         );
         assert_eq!(Reference::parse("seatflow/jwt").field, None);
+    }
+
+    /// Answers a read only once `readers` reads are waiting at the same time.
+    #[derive(Debug)]
+    struct TogetherOnly {
+        readers: tokio::sync::Barrier,
+    }
+
+    #[async_trait::async_trait]
+    impl SecretStore for TogetherOnly {
+        async fn read(&self, id: &str) -> anyhow::Result<SecretString> {
+            self.readers.wait().await;
+            Ok(SecretString::from(format!(r#"{{"value":"{id}"}}"#)))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_secrets_of_a_cold_start_are_read_at_the_same_time() {
+        // Three secrets, four names: read one after another, the first read
+        // would wait for the others for ever.
+        let store = TogetherOnly {
+            readers: tokio::sync::Barrier::new(3),
+        };
+        let env = |name: &str| match name {
+            "A_ID" => Some("one#value".to_owned()),
+            "B_ID" => Some("two#value".to_owned()),
+            "C_ID" => Some("one".to_owned()),
+            "D_ID" => Some("three#value".to_owned()),
+            _ => None,
+        };
+        let read = Secrets::read(&["A", "B", "C", "D", "E"], env, Some(&store));
+        let secrets = tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("the reads waited for each other")
+            .expect("read");
+        let value = |name: &str| secrets.get(name).map(|s| s.expose_secret().to_owned());
+        assert_eq!(value("A").as_deref(), Some("one"));
+        assert_eq!(value("B").as_deref(), Some("two"));
+        assert_eq!(value("C").as_deref(), Some(r#"{"value":"one"}"#));
+        assert_eq!(value("D").as_deref(), Some("three"));
+        assert_eq!(value("E"), None);
     }
 }

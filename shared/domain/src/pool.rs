@@ -175,7 +175,8 @@ impl SeatPool {
         self.purchased.saturating_sub(self.committed())
     }
 
-    fn no_seats(&self) -> SeatError {
+    /// The refusal of a seat this pool has not got: what was bought and taken.
+    pub(crate) fn no_seats(&self) -> SeatError {
         SeatError::NoSeatsAvailable {
             product: self.product.to_string(),
             purchased: self.purchased,

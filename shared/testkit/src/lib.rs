@@ -43,10 +43,18 @@ pub use reads::{Store, StoreReads};
 
 /// Generates one `#[tokio::test]` per conformance case, each on a fresh store
 /// from `$make` (an `async fn() -> Arc<dyn seatflow_testkit::Store>`: the
-/// adapter's entitlements and renewal index).
+/// adapter's entitlements and renewal index), and the large-organisation
+/// case at `large_organisation` users.
 #[macro_export]
 macro_rules! entitlement_store_conformance {
-    ($make:path) => {
+    ($make:path, large_organisation = $size:expr) => {
+        /// An organisation of `$size` users, each with a seat: pages read
+        /// pages (the size the store's tests can hold in their time).
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn a_large_organisation_is_read_a_page_at_a_time() {
+            $crate::cases::a_large_organisation_is_read_a_page_at_a_time($make().await, $size).await;
+        }
+
         $crate::entitlement_store_conformance!(@cases $make;
             commit_refuses_a_stale_version,
             commit_is_all_or_nothing,

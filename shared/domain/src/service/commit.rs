@@ -244,14 +244,17 @@ impl Seats {
             pools: vec![product.clone()],
             ..SnapshotKeys::default()
         };
-        let (purchased, assigned) = match self.store.snapshot(org, &keys).await {
-            Ok(read) => read.pools.first().map_or((0, 0), |p| (p.purchased, p.assigned)),
-            Err(e) => return e.into(),
-        };
-        SeatError::NoSeatsAvailable {
-            product: product.to_string(),
-            purchased,
-            assigned,
+        match self.store.snapshot(org, &keys).await {
+            Ok(read) => match read.pools.first() {
+                Some(pool) => pool.no_seats(),
+                // Gone since the write was refused: nothing is bought.
+                None => SeatError::NoSeatsAvailable {
+                    product: product.to_string(),
+                    purchased: 0,
+                    assigned: 0,
+                },
+            },
+            Err(e) => e.into(),
         }
     }
 }

@@ -11,7 +11,7 @@ async fn memory_store() -> Arc<dyn seatflow_testkit::Store> {
     Arc::new(MemoryEntitlementStore::new())
 }
 
-seatflow_testkit::entitlement_store_conformance!(memory_store);
+seatflow_testkit::entitlement_store_conformance!(memory_store, large_organisation = 100_000);
 
 async fn memory_ledger() -> Arc<dyn seatflow_domain::NoticeLedger> {
     Arc::new(seatflow_memory::MemoryNoticeLedger::new())

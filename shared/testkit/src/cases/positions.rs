@@ -414,3 +414,83 @@ pub async fn directory_user_names_are_claimed_found_moved_and_freed(store: Arc<d
     }
     assert_eq!(won, 1, "one user holds the name");
 }
+
+/// An organisation of `size` users, each holding a seat of a pool of
+/// `size` seats: its first SCIM page, the API's and the portal's first
+/// pages, a user by email, the count and the usage read what they read in a
+/// small organisation (the users read are counted), and the full pool still
+/// refuses one seat more.
+pub async fn a_large_organisation_is_read_a_page_at_a_time(store: Arc<dyn EntitlementStore>, size: usize) {
+    // Pages of 100 (a small one's), an eighth of a smaller organisation.
+    let page_size = (size / 8).clamp(1, 100);
+    let counting = Arc::new(CountingUsers {
+        inner: store,
+        users_read: AtomicUsize::new(0),
+    });
+    let f = Fixture::new(counting.clone(), "org_large").await;
+    let p = crate::fixture::product("professional");
+    f.buy("professional", u32::try_from(size).expect("a seat count"))
+        .await;
+    let rows: Vec<seatflow_domain::ImportRow> = (0..size)
+        .map(|i| seatflow_domain::ImportRow {
+            name: format!("Person {i:06}"),
+            email: format!("person{i:06}@large.example"),
+            seat: Some("professional".into()),
+            ..seatflow_domain::ImportRow::default()
+        })
+        .collect();
+    for chunk in rows.chunks(seatflow_domain::MAX_IMPORT_ROWS) {
+        let report = f.import(chunk).await;
+        assert_eq!(report.created, chunk.len(), "every row of the chunk created");
+    }
+    assert_eq!(f.pool(&p).await.assigned as usize, size, "every seat taken");
+    let directory = f.seats.directory();
+    counting.taken();
+
+    // SCIM's first page, and its count, without reading anyone else.
+    let (page, total) = directory.people_at(&f.admin, 1, page_size).await.expect("page");
+    assert_eq!(page.len(), page_size);
+    assert!(total >= size as u64, "{total} users counted of at least {size}");
+    assert_eq!(counting.taken(), page_size, "the SCIM page read the page");
+    // The page after it, from the mark the first one left.
+    let (next, _) = directory
+        .people_at(&f.admin, page_size as u64 + 1, page_size)
+        .await
+        .expect("page");
+    assert_eq!(next.len(), page_size);
+    assert!(next[0].user.id > page[page_size - 1].user.id, "the page after");
+    assert_eq!(counting.taken(), page_size, "the second SCIM page read the page");
+
+    // The API's list and the portal's Users page.
+    let users = directory
+        .users(&f.admin, None, None, page_size)
+        .await
+        .expect("users");
+    assert_eq!(users.len(), page_size);
+    assert_eq!(counting.taken(), page_size, "the API's page read the page");
+    let (people, more) = directory
+        .people(&f.admin, None, None, page_size)
+        .await
+        .expect("people");
+    assert_eq!(people.len(), page_size);
+    assert!(more.is_some(), "more to read after the page");
+    assert_eq!(counting.taken(), page_size, "the portal's page read the page");
+
+    // One user by email, the usage: no listing at all.
+    let wanted = Email::parse(&format!("person{:06}@large.example", size / 2)).expect("email");
+    let found = directory.user_by_email(&f.admin, &wanted).await.expect("read");
+    assert_eq!(found.map(|h| h.user.email), Some(Some(wanted)), "found by email");
+    let usage = f.seats.views().usage(&f.admin).await.expect("usage");
+    let totals = usage.organization.expect("an admin sees the totals");
+    assert_eq!(
+        (totals.assigned as usize, totals.available),
+        (size, 0),
+        "the usage"
+    );
+    assert_eq!(counting.taken(), 0, "a lookup and the usage read no user listing");
+
+    // Full: the next seat is refused, and the counters still add up.
+    let late = f.user("One Too Many", None).await;
+    assert_eq!(f.refused_assign(&p, &late.id).await, "no_seats_available");
+    assert_eq!(f.pool(&p).await.assigned as usize, size);
+}
