@@ -13,11 +13,11 @@
 
 use std::time::Duration;
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use p256::elliptic_curve::sec1::ToEncodedPoint as _;
-use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use rand::RngCore as _;
 use seatflow_domain::EntitlementTokenClaims;
 use serde::{Deserialize, Serialize};
@@ -94,25 +94,18 @@ impl StoredKey {
     /// A new random P-256 key with a random id.
     ///
     /// # Panics
-    /// Never in practice: a random 32-byte scalar is outside P-256's order
-    /// with probability about 2^-32, and then another is drawn.
+    /// When the system's random source fails, which nothing here can
+    /// recover from.
     #[must_use]
-    #[allow(clippy::expect_used, reason = "encoding a valid key into memory cannot fail")]
+    #[allow(clippy::expect_used, reason = "the OS random source is gone")]
     pub fn generate() -> Self {
-        let mut rng = rand::rng();
-        let secret = loop {
-            let mut bytes = [0_u8; 32];
-            rng.fill_bytes(&mut bytes);
-            if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
-                break secret;
-            }
-        };
+        let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .expect("a key from the system's random source");
         let mut id = [0_u8; 8];
-        rng.fill_bytes(&mut id);
-        let der = secret.to_pkcs8_der().expect("a valid key encodes");
+        rand::rng().fill_bytes(&mut id);
         Self {
             kid: format!("ek_{}", URL_SAFE_NO_PAD.encode(id)),
-            private_key: STANDARD.encode(der.as_bytes()),
+            private_key: STANDARD.encode(der.as_ref()),
         }
     }
 }
@@ -197,9 +190,10 @@ impl EntitlementTokens {
                 kid: stored.kid.clone(),
             };
             let der = STANDARD.decode(stored.private_key.trim()).map_err(|_| bad())?;
-            let secret = p256::SecretKey::from_pkcs8_der(&der).map_err(|_| bad())?;
-            let point = secret.public_key().to_encoded_point(false);
-            let (Some(x), Some(y)) = (point.x(), point.y()) else {
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).map_err(|_| bad())?;
+            // The public key as an uncompressed point: 0x04, x, y.
+            let point = pair.public_key().as_ref();
+            let (Some(x), Some(y)) = (point.get(1..33), point.get(33..65)) else {
                 return Err(bad());
             };
             keys.push(SigningKey {
