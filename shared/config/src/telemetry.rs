@@ -1,22 +1,39 @@
 //! Tracing setup: JSON lines on Lambda (CloudWatch), human-readable locally;
 //! and metrics as CloudWatch embedded-metric-format lines.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 /// Installs the global subscriber once; later calls do nothing. `RUST_LOG`
-/// filters (default `info`); `SEATFLOW_LOG_FORMAT=json` forces JSON, which is
-/// also the default inside Lambda.
+/// filters (see [`log_filter`]); `SEATFLOW_LOG_FORMAT=json` forces JSON,
+/// which is also the default inside Lambda.
 pub fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = log_filter(crate::env::var("RUST_LOG").as_deref());
     let json = crate::env::var("SEATFLOW_LOG_FORMAT").is_some_and(|f| f == "json") || crate::env::on_lambda();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let _ = if json {
-        builder.json().without_time().try_init()
+        tracing_subscriber::registry()
+            .with(layer.json().without_time().with_filter(filter))
+            .try_init()
     } else {
-        builder.try_init()
+        tracing_subscriber::registry()
+            .with(layer.with_filter(filter))
+            .try_init()
     };
+}
+
+/// The filter `RUST_LOG` sets: a level, and levels per target
+/// (`warn,seatflow_domain=debug`), as tracing's `Targets` reads them; `info`
+/// when unset or not of that form. Not `EnvFilter`: its span and field
+/// directives bring a regular-expression engine, a large part of every
+/// function's binary, for logging nobody here configures.
+#[must_use]
+pub fn log_filter(setting: Option<&str>) -> Targets {
+    setting
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .and_then(|s| s.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// The CloudWatch namespace of seatflow's own metrics.
@@ -61,6 +78,27 @@ pub fn emit_metrics(function: &str, counts: &[(&str, usize)], at: chrono::DateTi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_log_sets_a_level_and_levels_per_target() {
+        use tracing::Level;
+        let filter = log_filter(Some("warn,seatflow_domain=debug"));
+        assert!(filter.would_enable("seatflow_domain::service", &Level::DEBUG));
+        assert!(!filter.would_enable("seatflow_domain::service", &Level::TRACE));
+        assert!(filter.would_enable("aws_smithy_runtime", &Level::WARN));
+        assert!(!filter.would_enable("aws_smithy_runtime", &Level::INFO));
+        for unset_or_unread in [None, Some(""), Some("[span{field=1}]=debug")] {
+            let filter = log_filter(unset_or_unread);
+            assert!(
+                filter.would_enable("anything", &Level::INFO),
+                "{unset_or_unread:?}"
+            );
+            assert!(
+                !filter.would_enable("anything", &Level::DEBUG),
+                "{unset_or_unread:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_metrics_line_is_embedded_metric_format() {

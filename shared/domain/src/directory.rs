@@ -203,6 +203,25 @@ impl User {
     pub fn directory_name(&self) -> Option<String> {
         directory_name(self.directory.as_ref()?)
     }
+
+    /// The organisation's directory's id for the user (its `externalId`),
+    /// as the directory wrote it (SCIM compares it with case): how some
+    /// directories find a user again. Not unique: several users may carry
+    /// one. None for users it never wrote, or a blank one.
+    #[must_use]
+    pub fn external_id(&self) -> Option<String> {
+        external_id(self.directory.as_ref()?)
+    }
+}
+
+/// The directory's id in a directory's record (see [`User::external_id`]).
+#[must_use]
+pub fn external_id(record: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    record
+        .get("externalId")
+        .and_then(serde_json::Value::as_str)
+        .filter(|id| !id.trim().is_empty())
+        .map(str::to_owned)
 }
 
 /// The directory user name in a directory's record (see

@@ -139,6 +139,21 @@ impl Draft {
             }));
     }
 
+    /// Moves `user`'s entry in the index of directory ids from `from` to `to`.
+    pub(crate) fn move_external_id(
+        &mut self,
+        user: &crate::ids::UserId,
+        from: Option<String>,
+        to: Option<String>,
+    ) {
+        self.writes
+            .push(Write::MoveExternalId(crate::store::MoveExternalId {
+                user: user.clone(),
+                from,
+                to,
+            }));
+    }
+
     /// Removes `holder` (read at its version), freeing their email.
     pub(crate) fn remove_holder(&mut self, holder: &UserSeats) {
         self.events.extend(outbound::removal_events(holder));
@@ -146,6 +161,7 @@ impl Draft {
             user: holder.user.id.clone(),
             email: holder.user.email.clone(),
             directory_name: holder.user.directory_name(),
+            external_id: holder.user.external_id(),
             expected: holder.user.version,
         }));
     }

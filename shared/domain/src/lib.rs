@@ -57,7 +57,7 @@ pub use audit::{AuditAction, AuditActor, AuditEntry};
 pub use catalog::{Catalog, Price, PriceTier, Product, ProductKind, Term};
 pub use directory::{
     DisplayName, Email, NewUser, Organization, Role, Team, User, UserChanges, UserSeats, directory_name,
-    normalized_directory_name,
+    external_id, normalized_directory_name,
 };
 pub use grant::{MAX_GRANT_REFERENCE, NewGrant, SeatGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};
@@ -98,9 +98,9 @@ pub use provisioning::JobQueue;
 pub use sign_in::PassStore;
 pub use store::{
     ApiKeyReads, BillingReads, Change, CommitPort, DirectoryReads, EntitlementStore, JobFailures,
-    MoveDirectoryName, MoveEmail, OrganizationReads, PoolSeatsCount, PositionMark, Put, Record,
-    RemoveEndpoint, RemoveHolder, RemoveTeam, RenewalIndex, Snapshot, SnapshotKeys, SubscriptionOwner,
-    TeamSeatsCount, Write,
+    MoveDirectoryName, MoveEmail, MoveExternalId, OrganizationReads, PoolSeatsCount, PositionMark, Put,
+    Record, RemoveEndpoint, RemoveHolder, RemoveTeam, RenewalIndex, Snapshot, SnapshotKeys,
+    SubscriptionOwner, TeamSeatsCount, Write,
 };
 
 /// The entitlement store's traits, to bring into scope where a store's

@@ -69,6 +69,10 @@ pub enum Write {
     /// Move a user's directory user name claim from `from` to `to`; a
     /// conflict if `to` is claimed.
     MoveDirectoryName(MoveDirectoryName),
+    /// Move a user's entry in the index of directory ids from `from` to
+    /// `to` (an index, not a claim: users may share an id). A new user
+    /// ([`Write::Holder`]) is entered by the store itself.
+    MoveExternalId(MoveExternalId),
     /// Remove a user (whose seats the same change gives back) and free their
     /// email; a conflict unless the stored user has the `expected` version.
     RemoveHolder(RemoveHolder),
@@ -214,6 +218,18 @@ pub struct MoveDirectoryName {
     pub to: Option<String>,
 }
 
+/// A user's directory id changed (see [`User::external_id`]): the index
+/// finds them by the new one only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveExternalId {
+    /// The user.
+    pub user: UserId,
+    /// The id they had, if any.
+    pub from: Option<String>,
+    /// The id they have now, if any.
+    pub to: Option<String>,
+}
+
 /// A user removed from their organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoveHolder {
@@ -223,6 +239,8 @@ pub struct RemoveHolder {
     pub email: Option<Email>,
     /// Their directory user name, claimed no more (none: they had none).
     pub directory_name: Option<String>,
+    /// Their directory id, out of the index (none: they had none).
+    pub external_id: Option<String>,
     /// The version the decision read.
     pub expected: u64,
 }
@@ -488,6 +506,14 @@ pub trait DirectoryReads: Send + Sync + std::fmt::Debug {
         org: &OrgId,
         name: &str,
     ) -> Result<Option<UserSeats>, StoreError>;
+    /// The users whose directory id is `external_id` ([`User::external_id`],
+    /// compared exactly), by id, with the seats they hold: read through the
+    /// index, not by reading every user.
+    async fn holders_by_external_id(
+        &self,
+        org: &OrgId,
+        external_id: &str,
+    ) -> Result<Vec<UserSeats>, StoreError>;
     /// Users by id after `after`, at most `limit`, optionally only one team's.
     async fn users(
         &self,

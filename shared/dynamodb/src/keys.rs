@@ -63,9 +63,20 @@ pub fn email(email: &Email) -> String {
 /// A directory user name's claim, by the name's SHA-256 (a name may be
 /// longer than a sort key may be, and holds any character).
 pub fn directory_name(name: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name.as_bytes());
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("DNAME#{hex}")
+    format!("DNAME#{}", sha256_hex(name))
+}
+/// The entries of a directory id's index (`XID#{sha256}#`), one per user
+/// carrying it: an id may be longer than a sort key may be.
+pub fn external_ids(id: &str) -> String {
+    format!("XID#{}#", sha256_hex(id))
+}
+/// `user`'s entry in the index of directory id `id`.
+pub fn external_id(id: &str, user: &UserId) -> String {
+    format!("{}{user}", external_ids(id))
+}
+fn sha256_hex(text: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 pub fn api_key(id: &ApiKeyId) -> String {
     format!("KEY#{id}")

@@ -52,6 +52,8 @@
 //! | organisation, team, user with their seats, API key | `GetItem` (consistent) |
 //! | pools / teams / team seats / API keys of an org | `Query PK = ORG#o AND begins_with(SK, 'POOL#' / 'TEAM#' / 'TSEATS#' / 'KEY#')` |
 //! | user by email | `GetItem EMAIL#…`, then `GetItem USER#…` |
+//! | user by directory user name (SCIM `userName`) | `GetItem DNAME#{sha256}`, then `GetItem USER#…` |
+//! | users by directory id (SCIM `externalId`) | `Query PK = ORG#o AND begins_with(SK, 'XID#{sha256}#')`, then `GetItem USER#…` each |
 //! | users, or users with their seats (exports), a page | `Query PK = ORG#o AND SK BETWEEN 'USER#{after}' AND 'USER$'` |
 //! | a team's users, a page | `Query GSI1 GSI1PK = ORG#o#TEAM#t AND GSI1SK BETWEEN …` |
 //! | the active admins | `Query GSI2 GSI2PK = ORG#o#ADMINS` |

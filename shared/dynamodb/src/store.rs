@@ -715,6 +715,16 @@ impl DynamoEntitlementStore {
                         items.push(Self::put(claim, None, &self.table)?);
                     }
                 }
+                Write::MoveExternalId(moved) => {
+                    if let Some(from) = &moved.from {
+                        let entry = keys::external_id(from, &moved.user);
+                        items.push(self.delete(keys::org(&change.org), entry, None)?);
+                    }
+                    if let Some(to) = &moved.to {
+                        let entry = claim(&change.org, keys::external_id(to, &moved.user), &moved.user);
+                        items.push(Self::put(entry, None, &self.table)?);
+                    }
+                }
                 Write::RemoveHolder(removal) => {
                     let pk = keys::org(&change.org);
                     items.push(self.delete(pk.clone(), keys::user(&removal.user), Some(removal.expected))?);
@@ -722,7 +732,10 @@ impl DynamoEntitlementStore {
                         items.push(self.delete(pk.clone(), keys::email(email), None)?);
                     }
                     if let Some(name) = &removal.directory_name {
-                        items.push(self.delete(pk, keys::directory_name(name), None)?);
+                        items.push(self.delete(pk.clone(), keys::directory_name(name), None)?);
+                    }
+                    if let Some(id) = &removal.external_id {
+                        items.push(self.delete(pk, keys::external_id(id, &removal.user), None)?);
                     }
                 }
                 Write::SubscriptionOwner(claim) => items.push(self.owner_put(claim)?),
@@ -767,6 +780,15 @@ impl DynamoEntitlementStore {
                     {
                         items.push(Self::put(
                             claim(&user.org, keys::directory_name(&name), &user.id),
+                            None,
+                            &self.table,
+                        )?);
+                    }
+                    if put.expected.is_none()
+                        && let Some(id) = user.external_id()
+                    {
+                        items.push(Self::put(
+                            claim(&user.org, keys::external_id(&id, &user.id), &user.id),
                             None,
                             &self.table,
                         )?);
@@ -1059,6 +1081,38 @@ impl DirectoryReads for DynamoEntitlementStore {
         name: &str,
     ) -> Result<Option<UserSeats>, StoreError> {
         self.holder_by_claim(org, keys::directory_name(name)).await
+    }
+
+    async fn holders_by_external_id(
+        &self,
+        org: &OrgId,
+        external_id: &str,
+    ) -> Result<Vec<UserSeats>, StoreError> {
+        let entries = self
+            .query_all(
+                On::Table,
+                keys::org(org),
+                SortKeys::Prefix(keys::external_ids(external_id)),
+            )
+            .await?;
+        let mut found = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let Some(id) = entry
+                .get("user")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|id| UserId::parse(id).ok())
+            else {
+                continue;
+            };
+            // An entry is written and removed with its user; the check
+            // guards against a user changed by hand in the table.
+            if let Some(holder) = self.holder(org, &id).await?
+                && holder.user.external_id().as_deref() == Some(external_id)
+            {
+                found.push(holder);
+            }
+        }
+        Ok(found)
     }
 
     async fn users(

@@ -2,7 +2,7 @@
 //! commit checks every version and applies every write as one step — the
 //! semantics of a transactional store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -30,6 +30,8 @@ struct OrgRecords {
     emails: HashMap<Email, UserId>,
     /// Directory user names (see `User::directory_name`) → their user.
     directory_names: HashMap<String, UserId>,
+    /// Directory ids (see `User::external_id`) and the users carrying them.
+    external_ids: HashMap<String, BTreeSet<UserId>>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     audit: BTreeMap<AuditId, Box<AuditEntry>>,
     subscriptions: BTreeMap<SubscriptionId, Subscription>,
@@ -150,6 +152,7 @@ fn check(records: &OrgRecords, write: &Write) -> bool {
                 && name_free
                 && version_matches(&records.users, &user.id, *expected, |h| h.user.version)
         }
+        Write::MoveExternalId(_) => true,
         Write::MoveDirectoryName(moved) => moved
             .to
             .as_ref()
@@ -280,6 +283,20 @@ fn apply(
             if let Some(name) = name {
                 records.directory_names.insert(name, holder.user.id.clone());
             }
+            if let Some(old) = records
+                .users
+                .get(&holder.user.id)
+                .and_then(|h| h.user.external_id())
+            {
+                unindex(&mut records.external_ids, old, &holder.user.id);
+            }
+            if let Some(id) = holder.user.external_id() {
+                records
+                    .external_ids
+                    .entry(id)
+                    .or_default()
+                    .insert(holder.user.id.clone());
+            }
             records.users.insert(holder.user.id.clone(), Box::new(holder));
         }
         Write::MoveEmail(moved) => {
@@ -288,6 +305,14 @@ fn apply(
             }
             if let Some(to) = moved.to {
                 records.emails.insert(to, moved.user);
+            }
+        }
+        Write::MoveExternalId(moved) => {
+            if let Some(from) = moved.from {
+                unindex(&mut records.external_ids, from, &moved.user);
+            }
+            if let Some(to) = moved.to {
+                records.external_ids.entry(to).or_default().insert(moved.user);
             }
         }
         Write::MoveDirectoryName(moved) => {
@@ -305,6 +330,9 @@ fn apply(
             }
             if let Some(name) = &removal.directory_name {
                 records.directory_names.remove(name);
+            }
+            if let Some(id) = removal.external_id {
+                unindex(&mut records.external_ids, id, &removal.user);
             }
         }
         Write::Pool(put) => {
@@ -614,6 +642,21 @@ impl DirectoryReads for MemoryEntitlementStore {
         }))
     }
 
+    async fn holders_by_external_id(
+        &self,
+        org: &OrgId,
+        external_id: &str,
+    ) -> Result<Vec<UserSeats>, StoreError> {
+        Ok(self.read(org, |r| {
+            r.external_ids
+                .get(external_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|user| r.users.get(user).map(|h| UserSeats::clone(h)))
+                .collect()
+        }))
+    }
+
     async fn users(
         &self,
         org: &OrgId,
@@ -913,5 +956,15 @@ impl MemoryEntitlementStore {
     async fn forget_job_failure(&self, event_id: &str) -> Result<(), StoreError> {
         self.lock().job_failures.remove(event_id);
         Ok(())
+    }
+}
+
+/// Takes `user` out of the index entry of directory id `id`.
+fn unindex(index: &mut HashMap<String, BTreeSet<UserId>>, id: String, user: &UserId) {
+    if let std::collections::hash_map::Entry::Occupied(mut entry) = index.entry(id) {
+        entry.get_mut().remove(user);
+        if entry.get().is_empty() {
+            entry.remove();
+        }
     }
 }

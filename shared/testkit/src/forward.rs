@@ -95,6 +95,10 @@ macro_rules! forward_store_reads {
         self.$field.holder_by_directory_name(org, name).await
     }
 
+    async fn holders_by_external_id(&self, org: &::seatflow_domain::OrgId, external_id: &str) -> Result<Vec<::seatflow_domain::UserSeats>, ::seatflow_domain::StoreError> {
+        self.$field.holders_by_external_id(org, external_id).await
+    }
+
     async fn users(
         &self,
         org: &::seatflow_domain::OrgId,

@@ -75,6 +75,7 @@ macro_rules! entitlement_store_conformance {
             the_user_count_follows_creations_and_removals,
             the_admins_are_found_without_reading_every_user,
             directory_user_names_are_claimed_found_moved_and_freed,
+            directory_ids_find_their_users_through_an_index,
             removing_a_user_gives_back_every_seat_and_frees_the_email,
             a_deactivated_user_gives_back_their_seats_and_keeps_the_account,
             a_directory_user_takes_the_policy_seat_when_free_in_one_commit,

@@ -89,11 +89,13 @@ pub(super) async fn page(
                 .await?
                 .into_iter()
                 .collect(),
-            _ => every_holder(app, actor)
-                .await?
-                .into_iter()
-                .filter(|h| profile(&h.user).get("externalId").and_then(Value::as_str) == Some(&wanted.value))
-                .collect(),
+            // externalId, the one left of FILTERABLE.
+            _ => {
+                app.seats
+                    .directory()
+                    .users_by_external_id(actor, &wanted.value)
+                    .await?
+            }
         }
     } else {
         // Every user, by position: the page alone is read (and the count).
@@ -115,25 +117,6 @@ pub(super) async fn page(
         .map(|h| query.projection.apply(resource(h, policy.as_ref()), USER_SCHEMA))
         .collect();
     Ok((resources, found.len()))
-}
-
-/// Every user of the organisation with their seats, in id order, read a
-/// store page at a time (each user and their seats are one item).
-async fn every_holder(app: &AppState, actor: &Actor) -> Result<Vec<UserSeats>, ScimError> {
-    let mut all = Vec::new();
-    let mut after: Option<UserId> = None;
-    loop {
-        let (page, next) = app
-            .seats
-            .directory()
-            .people(actor, None, after.as_ref(), seatflow_domain::MAX_PAGE)
-            .await?;
-        all.extend(page);
-        match next {
-            Some(next) => after = Some(next),
-            None => return Ok(all),
-        }
-    }
 }
 
 /// `GET /scim/v2/Users/{id}`.

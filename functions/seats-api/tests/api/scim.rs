@@ -173,6 +173,23 @@ async fn okta_creates_finds_pushes_groups_deactivates_and_deletes_a_user() {
         id.as_str(),
         "found by email, any case"
     );
+    // By the directory's own id: exactly, through its index.
+    for (filter, total) in [("00ujl29u0le5T6Aj10h7", 1), ("00UJL29U0LE5T6AJ10H7", 0)] {
+        let (status, found) = scim(
+            &app,
+            &key,
+            Method::GET,
+            &format!("/scim/v2/Users?filter=externalId%20eq%20%22{filter}%22"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        assert_eq!(found["totalResults"], total, "{filter}: {found}");
+        if total == 1 {
+            assert_eq!(found["Resources"][0]["id"], id.as_str());
+            assert_eq!(found["Resources"][0]["externalId"], "00ujl29u0le5T6Aj10h7");
+        }
+    }
 
     // Group push: a team, the user added, then removed.
     let (status, group) = scim(

@@ -657,6 +657,10 @@ impl Directory<'_> {
                     }
                     draft.move_directory_name(id, from, to);
                 }
+                let (from, to) = (holder.user.external_id(), updated.user.external_id());
+                if from != to {
+                    draft.move_external_id(id, from, to);
+                }
             }
             if let Some(email) = changes.email.as_ref().filter(|e| **e != holder.user.email) {
                 match email {

@@ -233,4 +233,21 @@ impl Directory<'_> {
         };
         Ok(self.store.holder_by_directory_name(&actor.org, &name).await?)
     }
+
+    /// The users the organisation's directory gave the id `external_id`
+    /// (compared exactly; see [`crate::User::external_id`]), by id: read
+    /// through the index, whatever the number of users.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; the store's failures.
+    pub async fn users_by_external_id(
+        self,
+        actor: &Actor,
+        external_id: &str,
+    ) -> Result<Vec<UserSeats>, SeatError> {
+        actor.require_admin("find users by directory id")?;
+        let mut found = self.store.holders_by_external_id(&actor.org, external_id).await?;
+        found.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+        Ok(found)
+    }
 }

@@ -81,6 +81,14 @@ impl DirectoryReads for CountingUsers {
         self.inner.holder_by_directory_name(org, name).await
     }
 
+    async fn holders_by_external_id(
+        &self,
+        org: &OrgId,
+        external_id: &str,
+    ) -> Result<Vec<UserSeats>, StoreError> {
+        self.inner.holders_by_external_id(org, external_id).await
+    }
+
     async fn users(
         &self,
         org: &OrgId,
@@ -493,4 +501,117 @@ pub async fn a_large_organisation_is_read_a_page_at_a_time(store: Arc<dyn Entitl
     let late = f.user("One Too Many", None).await;
     assert_eq!(f.refused_assign(&p, &late.id).await, "no_seats_available");
     assert_eq!(f.pool(&p).await.assigned as usize, size);
+}
+
+/// Users are found by their directory id (`externalId`) through an index
+/// written with them: exactly (case counts), several users may share an
+/// id, a changed id finds the user by the new one only, and a removed user
+/// is found no more; none of it lists users.
+pub async fn directory_ids_find_their_users_through_an_index(store: Arc<dyn EntitlementStore>) {
+    let counting = Arc::new(CountingUsers {
+        inner: store.clone(),
+        users_read: AtomicUsize::new(0),
+    });
+    let f = Fixture::new(counting.clone(), "org_external_ids").await;
+    for i in 0..30 {
+        f.user(&format!("Bystander {i}"), None).await;
+    }
+    let record = |user_name: &str, external_id: &str| {
+        let mut record = serde_json::Map::new();
+        record.insert("userName".into(), serde_json::Value::from(user_name));
+        record.insert("externalId".into(), serde_json::Value::from(external_id));
+        record
+    };
+    let new = |name: &str, user_name: &str, external_id: &str| NewUser {
+        id: None,
+        name: DisplayName::parse(name).expect("name"),
+        email: None,
+        directory: Some(record(user_name, external_id)),
+        role: Role::Member,
+        team: None,
+    };
+    let sync = f.seats.directory();
+    let mut created = Vec::new();
+    for (name, user_name, external_id) in [
+        ("Ann", "ann", "00u-Ann"),
+        ("Bob", "bob", "00u-Shared"),
+        ("Cy", "cy", "00u-Shared"),
+    ] {
+        let (user, _) = sync
+            .create_directory_user(&f.admin, new(name, user_name, external_id), true, Mode::Apply)
+            .await
+            .expect("created");
+        created.push(user.value.user.id);
+    }
+    let (ann, bob, cy) = (created[0].clone(), created[1].clone(), created[2].clone());
+    counting.taken();
+
+    assert_eq!(by_external_id(&f, "00u-Ann").await, vec![ann.clone()]);
+    assert!(
+        by_external_id(&f, "00U-ANN").await.is_empty(),
+        "compared with case"
+    );
+    let mut shared = vec![bob.clone(), cy.clone()];
+    shared.sort();
+    assert_eq!(by_external_id(&f, "00u-Shared").await, shared);
+    assert_eq!(
+        counting.taken(),
+        0,
+        "found through the index, not among the users"
+    );
+
+    // Bob's directory gives him an id of his own.
+    let changes = UserChanges {
+        directory: Some(Some(record("bob", "00u-Bob"))),
+        ..UserChanges::default()
+    };
+    sync.update_user(&f.admin, &bob, &changes, Mode::Apply)
+        .await
+        .expect("changed by the directory");
+    assert_eq!(by_external_id(&f, "00u-Shared").await, vec![cy.clone()]);
+    assert_eq!(by_external_id(&f, "00u-Bob").await, vec![bob.clone()]);
+    // A change that keeps the id keeps the entry.
+    let changes = UserChanges {
+        directory: Some(Some(record("bob.b", "00u-Bob"))),
+        ..UserChanges::default()
+    };
+    sync.update_user(&f.admin, &bob, &changes, Mode::Apply)
+        .await
+        .expect("renamed by the directory");
+    assert_eq!(by_external_id(&f, "00u-Bob").await, vec![bob.clone()]);
+
+    // Removed: found no more.
+    sync.remove_user(&f.admin, &cy, Mode::Apply)
+        .await
+        .expect("removed");
+    assert!(
+        by_external_id(&f, "00u-Shared").await.is_empty(),
+        "a removed user leaves the index"
+    );
+    assert!(
+        store
+            .holders_by_external_id(&OrgId::parse("org_someone_else").expect("org"), "00u-Ann")
+            .await
+            .expect("read")
+            .is_empty(),
+        "another organisation's index is its own"
+    );
+    assert!(
+        sync.users_by_external_id(&f.manager(&[]), "00u-Ann")
+            .await
+            .is_err(),
+        "admins only"
+    );
+}
+
+/// The ids of the users `f`'s admin finds by directory id `id`.
+async fn by_external_id(f: &Fixture, id: &str) -> Vec<UserId> {
+    f.seats
+        .directory()
+        .users_by_external_id(&f.admin, id)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|h| h.user.id)
+        .collect()
 }
