@@ -63,8 +63,23 @@ pub(super) fn team_id(id: &str) -> Result<TeamId, ScimError> {
     TeamId::parse(id).map_err(|_| ScimError::not_found("group", id))
 }
 
+/// The most members one answer shows, all its groups together: about 80
+/// bytes each, far under the 6 MB a Lambda function may answer.
+pub(super) const MAX_MEMBERS_SHOWN: usize = 20_000;
+
 /// Every member of `team`, read a store page at a time.
 pub(super) async fn members(app: &AppState, actor: &Actor, team: &TeamId) -> Result<Vec<User>, ScimError> {
+    members_up_to(app, actor, team, usize::MAX).await
+}
+
+/// The members of `team`, read a store page at a time until more than
+/// `most` are read.
+async fn members_up_to(
+    app: &AppState,
+    actor: &Actor,
+    team: &TeamId,
+    most: usize,
+) -> Result<Vec<User>, ScimError> {
     let mut all = Vec::new();
     let mut after: Option<UserId> = None;
     loop {
@@ -76,7 +91,7 @@ pub(super) async fn members(app: &AppState, actor: &Actor, team: &TeamId) -> Res
         let full = page.len() == seatflow_domain::MAX_PAGE;
         after = page.last().map(|u| u.id.clone());
         all.extend(page);
-        if !full {
+        if !full || all.len() > most {
             return Ok(all);
         }
     }
@@ -85,17 +100,42 @@ pub(super) async fn members(app: &AppState, actor: &Actor, team: &TeamId) -> Res
 /// The members of `team` an answer shaped by `projection` shows: none read
 /// when it leaves `members` out (identity providers ask for groups with
 /// `excludedAttributes=members`; a large team is then not read at all).
+///
+/// # Errors
+/// `tooMany` when the group has more than [`MAX_MEMBERS_SHOWN`]; the store's.
 pub(super) async fn shown_members(
     app: &AppState,
     actor: &Actor,
     team: &TeamId,
     projection: &super::Projection,
 ) -> Result<Vec<User>, ScimError> {
-    if projection.keeps("members", GROUP_SCHEMA) {
-        members(app, actor, team).await
-    } else {
-        Ok(Vec::new())
+    shown_members_within(app, actor, team, projection, MAX_MEMBERS_SHOWN).await
+}
+
+/// [`shown_members`] when the answer has room for `room` more members.
+pub(super) async fn shown_members_within(
+    app: &AppState,
+    actor: &Actor,
+    team: &TeamId,
+    projection: &super::Projection,
+    room: usize,
+) -> Result<Vec<User>, ScimError> {
+    if !projection.keeps("members", GROUP_SCHEMA) {
+        return Ok(Vec::new());
     }
+    let members = members_up_to(app, actor, team, room).await?;
+    if members.len() > room {
+        return Err(ScimError::new(
+            StatusCode::BAD_REQUEST,
+            Some("tooMany"),
+            format!(
+                "this answer would list more than {MAX_MEMBERS_SHOWN} group members: ask with \
+                 excludedAttributes=members (and check one membership with \
+                 filter=id eq \"{team}\" and members[value eq \"usr_…\"]), or for fewer groups with count"
+            ),
+        ));
+    }
+    Ok(members)
 }
 
 /// The user ids of a `members` value: `[{"value": "usr_…"}, …]`.

@@ -8,13 +8,13 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
-use seatflow_domain::{Actor, Mode};
+use seatflow_domain::{Actor, Mode, SeatError, UserId};
 use seatflow_http::AppState;
 use serde_json::Value;
 
 use super::group_members::{
-    GROUP_SCHEMA, member_ids, member_in_path, members, move_member, remove_if_member, renamed, resource,
-    set_members, shown_members, team_id, with_external_id,
+    GROUP_SCHEMA, MAX_MEMBERS_SHOWN, member_ids, member_in_path, members, move_member, remove_if_member,
+    renamed, resource, set_members, shown_members, shown_members_within, team_id, with_external_id,
 };
 use super::{
     ListQuery, PatchOp, Projection, ScimBody, ScimCaller, ScimError, filter, list_response, paging,
@@ -59,17 +59,33 @@ pub(super) async fn page(
 ) -> Result<(Vec<Value>, usize), ScimError> {
     let mut teams = app.seats.directory().teams(actor).await?;
     if let Some(text) = &query.filter {
-        let wanted = filter::equality(text, FILTERABLE)?;
-        teams.retain(|t| match wanted.attribute.to_ascii_lowercase().as_str() {
-            "id" => t.id.as_str() == wanted.value,
-            "externalid" => t.external_id.as_deref() == Some(wanted.value.as_str()),
-            _ => t.name.as_str().eq_ignore_ascii_case(&wanted.value),
-        });
+        let wanted = filter::group_filter(text, FILTERABLE)?;
+        if let Some(wanted) = wanted.equality {
+            teams.retain(|t| match wanted.attribute.to_ascii_lowercase().as_str() {
+                "id" => t.id.as_str() == wanted.value,
+                "externalid" => t.external_id.as_deref() == Some(wanted.value.as_str()),
+                _ => t.name.as_str().eq_ignore_ascii_case(&wanted.value),
+            });
+        }
+        if let Some(member) = wanted.member {
+            // The member's own team: one read, whatever the teams' sizes.
+            let team = match UserId::parse(&member) {
+                Ok(id) => match app.seats.directory().user(actor, &id).await {
+                    Ok(holder) => holder.user.team,
+                    Err(SeatError::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                },
+                Err(_) => None,
+            };
+            teams.retain(|t| Some(&t.id) == team.as_ref());
+        }
     }
     let total = teams.len();
     let mut resources = Vec::new();
+    let mut room = MAX_MEMBERS_SHOWN;
     for team in teams.iter().skip(skip).take(take) {
-        let members = shown_members(app, actor, &team.id, &query.projection).await?;
+        let members = shown_members_within(app, actor, &team.id, &query.projection, room).await?;
+        room -= members.len();
         resources.push(query.projection.apply(resource(team, &members), GROUP_SCHEMA));
     }
     Ok((resources, total))

@@ -518,6 +518,38 @@ async fn entra_creates_users_until_no_seat_is_free_then_flags_them_and_moves_gro
     .await;
     assert_eq!(status, StatusCode::OK, "{red}");
     assert_eq!(red["members"].as_array().map(Vec::len), Some(5));
+    // Entra checks one membership without reading the group's members.
+    for (member, expected) in [
+        (ids[1].as_str(), 1),
+        ("usr_ben", 0),
+        ("usr_nobody", 0),
+        ("not-an-id", 0),
+    ] {
+        let (status, found) = scim(
+            &app,
+            &key,
+            Method::GET,
+            &format!(
+                "/scim/v2/Groups?excludedAttributes=members&filter=id%20eq%20%22team_red%22%20and%20members%5Bvalue%20eq%20%22{member}%22%5D"
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        assert_eq!(found["totalResults"], expected, "{member}: {found}");
+    }
+    let (_, found) = scim(
+        &app,
+        &key,
+        Method::GET,
+        &format!(
+            "/scim/v2/Groups?filter=members%5Bvalue%20eq%20%22{}%22%5D",
+            ids[1]
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(found["Resources"][0]["id"], "team_red", "{found}");
     let (status, refused) = scim(
         &app,
         &key,
@@ -955,4 +987,57 @@ async fn users_read_page_after_page_by_start_index_come_once_each_with_the_total
     let (_, none) = scim(&app, &key, Method::GET, "/scim/v2/Users?count=0", None).await;
     assert_eq!(none["totalResults"].as_u64(), Some(total), "{none}");
     assert_eq!(none["itemsPerPage"].as_u64(), Some(0), "{none}");
+}
+
+/// A group too large for one answer is refused with `tooMany` (saying how
+/// to ask instead), asked alone or in a list; without its members it is
+/// answered, and one membership is checked without reading the others.
+#[tokio::test]
+async fn a_group_too_large_for_one_answer_says_how_to_ask_instead() {
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let key = app.api_key_for("org_victim").await;
+    let crowd = 20_001;
+    let rows: Vec<seatflow_domain::ImportRow> = (0..crowd)
+        .map(|i| seatflow_domain::ImportRow {
+            name: format!("Crowd {i:05}"),
+            email: format!("crowd{i:05}@victim.example"),
+            team: Some("team_blue".into()),
+            ..seatflow_domain::ImportRow::default()
+        })
+        .collect();
+    let admin = &app.fixture.admin;
+    for chunk in rows.chunks(seatflow_domain::MAX_IMPORT_ROWS) {
+        let report = app
+            .state
+            .seats
+            .directory()
+            .import_users(admin, chunk, Mode::Apply)
+            .await
+            .expect("imported");
+        assert_eq!(report.created, chunk.len());
+    }
+    for path in ["/scim/v2/Groups/team_blue", "/scim/v2/Groups?count=10"] {
+        let (status, refused) = scim(&app, &key, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        scim_error(&refused, 400, Some("tooMany"));
+        let detail = refused["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("excludedAttributes=members"), "{detail}");
+    }
+    let (status, blue) = scim(
+        &app,
+        &key,
+        Method::GET,
+        "/scim/v2/Groups/team_blue?excludedAttributes=members",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, blue["displayName"].as_str()),
+        (StatusCode::OK, Some("Blue"))
+    );
+    // Red, small, still lists its members.
+    let (status, red) = scim(&app, &key, Method::GET, "/scim/v2/Groups/team_red", None).await;
+    assert_eq!(status, StatusCode::OK, "{red}");
+    assert!(red["members"].as_array().is_some_and(|m| !m.is_empty()), "{red}");
 }
