@@ -118,7 +118,10 @@ pub async fn entitlement_store(default: StoreKind) -> anyhow::Result<Arc<dyn Ent
 /// A store this build does not include, or its missing settings.
 pub async fn stores(default: StoreKind) -> anyhow::Result<Stores> {
     match StoreKind::from_env_or(default)? {
+        #[cfg(feature = "memory")]
         StoreKind::Memory => Ok(Stores::of(seatflow_memory::MemoryEntitlementStore::new())),
+        #[cfg(not(feature = "memory"))]
+        StoreKind::Memory => no_memory(),
         #[cfg(feature = "dynamodb")]
         StoreKind::DynamoDb => {
             // The functions that sign or show endpoint secrets are given the
@@ -146,6 +149,13 @@ pub async fn stores(default: StoreKind) -> anyhow::Result<Stores> {
             anyhow::bail!("SEATFLOW_STORE=dynamodb needs a build with the `dynamodb` feature")
         }
     }
+}
+
+#[cfg(not(feature = "memory"))]
+fn no_memory<T>() -> anyhow::Result<T> {
+    anyhow::bail!(
+        "SEATFLOW_STORE=memory needs a build with the `memory` feature (a Lambda function forgets memory between invocations)"
+    )
 }
 
 /// Delivery attempts one organisation may have in flight:
@@ -505,7 +515,10 @@ pub async fn idempotency_store(
     default: StoreKind,
 ) -> anyhow::Result<Arc<dyn seatflow_domain::IdempotencyStore>> {
     match StoreKind::from_env_or(default)? {
+        #[cfg(feature = "memory")]
         StoreKind::Memory => Ok(Arc::new(seatflow_memory::MemoryIdempotencyStore::new())),
+        #[cfg(not(feature = "memory"))]
+        StoreKind::Memory => no_memory(),
         #[cfg(feature = "dynamodb")]
         StoreKind::DynamoDb => Ok(Arc::new(
             seatflow_dynamodb::DynamoIdempotencyStore::from_vars(env::var)

@@ -6,7 +6,7 @@
 //! concurrent change); ids, cursors, emails and names carry the patterns the
 //! server checks.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Json;
 use axum::routing::get;
@@ -15,14 +15,23 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 
 /// The routes of `api`, plus its OpenAPI document (see [`contract`], made
-/// exact for `catalog` by [`for_catalog`]) served as JSON at `path`.
+/// exact for `catalog` by [`for_catalog`]) served as JSON at `path`. The
+/// document is made when first asked for, not at a cold start, which
+/// serves requests that never ask for it.
 pub fn with_document<S>(api: OpenApiRouter<S>, path: &str, catalog: &Catalog) -> axum::Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     let (router, doc) = api.split_for_parts();
-    let doc = Arc::new(for_catalog(contract(&doc), catalog));
-    router.route(path, get(move || async move { Json(doc.as_ref().clone()) }))
+    let source = Arc::new((doc, catalog.clone()));
+    let made: Arc<OnceLock<Value>> = Arc::new(OnceLock::new());
+    router.route(
+        path,
+        get(move || async move {
+            let (doc, catalog) = source.as_ref();
+            Json(made.get_or_init(|| for_catalog(contract(doc), catalog)).clone())
+        }),
+    )
 }
 
 /// What an id the server accepts looks like (`seatflow_domain` ids).
