@@ -347,17 +347,9 @@ impl<T: Send + Sync + 'static> Refreshing<T> {
     }
 
     /// From the process environment and Secrets Manager, with the TTL of
-    /// [`secrets_ttl`].
-    ///
-    /// # Errors
-    /// See [`Refreshing::new`].
-    pub async fn from_env(names: &[&str], build: Build<T>) -> anyhow::Result<Self> {
-        Self::new(names, secrets_ttl()?, read_from_env, build).await
-    }
-
-    /// [`Refreshing::from_env`] from `first`, the cold start's reading of
-    /// `names` ([`Secrets::from_env`]), made while other start-up work
-    /// (the stores) went on.
+    /// [`secrets_ttl`], starting from `first`: the cold start's reading of
+    /// `names` ([`Secrets::from_env`]), made while other start-up work (the
+    /// stores) went on.
     ///
     /// # Errors
     /// The TTL is not a number, or the build failed: the function cannot start.

@@ -283,19 +283,23 @@ fn apply(
             if let Some(name) = name {
                 records.directory_names.insert(name, holder.user.id.clone());
             }
-            if let Some(old) = records
+            let id = holder.user.external_id();
+            let old = records
                 .users
                 .get(&holder.user.id)
-                .and_then(|h| h.user.external_id())
-            {
-                unindex(&mut records.external_ids, old, &holder.user.id);
-            }
-            if let Some(id) = holder.user.external_id() {
-                records
-                    .external_ids
-                    .entry(id)
-                    .or_default()
-                    .insert(holder.user.id.clone());
+                .and_then(|h| h.user.external_id());
+            // Most writes are seat changes: the index moves only with the id.
+            if old != id {
+                if let Some(old) = old {
+                    unindex(&mut records.external_ids, old, &holder.user.id);
+                }
+                if let Some(id) = id {
+                    records
+                        .external_ids
+                        .entry(id)
+                        .or_default()
+                        .insert(holder.user.id.clone());
+                }
             }
             records.users.insert(holder.user.id.clone(), Box::new(holder));
         }

@@ -246,8 +246,6 @@ impl Directory<'_> {
         external_id: &str,
     ) -> Result<Vec<UserSeats>, SeatError> {
         actor.require_admin("find users by directory id")?;
-        let mut found = self.store.holders_by_external_id(&actor.org, external_id).await?;
-        found.sort_by(|a, b| a.user.id.cmp(&b.user.id));
-        Ok(found)
+        Ok(self.store.holders_by_external_id(&actor.org, external_id).await?)
     }
 }
