@@ -52,9 +52,12 @@ FUNCTIONS = {
     "seatflow-stripe-webhook": {
         "QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/seatflow.fifo",
     },
-    "seatflow-provisioner": {},
+    "seatflow-provisioner": {"QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/seatflow.fifo"},
     "seatflow-reconciler": {},
-    "seatflow-outbox-relay": {"WEBHOOK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/hooks.fifo"},
+    "seatflow-outbox-relay": {
+        "WEBHOOK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/hooks.fifo",
+        "QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/seatflow.fifo",
+    },
     "seatflow-webhook-delivery": {
         "WEBHOOK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/hooks.fifo",
         "SENDER_ADDRESS": "noreply@seatflow.example",

@@ -171,8 +171,11 @@ def main():
     for name in ["SeatsApiFunction", "OutboxRelayFunction", "WebhookDeliveryFunction"]:
         env = lam.get_function_configuration(FunctionName=physical[name])["Environment"]["Variables"]
         check(env.get("WEBHOOK_QUEUE_URL") == queue_url, f"{name} is told the webhook delivery queue")
-    env = lam.get_function_configuration(FunctionName=physical["StripeWebhookFunction"])["Environment"]["Variables"]
-    check(env.get("QUEUE_URL") == physical["ProvisioningQueue"], "StripeWebhookFunction is told the provisioning queue")
+    # The webhook queues payment events; the outbox relay queues quantity
+    # syncs; the provisioner holds a sync back on its own queue.
+    for name in ["StripeWebhookFunction", "OutboxRelayFunction", "ProvisionerFunction"]:
+        env = lam.get_function_configuration(FunctionName=physical[name])["Environment"]["Variables"]
+        check(env.get("QUEUE_URL") == physical["ProvisioningQueue"], f"{name} is told the provisioning queue")
 
     # No secret in any function's configuration: only the names of secrets,
     # which each function's role may read.

@@ -250,6 +250,7 @@ impl Webhooks {
         self,
         seats: &seatflow_domain::Seats,
         mailer: Arc<dyn seatflow_domain::Mailer>,
+        jobs: Arc<MemoryJobQueue>,
     ) -> anyhow::Result<()> {
         let Some(memory) = self.memory else {
             tracing::warn!(
@@ -273,7 +274,8 @@ impl Webhooks {
             self.stores.entitlements,
             self.stores.deliveries,
             self.queue.clone(),
-        );
+        )
+        .with_quantity_syncs(jobs);
         let taken = memory.clone();
         deliver_in_process(
             |hook| memory.on_events(hook),
@@ -308,7 +310,10 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
     let outbox = Arc::new(MemoryOutbox::new());
     // Relaying from the first commit on: the seed's events go nowhere (no
     // endpoint exists yet).
-    webhooks.start(&state.seats, outbox.clone())?;
+    // The webhook queues jobs in memory; the provisioner applies them in
+    // this process (and the relay queues quantity syncs there).
+    let jobs = Arc::new(MemoryJobQueue::new());
+    webhooks.start(&state.seats, outbox.clone(), jobs.clone())?;
     demo::seed(&state.seats)
         .await
         .context("seeding the demo organisation")?;
@@ -322,8 +327,6 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
     let base = format!("http://{addr}");
     let sign_in_key = secret::sign_in_key()?;
     let clock = seatflow_config::clock();
-    // The webhook queues jobs in memory; the provisioner applies them in this process.
-    let jobs = Arc::new(MemoryJobQueue::new());
     let secret = Arc::new(seatflow_config::webhook_secret_checked(secret::webhook_secret()?)?);
     let webhook = seatflow_stripe_webhook::router(WebhookState {
         secret: secret.clone(),
@@ -362,9 +365,13 @@ async fn serve(state: AppState, webhooks: Webhooks, addr: SocketAddr) -> anyhow:
         tracing::info!("payments: offline checkout at {base}/checkout/… (no STRIPE_SECRET_KEY)");
         Arc::new(gateway)
     };
+    // Short enough to watch a burst of automatic purchases become one
+    // quantity update.
+    let sync_window = seatflow_config::quantity_sync_window(20)?;
     tokio::spawn(provision(
         jobs,
-        Provisioner::new(state.seats.clone(), payments.clone()),
+        Provisioner::new(state.seats.clone(), payments.clone())
+            .with_quantity_sync(sync_window, seatflow_config::proration_behavior()?),
     ));
     // Reminders: the job runs daily and on demand.
     let reminder_config = match std::env::var("BILLING_URL") {
@@ -450,6 +457,18 @@ async fn provision(jobs: Arc<MemoryJobQueue>, provisioner: Provisioner) {
     loop {
         while let Some(job) = jobs.pop() {
             match provisioner.apply(&job).await {
+                // SQS's held-back message: the sync comes back when its
+                // window ends.
+                Err(seatflow_provisioner::ProvisionError::SyncNotDue { until, .. }) => {
+                    let jobs = jobs.clone();
+                    let wait = (until - seatflow_config::clock().now())
+                        .to_std()
+                        .unwrap_or_default();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        jobs.requeue(job);
+                    });
+                }
                 Err(error) => {
                     tracing::error!(event = %job.event_id, error = %error, parked = parked.len() + 1, "job parked");
                     // What operators see at /v1/operator/jobs, as on AWS.

@@ -66,7 +66,7 @@ async fn poll_once(
             body: m.body.clone().unwrap_or_default(),
         })
         .collect();
-    let failures = provisioner.apply_batch(&batch).await;
+    let failures = provisioner.apply_batch(&batch).await.failures;
     for message in &received {
         if !failures.contains(message.message_id.as_ref().expect("id")) {
             sqs.delete_message()

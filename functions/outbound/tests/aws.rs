@@ -45,6 +45,41 @@ async fn aws() -> Aws {
     }
 }
 
+/// `f`'s organisation subscribes to `seats` professional seats as
+/// subscription `id`, in automatic license mode.
+async fn subscribe_automatically(f: &Fixture, id: &str, seats: u32) {
+    let now = f.clock.now();
+    let state = seatflow_domain::SubscriptionSnapshot {
+        org: f.admin.org.clone(),
+        id: seatflow_domain::SubscriptionId::parse(id).unwrap(),
+        customer: "cus_roles".into(),
+        status: seatflow_domain::SubscriptionStatus::Active,
+        items: [(product("professional"), seats)].into(),
+        term: Some(seatflow_domain::Term::Monthly),
+        current_period_start: Some(now),
+        current_period_end: Some(now + chrono::Duration::days(30)),
+        cancel_at_period_end: false,
+    };
+    f.seats
+        .subscriptions()
+        .apply_subscription(&f.admin, &state, &format!("evt_{id}"), now, Mode::Apply)
+        .await
+        .unwrap();
+    f.seats
+        .subscriptions()
+        .set_license_management(
+            &f.admin,
+            &seatflow_domain::LicenseManagement {
+                mode: seatflow_domain::LicenseMode::Automatic,
+                max_auto_seats_per_period: None,
+                notify: true,
+            },
+            Mode::Apply,
+        )
+        .await
+        .unwrap();
+}
+
 /// An endpoint of `f`'s organisation at `url` for seat events; its secret.
 async fn seat_endpoint(f: &Fixture, url: &str) -> String {
     f.seats
@@ -181,12 +216,20 @@ async fn every_aws_call_of_the_relay_and_the_deliverer_is_allowed_by_their_roles
     f.user_with_role("Ada Admin", None, seatflow_domain::Role::Admin)
         .await;
     seat_endpoint(&f, &receiver.url).await;
-    f.buy("professional", 1).await;
+    // A subscription of one seat, in automatic mode: the second seat is
+    // bought, and the relay queues its quantity sync.
+    subscribe_automatically(&f, "sub_roles", 1).await;
     let bea = f.user("Bea", None).await;
     f.assign(&product("professional"), &bea.id).await;
+    let cy = f.user("Cy", None).await;
+    f.assign(&product("professional"), &cy.id).await;
+    let provisioning_url = aws::fresh_fifo_queue(&aws.config).await;
 
     let relay_store = recorded_store(RELAY);
-    let relay = Relay::new(relay_store.clone(), relay_store, recorded_queue(RELAY));
+    let relay =
+        Relay::new(relay_store.clone(), relay_store, recorded_queue(RELAY)).with_quantity_syncs(Arc::new(
+            seatflow_sqs::SqsJobQueue::new(calls.sqs(&aws.config, RELAY), provisioning_url.clone()),
+        ));
     let delivery_store = recorded_store(DELIVERY);
     let deliverer = Deliverer::new(
         Arc::new(Seats::new(
@@ -207,10 +250,13 @@ async fn every_aws_call_of_the_relay_and_the_deliverer_is_allowed_by_their_roles
     let mut seen = HashSet::new();
 
     let stream = support::outbox_stream(&aws.config, aws.store.table(), "org_roles", &mut seen).await;
-    assert_eq!(relay_records(&relay, stream).await.queued, 1);
+    assert_eq!(relay_records(&relay, stream).await.queued, 2);
+    let syncs = support::receive(&aws.config, &provisioning_url).await;
+    assert_eq!(syncs.len(), 1, "one quantity sync, for the seat bought");
+    assert!(syncs[0].body.contains("quantity_sync"), "{}", syncs[0].body);
     let messages = support::receive(&aws.config, &aws.queue_url).await;
     let report = deliver_batch(&deliverer, &*delivery_queue, &messages).await;
-    assert_eq!(report.delivered, 1);
+    assert_eq!(report.delivered, 2);
     support::settle(&aws.config, &aws.queue_url, &messages, &report.failures).await;
 
     receiver.answer(503);
@@ -239,7 +285,8 @@ async fn every_aws_call_of_the_relay_and_the_deliverer_is_allowed_by_their_roles
     let template = Template::transformed().with_parameter("SenderAddress", &sender);
     let stack = Stack::new(template)
         .with_table(aws.store.table())
-        .with_queue(&aws.queue_url, "WebhookDeliveryQueue");
+        .with_queue(&aws.queue_url, "WebhookDeliveryQueue")
+        .with_queue(&provisioning_url, "ProvisioningQueue");
     let mut recorded = calls.calls();
     recorded.extend(stack.template().secret_reads(DELIVERY));
     let evaluation = Evaluation::of(&stack, &recorded);

@@ -119,6 +119,10 @@ pub fn router(state: PortalState) -> Router {
         .route("/settings/notifications", post(settings::save_notifications))
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/directory-sync", post(settings::save_directory_sync))
+        .route(
+            "/settings/license-management",
+            post(settings::save_license_management),
+        )
         .route("/settings/api-keys/{key_id}/revoke", post(settings::revoke_key))
         .route(
             "/settings/webhooks",

@@ -1155,6 +1155,67 @@ async fn settings_keep_notification_choices_and_api_keys_show_their_secret_once_
         "an add-on is no seat to start with"
     );
     assert!(page.contains(r#"id="directory-error" role="alert""#), "{page}");
+
+    // Buying seats when a pool is full (automatic license management).
+    let (_, page) = portal.get("/settings", &admin).await;
+    assert!(
+        page.contains(r#"<input type="radio" name="mode" value="manual" checked>"#),
+        "manual by default: {page}"
+    );
+    let (status, headers, _) = portal
+        .post(
+            "/settings/license-management",
+            &admin,
+            None,
+            &format!("csrf={proof}&mode=automatic&max=25"),
+        )
+        .await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().ok()),
+        (StatusCode::SEE_OTHER, Some("/settings?saved=license-automatic"))
+    );
+    let settings = portal
+        .fixture
+        .seats
+        .subscriptions()
+        .license_management(&portal.fixture.admin)
+        .await
+        .expect("read");
+    assert_eq!(
+        (settings.mode, settings.max_auto_seats_per_period),
+        (seatflow_domain::LicenseMode::Automatic, Some(25))
+    );
+    let (_, page) = portal.get("/settings?saved=license-automatic", &admin).await;
+    assert!(
+        page.contains("the next one is bought on your subscription")
+            && page.contains(r#"value="automatic" checked"#)
+            && page.contains(r#"value="25""#),
+        "{page}"
+    );
+    for body in ["mode=automatic&max=lots", "mode=sometimes&max="] {
+        let (status, _, page) = portal
+            .post(
+                "/settings/license-management",
+                &admin,
+                None,
+                &format!("csrf={proof}&{body}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(
+            page.contains(r#"id="auto-max-error" role="alert""#),
+            "{body}: {page}"
+        );
+    }
+    let (status, _, _) = portal
+        .post(
+            "/settings/license-management",
+            &member,
+            None,
+            &format!("csrf={proof}&mode=automatic&max="),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "members change no settings");
 }
 
 #[tokio::test]

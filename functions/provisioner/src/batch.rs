@@ -43,6 +43,17 @@ pub mod sqs {
         tokio::time::Instant::now() + std::time::Duration::from_millis(unix_ms.saturating_sub(now_ms))
     }
 
+    /// Each message's receipt handle, by message id (what holding a
+    /// message back needs).
+    #[must_use]
+    pub fn receipts(event: &SqsEvent) -> std::collections::HashMap<String, String> {
+        event
+            .records
+            .iter()
+            .filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?)))
+            .collect()
+    }
+
     /// The partial batch response naming `failures`.
     #[must_use]
     pub fn response(failures: Vec<String>) -> SqsBatchResponse {

@@ -108,6 +108,8 @@ fn run_walkthrough(name: &str, env: &[(&str, &str)]) {
         r#""product":"analytics","#,
         r#""id":"usr_frank""#,
         r#""product":"enterprise","until":"#,
+        r#""action":"seats_auto_purchased""#,
+        r#""quantity_after":6"#,
         r#""product":"professional""#,
         r#""id":"usr_erin""#,
         r#""dry_run":true"#,

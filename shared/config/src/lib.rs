@@ -16,6 +16,7 @@
 //! | `STRIPE_SECRET_KEY`, `STRIPE_API_BASE` | the Stripe gateway | — |
 //! | `STRIPE_WEBHOOK_SECRET` | webhook signing secret (`whsec_…`) | — |
 //! | `QUEUE_URL` | the SQS FIFO provisioning queue | — |
+//! | `SEATFLOW_AUTO_SEATS_SYNC_SECONDS` | at most one quantity write per subscription per this many seconds, for seats bought automatically (18 to 3600) | 60 |
 //! | `WEBHOOK_QUEUE_URL` | the SQS FIFO queue of outbound webhook deliveries | — |
 //! | `SENDER_ADDRESS`, `SES_CONFIGURATION_SET` | the SES mailer | — |
 //! | `CHECKOUT_SUCCESS_URL`, `CHECKOUT_CANCEL_URL`, `PRORATION_BEHAVIOR` | [`CheckoutConfig`] | — |
@@ -173,6 +174,27 @@ pub fn deliveries_per_org() -> anyhow::Result<u32> {
             .with_context(|| format!("SEATFLOW_DELIVERIES_PER_ORG must be 1 to 16, got {text:?}")),
         None => Ok(seatflow_domain::DEFAULT_DELIVERIES_PER_ORG),
     }
+}
+
+/// How long the quantity sync of automatic license management waits
+/// between two quantity writes to one subscription:
+/// `SEATFLOW_AUTO_SEATS_SYNC_SECONDS` (18 to 3600), else `default` seconds.
+/// Never under 18 s: Stripe allows 200 quantity updates an hour per
+/// subscription.
+///
+/// # Errors
+/// A value that is not a whole number from 18 to 3600.
+pub fn quantity_sync_window(default: i64) -> anyhow::Result<chrono::Duration> {
+    let seconds = match env::var("SEATFLOW_AUTO_SEATS_SYNC_SECONDS") {
+        Some(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (18..=3600).contains(n))
+            .with_context(|| format!("SEATFLOW_AUTO_SEATS_SYNC_SECONDS must be 18 to 3600, got {text:?}"))?,
+        None => default,
+    };
+    Ok(chrono::Duration::seconds(seconds))
 }
 
 /// The key that seals webhook endpoints' signing secrets in the table (32
@@ -474,11 +496,18 @@ pub fn payment_gateway_with(secrets: &Secrets) -> anyhow::Result<Arc<dyn seatflo
 /// A missing queue URL.
 #[cfg(feature = "sqs")]
 pub async fn job_queue() -> anyhow::Result<Arc<dyn seatflow_domain::JobQueue>> {
-    Ok(Arc::new(
-        seatflow_sqs::SqsJobQueue::from_vars(env::var)
-            .await
-            .context("SQS queue")?,
-    ))
+    Ok(Arc::new(sqs_job_queue().await?))
+}
+
+/// [`job_queue`] as itself: its consumer also holds messages back.
+///
+/// # Errors
+/// A missing queue URL.
+#[cfg(feature = "sqs")]
+pub async fn sqs_job_queue() -> anyhow::Result<seatflow_sqs::SqsJobQueue> {
+    seatflow_sqs::SqsJobQueue::from_vars(env::var)
+        .await
+        .context("SQS queue")
 }
 
 /// The SQS FIFO queue of outbound webhook deliveries at

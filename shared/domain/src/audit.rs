@@ -40,6 +40,14 @@ pub enum AuditAction {
     AllocationMoved,
     /// A seat was assigned to a user.
     SeatAssigned,
+    /// Seats were bought automatically because a pool was full (automatic
+    /// license management), with what they will cost.
+    SeatsAutoPurchased,
+    /// The organisation's license management settings changed.
+    LicenseManagementSet,
+    /// The quantity sync asked the payment provider to hold the seats bought
+    /// automatically on a subscription.
+    SeatQuantitySynced,
     /// A seat was taken from a user (with their add-ons, for a base seat).
     SeatUnassigned,
     /// A seat moved from one user to another.

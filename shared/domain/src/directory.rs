@@ -130,6 +130,9 @@ pub struct Organization {
     /// given a seat of, when one is free; none: such users get no seat.
     #[serde(default)]
     pub directory_seat: Option<ProductId>,
+    /// What happens when a user needs a seat and the pool is full.
+    #[serde(default)]
+    pub license_management: crate::license::LicenseManagement,
     /// Optimistic-concurrency version.
     pub version: u64,
 }

@@ -249,6 +249,11 @@ pub(crate) struct SeatBook {
     counts: BTreeMap<(TeamId, ProductId), Count>,
     pool_counts: BTreeMap<ProductId, PoolSeatsCount>,
     rewritten: BTreeSet<ProductId>,
+    /// What a full pool does: buy (the organisation's automatic license
+    /// management, when the snapshot read the organisation) or refuse.
+    auto: Option<crate::license::AutoPurchasePolicy>,
+    /// Seats bought automatically so far, per product and subscription.
+    bought: BTreeMap<(ProductId, crate::ids::SubscriptionId), u32>,
 }
 
 impl SeatBook {
@@ -268,6 +273,11 @@ impl SeatBook {
             counts: BTreeMap::new(),
             pool_counts: BTreeMap::new(),
             rewritten: BTreeSet::new(),
+            auto: snapshot
+                .organization
+                .as_ref()
+                .and_then(|o| o.license_management.auto_purchase()),
+            bought: BTreeMap::new(),
         };
         for product in products {
             let before = snapshot.pools.iter().find(|p| &p.product == product).cloned();
@@ -333,6 +343,60 @@ impl SeatBook {
     }
 
     fn change(&mut self, product: &ProductId, team: Option<&TeamId>, take: bool) -> Result<(), SeatError> {
+        let bought = if take {
+            self.buy_if_full(product, team)?
+        } else {
+            None
+        };
+        let result = self.count(product, team, take);
+        // A seat bought for a take that then failed (the team's allocation
+        // is used up) is not bought: the pool goes back to before.
+        if result.is_err()
+            && let Some((saved, subscription, seats)) = bought
+        {
+            if let Some(pool) = self.pools.get_mut(product) {
+                pool.after = saved;
+            }
+            let key = (product.clone(), subscription);
+            if let Some(n) = self.bought.get_mut(&key) {
+                *n = n.saturating_sub(seats);
+                if *n == 0 {
+                    self.bought.remove(&key);
+                }
+            }
+        }
+        result
+    }
+
+    /// In automatic mode, buys the seats a take from a full pool needs:
+    /// the pool as it was before, the subscription and the seats bought;
+    /// `None` when nothing was bought.
+    fn buy_if_full(
+        &mut self,
+        product: &ProductId,
+        team: Option<&TeamId>,
+    ) -> Result<Option<(SeatPool, crate::ids::SubscriptionId, u32)>, SeatError> {
+        let Some(policy) = self.auto else { return Ok(None) };
+        let pool = self
+            .pools
+            .get_mut(product)
+            .ok_or_else(|| SeatError::not_found("pool (not read)", product))?;
+        let shortfall = pool.after.shortfall(&pool.after.source_for(team));
+        if shortfall == 0 {
+            return Ok(None);
+        }
+        let saved = pool.after.clone();
+        let subscription = pool.after.buy_automatically(shortfall, &policy)?;
+        pool.touched = true;
+        self.rewritten.insert(product.clone());
+        *self
+            .bought
+            .entry((product.clone(), subscription.clone()))
+            .or_default() += shortfall;
+        Ok(Some((saved, subscription, shortfall)))
+    }
+
+    fn count(&mut self, product: &ProductId, team: Option<&TeamId>, take: bool) -> Result<(), SeatError> {
         let pool = self
             .pools
             .get_mut(product)
@@ -429,6 +493,14 @@ impl SeatBook {
         Ok(self.pool_mut(product)?.set_subscribed(id, seats)?)
     }
 
+    /// Starts a new billing period's budget of automatic purchases of
+    /// `product`.
+    pub(crate) fn start_period(&mut self, product: &ProductId) -> Result<(), SeatError> {
+        let pool = self.pool_mut(product)?;
+        pool.start_period();
+        Ok(())
+    }
+
     /// Sets what grant `id` contributes to `product`'s pool.
     pub(crate) fn set_granted(
         &mut self,
@@ -437,6 +509,22 @@ impl SeatBook {
         seats: u32,
     ) -> Result<(), SeatError> {
         Ok(self.pool_mut(product)?.set_granted(id, seats)?)
+    }
+
+    /// The seats bought automatically, per product and subscription, with
+    /// the quantity each subscription must hold once they are billed.
+    pub(crate) fn auto_purchases(&self) -> Vec<(ProductId, crate::ids::SubscriptionId, u32, u32)> {
+        self.bought
+            .iter()
+            .map(|((product, subscription), seats)| {
+                let after = self
+                    .pools
+                    .get(product)
+                    .and_then(|p| p.after.quantity_owed(subscription))
+                    .unwrap_or(0);
+                (product.clone(), subscription.clone(), *seats, after)
+            })
+            .collect()
     }
 
     /// Adds a write for every record the operation changed.

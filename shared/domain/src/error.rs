@@ -110,6 +110,26 @@ pub enum SeatError {
         /// Seats held.
         assigned: u32,
     },
+    /// Automatic license management would buy a seat, but no subscription
+    /// of the organisation counts seats of the product to buy it on.
+    #[error(
+        "no {product} seats are free, and the organisation has no running subscription of {product} to buy one on: buy {product} first (POST /v1/checkout-sessions)"
+    )]
+    NoSubscriptionToBuyOn {
+        /// The product.
+        product: String,
+    },
+    /// Automatic license management has bought as many seats of the product
+    /// this billing period as the organisation allows.
+    #[error(
+        "no {product} seats are free, and {max} seats of {product} were already bought automatically this billing period, the organisation's limit: raise max_auto_seats_per_period (PUT /v1/license-management) or free a seat"
+    )]
+    AutoSeatBudgetExhausted {
+        /// The product.
+        product: String,
+        /// The organisation's limit per period.
+        max: u32,
+    },
     /// The user's team has used its whole allocation of the product.
     #[error("team '{team}' has used all {allocated} of its {product} seats")]
     TeamAllocationExhausted {
@@ -208,7 +228,10 @@ impl SeatError {
     pub fn means_no_seat_free(&self) -> bool {
         matches!(
             self,
-            Self::NoSeatsAvailable { .. } | Self::TeamAllocationExhausted { .. }
+            Self::NoSeatsAvailable { .. }
+                | Self::TeamAllocationExhausted { .. }
+                | Self::NoSubscriptionToBuyOn { .. }
+                | Self::AutoSeatBudgetExhausted { .. }
         )
     }
 
@@ -227,6 +250,8 @@ impl SeatError {
             Self::Forbidden(_) => "forbidden",
             Self::NoSeatsAvailable { .. } => "no_seats_available",
             Self::TeamAllocationExhausted { .. } => "team_allocation_exhausted",
+            Self::NoSubscriptionToBuyOn { .. } => "no_subscription_for_product",
+            Self::AutoSeatBudgetExhausted { .. } => "auto_seat_budget_exhausted",
             Self::AlreadyAssigned { .. } => "already_assigned",
             Self::NotAssigned { .. } => "not_assigned",
             Self::BaseSeatRequired { .. } => "base_seat_required",
@@ -257,6 +282,8 @@ impl SeatError {
             Self::Forbidden(_) => ErrorKind::Forbidden,
             Self::NoSeatsAvailable { .. }
             | Self::TeamAllocationExhausted { .. }
+            | Self::NoSubscriptionToBuyOn { .. }
+            | Self::AutoSeatBudgetExhausted { .. }
             | Self::AlreadyAssigned { .. }
             | Self::NotAssigned { .. }
             | Self::BaseSeatRequired { .. }

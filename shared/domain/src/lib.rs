@@ -35,6 +35,7 @@ mod grant;
 mod idempotency;
 mod ids;
 mod job_failure;
+mod license;
 mod money;
 mod notification;
 mod outbound;
@@ -63,6 +64,7 @@ pub use grant::{MAX_GRANT_REFERENCE, NewGrant, SeatGrant};
 pub use idempotency::{IdempotencyKey, MAX_IDEMPOTENCY_KEY, Started};
 pub use ids::{ApiKeyId, AuditId, EndpointId, GrantId, OrgId, ProductId, SubscriptionId, TeamId, UserId};
 pub use job_failure::{JobFailure, REMEMBER_FAILURES_DAYS};
+pub use license::{AUTO_PURCHASE_BILLED, AutoPurchase, AutoPurchasePolicy, LicenseManagement, LicenseMode};
 pub use money::{Currency, Money, mul_div_round};
 pub use notification::{
     Claim, DueNotice, NoticeKey, NoticeKind, NoticeSubject, NotificationPreferences, OutgoingEmail,
@@ -75,7 +77,7 @@ pub use payment::{
     SubscriptionPage,
 };
 pub use pool::{SeatPool, TeamSeats};
-pub use provisioning::{JobSubject, ProvisioningJob};
+pub use provisioning::{JobSubject, ProvisioningJob, QUANTITY_SYNC};
 pub use quote::{AddOnRequest, ProrationPreview, Quantity, Quote, QuoteRequest};
 pub use seat_rules::{Holdings, SeatSource};
 pub use sign_in::{HAND_OFF_SECONDS, Pass, PassKind, SESSION_SECONDS};
@@ -121,7 +123,7 @@ pub use service::{
     EntitlementTokenClaims, FailedJob, FirstAdmin, ImportReport, ImportRow, KeyCaller, LicenseSummary,
     MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode, NewEndpoint,
     OpenedOrganization, OrganizationPage, OrganizationTriage, Outcome, POSITION_MARK_SECONDS,
-    PurchaseConfirmation, PurchaseStatus, RowResult, RowStatus, Seats, SubscriptionItem,
+    PurchaseConfirmation, PurchaseStatus, QuantitySync, RowResult, RowStatus, Seats, SubscriptionItem,
     SubscriptionOverview, TeamRemoval, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements,
 };
 pub use service::{Allocations, Directory, Integrations, Organizations, SignIns, Subscriptions, Views};

@@ -255,6 +255,8 @@ pub(crate) fn subscription_events(before: Option<&Subscription>, after: &Subscri
         let mut same = after.clone();
         same.version = b.version;
         same.state_at = b.state_at;
+        // The quantity sync's bookkeeping is no change of the subscription.
+        same.quantity_synced_at = b.quantity_synced_at;
         *b == same
     });
     if unchanged {

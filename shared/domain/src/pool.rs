@@ -33,6 +33,16 @@ pub struct SeatPool {
     /// Each manual grant's seats of this product (see `SeatGrant`).
     #[serde(default)]
     pub granted: BTreeMap<GrantId, u32>,
+    /// Seats bought automatically on each subscription that the payment
+    /// provider does not hold yet. They count as purchased at once; the
+    /// quantity sync asks the provider for `subscribed + owed`, and the
+    /// provider's higher quantity, once applied, pays them off.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub owed: BTreeMap<SubscriptionId, u32>,
+    /// Seats bought automatically in the current billing period (what the
+    /// organisation's budget counts); back to 0 when a subscription renews.
+    #[serde(default)]
+    pub auto_bought: u32,
     /// Sum of the team allocations of this product.
     pub allocated: u32,
     /// Seats held by users.
@@ -58,6 +68,8 @@ impl SeatPool {
             purchased,
             subscribed: BTreeMap::new(),
             granted: BTreeMap::new(),
+            owed: BTreeMap::new(),
+            auto_bought: 0,
             allocated: 0,
             assigned: 0,
             assigned_in_allocations: 0,
@@ -70,13 +82,83 @@ impl SeatPool {
     ///
     /// # Errors
     /// [`ValidationError`] when the sum would pass `u32::MAX` seats.
+    /// A rise pays off seats owed to that subscription (the provider now
+    /// holds them); a subscription that stops counting takes its owed seats
+    /// with it (nothing is left to bill them on).
     pub fn set_subscribed(&mut self, id: &SubscriptionId, seats: u32) -> Result<(), ValidationError> {
+        let before = self.subscribed.get(id).copied().unwrap_or(0);
         if seats == 0 {
             self.subscribed.remove(id);
+            self.owed.remove(id);
         } else {
             self.subscribed.insert(id.clone(), seats);
+            if let Some(owed) = self.owed.get_mut(id) {
+                *owed = owed.saturating_sub(seats.saturating_sub(before));
+                if *owed == 0 {
+                    self.owed.remove(id);
+                }
+            }
         }
         self.recount()
+    }
+
+    /// The quantity subscription `id` must hold for this product to pay for
+    /// the seats owed to it; `None` when nothing is owed to it.
+    #[must_use]
+    pub fn quantity_owed(&self, id: &SubscriptionId) -> Option<u32> {
+        let owed = self.owed.get(id).copied().filter(|n| *n > 0)?;
+        Some(self.subscribed.get(id).copied().unwrap_or(0).saturating_add(owed))
+    }
+
+    /// Seats to buy so that one seat can be taken from `source`: 0 when one
+    /// is free.
+    #[must_use]
+    pub fn shortfall(&self, source: &SeatSource) -> u32 {
+        let pool = self.assigned.saturating_add(1).saturating_sub(self.purchased);
+        match source {
+            SeatSource::TeamAllocation(_) => pool,
+            SeatSource::Unallocated => {
+                pool.max(self.committed().saturating_add(1).saturating_sub(self.purchased))
+            }
+        }
+    }
+
+    /// Buys `seats` automatically on the organisation's subscription for
+    /// this product (the first that counts), within `policy`'s budget: they
+    /// count as purchased now and are owed to the subscription.
+    ///
+    /// # Errors
+    /// [`SeatError::NoSubscriptionToBuyOn`] when no subscription of the
+    /// product counts; [`SeatError::AutoSeatBudgetExhausted`] past the
+    /// period's budget; [`SeatError::Validation`] on an overflow.
+    pub fn buy_automatically(
+        &mut self,
+        seats: u32,
+        policy: &crate::license::AutoPurchasePolicy,
+    ) -> Result<SubscriptionId, SeatError> {
+        let Some(subscription) = self.subscribed.keys().next().cloned() else {
+            return Err(SeatError::NoSubscriptionToBuyOn {
+                product: self.product.to_string(),
+            });
+        };
+        if let Some(max) = policy.max_per_period
+            && self.auto_bought.saturating_add(seats) > max
+        {
+            return Err(SeatError::AutoSeatBudgetExhausted {
+                product: self.product.to_string(),
+                max,
+            });
+        }
+        let owed = self.owed.entry(subscription.clone()).or_insert(0);
+        *owed = owed.saturating_add(seats);
+        self.auto_bought = self.auto_bought.saturating_add(seats);
+        self.recount()?;
+        Ok(subscription)
+    }
+
+    /// A subscription renewed: the budget starts again.
+    pub fn start_period(&mut self) {
+        self.auto_bought = 0;
     }
 
     /// Sets what grant `id` contributes (0 removes it) and recounts.
@@ -98,6 +180,7 @@ impl SeatPool {
             .subscribed
             .values()
             .chain(self.granted.values())
+            .chain(self.owed.values())
             .try_fold(0u32, |sum, n| sum.checked_add(*n))
             .ok_or_else(|| {
                 ValidationError::new(

@@ -38,6 +38,16 @@ pub enum JobSubject {
         /// reference), as it names it.
         org: Option<String>,
     },
+    /// Seats bought automatically on a subscription (automatic license
+    /// management): bring the provider's quantity up to cover them, at
+    /// most once per window. Queued by the outbox relay when a committed
+    /// change leaves seats owed.
+    QuantitySync {
+        /// The provider's subscription id.
+        id: String,
+        /// The organisation whose pool owes the seats.
+        org: String,
+    },
     /// Nothing a subscription holds (a one-off payment): nothing to apply.
     NoSubscription {
         /// The organisation the payload names, if any.
@@ -63,9 +73,34 @@ impl JobSubject {
             Self::Subscription { org, .. } | Self::NoSubscription { org } | Self::Malformed { org, .. } => {
                 org.as_deref()
             }
+            Self::QuantitySync { org, .. } => Some(org),
         }
     }
 }
+
+impl ProvisioningJob {
+    /// The job that syncs subscription `subscription`'s quantity with the
+    /// seats `org` bought automatically, for the change that emitted outbound
+    /// event `cause` at `at`: one job per such change (queued twice, it is
+    /// deduplicated on the event), in a group of the subscription's own
+    /// syncs: one waiting for its window holds back no payment event.
+    #[must_use]
+    pub fn quantity_sync(org: &str, subscription: &str, cause: &str, at: DateTime<Utc>) -> Self {
+        Self {
+            event_id: format!("qsync_{subscription}_{cause}"),
+            event_type: QUANTITY_SYNC.to_owned(),
+            occurred_at: at,
+            group: format!("qsync:{subscription}"),
+            subject: JobSubject::QuantitySync {
+                id: subscription.to_owned(),
+                org: org.to_owned(),
+            },
+        }
+    }
+}
+
+/// The event type of a quantity sync job (seatflow's own, not the provider's).
+pub const QUANTITY_SYNC: &str = "seatflow.quantity_sync";
 
 /// Why a job could not be queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

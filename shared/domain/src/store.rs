@@ -296,6 +296,9 @@ pub struct SnapshotKeys {
     pub pools: Vec<ProductId>,
     /// Team counters.
     pub team_seats: Vec<(TeamId, ProductId)>,
+    /// Whether to read the organisation (its settings decide what a full
+    /// pool does).
+    pub organization: bool,
 }
 
 /// Records read as one consistent snapshot (see [`SnapshotKeys`]).
@@ -313,6 +316,8 @@ pub struct Snapshot {
     pub pools: Vec<SeatPool>,
     /// Team counters.
     pub team_seats: Vec<TeamSeats>,
+    /// The organisation, when asked for and present.
+    pub organization: Option<Organization>,
 }
 
 impl Snapshot {

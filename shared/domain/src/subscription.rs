@@ -103,6 +103,10 @@ pub struct Subscription {
     /// until the period ends. Dropped when a new period starts.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub kept_until_period_end: BTreeMap<ProductId, u32>,
+    /// When the quantity sync last asked the provider to hold the seats
+    /// bought automatically: at most one such write per window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity_synced_at: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version.
     pub version: u64,
 }

@@ -886,9 +886,10 @@ impl CommitPort for DynamoEntitlementStore {
     async fn snapshot(&self, org: &OrgId, keys: &SnapshotKeys) -> Result<Snapshot, StoreError> {
         let pk = keys::org(org);
         let sort_keys: Vec<String> = keys
-            .holders
-            .iter()
-            .map(keys::user)
+            .organization
+            .then(|| keys::ORG_SK.to_owned())
+            .into_iter()
+            .chain(keys.holders.iter().map(keys::user))
             .chain(keys.emails.iter().map(keys::email))
             .chain(keys.directory_names.iter().map(|n| keys::directory_name(n)))
             .chain(keys.teams.iter().map(keys::team))
@@ -925,6 +926,7 @@ impl CommitPort for DynamoEntitlementStore {
                 }
                 "TEAM" => read.teams.push(items::from_item(item)?),
                 "POOL" => read.pools.push(items::from_item(item)?),
+                keys::ORG_SK => read.organization = Some(items::from_item(item)?),
                 _ => read.team_seats.push(items::from_item(item)?),
             }
         }

@@ -85,7 +85,9 @@ pub fn required(method: &Method, template: &str) -> Option<Need> {
             | "/v1/webhook-endpoints/{endpoint_id}/deliveries"
             | "/v1/webhook-endpoints/{endpoint_id}/deliveries/{event_id}/redeliver",
         ) => Scope(SettingsWrite),
-        (true, "/v1/checkout/sessions/{id}/confirmation") => Scope(BillingRead),
+        (true, "/v1/checkout/sessions/{id}/confirmation" | "/v1/license-management") => Scope(BillingRead),
+        // Automatic license management spends the organisation's money.
+        (false, "/v1/license-management") => Scope(BillingWrite),
         (
             false,
             "/v1/checkout/sessions"

@@ -35,6 +35,16 @@ impl MemoryJobQueue {
             .pop_front()
     }
 
+    /// Queues `job` again, as SQS makes a message visible again: taken
+    /// before, so no longer a duplicate.
+    pub fn requeue(&self, job: ProvisioningJob) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .waiting
+            .push_back(job);
+    }
+
     /// How many jobs wait.
     #[must_use]
     pub fn len(&self) -> usize {

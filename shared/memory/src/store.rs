@@ -464,6 +464,7 @@ impl CommitPort for MemoryEntitlementStore {
                 .iter()
                 .filter_map(|k| r.team_seats.get(k).cloned())
                 .collect(),
+            organization: r.organization.clone().filter(|_| keys.organization),
         }))
     }
 

@@ -47,6 +47,35 @@ impl SqsJobQueue {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self::new(Client::new(&config), url))
     }
+
+    /// Holds a received message back for `seconds` (a quantity sync waiting
+    /// for its window), so it comes back then rather than after the queue's
+    /// visibility timeout.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`].
+    pub async fn hold(&self, receipt_handle: &str, seconds: i64) -> Result<(), QueueError> {
+        hold_message(&self.client, &self.queue_url, receipt_handle, seconds).await
+    }
+}
+
+/// Makes a received message of `queue_url` invisible for `seconds` (at most
+/// SQS's 12 hours).
+async fn hold_message(
+    client: &Client,
+    queue_url: &str,
+    receipt_handle: &str,
+    seconds: i64,
+) -> Result<(), QueueError> {
+    client
+        .change_message_visibility()
+        .queue_url(queue_url)
+        .receipt_handle(receipt_handle)
+        .visibility_timeout(i32::try_from(seconds.clamp(0, 43_200)).unwrap_or(43_200))
+        .send()
+        .await
+        .map_err(|e| QueueError::Unavailable(DisplayErrorContext(e).to_string()))?;
+    Ok(())
 }
 
 fn bounded(id: &str) -> String {
@@ -111,15 +140,7 @@ impl SqsDeliveryQueue {
     /// # Errors
     /// [`QueueError::Unavailable`].
     pub async fn retry_after(&self, receipt_handle: &str, seconds: i64) -> Result<(), QueueError> {
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.queue_url)
-            .receipt_handle(receipt_handle)
-            .visibility_timeout(i32::try_from(seconds.clamp(0, 43_200)).unwrap_or(43_200))
-            .send()
-            .await
-            .map_err(|e| QueueError::Unavailable(DisplayErrorContext(e).to_string()))?;
-        Ok(())
+        hold_message(&self.client, &self.queue_url, receipt_handle, seconds).await
     }
 }
 

@@ -29,6 +29,9 @@ pub struct Relay {
     store: Arc<dyn EntitlementStore>,
     log: Arc<dyn DeliveryLog>,
     queue: Arc<dyn DeliveryQueue>,
+    /// Where the quantity syncs of seats bought automatically go (the
+    /// provisioning queue); none: not relayed.
+    syncs: Option<Arc<dyn seatflow_domain::JobQueue>>,
 }
 
 impl Relay {
@@ -39,7 +42,22 @@ impl Relay {
         log: Arc<dyn DeliveryLog>,
         queue: Arc<dyn DeliveryQueue>,
     ) -> Self {
-        Self { store, log, queue }
+        Self {
+            store,
+            log,
+            queue,
+            syncs: None,
+        }
+    }
+
+    /// The same, also queueing a quantity sync on `jobs` for each change
+    /// that leaves seats bought automatically owed to a subscription (its
+    /// `pool.changed` event says so): the outbox makes the sync as durable
+    /// as the purchase.
+    #[must_use]
+    pub fn with_quantity_syncs(mut self, jobs: Arc<dyn seatflow_domain::JobQueue>) -> Self {
+        self.syncs = Some(jobs);
+        self
     }
 
     /// Queues a delivery of each of `events` (in commit order) to each
@@ -73,6 +91,11 @@ impl Relay {
                 });
             }
         }
+        if let Some(syncs) = &self.syncs {
+            for job in events.iter().flat_map(quantity_syncs) {
+                syncs.enqueue(&job).await?;
+            }
+        }
         for job in &jobs {
             let pending = Delivery::pending(job.endpoint.clone(), job.event.clone());
             self.log.record_delivery(&job.org, &pending).await?;
@@ -93,6 +116,27 @@ impl Relay {
     ) -> Result<Option<Delivery>, RelayError> {
         redeliver(&*self.log, &*self.queue, org, endpoint, event).await
     }
+}
+
+/// The quantity syncs `event` calls for: one per subscription its pool owes
+/// seats bought automatically to.
+fn quantity_syncs(event: &OutboundEvent) -> Vec<seatflow_domain::ProvisioningJob> {
+    if event.kind != seatflow_domain::EventType::PoolChanged {
+        return Vec::new();
+    }
+    event.data["object"]["owed"]
+        .as_object()
+        .into_iter()
+        .flat_map(|owed| owed.keys())
+        .map(|subscription| {
+            seatflow_domain::ProvisioningJob::quantity_sync(
+                event.organization.as_str(),
+                subscription,
+                &event.id,
+                event.created_at,
+            )
+        })
+        .collect()
 }
 
 /// Queues a logged delivery again, as new: attempts and the three days of

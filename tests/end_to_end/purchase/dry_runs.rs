@@ -56,16 +56,7 @@ async fn state_of(app: &App, sub: &str) -> (String, Value) {
 #[tokio::test]
 async fn every_checkout_mutation_can_be_a_dry_run_that_writes_nothing_here_or_at_the_provider() {
     let mut app = app();
-    app.create_org("org_buyer").await;
-    let (_, created) = app
-        .call(
-            Method::POST,
-            "/v1/checkout/sessions",
-            Some(json!({"plan": "professional", "term": "annual", "quantity": 12})),
-            Some(&app.token),
-        )
-        .await;
-    let sub = app.pay_and_provision(created["id"].as_str().expect("id")).await;
+    let sub = app.subscribe("professional", "annual", 12).await;
     let counted = Arc::new(CountedPayments::new(Arc::new(app.gateway.clone())));
     let mut checkout = app.checkout.clone();
     checkout.payments = counted.clone();

@@ -48,16 +48,7 @@ async fn provider_quantity(app: &App, sub: &str) -> u32 {
 }
 
 async fn bought(app: &App) -> String {
-    app.create_org("org_buyer").await;
-    let (_, created) = app
-        .call(
-            Method::POST,
-            "/v1/checkout/sessions",
-            Some(json!({"plan": "professional", "term": "annual", "quantity": 12})),
-            Some(&app.token),
-        )
-        .await;
-    app.pay_and_provision(created["id"].as_str().expect("id")).await
+    app.subscribe("professional", "annual", 12).await
 }
 
 #[tokio::test]

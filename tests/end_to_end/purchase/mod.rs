@@ -4,6 +4,7 @@
 //! Lambda adapter. (The Stripe adapter's wire format is tested against a
 //! stand-in in `seatflow-stripe`.)
 
+mod auto_seats;
 mod dry_runs;
 mod idempotency;
 mod money;
@@ -37,18 +38,16 @@ struct App {
     clock: Arc<ManualClock>,
     gateway: OfflinePaymentGateway,
     checkout: CheckoutState,
+    /// The store under `state`, whose outbox the tests relay.
+    memory: Arc<MemoryEntitlementStore>,
 }
 
 fn app() -> App {
     let catalog = Catalog::default_catalog().expect("catalog");
     let jwt = JwtConfig::new(SecretString::from("checkout-test-secret-at-least-32-bytes")).expect("secret");
     let clock = Arc::new(ManualClock::at(chrono_now()));
-    let state = AppState::new(
-        Arc::new(MemoryEntitlementStore::new()),
-        clock.clone(),
-        Arc::new(catalog.clone()),
-        jwt,
-    );
+    let memory = Arc::new(MemoryEntitlementStore::new());
+    let state = AppState::new(memory.clone(), clock.clone(), Arc::new(catalog.clone()), jwt);
     let token = mint(&state, "org_buyer", Role::Admin);
     let gateway = OfflinePaymentGateway::new(
         Arc::new(catalog.clone()),
@@ -76,6 +75,7 @@ fn app() -> App {
         state,
         clock,
         gateway,
+        memory,
     }
 }
 
@@ -178,6 +178,21 @@ impl App {
                 .expect("person");
         }
         self.clock.advance(chrono::Duration::seconds(1));
+    }
+
+    /// Organisation `org_buyer` buys `quantity` seats of `plan` on `term`
+    /// through a checkout session, paid and provisioned: the subscription.
+    async fn subscribe(&self, plan: &str, term: &str, quantity: u32) -> String {
+        self.create_org("org_buyer").await;
+        let (_, created) = self
+            .call(
+                Method::POST,
+                "/v1/checkout/sessions",
+                Some(json!({"plan": plan, "term": term, "quantity": quantity})),
+                Some(&self.token),
+            )
+            .await;
+        self.pay_and_provision(created["id"].as_str().expect("id")).await
     }
 
     /// Pays session `id` offline and provisions the events Stripe would send.

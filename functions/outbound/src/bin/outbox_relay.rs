@@ -17,7 +17,10 @@ async fn main() -> Result<(), Error> {
     let queue: Arc<dyn seatflow_domain::DeliveryQueue> = seatflow_config::delivery_queue()
         .await?
         .context("WEBHOOK_QUEUE_URL is not set")?;
-    let relay = Relay::new(stores.entitlements, stores.deliveries, queue);
+    // Seats bought automatically: their quantity syncs go to the
+    // provisioning queue, as durable as the change that bought them.
+    let syncs = seatflow_config::job_queue().await?;
+    let relay = Relay::new(stores.entitlements, stores.deliveries, queue).with_quantity_syncs(syncs);
     let relay = &relay;
     let clock = seatflow_config::clock();
     let clock = &clock;

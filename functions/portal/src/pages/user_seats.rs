@@ -29,9 +29,7 @@ pub async fn create_user(
         Err(error) if matches!(PageError::from(error.clone()), PageError::Refused(..)) => {
             let field = match &error {
                 SeatError::EmailTaken(_) => "email".to_owned(),
-                SeatError::NoSeatsAvailable { .. } | SeatError::TeamAllocationExhausted { .. } => {
-                    "seat".to_owned()
-                }
+                error if error.means_no_seat_free() => "seat".to_owned(),
                 other => other.field().unwrap_or_default().to_owned(),
             };
             submitted.error = Some((field, error.to_string()));

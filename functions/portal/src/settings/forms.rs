@@ -142,3 +142,68 @@ pub async fn save_directory_sync(
         Err(error) => refused(&session, &state, "directory", error).await,
     }
 }
+
+/// The seat buying form (automatic license management).
+#[derive(Debug, serde::Deserialize)]
+pub struct LicenseForm {
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    max: String,
+}
+
+/// `POST /settings/license-management`: refuse or buy when a pool is full,
+/// and the most seats bought per period. Who is told stays as it was.
+pub async fn save_license_management(
+    State(state): State<PortalState>,
+    Submitted(session, submitted): Submitted<LicenseForm>,
+) -> Result<Response, PageError> {
+    let invalid =
+        |field: &str, text: &str| SeatError::Validation(seatflow_domain::ValidationError::new(field, text));
+    let mode = match submitted.mode.as_str() {
+        "automatic" => seatflow_domain::LicenseMode::Automatic,
+        "manual" => seatflow_domain::LicenseMode::Manual,
+        _ => {
+            return refused(
+                &session,
+                &state,
+                "license",
+                invalid("mode", "choose to refuse or to buy"),
+            )
+            .await;
+        }
+    };
+    let max = match submitted.max.trim() {
+        "" => None,
+        text => match text.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let error = invalid(
+                    "max_auto_seats_per_period",
+                    "write a whole number of seats, or leave it empty for no limit",
+                );
+                return refused(&session, &state, "license", error).await;
+            }
+        },
+    };
+    let subscriptions = state.app.seats.subscriptions();
+    let current = match subscriptions.license_management(&session.actor).await {
+        Ok(current) => current,
+        Err(error) => return refused(&session, &state, "license", error).await,
+    };
+    let settings = seatflow_domain::LicenseManagement {
+        mode,
+        max_auto_seats_per_period: max,
+        notify: current.notify,
+    };
+    match subscriptions
+        .set_license_management(&session.actor, &settings, Mode::Apply)
+        .await
+    {
+        Ok(_) if mode == seatflow_domain::LicenseMode::Automatic => {
+            Ok(Redirect::to("/settings?saved=license-automatic").into_response())
+        }
+        Ok(_) => Ok(Redirect::to("/settings?saved=license-manual").into_response()),
+        Err(error) => refused(&session, &state, "license", error).await,
+    }
+}

@@ -5,7 +5,7 @@
 
 mod forms;
 
-pub use forms::{create_key, revoke_key, save_directory_sync, save_notifications};
+pub use forms::{create_key, revoke_key, save_directory_sync, save_license_management, save_notifications};
 
 use std::collections::BTreeSet;
 
@@ -48,6 +48,10 @@ struct SettingsPage {
     /// The plans, and the one directory users get a seat of (empty: none).
     plans: Vec<(String, String)>,
     directory_seat: String,
+    /// Whether a full pool buys the seat (automatic license management).
+    automatic: bool,
+    /// The most seats bought automatically per period (empty: no limit).
+    auto_max: String,
 }
 
 const KINDS: [(NoticeKind, &str); 3] = [
@@ -86,6 +90,13 @@ pub async fn settings(
 ) -> Result<Response, PageError> {
     let notice = query.saved.as_deref().map(|what| match what {
         "revoked" => "The key was revoked: it no longer works.".to_owned(),
+        "license-automatic" => {
+            "Saved: when every seat of a plan is taken, the next one is bought on your subscription."
+                .to_owned()
+        }
+        "license-manual" => {
+            "Saved: when every seat of a plan is taken, the next person is refused.".to_owned()
+        }
         _ => "Saved.".to_owned(),
     });
     settings_page(&session, &state, notice, None, None, StatusCode::OK).await
@@ -101,6 +112,11 @@ async fn settings_page(
 ) -> Result<Response, PageError> {
     let seats = &state.app.seats;
     let preferences = seats.directory().notification_preferences(&session.actor).await?;
+    let organization = seats.organizations().organization(&session.actor.org).await?;
+    let license = organization
+        .as_ref()
+        .map(|o| o.license_management.clone())
+        .unwrap_or_default();
     let keys = seats
         .integrations()
         .api_keys(&session.actor)
@@ -150,12 +166,15 @@ async fn settings_page(
             .filter(|p| p.kind == seatflow_domain::ProductKind::Plan)
             .map(|p| (p.id.to_string(), p.name.clone()))
             .collect(),
-        directory_seat: seats
-            .organizations()
-            .organization(&session.actor.org)
-            .await?
-            .and_then(|o| o.directory_seat)
-            .map(|p| p.to_string())
+        directory_seat: organization
+            .as_ref()
+            .and_then(|o| o.directory_seat.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        automatic: license.mode == seatflow_domain::LicenseMode::Automatic,
+        auto_max: license
+            .max_auto_seats_per_period
+            .map(|n| n.to_string())
             .unwrap_or_default(),
     };
     Ok(render(status, &page))

@@ -66,7 +66,7 @@ async fn a_failure_holds_back_the_rest_of_its_group_and_only_that() {
             body: "{not json".into(),
         },
     ];
-    let failures = provisioner.apply_batch(&batch).await;
+    let failures = provisioner.apply_batch(&batch).await.failures;
     assert_eq!(
         failures,
         ["m1", "m2", "m4"],
@@ -76,7 +76,7 @@ async fn a_failure_holds_back_the_rest_of_its_group_and_only_that() {
     // Once the provider's state is right, the held-back jobs apply; the
     // applied one is a duplicate and changes nothing.
     stripe_holds(&stripe, "sub_a", "org_batch", 4);
-    assert!(provisioner.apply_batch(&batch[..3]).await.is_empty());
+    assert!(provisioner.apply_batch(&batch[..3]).await.failures.is_empty());
     assert_eq!(f.pool(&product("essential")).await.purchased, 4 + 5);
 }
 
@@ -113,7 +113,7 @@ async fn the_sample_sqs_event_is_read_and_applied_in_order() {
         Ok(wire::SubscriptionRef::Embedded(state)) => stripe.put_subscription(*state),
         other => panic!("not a subscription: {other:?}"),
     }
-    let failures = provisioner.apply_batch(&messages).await;
+    let failures = provisioner.apply_batch(&messages).await.failures;
     let response = serde_json::to_value(seatflow_provisioner::batch::sqs::response(failures)).expect("JSON");
     assert_eq!(response, json!({ "batchItemFailures": [] }));
     let pool = f
@@ -255,7 +255,8 @@ async fn a_silent_provider_cannot_leave_jobs_of_a_batch_untried() {
         provisioner.apply_batch_until(&batch, Some(deadline)),
     )
     .await
-    .expect("the batch ends by its deadline, not when the provider answers");
+    .expect("the batch ends by its deadline, not when the provider answers")
+    .failures;
     assert_eq!(failures, ["m0", "m1", "m2", "m3"], "each reported for redelivery");
     assert_eq!(
         stripe.0.load(std::sync::atomic::Ordering::SeqCst),

@@ -520,7 +520,10 @@ async fn a_failing_job_is_recorded_for_operators_until_it_succeeds() {
     let olga = seatflow_domain::Operator { name: "olga".into() };
     for attempt in 1..=2 {
         assert_eq!(
-            provisioner.apply_batch(std::slice::from_ref(&queued)).await,
+            provisioner
+                .apply_batch(std::slice::from_ref(&queued))
+                .await
+                .failures,
             ["msg_1"]
         );
         let failures = f
@@ -572,6 +575,7 @@ async fn a_failing_job_is_recorded_for_operators_until_it_succeeds() {
         provisioner
             .apply_batch(std::slice::from_ref(&queued))
             .await
+            .failures
             .is_empty()
     );
     assert!(

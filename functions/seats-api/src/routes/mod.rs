@@ -9,6 +9,7 @@ mod catalog;
 mod directory_sync;
 mod entitlements;
 mod import;
+mod license_management;
 mod notifications;
 mod operators;
 mod portal_hand_offs;
@@ -105,6 +106,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(
             notifications::get_notifications,
             notifications::set_notifications
+        ))
+        .routes(routes!(
+            license_management::get_license_management,
+            license_management::set_license_management
         ))
         .routes(routes!(
             directory_sync::get_directory_sync,

@@ -178,6 +178,18 @@ pub(crate) fn route_table(
         (M::GET, "/v1/notifications", "/v1/notifications".into(), None),
         (M::GET, "/v1/directory-sync", "/v1/directory-sync".into(), None),
         (
+            M::GET,
+            "/v1/license-management",
+            "/v1/license-management".into(),
+            None,
+        ),
+        (
+            M::PUT,
+            "/v1/license-management",
+            "/v1/license-management".into(),
+            Some(json!({"mode": "automatic", "max_auto_seats_per_period": null})),
+        ),
+        (
             M::PUT,
             "/v1/directory-sync",
             "/v1/directory-sync".into(),
@@ -369,6 +381,7 @@ async fn another_organisation_sees_and_changes_nothing() {
         "/v1/api-keys",
         "/v1/notifications",
         "/v1/directory-sync",
+        "/v1/license-management",
         "/v1/webhook-endpoints",
         // The intruder's own user, and signing them in to the portal.
         "/v1/me",

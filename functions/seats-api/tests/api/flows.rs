@@ -46,7 +46,7 @@ async fn every_mutation_can_be_a_dry_run_that_writes_nothing() {
             "{method} {template} shows its audit entry"
         );
     }
-    assert_eq!(mutations, 23);
+    assert_eq!(mutations, 24);
     assert_eq!(
         victim.audit_len(&app).await,
         audit_before,
@@ -796,4 +796,136 @@ async fn users_import_in_bulk_with_a_report_per_row_and_idempotent_on_email() {
         .call_text(Method::POST, "/v1/users/import", &member, "text/csv", csv)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn automatic_license_management_buys_a_seat_past_a_full_pool_through_the_api() {
+    use seatflow_domain::{
+        Clock as _, Mode, ProductId, SubscriptionId, SubscriptionSnapshot, SubscriptionStatus, Term,
+    };
+    let app = TestApp::new().await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let f = &app.fixture;
+    let now = f.clock.now();
+    let subscription = SubscriptionSnapshot {
+        org: f.admin.org.clone(),
+        id: SubscriptionId::parse("sub_api_auto").expect("id"),
+        customer: "cus_api_auto".into(),
+        status: SubscriptionStatus::Active,
+        items: [(ProductId::parse("professional").expect("id"), 1)].into(),
+        term: Some(Term::Annual),
+        current_period_start: Some(now),
+        current_period_end: Some(now + chrono::Duration::days(365)),
+        cancel_at_period_end: false,
+    };
+    app.state
+        .seats
+        .subscriptions()
+        .apply_subscription(&f.admin, &subscription, "evt_api_auto", now, Mode::Apply)
+        .await
+        .expect("subscribed");
+    let (status, _, settings) = app
+        .call(Method::GET, "/v1/license-management", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(
+        settings,
+        json!({"mode": "manual", "max_auto_seats_per_period": null, "notify": true})
+    );
+    for (body, code) in [
+        (json!({"mode": "sometimes"}), "validation_failed"),
+        (json!({"mode": "automatic", "budget": 3}), "validation_failed"),
+        (
+            json!({"mode": "automatic", "max_auto_seats_per_period": 2_000_000}),
+            "validation_failed",
+        ),
+    ] {
+        let (status, _, problem) = app
+            .call(
+                Method::PUT,
+                "/v1/license-management",
+                Some(&admin),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
+        assert_eq!(problem["code"], code, "{problem}");
+    }
+    let user = |name: &str| json!({"name": name, "email": format!("{name}@auto.example"), "role": "member"});
+    let (status, _, first) = app
+        .call(Method::POST, "/v1/users", Some(&admin), Some(user("first")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (_, _, second) = app
+        .call(Method::POST, "/v1/users", Some(&admin), Some(user("second")))
+        .await;
+    let assign = |user: &Value| json!({"product": "professional", "user": user["result"]["user"]["id"]});
+    let (status, _, answer) = app
+        .call(
+            Method::POST,
+            "/v1/assignments",
+            Some(&admin),
+            Some(assign(&first)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, _, refused) = app
+        .call(
+            Method::POST,
+            "/v1/assignments",
+            Some(&admin),
+            Some(assign(&second)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "no_seats_available");
+
+    let (status, _, set) = app
+        .call(
+            Method::PUT,
+            "/v1/license-management",
+            Some(&admin),
+            Some(json!({"mode": "automatic", "max_auto_seats_per_period": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["result"]["mode"], "automatic");
+    assert_eq!(set["audit"]["action"], "license_management_set");
+    let (status, _, bought) = app
+        .call(
+            Method::POST,
+            "/v1/assignments",
+            Some(&admin),
+            Some(assign(&second)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "bought and assigned: {bought}");
+    let (_, _, audit) = app
+        .call(Method::GET, "/v1/audit?limit=10", Some(&admin), None)
+        .await;
+    let purchase = audit["entries"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["action"] == "seats_auto_purchased"))
+        .unwrap_or_else(|| panic!("the purchase is audited: {audit}"));
+    assert_eq!(purchase["after"]["quantity_after"], 2);
+    assert_eq!(purchase["after"]["unit_price"]["currency"], "USD");
+    let (_, _, third) = app
+        .call(Method::POST, "/v1/users", Some(&admin), Some(user("third")))
+        .await;
+    let (status, _, over) = app
+        .call(
+            Method::POST,
+            "/v1/assignments",
+            Some(&admin),
+            Some(assign(&third)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{over}");
+    assert_eq!(over["code"], "auto_seat_budget_exhausted");
+    assert!(
+        over["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("max_auto_seats_per_period")),
+        "the refusal says what to do: {over}"
+    );
 }

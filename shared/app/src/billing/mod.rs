@@ -5,6 +5,7 @@
 //! under the admin (the provider's event for the change arrives later and
 //! finds it in place).
 
+mod auto_seats;
 mod checkout;
 mod plan_change;
 mod renewal;
@@ -20,6 +21,7 @@ use seatflow_domain::{
     SubscriptionId, SubscriptionSnapshot,
 };
 
+pub use auto_seats::{DEFAULT_SYNC_WINDOW_SECONDS, QuantitySynced};
 pub use checkout::CreatedSession;
 pub use plan_change::{ChangePlan, PlanChangeResult};
 pub use renewal::{RenewalChange, RenewalSeatsChange, SetRenewalSeats};

@@ -30,6 +30,17 @@ pub struct QueuedMessage {
     pub body: String,
 }
 
+/// What a batch came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    /// The messages that failed or were held back behind a failure of
+    /// their group: the queue delivers them again.
+    pub failures: Vec<String>,
+    /// Of those, the quantity syncs waiting for their window, and when it
+    /// ends: the queue should hold each back until then.
+    pub not_before: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+}
+
 /// Kept back from a batch's time for reporting its failures to SQS.
 const REPORT_MARGIN: Duration = Duration::from_millis(500);
 
@@ -37,7 +48,7 @@ impl Provisioner {
     /// Applies `messages` in order and returns the ids of those that failed
     /// or were held back behind a failure of their group. No deadline: for
     /// callers with all the time they need (the local server, tests).
-    pub async fn apply_batch(&self, messages: &[QueuedMessage]) -> Vec<String> {
+    pub async fn apply_batch(&self, messages: &[QueuedMessage]) -> BatchReport {
         self.apply_batch_until(messages, None).await
     }
 
@@ -48,9 +59,10 @@ impl Provisioner {
         &self,
         messages: &[QueuedMessage],
         deadline: Option<Instant>,
-    ) -> Vec<String> {
+    ) -> BatchReport {
         let mut failed_groups = HashSet::new();
         let mut failures = Vec::new();
+        let mut not_before = Vec::new();
         for (index, message) in messages.iter().enumerate() {
             if failed_groups.contains(&message.group) {
                 tracing::warn!(message = %message.id, group = %message.group, "held back behind a failure of its group");
@@ -84,6 +96,14 @@ impl Provisioner {
                 None => self.apply(&job).await,
             };
             match applied {
+                // Held back for its window: it comes back, and its group
+                // (the subscription's syncs) waits with it.
+                Err(super::ProvisionError::SyncNotDue { until, .. }) => {
+                    tracing::info!(message = %message.id, %until, "quantity sync held back for its window");
+                    failed_groups.insert(message.group.clone());
+                    failures.push(message.id.clone());
+                    not_before.push((message.id.clone(), until));
+                }
                 Err(error) => {
                     tracing::error!(message = %message.id, event = %job.event_id, %error, "provisioning failed");
                     failed_groups.insert(message.group.clone());
@@ -98,7 +118,7 @@ impl Provisioner {
                 }
             }
         }
-        failures
+        BatchReport { failures, not_before }
     }
 }
 

@@ -24,13 +24,13 @@
 
 mod batch;
 
-pub use batch::QueuedMessage;
+pub use batch::{BatchReport, QueuedMessage};
 
 use std::sync::Arc;
 
 use seatflow_domain::{
-    Actor, Applied, JobSubject, Mode, PaymentError, PaymentGateway, ProviderSubscription, ProvisioningJob,
-    SeatError, Seats, SnapshotError,
+    Actor, Applied, JobSubject, Mode, OrgId, PaymentError, PaymentGateway, ProrationBehavior,
+    ProviderSubscription, ProvisioningJob, SeatError, Seats, SnapshotError, SubscriptionId,
 };
 
 /// What applying a job did.
@@ -102,6 +102,24 @@ pub enum ProvisionError {
         /// The time the job had.
         share: std::time::Duration,
     },
+    /// Seats bought automatically are owed, but the provider was asked
+    /// within the quantity sync's window: the job comes back after it (not
+    /// a failure: nothing is recorded for the operators).
+    #[error("event {event}: the quantity sync is not due before {until}")]
+    SyncNotDue {
+        /// The event id.
+        event: String,
+        /// When it is due.
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// The quantity sync failed (the provider or the store).
+    #[error("event {event}: {source}")]
+    Billing {
+        /// The event id.
+        event: String,
+        /// The billing flow's error.
+        source: crate::billing::BillingError,
+    },
     /// The entitlement store refused or failed.
     #[error("event {event}: {source}")]
     Seats {
@@ -123,6 +141,8 @@ impl ProvisionError {
             Self::SubscriptionMissing { .. } => "subscription_missing",
             Self::Payment { .. } => "payment_provider",
             Self::OutOfTime { .. } => "out_of_time",
+            Self::SyncNotDue { .. } => "sync_not_due",
+            Self::Billing { .. } => "quantity_sync",
             Self::Seats { .. } => "seats",
         }
     }
@@ -134,13 +154,30 @@ impl ProvisionError {
 pub struct Provisioner {
     seats: Seats,
     payments: Arc<dyn PaymentGateway>,
+    sync_window: chrono::Duration,
+    sync_proration: ProrationBehavior,
 }
 
 impl Provisioner {
-    /// A provisioner over `seats`, fetching from `payments`.
+    /// A provisioner over `seats`, fetching from `payments`; quantity syncs
+    /// at most once a minute, billed on the next invoice.
     #[must_use]
     pub fn new(seats: Seats, payments: Arc<dyn PaymentGateway>) -> Self {
-        Self { seats, payments }
+        Self {
+            seats,
+            payments,
+            sync_window: chrono::Duration::seconds(crate::billing::DEFAULT_SYNC_WINDOW_SECONDS),
+            sync_proration: ProrationBehavior::CreateProrations,
+        }
+    }
+
+    /// The same, syncing a subscription's quantity with the seats bought
+    /// automatically at most once per `window`, billed per `proration`.
+    #[must_use]
+    pub fn with_quantity_sync(mut self, window: chrono::Duration, proration: ProrationBehavior) -> Self {
+        self.sync_window = window;
+        self.sync_proration = proration;
+        self
     }
 
     /// The entitlement service.
@@ -164,6 +201,7 @@ impl Provisioner {
                 });
             }
             JobSubject::Subscription { id, .. } => id.clone(),
+            JobSubject::QuantitySync { id, org } => return self.sync_quantity(job, id, org).await,
             JobSubject::NoSubscription { .. } => {
                 tracing::info!(event = %job.event_id, kind = %job.event_type, "belongs to no subscription");
                 return Ok(Outcome::NoSubscription);
@@ -215,6 +253,42 @@ impl Provisioner {
         };
         tracing::info!(event = %job.event_id, subscription = %snapshot.id, ?outcome, "provisioned");
         Ok(outcome)
+    }
+
+    /// Brings the provider's quantity of subscription `id` up to the seats
+    /// `org` bought automatically, once per window.
+    async fn sync_quantity(
+        &self,
+        job: &ProvisioningJob,
+        id: &str,
+        org: &str,
+    ) -> Result<Outcome, ProvisionError> {
+        let event = || job.event_id.clone();
+        let malformed = |what: &str| ProvisionError::Malformed {
+            event: event(),
+            what: what.to_owned(),
+            detail: "not an id".into(),
+        };
+        let org: OrgId = org.parse().map_err(|_| malformed("organisation"))?;
+        let id: SubscriptionId = id.parse().map_err(|_| malformed("subscription"))?;
+        let billing =
+            crate::billing::Billing::new(self.seats.clone(), self.payments.clone(), self.sync_proration);
+        let synced = billing
+            .sync_owed_seats(&org, &id, self.sync_window)
+            .await
+            .map_err(|source| ProvisionError::Billing {
+                event: event(),
+                source,
+            })?;
+        tracing::info!(event = %job.event_id, subscription = %id, ?synced, "quantity sync");
+        match synced {
+            crate::billing::QuantitySynced::NotBefore(until) => Err(ProvisionError::SyncNotDue {
+                event: event(),
+                until,
+            }),
+            crate::billing::QuantitySynced::Nothing => Ok(Outcome::Stale),
+            crate::billing::QuantitySynced::Synced { .. } => Ok(Outcome::Applied),
+        }
     }
 
     async fn snapshot(

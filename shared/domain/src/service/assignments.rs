@@ -49,6 +49,7 @@ impl Allocations<'_> {
         let keys = SnapshotKeys {
             holders: vec![user.clone()],
             pools: vec![product.clone()],
+            organization: true,
             ..SnapshotKeys::default()
         };
         decide_and_commit!(self, "seat pool", mode, {
@@ -58,6 +59,7 @@ impl Allocations<'_> {
             Holdings::new(&holder.user.id, &holder.seats, &self.catalog).check_can_take(product, kind)?;
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
             let assignment = Seats::take_seat(actor, &mut book, &holder.user, product, now)?;
+            let bought = self.auto_purchase_entries(actor, now, &book).await?;
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             draft.put(Some(holder), with_seat(holder, &assignment));
@@ -69,7 +71,7 @@ impl Allocations<'_> {
                 nothing(),
                 snapshot(&assignment),
             );
-            Ok((draft.finish(audit), assignment))
+            Ok((draft.finish_batch(audit, bought), assignment))
         })
     }
 
@@ -138,6 +140,7 @@ impl Allocations<'_> {
         let keys = SnapshotKeys {
             holders: vec![from.clone(), to.clone()],
             pools: self.pools_touched_by(product),
+            organization: true,
             ..SnapshotKeys::default()
         };
         decide_and_commit!(self, "seat pool", mode, {
@@ -152,6 +155,7 @@ impl Allocations<'_> {
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
             release_all(&mut book, &removed)?;
             let assigned = Seats::take_seat(actor, &mut book, &receiver.user, product, now)?;
+            let bought = self.auto_purchase_entries(actor, now, &book).await?;
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             draft.put(Some(giver), without_seats(giver, &removed));
@@ -165,7 +169,7 @@ impl Allocations<'_> {
                 snapshot(&value.removed),
                 snapshot(&value.assigned),
             );
-            Ok((draft.finish(audit), value))
+            Ok((draft.finish_batch(audit, bought), value))
         })
     }
 

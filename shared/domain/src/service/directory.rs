@@ -185,6 +185,7 @@ impl Directory<'_> {
                 .collect(),
             teams: new.team.iter().cloned().collect(),
             pools: seat_product.iter().cloned().cloned().collect(),
+            organization: seat_product.is_some(),
             ..SnapshotKeys::default()
         };
         decide_and_commit!(self, "user", mode, {
@@ -192,11 +193,12 @@ impl Directory<'_> {
             let read = self.store.snapshot(&actor.org, &keys).await?;
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
             let value = Self::decide_new_user(actor, &read, &mut book, &new, seat, active, now)?;
+            let bought = self.auto_purchase_entries(actor, now, &book).await?;
             let mut draft = Draft::new(&actor.org);
             book.write_into(&mut draft);
             draft.put(None, value.clone());
             let audit = self.user_created(actor, now, &value);
-            Ok((draft.finish(audit), value))
+            Ok((draft.finish_batch(audit, bought), value))
         })
     }
 

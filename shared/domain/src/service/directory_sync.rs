@@ -51,7 +51,8 @@ impl Directory<'_> {
                 "you cannot deactivate yourself; another admin can".into(),
             ));
         }
-        let keys = self.holder_and_every_pool(user);
+        let mut keys = self.holder_and_every_pool(user);
+        keys.organization = active && policy.is_some();
         decide_and_commit!(self, "user", mode, {
             let now = self.clock.now();
             let read = self.store.snapshot(&actor.org, &keys).await?;
@@ -65,6 +66,7 @@ impl Directory<'_> {
             let mut after = holder.clone();
             after.user.active = active;
             let mut book = SeatBook::from_snapshot(&actor.org, &read, &keys.pools, &[]);
+            let mut bought = Vec::new();
             if !active {
                 release_all(&mut book, &holder.seats)?;
                 book.write_into(&mut draft);
@@ -76,6 +78,7 @@ impl Directory<'_> {
                 match Seats::take_seat(actor, &mut book, &after.user, product, now) {
                     Ok(taken) => {
                         after.seats.push(taken);
+                        bought = self.auto_purchase_entries(actor, now, &book).await?;
                         book.write_into(&mut draft);
                     }
                     Err(full) if full.means_no_seat_free() => {}
@@ -95,7 +98,7 @@ impl Directory<'_> {
                 snapshot(holder),
                 snapshot(&after),
             );
-            Ok((draft.finish(audit), after))
+            Ok((draft.finish_batch(audit, bought), after))
         })
     }
 

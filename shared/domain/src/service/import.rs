@@ -341,8 +341,10 @@ impl Directory<'_> {
         let Some(first) = entries.next() else {
             return Ok((None, decided));
         };
+        let mut further: Vec<_> = entries.collect();
+        further.extend(self.auto_purchase_entries(actor, now, &book).await?);
         book.write_into(&mut draft);
-        Ok((Some(draft.finish_batch(first, entries.collect())), decided))
+        Ok((Some(draft.finish_batch(first, further)), decided))
     }
 
     /// One row applied on its own: created, or left as it is when its email
@@ -393,11 +395,16 @@ fn batch_keys(batch: &[Accepted]) -> SnapshotKeys {
             keys.pools.push(product.clone());
         }
     }
+    keys.organization = !keys.pools.is_empty();
     keys
 }
 
 fn read_count(keys: &SnapshotKeys) -> usize {
-    keys.holders.len() + keys.emails.len() + keys.teams.len() + keys.pools.len()
+    keys.holders.len()
+        + keys.emails.len()
+        + keys.teams.len()
+        + keys.pools.len()
+        + usize::from(keys.organization)
 }
 
 /// `accepted` cut into batches of consecutive rows, each at most
@@ -448,16 +455,17 @@ mod tests {
 
     #[test]
     fn batches_keep_to_the_rows_and_reads_of_one_transaction() {
-        // An email and a pool: 20 rows read 21 records.
+        // An email, a pool and the organisation (its license management):
+        // 20 rows read 22 records.
         let plain: Vec<_> = (0..45).map(|i| accepted(i, false, None)).collect();
         assert_eq!(sizes(&plain), [20, 20, 5]);
-        // An email, an id and a pool: 12 rows read 25 records.
+        // An email, an id, a pool and the organisation: 11 rows read 24.
         let with_ids: Vec<_> = (0..30).map(|i| accepted(i, true, None)).collect();
-        assert_eq!(sizes(&with_ids), [12, 12, 6]);
-        // A team per row besides: 8 rows read 25.
+        assert_eq!(sizes(&with_ids), [11, 11, 8]);
+        // A team per row besides: 7 rows read 23.
         let teams: Vec<String> = (0..10).map(|i| format!("team_{i}")).collect();
         let in_teams: Vec<_> = (0..10).map(|i| accepted(i, true, Some(&teams[i]))).collect();
-        assert_eq!(sizes(&in_teams), [8, 2]);
+        assert_eq!(sizes(&in_teams), [7, 3]);
         let order: Vec<usize> = batches(&in_teams)
             .iter()
             .flat_map(|b| b.iter().map(|r| r.index))

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | teams, users, the directory's sync, imports, a user's notices | [`Directory`] | `directory`, `team_removal`, `directory_sync`, `import`, `notifications` |
 //! | team allocations, seat assignments and transfers | [`Allocations`] | `allocations`, `assignments` |
-//! | subscriptions, the provider's state, grants, confirmations, reminders | [`Subscriptions`] | `subscriptions`, `provider_state`, `plan_moves`, `grants`, `confirmation`, `reminders` |
+//! | subscriptions, the provider's state, grants, confirmations, reminders, license management | [`Subscriptions`] | `subscriptions`, `provider_state`, `plan_moves`, `grants`, `confirmation`, `reminders`, `license_management` |
 //! | API keys, webhook endpoints, failed jobs | [`Integrations`] | `api_keys`, `webhook_endpoints`, `job_failures` |
 //! | read models: licenses, usage, assignments, audit, entitlements | [`Views`] | `views`, `entitlement_tokens` |
 //! | organisations and the operators' console | [`Organizations`] | `organizations`, `operators` |
@@ -35,6 +35,7 @@ mod entitlement_tokens;
 mod grants;
 mod import;
 mod job_failures;
+mod license_management;
 mod notifications;
 mod operators;
 mod organizations;
@@ -54,6 +55,7 @@ pub use confirmation::{BillingLine, BillingSummary, MAX_USERS_LISTED, PurchaseCo
 pub use entitlement_tokens::EntitlementTokenClaims;
 pub use import::{ImportReport, ImportRow, MAX_IMPORT_ROWS, RowResult, RowStatus};
 pub use job_failures::FailedJob;
+pub use license_management::QuantitySync;
 pub use operators::{
     FirstAdmin, MAX_ORGANIZATIONS_PAGE, OpenedOrganization, OrganizationPage, OrganizationTriage,
 };

@@ -37,6 +37,7 @@ impl Organizations<'_> {
                 name: name.clone(),
                 created_at: now,
                 directory_seat: None,
+                license_management: crate::license::LicenseManagement::default(),
                 version: 0,
             };
             Ok(self.create_one(
@@ -98,6 +99,7 @@ impl Organizations<'_> {
             name: org_name,
             created_at: now,
             directory_seat: None,
+            license_management: crate::license::LicenseManagement::default(),
             version: 0,
         };
         let admin = UserSeats {

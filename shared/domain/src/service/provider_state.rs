@@ -170,6 +170,7 @@ impl Subscriptions<'_> {
                 state_at: read_at,
                 moved_to: None,
                 kept_until_period_end: kept_until_period_end(stored.as_ref(), snapshot, trigger),
+                quantity_synced_at: stored.as_ref().and_then(|s| s.quantity_synced_at),
                 version: stored.as_ref().map_or(0, |s| s.version),
             };
             let products = products_of(stored.as_ref(), &updated);
@@ -186,7 +187,16 @@ impl Subscriptions<'_> {
                 return Ok(Decision::Answer(Applied::InSync));
             }
             let mut book = SeatBook::from_snapshot(org, &read, &products, &[]);
+            // A new period starts the automatic purchases' budget again.
+            let renewed = stored.as_ref().is_some_and(|s| {
+                s.current_period_start
+                    .zip(updated.current_period_start)
+                    .is_some_and(|(was, now)| now > was)
+            });
             for product in &products {
+                if renewed {
+                    book.start_period(product)?;
+                }
                 book.set_subscribed(product, &updated.id, updated.entitled(product))?;
             }
             let pools_after: Vec<SeatPool> = products.iter().map(|p| book.pool(p)).collect();

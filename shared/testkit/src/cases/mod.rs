@@ -3,6 +3,7 @@
 
 mod batches;
 mod concurrency;
+mod licenses;
 mod outbound;
 mod positions;
 mod records;
@@ -12,6 +13,7 @@ mod subscriptions;
 
 pub use batches::*;
 pub use concurrency::*;
+pub use licenses::*;
 pub use outbound::*;
 pub use positions::*;
 pub use records::*;

@@ -1,0 +1,201 @@
+//! The organisation's license management settings (manual or automatic),
+//! and the audit of the seats a decision bought automatically.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::Subscriptions;
+use super::commit::{Mode, Outcome, Settled, decide_and_commit};
+use crate::access::Actor;
+use crate::audit::{AuditAction, AuditEntry, nothing, snapshot};
+use crate::draft::{Draft, SeatBook};
+use crate::error::{SeatError, ValidationError};
+use crate::ids::{ProductId, SubscriptionId};
+use crate::license::{AUTO_PURCHASE_BILLED, AutoPurchase, LicenseManagement};
+use crate::store::SnapshotKeys;
+
+/// What the quantity sync of one subscription has to do now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuantitySync {
+    /// No seat is owed to it (or it is not the organisation's).
+    Nothing,
+    /// Seats are owed, but the provider was asked within the window: not
+    /// before this time.
+    NotBefore(DateTime<Utc>),
+    /// Claimed for now (the window starts again): the quantity each product
+    /// must reach on the subscription.
+    Due(BTreeMap<ProductId, u32>),
+}
+
+/// The largest `max_auto_seats_per_period` accepted: the catalog's largest
+/// purchase is the bound of what one period may add.
+const MAX_AUTO_SEATS: u32 = 1_000_000;
+
+impl Subscriptions<'_> {
+    /// The organisation's license management settings (admins).
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; not found for an
+    /// organisation seatflow does not know.
+    pub async fn license_management(self, actor: &Actor) -> Result<LicenseManagement, SeatError> {
+        actor.require_admin("see the license management settings")?;
+        let org = self
+            .store
+            .organization(&actor.org)
+            .await?
+            .ok_or_else(|| SeatError::not_found("organization", &actor.org))?;
+        Ok(org.license_management)
+    }
+
+    /// Sets the organisation's license management settings (admins),
+    /// audited as `license_management_set`; a dry run shows the entry.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; validation of the budget;
+    /// not found for an organisation seatflow does not know.
+    pub async fn set_license_management(
+        self,
+        actor: &Actor,
+        settings: &LicenseManagement,
+        mode: Mode,
+    ) -> Result<Outcome<LicenseManagement>, SeatError> {
+        actor.require_admin("change the license management settings")?;
+        if settings
+            .max_auto_seats_per_period
+            .is_some_and(|n| n > MAX_AUTO_SEATS)
+        {
+            return Err(ValidationError::new(
+                "max_auto_seats_per_period",
+                format!("must be at most {MAX_AUTO_SEATS}, or null for no limit"),
+            )
+            .into());
+        }
+        decide_and_commit!(self, "organisation", mode, {
+            let now = self.clock.now();
+            let org = self
+                .store
+                .organization(&actor.org)
+                .await?
+                .ok_or_else(|| SeatError::not_found("organization", &actor.org))?;
+            let mut after = org.clone();
+            after.license_management = settings.clone();
+            let mut draft = Draft::new(&actor.org);
+            draft.put(Some(&org), after.clone());
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::LicenseManagementSet,
+                format!("organization/{}/license-management", org.id),
+                snapshot(&org.license_management),
+                snapshot(&after.license_management),
+            );
+            Ok((draft.finish(audit), after.license_management))
+        })
+    }
+}
+
+impl Subscriptions<'_> {
+    /// Claims subscription `id`'s quantity sync for now: what quantity
+    /// each product must reach to pay for the seats bought automatically,
+    /// unless the provider was asked within `window` (at most one write per
+    /// window, whoever syncs and however often). The claim is a change of
+    /// the subscription's record, audited as `seat_quantity_synced`; two
+    /// syncs racing for it make one claim.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; the store's failures.
+    pub async fn claim_quantity_sync(
+        self,
+        actor: &Actor,
+        id: &SubscriptionId,
+        window: Duration,
+    ) -> Result<QuantitySync, SeatError> {
+        actor.require_admin("sync subscription quantities")?;
+        let settled = decide_and_commit!(answer: self, "subscription", Mode::Apply, {
+            let now = self.clock.now();
+            let Some(stored) = self.store.subscription(&actor.org, id).await? else {
+                return Ok(Decision::Answer(QuantitySync::Nothing));
+            };
+            let keys = SnapshotKeys {
+                pools: stored.items.keys().cloned().collect(),
+                ..SnapshotKeys::default()
+            };
+            let read = self.store.snapshot(&actor.org, &keys).await?;
+            let due: BTreeMap<ProductId, u32> = read
+                .pools
+                .iter()
+                .filter_map(|pool| pool.quantity_owed(id).map(|q| (pool.product.clone(), q)))
+                .collect();
+            if due.is_empty() || stored.moved_to.is_some() {
+                return Ok(Decision::Answer(QuantitySync::Nothing));
+            }
+            if let Some(last) = stored.quantity_synced_at
+                && now < last + window
+            {
+                return Ok(Decision::Answer(QuantitySync::NotBefore(last + window)));
+            }
+            let mut after = stored.clone();
+            after.quantity_synced_at = Some(now);
+            let mut draft = Draft::new(&actor.org);
+            draft.put(Some(&stored), after);
+            let audit = self.entry(
+                actor,
+                now,
+                AuditAction::SeatQuantitySynced,
+                format!("subscription/{id}"),
+                snapshot(&serde_json::json!({ "synced_at": stored.quantity_synced_at })),
+                snapshot(&serde_json::json!({ "synced_at": now, "quantities": due })),
+            );
+            Ok(Decision::Commit(draft.finish(audit), QuantitySync::Due(due)))
+        })?;
+        Ok(match settled {
+            Settled::Committed(outcome) => outcome.value,
+            Settled::Answered(answer) => answer,
+        })
+    }
+}
+
+impl super::Seats {
+    /// One audit entry per subscription a decision bought seats on, with
+    /// what one seat costs at the quantity it will hold (the catalog's price
+    /// for the subscription's term).
+    ///
+    /// # Errors
+    /// The store's failures.
+    pub(crate) async fn auto_purchase_entries(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        book: &SeatBook,
+    ) -> Result<Vec<AuditEntry>, SeatError> {
+        let mut entries = Vec::new();
+        for (product, subscription, seats, quantity_after) in book.auto_purchases() {
+            let term = self
+                .store
+                .subscription(&actor.org, &subscription)
+                .await?
+                .and_then(|s| s.term);
+            let unit_price = term
+                .zip(self.catalog.product(&product))
+                .map(|(term, p)| p.price(term).unit_amount_for(quantity_after).clone());
+            let purchase = AutoPurchase {
+                product: product.clone(),
+                subscription: subscription.clone(),
+                seats,
+                quantity_after,
+                unit_price,
+                billed: AUTO_PURCHASE_BILLED,
+            };
+            entries.push(self.entry(
+                actor,
+                at,
+                AuditAction::SeatsAutoPurchased,
+                format!("subscription/{subscription}/product/{product}"),
+                nothing(),
+                snapshot(&purchase),
+            ));
+        }
+        Ok(entries)
+    }
+}

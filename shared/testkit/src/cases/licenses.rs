@@ -1,0 +1,272 @@
+//! Automatic license management: a full pool buys the seat on the
+//! organisation's subscription, within the period's budget, in every entry
+//! path; the provider's higher quantity pays off what is owed; a renewal
+//! starts the budget again; concurrent purchases never oversell.
+
+use std::sync::Arc;
+
+use seatflow_domain::{
+    Applied, AuditAction, DisplayName, Email, EntitlementStore, ImportRow, LicenseManagement, LicenseMode,
+    Mode, NewUser, Role, SubscriptionId, SubscriptionStatus, Term,
+};
+
+use super::subscriptions::{at, subscription_state};
+use crate::fixture::{Fixture, product};
+
+/// Automatic mode with at most `max` seats bought per period.
+async fn automatic(f: &Fixture, max: Option<u32>) {
+    f.seats
+        .subscriptions()
+        .set_license_management(
+            &f.admin,
+            &LicenseManagement {
+                mode: LicenseMode::Automatic,
+                max_auto_seats_per_period: max,
+                notify: true,
+            },
+            Mode::Apply,
+        )
+        .await
+        .expect("settings");
+}
+
+/// Subscription `sub` of `seats` professional seats, monthly, in the period
+/// starting `period_start` seconds after the fixture's start.
+async fn subscribe(f: &Fixture, sub: &str, seats: u32, period_start: i64, event: &str) {
+    let mut state = subscription_state(
+        &f.admin.org,
+        sub,
+        SubscriptionStatus::Active,
+        &[("professional", seats)],
+    );
+    state.term = Some(Term::Monthly);
+    state.current_period_start = Some(at(period_start));
+    state.current_period_end = Some(at(period_start + 30 * 86_400));
+    let applied = f
+        .seats
+        .subscriptions()
+        .apply_subscription(&f.admin, &state, event, at(period_start + 1), Mode::Apply)
+        .await
+        .expect("applied");
+    assert!(matches!(applied, Applied::Changed(_)), "{event}: {applied:?}");
+}
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        id: None,
+        name: DisplayName::parse(name).expect("name"),
+        email: Some(Email::parse(&format!("{}@auto.example", name.to_lowercase())).expect("email")),
+        directory: None,
+        role: Role::Member,
+        team: None,
+    }
+}
+
+/// In automatic mode a full pool buys the seat, in each entry path (an
+/// assignment, a user created with a seat, an import, the directory), each
+/// purchase audited with its price; past the budget the add is refused with
+/// its own code (the directory's user is created pending); the provider's
+/// higher quantity pays off what is owed, and a renewal starts the budget
+/// again.
+pub async fn a_full_pool_buys_seats_in_automatic_mode_within_its_budget(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store.clone(), "org_auto_buy").await;
+    let p = product("professional");
+    let sub = SubscriptionId::parse("sub_auto").expect("id");
+    subscribe(&f, "sub_auto", 1, 0, "evt_auto_1").await;
+    let first = f.user("First", None).await;
+    let second = f.user("Second", None).await;
+    f.assign(&p, &first.id).await;
+    assert_eq!(
+        f.refused_assign(&p, &second.id).await,
+        "no_seats_available",
+        "manual mode is a hard cap"
+    );
+    // A dry run of the settings changes nothing.
+    let preview = f
+        .seats
+        .subscriptions()
+        .set_license_management(
+            &f.admin,
+            &LicenseManagement {
+                mode: LicenseMode::Automatic,
+                max_auto_seats_per_period: Some(3),
+                notify: true,
+            },
+            Mode::DryRun,
+        )
+        .await
+        .expect("preview");
+    assert!(preview.dry_run);
+    assert_eq!(preview.audit.action, AuditAction::LicenseManagementSet);
+    assert_eq!(
+        f.seats
+            .subscriptions()
+            .license_management(&f.admin)
+            .await
+            .expect("read")
+            .mode,
+        LicenseMode::Manual
+    );
+    automatic(&f, Some(3)).await;
+
+    // 1. An assignment.
+    let assigned = f
+        .seats
+        .allocations()
+        .assign(&f.admin, &p, &second.id, Mode::Apply)
+        .await
+        .expect("bought and assigned");
+    assert_eq!(assigned.audit.action, AuditAction::SeatAssigned);
+    let pool = f.pool(&p).await;
+    assert_eq!((pool.purchased, pool.assigned, pool.auto_bought), (2, 2, 1));
+    assert_eq!(pool.owed.get(&sub), Some(&1));
+    assert_eq!(pool.quantity_owed(&sub), Some(2));
+    let entries = store.audit(&f.admin.org, None, 100).await.expect("audit");
+    let bought: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == AuditAction::SeatsAutoPurchased)
+        .collect();
+    assert_eq!(bought.len(), 1);
+    let purchase: serde_json::Value = serde_json::from_str(bought[0].after.get()).expect("json");
+    assert_eq!(purchase["subscription"], "sub_auto");
+    assert_eq!(
+        (purchase["seats"].as_u64(), purchase["quantity_after"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert!(
+        purchase["unit_price"]["minor"].as_i64().is_some_and(|m| m > 0),
+        "the price it will cost: {purchase}"
+    );
+
+    // 2. A user created with a seat.
+    let created = f
+        .seats
+        .directory()
+        .create_user(&f.admin, new_user("Third"), Some(&p), Mode::Apply)
+        .await
+        .expect("created with a bought seat");
+    assert_eq!(created.value.seats.len(), 1);
+
+    // 3. An import.
+    let report = f
+        .import(&[ImportRow {
+            name: "Fourth".into(),
+            email: "fourth@auto.example".into(),
+            role: None,
+            team: None,
+            seat: Some("professional".into()),
+            id: None,
+        }])
+        .await;
+    assert_eq!(report.created, 1, "{report:?}");
+    let pool = f.pool(&p).await;
+    assert_eq!((pool.purchased, pool.assigned, pool.auto_bought), (4, 4, 3));
+
+    // The budget is spent: refused with its own code, and the directory's
+    // user is created pending a seat.
+    let fifth = f.user("Fifth", None).await;
+    assert_eq!(
+        f.refused_assign(&p, &fifth.id).await,
+        "auto_seat_budget_exhausted"
+    );
+    f.seats
+        .directory()
+        .set_directory_seat(&f.admin, Some(&p), Mode::Apply)
+        .await
+        .expect("policy");
+    let (pending, _) = f
+        .seats
+        .directory()
+        .create_directory_user(&f.admin, new_user("Sixth"), true, Mode::Apply)
+        .await
+        .expect("created");
+    assert!(pending.value.seats.is_empty(), "pending a seat");
+    assert_eq!(f.pool(&p).await.purchased, 4, "nothing bought past the budget");
+
+    // The provider now holds the owed seats: they are paid off, nothing
+    // counts twice.
+    subscribe(&f, "sub_auto", 4, 0, "evt_auto_2").await;
+    let pool = f.pool(&p).await;
+    assert_eq!((pool.purchased, pool.assigned), (4, 4));
+    assert!(pool.owed.is_empty(), "{:?}", pool.owed);
+    assert_eq!(pool.auto_bought, 3, "the budget is the period's");
+    assert_eq!(
+        f.refused_assign(&p, &fifth.id).await,
+        "auto_seat_budget_exhausted"
+    );
+
+    // A renewal starts the budget again (the directory's reactivation is an
+    // entry path too).
+    subscribe(&f, "sub_auto", 4, 30 * 86_400, "evt_auto_3").await;
+    assert_eq!(f.pool(&p).await.auto_bought, 0);
+    f.assign(&p, &fifth.id).await;
+    let pool = f.pool(&p).await;
+    assert_eq!((pool.purchased, pool.assigned, pool.auto_bought), (5, 5, 1));
+    f.assert_counters_match_assignments().await;
+}
+
+/// Automatic mode buys only on a subscription of the product: seats granted
+/// by the vendor are no subscription to add to, and the refusal says so.
+pub async fn automatic_mode_needs_a_subscription_to_buy_on(store: Arc<dyn EntitlementStore>) {
+    let f = Fixture::new(store, "org_auto_none").await;
+    let p = product("professional");
+    f.buy("professional", 1).await;
+    automatic(&f, None).await;
+    let first = f.user("First", None).await;
+    let second = f.user("Second", None).await;
+    f.assign(&p, &first.id).await;
+    assert_eq!(
+        f.refused_assign(&p, &second.id).await,
+        "no_subscription_for_product"
+    );
+    assert_eq!(f.pool(&p).await.purchased, 1);
+}
+
+/// Many users added at once to a full pool in automatic mode: each bought
+/// seat is bought once, none is assigned without being bought, and the
+/// budget holds exactly.
+pub async fn concurrent_automatic_purchases_buy_each_seat_once(store: Arc<dyn EntitlementStore>) {
+    let f = Arc::new(Fixture::new(store, "org_auto_race").await);
+    let p = product("professional");
+    subscribe(&f, "sub_race", 1, 0, "evt_race").await;
+    automatic(&f, Some(5)).await;
+    let mut users = Vec::new();
+    for i in 0..12 {
+        users.push(f.user(&format!("Racer{i}"), None).await);
+    }
+    let racers = users.into_iter().map(|user| {
+        let f = f.clone();
+        let p = p.clone();
+        tokio::spawn(async move {
+            f.seats
+                .allocations()
+                .assign(&f.admin, &p, &user.id, Mode::Apply)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.code())
+        })
+    });
+    let mut assigned = 0;
+    let mut gave_up = 0;
+    for racer in racers {
+        match racer.await.expect("racer") {
+            Ok(()) => assigned += 1,
+            Err("concurrent_modification") => gave_up += 1,
+            Err(code) => assert_eq!(code, "auto_seat_budget_exhausted"),
+        }
+    }
+    if gave_up == 0 {
+        assert_eq!(assigned, 1 + 5, "the free seat and the whole budget");
+    }
+    let pool = f.pool(&p).await;
+    assert_eq!(pool.assigned, assigned);
+    assert!(pool.assigned <= pool.purchased, "never oversold: {pool:?}");
+    assert_eq!(pool.purchased, 1 + pool.auto_bought, "each seat bought once");
+    assert!(pool.auto_bought <= 5, "within the budget: {pool:?}");
+    assert_eq!(
+        pool.owed.values().sum::<u32>(),
+        pool.auto_bought,
+        "owed to the subscription"
+    );
+    f.assert_counters_match_assignments().await;
+}
