@@ -65,19 +65,7 @@ async fn subscribe_automatically(f: &Fixture, id: &str, seats: u32) {
         .apply_subscription(&f.admin, &state, &format!("evt_{id}"), now, Mode::Apply)
         .await
         .unwrap();
-    f.seats
-        .subscriptions()
-        .set_license_management(
-            &f.admin,
-            &seatflow_domain::LicenseManagement {
-                mode: seatflow_domain::LicenseMode::Automatic,
-                max_auto_seats_per_period: None,
-                notify: true,
-            },
-            Mode::Apply,
-        )
-        .await
-        .unwrap();
+    f.buy_automatically(None, true).await;
 }
 
 /// An endpoint of `f`'s organisation at `url` for seat events; its secret.

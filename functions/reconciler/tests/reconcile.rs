@@ -299,6 +299,7 @@ async fn each_kind_of_drift_on(w: World) {
             skipped: 1,
             failed: 0,
             grants_ended: 1,
+            renewals_at_usage: 0,
             provider_requests: 1,
             complete: true,
         }
@@ -338,6 +339,76 @@ async fn each_kind_of_drift_on(w: World) {
             .len(),
         audit.len()
     );
+}
+
+/// An organisation that manages licenses automatically renews each
+/// subscription at the seats in use, never below the plan's minimum, once
+/// the period's last days come; until then, and in manual mode, nothing
+/// changes. Seats paid for stay until the period ends.
+#[tokio::test]
+async fn an_automatic_organisation_renews_at_the_seats_in_use() {
+    let w = world("org_usage").await;
+    let now = w.f.clock.now().timestamp();
+    let soon = provider(
+        "sub_soon",
+        "org_usage",
+        "active",
+        &[("seatflow_professional_monthly", 10)],
+        now + 2 * 86_400,
+    );
+    let empty = provider(
+        "sub_empty",
+        "org_usage",
+        "active",
+        &[("seatflow_enterprise_monthly", 3)],
+        now + 2 * 86_400,
+    );
+    let later = provider(
+        "sub_later",
+        "org_usage",
+        "active",
+        &[("seatflow_essential_monthly", 5)],
+        now + 20 * 86_400,
+    );
+    for (sub, event) in [(&soon, "evt_soon"), (&empty, "evt_empty"), (&later, "evt_later")] {
+        w.stripe.put_subscription(sub.clone());
+        delivered(&w, sub, event).await;
+    }
+    for i in 0..4 {
+        let user = w.f.user(&format!("User{i}"), None).await;
+        w.f.assign(&product("professional"), &user.id).await;
+    }
+    let quantity = |id: &'static str| {
+        let stripe = w.stripe.clone();
+        async move { stripe.subscription(id).await.expect("read").expect("there").items[0].quantity }
+    };
+    let report = w.reconciler.run(None).await.expect("run");
+    assert_eq!(report.renewals_at_usage, 0, "manual mode renews as bought");
+    assert_eq!(quantity("sub_soon").await, 10);
+
+    w.f.buy_automatically(None, true).await;
+    let report = w.reconciler.run(None).await.expect("run");
+    assert_eq!(report.renewals_at_usage, 2, "{report:?}");
+    assert_eq!(quantity("sub_soon").await, 4, "the 4 seats in use");
+    assert_eq!(quantity("sub_empty").await, 1, "never below the plan's minimum");
+    assert_eq!(quantity("sub_later").await, 5, "not in its last days yet");
+    assert_eq!(
+        purchased(&w.f, "professional").await,
+        10,
+        "paid for until the period ends"
+    );
+    let audit = w.store.audit(&w.f.admin.org, None, 50).await.expect("audit");
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == AuditAction::RenewalSeatsReduced)
+            .count(),
+        2
+    );
+    // Another run changes nothing more.
+    let report = w.reconciler.run(None).await.expect("run");
+    assert_eq!(report.renewals_at_usage, 0);
+    assert_eq!(quantity("sub_soon").await, 4);
 }
 
 #[tokio::test]

@@ -56,6 +56,23 @@ pub fn render(notice: &DueNotice, catalog: &Catalog, billing_url: &str) -> Outgo
                 lines,
             )
         }
+        NoticeSubject::AutoPurchases { product, bought, max } => {
+            let product = name(product);
+            let mut lines = vec![format!(
+                "{bought} {product} seats were bought automatically this billing period, as people needed them. Each is billed pro rata on the subscription's next invoice."
+            )];
+            match max {
+                Some(max) if bought >= max => lines.push(format!(
+                    "That is the limit of {max} a period: from now on, someone who needs a {product} seat when none is free is refused until the next period, unless an admin raises the limit or frees a seat."
+                )),
+                Some(max) => lines.push(format!("Your limit is {max} a period.")),
+                None => {}
+            }
+            (
+                format!("{org}: {bought} {product} seats bought automatically this period"),
+                lines,
+            )
+        }
         NoticeSubject::OverLimit {
             product,
             purchased,

@@ -3,7 +3,9 @@
 //! page by page, is compared with what seatflow stored and applied where it
 //! drifted, so that a job that died in the dead-letter queue, or an event the
 //! provider never delivered, is repaired by the next run. Grants whose end
-//! has passed are ended.
+//! has passed are ended. A subscription of an organisation that manages
+//! licenses automatically is set, in the last days of its period, to renew
+//! at the seats in use (a decrease at renewal; see `billing::auto_seats`).
 //!
 //! The whole account is listed (every status), rather than each
 //! organisation's customers one by one: it finds subscriptions whose first
@@ -80,6 +82,10 @@ pub struct ReconcileReport {
     pub failed: usize,
     /// Grants ended because their time ran out.
     pub grants_ended: usize,
+    /// Subscriptions of organisations in automatic mode set to renew at
+    /// the seats in use (their period ends within
+    /// [`RENEW_AT_USAGE_DAYS`](crate::billing::RENEW_AT_USAGE_DAYS)).
+    pub renewals_at_usage: usize,
     /// Requests made to the provider.
     pub provider_requests: usize,
     /// Whether every page was read before the deadline.
@@ -276,6 +282,38 @@ impl Reconciler {
             Err(error) => {
                 report.failed += 1;
                 tracing::error!(subscription = %snapshot.id, org = %snapshot.org, %error, "not reconciled");
+                return;
+            }
+        }
+        self.renew_at_usage(&snapshot, read_at, report).await;
+    }
+
+    /// A subscription that renews within [`RENEW_AT_USAGE_DAYS`] renews at
+    /// the seats in use, when its organisation manages licenses
+    /// automatically.
+    async fn renew_at_usage(
+        &self,
+        snapshot: &seatflow_domain::SubscriptionSnapshot,
+        now: chrono::DateTime<chrono::Utc>,
+        report: &mut ReconcileReport,
+    ) {
+        let renews_soon = snapshot.current_period_end.is_some_and(|end| {
+            end > now && end - now <= chrono::Duration::days(crate::billing::RENEW_AT_USAGE_DAYS)
+        });
+        if !renews_soon || !snapshot.status.entitles() || snapshot.cancel_at_period_end {
+            return;
+        }
+        let billing = crate::billing::Billing::new(
+            (*self.seats).clone(),
+            self.payments.clone(),
+            seatflow_domain::ProrationBehavior::None,
+        );
+        match billing.renew_at_usage(&snapshot.org, &snapshot.id).await {
+            Ok(changes) if !changes.is_empty() => report.renewals_at_usage += 1,
+            Ok(_) => {}
+            Err(error) => {
+                report.failed += 1;
+                tracing::error!(subscription = %snapshot.id, org = %snapshot.org, %error, "not renewed at the seats in use");
             }
         }
     }

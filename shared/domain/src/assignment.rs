@@ -20,6 +20,12 @@ pub struct Assignment {
     pub team: Option<TeamId>,
     /// When it was assigned.
     pub assigned_at: DateTime<Utc>,
+    /// The day (UTC) the holder last used the product, as the entitlement
+    /// check (online or as a token) saw it; `None`: not since it was
+    /// assigned. Recorded at most once a day, without moving the version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub last_active_at: Option<chrono::NaiveDate>,
     /// Optimistic-concurrency version.
     pub version: u64,
 }
@@ -34,6 +40,7 @@ impl Assignment {
             product: product.clone(),
             team: user.team.clone(),
             assigned_at: at,
+            last_active_at: None,
             version: 0,
         }
     }

@@ -106,6 +106,9 @@ pub struct Product {
     pub description: String,
     /// Price per term.
     pub prices: BTreeMap<Term, Price>,
+    /// The fewest seats a subscription renews with when it renews at the
+    /// seats in use (automatic license management).
+    pub min_seats: u32,
 }
 
 impl Product {
@@ -154,6 +157,11 @@ struct ProductFile {
     kind: ProductKind,
     #[serde(default)]
     description: String,
+    /// The fewest seats a subscription renews with when it renews at the
+    /// seats in use (automatic license management); 1 for a plan, 0 for an
+    /// add-on unless set.
+    #[serde(default)]
+    min_seats: Option<u32>,
     prices: BTreeMap<Term, PriceFile>,
 }
 
@@ -283,6 +291,10 @@ impl Catalog {
                 Product {
                     id,
                     name: p.name,
+                    min_seats: p.min_seats.unwrap_or(match p.kind {
+                        ProductKind::Plan => 1,
+                        ProductKind::AddOn => 0,
+                    }),
                     kind: p.kind,
                     description: p.description.trim().to_owned(),
                     prices,

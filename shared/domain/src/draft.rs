@@ -512,19 +512,32 @@ impl SeatBook {
     }
 
     /// The seats bought automatically, per product and subscription, with
-    /// the quantity each subscription must hold once they are billed.
+    /// what the pool then owes the subscription in all.
     pub(crate) fn auto_purchases(&self) -> Vec<(ProductId, crate::ids::SubscriptionId, u32, u32)> {
         self.bought
             .iter()
             .map(|((product, subscription), seats)| {
-                let after = self
+                let owed = self
                     .pools
                     .get(product)
-                    .and_then(|p| p.after.quantity_owed(subscription))
-                    .unwrap_or(0);
-                (product.clone(), subscription.clone(), *seats, after)
+                    .map_or(0, |p| p.after.owed_to(subscription));
+                (product.clone(), subscription.clone(), *seats, owed)
             })
             .collect()
+    }
+
+    /// The provider holds `rise` more seats of `product` on subscription
+    /// `id`: they pay off seats owed to it.
+    pub(crate) fn pay_off(
+        &mut self,
+        product: &ProductId,
+        id: &crate::ids::SubscriptionId,
+        rise: u32,
+    ) -> Result<(), SeatError> {
+        if rise > 0 && self.pool(product).owed_to(id) > 0 {
+            self.pool_mut(product)?.pay_off(id, rise)?;
+        }
+        Ok(())
     }
 
     /// Adds a write for every record the operation changed.

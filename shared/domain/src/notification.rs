@@ -27,6 +27,9 @@ pub enum NoticeKind {
     PaymentFailed,
     /// A pool holds more assignments than seats bought.
     OverLimit,
+    /// Seats were bought automatically (a daily digest per product, and
+    /// the admins are told when the period's limit is reached).
+    AutoPurchases,
 }
 
 impl NoticeKind {
@@ -37,6 +40,7 @@ impl NoticeKind {
             Self::Renewal => "renewal",
             Self::PaymentFailed => "payment_failed",
             Self::OverLimit => "over_limit",
+            Self::AutoPurchases => "auto_purchases",
         }
     }
 }
@@ -180,6 +184,15 @@ pub enum NoticeSubject {
         /// Seats assigned.
         assigned: u32,
     },
+    /// Seats of a product were bought automatically this billing period.
+    AutoPurchases {
+        /// The product.
+        product: ProductId,
+        /// Seats bought automatically this period.
+        bought: u32,
+        /// The organisation's limit per period, if any.
+        max: Option<u32>,
+    },
 }
 
 impl NoticeSubject {
@@ -190,6 +203,7 @@ impl NoticeSubject {
             Self::Renewal { .. } => NoticeKind::Renewal,
             Self::PaymentFailed { .. } => NoticeKind::PaymentFailed,
             Self::OverLimit { .. } => NoticeKind::OverLimit,
+            Self::AutoPurchases { .. } => NoticeKind::AutoPurchases,
         }
     }
 }
@@ -224,6 +238,13 @@ impl NoticeKey {
     #[must_use]
     pub fn over_limit(product: &ProductId, purchased: u32) -> Self {
         Self(format!("over_limit#{product}#{purchased}"))
+    }
+
+    /// The key of a digest of seats bought automatically: one per product,
+    /// period and count, so a day with no new purchase sends nothing.
+    #[must_use]
+    pub fn auto_purchases(product: &ProductId, period: u32, bought: u32) -> Self {
+        Self(format!("auto_purchases#{product}#{period}#{bought}"))
     }
 
     /// The key as text (letters, digits, `_`, `-` and `#`).

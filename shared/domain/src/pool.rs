@@ -43,6 +43,11 @@ pub struct SeatPool {
     /// organisation's budget counts); back to 0 when a subscription renews.
     #[serde(default)]
     pub auto_bought: u32,
+    /// Which billing period `auto_bought` counts (it moves on at each
+    /// renewal): one period's digest of automatic purchases is not the
+    /// next's.
+    #[serde(default)]
+    pub auto_period: u32,
     /// Sum of the team allocations of this product.
     pub allocated: u32,
     /// Seats held by users.
@@ -70,6 +75,7 @@ impl SeatPool {
             granted: BTreeMap::new(),
             owed: BTreeMap::new(),
             auto_bought: 0,
+            auto_period: 0,
             allocated: 0,
             assigned: 0,
             assigned_in_allocations: 0,
@@ -79,35 +85,41 @@ impl SeatPool {
     }
 
     /// Sets what subscription `id` contributes (0 removes it) and recounts.
+    /// A subscription that stops counting takes the seats owed to it with
+    /// it (nothing is left to bill them on).
     ///
     /// # Errors
     /// [`ValidationError`] when the sum would pass `u32::MAX` seats.
-    /// A rise pays off seats owed to that subscription (the provider now
-    /// holds them); a subscription that stops counting takes its owed seats
-    /// with it (nothing is left to bill them on).
     pub fn set_subscribed(&mut self, id: &SubscriptionId, seats: u32) -> Result<(), ValidationError> {
-        let before = self.subscribed.get(id).copied().unwrap_or(0);
         if seats == 0 {
             self.subscribed.remove(id);
             self.owed.remove(id);
         } else {
             self.subscribed.insert(id.clone(), seats);
-            if let Some(owed) = self.owed.get_mut(id) {
-                *owed = owed.saturating_sub(seats.saturating_sub(before));
-                if *owed == 0 {
-                    self.owed.remove(id);
-                }
+        }
+        self.recount()
+    }
+
+    /// The provider now holds `rise` more seats of this product on
+    /// subscription `id`: they pay off as many seats owed to it.
+    ///
+    /// # Errors
+    /// [`ValidationError`] never in practice (the sum only falls).
+    pub fn pay_off(&mut self, id: &SubscriptionId, rise: u32) -> Result<(), ValidationError> {
+        if let Some(owed) = self.owed.get_mut(id) {
+            *owed = owed.saturating_sub(rise);
+            if *owed == 0 {
+                self.owed.remove(id);
             }
         }
         self.recount()
     }
 
-    /// The quantity subscription `id` must hold for this product to pay for
-    /// the seats owed to it; `None` when nothing is owed to it.
+    /// Seats bought automatically on subscription `id` that the provider
+    /// does not hold yet.
     #[must_use]
-    pub fn quantity_owed(&self, id: &SubscriptionId) -> Option<u32> {
-        let owed = self.owed.get(id).copied().filter(|n| *n > 0)?;
-        Some(self.subscribed.get(id).copied().unwrap_or(0).saturating_add(owed))
+    pub fn owed_to(&self, id: &SubscriptionId) -> u32 {
+        self.owed.get(id).copied().unwrap_or(0)
     }
 
     /// Seats to buy so that one seat can be taken from `source`: 0 when one
@@ -159,6 +171,7 @@ impl SeatPool {
     /// A subscription renewed: the budget starts again.
     pub fn start_period(&mut self) {
         self.auto_bought = 0;
+        self.auto_period = self.auto_period.wrapping_add(1);
     }
 
     /// Sets what grant `id` contributes (0 removes it) and recounts.

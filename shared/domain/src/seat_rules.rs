@@ -143,6 +143,7 @@ mod tests {
             product: id(product),
             team: None,
             assigned_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            last_active_at: None,
             version: 1,
         }
     }

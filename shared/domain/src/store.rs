@@ -373,6 +373,18 @@ pub enum Record {
         /// When.
         at: chrono::DateTime<chrono::Utc>,
     },
+    /// A user used a product they hold a seat of, on a day (their seat's
+    /// `last_active_at`); nothing if the user is gone.
+    SeatUsed {
+        /// The user's organisation.
+        org: OrgId,
+        /// The user.
+        user: UserId,
+        /// The product.
+        product: ProductId,
+        /// The day (UTC).
+        on: chrono::NaiveDate,
+    },
 }
 
 /// A remembered place among an organisation's users in id order: `user` is
@@ -612,6 +624,9 @@ pub trait RenewalIndex: Send + Sync + std::fmt::Debug {
     async fn payment_failing_subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;
     /// Pools of every organisation that are over their limit.
     async fn over_limit_pools(&self) -> Result<Vec<SeatPool>, StoreError>;
+    /// Every pool, across organisations, with seats bought automatically
+    /// this billing period (`auto_bought` above 0).
+    async fn auto_buying_pools(&self) -> Result<Vec<SeatPool>, StoreError>;
     /// Grants of every organisation that still count but whose `until` is
     /// at or before `at` (reconciliation ends them).
     async fn grants_run_out_by(

@@ -82,6 +82,14 @@ impl Stored for SeatPool {
                 keys::OVER_LIMIT.into(),
                 format!("{}#{}", self.org, self.product),
             );
+        } else if self.auto_bought > 0 {
+            // One index entry per item: an over-limit pool is noticed
+            // first; its automatic purchases wait for the next digest.
+            index(
+                &mut item,
+                keys::AUTO_BOUGHT.into(),
+                format!("{}#{}", self.org, self.product),
+            );
         }
         Ok(item)
     }
@@ -260,6 +268,11 @@ pub fn holder_item(holder: &UserSeats) -> Result<Item, StoreError> {
         .collect();
     let seats = serde_dynamo::to_attribute_value(seats).map_err(|e| corrupt("seats", e))?;
     item.insert(keys::SEATS.into(), seats);
+    for seat in &holder.seats {
+        if let Some(day) = seat.last_active_at {
+            item.insert(keys::active(&seat.product), AttributeValue::S(day.to_string()));
+        }
+    }
     if let Some(team) = &user.team {
         index(
             &mut item,
@@ -279,6 +292,14 @@ pub fn holder_item(holder: &UserSeats) -> Result<Item, StoreError> {
 /// A user's item as the user and their seats.
 pub fn holder_from_item(mut item: Item) -> Result<UserSeats, StoreError> {
     let held = item.remove(keys::SEATS);
+    let active: Vec<(String, chrono::NaiveDate)> = item
+        .iter()
+        .filter_map(|(name, value)| {
+            let product = name.strip_prefix(keys::ACTIVE)?;
+            let day = value.as_s().ok()?.parse().ok()?;
+            Some((product.to_owned(), day))
+        })
+        .collect();
     let user: User = from_item(item)?;
     let held: Vec<HeldSeat> = match held {
         Some(value) => serde_dynamo::from_attribute_value(value).map_err(|e| corrupt("seats", e))?,
@@ -289,6 +310,10 @@ pub fn holder_from_item(mut item: Item) -> Result<UserSeats, StoreError> {
         .map(|h| Assignment {
             org: user.org.clone(),
             user: user.id.clone(),
+            last_active_at: active
+                .iter()
+                .find(|(product, _)| *product == h.product.as_str())
+                .map(|(_, day)| *day),
             product: h.product,
             team: h.team,
             assigned_at: h.assigned_at,

@@ -97,6 +97,11 @@ pub const PASS_SK: &str = "PASS";
 pub fn audit(id: &AuditId) -> String {
     format!("AUDIT#{id}")
 }
+/// The attribute of a user's item holding the day they last used `product`.
+pub fn active(product: &ProductId) -> String {
+    format!("{ACTIVE}{product}")
+}
+pub const ACTIVE: &str = "ACTIVE#";
 pub fn team_members(org: &OrgId, team: &TeamId) -> String {
     format!("ORG#{org}#TEAM#{team}")
 }
@@ -142,6 +147,8 @@ pub fn renewal_at(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 pub const PAYMENT_FAILING: &str = "PAYMENT_FAILING";
 pub const OVER_LIMIT: &str = "OVER_LIMIT";
+/// The index partition of pools with seats bought automatically this period.
+pub const AUTO_BOUGHT: &str = "AUTO_BOUGHT";
 /// GSI1 partition of every organisation, by id (the operators' directory).
 pub const ORGS: &str = "ORGS";
 /// GSI1 partition of the grants that count and have an end (sorted by it).

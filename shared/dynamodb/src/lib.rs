@@ -11,10 +11,10 @@
 //! | item | PK | SK | extra keys |
 //! | --- | --- | --- | --- |
 //! | organisation | `ORG#{org}` | `ORG` | `GSI1PK = ORGS`, `GSI1SK = {org}` |
-//! | seat pool (counters; `free` = purchased − held, `unallocated_free` = purchased − allocated − held outside allocations) | `ORG#{org}` | `POOL#{product}` | `GSI1PK = OVER_LIMIT`, `GSI1SK = {org}#{product}` while over its limit (a seat given back blind may leave the entry; readers check) |
+//! | seat pool (counters; `free` = purchased − held, `unallocated_free` = purchased − allocated − held outside allocations) | `ORG#{org}` | `POOL#{product}` | `GSI1PK = OVER_LIMIT`, `GSI1SK = {org}#{product}` while over its limit (a seat given back blind may leave the entry; readers check); else `GSI1PK = AUTO_BOUGHT` while seats were bought automatically this period |
 //! | team | `ORG#{org}` | `TEAM#{team}` | |
 //! | team seats (allocation, counter; `headroom` = allocation − held, when allocated) | `ORG#{org}` | `TSEATS#{team}#{product}` | |
-//! | user, with the seats they hold (`seats`: product, team, assigned at) | `ORG#{org}` | `USER#{user}` | `GSI1PK = ORG#{org}#TEAM#{team}`, `GSI1SK = USER#{user}` when in a team |
+//! | user, with the seats they hold (`seats`: product, team, assigned at; `ACTIVE#{product}`: the day they last used it, set by the entitlement check at most once a day, in a transaction of one) | `ORG#{org}` | `USER#{user}` | `GSI1PK = ORG#{org}#TEAM#{team}`, `GSI1SK = USER#{user}` when in a team |
 //! | email claim (uniqueness) | `ORG#{org}` | `EMAIL#{email}` | |
 //! | directory user name claim (uniqueness; the lower-cased SCIM `userName`) | `ORG#{org}` | `DNAME#{sha256(name)}` | |
 //! | API key | `ORG#{org}` | `KEY#{key}` | |
@@ -66,7 +66,7 @@
 //! | grant / an org's grants | `GetItem GRANT#…` / `Query begins_with(SK, 'GRANT#')` |
 //! | which organisation counts a subscription | `GetItem SUBOWNER#{id}` |
 //! | renewals in `[from, to)`, all orgs | `Query GSI1 GSI1PK = RENEWAL#{month} AND GSI1SK BETWEEN …`, per month touched |
-//! | failing payments / over-limit pools, all orgs | `Query GSI1 GSI1PK = PAYMENT_FAILING` / `OVER_LIMIT` |
+//! | failing payments / over-limit pools / pools buying automatically, all orgs | `Query GSI1 GSI1PK = PAYMENT_FAILING` / `OVER_LIMIT` / `AUTO_BOUGHT` |
 //! | grants run out, all orgs (reconciliation) | `Query GSI1 GSI1PK = GRANT_UNTIL AND GSI1SK <= {now}~` |
 //! | organisations of every tenant, a page (operators) | `Query GSI1 GSI1PK = ORGS AND GSI1SK BETWEEN {after} AND ~` |
 //! | failed provisioning jobs (operators) | `Query PK = JOBFAIL`; record / forget one in a transaction of one |

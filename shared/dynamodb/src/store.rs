@@ -873,6 +873,12 @@ impl CommitPort for DynamoEntitlementStore {
             Record::JobFailed(failure) => self.record_job_failure(&failure).await,
             Record::JobSucceeded { event_id } => self.forget_job_failure(&event_id).await,
             Record::KeyUsed { org, id, at } => self.touch_api_key(&org, &id, at).await,
+            Record::SeatUsed {
+                org,
+                user,
+                product,
+                on,
+            } => self.touch_seat(&org, &user, &product, on).await,
             Record::PositionMark(mark) => {
                 let mut item = Item::new();
                 item.insert(keys::PK.into(), s(keys::position_marks(&mark.org)));
@@ -1615,6 +1621,17 @@ impl RenewalIndex for DynamoEntitlementStore {
             .collect::<Result<_, _>>()?;
         Ok(found.into_iter().filter(SeatPool::over_limit).collect())
     }
+
+    async fn auto_buying_pools(&self) -> Result<Vec<SeatPool>, StoreError> {
+        let items = self
+            .query_all(On::Gsi1, keys::AUTO_BOUGHT.into(), SortKeys::Any)
+            .await?;
+        let found: Vec<SeatPool> = items
+            .into_iter()
+            .map(items::from_item)
+            .collect::<Result<_, _>>()?;
+        Ok(found.into_iter().filter(|p| p.auto_bought > 0).collect())
+    }
 }
 
 /// The writes of [`Record`]s.
@@ -1640,6 +1657,47 @@ impl DynamoEntitlementStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    /// The day `user` last used `product`: an attribute of the user's item
+    /// (`ACTIVE#{product}`), set without moving its version, never back.
+    async fn touch_seat(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        product: &ProductId,
+        on: chrono::NaiveDate,
+    ) -> Result<(), StoreError> {
+        // In a transaction of one, as `touch_api_key`.
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::user(user)))
+            .update_expression("SET #day = :day")
+            .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#day) OR #day < :day)")
+            .expression_attribute_names("#day", keys::active(product))
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":day", s(on.to_string()))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        match self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Gone, or a later day recorded meanwhile: nothing to do.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::is_transaction_canceled_exception) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
     }
 
     async fn record_job_failure(&self, failure: &seatflow_domain::JobFailure) -> Result<(), StoreError> {

@@ -1,7 +1,10 @@
 //! Seat operations on the in-memory store with 10, 1,000 and 100,000 users in
 //! one organisation, every one of them holding a seat: assign and unassign
 //! (timed separately) and the licenses summary, whose cost must not grow with
-//! the number of users (it reads counters, not assignments).
+//! the number of users (it reads counters, not assignments). At 1,000 users,
+//! the entitlement check twice: once the day's use is recorded (no write:
+//! the check's own read says so), and recording it (each check a new day,
+//! one write per product): what recording last-active dates costs.
 //!
 //! Run: `cargo bench -p seatflow-memory --bench seats` (figures in BENCHMARKS.md).
 
@@ -111,6 +114,42 @@ fn seats(c: &mut Criterion) {
             b.to_async(&runtime)
                 .iter(|| async { black_box(f.seats.views().licenses(&f.admin).await.expect("summary")) });
         });
+        if users == 1_000 {
+            let check = || async {
+                black_box(
+                    f.seats
+                        .views()
+                        .entitlements(&f.admin, "user0@bench.example")
+                        .await
+                        .expect("entitled"),
+                )
+            };
+            runtime.block_on(check());
+            group.bench_function("entitlement_check_recorded_today", |b| {
+                b.to_async(&runtime).iter(check);
+            });
+            group.bench_function("entitlement_check_recording", |b| {
+                b.to_async(&runtime).iter_custom(|iters| {
+                    let f = f.clone();
+                    async move {
+                        let mut timed = Duration::ZERO;
+                        for _ in 0..iters {
+                            f.clock.advance(chrono::Duration::days(1));
+                            let start = Instant::now();
+                            black_box(
+                                f.seats
+                                    .views()
+                                    .entitlements(&f.admin, "user0@bench.example")
+                                    .await
+                                    .expect("entitled"),
+                            );
+                            timed += start.elapsed();
+                        }
+                        timed
+                    }
+                });
+            });
+        }
     }
     group.finish();
 }

@@ -419,6 +419,25 @@ impl CommitPort for MemoryEntitlementStore {
             Record::JobFailed(failure) => self.record_job_failure(&failure).await,
             Record::JobSucceeded { event_id } => self.forget_job_failure(&event_id).await,
             Record::KeyUsed { org, id, at } => self.touch_api_key(&org, &id, at).await,
+            Record::SeatUsed {
+                org,
+                user,
+                product,
+                on,
+            } => {
+                // No version moves: a decision made on an earlier read may
+                // write the day back (it is recorded again on the next use).
+                if let Some(holder) = self
+                    .lock()
+                    .orgs
+                    .get_mut(&org)
+                    .and_then(|r| r.users.get_mut(&user))
+                    && let Some(seat) = holder.seats.iter_mut().find(|s| s.product == product)
+                {
+                    seat.last_active_at = Some(seat.last_active_at.map_or(on, |day| day.max(on)));
+                }
+                Ok(())
+            }
             Record::PositionMark(mark) => {
                 let mut records = self.lock();
                 records
@@ -938,6 +957,15 @@ impl RenewalIndex for MemoryEntitlementStore {
             .orgs
             .values()
             .flat_map(|r| r.pools.values().filter(|p| p.over_limit()).cloned())
+            .collect())
+    }
+
+    async fn auto_buying_pools(&self) -> Result<Vec<SeatPool>, StoreError> {
+        let records = self.lock();
+        Ok(records
+            .orgs
+            .values()
+            .flat_map(|r| r.pools.values().filter(|p| p.auto_bought > 0).cloned())
             .collect())
     }
 }

@@ -115,6 +115,25 @@ impl Fixture {
         }
     }
 
+    /// Manages licenses automatically (a full pool buys the seat), with at
+    /// most `max` seats bought per product and period, telling whoever is
+    /// told when `notify`.
+    pub async fn buy_automatically(&self, max: Option<u32>, notify: bool) {
+        self.seats
+            .subscriptions()
+            .set_license_management(
+                &self.admin,
+                &seatflow_domain::LicenseManagement {
+                    mode: seatflow_domain::LicenseMode::Automatic,
+                    max_auto_seats_per_period: max,
+                    notify,
+                },
+                Mode::Apply,
+            )
+            .await
+            .expect("license management set");
+    }
+
     /// Creates a team.
     pub async fn team(&self, name: &str) -> TeamId {
         self.seats

@@ -54,10 +54,11 @@ struct SettingsPage {
     auto_max: String,
 }
 
-const KINDS: [(NoticeKind, &str); 3] = [
+const KINDS: [(NoticeKind, &str); 4] = [
     (NoticeKind::Renewal, "Renewal reminders"),
     (NoticeKind::PaymentFailed, "Failed payments"),
     (NoticeKind::OverLimit, "Seats over the limit"),
+    (NoticeKind::AutoPurchases, "Seats bought automatically"),
 ];
 
 fn scope_label(scope: ApiScope) -> &'static str {

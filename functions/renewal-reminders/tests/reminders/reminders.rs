@@ -399,3 +399,84 @@ async fn names_are_escaped_in_the_html_body() {
     );
     w.assert_permitted();
 }
+
+/// Seats bought automatically: one digest per product and day to the
+/// billing contacts (nothing on a day with no new purchase), the admins told
+/// as well once the period's limit is reached; `notify: false` or opting
+/// out of the kind sends nothing.
+#[tokio::test]
+async fn seats_bought_automatically_are_told_in_one_digest_a_day() {
+    let w = World::new().await;
+    w.verify_sender().await;
+    let f = Fixture::named(w.store.clone(), "org_auto_digest", "Auto Inc").await;
+    f.user_with_role("Ann Admin", None, Role::Admin).await;
+    let end = f.clock.now() + Duration::days(200);
+    let mut state = subscription(&f, "sub_auto_digest", SubscriptionStatus::Active, end);
+    state.items = [(product("professional"), 1)].into();
+    apply(&f, &state, "evt_auto_digest").await;
+    let billing = Email::parse("billing@auto.example").expect("email");
+    f.seats
+        .directory()
+        .set_notification_preferences(&f.admin, vec![billing], [].into(), Mode::Apply)
+        .await
+        .expect("preferences");
+    f.buy_automatically(Some(3), true).await;
+    let mut people = Vec::new();
+    for i in 0..5 {
+        people.push(f.user(&format!("Person {i}"), None).await);
+    }
+    // The free seat, then two bought.
+    for person in &people[..3] {
+        f.assign(&product("professional"), &person.id).await;
+    }
+    let report = w.reminders(&f).run().await.expect("run");
+    assert_eq!(
+        report.sent,
+        ["org_auto_digest/auto_purchases#professional#0#2"],
+        "{report:?}"
+    );
+    let sent = w.sent().await;
+    assert_eq!(to(&sent[0]), ["billing@auto.example"]);
+    assert_eq!(
+        sent[0]["subject"].as_str(),
+        Some("Auto Inc: 2 Professional seats bought automatically this period")
+    );
+    assert!(
+        sent[0]["body"]
+            .as_str()
+            .is_some_and(|t| t.contains("Your limit is 3 a period.")),
+        "{}",
+        sent[0]
+    );
+    // The next day, nothing new: nothing sent.
+    f.clock.advance(Duration::days(1));
+    assert!(w.reminders(&f).run().await.expect("run").sent.is_empty());
+    // The limit reached: the admins are told too.
+    f.assign(&product("professional"), &people[3].id).await;
+    assert_eq!(
+        f.refused_assign(&product("professional"), &people[4].id).await,
+        "auto_seat_budget_exhausted"
+    );
+    f.clock.advance(Duration::days(1));
+    let report = w.reminders(&f).run().await.expect("run");
+    assert_eq!(
+        report.sent,
+        ["org_auto_digest/auto_purchases#professional#0#3"],
+        "{report:?}"
+    );
+    let sent = w.sent().await;
+    assert_eq!(to(&sent[1]), ["billing@auto.example", "ann.admin@example.com"]);
+    assert!(
+        sent[1]["body"]
+            .as_str()
+            .is_some_and(|t| t.contains("That is the limit of 3 a period")),
+        "{}",
+        sent[1]
+    );
+    // Not told: nothing sent, whatever is bought.
+    f.buy_automatically(None, false).await;
+    f.assign(&product("professional"), &people[4].id).await;
+    f.clock.advance(Duration::days(1));
+    assert!(w.reminders(&f).run().await.expect("run").sent.is_empty());
+    w.assert_permitted();
+}

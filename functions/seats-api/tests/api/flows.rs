@@ -929,3 +929,30 @@ async fn automatic_license_management_buys_a_seat_past_a_full_pool_through_the_a
         "the refusal says what to do: {over}"
     );
 }
+
+#[tokio::test]
+async fn a_users_seats_show_when_each_was_last_used() {
+    use seatflow_domain::Clock as _;
+    let app = TestApp::new().await;
+    Victim::seed(&app).await;
+    let admin = app.token("usr_admin", "org_victim", seatflow_domain::Role::Admin, &[]);
+    let (_, _, before) = app
+        .call(Method::GET, "/v1/users/usr_ann", Some(&admin), None)
+        .await;
+    let seats = before["seats"].as_array().expect("seats");
+    assert!(
+        !seats.is_empty() && seats.iter().all(|s| s.get("last_active_at").is_none()),
+        "{before}"
+    );
+    let (status, _, _) = app
+        .call(Method::GET, "/v1/entitlements?user=usr_ann", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let today = app.fixture.clock.now().date_naive().to_string();
+    let (_, _, after) = app
+        .call(Method::GET, "/v1/users/usr_ann", Some(&admin), None)
+        .await;
+    for seat in after["seats"].as_array().expect("seats") {
+        assert_eq!(seat["last_active_at"], today.as_str(), "{after}");
+    }
+}

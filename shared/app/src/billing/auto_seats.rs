@@ -14,9 +14,15 @@
 //! for nothing more.
 
 use chrono::{DateTime, Duration, Utc};
-use seatflow_domain::{Actor, AuditAction, OrgId, QuantitySync, SubscriptionId};
+use seatflow_domain::{Actor, AuditAction, Mode, OrgId, QuantitySync, SubscriptionId};
 
-use super::{Billing, BillingError};
+use super::{Billing, BillingError, RenewalSeatsChange, SetRenewalSeats};
+
+/// How long before its period ends a subscription of an organisation in
+/// automatic mode is set to renew at the seats in use: the daily
+/// reconciliation sees it at least twice in that time, and the provider
+/// makes the renewal invoice only when the period ends.
+pub const RENEW_AT_USAGE_DAYS: i64 = 3;
 
 /// How long the quantity sync waits between two provider writes for one
 /// subscription, unless configured.
@@ -39,6 +45,47 @@ pub enum QuantitySynced {
 }
 
 impl Billing {
+    /// Renews subscription `id` of `org` at the seats in use when the
+    /// organisation manages licenses automatically: each product whose
+    /// seats in use (never below its minimum) are fewer than the
+    /// subscription holds renews with that many, a decrease at renewal
+    /// (nothing is credited; the seats paid for stay until the period
+    /// ends). Increases are the automatic purchases' business. The changes
+    /// made.
+    ///
+    /// # Errors
+    /// The renewal change's errors (the provider's, the store's).
+    pub async fn renew_at_usage(
+        &self,
+        org: &OrgId,
+        id: &SubscriptionId,
+    ) -> Result<Vec<RenewalSeatsChange>, BillingError> {
+        let actor = Actor::system(org.clone(), "renewal-at-usage");
+        let Some(wanted) = self.seats.subscriptions().renewal_at_usage(&actor, id).await? else {
+            return Ok(Vec::new());
+        };
+        let holds = self.seats.subscriptions().subscription(&actor, id).await?.items;
+        let mut changes = Vec::new();
+        for (product, quantity) in wanted {
+            if holds.get(&product).is_none_or(|held| quantity >= *held) {
+                continue;
+            }
+            let request = SetRenewalSeats {
+                product: product.to_string(),
+                quantity: i64::from(quantity),
+                accept_over_limit: false,
+            };
+            let change = self
+                .set_renewal_seats(&actor, id.as_str(), &request, Mode::Apply, None)
+                .await?;
+            if change.changed {
+                tracing::info!(%org, subscription = %id, %product, quantity, "renews at the seats in use");
+                changes.push(change);
+            }
+        }
+        Ok(changes)
+    }
+
     /// Brings subscription `id`'s quantities at the provider up to the seats
     /// `org` bought automatically on it, at most once per `window`, and
     /// applies the provider's answer (which pays the owed seats off).

@@ -21,7 +21,7 @@ use seatflow_domain::{
     SubscriptionId, SubscriptionSnapshot,
 };
 
-pub use auto_seats::{DEFAULT_SYNC_WINDOW_SECONDS, QuantitySynced};
+pub use auto_seats::{DEFAULT_SYNC_WINDOW_SECONDS, QuantitySynced, RENEW_AT_USAGE_DAYS};
 pub use checkout::CreatedSession;
 pub use plan_change::{ChangePlan, PlanChangeResult};
 pub use renewal::{RenewalChange, RenewalSeatsChange, SetRenewalSeats};

@@ -122,10 +122,16 @@ impl Subscriptions<'_> {
                 ..SnapshotKeys::default()
             };
             let read = self.store.snapshot(&actor.org, &keys).await?;
+            // What the provider holds (as last applied) and what is owed on
+            // top: an absolute quantity, the same for every retry.
             let due: BTreeMap<ProductId, u32> = read
                 .pools
                 .iter()
-                .filter_map(|pool| pool.quantity_owed(id).map(|q| (pool.product.clone(), q)))
+                .filter(|pool| pool.owed_to(id) > 0)
+                .map(|pool| {
+                    let holds = stored.items.get(&pool.product).copied().unwrap_or(0);
+                    (pool.product.clone(), holds.saturating_add(pool.owed_to(id)))
+                })
                 .collect();
             if due.is_empty() || stored.moved_to.is_some() {
                 return Ok(Decision::Answer(QuantitySync::Nothing));
@@ -156,6 +162,60 @@ impl Subscriptions<'_> {
     }
 }
 
+impl Subscriptions<'_> {
+    /// What subscription `id` should renew with when its organisation
+    /// manages licenses automatically: per product, the seats its holders
+    /// use beyond what the pool's other sources (grants, other
+    /// subscriptions) cover, never below the product's minimum. `None` in
+    /// manual mode, or for a subscription that is not the organisation's.
+    ///
+    /// # Errors
+    /// [`SeatError::Forbidden`] for non-admins; the store's failures.
+    pub async fn renewal_at_usage(
+        self,
+        actor: &Actor,
+        id: &SubscriptionId,
+    ) -> Result<Option<BTreeMap<ProductId, u32>>, SeatError> {
+        actor.require_admin("renew subscriptions at the seats in use")?;
+        let automatic = self
+            .store
+            .organization(&actor.org)
+            .await?
+            .is_some_and(|o| o.license_management.mode == crate::license::LicenseMode::Automatic);
+        let Some(stored) = self
+            .store
+            .subscription(&actor.org, id)
+            .await?
+            .filter(|_| automatic)
+        else {
+            return Ok(None);
+        };
+        let keys = SnapshotKeys {
+            pools: stored.items.keys().cloned().collect(),
+            ..SnapshotKeys::default()
+        };
+        let read = self.store.snapshot(&actor.org, &keys).await?;
+        let mut wanted = BTreeMap::new();
+        for product in stored.items.keys() {
+            let pool = read.pools.iter().find(|p| &p.product == product);
+            let elsewhere = pool.map_or(0, |pool| {
+                let others = |map: &BTreeMap<SubscriptionId, u32>| {
+                    map.iter()
+                        .filter(|(sub, _)| *sub != id)
+                        .fold(0u32, |sum, (_, n)| sum.saturating_add(*n))
+                };
+                others(&pool.subscribed)
+                    .saturating_add(others(&pool.owed))
+                    .saturating_add(pool.granted.values().fold(0u32, |sum, n| sum.saturating_add(*n)))
+            });
+            let in_use = pool.map_or(0, |p| p.assigned).saturating_sub(elsewhere);
+            let minimum = self.catalog.product(product).map_or(1, |p| p.min_seats);
+            wanted.insert(product.clone(), in_use.max(minimum));
+        }
+        Ok(Some(wanted))
+    }
+}
+
 impl super::Seats {
     /// One audit entry per subscription a decision bought seats on, with
     /// what one seat costs at the quantity it will hold (the catalog's price
@@ -170,12 +230,14 @@ impl super::Seats {
         book: &SeatBook,
     ) -> Result<Vec<AuditEntry>, SeatError> {
         let mut entries = Vec::new();
-        for (product, subscription, seats, quantity_after) in book.auto_purchases() {
-            let term = self
-                .store
-                .subscription(&actor.org, &subscription)
-                .await?
-                .and_then(|s| s.term);
+        for (product, subscription, seats, owed) in book.auto_purchases() {
+            let stored = self.store.subscription(&actor.org, &subscription).await?;
+            let term = stored.as_ref().and_then(|s| s.term);
+            let holds = stored
+                .as_ref()
+                .and_then(|s| s.items.get(&product).copied())
+                .unwrap_or(0);
+            let quantity_after = holds.saturating_add(owed);
             let unit_price = term
                 .zip(self.catalog.product(&product))
                 .map(|(term, p)| p.price(term).unit_amount_for(quantity_after).clone());

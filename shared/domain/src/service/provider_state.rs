@@ -197,6 +197,13 @@ impl Subscriptions<'_> {
                 if renewed {
                     book.start_period(product)?;
                 }
+                // The provider's quantity rose: seats bought automatically on
+                // it are paid off (what it holds, not what counts this
+                // period: seats kept until a decrease takes effect are no
+                // purchase).
+                let held = |s: &Subscription| s.items.get(product).copied().unwrap_or(0);
+                let rise = held(&updated).saturating_sub(stored.as_ref().map_or(0, held));
+                book.pay_off(product, &updated.id, rise)?;
                 book.set_subscribed(product, &updated.id, updated.entitled(product))?;
             }
             let pools_after: Vec<SeatPool> = products.iter().map(|p| book.pool(p)).collect();
@@ -340,12 +347,20 @@ fn kept_until_period_end(
     snapshot: &SubscriptionSnapshot,
     trigger: Trigger<'_>,
 ) -> BTreeMap<ProductId, u32> {
-    let mut kept = stored
-        .filter(|s| {
-            s.current_period_start.is_some() && s.current_period_start == snapshot.current_period_start
-        })
+    let same_period = stored.filter(|s| {
+        s.current_period_start.is_some() && s.current_period_start == snapshot.current_period_start
+    });
+    let mut kept = same_period
         .map(|s| s.kept_until_period_end.clone())
         .unwrap_or_default();
+    // Seats added after a decrease (bought automatically, or by an admin)
+    // are paid for this period on top of what was kept.
+    if let Some(stored) = same_period {
+        for (product, seats) in &mut kept {
+            let held = |items: &BTreeMap<ProductId, u32>| items.get(product).copied().unwrap_or(0);
+            *seats = seats.saturating_add(held(&snapshot.items).saturating_sub(held(&stored.items)));
+        }
+    }
     if let Trigger::Request(_, keep) = trigger {
         for (product, &seats) in keep {
             let entry = kept.entry(product.clone()).or_insert(0);

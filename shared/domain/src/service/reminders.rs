@@ -67,6 +67,17 @@ impl Subscriptions<'_> {
                 },
             ));
         }
+        for pool in index.auto_buying_pools().await? {
+            due.entry(pool.org.clone()).or_default().push((
+                NoticeKey::auto_purchases(&pool.product, pool.auto_period, pool.auto_bought),
+                NoticeSubject::AutoPurchases {
+                    product: pool.product,
+                    bought: pool.auto_bought,
+                    // The organisation's limit, read with it below.
+                    max: None,
+                },
+            ));
+        }
         for pool in index.over_limit_pools().await? {
             due.entry(pool.org.clone()).or_default().push((
                 NoticeKey::over_limit(&pool.product, pool.purchased),
@@ -85,26 +96,55 @@ impl Subscriptions<'_> {
                 .notification_preferences(&org)
                 .await?
                 .unwrap_or_else(|| NotificationPreferences::defaults(org.clone()));
+            let organization = self.store.organization(&org).await?;
+            let license = organization
+                .as_ref()
+                .map(|o| o.license_management.clone())
+                .unwrap_or_default();
             let wanted: Vec<_> = subjects
                 .into_iter()
                 .filter(|(_, s)| prefs.wants(s.kind()))
+                .filter(|(_, s)| license.notify || s.kind() != NoticeKind::AutoPurchases)
+                .map(|(key, subject)| match subject {
+                    NoticeSubject::AutoPurchases { product, bought, .. } => (
+                        key,
+                        NoticeSubject::AutoPurchases {
+                            product,
+                            bought,
+                            max: license.max_auto_seats_per_period,
+                        },
+                    ),
+                    other => (key, other),
+                })
                 .collect();
             if wanted.is_empty() {
                 continue;
             }
-            let org_name = self
-                .store
-                .organization(&org)
-                .await?
-                .map_or_else(|| org.to_string(), |o| o.name.as_str().to_owned());
+            let org_name = organization.map_or_else(|| org.to_string(), |o| o.name.as_str().to_owned());
             let admins = self.admin_emails(&org).await?;
             for (key, subject) in wanted {
                 let to = match subject.kind() {
                     NoticeKind::OverLimit => admins.clone(),
-                    NoticeKind::Renewal | NoticeKind::PaymentFailed if prefs.billing_contacts.is_empty() => {
+                    // The limit reached: the admins are told as well.
+                    NoticeKind::AutoPurchases if matches!(subject, NoticeSubject::AutoPurchases { bought, max: Some(max), .. } if bought >= max) =>
+                    {
+                        let mut to = prefs.billing_contacts.clone();
+                        to.extend(
+                            admins
+                                .iter()
+                                .filter(|a| !prefs.billing_contacts.contains(a))
+                                .cloned(),
+                        );
+                        to
+                    }
+                    NoticeKind::Renewal | NoticeKind::PaymentFailed | NoticeKind::AutoPurchases
+                        if prefs.billing_contacts.is_empty() =>
+                    {
                         admins.clone()
                     }
-                    NoticeKind::Renewal | NoticeKind::PaymentFailed => prefs.billing_contacts.clone(),
+                    NoticeKind::Renewal | NoticeKind::PaymentFailed | NoticeKind::AutoPurchases => {
+                        prefs.billing_contacts.clone()
+                    }
                 };
                 if !to.is_empty() {
                     notices.push(DueNotice {

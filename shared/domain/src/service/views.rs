@@ -359,6 +359,7 @@ impl Views<'_> {
         }
         .ok_or_else(|| SeatError::not_found("user", who))?;
         let subscriptions = self.store.subscriptions(&actor.org).await?;
+        let held_before = held.clone();
         let mut products = Vec::new();
         for seat in held {
             let selling: Vec<&Subscription> = subscriptions
@@ -392,6 +393,24 @@ impl Views<'_> {
                     until,
                 });
             }
+        }
+        // Who really uses their seat: each product used today is recorded
+        // once a day (the read above says whether it was already); a
+        // failure only leaves the day older, never fails the check.
+        let today = self.clock.now().date_naive();
+        for seat in held_before.iter().filter(|seat| {
+            seat.last_active_at.is_none_or(|day| day < today)
+                && products.iter().any(|p| p.product == seat.product)
+        }) {
+            let _older = self
+                .store
+                .record(crate::store::Record::SeatUsed {
+                    org: actor.org.clone(),
+                    user: user.id.clone(),
+                    product: seat.product.clone(),
+                    on: today,
+                })
+                .await;
         }
         Ok(UserEntitlements {
             user: user.id,

@@ -13,23 +13,6 @@ use seatflow_domain::{
 use super::subscriptions::{at, subscription_state};
 use crate::fixture::{Fixture, product};
 
-/// Automatic mode with at most `max` seats bought per period.
-async fn automatic(f: &Fixture, max: Option<u32>) {
-    f.seats
-        .subscriptions()
-        .set_license_management(
-            &f.admin,
-            &LicenseManagement {
-                mode: LicenseMode::Automatic,
-                max_auto_seats_per_period: max,
-                notify: true,
-            },
-            Mode::Apply,
-        )
-        .await
-        .expect("settings");
-}
-
 /// Subscription `sub` of `seats` professional seats, monthly, in the period
 /// starting `period_start` seconds after the fixture's start.
 async fn subscribe(f: &Fixture, sub: &str, seats: u32, period_start: i64, event: &str) {
@@ -68,7 +51,7 @@ fn new_user(name: &str) -> NewUser {
 /// its own code (the directory's user is created pending); the provider's
 /// higher quantity pays off what is owed, and a renewal starts the budget
 /// again.
-pub async fn a_full_pool_buys_seats_in_automatic_mode_within_its_budget(store: Arc<dyn EntitlementStore>) {
+pub async fn a_full_pool_buys_seats_in_automatic_mode_within_its_budget(store: Arc<dyn crate::Store>) {
     let f = Fixture::new(store.clone(), "org_auto_buy").await;
     let p = product("professional");
     let sub = SubscriptionId::parse("sub_auto").expect("id");
@@ -107,7 +90,7 @@ pub async fn a_full_pool_buys_seats_in_automatic_mode_within_its_budget(store: A
             .mode,
         LicenseMode::Manual
     );
-    automatic(&f, Some(3)).await;
+    f.buy_automatically(Some(3), true).await;
 
     // 1. An assignment.
     let assigned = f
@@ -120,7 +103,7 @@ pub async fn a_full_pool_buys_seats_in_automatic_mode_within_its_budget(store: A
     let pool = f.pool(&p).await;
     assert_eq!((pool.purchased, pool.assigned, pool.auto_bought), (2, 2, 1));
     assert_eq!(pool.owed.get(&sub), Some(&1));
-    assert_eq!(pool.quantity_owed(&sub), Some(2));
+    assert_eq!(pool.owed_to(&sub), 1);
     let entries = store.audit(&f.admin.org, None, 100).await.expect("audit");
     let bought: Vec<_> = entries
         .iter()
@@ -161,6 +144,14 @@ pub async fn a_full_pool_buys_seats_in_automatic_mode_within_its_budget(store: A
     assert_eq!(report.created, 1, "{report:?}");
     let pool = f.pool(&p).await;
     assert_eq!((pool.purchased, pool.assigned, pool.auto_bought), (4, 4, 3));
+    // The daily digest finds the pool across organisations.
+    let buying = store.auto_buying_pools().await.expect("index");
+    assert!(
+        buying
+            .iter()
+            .any(|b| b.org == f.admin.org && b.product == p && b.auto_bought == 3),
+        "{buying:?}"
+    );
 
     // The budget is spent: refused with its own code, and the directory's
     // user is created pending a seat.
@@ -198,7 +189,17 @@ pub async fn a_full_pool_buys_seats_in_automatic_mode_within_its_budget(store: A
     // A renewal starts the budget again (the directory's reactivation is an
     // entry path too).
     subscribe(&f, "sub_auto", 4, 30 * 86_400, "evt_auto_3").await;
-    assert_eq!(f.pool(&p).await.auto_bought, 0);
+    let renewed = f.pool(&p).await;
+    assert_eq!((renewed.auto_bought, renewed.auto_period), (0, 1));
+    assert!(
+        !store
+            .auto_buying_pools()
+            .await
+            .expect("index")
+            .iter()
+            .any(|b| b.org == f.admin.org),
+        "nothing bought this period yet"
+    );
     f.assign(&p, &fifth.id).await;
     let pool = f.pool(&p).await;
     assert_eq!((pool.purchased, pool.assigned, pool.auto_bought), (5, 5, 1));
@@ -211,7 +212,7 @@ pub async fn automatic_mode_needs_a_subscription_to_buy_on(store: Arc<dyn Entitl
     let f = Fixture::new(store, "org_auto_none").await;
     let p = product("professional");
     f.buy("professional", 1).await;
-    automatic(&f, None).await;
+    f.buy_automatically(None, true).await;
     let first = f.user("First", None).await;
     let second = f.user("Second", None).await;
     f.assign(&p, &first.id).await;
@@ -229,7 +230,7 @@ pub async fn concurrent_automatic_purchases_buy_each_seat_once(store: Arc<dyn En
     let f = Arc::new(Fixture::new(store, "org_auto_race").await);
     let p = product("professional");
     subscribe(&f, "sub_race", 1, 0, "evt_race").await;
-    automatic(&f, Some(5)).await;
+    f.buy_automatically(Some(5), true).await;
     let mut users = Vec::new();
     for i in 0..12 {
         users.push(f.user(&format!("Racer{i}"), None).await);
@@ -269,4 +270,190 @@ pub async fn concurrent_automatic_purchases_buy_each_seat_once(store: Arc<dyn En
         "owed to the subscription"
     );
     f.assert_counters_match_assignments().await;
+}
+
+/// After a decrease at renewal (the provider holds fewer seats than this
+/// period paid for), a seat bought automatically is asked of the provider on
+/// top of what it holds, not of what this period keeps; once it holds it,
+/// the seat counts this period beside the kept ones.
+pub async fn a_seat_bought_after_a_decrease_at_renewal_is_billed_on_top_of_what_the_provider_holds(
+    store: Arc<dyn EntitlementStore>,
+) {
+    use seatflow_domain::QuantitySync;
+    let f = Fixture::new(store, "org_auto_kept").await;
+    let p = product("professional");
+    let sub = SubscriptionId::parse("sub_kept").expect("id");
+    subscribe(&f, "sub_kept", 3, 0, "evt_kept_1").await;
+    // Renew with 2: the provider holds 2 now, the period keeps 3.
+    let mut lower = subscription_state(
+        &f.admin.org,
+        "sub_kept",
+        SubscriptionStatus::Active,
+        &[("professional", 2)],
+    );
+    lower.term = Some(Term::Monthly);
+    lower.current_period_start = Some(at(0));
+    lower.current_period_end = Some(at(30 * 86_400));
+    f.seats
+        .subscriptions()
+        .apply_requested_change(
+            &f.admin,
+            &lower,
+            AuditAction::RenewalSeatsReduced,
+            &[(p.clone(), 3)].into(),
+            at(10),
+            Mode::Apply,
+        )
+        .await
+        .expect("decreased at renewal");
+    assert_eq!(f.pool(&p).await.purchased, 3, "paid for this period");
+    for i in 0..3 {
+        let user = f.user(&format!("Kept{i}"), None).await;
+        f.assign(&p, &user.id).await;
+    }
+    f.buy_automatically(None, true).await;
+    let fourth = f.user("Fourth", None).await;
+    f.assign(&p, &fourth.id).await;
+    assert_eq!(f.pool(&p).await.purchased, 4);
+    let claim = f
+        .seats
+        .subscriptions()
+        .claim_quantity_sync(&f.admin, &sub, chrono::Duration::seconds(60))
+        .await
+        .expect("claimed");
+    assert_eq!(
+        claim,
+        QuantitySync::Due([(p.clone(), 3)].into()),
+        "the 2 the provider holds and the 1 bought, not the 3 kept and the 1"
+    );
+    // The provider holds 3 now: the bought seat is paid off and counts
+    // beside the 3 this period paid for.
+    let mut raised = lower.clone();
+    raised.items.insert(p.clone(), 3);
+    f.seats
+        .subscriptions()
+        .apply_subscription(&f.admin, &raised, "evt_kept_2", at(20), Mode::Apply)
+        .await
+        .expect("applied");
+    let pool = f.pool(&p).await;
+    assert!(pool.owed.is_empty(), "{pool:?}");
+    assert_eq!(
+        (pool.purchased, pool.assigned),
+        (4, 4),
+        "not over its limit: {pool:?}"
+    );
+    assert_eq!(
+        f.seats
+            .subscriptions()
+            .claim_quantity_sync(&f.admin, &sub, chrono::Duration::seconds(60))
+            .await
+            .expect("nothing owed"),
+        QuantitySync::Nothing
+    );
+}
+
+/// A store that counts the seat uses it is asked to record.
+#[derive(Debug)]
+struct CountingUses {
+    inner: Arc<dyn EntitlementStore>,
+    recorded: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl seatflow_domain::store_ports::CommitPort for CountingUses {
+    async fn snapshot(
+        &self,
+        org: &seatflow_domain::OrgId,
+        keys: &seatflow_domain::SnapshotKeys,
+    ) -> Result<seatflow_domain::Snapshot, seatflow_domain::StoreError> {
+        self.inner.snapshot(org, keys).await
+    }
+
+    async fn commit(&self, change: seatflow_domain::Change) -> Result<(), seatflow_domain::StoreError> {
+        self.inner.commit(change).await
+    }
+
+    async fn record(&self, record: seatflow_domain::Record) -> Result<(), seatflow_domain::StoreError> {
+        if matches!(record, seatflow_domain::Record::SeatUsed { .. }) {
+            self.recorded.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.inner.record(record).await
+    }
+}
+
+crate::forward_store_reads!(CountingUses => inner; OrganizationReads, DirectoryReads, ApiKeyReads, BillingReads, JobFailures, PassStore);
+
+/// The entitlement check records the day each held product was used, at
+/// most once a day per user and product (the check's own read says whether
+/// today is recorded), without moving the seat's version; the user's seats
+/// show it, and a seat change keeps it.
+pub async fn a_seat_in_use_is_recorded_at_most_once_a_day(store: Arc<dyn EntitlementStore>) {
+    let counting = Arc::new(CountingUses {
+        inner: store,
+        recorded: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let f = Fixture::new(counting.clone(), "org_active").await;
+    let recorded = || counting.recorded.load(std::sync::atomic::Ordering::SeqCst);
+    let p = product("professional");
+    let sso = product("sso");
+    f.buy("professional", 2).await;
+    f.buy("sso", 2).await;
+    let ada = f.user("Ada", None).await;
+    f.assign(&p, &ada.id).await;
+    f.assign(&sso, &ada.id).await;
+    let seats = || async {
+        f.seats
+            .directory()
+            .user(&f.admin, &ada.id)
+            .await
+            .expect("user")
+            .seats
+    };
+    assert!(
+        seats().await.iter().all(|s| s.last_active_at.is_none()),
+        "never used"
+    );
+    let version = f
+        .seats
+        .directory()
+        .user(&f.admin, &ada.id)
+        .await
+        .expect("user")
+        .user
+        .version;
+    let check = || async {
+        f.seats
+            .views()
+            .entitlements(&f.admin, ada.id.as_str())
+            .await
+            .expect("entitled")
+    };
+    check().await;
+    let today = seatflow_domain::Clock::now(&*f.clock).date_naive();
+    assert_eq!(recorded(), 2, "each product once");
+    assert!(seats().await.iter().all(|s| s.last_active_at == Some(today)));
+    for _ in 0..5 {
+        check().await;
+    }
+    assert_eq!(recorded(), 2, "no write again the same day");
+    assert_eq!(
+        f.seats
+            .directory()
+            .user(&f.admin, &ada.id)
+            .await
+            .expect("user")
+            .user
+            .version,
+        version,
+        "no version moved"
+    );
+    f.clock.advance(chrono::Duration::days(1));
+    check().await;
+    assert_eq!(recorded(), 4, "once more the next day");
+    // A seat change keeps what was recorded.
+    f.unassign(&sso, &ada.id).await;
+    assert_eq!(
+        seats().await.iter().map(|s| s.last_active_at).collect::<Vec<_>>(),
+        [Some(today + chrono::Duration::days(1))]
+    );
 }
