@@ -154,6 +154,7 @@ async fn a_thousand_seats_bought_at_once_cost_one_provider_write_per_window_and_
     app.clock.advance(chrono::Duration::seconds(5));
     add_past_the_pool(&app, 612, 400).await;
     let second = relay(&app, &jobs).await;
+    assert_eq!(second.len(), 400, "one per change that bought");
     let mut held = Vec::new();
     for job in second {
         match provisioner.apply(&job).await {
