@@ -118,13 +118,14 @@ pub use webhook::{DeliveryLog, DeliveryQueue};
 
 // ----- services -----
 pub use service::{
-    AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine, BillingSummary,
-    DEFAULT_PAYMENT_GRACE_DAYS, DisabledEndpoint, EndpointChanges, EndpointWithSecret, Entitlement,
-    EntitlementTokenClaims, FailedJob, FirstAdmin, ImportReport, ImportRow, KeyCaller, LicenseSummary,
-    MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode, NewEndpoint,
-    OpenedOrganization, OrganizationPage, OrganizationTriage, Outcome, POSITION_MARK_SECONDS,
-    PurchaseConfirmation, PurchaseStatus, QuantitySync, RowResult, RowStatus, Seats, SubscriptionItem,
-    SubscriptionOverview, TeamRemoval, TeamUsage, Transfer, Usage, UsageTotals, UserEntitlements,
+    Activity, ActivityCounts, AddOnSeats, AssignmentPage, AssignmentRow, AuditPage, BillingLine,
+    BillingSummary, DEFAULT_IDLE_DAYS, DEFAULT_PAYMENT_GRACE_DAYS, DisabledEndpoint, EndpointChanges,
+    EndpointWithSecret, Entitlement, EntitlementTokenClaims, FailedJob, FirstAdmin, ImportReport, ImportRow,
+    KeyCaller, LicenseSummary, MAX_IMPORT_ROWS, MAX_ORGANIZATIONS_PAGE, MAX_PAGE, MAX_USERS_LISTED, Mode,
+    NewEndpoint, OpenedOrganization, OrganizationPage, OrganizationTriage, Outcome, POSITION_MARK_SECONDS,
+    ProductActivity, PurchaseConfirmation, PurchaseStatus, QuantitySync, RowResult, RowStatus, Seats,
+    SubscriptionItem, SubscriptionOverview, TeamActivity, TeamRemoval, TeamUsage, Transfer, Usage,
+    UsageTotals, UserEntitlements,
 };
 pub use service::{Allocations, Directory, Integrations, Organizations, SignIns, Subscriptions, Views};
 

@@ -59,9 +59,11 @@ pub fn required(method: &Method, template: &str) -> Option<Need> {
             false,
             "/v1/teams" | "/v1/teams/{team_id}" | "/v1/users" | "/v1/users/{user_id}" | "/v1/users/import",
         ) => Scope(UsersWrite),
-        (true, "/v1/licenses" | "/v1/subscriptions" | "/v1/add-ons" | "/v1/allocations" | "/v1/usage") => {
-            Scope(SeatsRead)
-        }
+        (
+            true,
+            "/v1/licenses" | "/v1/subscriptions" | "/v1/add-ons" | "/v1/allocations" | "/v1/usage"
+            | "/v1/usage/activity",
+        ) => Scope(SeatsRead),
         // Who holds which seat, by name and email: people's data as well.
         (true, "/v1/assignments") => Need::All(&[SeatsRead, UsersRead]),
         (

@@ -89,6 +89,7 @@ macro_rules! entitlement_store_conformance {
             concurrent_automatic_purchases_buy_each_seat_once,
             a_seat_bought_after_a_decrease_at_renewal_is_billed_on_top_of_what_the_provider_holds,
             a_seat_in_use_is_recorded_at_most_once_a_day,
+            seats_are_counted_active_idle_and_never_used,
             concurrent_seat_changes_never_fail_while_the_pool_has_room,
             batched_imports_and_single_assigns_never_oversell_a_pool,
             an_import_commits_its_rows_in_batches_and_reports_each,

@@ -92,6 +92,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(assignments::assign_add_on))
         .routes(routes!(assignments::unassign_add_on))
         .routes(routes!(usage::get_usage))
+        .routes(routes!(usage::get_activity))
         .routes(routes!(audit::list_audit))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
         .routes(routes!(

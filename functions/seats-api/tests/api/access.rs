@@ -177,6 +177,7 @@ pub(crate) fn route_table(
         ),
         (M::GET, "/v1/notifications", "/v1/notifications".into(), None),
         (M::GET, "/v1/directory-sync", "/v1/directory-sync".into(), None),
+        (M::GET, "/v1/usage/activity", "/v1/usage/activity".into(), None),
         (
             M::GET,
             "/v1/license-management",
@@ -377,6 +378,7 @@ async fn another_organisation_sees_and_changes_nothing() {
         "/v1/users",
         "/v1/assignments",
         "/v1/usage",
+        "/v1/usage/activity",
         "/v1/audit",
         "/v1/api-keys",
         "/v1/notifications",
@@ -455,6 +457,7 @@ async fn a_team_manager_sees_and_changes_only_their_teams() {
         "/v1/me",
         "/v1/portal/hand-offs",
         "/v1/usage",
+        "/v1/usage/activity",
     ];
     walk_denied(&app, &victim, &manager, "team manager", &allowed, &secrets).await;
     // Within their own team they can act.

@@ -955,4 +955,48 @@ async fn a_users_seats_show_when_each_was_last_used() {
     for seat in after["seats"].as_array().expect("seats") {
         assert_eq!(seat["last_active_at"], today.as_str(), "{after}");
     }
+    // The organisation's seats by activity: Ann's two active, Ben's never used.
+    let (status, _, activity) = app
+        .call(Method::GET, "/v1/usage/activity?idle_days=7", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{activity}");
+    assert_eq!(activity["idle_days"], 7);
+    assert_eq!(activity["as_of"], today.as_str());
+    let pro = activity["products"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["product"] == "professional"))
+        .unwrap_or_else(|| panic!("{activity}"));
+    assert_eq!(
+        (pro["active"].as_u64(), pro["never_used"].as_u64()),
+        (Some(1), Some(1)),
+        "{activity}"
+    );
+    for (bad, status_wanted, code) in [
+        (
+            "idle_days=0",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "idle_days=366",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        ("idle_days=soon", StatusCode::BAD_REQUEST, "invalid_query"),
+        ("days=3", StatusCode::BAD_REQUEST, "invalid_query"),
+    ] {
+        let (status, _, problem) = app
+            .call(
+                Method::GET,
+                &format!("/v1/usage/activity?{bad}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (status_wanted, Some(code)),
+            "{bad}: {problem}"
+        );
+    }
 }

@@ -10,7 +10,7 @@
 //! | team allocations, seat assignments and transfers | [`Allocations`] | `allocations`, `assignments` |
 //! | subscriptions, the provider's state, grants, confirmations, reminders, license management | [`Subscriptions`] | `subscriptions`, `provider_state`, `plan_moves`, `grants`, `confirmation`, `reminders`, `license_management` |
 //! | API keys, webhook endpoints, failed jobs | [`Integrations`] | `api_keys`, `webhook_endpoints`, `job_failures` |
-//! | read models: licenses, usage, assignments, audit, entitlements | [`Views`] | `views`, `entitlement_tokens` |
+//! | read models: licenses, usage, seat activity, assignments, audit, entitlements | [`Views`] | `views`, `activity`, `entitlement_tokens` |
 //! | organisations and the operators' console | [`Organizations`] | `organizations`, `operators` |
 
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use crate::error::SeatError;
 use crate::ids::{ProductId, TeamId, UserId};
 use crate::store::{EntitlementStore, Snapshot, StoreError};
 
+mod activity;
 mod allocations;
 mod api_keys;
 mod assignments;
@@ -48,6 +49,7 @@ mod team_removal;
 mod views;
 mod webhook_endpoints;
 
+pub use activity::{Activity, ActivityCounts, DEFAULT_IDLE_DAYS, ProductActivity, TeamActivity};
 pub use api_keys::KeyCaller;
 pub use assignments::Transfer;
 pub use commit::{Mode, Outcome};

@@ -457,3 +457,68 @@ pub async fn a_seat_in_use_is_recorded_at_most_once_a_day(store: Arc<dyn Entitle
         [Some(today + chrono::Duration::days(1))]
     );
 }
+
+/// Seats by activity: active within the idle threshold, idle past it,
+/// never used; per product and team; a manager sees their teams only.
+pub async fn seats_are_counted_active_idle_and_never_used(store: Arc<dyn EntitlementStore>) {
+    use seatflow_domain::ActivityCounts;
+    let f = Fixture::new(store, "org_activity").await;
+    let p = product("professional");
+    f.buy("professional", 4).await;
+    let red = f.team("Red").await;
+    let ada = f.user("Ada", Some(&red)).await;
+    let bo = f.user("Bo", Some(&red)).await;
+    let cy = f.user("Cy", None).await;
+    let di = f.user("Di", None).await;
+    for user in [&ada, &bo, &cy, &di] {
+        f.assign(&p, &user.id).await;
+    }
+    let check = |user: &seatflow_domain::User| {
+        let id = user.id.to_string();
+        let f = &f;
+        async move {
+            f.seats
+                .views()
+                .entitlements(&f.admin, &id)
+                .await
+                .expect("entitled");
+        }
+    };
+    check(&bo).await;
+    check(&cy).await;
+    f.clock.advance(chrono::Duration::days(20));
+    check(&ada).await;
+    let report = f.seats.views().activity(&f.admin, 14).await.expect("activity");
+    assert_eq!(report.idle_days, 14);
+    assert_eq!(report.products.len(), 1);
+    let pro = &report.products[0];
+    assert_eq!(
+        pro.seats,
+        ActivityCounts {
+            active: 1,
+            idle: 2,
+            never_used: 1
+        },
+        "Ada today; Bo and Cy 20 days ago; Di never"
+    );
+    let in_red = pro
+        .teams
+        .iter()
+        .find(|t| t.team.as_ref() == Some(&red))
+        .expect("Red");
+    assert_eq!(
+        (in_red.seats.active, in_red.seats.idle, in_red.seats.never_used),
+        (1, 1, 0)
+    );
+    let wider = f.seats.views().activity(&f.admin, 30).await.expect("activity");
+    assert_eq!(wider.products[0].seats.active, 3, "20 days ago is within 30");
+    let manager = f.manager(std::slice::from_ref(&red));
+    let theirs = f.seats.views().activity(&manager, 30).await.expect("activity");
+    assert_eq!(
+        theirs.products[0].seats.active + theirs.products[0].seats.idle + theirs.products[0].seats.never_used,
+        2,
+        "their team's seats only"
+    );
+    let refused = f.seats.views().activity(&f.admin, 0).await.expect_err("0 days");
+    assert_eq!(refused.code(), "validation_failed");
+}
