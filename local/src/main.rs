@@ -461,7 +461,7 @@ async fn provision(jobs: Arc<MemoryJobQueue>, provisioner: Provisioner) {
                 // window ends.
                 Err(seatflow_provisioner::ProvisionError::SyncNotDue { until, .. }) => {
                     let jobs = jobs.clone();
-                    let wait = (until - seatflow_config::clock().now())
+                    let wait = (until - provisioner.seats().clock().now())
                         .to_std()
                         .unwrap_or_default();
                     tokio::spawn(async move {

@@ -534,7 +534,7 @@ impl SeatBook {
         id: &crate::ids::SubscriptionId,
         rise: u32,
     ) -> Result<(), SeatError> {
-        if rise > 0 && self.pool(product).owed_to(id) > 0 {
+        if rise > 0 && self.pools.get(product).is_some_and(|p| p.after.owed_to(id) > 0) {
             self.pool_mut(product)?.pay_off(id, rise)?;
         }
         Ok(())

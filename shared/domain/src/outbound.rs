@@ -114,6 +114,31 @@ pub struct OutboundEvent {
     pub data: serde_json::Value,
 }
 
+impl OutboundEvent {
+    /// The quantity syncs this event calls for: a `pool.changed` whose pool
+    /// owes seats bought automatically asks for one per subscription owed
+    /// (see [`crate::ProvisioningJob::quantity_sync`]); any other, none.
+    #[must_use]
+    pub fn quantity_syncs(&self) -> Vec<crate::ProvisioningJob> {
+        if self.kind != EventType::PoolChanged {
+            return Vec::new();
+        }
+        self.data["object"]["owed"]
+            .as_object()
+            .into_iter()
+            .flat_map(|owed| owed.keys())
+            .map(|subscription| {
+                crate::ProvisioningJob::quantity_sync(
+                    self.organization.as_str(),
+                    subscription,
+                    &self.id,
+                    self.created_at,
+                )
+            })
+            .collect()
+    }
+}
+
 /// The outbox: committed changes' events not yet relayed to their endpoints.
 #[async_trait::async_trait]
 pub trait Outbox: Send + Sync + std::fmt::Debug {

@@ -35,8 +35,8 @@ pub struct SeatPool {
     pub granted: BTreeMap<GrantId, u32>,
     /// Seats bought automatically on each subscription that the payment
     /// provider does not hold yet. They count as purchased at once; the
-    /// quantity sync asks the provider for `subscribed + owed`, and the
-    /// provider's higher quantity, once applied, pays them off.
+    /// quantity sync asks the provider for what it holds plus what is owed,
+    /// and the provider's higher quantity, once applied, pays them off.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub owed: BTreeMap<SubscriptionId, u32>,
     /// Seats bought automatically in the current billing period (what the

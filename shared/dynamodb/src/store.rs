@@ -1509,13 +1509,10 @@ impl DeliveryLog for DynamoEntitlementStore {
                 .build()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             let claimed = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(put).build())
-                .send()
+                .write_one(TransactWriteItem::builder().put(put).build())
                 .await;
             match claimed {
-                Ok(_) => return Ok(Some(slot)),
+                Ok(()) => return Ok(Some(slot)),
                 Err(error) => match classify(error, &[]) {
                     // Held by another attempt (or racing one): the next place.
                     Failure::Stale | Failure::Transient(_) | Failure::Full(..) => {}
@@ -1537,13 +1534,10 @@ impl DeliveryLog for DynamoEntitlementStore {
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         match self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .send()
+            .write_one(TransactWriteItem::builder().delete(delete).build())
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(()) => Ok(()),
             Err(error) => match classify(error, &[]) {
                 // Ran out and taken over, or gone: nothing of ours to give back.
                 Failure::Stale | Failure::Full(..) => Ok(()),
@@ -1636,9 +1630,22 @@ impl RenewalIndex for DynamoEntitlementStore {
 
 /// The writes of [`Record`]s.
 impl DynamoEntitlementStore {
+    /// Writes `item` as a transaction of one: the functions may write
+    /// outside a commit only inside transactions (their IAM policy's
+    /// `dynamodb:EnclosingOperation`).
+    async fn write_one(
+        &self,
+        item: TransactWriteItem,
+    ) -> Result<(), aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>> {
+        self.client
+            .transact_write_items()
+            .transact_items(item)
+            .send()
+            .await
+            .map(drop)
+    }
+
     async fn touch_api_key(&self, org: &OrgId, id: &ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        // In a transaction of one: the functions may update items only inside
-        // transactions (their IAM policy's `dynamodb:EnclosingOperation`).
         let update = Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(keys::org(org)))
@@ -1650,13 +1657,9 @@ impl DynamoEntitlementStore {
             .expression_attribute_values(":at", s(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .send()
+        self.write_one(TransactWriteItem::builder().update(update).build())
             .await
-            .map_err(unavailable)?;
-        Ok(())
+            .map_err(unavailable)
     }
 
     /// The day `user` last used `product`: an attribute of the user's item
@@ -1668,7 +1671,6 @@ impl DynamoEntitlementStore {
         product: &ProductId,
         on: chrono::NaiveDate,
     ) -> Result<(), StoreError> {
-        // In a transaction of one, as `touch_api_key`.
         let update = Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(keys::org(org)))
@@ -1681,22 +1683,15 @@ impl DynamoEntitlementStore {
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         match self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .send()
+            .write_one(TransactWriteItem::builder().update(update).build())
             .await
         {
-            Ok(_) => Ok(()),
-            // Gone, or a later day recorded meanwhile: nothing to do.
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::is_transaction_canceled_exception) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(unavailable(error)),
+            Ok(()) => Ok(()),
+            Err(error) => match classify(error, &[]) {
+                // Gone, or a later day recorded meanwhile: nothing to do.
+                Failure::Stale | Failure::Full(..) => Ok(()),
+                Failure::Transient(why) | Failure::Fatal(why) => Err(StoreError::Unavailable(why)),
+            },
         }
     }
 
@@ -1712,12 +1707,8 @@ impl DynamoEntitlementStore {
             .key(keys::SK, s(event_id))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .send()
+        self.write_one(TransactWriteItem::builder().delete(delete).build())
             .await
-            .map_err(unavailable)?;
-        Ok(())
+            .map_err(unavailable)
     }
 }

@@ -92,7 +92,7 @@ impl Relay {
             }
         }
         if let Some(syncs) = &self.syncs {
-            for job in events.iter().flat_map(quantity_syncs) {
+            for job in events.iter().flat_map(OutboundEvent::quantity_syncs) {
                 syncs.enqueue(&job).await?;
             }
         }
@@ -116,27 +116,6 @@ impl Relay {
     ) -> Result<Option<Delivery>, RelayError> {
         redeliver(&*self.log, &*self.queue, org, endpoint, event).await
     }
-}
-
-/// The quantity syncs `event` calls for: one per subscription its pool owes
-/// seats bought automatically to.
-fn quantity_syncs(event: &OutboundEvent) -> Vec<seatflow_domain::ProvisioningJob> {
-    if event.kind != seatflow_domain::EventType::PoolChanged {
-        return Vec::new();
-    }
-    event.data["object"]["owed"]
-        .as_object()
-        .into_iter()
-        .flat_map(|owed| owed.keys())
-        .map(|subscription| {
-            seatflow_domain::ProvisioningJob::quantity_sync(
-                event.organization.as_str(),
-                subscription,
-                &event.id,
-                event.created_at,
-            )
-        })
-        .collect()
 }
 
 /// Queues a logged delivery again, as new: attempts and the three days of

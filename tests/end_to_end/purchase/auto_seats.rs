@@ -117,15 +117,6 @@ async fn a_thousand_seats_bought_at_once_cost_one_provider_write_per_window_and_
         ProrationBehavior::CreateProrations,
     );
     let jobs = Arc::new(MemoryJobQueue::new());
-    let provider_quantity = || async {
-        app.gateway
-            .subscription(&sub)
-            .await
-            .expect("read")
-            .expect("exists")
-            .items[0]
-            .quantity
-    };
     let _seeded = app.memory.take_outbox();
 
     // 12 seats held, then 1,000 users more: each seat bought at once.
@@ -144,7 +135,7 @@ async fn a_thousand_seats_bought_at_once_cost_one_provider_write_per_window_and_
         let _ = provisioner.apply(job).await.expect("synced or nothing to do");
     }
     assert_eq!(counted.writes(), ["set_quantity"], "one write for 600 seats");
-    assert_eq!(provider_quantity().await, 612);
+    assert_eq!(provider_quantity(&app, &sub).await, 612);
     assert!(
         pool(&app).await.owed.is_empty(),
         "paid off by the provider's answer"
@@ -181,7 +172,7 @@ async fn a_thousand_seats_bought_at_once_cost_one_provider_write_per_window_and_
         provisioner.apply(job).await.expect("synced or nothing to do");
     }
     assert_eq!(counted.writes(), ["set_quantity", "set_quantity"]);
-    assert_eq!(provider_quantity().await, 1012, "each seat billed once");
+    assert_eq!(provider_quantity(&app, &sub).await, 1012, "each seat billed once");
     let settled = pool(&app).await;
     assert!(settled.owed.is_empty());
     assert_eq!((settled.purchased, settled.assigned), (1012, 1012));
@@ -221,16 +212,7 @@ async fn a_sync_that_died_after_the_provider_changed_bills_nothing_more() {
     );
     let died = tokio::time::timeout(std::time::Duration::from_millis(300), dying.apply(&queued[0])).await;
     assert!(died.is_err(), "the sync died after the provider's change");
-    let provider_quantity = || async {
-        app.gateway
-            .subscription(&sub)
-            .await
-            .expect("read")
-            .expect("exists")
-            .items[0]
-            .quantity
-    };
-    assert_eq!(provider_quantity().await, 5);
+    assert_eq!(provider_quantity(&app, &sub).await, 5);
     assert_eq!(pool(&app).await.owed.values().sum::<u32>(), 3, "still owed here");
 
     // Its retries: within the window they wait; after it, the provider holds
@@ -246,7 +228,7 @@ async fn a_sync_that_died_after_the_provider_changed_bills_nothing_more() {
         provisioner.apply(job).await.expect("synced");
     }
     assert!(counted.writes().is_empty(), "{:?}", counted.writes());
-    assert_eq!(provider_quantity().await, 5, "billed once");
+    assert_eq!(provider_quantity(&app, &sub).await, 5, "billed once");
     let settled = pool(&app).await;
     assert!(settled.owed.is_empty(), "paid off by the provider's state");
     assert_eq!((settled.purchased, settled.assigned), (5, 5));

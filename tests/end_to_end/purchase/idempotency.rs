@@ -2,7 +2,6 @@
 //! never adds seats twice, not even when the first attempt died after Stripe
 //! applied the change.
 
-use seatflow_domain::PaymentGateway;
 use seatflow_testkit::HeldPayments;
 
 use super::*;
@@ -35,16 +34,6 @@ async fn add_seats(
         headers,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
-}
-
-async fn provider_quantity(app: &App, sub: &str) -> u32 {
-    app.gateway
-        .subscription(sub)
-        .await
-        .expect("read")
-        .expect("exists")
-        .items[0]
-        .quantity
 }
 
 async fn bought(app: &App) -> String {

@@ -103,6 +103,17 @@ fn mint(state: &AppState, org: &str, role: Role) -> String {
     }
 }
 
+/// The quantity of subscription `sub`'s first item at the provider.
+async fn provider_quantity(app: &App, sub: &str) -> u32 {
+    app.gateway
+        .subscription(sub)
+        .await
+        .expect("read")
+        .expect("exists")
+        .items[0]
+        .quantity
+}
+
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(1_790_000_000, 0).expect("time")
 }

@@ -715,15 +715,6 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
             .find(|l| l.product == professional)
             .expect("pool")
     };
-    let provider_quantity = || async {
-        app.gateway
-            .subscription(&sub)
-            .await
-            .expect("ok")
-            .expect("exists")
-            .items[0]
-            .quantity
-    };
 
     let (status, problem) = app
         .call(
@@ -784,14 +775,18 @@ async fn seats_decrease_at_renewal_and_the_paid_ones_stay_until_then() {
     );
     assert_eq!(preview["pool_at_renewal"], 4);
     assert_eq!(preview["audit"]["action"], "renewal_seats_reduced");
-    assert_eq!(provider_quantity().await, 12, "a preview changes nothing");
+    assert_eq!(
+        provider_quantity(&app, &sub).await,
+        12,
+        "a preview changes nothing"
+    );
 
     let (status, reduced) = app
         .call(Method::PUT, &uri, Some(body.clone()), Some(&app.token))
         .await;
     assert_eq!(status, StatusCode::OK, "{reduced}");
     assert_eq!(
-        provider_quantity().await,
+        provider_quantity(&app, &sub).await,
         4,
         "the provider bills 4 from the renewal"
     );

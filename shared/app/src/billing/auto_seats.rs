@@ -46,12 +46,10 @@ pub enum QuantitySynced {
 
 impl Billing {
     /// Renews subscription `id` of `org` at the seats in use when the
-    /// organisation manages licenses automatically: each product whose
-    /// seats in use (never below its minimum) are fewer than the
-    /// subscription holds renews with that many, a decrease at renewal
+    /// organisation manages licenses automatically (see
+    /// `Subscriptions::renewal_at_usage`), each as a decrease at renewal
     /// (nothing is credited; the seats paid for stay until the period
-    /// ends). Increases are the automatic purchases' business. The changes
-    /// made.
+    /// ends). The changes made.
     ///
     /// # Errors
     /// The renewal change's errors (the provider's, the store's).
@@ -64,12 +62,8 @@ impl Billing {
         let Some(wanted) = self.seats.subscriptions().renewal_at_usage(&actor, id).await? else {
             return Ok(Vec::new());
         };
-        let holds = self.seats.subscriptions().subscription(&actor, id).await?.items;
         let mut changes = Vec::new();
         for (product, quantity) in wanted {
-            if holds.get(&product).is_none_or(|held| quantity >= *held) {
-                continue;
-            }
             let request = SetRenewalSeats {
                 product: product.to_string(),
                 quantity: i64::from(quantity),

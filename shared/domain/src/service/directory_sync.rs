@@ -151,12 +151,7 @@ impl Directory<'_> {
     /// # Errors
     /// Not found; the store's failures.
     pub async fn directory_seat(self, actor: &Actor) -> Result<Option<ProductId>, SeatError> {
-        Ok(self
-            .store
-            .organization(&actor.org)
-            .await?
-            .ok_or_else(|| SeatError::not_found("organization", &actor.org))?
-            .directory_seat)
+        Ok(self.known_organization(&actor.org).await?.directory_seat)
     }
 
     /// Sets the product users created by the organisation's directory get a
@@ -180,27 +175,17 @@ impl Directory<'_> {
                 format!("'{product}' is not a plan of the catalog"),
             )));
         }
-        decide_and_commit!(self, "organisation", mode, {
-            let now = self.clock.now();
-            let org = self
-                .store
-                .organization(&actor.org)
-                .await?
-                .ok_or_else(|| SeatError::not_found("organization", &actor.org))?;
-            let mut after = org.clone();
-            after.directory_seat = product.cloned();
-            let mut draft = Draft::new(&actor.org);
-            draft.put(Some(&org), after.clone());
-            let audit = self.entry(
-                actor,
-                now,
+        self.change_organization(
+            actor,
+            mode,
+            (
                 AuditAction::DirectorySeatSet,
-                format!("organization/{}", org.id),
-                snapshot(&org.directory_seat),
-                snapshot(&after.directory_seat),
-            );
-            Ok((draft.finish(audit), after))
-        })
+                format!("organization/{}", actor.org),
+            ),
+            |org| org.directory_seat.clone(),
+            |org| org.directory_seat = product.cloned(),
+        )
+        .await
     }
 }
 

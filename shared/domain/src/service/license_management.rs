@@ -40,12 +40,7 @@ impl Subscriptions<'_> {
     /// organisation seatflow does not know.
     pub async fn license_management(self, actor: &Actor) -> Result<LicenseManagement, SeatError> {
         actor.require_admin("see the license management settings")?;
-        let org = self
-            .store
-            .organization(&actor.org)
-            .await?
-            .ok_or_else(|| SeatError::not_found("organization", &actor.org))?;
-        Ok(org.license_management)
+        Ok(self.known_organization(&actor.org).await?.license_management)
     }
 
     /// Sets the organisation's license management settings (admins),
@@ -71,31 +66,25 @@ impl Subscriptions<'_> {
             )
             .into());
         }
-        decide_and_commit!(self, "organisation", mode, {
-            let now = self.clock.now();
-            let org = self
-                .store
-                .organization(&actor.org)
-                .await?
-                .ok_or_else(|| SeatError::not_found("organization", &actor.org))?;
-            let mut after = org.clone();
-            after.license_management = settings.clone();
-            let mut draft = Draft::new(&actor.org);
-            draft.put(Some(&org), after.clone());
-            let audit = self.entry(
+        let outcome = self
+            .change_organization(
                 actor,
-                now,
-                AuditAction::LicenseManagementSet,
-                format!("organization/{}/license-management", org.id),
-                snapshot(&org.license_management),
-                snapshot(&after.license_management),
-            );
-            Ok((draft.finish(audit), after.license_management))
+                mode,
+                (
+                    AuditAction::LicenseManagementSet,
+                    format!("organization/{}/license-management", actor.org),
+                ),
+                |org| org.license_management.clone(),
+                |org| org.license_management = settings.clone(),
+            )
+            .await?;
+        Ok(Outcome {
+            value: outcome.value.license_management,
+            dry_run: outcome.dry_run,
+            audit: outcome.audit,
         })
     }
-}
 
-impl Subscriptions<'_> {
     /// Claims subscription `id`'s quantity sync for now: what quantity
     /// each product must reach to pay for the seats bought automatically,
     /// unless the provider was asked within `window` (at most one write per
@@ -160,14 +149,14 @@ impl Subscriptions<'_> {
             Settled::Answered(answer) => answer,
         })
     }
-}
 
-impl Subscriptions<'_> {
     /// What subscription `id` should renew with when its organisation
-    /// manages licenses automatically: per product, the seats its holders
-    /// use beyond what the pool's other sources (grants, other
-    /// subscriptions) cover, never below the product's minimum. `None` in
-    /// manual mode, or for a subscription that is not the organisation's.
+    /// manages licenses automatically: each product whose seats in use
+    /// (what its holders use beyond the pool's other sources, grants and
+    /// other subscriptions; never below the product's minimum) are fewer
+    /// than the subscription holds, with that many. Only decreases: more
+    /// seats are bought as they are needed. `None` in manual mode, or for a
+    /// subscription that is not the organisation's.
     ///
     /// # Errors
     /// [`SeatError::Forbidden`] for non-admins; the store's failures.
@@ -196,7 +185,7 @@ impl Subscriptions<'_> {
         };
         let read = self.store.snapshot(&actor.org, &keys).await?;
         let mut wanted = BTreeMap::new();
-        for product in stored.items.keys() {
+        for (product, &holds) in &stored.items {
             let pool = read.pools.iter().find(|p| &p.product == product);
             let elsewhere = pool.map_or(0, |pool| {
                 let others = |map: &BTreeMap<SubscriptionId, u32>| {
@@ -210,7 +199,10 @@ impl Subscriptions<'_> {
             });
             let in_use = pool.map_or(0, |p| p.assigned).saturating_sub(elsewhere);
             let minimum = self.catalog.product(product).map_or(1, |p| p.min_seats);
-            wanted.insert(product.clone(), in_use.max(minimum));
+            let at_renewal = in_use.max(minimum);
+            if at_renewal < holds {
+                wanted.insert(product.clone(), at_renewal);
+            }
         }
         Ok(Some(wanted))
     }

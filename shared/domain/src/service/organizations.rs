@@ -140,6 +140,52 @@ impl Organizations<'_> {
     }
 }
 
+impl super::Seats {
+    /// Organisation `org`, which must exist.
+    ///
+    /// # Errors
+    /// Not found; the store's failures.
+    pub(crate) async fn known_organization(&self, org: &OrgId) -> Result<Organization, SeatError> {
+        self.store
+            .organization(org)
+            .await?
+            .ok_or_else(|| SeatError::not_found("organization", org))
+    }
+
+    /// Changes one setting of `actor`'s organisation (`set` on its record),
+    /// audited as `action` on `target` with the setting (as `setting` reads
+    /// it) before and after; a dry run shows the entry.
+    ///
+    /// # Errors
+    /// Not found; the store's failures.
+    pub(crate) async fn change_organization<T: serde::Serialize>(
+        &self,
+        actor: &Actor,
+        mode: Mode,
+        (action, target): (AuditAction, String),
+        setting: impl Fn(&Organization) -> T,
+        set: impl Fn(&mut Organization),
+    ) -> Result<Outcome<Organization>, SeatError> {
+        decide_and_commit!(self, "organisation", mode, {
+            let now = self.clock.now();
+            let org = self.known_organization(&actor.org).await?;
+            let mut after = org.clone();
+            set(&mut after);
+            let mut draft = Draft::new(&actor.org);
+            draft.put(Some(&org), after.clone());
+            let audit = self.entry(
+                actor,
+                now,
+                action,
+                target.clone(),
+                snapshot(&setting(&org)),
+                snapshot(&setting(&after)),
+            );
+            Ok((draft.finish(audit), after))
+        })
+    }
+}
+
 /// A display name for someone known only by their email: its local part.
 fn name_of(email: &Email) -> &str {
     email.as_str().split('@').next().unwrap_or(email.as_str())

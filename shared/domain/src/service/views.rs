@@ -359,21 +359,20 @@ impl Views<'_> {
         }
         .ok_or_else(|| SeatError::not_found("user", who))?;
         let subscriptions = self.store.subscriptions(&actor.org).await?;
-        let held_before = held.clone();
+        let now = self.clock.now();
         let mut products = Vec::new();
-        for seat in held {
+        for seat in &held {
             let selling: Vec<&Subscription> = subscriptions
                 .iter()
                 .filter(|s| s.items.contains_key(&seat.product))
                 .collect();
             if selling.is_empty() {
                 products.push(Entitlement {
-                    product: seat.product,
+                    product: seat.product.clone(),
                     until: None,
                 });
                 continue;
             }
-            let now = self.clock.now();
             let live: Vec<&&Subscription> = selling
                 .iter()
                 .filter(|s| s.usable_at(now, self.payment_grace))
@@ -389,7 +388,7 @@ impl Views<'_> {
                     )
                     .max();
                 products.push(Entitlement {
-                    product: seat.product,
+                    product: seat.product.clone(),
                     until,
                 });
             }
@@ -397,8 +396,8 @@ impl Views<'_> {
         // Who really uses their seat: each product used today is recorded
         // once a day (the read above says whether it was already); a
         // failure only leaves the day older, never fails the check.
-        let today = self.clock.now().date_naive();
-        for seat in held_before.iter().filter(|seat| {
+        let today = now.date_naive();
+        for seat in held.iter().filter(|seat| {
             seat.last_active_at.is_none_or(|day| day < today)
                 && products.iter().any(|p| p.product == seat.product)
         }) {

@@ -401,26 +401,12 @@ pub async fn a_seat_in_use_is_recorded_at_most_once_a_day(store: Arc<dyn Entitle
     let ada = f.user("Ada", None).await;
     f.assign(&p, &ada.id).await;
     f.assign(&sso, &ada.id).await;
-    let seats = || async {
-        f.seats
-            .directory()
-            .user(&f.admin, &ada.id)
-            .await
-            .expect("user")
-            .seats
-    };
+    let holder = || async { f.seats.directory().user(&f.admin, &ada.id).await.expect("user") };
     assert!(
-        seats().await.iter().all(|s| s.last_active_at.is_none()),
+        holder().await.seats.iter().all(|s| s.last_active_at.is_none()),
         "never used"
     );
-    let version = f
-        .seats
-        .directory()
-        .user(&f.admin, &ada.id)
-        .await
-        .expect("user")
-        .user
-        .version;
+    let version = holder().await.user.version;
     let check = || async {
         f.seats
             .views()
@@ -431,29 +417,30 @@ pub async fn a_seat_in_use_is_recorded_at_most_once_a_day(store: Arc<dyn Entitle
     check().await;
     let today = seatflow_domain::Clock::now(&*f.clock).date_naive();
     assert_eq!(recorded(), 2, "each product once");
-    assert!(seats().await.iter().all(|s| s.last_active_at == Some(today)));
+    assert!(
+        holder()
+            .await
+            .seats
+            .iter()
+            .all(|s| s.last_active_at == Some(today))
+    );
     for _ in 0..5 {
         check().await;
     }
     assert_eq!(recorded(), 2, "no write again the same day");
-    assert_eq!(
-        f.seats
-            .directory()
-            .user(&f.admin, &ada.id)
-            .await
-            .expect("user")
-            .user
-            .version,
-        version,
-        "no version moved"
-    );
+    assert_eq!(holder().await.user.version, version, "no version moved");
     f.clock.advance(chrono::Duration::days(1));
     check().await;
     assert_eq!(recorded(), 4, "once more the next day");
     // A seat change keeps what was recorded.
     f.unassign(&sso, &ada.id).await;
     assert_eq!(
-        seats().await.iter().map(|s| s.last_active_at).collect::<Vec<_>>(),
+        holder()
+            .await
+            .seats
+            .iter()
+            .map(|s| s.last_active_at)
+            .collect::<Vec<_>>(),
         [Some(today + chrono::Duration::days(1))]
     );
 }
